@@ -1,0 +1,257 @@
+"""Clamp's core records: small, typed, no I/O.
+
+``Resource`` is what collectors produce (normalized facets plus the raw API object),
+``Finding`` what checks produce, ``Plan``/``Change`` what intents produce, and
+``ActionRecord`` what the action engine journals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Provider(StrEnum):
+    """The clouds Clamp drives."""
+
+    AZURE = "azure"
+    GCP = "gcp"
+
+
+class Severity(StrEnum):
+    """How bad a finding is; compare with ``rank``."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for info up to 4 for critical."""
+        return list(Severity).index(self)
+
+
+class FindingStatus(StrEnum):
+    """A finding's lifecycle."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    SUPPRESSED = "suppressed"
+
+
+class ActionStatus(StrEnum):
+    """An action's lifecycle, as ``clamp actions`` shows it."""
+
+    PLANNED = "planned"
+    APPLIED = "applied"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    UNDONE = "undone"
+
+
+class Direction(StrEnum):
+    """Traffic direction of a network rule."""
+
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class Access(StrEnum):
+    """What a network rule does with matching traffic."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class ResourceType(StrEnum):
+    """The resource types Clamp collects, named as the clouds name them."""
+
+    AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_NIC = "Microsoft.Network/networkInterfaces"
+    AZURE_VNET = "Microsoft.Network/virtualNetworks"
+    AZURE_SUBNET = "Microsoft.Network/virtualNetworks/subnets"
+    AZURE_PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
+    AZURE_VM = "Microsoft.Compute/virtualMachines"
+    GCP_FIREWALL = "compute.googleapis.com/Firewall"
+    GCP_INSTANCE = "compute.googleapis.com/Instance"
+    GCP_NETWORK = "compute.googleapis.com/Network"
+
+
+ALL_PORTS_MAX = 65535
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PortRange:
+    """An inclusive range of ports, ``lo`` to ``hi``."""
+
+    lo: int
+    hi: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lo <= self.hi <= ALL_PORTS_MAX:
+            raise ValueError(f"invalid port range {self.lo}-{self.hi}")
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.lo <= port <= self.hi
+
+    def __str__(self) -> str:
+        return str(self.lo) if self.lo == self.hi else f"{self.lo}-{self.hi}"
+
+
+ALL_PORTS = (PortRange(0, ALL_PORTS_MAX),)
+
+
+class Protocol(IntEnum):
+    """Layer-4 protocols a rule can name; ``ANY`` covers all of them."""
+
+    ANY = 0
+    TCP = 6
+    UDP = 17
+    ICMP = 1
+    SCTP = 132
+    ESP = 50
+    AH = 51
+    OTHER = 255
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRule:
+    """One network rule normalized across clouds (an NSG security rule or a VPC firewall).
+
+    ``sources`` are kept as the cloud wrote them (``*``, ``Internet``, ``0.0.0.0/0``,
+    ``10.0.0.0/8``, service tags); ``ports`` empty means all ports. Lower ``priority``
+    numbers win on both clouds.
+    """
+
+    name: str
+    priority: int
+    direction: Direction
+    access: Access
+    protocols: frozenset[Protocol]
+    sources: tuple[str, ...]
+    ports: tuple[PortRange, ...] = ALL_PORTS
+    enabled: bool = True
+    default: bool = False
+    network: str = ""
+    target_tags: tuple[str, ...] = ()
+    target_service_accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A cloud resource as Clamp sees it: normalized facets plus the raw API object.
+
+    ``id`` is the ARM id on Azure and the full resource name on GCP
+    (``//compute.googleapis.com/projects/P/global/firewalls/F``); ``scope`` is the
+    subscription id or project id. The keys of ``facets`` per type are documented in
+    each provider's ``normalize`` module.
+    """
+
+    id: str
+    provider: Provider
+    type: ResourceType
+    name: str
+    scope: str
+    facets: Mapping[str, Any]
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def finding_id(check: str, resource_id: str) -> str:
+    """The stable id of a check's finding on a resource (the same across scans)."""
+    digest = hashlib.sha256(f"{check}\x00{resource_id.lower()}".encode()).hexdigest()
+    return f"f-{digest[:16]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check failing on one resource. ``details`` is JSON-ready."""
+
+    check: str
+    provider: Provider
+    resource: str
+    scope: str
+    severity: Severity
+    title: str
+    details: Mapping[str, Any]
+    status: FindingStatus = FindingStatus.OPEN
+
+    @property
+    def id(self) -> str:
+        """Stable across scans: derived from the check id and the resource id."""
+        return finding_id(self.check, self.resource)
+
+
+class ChangeOp(StrEnum):
+    """What a change does to one cloud object."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One write to one cloud object, with the object before and after (raw API shape).
+
+    ``target`` is the object's cloud id (an NSG security rule's ARM id, a firewall's full
+    name). ``before`` is None for a create, ``after`` None for a delete. ``api_call``
+    names the SDK operation, e.g. ``SecurityRulesOperations.begin_create_or_update``.
+    """
+
+    op: ChangeOp
+    target: str
+    type: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    api_call: str
+
+    def inverse(self) -> Change:
+        """The change that undoes this one (create ↔ delete, update swaps the images)."""
+        op = {ChangeOp.CREATE: ChangeOp.DELETE, ChangeOp.DELETE: ChangeOp.CREATE}.get(
+            self.op, ChangeOp.UPDATE
+        )
+        return Change(op, self.target, self.type, self.after, self.before, self.api_call)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an action will do, computed before anything changes; dry-run prints it.
+
+    ``changes`` run in order; undo runs their inverses in reverse order.
+    """
+
+    intent: str
+    finding: str
+    resource: str
+    provider: Provider
+    summary: str
+    changes: tuple[Change, ...]
+    reversible: bool
+    blast_radius: str
+    permissions: tuple[str, ...]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    """One journaled action: the plan, who asked for it and where it stands."""
+
+    id: str
+    finding: str
+    intent: str
+    status: ActionStatus
+    actor: str
+    created: datetime
+    plan: Plan
+    reason: str = ""
+    result: str = ""
+    in_flight: bool = False
+    undoes: str | None = None
+    updated: datetime | None = None

@@ -1,0 +1,1 @@
+"""Cloud drivers: all cloud I/O lives here and only here."""

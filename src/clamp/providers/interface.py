@@ -1,0 +1,46 @@
+"""The cloud driver plug-point: one page tells how to add a cloud.
+
+A driver builds SDK clients from the credentials users already have (or from the
+sandbox's endpoints when ``Settings.sandbox_url`` is set — same code, endpoint and trust
+changed), collects raw API objects into ``Resource`` records, re-reads one resource for
+plan and verify, and applies ``Change`` records with the cloud's optimistic concurrency.
+SDK exceptions are translated into ``clamp.errors.CloudError`` subclasses here, once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+
+from clamp.model import Change, Provider, Resource
+
+ProgressCallback = Callable[[str], None]
+
+
+class CloudDriver(ABC):
+    """One cloud. Instances are cheap; SDK clients are built lazily and cached."""
+
+    provider: Provider
+
+    @abstractmethod
+    def discover_scopes(self) -> list[str]:
+        """The subscriptions (Azure) or projects (GCP) the credentials can see."""
+
+    @abstractmethod
+    def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
+        """Every resource Clamp evaluates in one subscription or project."""
+
+    @abstractmethod
+    def read(self, resource_id: str) -> Resource:
+        """Re-read one resource (an NSG, a firewall) from the cloud, for plan and verify."""
+
+    @abstractmethod
+    def apply(self, change: Change) -> None:
+        """Make one change, refusing with ``ConflictError`` if the object is no longer
+        ``change.before`` (ARM ``If-Match`` etag; GCP fingerprint or a re-read compare).
+        Waits for long-running operations to finish."""
+
+    @abstractmethod
+    def current(self, change: Change) -> dict[str, object] | None:
+        """The object ``change`` targets as the cloud has it now (None if absent),
+        in the same raw shape as ``change.before``/``change.after``."""

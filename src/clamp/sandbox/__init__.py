@@ -1,0 +1,1 @@
+"""A local fake cloud speaking the real Azure Resource Manager and Google REST wire formats."""

@@ -1,0 +1,114 @@
+"""The sandbox's in-memory estate: exactly a scenario, changed by writes.
+
+A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns them>]},
+"gcp": {"<project id>": [<Compute API objects, each with its kind>]},
+"faults": [<fault rules>]}``. ``SandboxState`` keeps that structure as it is, so
+``to_scenario()`` round-trips: what was seeded, plus every write since.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from clamp.errors import InputError
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Fault:
+    """An injected failure: requests matching ``provider``/``method``/``path`` (a substring)
+    get ``status`` (with ``Retry-After`` for 429) or extra ``latency_ms``, ``times`` times
+    (``None`` = always)."""
+
+    status: int | None = None
+    retry_after: float | None = None
+    latency_ms: int = 0
+    provider: str | None = None
+    method: str | None = None
+    path: str | None = None
+    times: int | None = 1
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fault:
+        """A fault rule from its scenario/JSON form."""
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise InputError(f"unknown fault field(s) {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**dict(data))
+
+    def matches(self, provider: str, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
+        return (
+            (self.times is None or self.times > 0)
+            and (self.provider is None or self.provider == provider)
+            and (self.method is None or self.method.upper() == method.upper())
+            and (self.path is None or self.path in path)
+        )
+
+
+@dataclass
+class SandboxState:
+    """The estate and the fault rules, guarded by one lock (the sandbox is threaded)."""
+
+    azure: dict[str, list[Json]] = field(default_factory=dict)
+    gcp: dict[str, list[Json]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @classmethod
+    def from_scenario(cls, scenario: Mapping[str, Any]) -> SandboxState:
+        """State seeded from a scenario mapping (deep-copied)."""
+        unknown = set(scenario) - {"azure", "gcp", "faults"}
+        if unknown:
+            raise InputError(f"scenario has unknown top-level key(s) {sorted(unknown)}; "
+                             "valid: azure, gcp, faults")
+        data = copy.deepcopy(dict(scenario))
+        for cloud in ("azure", "gcp"):
+            section = data.get(cloud) or {}
+            if not isinstance(section, dict) or not all(
+                isinstance(v, list) and all(isinstance(o, dict) for o in v) for v in section.values()
+            ):
+                raise InputError(f"scenario '{cloud}' must map each scope id to a list of objects")
+        return cls(
+            azure=data.get("azure") or {},
+            gcp=data.get("gcp") or {},
+            faults=[Fault.from_json(f) for f in data.get("faults") or []],
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> SandboxState:
+        """State seeded from a JSON or YAML scenario file."""
+        try:
+            text = path.read_text()
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise InputError(f"cannot read scenario {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"scenario {path} must be a mapping with 'azure' and/or 'gcp'")
+        return cls.from_scenario(data)
+
+    def to_scenario(self) -> Json:
+        """The current estate as a scenario (the same format it was seeded with)."""
+        with self.lock:
+            out: Json = {"azure": copy.deepcopy(self.azure), "gcp": copy.deepcopy(self.gcp)}
+            return out
+
+    def take_fault(self, provider: str, method: str, path: str) -> Fault | None:
+        """The first fault matching a request, consuming one of its ``times``."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(provider, method, path):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
