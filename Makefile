@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	CLAMP_DATABASE_URL=$${CLAMP_DATABASE_URL:-sqlite:///$(CURDIR)/.demo.db} $(BIN)/clamp demo
+	$(BIN)/clamp demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -241,7 +241,11 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    """One journaled action: the plan, who asked for it and where it stands."""
+    """One journaled action: the plan, who asked for it and where it stands.
+
+    ``applied`` holds the changes as the cloud realized them (``after`` re-read after each
+    write, with its new etag); undo inverts those, so a drifted resource is detected.
+    """
 
     id: str
     finding: str
@@ -255,3 +259,4 @@ class ActionRecord:
     in_flight: bool = False
     undoes: str | None = None
     updated: datetime | None = None
+    applied: tuple[Change, ...] = ()

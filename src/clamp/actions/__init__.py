@@ -1,0 +1,1 @@
+"""The action engine: plan → journal → apply → verify → record, and undo."""

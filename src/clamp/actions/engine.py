@@ -1,0 +1,267 @@
+"""The action engine: plan → journal → apply → verify → record, undo, and crash recovery.
+
+Every path that changes a cloud resource goes through ``ActionEngine``. The intent is
+journaled (``in_flight``) before the first write; if the process dies mid-way,
+``reconcile()`` on the next start compares the cloud with the plan and finishes or
+rolls back, so nothing is left half-done or unexplained.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from clamp.actions.compare import matches
+from clamp.actions.interface import INTENTS, Intent
+from clamp.checks import evaluate
+from clamp.config import Settings
+from clamp.errors import (
+    ActionError,
+    ClampError,
+    ConflictError,
+    PlanRefused,
+    UndoRefused,
+    VerificationFailed,
+)
+from clamp.model import ActionRecord, ActionStatus, Change, Finding, Plan, Provider
+from clamp.providers.interface import CloudDriver
+from clamp.store import Store
+from clamp.store.codec import plan_to_json
+
+DriverFactory = Callable[[Provider], CloudDriver]
+Observer = Callable[[str, ActionRecord], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ActionEngine:
+    """Runs intents against the clouds with a plan first, a check after, and an undo."""
+
+    def __init__(
+        self,
+        store: Store,
+        drivers: DriverFactory,
+        settings: Settings,
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        self.store = store
+        self.drivers = drivers
+        self.settings = settings
+        self.observers = list(observers)
+
+    # -- planning -------------------------------------------------------------------------
+    def choose_intent(self, check: str, intent: str | None) -> Intent:
+        """The intent to fix ``check``: the one named, or the check's only remediation."""
+        if intent is not None:
+            chosen = INTENTS.get(intent)
+            if check not in chosen.fixes:
+                raise PlanRefused(f"intent {intent!r} does not fix {check!r}")
+            return chosen()
+        candidates = [cls for _, cls in INTENTS if check in cls.fixes]
+        if not candidates:
+            raise PlanRefused(f"no intent fixes {check!r} yet")
+        return candidates[0]()
+
+    def plan(
+        self, finding_id: str, *, intent: str | None = None, params: Mapping[str, Any] | None = None
+    ) -> Plan:
+        """Read the finding's resource from the cloud now and plan the fix (no change)."""
+        record = self.store.finding(finding_id)
+        finding = record.finding
+        resource = self.drivers(finding.provider).read(finding.resource)
+        return self.choose_intent(finding.check, intent).plan(
+            finding, resource, dict(params or {}), self.settings
+        )
+
+    # -- applying -------------------------------------------------------------------------
+    def apply(self, plan: Plan, *, actor: str, reason: str = "") -> ActionRecord:
+        """Journal, apply, verify and record ``plan``; raise if it could not be verified."""
+        record = ActionRecord(
+            id=f"a-{uuid.uuid4().hex[:12]}",
+            finding=plan.finding,
+            intent=plan.intent,
+            status=ActionStatus.PLANNED,
+            actor=actor,
+            created=_now(),
+            plan=plan,
+            reason=reason,
+            in_flight=True,
+        )
+        self._save(record, "action.planned")
+        driver = self.drivers(plan.provider)
+        applied: list[Change] = []
+        try:
+            for change in plan.changes:
+                driver.apply(change)
+                applied.append(replace(change, after=driver.current(change)))
+        except ClampError as exc:
+            rollback = self._roll_back(driver, applied)
+            failed = replace(
+                record, status=ActionStatus.FAILED, in_flight=False, updated=_now(),
+                result=f"{exc}; {rollback}",
+            )
+            self._save(failed, "action.failed")
+            raise
+        applied_record = replace(
+            record, status=ActionStatus.APPLIED, applied=tuple(applied), updated=_now()
+        )
+        self._save(applied_record, "action.applied")
+        return self._verify(applied_record, driver)
+
+    def _roll_back(self, driver: CloudDriver, applied: Sequence[Change]) -> str:
+        if not applied:
+            return "nothing was changed"
+        for change in reversed(applied):
+            driver.apply(change.inverse())
+        return f"the {len(applied)} change(s) already made were rolled back"
+
+    def _finding_present(self, plan: Plan, driver: CloudDriver) -> Finding | None:
+        resource = driver.read(plan.resource)
+        return next((f for f in evaluate([resource], self.settings) if f.id == plan.finding), None)
+
+    def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
+        still = self._finding_present(record.plan, driver)
+        if still is not None:
+            failed = replace(
+                record, status=ActionStatus.FAILED, in_flight=False, updated=_now(),
+                result="verification failed: the finding is still present after the change",
+            )
+            self._save(failed, "action.failed")
+            raise VerificationFailed(
+                f"action {record.id} applied but {record.finding} is still present; "
+                f"run `clamp undo {record.id}` to restore the previous state"
+            )
+        verified = replace(
+            record, status=ActionStatus.VERIFIED, in_flight=False, updated=_now(),
+            result="verified: re-read from the cloud, the finding is gone",
+        )
+        self._save(verified, "action.verified")
+        return verified
+
+    # -- undo -----------------------------------------------------------------------------
+    def undo_plan(self, action_id: str) -> Plan:
+        """The plan that restores an action's before-image (refuses when impossible)."""
+        record = self.store.action(action_id)
+        if record.status not in (ActionStatus.VERIFIED, ActionStatus.APPLIED):
+            raise UndoRefused(f"action {action_id} is {record.status}; only applied or "
+                              "verified actions can be undone")
+        if not record.plan.reversible:
+            raise UndoRefused(f"action {action_id} ({record.intent}) cannot be undone")
+        inverse = tuple(change.inverse() for change in reversed(record.applied))
+        return replace(
+            record.plan, summary=f"undo {record.id}: {record.plan.summary}", changes=inverse
+        )
+
+    def undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
+        """Restore an action's before-image, refusing if the resource drifted since."""
+        plan = self.undo_plan(action_id)
+        original = self.store.action(action_id)
+        driver = self.drivers(plan.provider)
+        for change in plan.changes:
+            if not matches(change.before, driver.current(change)):
+                raise UndoRefused(
+                    f"{change.target} changed since action {action_id} was applied; "
+                    "nothing was undone",
+                    hint="re-scan, review the resource and fix it by hand or with `clamp fix`",
+                )
+        record = self.apply_undo(plan, original, actor=actor, reason=reason)
+        self._save(replace(original, status=ActionStatus.UNDONE, updated=_now()), "action.undone")
+        return record
+
+    def apply_undo(
+        self, plan: Plan, original: ActionRecord, *, actor: str, reason: str
+    ) -> ActionRecord:
+        """Apply an undo plan and verify that every object is back to its before-image."""
+        record = ActionRecord(
+            id=f"a-{uuid.uuid4().hex[:12]}", finding=original.finding, intent=original.intent,
+            status=ActionStatus.PLANNED, actor=actor, created=_now(), plan=plan,
+            reason=reason or f"undo of {original.id}", in_flight=True, undoes=original.id,
+        )
+        self._save(record, "undo.planned")
+        driver = self.drivers(plan.provider)
+        applied: list[Change] = []
+        try:
+            for change in plan.changes:
+                driver.apply(change)
+                applied.append(replace(change, after=driver.current(change)))
+        except ClampError as exc:
+            self._save(replace(record, status=ActionStatus.FAILED, in_flight=False,
+                               result=str(exc), applied=tuple(applied)), "undo.failed")
+            raise
+        restored = all(matches(c.after, driver.current(c)) for c in plan.changes)
+        status = ActionStatus.VERIFIED if restored else ActionStatus.FAILED
+        done = replace(
+            record, status=status, in_flight=False, applied=tuple(applied), updated=_now(),
+            result="verified: the before-image is restored" if restored
+            else "the cloud does not show the before-image after undo",
+        )
+        self._save(done, f"undo.{status}")
+        if not restored:
+            raise VerificationFailed(f"undo {record.id} could not be verified")
+        return done
+
+    # -- crash recovery -------------------------------------------------------------------
+    def reconcile(self) -> list[ActionRecord]:
+        """Finish or roll back actions a crash left in flight; return what was settled."""
+        settled = []
+        for record in self.store.in_flight_actions():
+            settled.append(self._reconcile_one(record))
+        return settled
+
+    def _reconcile_one(self, record: ActionRecord) -> ActionRecord:
+        driver = self.drivers(record.plan.provider)
+        landed: list[Change] = []
+        for change in record.plan.changes:
+            now = driver.current(change)
+            if matches(change.after, now) and not matches(change.before, now):
+                landed.append(replace(change, after=now))
+            elif not matches(change.before, now):
+                result = (f"interrupted; {change.target} matches neither the plan's before "
+                          "nor after image: review it by hand")
+                failed = replace(record, status=ActionStatus.FAILED, in_flight=False,
+                                 result=result, applied=tuple(landed), updated=_now())
+                self._save(failed, "action.reconciled")
+                return failed
+        if not landed:
+            result = "interrupted before apply; nothing was changed"
+        elif len(landed) < len(record.plan.changes):
+            result = "interrupted mid-apply; " + self._roll_back(driver, landed)
+        else:
+            applied = replace(record, status=ActionStatus.APPLIED, applied=tuple(landed))
+            self._save(applied, "action.reconciled")
+            try:
+                return self._verify(applied, driver)
+            except VerificationFailed:
+                return self.store.action(record.id)
+        failed = replace(record, status=ActionStatus.FAILED, in_flight=False, result=result,
+                         updated=_now())
+        self._save(failed, "action.reconciled")
+        return failed
+
+    # -- journal and audit ----------------------------------------------------------------
+    def _save(self, record: ActionRecord, event: str) -> None:
+        self.store.save_action(record)
+        self.store.audit.append(
+            event,
+            record.actor,
+            {
+                "action": record.id,
+                "finding": record.finding,
+                "intent": record.intent,
+                "status": str(record.status),
+                "reason": record.reason,
+                "result": record.result,
+                "undoes": record.undoes,
+                "plan": plan_to_json(record.plan),
+            },
+        )
+        for observer in self.observers:
+            observer(event, record)
+
+
+__all__ = ["ActionEngine", "ActionError", "ConflictError"]

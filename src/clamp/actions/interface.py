@@ -1,0 +1,48 @@
+"""The intent plug-point: one page tells how to add a remediation or containment action.
+
+An intent turns a finding and the freshly read resource into a ``Plan`` (pure: no I/O).
+The engine applies the plan's changes through the provider driver, verifies by re-reading
+and re-evaluating, and undoes by applying the inverse changes. Every intent declares its
+name, category, parameter schema, the cloud permissions it needs and whether it can be
+undone; a meta-test walks the registry to prove it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from clamp.config import Settings
+from clamp.model import Finding, Plan, Provider, Resource
+from clamp.registry import Registry
+
+
+class Category(StrEnum):
+    """Who may run an intent: the security team (remediation) or responders (containment)."""
+
+    REMEDIATION = "remediation"
+    CONTAINMENT = "containment"
+
+
+class Intent(ABC):
+    """A named change Clamp knows how to plan, apply, verify and undo."""
+
+    name: ClassVar[str]
+    category: ClassVar[Category]
+    reversible: ClassVar[bool]
+    fixes: ClassVar[tuple[str, ...]]
+    params_schema: ClassVar[Mapping[str, Any]]
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]]
+
+    @abstractmethod
+    def plan(
+        self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
+    ) -> Plan:
+        """The exact changes that make ``finding`` go away on ``resource`` (read just now).
+
+        Raises ``PlanRefused`` when no safe plan exists, ``InputError`` for bad params."""
+
+
+INTENTS: Registry[type[Intent]] = Registry("intent")

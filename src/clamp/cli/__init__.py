@@ -1,0 +1,1 @@
+"""The ``clamp`` command: thin — parses, calls the library, renders."""

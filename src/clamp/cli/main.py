@@ -1,0 +1,268 @@
+"""The ``clamp`` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from clamp.cli import render
+from clamp.cli.context import Context
+from clamp.config import Settings
+from clamp.errors import ClampError, InputError
+from clamp.model import FindingStatus, Provider, Severity
+from clamp.scanning import ScanResult, scan_clouds, scan_file
+from clamp.store.codec import action_to_json, finding_to_json
+
+app = typer.Typer(help="Find, fix, verify and undo dangerous cloud misconfigurations.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The local fake cloud.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(sandbox_app, name="sandbox")
+
+F = TypeVar("F", bound=Callable[..., Any])
+FormatOpt = Annotated[str, typer.Option("--format", help="table or json")]
+
+
+def one_line_errors(func: F) -> F:
+    """Turn Clamp's errors into one line on stderr and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClampError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _context() -> Context:
+    return Context(Settings.from_env())
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise InputError(f"unknown format {fmt!r}; valid: table, json")
+
+
+@app.command()
+@one_line_errors
+def scan(
+    provider: Annotated[list[Provider] | None, typer.Option(help="azure or gcp")] = None,
+    subscription: Annotated[list[str] | None, typer.Option(help="Azure subscription id")] = None,
+    project: Annotated[list[str] | None, typer.Option(help="GCP project id")] = None,
+    input: Annotated[Path | None, typer.Option("--input", help="offline export file")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Collect resources, evaluate the checks and record findings."""
+    _check_format(fmt)
+    ctx = _context()
+    if input is not None:
+        result = scan_file(ctx.settings, ctx.store, input)
+    else:
+        providers = provider or (
+            [Provider.AZURE] if subscription and not project
+            else [Provider.GCP] if project and not subscription
+            else list(Provider)
+        )
+        scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=render.console, transient=True,
+                      disable=fmt == "json") as progress:
+            task = progress.add_task("scanning", total=None)
+            result = scan_clouds(ctx.settings, ctx.store, ctx.drivers, providers, scopes,
+                                 lambda msg: progress.update(task, description=f"scanning {msg}"))
+    _print_scan(result, fmt)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _print_scan(result: ScanResult, fmt: str) -> None:
+    summary = result.summary
+    if fmt == "json":
+        render.print_json({
+            "scopes": [{"provider": p, "scope": s} for p, s in result.scopes],
+            "resources": result.resources, "findings": len(result.findings),
+            "errors": result.errors, "summary": summary.__dict__ if summary else None,
+        })
+        return
+    render.console.print(f"scanned {len(result.scopes)} scope(s), {result.resources} "
+                         f"resource(s): {len(result.findings)} finding(s)"
+                         + (f" — {summary}" if summary else ""))
+    for error in result.errors:
+        render.console.print(f"[red]incomplete:[/red] {error}")
+
+
+@app.command()
+@one_line_errors
+def findings(
+    status: Annotated[FindingStatus | None, typer.Option(help="open, resolved or suppressed")] = None,
+    severity: Annotated[list[Severity] | None, typer.Option(help="only these severities")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List findings."""
+    _check_format(fmt)
+    records = _context().store.findings(status=status, severities=set(severity or []) or None)
+    if fmt == "json":
+        render.print_json([finding_to_json(r) for r in records])
+    else:
+        render.console.print(render.findings_table(records))
+
+
+@app.command()
+@one_line_errors
+def suppress(
+    finding_id: str,
+    reason: Annotated[str, typer.Option(help="why this finding is accepted")],
+    until: Annotated[datetime | None, typer.Option(help="expiry (ISO date)")] = None,
+) -> None:
+    """Suppress a finding with a reason and an optional expiry."""
+    ctx = _context()
+    expiry = until.replace(tzinfo=UTC) if until and until.tzinfo is None else until
+    ctx.store.suppress(finding_id, reason=reason, until=expiry, actor=ctx.settings.actor)
+    render.console.print(f"suppressed {finding_id}")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError("confirmation needed and no terminal to ask on; re-run with --yes")
+    if not typer.confirm(question, default=False):
+        raise InputError("not confirmed; nothing was changed")
+
+
+@app.command()
+@one_line_errors
+def fix(
+    finding_id: str,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    allow: Annotated[list[str] | None, typer.Option(help="CIDR that keeps access")] = None,
+    intent: Annotated[str | None, typer.Option(help="which remediation intent")] = None,
+    reason: Annotated[str, typer.Option(help="why, for the audit log")] = "",
+    fmt: FormatOpt = "table",
+) -> None:
+    """Plan a fix for a finding, apply it, and verify the finding is gone."""
+    _check_format(fmt)
+    ctx = _context()
+    params = {"allow": allow} if allow else {}
+    plan = ctx.engine.plan(finding_id, intent=intent, params=params)
+    if fmt == "table":
+        render.print_plan(plan)
+    if dry_run:
+        if fmt == "json":
+            render.print_json(plan_json(plan))
+        return
+    _confirm("Apply this plan?", yes)
+    record = ctx.engine.apply(plan, actor=ctx.settings.actor, reason=reason or f"fix {finding_id}")
+    if fmt == "json":
+        render.print_json(action_to_json(record))
+    else:
+        render.console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
+
+
+def plan_json(plan: Any) -> Any:
+    """A plan as JSON (dry-run output)."""
+    from clamp.store.codec import plan_to_json
+
+    return plan_to_json(plan)
+
+
+@app.command()
+@one_line_errors
+def undo(
+    action_id: str,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Restore what an action changed, refusing if the resource drifted since."""
+    _check_format(fmt)
+    ctx = _context()
+    plan = ctx.engine.undo_plan(action_id)
+    if fmt == "table":
+        render.print_plan(plan)
+    if dry_run:
+        if fmt == "json":
+            render.print_json(plan_json(plan))
+        return
+    _confirm("Undo this action?", yes)
+    record = ctx.engine.undo(action_id, actor=ctx.settings.actor)
+    if fmt == "json":
+        render.print_json(action_to_json(record))
+    else:
+        render.console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
+
+
+@app.command()
+@one_line_errors
+def actions(fmt: FormatOpt = "table") -> None:
+    """What was done, by whom, and the result."""
+    _check_format(fmt)
+    records = _context().store.actions()
+    if fmt == "json":
+        render.print_json([action_to_json(r) for r in records])
+    else:
+        render.console.print(render.actions_table(records))
+
+
+@audit_app.command("verify")
+@one_line_errors
+def audit_verify() -> None:
+    """Check the audit log's hash chain."""
+    count = _context().store.audit.verify()
+    render.console.print(f"audit log intact: {count} entries verified")
+
+
+@sandbox_app.command("serve")
+@one_line_errors
+def sandbox_serve(
+    scenario: Annotated[Path | None, typer.Option(help="scenario file (default: demo)")] = None,
+    port: Annotated[int, typer.Option(help="control/Google port (0 = any free)")] = 0,
+) -> None:
+    """Serve the local fake cloud until stopped; the first line is its URL."""
+    from clamp.sandbox.scenario import load_state
+    from clamp.sandbox.server import Sandbox
+
+    sandbox = Sandbox(load_state(scenario), port=port)
+    sandbox.start()
+    print(f"CLAMP_SANDBOX_URL={sandbox.url}", flush=True)
+    try:
+        sandbox.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+@sandbox_app.command("state")
+@one_line_errors
+def sandbox_state() -> None:
+    """Print the sandbox's current state as a scenario file (JSON)."""
+    from clamp.sandbox.client import fetch_state
+
+    render.print_json(fetch_state(Settings.from_env()))
+
+
+@app.command()
+@one_line_errors
+def demo() -> None:
+    """Run Clamp end to end against the built-in sandbox: scan, fix, verify, undo."""
+    from clamp.cli.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:
+    """Entry point of the ``clamp`` script."""
+    app()

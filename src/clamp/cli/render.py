@@ -1,0 +1,102 @@
+"""Rendering for the terminal: tables, JSON and plans as readable diffs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from clamp.model import ActionRecord, Change, ChangeOp, Plan
+from clamp.store import FindingRecord
+from clamp.store.codec import action_to_json, finding_to_json
+
+console = Console()
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+STATUS_STYLE = {"verified": "green", "failed": "red", "undone": "magenta", "open": "red",
+                "resolved": "green", "suppressed": "dim"}
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, nothing else (for scripts)."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def short_resource(resource_id: str) -> str:
+    """The readable tail of a long cloud id."""
+    parts = resource_id.strip("/").split("/")
+    return "/".join(parts[-3:]) if len(parts) > 3 else resource_id
+
+
+def findings_table(findings: Sequence[FindingRecord]) -> Table:
+    """Findings as a table: id, check, cloud, severity, status, resource, why."""
+    table = Table(title=f"{len(findings)} finding(s)", show_lines=False)
+    for column in ("id", "check", "cloud", "severity", "status", "resource", "exposure"):
+        table.add_column(column, overflow="fold")
+    for record in findings:
+        data = finding_to_json(record)
+        table.add_row(
+            data["id"], data["check"], data["provider"],
+            Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
+            Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
+            short_resource(data["resource"]), exposure_summary(data["details"]),
+        )
+    return table
+
+
+def exposure_summary(details: Mapping[str, Any]) -> str:
+    """A one-line why: the ports and the rules that open them."""
+    ports = details.get("ports") or []
+    rules = details.get("rules") or []
+    names = ", ".join(str(r.get("name", r)) if isinstance(r, Mapping) else str(r) for r in rules)
+    text = f"ports {', '.join(map(str, ports))}" if ports else ""
+    return f"{text} via {names}" if names else text
+
+
+def actions_table(actions: Iterable[ActionRecord]) -> Table:
+    """Actions as a table: what was done, by whom, with what result."""
+    rows = [action_to_json(a) for a in actions]
+    table = Table(title=f"{len(rows)} action(s)")
+    for column in ("id", "created", "actor", "intent", "finding", "status", "result"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["id"], str(row["created"])[:19], row["actor"], row["intent"], row["finding"],
+            Text(row["status"], style=STATUS_STYLE.get(row["status"], "")), row.get("result", ""),
+        )
+    return table
+
+
+def _lines(obj: Mapping[str, Any] | None) -> list[str]:
+    if obj is None:
+        return []
+    body = obj.get("properties", obj)
+    return yaml.safe_dump(dict(body), sort_keys=True, default_flow_style=False).splitlines()
+
+
+def change_diff(change: Change) -> str:
+    """One change as a unified diff of the object's fields."""
+    verb = {ChangeOp.CREATE: "create", ChangeOp.UPDATE: "update", ChangeOp.DELETE: "delete"}
+    header = f"{verb[change.op]} {change.target}\n  via {change.api_call}"
+    diff = difflib.unified_diff(
+        _lines(change.before), _lines(change.after), "before", "after", lineterm="", n=2
+    )
+    return header + "\n" + "\n".join(diff)
+
+
+def print_plan(plan: Plan) -> None:
+    """The plan as a user reads it before saying yes."""
+    console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
+    console.print(f"  {plan.summary}")
+    console.print(f"  blast radius: {plan.blast_radius}")
+    console.print(f"  reversible: {'yes (clamp undo)' if plan.reversible else 'NO'}")
+    console.print(f"  permissions needed: {', '.join(plan.permissions)}")
+    for change in plan.changes:
+        for line in change_diff(change).splitlines():
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+            console.print(Text("    " + line, style=style))

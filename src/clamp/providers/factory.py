@@ -1,0 +1,29 @@
+"""Build the driver for a provider from the settings (sandbox or real cloud, same code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from clamp.config import Settings
+from clamp.model import Provider
+from clamp.providers.interface import CloudDriver
+
+
+def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
+    """A function returning one cached driver per provider; SDKs load on first use."""
+    cache: dict[Provider, CloudDriver] = {}
+
+    def get(provider: Provider) -> CloudDriver:
+        if provider not in cache:
+            match provider:
+                case Provider.AZURE:
+                    from clamp.providers.azure.driver import AzureDriver
+
+                    cache[provider] = AzureDriver(settings)
+                case Provider.GCP:
+                    from clamp.providers.gcp.driver import GcpDriver
+
+                    cache[provider] = GcpDriver(settings)
+        return cache[provider]
+
+    return get
