@@ -170,7 +170,9 @@ class ActionEngine:
                     hint="re-scan, review the resource and fix it by hand or with `clamp fix`",
                 )
         record = self.apply_undo(plan, original, actor=actor, reason=reason)
-        self._save(replace(original, status=ActionStatus.UNDONE, updated=_now()), "action.undone")
+        self._save(
+            replace(original, status=ActionStatus.UNDONE, updated=_now()), "action.undone", actor
+        )
         return record
 
     def apply_undo(
@@ -231,6 +233,15 @@ class ActionEngine:
             result = "interrupted before apply; nothing was changed"
         elif len(landed) < len(record.plan.changes):
             result = "interrupted mid-apply; " + self._roll_back(driver, landed)
+        elif record.undoes is not None:
+            done = replace(record, status=ActionStatus.VERIFIED, in_flight=False,
+                           applied=tuple(landed), updated=_now(),
+                           result="verified on restart: the before-image is restored")
+            self._save(done, "undo.reconciled")
+            original = self.store.action(record.undoes)
+            self._save(replace(original, status=ActionStatus.UNDONE, updated=_now()),
+                       "action.undone", record.actor)
+            return done
         else:
             applied = replace(record, status=ActionStatus.APPLIED, applied=tuple(landed))
             self._save(applied, "action.reconciled")
@@ -244,11 +255,11 @@ class ActionEngine:
         return failed
 
     # -- journal and audit ----------------------------------------------------------------
-    def _save(self, record: ActionRecord, event: str) -> None:
+    def _save(self, record: ActionRecord, event: str, actor: str | None = None) -> None:
         self.store.save_action(record)
         self.store.audit.append(
             event,
-            record.actor,
+            actor or record.actor,
             {
                 "action": record.id,
                 "finding": record.finding,

@@ -1,0 +1,240 @@
+"""Clamp's records ⇄ JSON-ready dicts: what the store persists and ``--format json`` prints.
+
+Datetimes are ISO 8601 in UTC (``2024-05-01T12:00:00.123456+00:00``); enums are their
+string values. ``*_from_json`` are exact inverses of ``*_to_json`` for the store's use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from clamp.model import (
+    ActionRecord,
+    ActionStatus,
+    Change,
+    ChangeOp,
+    Finding,
+    FindingStatus,
+    Plan,
+    PortRange,
+    Provider,
+    Severity,
+)
+from clamp.store.records import FindingRecord, ScanSummary
+
+if TYPE_CHECKING:
+    from clamp.store.audit import AuditEntry
+
+
+def to_jsonable(value: Any) -> Any:
+    """Deep-convert mappings, tuples, sets, enums, datetimes and port ranges to JSON types."""
+    if value is None or (isinstance(value, bool | int | float) and not isinstance(value, Enum)):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((to_jsonable(v) for v in value), key=repr)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, PortRange):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-ready: {value!r}")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with microseconds, or None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: Clamp uses timezone-aware UTC only")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """The aware UTC datetime of an ISO 8601 string (naive strings are taken as UTC)."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _required_iso(text: str) -> datetime:
+    moment = parse_iso(text)
+    assert moment is not None
+    return moment
+
+
+# -- findings ---------------------------------------------------------------------------
+def finding_to_json(record: FindingRecord | Finding) -> dict[str, Any]:
+    """A finding as ``clamp findings --format json`` prints it (lifecycle keys if stored)."""
+    finding = record.finding if isinstance(record, FindingRecord) else record
+    data: dict[str, Any] = {
+        "id": finding.id,
+        "check": finding.check,
+        "provider": finding.provider.value,
+        "resource": finding.resource,
+        "scope": finding.scope,
+        "severity": finding.severity.value,
+        "status": finding.status.value,
+        "title": finding.title,
+        "details": to_jsonable(finding.details),
+    }
+    if isinstance(record, FindingRecord):
+        data.update(
+            status=record.status.value,
+            first_seen=iso(record.first_seen),
+            last_seen=iso(record.last_seen),
+            resolved_at=iso(record.resolved_at),
+            suppressed_reason=record.suppressed_reason,
+            suppressed_until=iso(record.suppressed_until),
+            suppressed_by=record.suppressed_by,
+        )
+    return data
+
+
+def finding_from_json(data: Mapping[str, Any]) -> Finding:
+    """The ``Finding`` inside a finding's JSON."""
+    return Finding(
+        check=data["check"],
+        provider=Provider(data["provider"]),
+        resource=data["resource"],
+        scope=data["scope"],
+        severity=Severity(data["severity"]),
+        title=data["title"],
+        details=dict(data["details"]),
+        status=FindingStatus(data.get("status", FindingStatus.OPEN)),
+    )
+
+
+# -- plans and changes ------------------------------------------------------------------
+def change_to_json(change: Change) -> dict[str, Any]:
+    """One change with its before and after images."""
+    return {
+        "op": change.op.value,
+        "target": change.target,
+        "type": change.type,
+        "before": to_jsonable(change.before),
+        "after": to_jsonable(change.after),
+        "api_call": change.api_call,
+    }
+
+
+def change_from_json(data: Mapping[str, Any]) -> Change:
+    """The inverse of ``change_to_json``."""
+    return Change(
+        op=ChangeOp(data["op"]),
+        target=data["target"],
+        type=data["type"],
+        before=data["before"],
+        after=data["after"],
+        api_call=data["api_call"],
+    )
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """A plan as data: the target, every change, reversibility, blast radius, permissions."""
+    return {
+        "intent": plan.intent,
+        "finding": plan.finding,
+        "resource": plan.resource,
+        "provider": plan.provider.value,
+        "summary": plan.summary,
+        "changes": [change_to_json(c) for c in plan.changes],
+        "reversible": plan.reversible,
+        "blast_radius": plan.blast_radius,
+        "permissions": list(plan.permissions),
+        "params": to_jsonable(plan.params),
+    }
+
+
+def plan_from_json(data: Mapping[str, Any]) -> Plan:
+    """The inverse of ``plan_to_json``."""
+    return Plan(
+        intent=data["intent"],
+        finding=data["finding"],
+        resource=data["resource"],
+        provider=Provider(data["provider"]),
+        summary=data["summary"],
+        changes=tuple(change_from_json(c) for c in data["changes"]),
+        reversible=bool(data["reversible"]),
+        blast_radius=data["blast_radius"],
+        permissions=tuple(data["permissions"]),
+        params=dict(data.get("params") or {}),
+    )
+
+
+# -- actions ----------------------------------------------------------------------------
+def action_to_json(record: ActionRecord) -> dict[str, Any]:
+    """An action as ``clamp actions --format json`` prints it."""
+    return {
+        "id": record.id,
+        "finding": record.finding,
+        "intent": record.intent,
+        "status": record.status.value,
+        "actor": record.actor,
+        "created": iso(record.created),
+        "updated": iso(record.updated),
+        "reason": record.reason,
+        "result": record.result,
+        "in_flight": record.in_flight,
+        "undoes": record.undoes,
+        "plan": plan_to_json(record.plan),
+        "applied": [change_to_json(c) for c in record.applied],
+    }
+
+
+def action_from_json(data: Mapping[str, Any]) -> ActionRecord:
+    """The inverse of ``action_to_json``."""
+    return ActionRecord(
+        id=data["id"],
+        finding=data["finding"],
+        intent=data["intent"],
+        status=ActionStatus(data["status"]),
+        actor=data["actor"],
+        created=_required_iso(data["created"]),
+        plan=plan_from_json(data["plan"]),
+        reason=data.get("reason", ""),
+        result=data.get("result", ""),
+        in_flight=bool(data.get("in_flight", False)),
+        undoes=data.get("undoes"),
+        updated=parse_iso(data.get("updated")),
+        applied=tuple(change_from_json(c) for c in data.get("applied", ())),
+    )
+
+
+# -- scans and audit --------------------------------------------------------------------
+def scan_summary_to_json(summary: ScanSummary) -> dict[str, Any]:
+    """A scan's summary: counts, source and the scopes it covered."""
+    return {
+        "new": summary.new,
+        "open": summary.open,
+        "resolved": summary.resolved,
+        "reopened": summary.reopened,
+        "suppressed": summary.suppressed,
+        "resources": summary.resources,
+        "source": summary.source,
+        "scopes": [[p.value, s] for p, s in summary.scopes],
+        "recorded": iso(summary.recorded),
+    }
+
+
+def audit_entry_to_json(entry: AuditEntry) -> dict[str, Any]:
+    """One audit entry with its chain hashes."""
+    return {
+        "seq": entry.seq,
+        "timestamp": iso(entry.timestamp),
+        "event": entry.event,
+        "actor": entry.actor,
+        "payload": to_jsonable(entry.payload),
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }

@@ -1,0 +1,376 @@
+"""The ``Store``: findings with their lifecycle, the action journal and the audit log.
+
+One ``Store`` per process and database URL; every method runs in its own transaction,
+so a ``Store`` is safe to share between threads and several processes may use the
+same database (SQLite serializes writers, PostgreSQL locks what must be serialized).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from clamp.config import Settings
+from clamp.errors import InputError, NotFoundError
+from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Severity
+from clamp.store import codec
+from clamp.store.audit import AuditLog
+from clamp.store.database import open_engine, parse_url, upgrade, writer
+from clamp.store.records import FindingRecord, ScanSummary
+from clamp.store.tables import ActionRow, FindingRow, ScanRow
+
+_CHUNK = 500
+_T = TypeVar("_T")
+OPEN, RESOLVED, SUPPRESSED = FindingStatus.OPEN, FindingStatus.RESOLVED, FindingStatus.SUPPRESSED
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _expired(now: datetime) -> ColumnElement[bool]:
+    """SQL: a suppression whose expiry has passed (the finding behaves as open)."""
+    return and_(
+        FindingRow.status == SUPPRESSED.value,
+        FindingRow.suppressed_until.is_not(None),
+        FindingRow.suppressed_until <= now,
+    )
+
+
+def _is_expired(row: FindingRow, now: datetime) -> bool:
+    until = row.suppressed_until
+    return row.status == SUPPRESSED.value and until is not None and until <= now
+
+
+def _record(row: FindingRow, now: datetime) -> FindingRecord:
+    status = OPEN if _is_expired(row, now) else FindingStatus(row.status)
+    finding = Finding(
+        check=row.check,
+        provider=Provider(row.provider),
+        resource=row.resource,
+        scope=row.scope,
+        severity=Severity(row.severity),
+        title=row.title,
+        details=row.details,
+        status=status,
+    )
+    return FindingRecord(
+        finding=finding,
+        status=status,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        resolved_at=row.resolved_at,
+        suppressed_reason=row.suppressed_reason,
+        suppressed_until=row.suppressed_until,
+        suppressed_by=row.suppressed_by,
+    )
+
+
+def _refresh(row: FindingRow, finding: Finding) -> None:
+    row.check, row.provider, row.resource = finding.check, finding.provider.value, finding.resource
+    row.scope, row.severity, row.title = finding.scope, finding.severity.value, finding.title
+    row.details = codec.to_jsonable(finding.details)
+
+
+def _clear_suppression(row: FindingRow) -> None:
+    row.suppressed_reason = row.suppressed_until = row.suppressed_by = None
+
+
+def _summary(row: ScanRow) -> ScanSummary:
+    return ScanSummary(
+        new=row.new,
+        open=row.open,
+        resolved=row.resolved,
+        reopened=row.reopened,
+        suppressed=row.suppressed,
+        resources=row.resources,
+        source=row.source,
+        scopes=tuple((Provider(p), s) for p, s in row.scopes),
+        recorded=row.recorded,
+    )
+
+
+def _action_row(record: ActionRecord) -> ActionRow:
+    # the journal's columns are the keys of the action's JSON, datetimes kept native
+    data = codec.action_to_json(record)
+    return ActionRow(**{**data, "created": record.created, "updated": record.updated})
+
+
+def _action(row: ActionRow) -> ActionRecord:
+    data = {column.key: getattr(row, column.key) for column in ActionRow.__table__.columns}
+    data.update(created=codec.iso(row.created), updated=codec.iso(row.updated))
+    return codec.action_from_json(data)
+
+
+class Store:
+    """Clamp's persistence over SQLAlchemy: SQLite by default, PostgreSQL for teams."""
+
+    def __init__(self, url: str) -> None:
+        self.url = parse_url(url)
+        self.engine = open_engine(self.url)
+        self._reads = sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
+        self._audit = AuditLog(self._reads, self._writes)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """A migrated store at ``url`` (default: ``CLAMP_DATABASE_URL``, else the user's SQLite)."""
+        store = cls(url if url is not None else Settings.from_env().database_url)
+        store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision; safe to call every start."""
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def audit(self) -> AuditLog:
+        """The hash-chained audit log."""
+        return self._audit
+
+    # -- findings -------------------------------------------------------------------------
+    def record_scan(
+        self,
+        scopes: Sequence[tuple[Provider, str]],
+        findings: Sequence[Finding],
+        *,
+        resources: int,
+        source: str,
+    ) -> ScanSummary:
+        """Record what a scan of ``scopes`` found and move the findings' lifecycle.
+
+        New findings open; seen ones refresh; resolved ones reopen; open findings of these
+        scopes that the scan no longer sees resolve. A live suppression stays as it is.
+        """
+        now = _now()
+        seen = {f.id: f for f in findings}
+        new = open_ = resolved = reopened = suppressed = 0
+        with self._writes.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # concurrent scans would race on inserting the same new finding
+                session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
+            existing = self._rows(session, list(seen))
+            for fid, finding in seen.items():
+                row = existing.get(fid)
+                if row is None:
+                    row = FindingRow(id=fid, status=OPEN.value, first_seen=now, last_seen=now)
+                    _refresh(row, finding)
+                    session.add(row)
+                    new += 1
+                    open_ += 1
+                    continue
+                _refresh(row, finding)
+                row.last_seen = now
+                if row.status == RESOLVED.value:
+                    row.status, row.resolved_at = OPEN.value, None
+                    reopened += 1
+                elif _is_expired(row, now):
+                    row.status = OPEN.value
+                    _clear_suppression(row)
+                elif row.status == SUPPRESSED.value:
+                    suppressed += 1
+                    continue
+                open_ += 1
+            for row in self._in_scopes(session, scopes):
+                if row.id in seen or not (row.status == OPEN.value or _is_expired(row, now)):
+                    continue
+                row.status, row.resolved_at = RESOLVED.value, now
+                _clear_suppression(row)
+                resolved += 1
+            scan = ScanRow(
+                recorded=now,
+                source=source,
+                scopes=[[Provider(p).value, s] for p, s in scopes],
+                resources=resources,
+                new=new,
+                open=open_,
+                resolved=resolved,
+                reopened=reopened,
+                suppressed=suppressed,
+            )
+            session.add(scan)
+            return _summary(scan)
+
+    @staticmethod
+    def _rows(session: Session, ids: Sequence[str]) -> dict[str, FindingRow]:
+        rows: dict[str, FindingRow] = {}
+        for chunk in _chunks(ids):
+            query = select(FindingRow).where(FindingRow.id.in_(chunk))
+            rows.update((row.id, row) for row in session.scalars(query))
+        return rows
+
+    @staticmethod
+    def _in_scopes(session: Session, scopes: Iterable[tuple[Provider, str]]) -> list[FindingRow]:
+        by_provider: dict[str, list[str]] = {}
+        for provider, scope in scopes:
+            by_provider.setdefault(Provider(provider).value, []).append(scope.lower())
+        rows: list[FindingRow] = []
+        live = FindingRow.status.in_([OPEN.value, SUPPRESSED.value])
+        for cloud, names in by_provider.items():
+            for chunk in _chunks(sorted(set(names))):
+                query = select(FindingRow).where(
+                    live, FindingRow.provider == cloud, func.lower(FindingRow.scope).in_(chunk)
+                )
+                rows.extend(session.scalars(query))
+        return rows
+
+    def findings(
+        self,
+        *,
+        status: FindingStatus | None = None,
+        min_severity: Severity | None = None,
+        severities: set[Severity] | None = None,
+    ) -> list[FindingRecord]:
+        """Findings by effective status and severity, most severe first."""
+        now = _now()
+        query = select(FindingRow)
+        match status:
+            case None:
+                pass
+            case FindingStatus.OPEN:
+                query = query.where(or_(FindingRow.status == OPEN.value, _expired(now)))
+            case FindingStatus.SUPPRESSED:
+                query = query.where(
+                    FindingRow.status == SUPPRESSED.value,
+                    or_(FindingRow.suppressed_until.is_(None), FindingRow.suppressed_until > now),
+                )
+            case FindingStatus.RESOLVED:
+                query = query.where(FindingRow.status == RESOLVED.value)
+        wanted = set(Severity) if severities is None else {Severity(s) for s in severities}
+        if min_severity is not None:
+            wanted = {s for s in wanted if s.rank >= Severity(min_severity).rank}
+        if wanted != set(Severity):
+            query = query.where(FindingRow.severity.in_(sorted(s.value for s in wanted)))
+        with self._reads() as session:
+            records = [_record(row, now) for row in session.scalars(query)]
+        records.sort(key=lambda r: (-r.severity.rank, r.check, r.provider, r.resource))
+        return records
+
+    def finding(self, finding_id: str) -> FindingRecord:
+        """One finding by id; ``NotFoundError`` if Clamp has never seen it."""
+        with self._reads() as session:
+            row = session.get(FindingRow, finding_id)
+            if row is None:
+                raise self._no_finding(finding_id)
+            return _record(row, _now())
+
+    @staticmethod
+    def _no_finding(finding_id: str) -> NotFoundError:
+        return NotFoundError(
+            f"no finding {finding_id!r} in the store",
+            hint="run `clamp findings` to list finding ids (or `clamp scan` first)",
+        )
+
+    def suppress(
+        self, finding_id: str, *, reason: str, until: datetime | None, actor: str
+    ) -> FindingRecord:
+        """Accept a finding for a reason, optionally until a time; audited."""
+        now = _now()
+        if not reason.strip():
+            raise InputError("a suppression needs a reason")
+        if until is not None and until.tzinfo is None:
+            raise InputError(f"suppression expiry {until.isoformat()} has no time zone")
+        if until is not None and until <= now:
+            raise InputError(f"suppression expiry {codec.iso(until)} is in the past")
+        with self._writes.begin() as session:
+            row = session.get(FindingRow, finding_id)
+            if row is None:
+                raise self._no_finding(finding_id)
+            previous = _record(row, now).status
+            row.status, row.resolved_at = SUPPRESSED.value, None
+            row.suppressed_reason, row.suppressed_until, row.suppressed_by = reason, until, actor
+            self._audit.append_in(
+                session,
+                "finding.suppressed",
+                actor,
+                {
+                    "finding": finding_id,
+                    "reason": reason,
+                    "until": codec.iso(until),
+                    "previous_status": previous.value,
+                },
+            )
+            return _record(row, now)
+
+    def unsuppress(self, finding_id: str, *, actor: str, reason: str = "") -> FindingRecord:
+        """Lift a suppression: the finding is open again until a scan says otherwise; audited."""
+        with self._writes.begin() as session:
+            row = session.get(FindingRow, finding_id)
+            if row is None:
+                raise self._no_finding(finding_id)
+            if row.status != SUPPRESSED.value:
+                raise InputError(f"finding {finding_id} is {row.status}, not suppressed")
+            row.status = OPEN.value
+            _clear_suppression(row)
+            self._audit.append_in(
+                session, "finding.unsuppressed", actor, {"finding": finding_id, "reason": reason}
+            )
+            return _record(row, _now())
+
+    def scans(self, *, limit: int = 20) -> list[ScanSummary]:
+        """The most recent recorded scans, newest first."""
+        query = select(ScanRow).order_by(ScanRow.recorded.desc(), ScanRow.id.desc()).limit(limit)
+        with self._reads() as session:
+            return [_summary(row) for row in session.scalars(query)]
+
+    # -- actions (the journal) ------------------------------------------------------------
+    def save_action(self, record: ActionRecord) -> None:
+        """Insert or update one journaled action by id."""
+        with self._writes.begin() as session:
+            session.merge(_action_row(record))
+
+    def action(self, action_id: str) -> ActionRecord:
+        """One action by id; ``NotFoundError`` if there is none."""
+        with self._reads() as session:
+            row = session.get(ActionRow, action_id)
+            if row is None:
+                raise NotFoundError(
+                    f"no action {action_id!r} in the journal",
+                    hint="run `clamp actions` to list action ids",
+                )
+            return _action(row)
+
+    def actions(self) -> list[ActionRecord]:
+        """Every journaled action, newest first."""
+        query = select(ActionRow).order_by(ActionRow.created.desc(), ActionRow.id.desc())
+        with self._reads() as session:
+            return [_action(row) for row in session.scalars(query)]
+
+    def in_flight_actions(self) -> list[ActionRecord]:
+        """Actions journaled but not settled (a crash interrupted them), oldest first."""
+        query = (
+            select(ActionRow)
+            .where(ActionRow.in_flight.is_(True))
+            .order_by(ActionRow.created, ActionRow.id)
+        )
+        with self._reads() as session:
+            return [_action(row) for row in session.scalars(query)]
+
+    def actions_for(self, finding_id: str) -> list[ActionRecord]:
+        """The actions taken on one finding, newest first."""
+        query = (
+            select(ActionRow)
+            .where(ActionRow.finding == finding_id)
+            .order_by(ActionRow.created.desc(), ActionRow.id.desc())
+        )
+        with self._reads() as session:
+            return [_action(row) for row in session.scalars(query)]

@@ -1,0 +1,121 @@
+"""The ``clamp`` command's contracts, driven as a user would drive them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from clamp.cli.main import app
+from clamp.sandbox.scenario import demo_scenario, load_state
+from clamp.sandbox.server import Sandbox
+
+FINDING_KEYS = {"id", "check", "provider", "resource", "severity", "status", "details"}
+ACTION_KEYS = {"id", "finding", "intent", "status", "actor", "created"}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    with Sandbox(load_state(None)) as sandbox:
+        yield {
+            "CLAMP_SANDBOX_URL": sandbox.url,
+            "CLAMP_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "CLAMP_ACTOR": "cli-tester",
+        }
+
+
+def clamp(env: dict[str, str], *args: str) -> Any:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result
+
+
+def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) -> None:
+    assert clamp(env, "scan").exit_code == 0
+
+    result = clamp(env, "findings", "--format", "json")
+
+    findings = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert {f["provider"] for f in findings} == {"azure", "gcp"}
+    assert all(FINDING_KEYS <= set(f) for f in findings)
+    assert {f["check"] for f in findings} == {"exposed-admin-port", "exposed-database-port"}
+    gcp = [f for f in findings if f["provider"] == "gcp"]
+    assert all(f["resource"].startswith("//compute.googleapis.com/projects/") for f in gcp)
+
+
+def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, str]) -> None:
+    clamp(env, "scan")
+    findings = json.loads(clamp(env, "findings", "--format", "json").stdout)
+    target = next(f for f in findings if f["provider"] == "azure")
+
+    fixed = clamp(env, "fix", target["id"], "--yes", "--allow", "10.0.0.0/8")
+    assert fixed.exit_code == 0, fixed.output
+    [action] = json.loads(clamp(env, "actions", "--format", "json").stdout)
+    assert ACTION_KEYS <= set(action)
+    assert action["status"] == "verified" and action["actor"] == "cli-tester"
+
+    undone = clamp(env, "undo", action["id"], "--yes")
+    assert undone.exit_code == 0, undone.output
+    statuses = {a["id"]: a["status"] for a in json.loads(clamp(env, "actions", "--format", "json").stdout)}
+    assert statuses[action["id"]] == "undone"
+    assert clamp(env, "audit", "verify").exit_code == 0
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(env: dict[str, str]) -> None:
+    clamp(env, "scan")
+    target = json.loads(clamp(env, "findings", "--format", "json").stdout)[0]
+    before = json.loads(clamp(env, "sandbox", "state").stdout)
+
+    result = clamp(env, "fix", target["id"], "--dry-run")
+
+    assert result.exit_code == 0
+    assert "Plan" in result.stdout
+    assert json.loads(clamp(env, "sandbox", "state").stdout) == before
+    assert json.loads(clamp(env, "actions", "--format", "json").stdout) == []
+
+
+def test_unknown_finding_is_one_line_error_and_non_zero(env: dict[str, str]) -> None:
+    result = clamp(env, "fix", "f-doesnotexist", "--yes")
+
+    assert result.exit_code != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "f-doesnotexist" in result.stderr
+
+
+def test_undo_of_unknown_action_fails_with_reason(env: dict[str, str]) -> None:
+    result = clamp(env, "undo", "a-nope", "--yes")
+    assert result.exit_code != 0 and "a-nope" in result.stderr
+
+
+def test_sandbox_serve_first_line_is_the_url_and_state_round_trips(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "scenario.yaml"
+    scenario = demo_scenario()
+    scenario_file.write_text(yaml.safe_dump(scenario))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "clamp", "sandbox", "serve", "--scenario", str(scenario_file)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ},
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline().strip()
+        assert first.startswith("CLAMP_SANDBOX_URL=http")
+        url = first.split("=", 1)[1]
+        state = subprocess.run(
+            [sys.executable, "-m", "clamp", "sandbox", "state"],
+            env={**os.environ, "CLAMP_SANDBOX_URL": url}, capture_output=True, text=True,
+            check=True,
+        )
+        served = json.loads(state.stdout)
+        assert served["azure"].keys() == scenario["azure"].keys()
+        assert served["gcp"].keys() == scenario["gcp"].keys()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
