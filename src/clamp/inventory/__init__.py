@@ -1,0 +1,1 @@
+"""Inventories Clamp reads without a cloud connection: offline exports."""

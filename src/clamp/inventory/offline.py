@@ -1,0 +1,121 @@
+"""Offline import: Cloud Asset Inventory exports and Azure resource JSON → ``Resource``.
+
+Accepted files:
+- Google Cloud Asset Inventory: ``gcloud asset export`` (NDJSON) or ``gcloud asset list
+  --format=json`` (a JSON array); objects with ``name``, ``asset_type`` (or ``assetType``)
+  and ``resource.data`` in the Compute API's shape.
+- Azure: a JSON array of ARM objects (``az network nsg list``, Resource Graph) or
+  ``{"value": [...]}`` as the REST API returns it. The Azure CLI's flattened shape
+  (properties lifted to the top level) is accepted too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from clamp.errors import InputError
+from clamp.model import Resource
+from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.gcp.normalize import resources_from_compute
+
+CAI_KINDS = {
+    "compute.googleapis.com/Firewall": "compute#firewall",
+    "compute.googleapis.com/Instance": "compute#instance",
+    "compute.googleapis.com/Network": "compute#network",
+}
+ARM_TOP_LEVEL = frozenset(
+    {"id", "name", "type", "location", "tags", "etag", "kind", "sku", "identity", "zones",
+     "plan", "managedBy", "extendedLocation", "properties", "resourceGroup", "subscriptionId",
+     "tenantId"}
+)
+AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
+
+
+def load_offline(path: Path) -> list[Resource]:
+    """Every resource Clamp understands in an export file; unknown asset types are skipped."""
+    items = _read_items(path)
+    gcp: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    azure: list[Mapping[str, Any]] = []
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, Mapping):
+            raise InputError(f"{path}: item {number} is not a JSON object")
+        if "asset_type" in item or "assetType" in item:
+            project, data = _cai_item(path, number, item)
+            if data is not None:
+                gcp[project].append(data)
+        elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
+            azure.append(_unflatten_az(item))
+        else:
+            raise InputError(
+                f"{path}: item {number} is neither a Cloud Asset Inventory asset "
+                "(name, asset_type, resource.data) nor an Azure resource (id, type)"
+            )
+    resources = resources_from_arm(azure)
+    for project, objects in gcp.items():
+        resources.extend(resources_from_compute(project, objects))
+    return resources
+
+
+def _read_items(path: Path) -> list[Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return _read_ndjson(path, text)
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in ("assets", "value", "data"):
+            if isinstance(data.get(key), list):
+                return list(data[key])
+        return [data]
+    raise InputError(f"{path}: expected a JSON array or object, found {type(data).__name__}")
+
+
+def _read_ndjson(path: Path, text: str) -> list[Any]:
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: line {number} is not JSON: {exc.msg}") from exc
+    return items
+
+
+def _cai_item(
+    path: Path, number: int, item: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any] | None]:
+    asset_type = item.get("asset_type") or item.get("assetType")
+    kind = CAI_KINDS.get(str(asset_type))
+    if kind is None:
+        return "", None
+    name = str(item.get("name", ""))
+    parts = name.split("/")
+    if not name.startswith("//compute.googleapis.com/projects/") or len(parts) < 5:
+        raise InputError(f"{path}: item {number} has no Compute resource name: {name!r}")
+    data = (item.get("resource") or {}).get("data")
+    if not isinstance(data, Mapping):
+        raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
+    return parts[4], {"kind": kind, **data}
+
+
+def _unflatten_az(item: Mapping[str, Any]) -> dict[str, Any]:
+    """ARM shape from the Azure CLI's flattened output (a no-op on ARM-shaped objects)."""
+    if "properties" in item:
+        return dict(item)
+    top = {k: v for k, v in item.items() if k in ARM_TOP_LEVEL}
+    props = {k: v for k, v in item.items() if k not in ARM_TOP_LEVEL}
+    for child in AZ_CLI_CHILDREN:
+        if isinstance(props.get(child), list):
+            props[child] = [_unflatten_az(c) if isinstance(c, Mapping) else c
+                            for c in props[child]]
+    return {**top, "properties": props}
