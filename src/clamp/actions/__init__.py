@@ -1,1 +1,3 @@
 """The action engine: plan → journal → apply → verify → record, and undo."""
+
+from clamp.actions import restrict_ingress as _restrict_ingress  # noqa: F401  (registers)

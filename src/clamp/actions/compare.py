@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 VOLATILE_KEYS = frozenset(
-    {"etag", "provisioningState", "id", "selfLink", "creationTimestamp", "type",
-     "resourceGuid", "kind", "fingerprint"}
+    {
+        "etag",
+        "provisioningState",
+        "id",
+        "selfLink",
+        "creationTimestamp",
+        "type",
+        "resourceGuid",
+        "kind",
+        "fingerprint",
+    }
 )
 
 
@@ -47,5 +56,7 @@ def _subset(expected: Any, actual: Any) -> bool:
     if _empty(expected):
         return _empty(actual)
     if isinstance(expected, str) and isinstance(actual, str):
-        return expected.lower() == actual.lower() if expected.startswith("/") else expected == actual
+        return (
+            expected.lower() == actual.lower() if expected.startswith("/") else expected == actual
+        )
     return bool(expected == actual)

@@ -102,7 +102,10 @@ class ActionEngine:
         except ClampError as exc:
             rollback = self._roll_back(driver, applied)
             failed = replace(
-                record, status=ActionStatus.FAILED, in_flight=False, updated=_now(),
+                record,
+                status=ActionStatus.FAILED,
+                in_flight=False,
+                updated=_now(),
                 result=f"{exc}; {rollback}",
             )
             self._save(failed, "action.failed")
@@ -128,7 +131,10 @@ class ActionEngine:
         still = self._finding_present(record.plan, driver)
         if still is not None:
             failed = replace(
-                record, status=ActionStatus.FAILED, in_flight=False, updated=_now(),
+                record,
+                status=ActionStatus.FAILED,
+                in_flight=False,
+                updated=_now(),
                 result="verification failed: the finding is still present after the change",
             )
             self._save(failed, "action.failed")
@@ -137,7 +143,10 @@ class ActionEngine:
                 f"run `clamp undo {record.id}` to restore the previous state"
             )
         verified = replace(
-            record, status=ActionStatus.VERIFIED, in_flight=False, updated=_now(),
+            record,
+            status=ActionStatus.VERIFIED,
+            in_flight=False,
+            updated=_now(),
             result="verified: re-read from the cloud, the finding is gone",
         )
         self._save(verified, "action.verified")
@@ -148,8 +157,10 @@ class ActionEngine:
         """The plan that restores an action's before-image (refuses when impossible)."""
         record = self.store.action(action_id)
         if record.status not in (ActionStatus.VERIFIED, ActionStatus.APPLIED):
-            raise UndoRefused(f"action {action_id} is {record.status}; only applied or "
-                              "verified actions can be undone")
+            raise UndoRefused(
+                f"action {action_id} is {record.status}; only applied or "
+                "verified actions can be undone"
+            )
         if not record.plan.reversible:
             raise UndoRefused(f"action {action_id} ({record.intent}) cannot be undone")
         inverse = tuple(change.inverse() for change in reversed(record.applied))
@@ -180,9 +191,16 @@ class ActionEngine:
     ) -> ActionRecord:
         """Apply an undo plan and verify that every object is back to its before-image."""
         record = ActionRecord(
-            id=f"a-{uuid.uuid4().hex[:12]}", finding=original.finding, intent=original.intent,
-            status=ActionStatus.PLANNED, actor=actor, created=_now(), plan=plan,
-            reason=reason or f"undo of {original.id}", in_flight=True, undoes=original.id,
+            id=f"a-{uuid.uuid4().hex[:12]}",
+            finding=original.finding,
+            intent=original.intent,
+            status=ActionStatus.PLANNED,
+            actor=actor,
+            created=_now(),
+            plan=plan,
+            reason=reason or f"undo of {original.id}",
+            in_flight=True,
+            undoes=original.id,
         )
         self._save(record, "undo.planned")
         driver = self.drivers(plan.provider)
@@ -192,14 +210,27 @@ class ActionEngine:
                 driver.apply(change)
                 applied.append(replace(change, after=driver.current(change)))
         except ClampError as exc:
-            self._save(replace(record, status=ActionStatus.FAILED, in_flight=False,
-                               result=str(exc), applied=tuple(applied)), "undo.failed")
+            self._save(
+                replace(
+                    record,
+                    status=ActionStatus.FAILED,
+                    in_flight=False,
+                    result=str(exc),
+                    applied=tuple(applied),
+                ),
+                "undo.failed",
+            )
             raise
         restored = all(matches(c.after, driver.current(c)) for c in plan.changes)
         status = ActionStatus.VERIFIED if restored else ActionStatus.FAILED
         done = replace(
-            record, status=status, in_flight=False, applied=tuple(applied), updated=_now(),
-            result="verified: the before-image is restored" if restored
+            record,
+            status=status,
+            in_flight=False,
+            applied=tuple(applied),
+            updated=_now(),
+            result="verified: the before-image is restored"
+            if restored
             else "the cloud does not show the before-image after undo",
         )
         self._save(done, f"undo.{status}")
@@ -223,10 +254,18 @@ class ActionEngine:
             if matches(change.after, now) and not matches(change.before, now):
                 landed.append(replace(change, after=now))
             elif not matches(change.before, now):
-                result = (f"interrupted; {change.target} matches neither the plan's before "
-                          "nor after image: review it by hand")
-                failed = replace(record, status=ActionStatus.FAILED, in_flight=False,
-                                 result=result, applied=tuple(landed), updated=_now())
+                result = (
+                    f"interrupted; {change.target} matches neither the plan's before "
+                    "nor after image: review it by hand"
+                )
+                failed = replace(
+                    record,
+                    status=ActionStatus.FAILED,
+                    in_flight=False,
+                    result=result,
+                    applied=tuple(landed),
+                    updated=_now(),
+                )
                 self._save(failed, "action.reconciled")
                 return failed
         if not landed:
@@ -234,13 +273,21 @@ class ActionEngine:
         elif len(landed) < len(record.plan.changes):
             result = "interrupted mid-apply; " + self._roll_back(driver, landed)
         elif record.undoes is not None:
-            done = replace(record, status=ActionStatus.VERIFIED, in_flight=False,
-                           applied=tuple(landed), updated=_now(),
-                           result="verified on restart: the before-image is restored")
+            done = replace(
+                record,
+                status=ActionStatus.VERIFIED,
+                in_flight=False,
+                applied=tuple(landed),
+                updated=_now(),
+                result="verified on restart: the before-image is restored",
+            )
             self._save(done, "undo.reconciled")
             original = self.store.action(record.undoes)
-            self._save(replace(original, status=ActionStatus.UNDONE, updated=_now()),
-                       "action.undone", record.actor)
+            self._save(
+                replace(original, status=ActionStatus.UNDONE, updated=_now()),
+                "action.undone",
+                record.actor,
+            )
             return done
         else:
             applied = replace(record, status=ActionStatus.APPLIED, applied=tuple(landed))
@@ -249,8 +296,9 @@ class ActionEngine:
                 return self._verify(applied, driver)
             except VerificationFailed:
                 return self.store.action(record.id)
-        failed = replace(record, status=ActionStatus.FAILED, in_flight=False, result=result,
-                         updated=_now())
+        failed = replace(
+            record, status=ActionStatus.FAILED, in_flight=False, result=result, updated=_now()
+        )
         self._save(failed, "action.reconciled")
         return failed
 

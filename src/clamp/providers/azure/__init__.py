@@ -1,0 +1,1 @@
+"""Microsoft Azure driver: Resource Manager through the official azure-mgmt SDKs."""

@@ -1,0 +1,177 @@
+"""Azure Resource Manager objects → ``Resource`` with normalized facets (pure, no SDK).
+
+Used by the Azure driver on what the SDK returns and by offline import on exported JSON.
+Facets per type:
+- NSG: ``rules`` (custom and default rules, both directions), ``subnets``,
+  ``network_interfaces`` (ARM ids).
+- Subnet (one per entry of a VNet's ``subnets``): ``nsg``, ``vnet``.  VNet: ``subnets``.
+- NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
+- VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from clamp.checks.ports import merge
+from clamp.model import (
+    ALL_PORTS,
+    Access,
+    Direction,
+    NetworkRule,
+    PortRange,
+    Protocol,
+    Provider,
+    Resource,
+    ResourceType,
+)
+
+PROTOCOLS = {
+    "*": frozenset({Protocol.ANY}),
+    "any": frozenset({Protocol.ANY}),
+    "tcp": frozenset({Protocol.TCP}),
+    "udp": frozenset({Protocol.UDP}),
+    "icmp": frozenset({Protocol.ICMP}),
+    "esp": frozenset({Protocol.ESP}),
+    "ah": frozenset({Protocol.AH}),
+}
+TYPES = {t.value.lower(): t for t in ResourceType if t.value.startswith("Microsoft.")}
+
+
+def _ref(obj: Any) -> str | None:
+    return str(obj["id"]) if isinstance(obj, Mapping) and obj.get("id") else None
+
+
+def _refs(items: Any) -> tuple[str, ...]:
+    return tuple(r for r in (_ref(i) for i in items or []) if r)
+
+
+def subscription_of(arm_id: str) -> str:
+    """The subscription id inside an ARM id (empty if there is none)."""
+    parts = arm_id.split("/")
+    return parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
+
+
+def parse_ports(values: Iterable[str]) -> tuple[PortRange, ...]:
+    """``*``, ``22`` and ``20-25`` strings as merged port ranges."""
+    ranges = []
+    for value in values:
+        text = str(value).strip()
+        if text in ("*", ""):
+            return ALL_PORTS
+        lo, _, hi = text.partition("-")
+        ranges.append(PortRange(int(lo), int(hi or lo)))
+    return merge(ranges)
+
+
+def _plural(props: Mapping[str, Any], singular: str, plural: str) -> list[str]:
+    values = list(props.get(plural) or [])
+    if props.get(singular):
+        values.append(str(props[singular]))
+    return values
+
+
+def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRule:
+    """One NSG security rule (singular and plural fields both count)."""
+    props = raw.get("properties", raw)
+    ports = _plural(props, "destinationPortRange", "destinationPortRanges") or ["*"]
+    protocol = str(props.get("protocol", "*")).lower()
+    return NetworkRule(
+        name=str(raw.get("name", "")),
+        priority=int(props.get("priority", 65500)),
+        direction=Direction.INGRESS
+        if str(props.get("direction", "Inbound")).lower() == "inbound"
+        else Direction.EGRESS,
+        access=Access.ALLOW if str(props.get("access", "")).lower() == "allow" else Access.DENY,
+        protocols=PROTOCOLS.get(protocol, frozenset({Protocol.OTHER})),
+        sources=tuple(_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes")),
+        ports=parse_ports(ports),
+        default=default,
+    )
+
+
+def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
+    props = obj.get("properties") or {}
+    match kind:
+        case ResourceType.AZURE_NSG:
+            rules = [security_rule(r) for r in props.get("securityRules") or []]
+            rules += [
+                security_rule(r, default=True) for r in props.get("defaultSecurityRules") or []
+            ]
+            return {
+                "rules": tuple(rules),
+                "subnets": _refs(props.get("subnets")),
+                "network_interfaces": _refs(props.get("networkInterfaces")),
+            }
+        case ResourceType.AZURE_VNET:
+            return {"subnets": _refs(props.get("subnets"))}
+        case ResourceType.AZURE_NIC:
+            configs = [c.get("properties") or {} for c in props.get("ipConfigurations") or []]
+            return {
+                "nsg": _ref(props.get("networkSecurityGroup")),
+                "subnets": tuple(r for r in (_ref(c.get("subnet")) for c in configs) if r),
+                "vm": _ref(props.get("virtualMachine")),
+                "public_ips": tuple(
+                    r for r in (_ref(c.get("publicIPAddress")) for c in configs) if r
+                ),
+            }
+        case ResourceType.AZURE_PUBLIC_IP:
+            return {"ip_address": props.get("ipAddress")}
+        case ResourceType.AZURE_VM:
+            view = props.get("instanceView") or obj.get("instanceView") or {}
+            states = [str(s.get("code", "")) for s in view.get("statuses") or []]
+            return {
+                "network_interfaces": _refs(
+                    (props.get("networkProfile") or {}).get("networkInterfaces")
+                ),
+                "power_state": next((s for s in states if s.startswith("PowerState/")), None),
+                "identity": obj.get("identity"),
+            }
+        case _:
+            return {}
+
+
+def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | None) -> Resource:
+    arm_id = str(obj["id"])
+    return Resource(
+        id=arm_id,
+        provider=Provider.AZURE,
+        type=kind,
+        name=str(obj.get("name", "")),
+        scope=subscription or subscription_of(arm_id),
+        facets=_facets(kind, obj),
+        raw=obj,
+        tags=dict(obj.get("tags") or {}),
+    )
+
+
+def resources_from_arm(
+    objects: Iterable[Mapping[str, Any]], subscription: str | None = None
+) -> list[Resource]:
+    """Normalize ARM objects; types Clamp does not evaluate are skipped."""
+    out: list[Resource] = []
+    for obj in objects:
+        kind = TYPES.get(str(obj.get("type", "")).lower())
+        if kind is None or not obj.get("id"):
+            continue
+        out.append(_resource(kind, obj, subscription))
+        if kind == ResourceType.AZURE_VNET:
+            for subnet in (obj.get("properties") or {}).get("subnets") or []:
+                if subnet.get("id"):
+                    sprops = subnet.get("properties") or {}
+                    out.append(
+                        Resource(
+                            id=str(subnet["id"]),
+                            provider=Provider.AZURE,
+                            type=ResourceType.AZURE_SUBNET,
+                            name=str(subnet.get("name", "")),
+                            scope=subscription or subscription_of(str(subnet["id"])),
+                            facets={
+                                "nsg": _ref(sprops.get("networkSecurityGroup")),
+                                "vnet": str(obj["id"]),
+                            },
+                            raw=subnet,
+                        )
+                    )
+    return out

@@ -1,0 +1,1 @@
+"""Google Cloud driver: Compute Engine and Resource Manager through google-cloud SDKs."""
