@@ -70,13 +70,16 @@ class SandboxState:
         """State seeded from a scenario mapping (deep-copied)."""
         unknown = set(scenario) - {"azure", "gcp", "faults"}
         if unknown:
-            raise InputError(f"scenario has unknown top-level key(s) {sorted(unknown)}; "
-                             "valid: azure, gcp, faults")
+            raise InputError(
+                f"scenario has unknown top-level key(s) {sorted(unknown)}; "
+                "valid: azure, gcp, faults"
+            )
         data = copy.deepcopy(dict(scenario))
         for cloud in ("azure", "gcp"):
             section = data.get(cloud) or {}
             if not isinstance(section, dict) or not all(
-                isinstance(v, list) and all(isinstance(o, dict) for o in v) for v in section.values()
+                isinstance(v, list) and all(isinstance(o, dict) for o in v)
+                for v in section.values()
             ):
                 raise InputError(f"scenario '{cloud}' must map each scope id to a list of objects")
         return cls(

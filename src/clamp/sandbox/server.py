@@ -1,0 +1,169 @@
+"""Run the sandbox: plain HTTP for control and the Google APIs, HTTPS for Azure.
+
+``Sandbox(state).start()`` serves both listeners from one background thread and returns
+once they accept connections; ``.url`` is the control URL users export as
+``CLAMP_SANDBOX_URL``. Injected faults (``state.faults``) apply to every cloud request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from clamp.errors import ClampError, InputError
+from clamp.sandbox.azure import build_azure_app
+from clamp.sandbox.gcp import build_gcp_app
+from clamp.sandbox.state import Fault, SandboxState
+from clamp.sandbox.tls import SandboxTLS
+
+HOST = "127.0.0.1"
+
+
+class FaultInjection:
+    """ASGI middleware: answer matching requests with the injected status or latency."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState, provider: str) -> None:
+        self.app, self.state, self.provider = app, state, provider
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        fault = self.state.take_fault(self.provider, scope["method"], path)
+        if fault is not None and fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault is None or not fault.status:
+            await self.app(scope, receive, send)
+            return
+        headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+        message = f"injected fault: HTTP {fault.status}"
+        body: dict[str, Any] = (
+            {"error": {"code": "InjectedFault", "message": message}} if self.provider == "azure"
+            else {"error": {"code": fault.status, "message": message, "status": "UNAVAILABLE",
+                            "errors": [{"message": message, "reason": "rateLimitExceeded"}]}}
+        )
+        await JSONResponse(body, status_code=fault.status, headers=headers)(scope, receive, send)
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    return sock
+
+
+class Sandbox:
+    """The local fake cloud, in a background thread."""
+
+    def __init__(self, state: SandboxState, port: int = 0, azure_port: int = 0) -> None:
+        self.state = state
+        self.tls = SandboxTLS.create()
+        self._sockets = (_bind(port), _bind(azure_port))
+        self.port = self._sockets[0].getsockname()[1]
+        self.azure_port = self._sockets[1].getsockname()[1]
+        self._servers: list[uvicorn.Server] = []
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """The control URL (also the Google APIs' endpoint)."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def azure_url(self) -> str:
+        """The Azure Resource Manager endpoint (HTTPS)."""
+        return f"https://{HOST}:{self.azure_port}"
+
+    # -- control endpoints ----------------------------------------------------------------
+    async def _info(self, _request: Request) -> Response:
+        return JSONResponse({"azure_url": self.azure_url, "gcp_url": self.url,
+                             "ca_pem": self.tls.ca_pem})
+
+    async def _state(self, _request: Request) -> Response:
+        return JSONResponse(self.state.to_scenario())
+
+    async def _faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            with self.state.lock:
+                self.state.faults.clear()
+            return Response(status_code=204)
+        try:
+            fault = Fault.from_json(await request.json())
+        except (InputError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        with self.state.lock:
+            self.state.faults.append(fault)
+        return JSONResponse({"faults": len(self.state.faults)}, status_code=201)
+
+    def _control_app(self) -> ASGIApp:
+        app = Starlette(routes=[
+            Route("/_sandbox/info", self._info),
+            Route("/_sandbox/state", self._state),
+            Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
+            Mount("/", app=build_gcp_app(self.state)),
+        ])
+        return FaultInjection(app, self.state, "gcp")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Serve both listeners; return once they accept connections."""
+        common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+        http = uvicorn.Config(self._control_app(), **common)
+        https = uvicorn.Config(
+            FaultInjection(build_azure_app(self.state), self.state, "azure"),
+            ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file), **common,
+        )
+        self._servers = [uvicorn.Server(http), uvicorn.Server(https)]
+
+        async def serve() -> None:
+            await asyncio.gather(*(
+                server.serve(sockets=[sock])
+                for server, sock in zip(self._servers, self._sockets, strict=True)
+            ))
+
+        self._thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True,
+                                        name="clamp-sandbox")
+        self._thread.start()
+        for _ in range(500):
+            if all(s.started for s in self._servers):
+                return self
+            if not self._thread.is_alive():
+                break
+            self._stopped.wait(0.01)
+        raise ClampError("the sandbox did not start")
+
+    def wait(self) -> None:
+        """Block until ``stop()`` is called (or the process is interrupted)."""
+        while not self._stopped.wait(0.5):
+            pass
+
+    def stop(self) -> None:
+        """Stop both listeners and remove the TLS files."""
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for sock in self._sockets:
+            sock.close()
+        self.tls.cleanup()
+        self._stopped.set()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
