@@ -20,8 +20,11 @@ DEMO_ALLOW = "10.0.0.0/8"
 
 def _pick(findings: list[FindingRecord], provider: Provider) -> FindingRecord | None:
     """The demo's fix target: an exposed admin port that a narrow split must handle."""
-    candidates = [f for f in findings
-                  if f.finding.provider == provider and f.finding.check == "exposed-admin-port"]
+    candidates = [
+        f
+        for f in findings
+        if f.finding.provider == provider and f.finding.check == "exposed-admin-port"
+    ]
     candidates.sort(key=lambda f: (-len(f.finding.details.get("ports", [])), f.id))
     return candidates[0] if candidates else None
 
@@ -61,8 +64,10 @@ def _fix_and_undo(ctx: Context, target: FindingRecord) -> None:
     record = ctx.engine.apply(plan, actor="demo", reason="clamp demo")
     console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
     rescan = scan_clouds(ctx.settings, ctx.store, ctx.drivers, [provider], {})
-    console.print(f"re-scan: finding {target.id} is now "
-                  f"{ctx.store.finding(target.id).status} ({rescan.summary})")
+    console.print(
+        f"re-scan: finding {target.id} is now "
+        f"{ctx.store.finding(target.id).status} ({rescan.summary})"
+    )
     console.rule(f"[bold]3. Undo {record.id}")
     undone = ctx.engine.undo(record.id, actor="demo", reason="clamp demo")
     console.print(f"[green]{undone.status}[/green] {undone.id}: {undone.result}")

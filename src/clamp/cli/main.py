@@ -20,8 +20,11 @@ from clamp.model import FindingStatus, Provider, Severity
 from clamp.scanning import ScanResult, scan_clouds, scan_file
 from clamp.store.codec import action_to_json, finding_to_json
 
-app = typer.Typer(help="Find, fix, verify and undo dangerous cloud misconfigurations.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Find, fix, verify and undo dangerous cloud misconfigurations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The local fake cloud.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -70,17 +73,30 @@ def scan(
         result = scan_file(ctx.settings, ctx.store, input)
     else:
         providers = provider or (
-            [Provider.AZURE] if subscription and not project
-            else [Provider.GCP] if project and not subscription
+            [Provider.AZURE]
+            if subscription and not project
+            else [Provider.GCP]
+            if project and not subscription
             else list(Provider)
         )
         scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=render.console, transient=True,
-                      disable=fmt == "json") as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=render.console,
+            transient=True,
+            disable=fmt == "json",
+        ) as progress:
             task = progress.add_task("scanning", total=None)
-            result = scan_clouds(ctx.settings, ctx.store, ctx.drivers, providers, scopes,
-                                 lambda msg: progress.update(task, description=f"scanning {msg}"))
+            result = scan_clouds(
+                ctx.settings,
+                ctx.store,
+                ctx.drivers,
+                providers,
+                scopes,
+                lambda msg: progress.update(task, description=f"scanning {msg}"),
+            )
     _print_scan(result, fmt)
     if result.errors:
         raise typer.Exit(1)
@@ -89,15 +105,20 @@ def scan(
 def _print_scan(result: ScanResult, fmt: str) -> None:
     summary = result.summary
     if fmt == "json":
-        render.print_json({
-            "scopes": [{"provider": p, "scope": s} for p, s in result.scopes],
-            "resources": result.resources, "findings": len(result.findings),
-            "errors": result.errors, "summary": summary.__dict__ if summary else None,
-        })
+        render.print_json(
+            {
+                "scopes": [{"provider": p, "scope": s} for p, s in result.scopes],
+                "resources": result.resources,
+                "findings": len(result.findings),
+                "errors": result.errors,
+                "summary": summary.__dict__ if summary else None,
+            }
+        )
         return
-    render.console.print(f"scanned {len(result.scopes)} scope(s), {result.resources} "
-                         f"resource(s): {len(result.findings)} finding(s)"
-                         + (f" — {summary}" if summary else ""))
+    render.console.print(
+        f"scanned {len(result.scopes)} scope(s), {result.resources} "
+        f"resource(s): {len(result.findings)} finding(s)" + (f" — {summary}" if summary else "")
+    )
     for error in result.errors:
         render.console.print(f"[red]incomplete:[/red] {error}")
 
@@ -105,7 +126,9 @@ def _print_scan(result: ScanResult, fmt: str) -> None:
 @app.command()
 @one_line_errors
 def findings(
-    status: Annotated[FindingStatus | None, typer.Option(help="open, resolved or suppressed")] = None,
+    status: Annotated[
+        FindingStatus | None, typer.Option(help="open, resolved or suppressed")
+    ] = None,
     severity: Annotated[list[Severity] | None, typer.Option(help="only these severities")] = None,
     fmt: FormatOpt = "table",
 ) -> None:

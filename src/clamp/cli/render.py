@@ -18,8 +18,14 @@ from clamp.store.codec import action_to_json, finding_to_json
 
 console = Console()
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
-STATUS_STYLE = {"verified": "green", "failed": "red", "undone": "magenta", "open": "red",
-                "resolved": "green", "suppressed": "dim"}
+STATUS_STYLE = {
+    "verified": "green",
+    "failed": "red",
+    "undone": "magenta",
+    "open": "red",
+    "resolved": "green",
+    "suppressed": "dim",
+}
 
 
 def print_json(data: Any) -> None:
@@ -41,10 +47,13 @@ def findings_table(findings: Sequence[FindingRecord]) -> Table:
     for record in findings:
         data = finding_to_json(record)
         table.add_row(
-            data["id"], data["check"], data["provider"],
+            data["id"],
+            data["check"],
+            data["provider"],
             Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
             Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
-            short_resource(data["resource"]), exposure_summary(data["details"]),
+            short_resource(data["resource"]),
+            exposure_summary(data["details"]),
         )
     return table
 
@@ -66,8 +75,13 @@ def actions_table(actions: Iterable[ActionRecord]) -> Table:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row["id"], str(row["created"])[:19], row["actor"], row["intent"], row["finding"],
-            Text(row["status"], style=STATUS_STYLE.get(row["status"], "")), row.get("result", ""),
+            row["id"],
+            str(row["created"])[:19],
+            row["actor"],
+            row["intent"],
+            row["finding"],
+            Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
+            row.get("result", ""),
         )
     return table
 

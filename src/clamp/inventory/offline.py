@@ -28,9 +28,25 @@ CAI_KINDS = {
     "compute.googleapis.com/Network": "compute#network",
 }
 ARM_TOP_LEVEL = frozenset(
-    {"id", "name", "type", "location", "tags", "etag", "kind", "sku", "identity", "zones",
-     "plan", "managedBy", "extendedLocation", "properties", "resourceGroup", "subscriptionId",
-     "tenantId"}
+    {
+        "id",
+        "name",
+        "type",
+        "location",
+        "tags",
+        "etag",
+        "kind",
+        "sku",
+        "identity",
+        "zones",
+        "plan",
+        "managedBy",
+        "extendedLocation",
+        "properties",
+        "resourceGroup",
+        "subscriptionId",
+        "tenantId",
+    }
 )
 AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
 
@@ -116,6 +132,5 @@ def _unflatten_az(item: Mapping[str, Any]) -> dict[str, Any]:
     props = {k: v for k, v in item.items() if k not in ARM_TOP_LEVEL}
     for child in AZ_CLI_CHILDREN:
         if isinstance(props.get(child), list):
-            props[child] = [_unflatten_az(c) if isinstance(c, Mapping) else c
-                            for c in props[child]]
+            props[child] = [_unflatten_az(c) if isinstance(c, Mapping) else c for c in props[child]]
     return {**top, "properties": props}

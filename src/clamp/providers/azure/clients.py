@@ -1,0 +1,78 @@
+"""SDK clients for Azure: real credentials by default, the sandbox's endpoint when set."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+from clamp.config import Settings
+from clamp.sandbox.client import sandbox_info
+
+RETRIES = {"retry_total": 4, "retry_backoff_factor": 0.5, "retry_backoff_max": 10}
+
+
+class SandboxCredential:
+    """A static token: the sandbox checks none, and azure-core sends it over HTTPS only."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """A token valid for an hour."""
+        return AccessToken("clamp-sandbox-token", int(time.time()) + 3600)
+
+
+class AzureClients:
+    """Builds and caches the management clients, one set per subscription."""
+
+    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
+        self.settings = settings
+        self._credential = credential
+        self._network: dict[str, NetworkManagementClient] = {}
+        self._compute: dict[str, ComputeManagementClient] = {}
+
+    @cached_property
+    def options(self) -> dict[str, Any]:
+        """Endpoint and trust: the sandbox's when ``settings.sandbox_url`` is set."""
+        if not self.settings.sandbox_url:
+            return dict(RETRIES)
+        info = sandbox_info(self.settings.sandbox_url)
+        ca = Path(tempfile.mkdtemp(prefix="clamp-ca-")) / "sandbox-ca.pem"
+        ca.write_text(info.ca_pem)
+        return {**RETRIES, "base_url": info.azure_url, "connection_verify": str(ca),
+                "credential_scopes": ["https://management.azure.com/.default"]}
+
+    @cached_property
+    def credential(self) -> TokenCredential:
+        """The credential chain users already have (or the sandbox's static token)."""
+        if self._credential is not None:
+            return self._credential
+        if self.settings.sandbox_url:
+            return SandboxCredential()
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionClient:
+        """The subscriptions client."""
+        return SubscriptionClient(self.credential, **self.options)
+
+    def network(self, subscription: str) -> NetworkManagementClient:
+        """The network client of one subscription."""
+        if subscription not in self._network:
+            self._network[subscription] = NetworkManagementClient(
+                self.credential, subscription, **self.options)
+        return self._network[subscription]
+
+    def compute(self, subscription: str) -> ComputeManagementClient:
+        """The compute client of one subscription."""
+        if subscription not in self._compute:
+            self._compute[subscription] = ComputeManagementClient(
+                self.credential, subscription, **self.options)
+        return self._compute[subscription]
