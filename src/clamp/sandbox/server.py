@@ -119,7 +119,8 @@ class Sandbox:
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
         """Serve both listeners; return once they accept connections."""
-        common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+        common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off",
+                                  "timeout_graceful_shutdown": 1}
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(
             FaultInjection(build_azure_app(self.state), self.state, "azure"),
@@ -153,6 +154,7 @@ class Sandbox:
         """Stop both listeners and remove the TLS files."""
         for server in self._servers:
             server.should_exit = True
+            server.force_exit = True  # don't wait for SDK keep-alive connections
         if self._thread is not None:
             self._thread.join(timeout=10)
         for sock in self._sockets:
