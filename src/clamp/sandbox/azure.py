@@ -212,13 +212,12 @@ class ArmApi:
         return f"{request.base_url}{OPERATIONS_PATH.lstrip('/')}{op}?api-version=2024-05-01"
 
     def _long_running(self, request: Request, body: Json, created: bool) -> Response:
-        headers = {"Azure-AsyncOperation": self._operation_url(request), "Retry-After": "0"}
+        headers = {"Azure-AsyncOperation": self._operation_url(request)}
         return JSONResponse(body, status_code=201 if created else 200, headers=headers)
 
     def _accepted(self, request: Request) -> Response:
         url = self._operation_url(request)
-        return Response(status_code=202, headers={
-            "Azure-AsyncOperation": url, "Location": url, "Retry-After": "0"})
+        return Response(status_code=202, headers={"Azure-AsyncOperation": url, "Location": url})
 
     def _operation(self, op: str) -> Response:
         remaining = self.operations.get(op)
@@ -226,7 +225,7 @@ class ArmApi:
             return arm_error(404, "OperationNotFound", f"operation {op} not found")
         if remaining > 0:
             self.operations[op] = remaining - 1
-            return JSONResponse({"status": "InProgress"}, headers={"Retry-After": "0"})
+            return JSONResponse({"status": "InProgress"})
         return JSONResponse({"status": "Succeeded"})
 
 
