@@ -45,11 +45,18 @@ def _arm_rule(nsg: str, i: int, rng: random.Random) -> dict[str, Any]:
 def azure_nsgs(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
     """ARM NSG objects, each with 3-8 custom rules, as a GET returns them."""
     for n in range(count):
-        nsg = (f"/subscriptions/{SUB}/resourceGroups/rg{n % 50}/providers/"
-               f"Microsoft.Network/networkSecurityGroups/nsg{n}")
+        nsg = (
+            f"/subscriptions/{SUB}/resourceGroups/rg{n % 50}/providers/"
+            f"Microsoft.Network/networkSecurityGroups/nsg{n}"
+        )
         rules = [_arm_rule(nsg, i, rng) for i in range(rng.randint(3, 8))]
-        yield {"id": nsg, "name": f"nsg{n}", "type": "Microsoft.Network/networkSecurityGroups",
-               "location": "westeurope", "properties": {"securityRules": rules}}
+        yield {
+            "id": nsg,
+            "name": f"nsg{n}",
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "location": "westeurope",
+            "properties": {"securityRules": rules},
+        }
 
 
 def gcp_firewalls(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -60,9 +67,12 @@ def gcp_firewalls(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         if ports and entry["IPProtocol"] != "all":
             entry["ports"] = ports
         yield {
-            "kind": "compute#firewall", "name": f"fw{n}", "id": str(n),
+            "kind": "compute#firewall",
+            "name": f"fw{n}",
+            "id": str(n),
             "network": f"https://www.googleapis.com/compute/v1/projects/bench/global/networks/n{n % 20}",
-            "direction": "INGRESS", "priority": rng.randint(100, 2000),
+            "direction": "INGRESS",
+            "priority": rng.randint(100, 2000),
             "sourceRanges": rng.sample(["0.0.0.0/0", "10.0.0.0/8", "35.191.0.0/16"], 1),
             "disabled": rng.random() < 0.05,
             "allowed" if rng.random() < 0.85 else "denied": [entry],

@@ -18,8 +18,6 @@ from clamp.sandbox.state import SandboxState
 from clamp.scanning import scan_clouds
 from clamp.store import FindingRecord, Store
 
-
-
 SUB = "11111111-2222-4333-8444-555555555555"
 RG = f"/subscriptions/{SUB}/resourceGroups/app-rg"
 NSG_ID = f"{RG}/providers/Microsoft.Network/networkSecurityGroups/web-nsg"

@@ -85,7 +85,9 @@ def test_fix_on_gcp_keeps_private_ranges_verifies_and_undo_restores(rig: Any) ->
     assert gcp_firewalls(rig)["allow-mysql"]["sourceRanges"] == ["10.20.0.0/16"]
     undo = rig.engine.undo(record.id, actor="tester")
     assert undo.status == ActionStatus.VERIFIED
-    assert gcp_firewalls(rig)["allow-mysql"]["sourceRanges"] == before["allow-mysql"]["sourceRanges"]
+    assert (
+        gcp_firewalls(rig)["allow-mysql"]["sourceRanges"] == before["allow-mysql"]["sourceRanges"]
+    )
 
 
 def test_fix_on_gcp_splits_ssh_from_https(rig: Any) -> None:

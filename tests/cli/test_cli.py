@@ -45,7 +45,7 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
     findings = json.loads(result.stdout)
     assert result.exit_code == 0
     assert {f["provider"] for f in findings} == {"azure", "gcp"}
-    assert all(FINDING_KEYS <= set(f) for f in findings)
+    assert all(set(f) >= FINDING_KEYS for f in findings)
     assert {f["check"] for f in findings} == {"exposed-admin-port", "exposed-database-port"}
     gcp = [f for f in findings if f["provider"] == "gcp"]
     assert all(f["resource"].startswith("//compute.googleapis.com/projects/") for f in gcp)
@@ -59,12 +59,14 @@ def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, s
     fixed = clamp(env, "fix", target["id"], "--yes", "--allow", "10.0.0.0/8")
     assert fixed.exit_code == 0, fixed.output
     [action] = json.loads(clamp(env, "actions", "--format", "json").stdout)
-    assert ACTION_KEYS <= set(action)
+    assert set(action) >= ACTION_KEYS
     assert action["status"] == "verified" and action["actor"] == "cli-tester"
 
     undone = clamp(env, "undo", action["id"], "--yes")
     assert undone.exit_code == 0, undone.output
-    statuses = {a["id"]: a["status"] for a in json.loads(clamp(env, "actions", "--format", "json").stdout)}
+    statuses = {
+        a["id"]: a["status"] for a in json.loads(clamp(env, "actions", "--format", "json").stdout)
+    }
     assert statuses[action["id"]] == "undone"
     assert clamp(env, "audit", "verify").exit_code == 0
 
@@ -101,7 +103,9 @@ def test_sandbox_serve_first_line_is_the_url_and_state_round_trips(tmp_path: Pat
     scenario_file.write_text(yaml.safe_dump(scenario))
     server = subprocess.Popen(
         [sys.executable, "-m", "clamp", "sandbox", "serve", "--scenario", str(scenario_file)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ},
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
     )
     try:
         assert server.stdout is not None
@@ -110,7 +114,9 @@ def test_sandbox_serve_first_line_is_the_url_and_state_round_trips(tmp_path: Pat
         url = first.split("=", 1)[1]
         state = subprocess.run(
             [sys.executable, "-m", "clamp", "sandbox", "state"],
-            env={**os.environ, "CLAMP_SANDBOX_URL": url}, capture_output=True, text=True,
+            env={**os.environ, "CLAMP_SANDBOX_URL": url},
+            capture_output=True,
+            text=True,
             check=True,
         )
         served = json.loads(state.stdout)

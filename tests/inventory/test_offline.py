@@ -66,20 +66,25 @@ def test_cai_ndjson_dump_loads_compute_assets_and_skips_the_rest() -> None:
 
     assert resources
     assert {r.type for r in resources} <= {
-        ResourceType.GCP_FIREWALL, ResourceType.GCP_INSTANCE, ResourceType.GCP_NETWORK
+        ResourceType.GCP_FIREWALL,
+        ResourceType.GCP_INSTANCE,
+        ResourceType.GCP_NETWORK,
     }
     assert any(r.type == ResourceType.GCP_FIREWALL for r in resources)
 
 
 def _recorded_nsgs() -> list[dict[str, Any]]:
-    cassette = DATA / "custodian" / "azure-cassettes" / "NetworkSecurityGroupTest.test_open_ports.json"
+    cassette = (
+        DATA / "custodian" / "azure-cassettes" / "NetworkSecurityGroupTest.test_open_ports.json"
+    )
     interactions = json.loads(cassette.read_text())["interactions"]
     nsgs: list[dict[str, Any]] = []
     for interaction in interactions:
         body = interaction["response"]["body"].get("data") or {}
         if isinstance(body, dict):
             nsgs.extend(
-                v for v in body.get("value", [])
+                v
+                for v in body.get("value", [])
                 if v.get("type") == "Microsoft.Network/networkSecurityGroups"
             )
     return nsgs

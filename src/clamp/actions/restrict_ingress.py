@@ -64,7 +64,7 @@ class RestrictIngress(Intent):
                 changes = plan_firewall(resource.raw, resource.id, sensitive, allow)
         changes = refuse_if_empty(changes)
         ports = ", ".join(str(p) for p in finding.details.get("ports", [])) or "sensitive ports"
-        kept = f"; {', '.join(allow)} keep access" if allow else ""
+        kept = f"; {', '.join(allow)} keep{'s' if len(allow) == 1 else ''} access" if allow else ""
         reaches = finding.details.get("reaches") or []
         return Plan(
             intent=self.name,

@@ -16,16 +16,18 @@ from clamp.scanning import scan_clouds
 from clamp.store import FindingRecord
 
 DEMO_ALLOW = "10.0.0.0/8"
+# Rules of the demo estate that open SSH together with HTTPS: the fix must split them.
+DEMO_TARGETS = {Provider.AZURE: "/web-nsg", Provider.GCP: "/allow-ssh-web"}
 
 
 def _pick(findings: list[FindingRecord], provider: Provider) -> FindingRecord | None:
-    """The demo's fix target: an exposed admin port that a narrow split must handle."""
+    """The demo's fix target: an exposed admin port whose rule also serves HTTPS."""
     candidates = [
         f
         for f in findings
         if f.finding.provider == provider and f.finding.check == "exposed-admin-port"
     ]
-    candidates.sort(key=lambda f: (-len(f.finding.details.get("ports", [])), f.id))
+    candidates.sort(key=lambda f: (not f.finding.resource.endswith(DEMO_TARGETS[provider]), f.id))
     return candidates[0] if candidates else None
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from clamp.actions.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
 from clamp.store import FindingRecord
 from clamp.store.codec import action_to_json, finding_to_json
@@ -89,8 +90,8 @@ def actions_table(actions: Iterable[ActionRecord]) -> Table:
 def _lines(obj: Mapping[str, Any] | None) -> list[str]:
     if obj is None:
         return []
-    body = obj.get("properties", obj)
-    return yaml.safe_dump(dict(body), sort_keys=True, default_flow_style=False).splitlines()
+    body = {k: v for k, v in obj.get("properties", obj).items() if k not in VOLATILE_KEYS}
+    return yaml.safe_dump(body, sort_keys=True, default_flow_style=False).splitlines()
 
 
 def change_diff(change: Change) -> str:

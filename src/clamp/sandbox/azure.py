@@ -70,8 +70,12 @@ class ArmApi:
             props = obj.setdefault("properties", {})
             props.setdefault(
                 "instanceView",
-                {"statuses": [{"code": "ProvisioningState/succeeded"},
-                              {"code": "PowerState/running"}]},
+                {
+                    "statuses": [
+                        {"code": "ProvisioningState/succeeded"},
+                        {"code": "PowerState/running"},
+                    ]
+                },
             )
         return obj
 
@@ -80,13 +84,14 @@ class ArmApi:
         """Route one ARM request by its path shape."""
         path = request.url.path
         if path.startswith(OPERATIONS_PATH):
-            return self._operation(path[len(OPERATIONS_PATH):])
+            return self._operation(path[len(OPERATIONS_PATH) :])
         parts = _split(path)
         lower = [p.lower() for p in parts]
         with self.state.lock:
             if lower == ["subscriptions"]:
-                return JSONResponse({"value": [subscription_object(s, o)
-                                               for s, o in self.state.azure.items()]})
+                return JSONResponse(
+                    {"value": [subscription_object(s, o) for s, o in self.state.azure.items()]}
+                )
             if len(parts) == 2 and lower[0] == "subscriptions":
                 if not any(s.lower() == lower[1] for s in self.state.azure):
                     return not_found(path)
@@ -95,19 +100,24 @@ class ArmApi:
                 return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
             return await self._resource_request(request, parts, lower)
 
-    async def _resource_request(self, request: Request, parts: list[str], lower: list[str]) -> Response:
+    async def _resource_request(
+        self, request: Request, parts: list[str], lower: list[str]
+    ) -> Response:
         subscription = parts[1]
         provider_at = lower.index("providers") if "providers" in lower else -1
         if provider_at < 0 or len(parts) < provider_at + 3:
             return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
-        tail = parts[provider_at + 1:]
+        tail = parts[provider_at + 1 :]
         full_type = f"{tail[0]}/{tail[1]}".lower()
         prefix = "/" + "/".join(parts[: provider_at + 3])
         if len(tail) == 2:  # a list, by subscription or resource group
             scope = ("/" + "/".join(parts[:provider_at])).lower() + "/"
-            items = [self._with_defaults(o) for o in self._objects(subscription)
-                     if str(o.get("type", "")).lower() == full_type
-                     and str(o.get("id", "")).lower().startswith(scope)]
+            items = [
+                self._with_defaults(o)
+                for o in self._objects(subscription)
+                if str(o.get("type", "")).lower() == full_type
+                and str(o.get("id", "")).lower().startswith(scope)
+            ]
             return JSONResponse({"value": items})
         resource_id = f"{prefix}/{tail[2]}"
         parent = self._find(subscription, resource_id)
@@ -120,8 +130,9 @@ class ArmApi:
         child_key = CHILDREN.get(full_type, {}).get(tail[3].lower())
         if child_key is None:
             return arm_error(400, "InvalidRequestUri", f"unsupported child {tail[3]}")
-        children: list[Json] = self._with_defaults(parent).setdefault("properties", {}).setdefault(
-            child_key, [])
+        children: list[Json] = (
+            self._with_defaults(parent).setdefault("properties", {}).setdefault(child_key, [])
+        )
         if len(tail) == 4:
             return JSONResponse({"value": children})
         return await self._child(request, parent, child_key, children, tail[4])
@@ -144,8 +155,13 @@ class ArmApi:
                     return refusal
                 body: Json = await request.json()
                 created = obj is None
-                new = {**body, "id": resource_id, "name": resource_id.rsplit("/", 1)[-1],
-                       "type": "/".join(resource_id.split("/")[6:8]), "etag": new_etag()}
+                new = {
+                    **body,
+                    "id": resource_id,
+                    "name": resource_id.rsplit("/", 1)[-1],
+                    "type": "/".join(resource_id.split("/")[6:8]),
+                    "etag": new_etag(),
+                }
                 new.setdefault("properties", {})["provisioningState"] = "Succeeded"
                 if created:
                     self.state.azure.setdefault(subscription, []).append(new)
@@ -160,8 +176,9 @@ class ArmApi:
         self, request: Request, parent: Json, key: str, children: list[Json], name: str
     ) -> Response:
         child_id = f"{parent['id']}/{key}/{name}"
-        current = next((c for c in children if str(c.get("name", "")).lower() == name.lower()),
-                       None)
+        current = next(
+            (c for c in children if str(c.get("name", "")).lower() == name.lower()), None
+        )
         match request.method:
             case "GET":
                 return JSONResponse(current) if current else not_found(child_id)
@@ -184,8 +201,13 @@ class ArmApi:
                     if problem:
                         return arm_error(400, "SecurityRuleInvalid", problem)
                 props["provisioningState"] = "Succeeded"
-                new = {"name": name, "id": child_id, "etag": new_etag(),
-                       "type": f"{parent['type']}/{key}", "properties": props}
+                new = {
+                    "name": name,
+                    "id": child_id,
+                    "etag": new_etag(),
+                    "type": f"{parent['type']}/{key}",
+                    "properties": props,
+                }
                 if current is None:
                     children.append(new)
                 else:
@@ -199,11 +221,15 @@ class ArmApi:
     def _precondition(request: Request, current: Json | None) -> Response | None:
         if_match = request.headers.get("if-match")
         if if_match and if_match != "*" and (current is None or current.get("etag") != if_match):
-            return arm_error(412, "PreconditionFailed",
-                             "The condition specified using HTTP conditional header(s) is not met.")
+            return arm_error(
+                412,
+                "PreconditionFailed",
+                "The condition specified using HTTP conditional header(s) is not met.",
+            )
         if request.headers.get("if-none-match") == "*" and current is not None:
-            return arm_error(412, "PreconditionFailed",
-                             "The resource already exists (If-None-Match: *).")
+            return arm_error(
+                412, "PreconditionFailed", "The resource already exists (If-None-Match: *)."
+            )
         return None
 
     def _operation_url(self, request: Request) -> str:

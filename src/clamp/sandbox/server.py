@@ -49,9 +49,16 @@ class FaultInjection:
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
         message = f"injected fault: HTTP {fault.status}"
         body: dict[str, Any] = (
-            {"error": {"code": "InjectedFault", "message": message}} if self.provider == "azure"
-            else {"error": {"code": fault.status, "message": message, "status": "UNAVAILABLE",
-                            "errors": [{"message": message, "reason": "rateLimitExceeded"}]}}
+            {"error": {"code": "InjectedFault", "message": message}}
+            if self.provider == "azure"
+            else {
+                "error": {
+                    "code": fault.status,
+                    "message": message,
+                    "status": "UNAVAILABLE",
+                    "errors": [{"message": message, "reason": "rateLimitExceeded"}],
+                }
+            }
         )
         await JSONResponse(body, status_code=fault.status, headers=headers)(scope, receive, send)
 
@@ -88,8 +95,9 @@ class Sandbox:
 
     # -- control endpoints ----------------------------------------------------------------
     async def _info(self, _request: Request) -> Response:
-        return JSONResponse({"azure_url": self.azure_url, "gcp_url": self.url,
-                             "ca_pem": self.tls.ca_pem})
+        return JSONResponse(
+            {"azure_url": self.azure_url, "gcp_url": self.url, "ca_pem": self.tls.ca_pem}
+        )
 
     async def _state(self, _request: Request) -> Response:
         return JSONResponse(self.state.to_scenario())
@@ -108,34 +116,45 @@ class Sandbox:
         return JSONResponse({"faults": len(self.state.faults)}, status_code=201)
 
     def _control_app(self) -> ASGIApp:
-        app = Starlette(routes=[
-            Route("/_sandbox/info", self._info),
-            Route("/_sandbox/state", self._state),
-            Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
-            Mount("/", app=build_gcp_app(self.state)),
-        ])
+        app = Starlette(
+            routes=[
+                Route("/_sandbox/info", self._info),
+                Route("/_sandbox/state", self._state),
+                Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
+                Mount("/", app=build_gcp_app(self.state)),
+            ]
+        )
         return FaultInjection(app, self.state, "gcp")
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Sandbox:
         """Serve both listeners; return once they accept connections."""
-        common: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off",
-                                  "timeout_graceful_shutdown": 1}
+        common: dict[str, Any] = {
+            "log_level": "warning",
+            "access_log": False,
+            "lifespan": "off",
+            "timeout_graceful_shutdown": 1,
+        }
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(
             FaultInjection(build_azure_app(self.state), self.state, "azure"),
-            ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file), **common,
+            ssl_certfile=str(self.tls.cert_file),
+            ssl_keyfile=str(self.tls.key_file),
+            **common,
         )
         self._servers = [uvicorn.Server(http), uvicorn.Server(https)]
 
         async def serve() -> None:
-            await asyncio.gather(*(
-                server.serve(sockets=[sock])
-                for server, sock in zip(self._servers, self._sockets, strict=True)
-            ))
+            await asyncio.gather(
+                *(
+                    server.serve(sockets=[sock])
+                    for server, sock in zip(self._servers, self._sockets, strict=True)
+                )
+            )
 
-        self._thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True,
-                                        name="clamp-sandbox")
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(serve()), daemon=True, name="clamp-sandbox"
+        )
         self._thread.start()
         for _ in range(500):
             if all(s.started for s in self._servers):

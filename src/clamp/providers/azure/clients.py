@@ -45,9 +45,13 @@ class AzureClients:
         info = sandbox_info(self.settings.sandbox_url)
         ca = Path(tempfile.mkdtemp(prefix="clamp-ca-")) / "sandbox-ca.pem"
         ca.write_text(info.ca_pem)
-        return {**RETRIES, "base_url": info.azure_url, "connection_verify": str(ca),
-                "polling_interval": SANDBOX_POLLING_SECONDS,
-                "credential_scopes": ["https://management.azure.com/.default"]}
+        return {
+            **RETRIES,
+            "base_url": info.azure_url,
+            "connection_verify": str(ca),
+            "polling_interval": SANDBOX_POLLING_SECONDS,
+            "credential_scopes": ["https://management.azure.com/.default"],
+        }
 
     @cached_property
     def credential(self) -> TokenCredential:
@@ -69,12 +73,14 @@ class AzureClients:
         """The network client of one subscription."""
         if subscription not in self._network:
             self._network[subscription] = NetworkManagementClient(
-                self.credential, subscription, **self.options)
+                self.credential, subscription, **self.options
+            )
         return self._network[subscription]
 
     def compute(self, subscription: str) -> ComputeManagementClient:
         """The compute client of one subscription."""
         if subscription not in self._compute:
             self._compute[subscription] = ComputeManagementClient(
-                self.credential, subscription, **self.options)
+                self.credential, subscription, **self.options
+            )
         return self._compute[subscription]

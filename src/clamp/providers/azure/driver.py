@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from azure.core.credentials import TokenCredential
+from azure.mgmt.network.models import SecurityRule
 
 from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
@@ -39,8 +40,12 @@ class ArmId:
         networkSecurityGroups/N[/securityRules/R]``."""
         parts = arm_id.strip("/").split("/")
         lower = [p.lower() for p in parts]
-        if (len(parts) not in (8, 10) or lower[0] != "subscriptions"
-                or lower[2] != "resourcegroups" or lower[6] != "networksecuritygroups"):
+        if (
+            len(parts) not in (8, 10)
+            or lower[0] != "subscriptions"
+            or lower[2] != "resourcegroups"
+            or lower[6] != "networksecuritygroups"
+        ):
             raise InputError(f"not a network security group or rule id: {arm_id}")
         return cls(parts[1], parts[3], parts[7], parts[9] if len(parts) == 10 else "")
 
@@ -61,21 +66,33 @@ class AzureDriver(CloudDriver):
     def discover_scopes(self) -> list[str]:
         """Enabled subscriptions the credential can see."""
         with translated("list subscriptions", "Microsoft.Resources/subscriptions/read"):
-            return [s.subscription_id for s in self.clients.subscriptions.subscriptions.list()
-                    if s.subscription_id and s.state in (None, "Enabled")]
+            return [
+                s.subscription_id
+                for s in self.clients.subscriptions.subscriptions.list()
+                if s.subscription_id and s.state in (None, "Enabled")
+            ]
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription."""
         network, compute = self.clients.network(scope), self.clients.compute(scope)
-        listings = [
+        listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
             ("NSGs", NSG_READ, network.network_security_groups.list_all),
-            ("NICs", "Microsoft.Network/networkInterfaces/read",
-             network.network_interfaces.list_all),
+            (
+                "NICs",
+                "Microsoft.Network/networkInterfaces/read",
+                network.network_interfaces.list_all,
+            ),
             ("VNets", "Microsoft.Network/virtualNetworks/read", network.virtual_networks.list_all),
-            ("public IPs", "Microsoft.Network/publicIPAddresses/read",
-             network.public_ip_addresses.list_all),
-            ("VMs", "Microsoft.Compute/virtualMachines/read",
-             lambda: compute.virtual_machines.list_all(status_only="true")),
+            (
+                "public IPs",
+                "Microsoft.Network/publicIPAddresses/read",
+                network.public_ip_addresses.list_all,
+            ),
+            (
+                "VMs",
+                "Microsoft.Compute/virtualMachines/read",
+                lambda: compute.virtual_machines.list_all(status_only="true"),
+            ),
         ]
         objects: list[dict[str, Any]] = []
         for label, permission, lister in listings:
@@ -90,7 +107,8 @@ class AzureDriver(CloudDriver):
         ref = ArmId.parse(resource_id)
         with translated(f"read {resource_id}", NSG_READ):
             nsg = self.clients.network(ref.subscription).network_security_groups.get(
-                ref.group, ref.nsg)
+                ref.group, ref.nsg
+            )
         return resources_from_arm([_raw(nsg)], ref.subscription)[0]
 
     def current(self, change: Change) -> dict[str, object] | None:
@@ -100,7 +118,8 @@ class AzureDriver(CloudDriver):
         try:
             with translated(f"read {change.target}", RULE_READ):
                 rule = self.clients.network(ref.subscription).security_rules.get(
-                    ref.group, ref.nsg, ref.rule)
+                    ref.group, ref.nsg, ref.rule
+                )
         except ResourceNotFound:
             return None
         return _raw(rule)
@@ -112,12 +131,16 @@ class AzureDriver(CloudDriver):
         rules = self.clients.network(ref.subscription).security_rules
         match change.op:
             case ChangeOp.CREATE | ChangeOp.UPDATE:
-                headers = ({"If-None-Match": "*"} if change.op == ChangeOp.CREATE
-                           else {"If-Match": str((change.before or {}).get("etag", "*"))})
-                body = _body(change.after or {})
+                headers = (
+                    {"If-None-Match": "*"}
+                    if change.op == ChangeOp.CREATE
+                    else {"If-Match": str((change.before or {}).get("etag", "*"))}
+                )
+                body = SecurityRule(_body(change.after or {}))
                 with translated(f"write {change.target}", RULE_WRITE):
                     rules.begin_create_or_update(
-                        ref.group, ref.nsg, ref.rule, body, headers=headers).result()
+                        ref.group, ref.nsg, ref.rule, body, headers=headers
+                    ).result()
             case ChangeOp.DELETE:
                 headers = {"If-Match": str((change.before or {}).get("etag", "*"))}
                 with translated(f"delete {change.target}", RULE_DELETE):

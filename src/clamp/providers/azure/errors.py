@@ -33,18 +33,24 @@ def translated(what: str, permission: str) -> Iterator[None]:
     except ClientAuthenticationError as exc:
         if exc.status_code == 403:
             raise _denied(what, permission) from exc
-        raise AuthenticationError(f"Azure rejected the credentials while trying to {what}",
-                                  hint=LOGIN_HINT) from exc
+        raise AuthenticationError(
+            f"Azure rejected the credentials while trying to {what}", hint=LOGIN_HINT
+        ) from exc
     except HttpResponseError as exc:
         raise _from_status(exc, what, permission) from exc
     except (ServiceRequestError, ServiceResponseError) as exc:
-        raise CloudUnavailable(f"cannot reach Azure Resource Manager to {what}: {exc.message}",
-                               hint="check the network and retry") from exc
+        raise CloudUnavailable(
+            f"cannot reach Azure Resource Manager to {what}: {exc.message}",
+            hint="check the network and retry",
+        ) from exc
 
 
 def _denied(what: str, permission: str) -> PermissionDenied:
-    return PermissionDenied(f"Azure denied permission to {what}: grant {permission}",
-                            hint="assign a role that includes it (see README)", status=403)
+    return PermissionDenied(
+        f"Azure denied permission to {what}: grant {permission}",
+        hint="assign a role that includes it (see README)",
+        status=403,
+    )
 
 
 def _from_status(exc: HttpResponseError, what: str, permission: str) -> CloudError:
@@ -55,11 +61,14 @@ def _from_status(exc: HttpResponseError, what: str, permission: str) -> CloudErr
         return ResourceNotFound(f"not found while trying to {what}", status=404)
     if status == 412:
         return ConflictError(
-            f"the resource changed since it was read, so Clamp did not {what}; "
-            "nothing was changed", hint="re-run the plan", status=412)
+            f"the resource changed since it was read, so Clamp did not {what}; nothing was changed",
+            hint="re-run the plan",
+            status=412,
+        )
     if status == 429:
-        return RateLimited(f"Azure kept throttling (429) while trying to {what}",
-                           hint="retry later", status=429)
+        return RateLimited(
+            f"Azure kept throttling (429) while trying to {what}", hint="retry later", status=429
+        )
     if status >= 500:
         return CloudUnavailable(f"Azure failed ({status}) while trying to {what}", status=status)
     message = exc.error.message if exc.error is not None and exc.error.message else str(exc.reason)

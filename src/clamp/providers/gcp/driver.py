@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from google.auth.credentials import Credentials
@@ -22,8 +22,18 @@ from clamp.providers.gcp.normalize import COMPUTE, resources_from_compute
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-COMPARED = ("sourceRanges", "sourceTags", "sourceServiceAccounts", "allowed", "denied",
-            "disabled", "targetTags", "targetServiceAccounts", "priority", "direction")
+COMPARED = (
+    "sourceRanges",
+    "sourceTags",
+    "sourceServiceAccounts",
+    "allowed",
+    "denied",
+    "disabled",
+    "targetTags",
+    "targetServiceAccounts",
+    "priority",
+    "direction",
+)
 
 
 def _raw(message: Any) -> dict[str, Any]:
@@ -54,8 +64,11 @@ class GcpDriver(CloudDriver):
         if self.settings.sandbox_url:
             from google.auth.credentials import AnonymousCredentials
 
-            return {"credentials": AnonymousCredentials(), "transport": "rest",
-                    "client_options": {"api_endpoint": self.settings.sandbox_url}}
+            return {
+                "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                "transport": "rest",
+                "client_options": {"api_endpoint": self.settings.sandbox_url},
+            }
         kwargs: dict[str, Any] = {"transport": "rest"}
         if self._credentials is not None:
             kwargs["credentials"] = self._credentials
@@ -74,8 +87,11 @@ class GcpDriver(CloudDriver):
     def discover_scopes(self) -> list[str]:
         """ACTIVE projects the credentials can see."""
         client = resourcemanager_v3.ProjectsClient(**self._client_kwargs)
-        projects = call("list projects", "resourcemanager.projects.list",
-                        lambda: list(client.search_projects(request={})))
+        projects = call(
+            "list projects",
+            "resourcemanager.projects.list",
+            lambda: list(client.search_projects(request={})),
+        )
         return [p.project_id for p in projects if p.state.name == "ACTIVE"]
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
@@ -86,22 +102,37 @@ class GcpDriver(CloudDriver):
         objects: list[dict[str, Any]] = []
         if progress:
             progress(f"gcp {scope}: firewalls")
-        objects += call(f"list firewalls in {scope}", "compute.firewalls.list",
-                        lambda: [_raw(f) for f in self.firewalls.list(project=scope)])
+        objects += call(
+            f"list firewalls in {scope}",
+            "compute.firewalls.list",
+            lambda: [_raw(f) for f in self.firewalls.list(project=scope)],
+        )
         if progress:
             progress(f"gcp {scope}: instances")
-        objects += call(f"list instances in {scope}", "compute.instances.list", lambda: [
-            _raw(i) for _, scoped in instances.aggregated_list(project=scope)
-            for i in scoped.instances])
-        objects += call(f"list networks in {scope}", "compute.networks.list",
-                        lambda: [_raw(n) for n in networks.list(project=scope)])
+        objects += call(
+            f"list instances in {scope}",
+            "compute.instances.list",
+            lambda: [
+                _raw(i)
+                for _, scoped in instances.aggregated_list(project=scope)
+                for i in scoped.instances
+            ],
+        )
+        objects += call(
+            f"list networks in {scope}",
+            "compute.networks.list",
+            lambda: [_raw(n) for n in networks.list(project=scope)],
+        )
         for obj, kind in _kinds(objects):
             obj.setdefault("kind", kind)
         return resources_from_compute(scope, objects)
 
     def _get(self, project: str, name: str) -> dict[str, Any]:
-        return call(f"read firewall {name} in {project}", "compute.firewalls.get",
-                    lambda: _raw(self.firewalls.get(project=project, firewall=name)))
+        return call(
+            f"read firewall {name} in {project}",
+            "compute.firewalls.get",
+            lambda: _raw(self.firewalls.get(project=project, firewall=name)),
+        )
 
     def read(self, resource_id: str) -> Resource:
         """Re-read one firewall rule."""
@@ -127,28 +158,42 @@ class GcpDriver(CloudDriver):
             case ChangeOp.UPDATE:
                 now = self.current(change)
                 if now is None or not _same(change.before or {}, now):
-                    raise ConflictError(f"{change.target} changed since it was read; nothing "
-                                        "was changed", hint="re-run the plan")
+                    raise ConflictError(
+                        f"{change.target} changed since it was read; nothing was changed",
+                        hint="re-run the plan",
+                    )
                 body = _message(change.after or {})
-                op = call(f"update firewall {name}", "compute.firewalls.update",
-                          lambda: self.firewalls.update_unary(
-                              project=project, firewall=name, firewall_resource=body))
+                op = call(
+                    f"update firewall {name}",
+                    "compute.firewalls.update",
+                    lambda: self.firewalls.update_unary(
+                        project=project, firewall=name, firewall_resource=body
+                    ),
+                )
             case ChangeOp.CREATE:
                 body = _message(change.after or {})
-                op = call(f"create firewall {name}", "compute.firewalls.create",
-                          lambda: self.firewalls.insert_unary(
-                              project=project, firewall_resource=body))
+                op = call(
+                    f"create firewall {name}",
+                    "compute.firewalls.create",
+                    lambda: self.firewalls.insert_unary(project=project, firewall_resource=body),
+                )
             case ChangeOp.DELETE:
-                op = call(f"delete firewall {name}", "compute.firewalls.delete",
-                          lambda: self.firewalls.delete_unary(project=project, firewall=name))
+                op = call(
+                    f"delete firewall {name}",
+                    "compute.firewalls.delete",
+                    lambda: self.firewalls.delete_unary(project=project, firewall=name),
+                )
         self._wait(project, op)
 
     def _wait(self, project: str, op: compute_v1.Operation) -> None:
         for _ in range(60):
             if op.status == compute_v1.Operation.Status.DONE:
                 break
-            op = call("wait for an operation", "compute.globalOperations.get",
-                      lambda: self.operations.wait(project=project, operation=op.name))
+            op = call(
+                "wait for an operation",
+                "compute.globalOperations.get",
+                partial(self.operations.wait, project=project, operation=op.name),
+            )
         if op.error and op.error.errors:
             raise CloudError(f"operation {op.name} failed: {op.error.errors[0].message}")
 
@@ -161,8 +206,13 @@ class GcpDriver(CloudDriver):
 def _kinds(objects: list[dict[str, Any]]) -> Iterable[tuple[dict[str, Any], str]]:
     for obj in objects:
         link = str(obj.get("selfLink", ""))
-        kind = ("compute#firewall" if "/firewalls/" in link else
-                "compute#instance" if "/instances/" in link else "compute#network")
+        kind = (
+            "compute#firewall"
+            if "/firewalls/" in link
+            else "compute#instance"
+            if "/instances/" in link
+            else "compute#network"
+        )
         yield obj, kind
 
 
@@ -172,4 +222,7 @@ def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
 
 def _message(obj: Mapping[str, Any]) -> compute_v1.Firewall:
     body = {k: v for k, v in obj.items() if k not in ("kind", "selfLink", "creationTimestamp")}
-    return compute_v1.Firewall.from_json(json.dumps(body), ignore_unknown_fields=True)
+    message: compute_v1.Firewall = compute_v1.Firewall.from_json(
+        json.dumps(body), ignore_unknown_fields=True
+    )
+    return message

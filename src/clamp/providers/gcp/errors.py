@@ -50,22 +50,28 @@ def call(what: str, permission: str, operation: Callable[[], T]) -> T:
         except gexc.GoogleAPICallError as exc:
             raise _translate(exc, what, permission) from exc
         except (DefaultCredentialsError, RefreshError) as exc:
-            raise AuthenticationError(f"no usable Google credentials to {what}",
-                                      hint=LOGIN_HINT) from exc
+            raise AuthenticationError(
+                f"no usable Google credentials to {what}", hint=LOGIN_HINT
+            ) from exc
     raise AssertionError("unreachable")
 
 
 def _translate(exc: gexc.GoogleAPICallError, what: str, permission: str) -> CloudError:
     code = int(exc.code or 0)
     if code == 403:
-        return PermissionDenied(f"Google Cloud denied permission to {what}: grant {permission}",
-                                hint="e.g. roles/compute.securityAdmin (see README)", status=403)
+        return PermissionDenied(
+            f"Google Cloud denied permission to {what}: grant {permission}",
+            hint="e.g. roles/compute.securityAdmin (see README)",
+            status=403,
+        )
     if code == 404:
         return ResourceNotFound(f"not found while trying to {what}", status=404)
     if code == 429:
-        return RateLimited(f"Google Cloud kept throttling (429) while trying to {what}",
-                           hint="retry later", status=429)
+        return RateLimited(
+            f"Google Cloud kept throttling (429) while trying to {what}",
+            hint="retry later",
+            status=429,
+        )
     if code >= 500:
-        return CloudUnavailable(f"Google Cloud failed ({code}) while trying to {what}",
-                                status=code)
+        return CloudUnavailable(f"Google Cloud failed ({code}) while trying to {what}", status=code)
     return CloudError(f"Google Cloud refused to {what} ({code}): {exc.message}", status=code)
