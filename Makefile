@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/clamp demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: $(STAMP)
