@@ -42,6 +42,12 @@ class ArmApi:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.operations: dict[str, int] = {}
+        with (
+            state.lock
+        ):  # what ARM adds on its own (default rules, power state) is there from the start
+            for objects in state.azure.values():
+                for obj in objects:
+                    self._with_defaults(obj)
 
     # -- lookups --------------------------------------------------------------------------
     def _objects(self, subscription: str) -> list[Json]:
