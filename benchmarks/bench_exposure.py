@@ -1,16 +1,21 @@
-"""Benchmark: normalize and evaluate a synthetic estate of NSGs and firewalls.
+"""Benchmark: normalize and evaluate a synthetic estate in real API shapes.
 
-Prints resources evaluated per second and peak memory for each size. Not a test.
+Half the resources are Azure (NSGs with 3-8 custom rules plus ARM's six default rules,
+NICs bound to them directly or through subnets, VMs, public IPs, VNets), half GCP
+(firewalls on a few networks, instances with tags and external IPs). Prints, per size,
+normalize and evaluate throughput in resources per second and the peak resident memory
+of a fresh process. Not a test.
 
+    python benchmarks/bench_exposure.py                      # 10k and 100k
     python benchmarks/bench_exposure.py --sizes 10000 100000 1000000
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import random
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -24,58 +29,167 @@ from clamp.providers.gcp.normalize import resources_from_compute
 PORTS = ["22", "80", "443", "3389", "1433", "5432", "8080-8090", "*", "20-25", "6379"]
 SOURCES = ["*", "Internet", "10.0.0.0/8", "0.0.0.0/0", "VirtualNetwork", "192.168.1.0/24"]
 SUB = "00000000-0000-4000-8000-00000000beef"
+NET = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network"
+VMS = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
+GNET = "https://www.googleapis.com/compute/v1/projects/bench/global/networks"
+SUBNETS_PER_VNET = 50
 
 
-def _arm_rule(nsg: str, i: int, rng: random.Random) -> dict[str, Any]:
-    ports = rng.sample(PORTS, rng.randint(1, 2))
-    sources = rng.sample(SOURCES, rng.randint(1, 2))
-    props: dict[str, Any] = {
-        "protocol": rng.choice(["Tcp", "Udp", "*"]),
-        "sourcePortRange": "*",
-        "destinationAddressPrefix": "*",
-        "access": rng.choice(["Allow", "Allow", "Deny"]),
-        "priority": 100 + i * 10,
-        "direction": "Inbound",
-        "destinationPortRanges": ports,
-        "sourceAddressPrefixes": sources,
+def _rule(nsg: str, name: str, priority: int, direction: str, **props: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "id": f"{nsg}/{'defaultSecurityRules' if priority >= 65000 else 'securityRules'}/{name}",
+        "etag": 'W/"00000000-0000-0000-0000-000000000000"',
+        "type": "Microsoft.Network/networkSecurityGroups/securityRules",
+        "properties": {
+            "provisioningState": "Succeeded",
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": "*",
+            "priority": priority,
+            "direction": direction,
+            **props,
+        },
     }
-    return {"name": f"r{i}", "id": f"{nsg}/securityRules/r{i}", "properties": props}
 
 
-def azure_nsgs(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    """ARM NSG objects, each with 3-8 custom rules, as a GET returns them."""
-    for n in range(count):
-        nsg = (
-            f"/subscriptions/{SUB}/resourceGroups/rg{n % 50}/providers/"
-            f"Microsoft.Network/networkSecurityGroups/nsg{n}"
-        )
-        rules = [_arm_rule(nsg, i, rng) for i in range(rng.randint(3, 8))]
+def _defaults(nsg: str) -> list[dict[str, Any]]:
+    """ARM's six default rules, as a GET returns them."""
+    out = []
+    for direction, prefix in (("Inbound", "InBound"), ("Outbound", "OutBound")):
+        peer = "sourceAddressPrefix" if direction == "Inbound" else "destinationAddressPrefix"
+        for priority, name, source, access in (
+            (65000, f"AllowVnet{prefix}", "VirtualNetwork", "Allow"),
+            (65001, f"AllowAzureLoadBalancer{prefix}", "AzureLoadBalancer", "Allow"),
+            (65500, f"DenyAll{prefix}", "*", "Deny"),
+        ):
+            if direction == "Outbound" and priority == 65001:
+                name, source = "AllowInternetOutBound", "Internet"
+            props = {"protocol": "*", "access": access, "destinationPortRange": "*", peer: source}
+            if direction == "Inbound":
+                props["destinationAddressPrefix"] = "*"
+            else:
+                props["sourceAddressPrefix"] = "*"
+            out.append(_rule(nsg, name, priority, direction, **props))
+    return out
+
+
+def azure_estate(units: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    """Per unit an NSG, a NIC, a VM and (every third unit) a public IP; VNets of 50 subnets."""
+    for n in range(units):
+        nsg = f"{NET}/networkSecurityGroups/nsg{n}"
+        subnet = f"{NET}/virtualNetworks/vnet{n // SUBNETS_PER_VNET}/subnets/s{n}"
+        nic = f"{NET}/networkInterfaces/nic{n}"
+        vm = f"{VMS}/vm{n}"
+        custom = [
+            _rule(
+                nsg,
+                f"r{i}",
+                100 + i * 10,
+                "Inbound",
+                protocol=rng.choice(["Tcp", "Udp", "*"]),
+                access=rng.choice(["Allow", "Allow", "Deny"]),
+                destinationPortRanges=rng.sample(PORTS, rng.randint(1, 2)),
+                sourceAddressPrefixes=rng.sample(SOURCES, rng.randint(1, 2)),
+            )
+            for i in range(rng.randint(3, 8))
+        ]
+        on_nic = n % 2 == 1
         yield {
             "id": nsg,
             "name": f"nsg{n}",
             "type": "Microsoft.Network/networkSecurityGroups",
             "location": "westeurope",
-            "properties": {"securityRules": rules},
+            "properties": {
+                "securityRules": custom,
+                "defaultSecurityRules": _defaults(nsg),
+                "networkInterfaces": [{"id": nic}] if on_nic else [],
+                "subnets": [] if on_nic else [{"id": subnet}],
+            },
         }
+        config: dict[str, Any] = {"subnet": {"id": subnet}, "privateIPAddress": "10.0.0.4"}
+        if n % 3 == 0:
+            pip = f"{NET}/publicIPAddresses/pip{n}"
+            config["publicIPAddress"] = {"id": pip}
+            yield {
+                "id": pip,
+                "name": f"pip{n}",
+                "type": "Microsoft.Network/publicIPAddresses",
+                "properties": {"ipAddress": f"20.{n % 250}.{n // 250 % 250}.{n % 7}"},
+            }
+        yield {
+            "id": nic,
+            "name": f"nic{n}",
+            "type": "Microsoft.Network/networkInterfaces",
+            "properties": {
+                "ipConfigurations": [{"name": "ipconfig1", "properties": config}],
+                "networkSecurityGroup": {"id": nsg} if on_nic else None,
+                "virtualMachine": {"id": vm},
+            },
+        }
+        yield {
+            "id": vm,
+            "name": f"vm{n}",
+            "type": "Microsoft.Compute/virtualMachines",
+            "properties": {"networkProfile": {"networkInterfaces": [{"id": nic}]}},
+        }
+        if n % SUBNETS_PER_VNET == SUBNETS_PER_VNET - 1 or n == units - 1:
+            first = n - n % SUBNETS_PER_VNET
+            vnet = f"{NET}/virtualNetworks/vnet{n // SUBNETS_PER_VNET}"
+            yield {
+                "id": vnet,
+                "name": f"vnet{n // SUBNETS_PER_VNET}",
+                "type": "Microsoft.Network/virtualNetworks",
+                "properties": {
+                    "subnets": [
+                        {
+                            "id": f"{vnet}/subnets/s{k}",
+                            "name": f"s{k}",
+                            "properties": {
+                                "networkSecurityGroup": (
+                                    {"id": f"{NET}/networkSecurityGroups/nsg{k}"}
+                                    if k % 2 == 0
+                                    else None
+                                )
+                            },
+                        }
+                        for k in range(first, n + 1)
+                    ]
+                },
+            }
 
 
-def gcp_firewalls(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
-    """Compute API firewall objects on a few networks."""
-    for n in range(count):
+def gcp_estate(units: int, rng: random.Random) -> Iterator[dict[str, Any]]:
+    """Per unit a firewall on one of 20 networks and an instance tagged for some of them."""
+    for n in range(units):
         ports = [p for p in rng.sample(PORTS, rng.randint(1, 3)) if p != "*"]
-        entry: dict[str, Any] = {"IPProtocol": rng.choice(["tcp", "udp", "all"])}
+        entry: dict[str, Any] = {"IPProtocol": rng.choice(["tcp", "udp", "all", "6"])}
         if ports and entry["IPProtocol"] != "all":
             entry["ports"] = ports
-        yield {
+        network = f"{GNET}/n{n % 20}"
+        firewall: dict[str, Any] = {
             "kind": "compute#firewall",
-            "name": f"fw{n}",
             "id": str(n),
-            "network": f"https://www.googleapis.com/compute/v1/projects/bench/global/networks/n{n % 20}",
+            "name": f"fw{n}",
+            "network": network,
             "direction": "INGRESS",
             "priority": rng.randint(100, 2000),
             "sourceRanges": rng.sample(["0.0.0.0/0", "10.0.0.0/8", "35.191.0.0/16"], 1),
             "disabled": rng.random() < 0.05,
-            "allowed" if rng.random() < 0.85 else "denied": [entry],
+            "allowed" if rng.random() < 0.9 else "denied": [entry],
+        }
+        if rng.random() < 0.5:
+            firewall["targetTags"] = [f"t{n % 100}"]
+        yield firewall
+        access = [{"type": "ONE_TO_ONE_NAT", "natIP": "34.1.2.3"}] if n % 4 == 0 else []
+        yield {
+            "kind": "compute#instance",
+            "id": str(10**9 + n),
+            "name": f"vm{n}",
+            "zone": "https://www.googleapis.com/compute/v1/projects/bench/zones/europe-west1-b",
+            "status": "RUNNING",
+            "tags": {"items": [f"t{n % 100}"]},
+            "networkInterfaces": [{"network": network, "accessConfigs": access}],
+            "serviceAccounts": [{"email": "app@bench.iam.gserviceaccount.com"}],
         }
 
 
@@ -84,35 +198,42 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(size: int, settings: Settings) -> None:
-    """Build, normalize and evaluate ``size`` resources (half Azure, half GCP)."""
+def run(size: int) -> None:
+    """Generate, normalize and evaluate about ``size`` resources (half Azure, half GCP)."""
     rng = random.Random(size)
-    half = size // 2
+    azure = list(azure_estate(int(size / 2 / 4.35), rng))  # ~4.35 Azure resources per unit
+    gcp = list(gcp_estate(size // 4, rng))
+    generated_rss = peak_rss_mib()
     start = time.perf_counter()
-    resources = resources_from_arm(azure_nsgs(half, rng), SUB)
-    resources += resources_from_compute("bench", gcp_firewalls(size - half, rng))
+    resources = resources_from_arm(azure, SUB)
+    resources += resources_from_compute("bench", gcp)
     normalized = time.perf_counter()
-    findings = evaluate(resources, settings)
+    findings = evaluate(resources, Settings(database_url="sqlite://"))
     done = time.perf_counter()
+    count = len(resources)
+    nsgs = sum(1 for r in resources if r.type.value.endswith(("networkSecurityGroups", "Firewall")))
     print(
-        f"{size:>9,} resources | normalize {size / (normalized - start):>10,.0f}/s | "
-        f"evaluate {size / (done - normalized):>10,.0f}/s | end-to-end "
-        f"{size / (done - start):>10,.0f}/s | {len(findings):>8,} findings | "
-        f"peak RSS {peak_rss_mib():,.0f} MiB",
+        f"{count:>9,} resources ({nsgs:,} NSGs+firewalls) | normalize "
+        f"{count / (normalized - start):>8,.0f}/s | evaluate {count / (done - normalized):>8,.0f}/s"
+        f" | end-to-end {count / (done - start):>8,.0f}/s ({done - start:.1f} s) | "
+        f"{len(findings):>7,} findings | peak RSS {peak_rss_mib():,.0f} MiB "
+        f"(raw input alone {generated_rss:,.0f} MiB)",
         flush=True,
     )
-    del resources, findings
-    gc.collect()
 
 
 def main(argv: list[str]) -> None:
-    """Parse ``--sizes`` and run each size in turn."""
+    """Parse ``--sizes`` and run each size in a fresh process (so peak memory is its own)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    print(f"Python {sys.version.split()[0]}; half Azure NSGs (3-8 rules), half GCP firewalls")
+    if args.one:
+        run(args.one)
+        return
+    print(f"Python {sys.version.split()[0]}; half Azure, half GCP resources in API shapes")
     for size in args.sizes:
-        run(size, Settings(database_url="sqlite://"))
+        subprocess.run([sys.executable, __file__, "--one", str(size)], check=True)
 
 
 if __name__ == "__main__":

@@ -144,3 +144,56 @@ def test_unknown_objects_are_refused_with_the_item_number(tmp_path: Path) -> Non
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         load_offline(tmp_path / "nope.json")
+
+
+def test_comment_lines_in_ndjson_are_skipped(tmp_path: Path) -> None:
+    asset = {
+        "name": "//compute.googleapis.com/projects/p1/global/firewalls/ssh",
+        "asset_type": "compute.googleapis.com/Firewall",
+        "resource": {
+            "data": {
+                "name": "ssh",
+                "network": "https://www.googleapis.com/compute/v1/projects/p1/global/networks/n",
+                "sourceRanges": ["0.0.0.0/0"],
+                "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+            }
+        },
+    }
+    path = tmp_path / "export.dump"
+    path.write_text(f"# exported by hand\n{json.dumps(asset)}\n\n{json.dumps(asset)}\n")
+
+    assert flagged(path, "exposed-admin-port") == {"ssh"}
+
+
+def test_cai_asset_without_kind_gets_it_from_the_asset_type(tmp_path: Path) -> None:
+    asset = {
+        "name": "//compute.googleapis.com/projects/p1/zones/us-east1-b/instances/vm1",
+        "assetType": "compute.googleapis.com/Instance",
+        "resource": {"data": {"name": "vm1", "zone": "projects/p1/zones/us-east1-b"}},
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"assets": [asset]}))
+
+    [resource] = load_offline(path)
+
+    assert resource.type == ResourceType.GCP_INSTANCE
+    assert resource.id == asset["name"]
+
+
+def test_malformed_rule_inside_an_export_names_the_file_and_the_resource(tmp_path: Path) -> None:
+    nsg_id = (
+        "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"
+    )
+    nsg = {
+        "id": nsg_id,
+        "name": "n",
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "properties": {
+            "securityRules": [{"name": "r", "properties": {"destinationPortRange": "22-"}}]
+        },
+    }
+    path = tmp_path / "nsgs.json"
+    path.write_text(json.dumps([nsg]))
+
+    with pytest.raises(InputError, match=rf"{path}: {nsg_id}: security rule 'r'"):
+        load_offline(path)

@@ -1,180 +1,202 @@
 """Planning ``restrict_ingress`` on an Azure network security group (pure, no I/O).
 
-Every custom inbound Allow rule that lets the internet reach a sensitive port is
-narrowed, unless a higher-priority internet Deny already blocks those ports (fixing the
-first rule must not merely expose a lower one, so lower Allows are fixed too).
+Which rules: every custom inbound Allow rule that lets internet traffic reach a sensitive
+port unless a higher-priority internet Deny already blocks it (the exposure engine's
+``internet_allow_rules``), so a lower Allow that fixing the first one would uncover is
+fixed too, while an Allow shadowed by a Deny is left alone.
+
+How each rule changes (DESIGN rule 7, narrow changes):
+- all its ports are sensitive: its internet sources are replaced by its other sources plus
+  ``allow``; when none would remain it becomes a Deny. A Deny keeps the rule's priority
+  slot, so nothing below it is uncovered, and undo is a plain update back.
+- it also opens other ports: it is split. The rule keeps only the other ports (interval
+  arithmetic; ``*`` becomes the complement), sources unchanged; the sensitive ports move
+  to a new rule ``<name>-restricted`` for the remaining sources, at a free priority next
+  to the original so the evaluation order is unchanged. The new rule is created first, so
+  trusted sources never lose access mid-way and a failed create changes nothing.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clamp.actions.ingress_common import keep_sources, parse_port, port_strings
-from clamp.checks.exposure import is_internet
+from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
+from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports
 from clamp.checks.ports import intersect, merge, subtract
 from clamp.errors import PlanRefused
-from clamp.model import Change, ChangeOp, PortRange
+from clamp.model import Change, ChangeOp, Direction, NetworkRule, PortRange
+from clamp.providers.azure.normalize import security_rule
 
 RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
 API_CALL = "SecurityRulesOperations.begin_create_or_update"
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
+MAX_NAME = 80
+# Sources that also match addresses inside the virtual network (unlike the ``Internet`` tag).
+EVERYONE = frozenset({"*", "any", "0.0.0.0/0", "0.0.0.0", "::/0"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Rule:
+    """A custom security rule: normalized, and exactly as read."""
+
+    rule: NetworkRule
     raw: Mapping[str, Any]
-    priority: int
-    allow: bool
-    protocols: frozenset[str]
-    ports: tuple[PortRange, ...]
-    sources: tuple[str, ...]
 
-    @classmethod
-    def parse(cls, raw: Mapping[str, Any]) -> _Rule:
-        props = raw.get("properties", {})
-        ports = props.get("destinationPortRanges") or [props.get("destinationPortRange") or "*"]
-        sources = props.get("sourceAddressPrefixes") or [props.get("sourceAddressPrefix") or ""]
-        protocol = str(props.get("protocol", "*")).lower()
-        return cls(
-            raw=raw,
-            priority=int(props.get("priority", 0)),
-            allow=str(props.get("access", "")).lower() == "allow",
-            protocols=frozenset({"tcp", "udp"} if protocol in ("*", "any") else {protocol}),
-            ports=merge(parse_port(p) for p in ports),
-            sources=tuple(sources),
-        )
 
-    @property
-    def internet(self) -> bool:
-        return any(is_internet(s) for s in self.sources)
+def _custom_rules(nsg: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list((nsg.get("properties") or {}).get("securityRules") or [])
 
 
 def _inbound(nsg: Mapping[str, Any]) -> list[_Rule]:
-    rules = nsg.get("properties", {}).get("securityRules") or []
+    parsed = [_Rule(security_rule(raw), raw) for raw in _custom_rules(nsg)]
     return sorted(
-        (
-            _Rule.parse(r)
-            for r in rules
-            if str(r.get("properties", {}).get("direction", "")).lower() == "inbound"
-        ),
-        key=lambda r: r.priority,
+        (r for r in parsed if r.rule.direction == Direction.INGRESS),
+        key=lambda r: r.rule.priority,
     )
 
 
-def rules_to_fix(inbound: Sequence[_Rule], sensitive: tuple[PortRange, ...]) -> list[_Rule]:
-    """Allow rules that would let internet traffic reach a sensitive port, in order."""
-    undecided = {"tcp": sensitive, "udp": sensitive}
-    found = []
-    for rule in inbound:
-        if not rule.internet:
-            continue
-        hits = {p: intersect(undecided[p], rule.ports) for p in rule.protocols if p in undecided}
-        if not any(hits.values()):
-            continue
-        if rule.allow:
-            found.append(rule)
-        else:
-            for protocol, covered in hits.items():
-                undecided[protocol] = subtract(undecided[protocol], covered)
-    return found
+def plan_nsg(
+    nsg: Mapping[str, Any],
+    sensitive: tuple[PortRange, ...],
+    allow: Sequence[str],
+    suffix: str = "restricted",
+) -> IngressFixes:
+    """The rule changes that stop internet traffic to ``sensitive`` ports on this NSG."""
+    sensitive = merge(sensitive)
+    inbound = _inbound(nsg)
+    rules = [r.rule for r in inbound]
+    closed = internet_ports(azure_exposure(rules, sensitive))
+    by_name = {r.rule.name: r for r in inbound}
+    taken = {r.priority for r in rules}
+    names = {str(raw.get("name", "")).lower() for raw in _custom_rules(nsg)}
+    fixes = tuple(
+        _fix(str(nsg.get("id", "")), by_name[name], sensitive, allow, taken, names, suffix)
+        for name in internet_allow_rules(rules, sensitive)
+    )
+    return IngressFixes(fixes, closed)
 
 
-def _set_list(props: dict[str, Any], singular: str, plural: str, values: list[str]) -> None:
+def _fix(
+    nsg_id: str,
+    rule: _Rule,
+    sensitive: tuple[PortRange, ...],
+    allow: Sequence[str],
+    taken: set[int],
+    names: set[str],
+    suffix: str,
+) -> RuleFix:
+    name = rule.rule.name
+    target = str(rule.raw.get("id") or f"{nsg_id}/securityRules/{name}")
+    before = copy.deepcopy(dict(rule.raw))
+    kept = keep_sources(rule.rule.sources, allow)
+    others = subtract(rule.rule.ports, sensitive)
+    after = _writable(rule.raw)
+    props = after["properties"]
+    if not others:
+        if kept:
+            _set_list(props, "sourceAddressPrefix", "sourceAddressPrefixes", kept)
+            how = f"{name}: sources {_words(rule.rule.sources)} → {_words(kept)}"
+            update = Change(ChangeOp.UPDATE, target, RULE_TYPE, before, after, API_CALL)
+            return RuleFix(name, how, (update,), tuple(kept))
+        props["access"] = "Deny"
+        how = (
+            f"{name}: Allow → Deny at priority {rule.rule.priority} (no source but the "
+            "internet would remain; a Deny keeps its slot so no rule below it opens)"
+        )
+        everyone = [s for s in rule.rule.sources if s.strip().lower() in EVERYONE]
+        warning = (
+            f"rule {name} denies source {_words(everyone)}, which also covers addresses inside "
+            "the virtual network: they lose these ports too unless a higher rule allows them"
+            if everyone
+            else ""
+        )
+        update = Change(ChangeOp.UPDATE, target, RULE_TYPE, before, after, API_CALL)
+        return RuleFix(name, how, (update,), (), warning)
+    _set_list(
+        props, "destinationPortRange", "destinationPortRanges", port_strings(others, star=True)
+    )
+    update = Change(ChangeOp.UPDATE, target, RULE_TYPE, before, after, API_CALL)
+    moved = intersect(rule.rule.ports, sensitive)
+    if not kept:
+        how = (
+            f"{name}: split — keeps {_words(port_strings(others, star=True))} as before; "
+            f"{_words(port_strings(moved, star=False))} removed (no other source to keep)"
+        )
+        return RuleFix(name, how, (update,))
+    new_name = _unique_name(name, suffix, names)
+    priority = _free_priority(taken, rule.rule.priority, name)
+    created = _writable(rule.raw)
+    created["name"] = new_name
+    created["id"] = f"{nsg_id}/securityRules/{new_name}"
+    new_props = created["properties"]
+    new_props["priority"] = priority
+    new_props["description"] = f"Clamp restrict_ingress: split from {name}"[:140]
+    _set_list(
+        new_props,
+        "destinationPortRange",
+        "destinationPortRanges",
+        port_strings(moved, star=False),
+    )
+    _set_list(new_props, "sourceAddressPrefix", "sourceAddressPrefixes", kept)
+    create = Change(ChangeOp.CREATE, created["id"], RULE_TYPE, None, created, API_CALL)
+    how = (
+        f"{name}: split — keeps {_words(port_strings(others, star=True))} as before; "
+        f"{_words(port_strings(moved, star=False))} moves to new rule {new_name} "
+        f"(priority {priority}) for {_words(kept)}"
+    )
+    return RuleFix(name, how, (create, update), tuple(kept))
+
+
+def _words(values: Iterable[str]) -> str:
+    return ", ".join(values) or "none"
+
+
+def _set_list(props: dict[str, Any], singular: str, plural: str, values: Sequence[str]) -> None:
+    """ARM's two shapes: the singular field for one value, the plural list for several."""
     if len(values) == 1:
         props[singular] = values[0]
         props[plural] = []
     else:
         props.pop(singular, None)
-        props[plural] = values
+        props[plural] = list(values)
 
 
 def _writable(raw: Mapping[str, Any]) -> dict[str, Any]:
-    obj = {k: copy.deepcopy(v) for k, v in raw.items() if k in ("name", "id", "properties")}
-    obj["properties"].pop("provisioningState", None)
+    """The rule as it can be PUT: everything but its etag and provisioning state."""
+    obj = {k: copy.deepcopy(v) for k, v in raw.items() if k != "etag"}
+    obj["properties"] = {
+        k: copy.deepcopy(v)
+        for k, v in (raw.get("properties") or {}).items()
+        if k != "provisioningState"
+    }
     return obj
 
 
 def _free_priority(taken: set[int], original: int, name: str) -> int:
-    above = [p for p in taken if p > original]
-    below = [p for p in taken if p < original]
-    upper = min(above, default=MAX_PRIORITY + 1)
-    for candidate in range(original + 1, upper):
-        if candidate not in taken:
-            return candidate
-    lower = max(below, default=MIN_PRIORITY - 1)
-    for candidate in range(original - 1, lower, -1):
-        if candidate not in taken:
+    """A free priority between the original and its inbound neighbours, marked taken."""
+    upper: int = min((p for p in taken if p > original), default=MAX_PRIORITY + 1)
+    lower: int = max((p for p in taken if p < original), default=MIN_PRIORITY - 1)
+    candidates: list[int] = [*range(original + 1, upper), *range(original - 1, lower, -1)]
+    for candidate in candidates:
+        if MIN_PRIORITY <= candidate <= MAX_PRIORITY:
+            taken.add(candidate)
             return candidate
     raise PlanRefused(
-        f"no free priority next to rule {name!r} ({original}) for the restricted copy",
-        hint="free a priority number next to it, or re-run without --allow",
+        f"no free priority next to rule {name!r} ({original}) for its restricted copy",
+        hint="renumber the neighbouring rules to leave a gap, or re-run without --allow",
     )
 
 
-def _unique_name(base: str, names: set[str]) -> str:
-    name, n = f"{base}-restricted", 2
-    while name.lower() in names:
-        name, n = f"{base}-restricted-{n}", n + 1
-    return name
-
-
-def plan_nsg(
-    nsg: Mapping[str, Any], sensitive: tuple[PortRange, ...], allow: list[str]
-) -> list[Change]:
-    """The rule changes that stop internet traffic to ``sensitive`` ports on this NSG."""
-    inbound = _inbound(nsg)
-    taken = {r.priority for r in inbound}
-    names = {str(r.raw.get("name", "")).lower() for r in inbound}
-    changes: list[Change] = []
-    for rule in rules_to_fix(inbound, sensitive):
-        changes.extend(_narrow(nsg, rule, sensitive, allow, taken, names))
-    return changes
-
-
-def _narrow(
-    nsg: Mapping[str, Any],
-    rule: _Rule,
-    sensitive: tuple[PortRange, ...],
-    allow: list[str],
-    taken: set[int],
-    names: set[str],
-) -> list[Change]:
-    name = str(rule.raw["name"])
-    target = str(rule.raw.get("id") or f"{nsg['id']}/securityRules/{name}")
-    kept_sources = keep_sources(rule.sources, allow)
-    other_ports = subtract(rule.ports, sensitive)
-    after = _writable(rule.raw)
-    props = after["properties"]
-    if not other_ports:
-        if kept_sources:
-            _set_list(props, "sourceAddressPrefix", "sourceAddressPrefixes", kept_sources)
-        else:
-            props["access"] = "Deny"
-        return [Change(ChangeOp.UPDATE, target, RULE_TYPE, rule.raw, after, API_CALL)]
-    _set_list(
-        props, "destinationPortRange", "destinationPortRanges", port_strings(other_ports, star=True)
-    )
-    changes = [Change(ChangeOp.UPDATE, target, RULE_TYPE, rule.raw, after, API_CALL)]
-    if kept_sources:
-        new_name = _unique_name(name, names)
-        names.add(new_name.lower())
-        priority = _free_priority(taken, rule.priority, name)
-        taken.add(priority)
-        created = _writable(rule.raw)
-        created["name"] = new_name
-        created["id"] = f"{nsg['id']}/securityRules/{new_name}"
-        new_props = created["properties"]
-        new_props["priority"] = priority
-        new_props["description"] = f"Created by Clamp from {name}: sensitive ports, trusted sources"
-        _set_list(
-            new_props,
-            "destinationPortRange",
-            "destinationPortRanges",
-            port_strings(intersect(rule.ports, sensitive), star=True),
-        )
-        _set_list(new_props, "sourceAddressPrefix", "sourceAddressPrefixes", kept_sources)
-        changes.append(Change(ChangeOp.CREATE, created["id"], RULE_TYPE, None, created, API_CALL))
-    return changes
+def _unique_name(base: str, suffix: str, names: set[str]) -> str:
+    """``<base>-<suffix>`` (then ``-2``, ``-3``…), within ARM's 80 characters; marked used."""
+    n = 1
+    while True:
+        tail = f"-{suffix}" + (f"-{n}" if n > 1 else "")
+        name = base[: MAX_NAME - len(tail)] + tail
+        if name.lower() not in names:
+            names.add(name.lower())
+            return name
+        n += 1

@@ -1,18 +1,84 @@
-"""What both clouds' ingress planners share: sources, CIDR params, port strings."""
+"""What both clouds' ingress planners share: the ``allow`` parameter, sources, port words.
+
+Internet-ness of a source and port-range arithmetic come from the exposure engine
+(``clamp.checks.exposure`` / ``clamp.checks.ports``) so the planner and the check that
+verifies it can never disagree.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from clamp.checks.exposure import is_internet
+from clamp.checks.ports import intersect, is_all
 from clamp.errors import InputError
-from clamp.model import ALL_PORTS_MAX, PortRange
+from clamp.model import Change, PortRange, Protocol
+
+Ports = Mapping[Protocol, tuple[PortRange, ...]]
+
+# The narrowest prefix length accepted in ``allow``: anything wider is a large slice of the
+# internet (two /1s are the whole of it) and would reopen what the fix closes.
+MIN_PREFIX = {4: 8, 6: 16}
+
+SERVICES: tuple[tuple[int, int, str], ...] = (
+    (21, 21, "FTP"),
+    (22, 22, "SSH"),
+    (23, 23, "Telnet"),
+    (135, 135, "MS-RPC"),
+    (137, 139, "NetBIOS"),
+    (445, 445, "SMB"),
+    (1433, 1434, "SQL Server"),
+    (1521, 1521, "Oracle"),
+    (2483, 2484, "Oracle"),
+    (3306, 3306, "MySQL"),
+    (3389, 3389, "RDP"),
+    (5432, 5432, "PostgreSQL"),
+    (5900, 5900, "VNC"),
+    (5984, 5984, "CouchDB"),
+    (5985, 5986, "WinRM"),
+    (6379, 6379, "Redis"),
+    (7000, 7001, "Cassandra"),
+    (9042, 9042, "Cassandra"),
+    (9200, 9200, "Elasticsearch"),
+    (9300, 9300, "Elasticsearch"),
+    (11211, 11211, "Memcached"),
+    (27017, 27019, "MongoDB"),
+    (50000, 50000, "DB2"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFix:
+    """How one rule is narrowed: a phrase for the plan, its changes, and what it may break."""
+
+    rule: str
+    how: str
+    changes: tuple[Change, ...]
+    kept: tuple[str, ...] = ()
+    warning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IngressFixes:
+    """A provider planner's answer: the rule fixes and the internet traffic they stop."""
+
+    fixes: tuple[RuleFix, ...] = ()
+    closed: Ports = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        """Every change, in the order they are applied."""
+        return tuple(c for fix in self.fixes for c in fix.changes)
 
 
 def allowed_cidrs(params: Mapping[str, Any]) -> list[str]:
-    """The ``allow`` parameter: CIDRs that keep access, validated."""
+    """The ``allow`` parameter: CIDRs that keep access, validated and normalized."""
+    if not isinstance(params, Mapping):
+        raise InputError("restrict_ingress parameters must be an object like {'allow': [...]}")
     unknown = set(params) - {"allow"}
     if unknown:
         raise InputError(
@@ -20,24 +86,42 @@ def allowed_cidrs(params: Mapping[str, Any]) -> list[str]:
         )
     raw = params.get("allow") or []
     if isinstance(raw, str) or not isinstance(raw, Sequence):
-        raise InputError("'allow' must be a list of CIDRs")
-    cidrs = []
+        raise InputError("'allow' must be a list of CIDRs, e.g. ['10.0.0.0/8']")
+    cidrs: list[str] = []
     for value in raw:
-        try:
-            network = ipaddress.ip_network(str(value), strict=False)
-        except ValueError:
-            raise InputError(f"--allow {value!r} is not a CIDR (e.g. 10.0.0.0/8)") from None
-        if network.prefixlen == 0:
-            raise InputError(f"--allow {value!r} is the whole internet; name a narrower range")
-        cidrs.append(str(network))
+        cidr = _cidr(value)
+        if cidr not in cidrs:
+            cidrs.append(cidr)
     return cidrs
 
 
-def keep_sources(sources: Iterable[str], allow: Iterable[str]) -> list[str]:
+def _cidr(value: object) -> str:
+    if not isinstance(value, str):
+        raise InputError(f"--allow {value!r} is not a CIDR string (e.g. '10.0.0.0/8')")
+    try:
+        network = ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise InputError(f"--allow {value!r} is not a CIDR (e.g. 10.0.0.0/8)") from None
+    if network.prefixlen == 0 or network.network_address.is_unspecified:
+        raise InputError(
+            f"--allow {value!r} means any address, i.e. the internet; name the networks "
+            "that should keep access (e.g. your office range or a bastion subnet)"
+        )
+    if network.prefixlen < MIN_PREFIX[network.version] and not network.is_private:
+        raise InputError(
+            f"--allow {value!r} covers {network.num_addresses:,} internet addresses; "
+            f"name a range of /{MIN_PREFIX[network.version]} or narrower"
+        )
+    return str(network)
+
+
+def keep_sources(
+    sources: Iterable[str], allow: Iterable[str], internet: Callable[[str], bool] = is_internet
+) -> list[str]:
     """The rule's non-internet sources followed by the allowed CIDRs, without repeats."""
     out: list[str] = []
     for source in [*sources, *allow]:
-        if not is_internet(source) and source not in out:
+        if source and not internet(source) and source not in out:
             out.append(source)
     return out
 
@@ -45,15 +129,30 @@ def keep_sources(sources: Iterable[str], allow: Iterable[str]) -> list[str]:
 def port_strings(ranges: Iterable[PortRange], *, star: bool) -> list[str]:
     """Ports as the clouds write them: ``22``, ``20-25``; ``*`` for all when ``star``."""
     ranges = list(ranges)
-    if star and ranges == [PortRange(0, ALL_PORTS_MAX)]:
+    if star and is_all(ranges):
         return ["*"]
     return [str(r) for r in ranges]
 
 
-def parse_port(text: str) -> PortRange:
-    """``22``, ``20-25`` or ``*`` as a range."""
-    text = text.strip()
-    if text in ("*", ""):
-        return PortRange(0, ALL_PORTS_MAX)
-    lo, _, hi = text.partition("-")
-    return PortRange(int(lo), int(hi or lo))
+def describe_ports(ports: Ports) -> str:
+    """Traffic in a user's words: ``SSH (22/tcp), RDP (3389/tcp+udp)``."""
+    protocols: dict[PortRange, list[str]] = {}
+    for protocol, ranges in sorted(ports.items()):
+        for r in ranges:
+            protocols.setdefault(r, []).append(protocol.name.lower())
+    words = []
+    for r, names in sorted(protocols.items()):
+        services = list(
+            dict.fromkeys(
+                name for lo, hi, name in SERVICES if intersect((r,), (PortRange(lo, hi),))
+            )
+        )
+        wire = f"{r}/{'+'.join(names)}"
+        label = "/".join(services[:3]) + ("/…" if len(services) > 3 else "")
+        words.append(f"{label} ({wire})" if label else wire)
+    return ", ".join(words) or "no port"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 VM``, ``3 VMs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,128 +1,145 @@
 """Planning ``restrict_ingress`` on a Google Cloud VPC firewall rule (pure, no I/O).
 
-The firewall is never deleted: its internet ranges are dropped (private ranges kept,
-``--allow`` ranges added), it is disabled when nothing would remain, and a rule that also
-allows other traffic is split so that traffic stays exactly as it was.
+The firewall is never deleted. When it allows only sensitive ports, its internet ranges
+are dropped (other ranges kept, ``allow`` added); with no range left it keeps its source
+tags / service accounts, and with nothing left at all it is disabled. When it also allows
+other traffic (other ports, another protocol, ``all``) it is split: the original keeps
+everything else with its sources unchanged, and a new firewall ``<name>-restricted`` on the
+same network, priority, direction and targets allows the sensitive ports from the
+remaining sources. The new firewall is inserted first, so a name clash changes nothing.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clamp.actions.ingress_common import keep_sources, parse_port, port_strings
-from clamp.checks.exposure import is_internet
+from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
+from clamp.checks.exposure import GCP_INTERNET, gcp_exposure, internet_ports
 from clamp.checks.ports import intersect, merge, subtract
-from clamp.errors import PlanRefused
-from clamp.model import ALL_PORTS, Change, ChangeOp, PortRange
+from clamp.model import Access, Change, ChangeOp, NetworkRule, PortRange, Protocol
+from clamp.providers.gcp.normalize import firewall_rules
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-PORTED = {"tcp", "udp", "sctp", "6", "17", "132"}
-ALL_EXPANDED = ("tcp", "udp", "sctp")
+UPDATE, INSERT = "FirewallsClient.update", "FirewallsClient.insert"
+PORTED = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
+# What ``IPProtocol: all`` is rewritten as besides the ported protocols' complements.
 PORTLESS_OF_ALL = ("icmp", "esp", "ah", "ipip")
 OUTPUT_ONLY = ("id", "selfLink", "creationTimestamp", "kind")
+MAX_NAME = 63
 
 
-def _ports(entry: Mapping[str, Any]) -> tuple[PortRange, ...]:
-    ports = entry.get("ports") or []
-    return merge(parse_port(p) for p in ports) if ports else ALL_PORTS
+def _is_internet(source: str) -> bool:
+    return source.strip() in GCP_INTERNET
 
 
 def split_allowed(
-    allowed: list[Mapping[str, Any]], sensitive: tuple[PortRange, ...]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(entries for the sensitive traffic, entries for everything else the rule allows)."""
+    entries: Sequence[Mapping[str, Any]],
+    rules: Sequence[NetworkRule],
+    sensitive: tuple[PortRange, ...],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    """(entries for the sensitive ports, entries for everything else, whether ``all`` was
+    expanded); ``rules`` are the normalized entries, one per entry."""
     hit: list[dict[str, Any]] = []
     rest: list[dict[str, Any]] = []
-    for entry in allowed:
-        protocol = str(entry.get("IPProtocol", "")).lower()
-        protocols = ALL_EXPANDED if protocol == "all" else (protocol,)
-        if protocol == "all":
-            rest.extend({"IPProtocol": p} for p in PORTLESS_OF_ALL)
-        for proto in protocols:
-            if proto not in PORTED:
-                rest.append(
-                    {
-                        "IPProtocol": proto,
-                        **({"ports": entry["ports"]} if entry.get("ports") else {}),
-                    }
-                )
-                continue
-            ports = _ports(entry)
-            covered, others = intersect(ports, sensitive), subtract(ports, sensitive)
-            if not covered:
-                rest.append({**entry, "IPProtocol": proto})
-                continue
-            hit.append({"IPProtocol": proto, "ports": port_strings(covered, star=False)})
+    expanded = False
+    for entry, rule in zip(entries, rules, strict=True):
+        is_all = Protocol.ANY in rule.protocols
+        covered = intersect(rule.ports, sensitive)
+        if not covered or not (is_all or rule.protocols & set(PORTED)):
+            rest.append(copy.deepcopy(dict(entry)))
+            continue
+        others = subtract(rule.ports, sensitive)
+        for text in [p.name.lower() for p in PORTED] if is_all else [str(entry["IPProtocol"])]:
+            hit.append({"IPProtocol": text, "ports": port_strings(covered, star=False)})
             if others:
-                rest.append({"IPProtocol": proto, "ports": port_strings(others, star=False)})
-    return hit, rest
+                rest.append({"IPProtocol": text, "ports": port_strings(others, star=False)})
+        if is_all:
+            expanded = True
+            rest.extend({"IPProtocol": p} for p in PORTLESS_OF_ALL)
+    return hit, rest, expanded
 
 
-def _writable(firewall: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in firewall.items() if k not in OUTPUT_ONLY}
-
-
-def _restricted_name(name: str) -> str:
-    base = re.sub(r"-+$", "", name[: 63 - len("-restricted")])
-    return f"{base}-restricted"
+def restricted_name(name: str, suffix: str) -> str:
+    """``<name>-<suffix>`` cut to GCP's 63 characters, still a valid name."""
+    tail = f"-{suffix}"
+    base = re.sub(r"-+$", "", name[: MAX_NAME - len(tail)])
+    return f"{base}{tail}"
 
 
 def plan_firewall(
-    firewall: Mapping[str, Any], target: str, sensitive: tuple[PortRange, ...], allow: list[str]
-) -> list[Change]:
-    """The changes that stop internet traffic to ``sensitive`` ports through this rule."""
-    ranges = list(firewall.get("sourceRanges") or [])
-    if (
-        str(firewall.get("direction", "INGRESS")).upper() != "INGRESS"
-        or firewall.get("disabled")
-        or not any(is_internet(r) for r in ranges)
-    ):
-        return []
-    hit, rest = split_allowed(list(firewall.get("allowed") or []), sensitive)
-    if not hit:
-        return []
-    kept = keep_sources(ranges, allow)
-    has_other_sources = bool(firewall.get("sourceTags") or firewall.get("sourceServiceAccounts"))
-    after = {**copy.deepcopy(dict(firewall))}
+    firewall: Mapping[str, Any],
+    target: str,
+    sensitive: tuple[PortRange, ...],
+    allow: Sequence[str],
+    suffix: str = "restricted",
+) -> IngressFixes:
+    """The changes that stop internet traffic to ``sensitive`` ports through this firewall."""
+    sensitive = merge(sensitive)
+    rules = firewall_rules(firewall)
+    if not rules or rules[0].access != Access.ALLOW:
+        return IngressFixes()
+    exposures = gcp_exposure(rules, [], sensitive)
+    if not exposures:
+        return IngressFixes()
+    name = str(firewall.get("name", ""))
+    hit, rest, expanded = split_allowed(list(firewall.get("allowed") or []), rules, sensitive)
+    ranges = [str(r) for r in firewall.get("sourceRanges") or []]
+    kept = keep_sources(ranges, allow, _is_internet)
+    other_sources = [
+        *(f"tag {t}" for t in firewall.get("sourceTags") or []),
+        *(f"service account {a}" for a in firewall.get("sourceServiceAccounts") or []),
+    ]
+    before = copy.deepcopy(dict(firewall))
+    after = copy.deepcopy(dict(firewall))
+    closed = internet_ports(exposures)
     if not rest:
         if kept:
             after["sourceRanges"] = kept
-        elif has_other_sources:
+            how = f"{name}: sourceRanges {', '.join(ranges)} → {', '.join(kept)}"
+        elif other_sources:
             after.pop("sourceRanges", None)
+            how = f"{name}: sourceRanges dropped; only {', '.join(other_sources)} remain"
         else:
             after["disabled"] = True
-        return [
-            Change(
-                ChangeOp.UPDATE, target, FIREWALL_TYPE, firewall, after, "FirewallsClient.update"
-            )
-        ]
-    after["allowed"] = rest
-    changes = [
-        Change(ChangeOp.UPDATE, target, FIREWALL_TYPE, firewall, after, "FirewallsClient.update")
-    ]
-    if kept or has_other_sources:
-        created = _writable(firewall)
-        created["name"] = _restricted_name(str(firewall["name"]))
-        created["allowed"] = hit
-        created["description"] = f"Created by Clamp from {firewall['name']}: trusted sources"
-        if kept:
-            created["sourceRanges"] = kept
-        else:
-            created.pop("sourceRanges", None)
-        new_target = target.rsplit("/", 1)[0] + "/" + created["name"]
-        changes.append(
-            Change(
-                ChangeOp.CREATE, new_target, FIREWALL_TYPE, None, created, "FirewallsClient.insert"
-            )
+            how = f"{name}: disabled (no source but the internet would remain; never deleted)"
+        update = Change(ChangeOp.UPDATE, target, FIREWALL_TYPE, before, after, UPDATE)
+        return IngressFixes(
+            (RuleFix(name, how, (update,), tuple(kept + other_sources)),),
+            closed,
         )
-    return changes
-
-
-def refuse_if_empty(changes: list[Change]) -> list[Change]:
-    """Refuse a plan with nothing in it: the finding is already gone."""
-    if not changes:
-        raise PlanRefused("finding no longer present on the resource; run `clamp scan`")
-    return changes
+    after["allowed"] = rest
+    update = Change(ChangeOp.UPDATE, target, FIREWALL_TYPE, before, after, UPDATE)
+    notes = (
+        (
+            f"{name} allowed every protocol ('all'); it now lists tcp, udp and sctp (minus the "
+            f"sensitive ports), {', '.join(PORTLESS_OF_ALL)}: other IP protocols are no "
+            "longer allowed by it",
+        )
+        if expanded
+        else ()
+    )
+    moved = ", ".join(f"{e['IPProtocol']}:{'/'.join(e['ports'])}" for e in hit)
+    if not (kept or other_sources):
+        how = f"{name}: split — keeps its other traffic; {moved} removed (no other source)"
+        return IngressFixes((RuleFix(name, how, (update,)),), closed, notes)
+    created = {k: copy.deepcopy(v) for k, v in firewall.items() if k not in OUTPUT_ONLY}
+    created["name"] = restricted_name(name, suffix)
+    created["allowed"] = hit
+    created["description"] = f"Clamp restrict_ingress: split from {name}"
+    created.pop("disabled", None)
+    if kept:
+        created["sourceRanges"] = kept
+    else:
+        created.pop("sourceRanges", None)
+    new_target = f"{target.rsplit('/', 1)[0]}/{created['name']}"
+    create = Change(ChangeOp.CREATE, new_target, FIREWALL_TYPE, None, created, INSERT)
+    how = (
+        f"{name}: split — keeps its other traffic as before; {moved} moves to new firewall "
+        f"{created['name']} for {', '.join(kept + other_sources)}"
+    )
+    return IngressFixes(
+        (RuleFix(name, how, (create, update), tuple(kept + other_sources)),), closed, notes
+    )

@@ -1,4 +1,10 @@
-"""``restrict_ingress``: stop internet traffic to sensitive ports, narrowly and reversibly."""
+"""``restrict_ingress``: stop internet traffic to sensitive ports, narrowly and reversibly.
+
+Azure: the offending rules of the NSG lose their internet sources (``ingress_azure``).
+GCP: the offending firewall loses its internet ranges (``ingress_gcp``). Private sources
+are always kept, ``--allow`` CIDRs are added, and rules that also open other ports are
+split so that traffic stays exactly as it was.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,18 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from clamp.actions.ingress_azure import plan_nsg
-from clamp.actions.ingress_common import allowed_cidrs
-from clamp.actions.ingress_gcp import plan_firewall, refuse_if_empty
+from clamp.actions.ingress_common import IngressFixes, allowed_cidrs, describe_ports, plural
+from clamp.actions.ingress_gcp import plan_firewall
 from clamp.actions.interface import INTENTS, Category, Intent
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.model import Finding, Plan, PortRange, Provider, Resource
+from clamp.model import Finding, Plan, PortRange, Provider, Resource, ResourceType
 
-PORT_SETS = {"exposed-admin-port": "admin_ports", "exposed-database-port": "database_ports"}
+PORT_SETTINGS = {"exposed-admin-port": "admin_ports", "exposed-database-port": "database_ports"}
+# Distinct names for the split-off rules per check, so fixing the admin ports and then the
+# database ports of the same mixed GCP firewall does not clash on the new firewall's name.
+SUFFIXES = {"exposed-admin-port": "restricted", "exposed-database-port": "restricted-db"}
+GONE = "finding no longer present on the resource; run `clamp scan`"
 
 
 @INTENTS.register("restrict_ingress")
@@ -46,42 +56,67 @@ class RestrictIngress(Intent):
             "compute.firewalls.update",
             "compute.firewalls.create",
             "compute.networks.updatePolicy",
+            "compute.globalOperations.get",
         ),
     }
 
     def plan(
         self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
     ) -> Plan:
-        """Narrow the offending rules of the finding's NSG or firewall."""
+        """Narrow the offending rules of the finding's NSG or firewall (pure, no I/O)."""
         allow = allowed_cidrs(params)
-        if finding.check not in PORT_SETS:
+        if finding.check not in PORT_SETTINGS:
             raise PlanRefused(f"restrict_ingress does not fix {finding.check!r}")
-        sensitive: tuple[PortRange, ...] = getattr(settings, PORT_SETS[finding.check])
-        match resource.provider:
-            case Provider.AZURE:
-                changes = plan_nsg(resource.raw, sensitive, allow)
-            case Provider.GCP:
-                changes = plan_firewall(resource.raw, resource.id, sensitive, allow)
-        changes = refuse_if_empty(changes)
-        ports = ", ".join(str(p) for p in finding.details.get("ports", [])) or "sensitive ports"
-        kept = f"; {', '.join(allow)} keep{'s' if len(allow) == 1 else ''} access" if allow else ""
-        reaches = finding.details.get("reaches") or []
+        if finding.resource.lower() != resource.id.lower():
+            raise PlanRefused(f"{resource.id} is not the resource of finding {finding.id}")
+        sensitive: tuple[PortRange, ...] = getattr(settings, PORT_SETTINGS[finding.check])
+        suffix = SUFFIXES[finding.check]
+        match resource.type:
+            case ResourceType.AZURE_NSG:
+                fixes = plan_nsg(resource.raw, sensitive, allow, suffix)
+                kind, noun = "network security group", "VM"
+            case ResourceType.GCP_FIREWALL:
+                fixes = plan_firewall(resource.raw, resource.id, sensitive, allow, suffix)
+                kind, noun = "firewall", "instance"
+            case _:
+                raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
+        if not fixes.fixes:
+            raise PlanRefused(GONE)
         return Plan(
             intent=self.name,
             finding=finding.id,
             resource=resource.id,
             provider=resource.provider,
             summary=(
-                f"stop internet access to {ports} through {len(changes)} rule change(s) "
-                f"on {resource.name}{kept}"
+                f"stop internet access to {describe_ports(fixes.closed)} on {kind} "
+                f"{resource.name}: " + "; ".join(fix.how for fix in fixes.fixes)
             ),
-            changes=tuple(changes),
+            changes=fixes.changes,
             reversible=True,
-            blast_radius=(
-                f"internet traffic to {ports} stops reaching {len(reaches)} "
-                f"instance(s); other ports and non-internet sources are unchanged"
-                f"{kept}"
-            ),
+            blast_radius=_blast_radius(fixes, finding, noun),
             permissions=self.permissions[resource.provider],
             params={"allow": allow} if allow else {},
         )
+
+
+def _blast_radius(fixes: IngressFixes, finding: Finding, noun: str) -> str:
+    """What traffic stops, who keeps access, and what else may notice."""
+    reaches = finding.details.get("reaches") or []
+    listed = {str(r.get("vm") or r.get("instance")) for r in reaches if isinstance(r, Mapping)}
+    # The check lists at most a hundred reached VMs and counts them all in reaches_total.
+    total = finding.details.get("reaches_total")
+    targets = total if isinstance(total, int) and total > len(listed) else len(listed)
+    kept = list(dict.fromkeys(s for fix in fixes.fixes for s in fix.kept))
+    parts = [
+        f"{describe_ports(fixes.closed)} from the internet to {plural(targets, noun)} stops"
+        if targets
+        else f"{describe_ports(fixes.closed)} from the internet stops (no {noun} was reached "
+        "at the last scan)",
+        f"{', '.join(kept)} keep{'s' if len(kept) == 1 else ''} access"
+        if kept
+        else "no source keeps access to these ports through the changed rules",
+        *(fix.warning for fix in fixes.fixes if fix.warning),
+        *fixes.notes,
+        *(() if fixes.notes else ("traffic to other ports is unchanged",)),
+    ]
+    return "; ".join(parts)

@@ -1,9 +1,20 @@
 """Admin and database ports reachable from the internet, on Azure NSGs and GCP firewalls.
 
-A finding is raised per NSG (Azure) or per firewall rule (GCP). Its ``details`` name the
-ports, protocols and rules that cause it and the VMs it reaches: on Azure a VM is reached
-only when both its NIC's NSG and its subnet's NSG let the traffic in. Severity is high,
-critical when a reached VM has a public IP.
+A finding is raised per NSG (Azure) or per firewall rule (GCP) that lets internet traffic
+reach one of the check's ports. ``details``:
+
+- ``ports`` (range strings such as ``"22"``, ``"137-139"``), ``protocols`` (``tcp``...);
+- ``rules``: each rule that lets the traffic in, with ``name``, ``priority``, ``sources``
+  (as written), ``internet_sources``, and the ``ports``/``protocols`` it opens;
+- ``reaches``: Azure — ``{"vm", "nic", "public_ip"}`` for each VM whose NIC is associated
+  with the NSG directly or through its subnet, when both the NIC's NSG and the subnet's NSG
+  (where present) let the traffic in (``unknown_nsgs`` lists gates missing from the
+  inventory, which are assumed open); GCP — ``{"instance", "external_ip"}`` for each
+  instance on the rule's network selected by its target tags / service accounts (or all).
+  Public VMs are listed first, at most ``MAX_REACHES`` of them; ``reaches_total`` counts all.
+
+Severity is the check's (high); it becomes critical when a reached VM has a public IP
+address (Azure) or an external IP (GCP), because then the port is one hop from anyone.
 """
 
 from __future__ import annotations
@@ -17,11 +28,14 @@ from clamp.checks.exposure import (
     azure_exposure,
     both_allow,
     gcp_exposure,
+    gcp_network_key,
     internet_ports,
     is_gcp_shadow,
+    is_internet,
 )
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.checks.ports import merge
+from clamp.config import Settings
 from clamp.model import (
     Finding,
     NetworkRule,
@@ -34,29 +48,29 @@ from clamp.model import (
 )
 
 Ports = dict[Protocol, tuple[PortRange, ...]]
-
-
-def _network_key(url: str) -> str:
-    """``projects/P/global/networks/N`` from any form of a network URL."""
-    index = url.find("projects/")
-    return url[index:] if index >= 0 else url
+Reaches = tuple[list[dict[str, Any]], int]
+"""The reached VMs listed in a finding (public ones first, at most ``MAX_REACHES``), and
+how many there are in all."""
+MAX_REACHES = 100
 
 
 class ExposedPorts(Check):
-    """Shared logic of the two port checks; subclasses choose the port set."""
+    """Shared logic of the two port checks; subclasses name the default port set."""
 
     port_setting: ClassVar[str]
     noun: ClassVar[str]
+    severity = Severity.HIGH
     remediations = ("restrict_ingress",)
 
-    @property
-    def ports(self) -> tuple[PortRange, ...]:
-        """The sensitive ports this check looks for (from the settings)."""
-        ports: tuple[PortRange, ...] = getattr(self.settings, self.port_setting)
-        return ports
+    def __init__(self, settings: Settings, ports: tuple[PortRange, ...] | None = None) -> None:
+        super().__init__(settings)
+        default: tuple[PortRange, ...] = getattr(settings, self.port_setting)
+        self.ports: tuple[PortRange, ...] = default if ports is None else ports
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """Findings on every NSG and firewall of the inventory."""
+        if not self.ports:
+            return
         yield from self._azure(inventory)
         yield from self._gcp(inventory)
 
@@ -64,95 +78,97 @@ class ExposedPorts(Check):
     def _azure(self, inventory: Inventory) -> Iterator[Finding]:
         nsgs = inventory.of_type(ResourceType.AZURE_NSG)
         exposed = {n.id.lower(): azure_exposure(n.facets["rules"], self.ports) for n in nsgs}
-        open_ports = {k: internet_ports(v) for k, v in exposed.items()}
+        open_ports: dict[str, Ports] = {}
         for nsg in nsgs:
             exposures = exposed[nsg.id.lower()]
             if exposures:
-                reaches = self._azure_reaches(inventory, nsg, open_ports)
+                reaches = self._azure_reaches(inventory, nsg, exposed, open_ports)
                 yield self._finding(nsg, exposures, reaches)
 
+    @staticmethod
     def _azure_reaches(
-        self, inventory: Inventory, nsg: Resource, open_ports: dict[str, Ports]
-    ) -> list[dict[str, Any]]:
+        inventory: Inventory,
+        nsg: Resource,
+        exposed: Mapping[str, list[Exposure]],
+        open_ports: dict[str, Ports],
+    ) -> Reaches:
         reached = []
-        for nic in inventory.of_type(ResourceType.AZURE_NIC):
-            nic_nsg = (nic.facets.get("nsg") or "").lower()
-            subnet_nsgs = [
-                (s.facets.get("nsg") or "").lower()
-                for s in (inventory.get(i) for i in nic.facets.get("subnets", ()))
-                if s is not None
-            ]
-            gates = [g for g in [nic_nsg, *subnet_nsgs] if g]
-            if nsg.id.lower() not in gates:
+        for nic in inventory.nics_behind(nsg.id):
+            if not nic.facets.get("vm"):
                 continue
-            passing: Ports = open_ports.get(gates[0], {})
-            for gate in gates[1:]:
-                passing = both_allow(passing, open_ports.get(gate, {}))
-            if not passing or not nic.facets.get("vm"):
+            passing: Ports | None = None
+            unknown = []
+            for gate in inventory.nsgs_guarding(nic):
+                if gate not in exposed:
+                    unknown.append(gate)
+                    continue
+                if gate not in open_ports:
+                    open_ports[gate] = internet_ports(exposed[gate])
+                passing = (
+                    open_ports[gate] if passing is None else both_allow(passing, open_ports[gate])
+                )
+            if not passing:
                 continue
             ips = [inventory.get(i) for i in nic.facets.get("public_ips", ())]
             address = next((ip.facets.get("ip_address") for ip in ips if ip is not None), None)
-            public = address or (nic.facets.get("public_ips") or [None])[0]
-            reached.append({"vm": nic.facets["vm"], "nic": nic.id, "public_ip": public})
-        return reached
+            entry: dict[str, Any] = {
+                "vm": nic.facets["vm"],
+                "nic": nic.id,
+                # an attached public IP the inventory lacks still makes the VM public
+                "public_ip": address or next(iter(nic.facets.get("public_ips", ())), None),
+            }
+            if unknown:
+                entry["unknown_nsgs"] = unknown
+            reached.append(entry)
+        reached.sort(key=lambda r: not r["public_ip"])
+        return reached[:MAX_REACHES], len(reached)
 
     # -- GCP ------------------------------------------------------------------------------
     def _gcp(self, inventory: Inventory) -> Iterator[Finding]:
         firewalls = inventory.of_type(ResourceType.GCP_FIREWALL)
-        shadows: dict[tuple[str, str], list[NetworkRule]] = defaultdict(list)
+        shadows: dict[str, list[NetworkRule]] = defaultdict(list)
         for fw in firewalls:
             for rule in fw.facets["rules"]:
                 if is_gcp_shadow(rule):
-                    shadows[(fw.scope, _network_key(rule.network))].append(rule)
-        instances = inventory.of_type(ResourceType.GCP_INSTANCE)
+                    shadows[gcp_network_key(fw.facets["network"], fw.scope)].append(rule)
         for fw in firewalls:
-            key = (fw.scope, _network_key(fw.facets["network"]))
-            exposures = gcp_exposure(fw.facets["rules"], shadows.get(key, []), self.ports)
+            key = gcp_network_key(fw.facets["network"], fw.scope)
+            exposures = gcp_exposure(fw.facets["rules"], shadows.get(key, ()), self.ports)
             if exposures:
-                yield self._finding(fw, exposures, self._gcp_reaches(fw, key[1], instances))
+                yield self._finding(fw, exposures, self._gcp_reaches(inventory, fw, key))
 
     @staticmethod
-    def _gcp_reaches(
-        fw: Resource, network: str, instances: Iterable[Resource]
-    ) -> list[dict[str, Any]]:
-        raw = fw.raw
-        tags, accounts = (
-            set(raw.get("targetTags") or ()),
-            set(raw.get("targetServiceAccounts") or ()),
+    def _gcp_reaches(inventory: Inventory, fw: Resource, network: str) -> Reaches:
+        rule = fw.facets["rules"][0]
+        instances = inventory.instances_on(
+            network, tags=rule.target_tags, service_accounts=rule.target_service_accounts
         )
-        reached = []
-        for instance in instances:
-            if instance.scope != fw.scope or network not in {
-                _network_key(n) for n in instance.facets["networks"]
-            }:
-                continue
-            if tags and not tags & set(instance.facets["tags"]):
-                continue
-            if accounts and not accounts & set(instance.facets["service_accounts"]):
-                continue
-            reached.append({"instance": instance.id, "external_ip": instance.facets["external_ip"]})
-        return reached
+        listed = [
+            {"instance": i.id, "external_ip": i.facets["external_ip"]}
+            for i in instances[:MAX_REACHES]
+        ]
+        return listed, len(instances)
 
     # -- the finding ----------------------------------------------------------------------
-    def _finding(
-        self, resource: Resource, exposures: list[Exposure], reaches: list[dict[str, Any]]
-    ) -> Finding:
-        ports = merge(p for e in exposures for p in e.ports)
-        rules: dict[str, dict[str, Any]] = {}
+    def _finding(self, resource: Resource, exposures: list[Exposure], reach: Reaches) -> Finding:
+        by_rule: dict[str, list[Exposure]] = {}
         for e in exposures:
-            entry = rules.setdefault(
-                e.rule.name,
+            by_rule.setdefault(e.rule.name, []).append(e)
+        rules = []
+        for name, found in by_rule.items():
+            rule = found[0].rule
+            rules.append(
                 {
-                    "name": e.rule.name,
-                    "priority": e.rule.priority,
-                    "sources": list(e.rule.sources),
-                    "ports": [],
-                    "protocols": [],
-                },
+                    "name": name,
+                    "priority": rule.priority,
+                    "sources": list(rule.sources),
+                    "internet_sources": [s for s in rule.sources if is_internet(s)],
+                    "ports": _port_strings(p for e in found for p in e.ports),
+                    "protocols": sorted({e.protocol.name.lower() for e in found}),
+                }
             )
-            entry["ports"] = [str(p) for p in merge([*map(_parse, entry["ports"]), *e.ports])]
-            if e.protocol.name.lower() not in entry["protocols"]:
-                entry["protocols"].append(e.protocol.name.lower())
+        ports = _port_strings(p for e in exposures for p in e.ports)
+        reaches, total = reach
         public = any(r.get("public_ip") or r.get("external_ip") for r in reaches)
         kind = "network security group" if resource.provider == Provider.AZURE else "firewall rule"
         return Finding(
@@ -160,21 +176,21 @@ class ExposedPorts(Check):
             provider=resource.provider,
             resource=resource.id,
             scope=resource.scope,
-            severity=Severity.CRITICAL if public else Severity.HIGH,
-            title=f"{self.noun} ports {', '.join(map(str, ports))} open to the internet "
+            severity=Severity.CRITICAL if public else self.severity,
+            title=f"{self.noun} ports {', '.join(ports)} open to the internet "
             f"by {kind} {resource.name}",
             details={
-                "ports": [str(p) for p in ports],
+                "ports": ports,
                 "protocols": sorted({e.protocol.name.lower() for e in exposures}),
-                "rules": list(rules.values()),
+                "rules": rules,
                 "reaches": reaches,
+                "reaches_total": total,
             },
         )
 
 
-def _parse(text: str) -> PortRange:
-    lo, _, hi = text.partition("-")
-    return PortRange(int(lo), int(hi or lo))
+def _port_strings(ranges: Iterable[PortRange]) -> list[str]:
+    return [str(r) for r in merge(ranges)]
 
 
 @CHECKS.register("exposed-admin-port")
@@ -189,6 +205,8 @@ class ExposedAdminPort(ExposedPorts):
         "Internet-facing SSH, RDP, WinRM, SMB, Telnet, FTP and VNC are scanned and "
         "brute-forced within minutes; restrict them to known networks or a bastion."
     )
+    # CIS Azure 6.1/6.2: RDP/SSH access from the internet is evaluated and restricted;
+    # CIS GCP 3.6/3.7: SSH/RDP access is restricted from the internet.
     compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "CIS Microsoft Azure Foundations 2.0": ("6.1", "6.2"),
         "CIS Google Cloud Platform Foundation 2.0": ("3.6", "3.7"),
@@ -209,9 +227,10 @@ class ExposedDatabasePort(ExposedPorts):
         "Databases and caches reachable from the internet are found by mass scanners "
         "and ransomed or dumped; they should only accept application networks."
     )
+    # The CIS Azure and GCP benchmarks have no control for database ports in NSGs or VPC
+    # firewalls (their database controls cover the managed services' own firewalls), so
+    # only the framework-level controls are claimed.
     compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("6.3",),
-        "CIS Google Cloud Platform Foundation 2.0": ("3.6",),
         "NIST CSF 2.0": ("PR.AA-05", "PR.IR-01"),
         "ISO/IEC 27001:2022": ("A.8.20", "A.8.22"),
     }

@@ -70,9 +70,12 @@ def load_offline(path: Path) -> list[Resource]:
                 f"{path}: item {number} is neither a Cloud Asset Inventory asset "
                 "(name, asset_type, resource.data) nor an Azure resource (id, type)"
             )
-    resources = resources_from_arm(azure)
-    for project, objects in gcp.items():
-        resources.extend(resources_from_compute(project, objects))
+    try:
+        resources = resources_from_arm(azure)
+        for project, objects in gcp.items():
+            resources.extend(resources_from_compute(project, objects))
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.message}") from None
     return resources
 
 
@@ -98,8 +101,8 @@ def _read_items(path: Path) -> list[Any]:
 def _read_ndjson(path: Path, text: str) -> list[Any]:
     items = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue  # blank lines and ``#`` comments (as in Forseti's CAI dumps)
         try:
             items.append(json.loads(line))
         except json.JSONDecodeError as exc:

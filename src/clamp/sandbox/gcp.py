@@ -7,10 +7,12 @@ its ``kind``. Writes answer with real ``compute#operation`` objects, which
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import re
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +26,7 @@ COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS"}
 REASON = {400: "invalid", 404: "notFound", 409: "alreadyExists"}
+MAX_RESULTS = 500
 
 
 def google_error(code: int, message: str) -> JSONResponse:
@@ -51,13 +54,48 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _page(request: Request, items: list[Json]) -> tuple[list[Json], str | None]:
+    """One page of ``items`` per ``maxResults``/``pageToken``, and the next page's token."""
+    try:
+        size = min(int(request.query_params.get("maxResults", MAX_RESULTS)), MAX_RESULTS)
+        token = request.query_params.get("pageToken")
+        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError:
+        return items, None
+    end = start + max(size, 1)
+    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], following
+
+
+def _listing(request: Request, kind: str, link: str, items: list[Json]) -> JSONResponse:
+    page, following = _page(request, items)
+    body: Json = {"kind": kind, "id": link.removeprefix(API + "/"), "items": page}
+    body["selfLink"] = link
+    if following:
+        body["nextPageToken"] = following
+    return JSONResponse(body)
+
+
+def _firewall_problem(body: Json) -> str | None:
+    """Why Compute would refuse this firewall body, or None."""
+    allowed, denied = body.get("allowed") or [], body.get("denied") or []
+    if bool(allowed) == bool(denied):
+        return "Exactly one of 'allowed' or 'denied' must be specified."
+    if body.get("direction", "INGRESS") not in ("INGRESS", "EGRESS"):
+        return f"Invalid value for field 'resource.direction': '{body.get('direction')}'."
+    priority = body.get("priority", 1000)
+    if not isinstance(priority, int) or not 0 <= priority <= 65535:
+        return f"Invalid value for field 'resource.priority': '{priority}'."
+    return None
+
+
 class ComputeApi:
     """Request handlers over one ``SandboxState``."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.ids = itertools.count(7_000_000_000_000_000_001)
-        self.operations: dict[str, Json] = {}
+        self.operations: dict[tuple[str, str, str], Json] = {}
 
     def _objects(self, project: str) -> list[Json] | None:
         return self.state.gcp.get(project)
@@ -65,24 +103,38 @@ class ComputeApi:
     def _global(self, project: str, kind: str) -> list[Json]:
         return [o for o in self._objects(project) or [] if o.get("kind") == kind]
 
-    def _operation(self, project: str, kind: str, target: str, name: str) -> JSONResponse:
+    def _operation(
+        self,
+        project: str,
+        kind: str,
+        target: str,
+        name: str,
+        collection: str = "firewalls",
+        error: tuple[int, str, str] | None = None,
+    ) -> JSONResponse:
+        """A RUNNING operation for a write; ``error`` (HTTP code, code, message) makes it fail."""
         op_name = f"operation-{next(self.ids)}"
-        op = {
+        op: Json = {
             "kind": "compute#operation",
             "id": str(next(self.ids)),
             "name": op_name,
             "operationType": kind,
-            "targetLink": f"{API}/projects/{project}/global/firewalls/{name}",
+            "targetLink": f"{API}/projects/{project}/global/{collection}/{name}",
             "targetId": target,
-            "status": "DONE",
-            "progress": 100,
-            "user": "sandbox",
+            "status": "RUNNING",
+            "progress": 0,
+            "user": "sandbox@clamp.invalid",
             "insertTime": _now(),
             "startTime": _now(),
-            "endTime": _now(),
             "selfLink": f"{API}/projects/{project}/global/operations/{op_name}",
         }
-        self.operations[op_name] = op
+        if error is not None:
+            http, code, message = error
+            op["error"] = {"errors": [{"code": code, "message": message}]}
+            op.update(httpErrorStatusCode=http, httpErrorMessage=HTTPStatus(http).phrase.upper())
+        self.operations[(project, "global", op_name)] = op
+        # Like Compute, the write answers RUNNING; the first get/wait finds it DONE, so
+        # clients exercise their operation polling.
         return JSONResponse(op)
 
     # -- collections ----------------------------------------------------------------------
@@ -94,27 +146,36 @@ class ComputeApi:
             if kind is None or self._objects(project) is None:
                 return google_error(404, f"The resource 'projects/{project}' was not found")
             if request.method == "GET":
-                items = self._global(project, kind)
-                return JSONResponse(
-                    {
-                        "kind": f"{kind}List",
-                        "id": f"projects/{project}/global/{collection}",
-                        "items": items,
-                        "selfLink": f"{API}/projects/{project}/global/{collection}",
-                    }
-                )
+                link = f"{API}/projects/{project}/global/{collection}"
+                return _listing(request, f"{kind}List", link, self._global(project, kind))
             body: Json = await request.json()
             name = str(body.get("name", ""))
             if not NAME.match(name):
                 return google_error(400, f"Invalid value for field 'resource.name': '{name}'.")
+            problem = _firewall_problem(body) if kind == "compute#firewall" else None
+            if problem:
+                return google_error(400, problem)
             if any(o.get("name") == name for o in self._global(project, kind)):
                 return google_error(
                     409,
                     f"The resource 'projects/{project}/global/{collection}/{name}' already exists",
                 )
             new = self._complete(project, collection, kind, body)
+            missing = self._missing_network(project, new)
+            if missing:
+                # Compute accepts the request and fails the operation, as the real API does.
+                failure = (404, "RESOURCE_NOT_FOUND", f"The resource '{missing}' was not found")
+                return self._operation(project, "insert", new["id"], name, collection, failure)
             self.state.gcp[project].append(new)
-            return self._operation(project, "insert", new["id"], name)
+            return self._operation(project, "insert", new["id"], name, collection)
+
+    def _missing_network(self, project: str, obj: Json) -> str | None:
+        """The firewall's network as ``projects/P/global/networks/N`` if it does not exist."""
+        if obj.get("kind") != "compute#firewall":
+            return None
+        network = str(obj.get("network", "")).rsplit("/", 1)[-1]
+        known = {o.get("name") for o in self._global(project, "compute#network")}
+        return None if network in known else f"projects/{project}/global/networks/{network}"
 
     def _complete(self, project: str, collection: str, kind: str, body: Json) -> Json:
         new = {
@@ -125,6 +186,7 @@ class ComputeApi:
             "selfLink": f"{API}/projects/{project}/global/{collection}/{body['name']}",
         }
         if kind == "compute#firewall":
+            new.setdefault("network", f"{API}/projects/{project}/global/networks/default")
             new.setdefault("priority", 1000)
             new.setdefault("direction", "INGRESS")
             new.setdefault("disabled", False)
@@ -153,21 +215,22 @@ class ComputeApi:
                     return JSONResponse(found)
                 case "DELETE":
                     self.state.gcp[project].remove(found)
-                    return self._operation(project, "delete", found["id"], name)
+                    return self._operation(project, "delete", found["id"], name, collection)
             body: Json = await request.json()
             if body.get("name", name) != name:
                 return google_error(
                     400, "Invalid value for field 'resource.name': cannot be changed."
                 )
             keep = {k: found[k] for k in ("kind", "id", "creationTimestamp", "selfLink", "name")}
-            if request.method == "PUT":
-                found.clear()
-                found.update({**body, **keep})
-            else:  # PATCH: fields present replace; lists replace
-                found.update({**body, **keep})
-            return self._operation(
-                project, "update" if request.method == "PUT" else "patch", found["id"], name
-            )
+            # PUT replaces the whole object; PATCH replaces the fields it carries.
+            merged = {**body, **keep} if request.method == "PUT" else {**found, **body, **keep}
+            problem = _firewall_problem(merged) if kind == "compute#firewall" else None
+            if problem:
+                return google_error(400, problem)
+            found.clear()
+            found.update(merged)
+            verb = "update" if request.method == "PUT" else "patch"
+            return self._operation(project, verb, found["id"], name, collection)
 
     async def instances(self, request: Request) -> Response:
         """Instances of one zone, one instance, or the aggregated list."""
@@ -186,6 +249,7 @@ class ComputeApi:
                 return JSONResponse(
                     {
                         "kind": "compute#instanceAggregatedList",
+                        "id": f"projects/{project}/aggregated/instances",
                         "items": grouped,
                         "selfLink": f"{API}/projects/{project}/aggregated/instances",
                     }
@@ -193,7 +257,8 @@ class ComputeApi:
             in_zone = [i for i in instances if str(i.get("zone", "")).endswith(f"/zones/{zone}")]
             name = request.path_params.get("name")
             if name is None:
-                return JSONResponse({"kind": "compute#instanceList", "items": in_zone})
+                link = f"{API}/projects/{project}/zones/{zone}/instances"
+                return _listing(request, "compute#instanceList", link, in_zone)
             found = next((i for i in in_zone if i.get("name") == name), None)
             if found is None:
                 return google_error(
@@ -203,13 +268,20 @@ class ComputeApi:
             return JSONResponse(found)
 
     async def operation(self, request: Request) -> Response:
-        """``globalOperations.get`` and ``wait``: every sandbox operation is DONE."""
-        op = self.operations.get(request.path_params["name"])
-        if op is None:
-            return google_error(
-                404, f"The resource operation '{request.path_params['name']}' was not found"
-            )
-        return JSONResponse(op)
+        """Global and zone operations ``get`` and ``wait``: the operation is DONE by now."""
+        project, name = request.path_params["project"], request.path_params["name"]
+        zone = request.path_params.get("zone")
+        where = f"zones/{zone}" if zone else "global"
+        with self.state.lock:
+            op = self.operations.get((project, where, name))
+            if op is None:
+                return google_error(
+                    404,
+                    f"The resource 'projects/{project}/{where}/operations/{name}' was not found",
+                )
+            if op["status"] != "DONE":
+                op.update(status="DONE", progress=100, endTime=_now())
+            return JSONResponse(op)
 
     async def projects_search(self, request: Request) -> Response:
         """Resource Manager v3 ``projects:search``: each scenario project is ACTIVE."""
@@ -226,6 +298,21 @@ class ComputeApi:
             ]
         return JSONResponse({"projects": projects})
 
+    async def projects_list_v1(self, request: Request) -> Response:
+        """Resource Manager v1 ``projects.list``: each scenario project is ACTIVE."""
+        with self.state.lock:
+            projects = [
+                {
+                    "projectNumber": str(100000000000 + i),
+                    "projectId": project,
+                    "lifecycleState": "ACTIVE",
+                    "name": project,
+                    "parent": {"type": "organization", "id": "123456789012"},
+                }
+                for i, project in enumerate(self.state.gcp)
+            ]
+        return JSONResponse({"projects": projects})
+
 
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
@@ -235,6 +322,8 @@ def build_gcp_app(state: SandboxState) -> Starlette:
         routes=[
             Route(base + "/global/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
+            Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),
+            Route(base + "/zones/{zone}/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/global/{collection}", api.global_collection, methods=["GET", "POST"]),
             Route(
                 base + "/global/{collection}/{name}",
@@ -245,6 +334,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/zones/{zone}/instances", api.instances, methods=["GET"]),
             Route(base + "/zones/{zone}/instances/{name}", api.instances, methods=["GET"]),
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
+            Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
         ]
     )
 

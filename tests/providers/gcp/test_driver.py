@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pytest
 
 from clamp.config import Settings
-from clamp.errors import ConflictError, PermissionDenied, RateLimited
+from clamp.errors import (
+    AuthenticationError,
+    CloudUnavailable,
+    ConflictError,
+    InputError,
+    PermissionDenied,
+    RateLimited,
+    ResourceNotFound,
+)
 from clamp.model import Change, ChangeOp, ResourceType
 from clamp.providers.gcp.driver import GcpDriver
 from clamp.sandbox.server import Sandbox
@@ -106,3 +117,106 @@ def test_forbidden_names_the_missing_permission(
 
     with pytest.raises(PermissionDenied, match=r"compute\.firewalls\.list"):
         list(GcpDriver(sandbox_settings).collect(PROJECT))
+
+
+def test_collected_firewall_keeps_the_wire_shape_and_its_rule(sandbox_settings: Settings) -> None:
+    resources = GcpDriver(sandbox_settings).collect(PROJECT)
+
+    web = next(r for r in resources if r.id.endswith("/firewalls/allow-ssh-web"))
+
+    assert web.raw["allowed"] == [{"IPProtocol": "tcp", "ports": ["22", "443"]}]
+    assert web.raw["sourceRanges"] == ["0.0.0.0/0"] and "denied" not in web.raw
+    [rule] = web.facets["rules"]
+    assert rule.sources == ("0.0.0.0/0",) and rule.target_tags == ("web",)
+
+
+def test_server_errors_are_retried_then_reported_as_unavailable(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    sandbox.state.faults.append(Fault(status=503, retry_after=0.01, provider="gcp", times=1))
+    assert driver.read(FW).name == "allow-mysql"
+
+    sandbox.state.faults.append(Fault(status=500, retry_after=0.01, provider="gcp", times=None))
+    with pytest.raises(CloudUnavailable, match="500"):
+        driver.read(FW)
+
+
+def test_forbidden_update_names_the_permission_and_changes_nothing(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    change = _change(driver)
+    before = sandbox.state.to_scenario()
+    sandbox.state.faults.append(Fault(status=403, provider="gcp", method="PUT", times=None))
+
+    with pytest.raises(PermissionDenied, match=r"compute\.firewalls\.update"):
+        driver.apply(change)
+
+    assert sandbox.state.to_scenario() == before
+
+
+def test_unreachable_endpoint_is_reported_as_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket closes
+    settings = Settings(database_url="sqlite://", sandbox_url=f"http://127.0.0.1:{port}")
+
+    with pytest.raises(CloudUnavailable, match="could not reach"):
+        GcpDriver(settings).read(FW)
+
+
+def test_missing_application_default_credentials_says_how_to_log_in(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    settings = Settings(database_url="sqlite://", sandbox_url=None)
+
+    with pytest.raises(AuthenticationError, match="application-default login"):
+        GcpDriver(settings).read(FW)
+
+
+def test_reads_one_instance_and_one_network_by_full_name(sandbox_settings: Settings) -> None:
+    driver = GcpDriver(sandbox_settings)
+    base = f"//compute.googleapis.com/projects/{PROJECT}"
+
+    web = driver.read(f"{base}/zones/europe-west1-b/instances/web-1")
+    vpc = driver.read(f"{base}/global/networks/prod-vpc")
+
+    assert (web.type, web.facets["status"]) == (ResourceType.GCP_INSTANCE, "RUNNING")
+    assert (vpc.type, vpc.name) == (ResourceType.GCP_NETWORK, "prod-vpc")
+    with pytest.raises(ResourceNotFound):
+        driver.read(f"{base}/zones/europe-west1-b/instances/gone")
+    with pytest.raises(InputError):
+        driver.read(f"{base}/global/routes/default-route")
+
+
+def test_create_whose_operation_fails_raises_and_creates_nothing(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    orphan = {
+        "name": "orphan",
+        "network": "global/networks/no-such-vpc",
+        "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+        "sourceRanges": ["10.0.0.0/8"],
+    }
+    create = Change(ChangeOp.CREATE, FW.replace("allow-mysql", "orphan"), TYPE, None, orphan, "t")
+
+    with pytest.raises(ResourceNotFound, match="no-such-vpc"):
+        driver.apply(create)
+
+    assert driver.current(create) is None
+
+
+def test_create_of_an_existing_firewall_is_a_conflict_and_changes_nothing(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    existing = driver.current(Change(ChangeOp.CREATE, FW, TYPE, None, None, "t"))
+    before = sandbox.state.to_scenario()
+
+    with pytest.raises(ConflictError, match="already exists"):
+        driver.apply(Change(ChangeOp.CREATE, FW, TYPE, None, existing, "t"))
+
+    assert sandbox.state.to_scenario() == before

@@ -4,9 +4,16 @@ Used by the Azure driver on what the SDK returns and by offline import on export
 Facets per type:
 - NSG: ``rules`` (custom and default rules, both directions), ``subnets``,
   ``network_interfaces`` (ARM ids).
-- Subnet (one per entry of a VNet's ``subnets``): ``nsg``, ``vnet``.  VNet: ``subnets``.
+- Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
+  ``vnet``.  VNet: ``subnets``.
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``.
+
+Security rules: sources are the address prefixes as written plus the ids of source
+application security groups; protocol ``*``/``Any`` becomes ``Protocol.ANY``, Tcp/Udp/Icmp/Esp/Ah their
+own (case-insensitive), anything else ``Protocol.OTHER``; singular and plural source and
+destination-port fields are both read. ``Resource.scope`` is the subscription given, else
+the one in the ARM id; ``Resource.tags`` are the ARM tags.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clamp.checks.ports import merge
+from clamp.checks import paused_gc
+from clamp.checks.ports import parse_ranges
+from clamp.errors import InputError
 from clamp.model import (
     ALL_PORTS,
     Access,
@@ -54,15 +63,9 @@ def subscription_of(arm_id: str) -> str:
 
 
 def parse_ports(values: Iterable[str]) -> tuple[PortRange, ...]:
-    """``*``, ``22`` and ``20-25`` strings as merged port ranges."""
-    ranges = []
-    for value in values:
-        text = str(value).strip()
-        if text in ("*", ""):
-            return ALL_PORTS
-        lo, _, hi = text.partition("-")
-        ranges.append(PortRange(int(lo), int(hi or lo)))
-    return merge(ranges)
+    """``*``, ``22`` and ``20-25`` strings (empty ones ignored) as merged port ranges."""
+    values = [v for v in values if str(v).strip()]
+    return parse_ranges(values) if values else ALL_PORTS
 
 
 def _plural(props: Mapping[str, Any], singular: str, plural: str) -> list[str]:
@@ -77,16 +80,24 @@ def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRu
     props = raw.get("properties", raw)
     ports = _plural(props, "destinationPortRange", "destinationPortRanges") or ["*"]
     protocol = str(props.get("protocol", "*")).lower()
+    try:
+        port_ranges = parse_ports(ports)
+        priority = int(props.get("priority", 65500))
+    except (InputError, TypeError, ValueError) as exc:
+        raise InputError(f"security rule {raw.get('name', '?')!r}: {exc}") from None
     return NetworkRule(
         name=str(raw.get("name", "")),
-        priority=int(props.get("priority", 65500)),
+        priority=priority,
         direction=Direction.INGRESS
         if str(props.get("direction", "Inbound")).lower() == "inbound"
         else Direction.EGRESS,
         access=Access.ALLOW if str(props.get("access", "")).lower() == "allow" else Access.DENY,
         protocols=PROTOCOLS.get(protocol, frozenset({Protocol.OTHER})),
-        sources=tuple(_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes")),
-        ports=parse_ports(ports),
+        sources=(
+            *_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes"),
+            *_refs(props.get("sourceApplicationSecurityGroups")),
+        ),
+        ports=port_ranges,
         default=default,
     )
 
@@ -106,6 +117,8 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
             }
         case ResourceType.AZURE_VNET:
             return {"subnets": _refs(props.get("subnets"))}
+        case ResourceType.AZURE_SUBNET:
+            return _subnet_facets(obj)
         case ResourceType.AZURE_NIC:
             configs = [c.get("properties") or {} for c in props.get("ipConfigurations") or []]
             return {
@@ -132,6 +145,25 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
             return {}
 
 
+def _subnet_facets(subnet: Mapping[str, Any], vnet: str | None = None) -> dict[str, Any]:
+    """A subnet's NSG and VNet (the VNet from the subnet's ARM id when not given)."""
+    props = subnet.get("properties") or {}
+    return {
+        "nsg": _ref(props.get("networkSecurityGroup")),
+        "vnet": vnet or str(subnet.get("id", "")).rsplit("/subnets/", 1)[0],
+    }
+
+
+def _checked_facets(kind: ResourceType, obj: Mapping[str, Any], arm_id: str) -> dict[str, Any]:
+    """``_facets``, with a malformed object reported as an InputError naming it."""
+    try:
+        return _facets(kind, obj)
+    except InputError as exc:
+        raise InputError(f"{arm_id}: {exc.message}") from None
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InputError(f"{arm_id}: malformed {kind.value} object ({exc})") from None
+
+
 def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | None) -> Resource:
     arm_id = str(obj["id"])
     return Resource(
@@ -140,7 +172,7 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
         type=kind,
         name=str(obj.get("name", "")),
         scope=subscription or subscription_of(arm_id),
-        facets=_facets(kind, obj),
+        facets=_checked_facets(kind, obj, arm_id),
         raw=obj,
         tags=dict(obj.get("tags") or {}),
     )
@@ -149,7 +181,16 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
 def resources_from_arm(
     objects: Iterable[Mapping[str, Any]], subscription: str | None = None
 ) -> list[Resource]:
-    """Normalize ARM objects; types Clamp does not evaluate are skipped."""
+    """Normalize ARM objects; types Clamp does not evaluate are skipped.
+
+    An NSG yields one NSG Resource, a VNet the VNet plus one Resource per subnet."""
+    with paused_gc():
+        return _resources_from_arm(objects, subscription)
+
+
+def _resources_from_arm(
+    objects: Iterable[Mapping[str, Any]], subscription: str | None
+) -> list[Resource]:
     out: list[Resource] = []
     for obj in objects:
         kind = TYPES.get(str(obj.get("type", "")).lower())
@@ -158,8 +199,7 @@ def resources_from_arm(
         out.append(_resource(kind, obj, subscription))
         if kind == ResourceType.AZURE_VNET:
             for subnet in (obj.get("properties") or {}).get("subnets") or []:
-                if subnet.get("id"):
-                    sprops = subnet.get("properties") or {}
+                if isinstance(subnet, Mapping) and subnet.get("id"):
                     out.append(
                         Resource(
                             id=str(subnet["id"]),
@@ -167,10 +207,7 @@ def resources_from_arm(
                             type=ResourceType.AZURE_SUBNET,
                             name=str(subnet.get("name", "")),
                             scope=subscription or subscription_of(str(subnet["id"])),
-                            facets={
-                                "nsg": _ref(sprops.get("networkSecurityGroup")),
-                                "vnet": str(obj["id"]),
-                            },
+                            facets=_subnet_facets(subnet, str(obj["id"])),
                             raw=subnet,
                         )
                     )

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
 from google.auth.credentials import Credentials
-from google.cloud import compute_v1, resourcemanager_v3
+from google.cloud import compute_v1
 
 from clamp.config import Settings
-from clamp.errors import CloudError, ConflictError, InputError, ResourceNotFound
+from clamp.errors import CloudUnavailable, ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, Provider, Resource
-from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.clients import GcpClients
+from clamp.providers.gcp.errors import call, operation_failed
 from clamp.providers.gcp.normalize import COMPUTE, resources_from_compute
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
+WAIT_CALLS = 10
 COMPARED = (
     "sourceRanges",
     "sourceTags",
@@ -37,8 +39,13 @@ COMPARED = (
 
 
 def _raw(message: Any) -> dict[str, Any]:
-    text = type(message).to_json(message, use_integers_for_enums=False, indent=0)
-    data: dict[str, Any] = json.loads(text)
+    """A proto-plus message as the API's JSON: camelCase (``IPProtocol``), unset fields omitted."""
+    data: dict[str, Any] = type(message).to_dict(
+        message,
+        use_integers_for_enums=False,
+        preserving_proto_field_name=False,
+        always_print_fields_with_no_presence=False,
+    )
     return data
 
 
@@ -57,55 +64,27 @@ class GcpDriver(CloudDriver):
 
     def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
         self.settings = settings
-        self._credentials = credentials
-
-    @cached_property
-    def _client_kwargs(self) -> dict[str, Any]:
-        if self.settings.sandbox_url:
-            from google.auth.credentials import AnonymousCredentials
-
-            return {
-                "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                "transport": "rest",
-                "client_options": {"api_endpoint": self.settings.sandbox_url},
-            }
-        kwargs: dict[str, Any] = {"transport": "rest"}
-        if self._credentials is not None:
-            kwargs["credentials"] = self._credentials
-        return kwargs
-
-    @cached_property
-    def firewalls(self) -> compute_v1.FirewallsClient:
-        """Firewalls client."""
-        return compute_v1.FirewallsClient(**self._client_kwargs)
-
-    @cached_property
-    def operations(self) -> compute_v1.GlobalOperationsClient:
-        """Global operations client (same endpoint as the others)."""
-        return compute_v1.GlobalOperationsClient(**self._client_kwargs)
+        self.clients = GcpClients(settings, credentials)
 
     def discover_scopes(self) -> list[str]:
         """ACTIVE projects the credentials can see."""
-        client = resourcemanager_v3.ProjectsClient(**self._client_kwargs)
         projects = call(
             "list projects",
             "resourcemanager.projects.list",
-            lambda: list(client.search_projects(request={})),
+            lambda: list(self.clients.projects.search_projects(request={})),
         )
         return [p.project_id for p in projects if p.state.name == "ACTIVE"]
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """Firewalls, instances and networks of one project."""
-        kwargs = self._client_kwargs
-        instances = compute_v1.InstancesClient(**kwargs)
-        networks = compute_v1.NetworksClient(**kwargs)
+        clients = self.clients
         objects: list[dict[str, Any]] = []
         if progress:
             progress(f"gcp {scope}: firewalls")
         objects += call(
             f"list firewalls in {scope}",
             "compute.firewalls.list",
-            lambda: [_raw(f) for f in self.firewalls.list(project=scope)],
+            lambda: [_raw(f) for f in clients.firewalls.list(project=scope)],
         )
         if progress:
             progress(f"gcp {scope}: instances")
@@ -114,14 +93,16 @@ class GcpDriver(CloudDriver):
             "compute.instances.list",
             lambda: [
                 _raw(i)
-                for _, scoped in instances.aggregated_list(project=scope)
+                for _, scoped in clients.instances.aggregated_list(project=scope)
                 for i in scoped.instances
             ],
         )
+        if progress:
+            progress(f"gcp {scope}: networks")
         objects += call(
             f"list networks in {scope}",
             "compute.networks.list",
-            lambda: [_raw(n) for n in networks.list(project=scope)],
+            lambda: [_raw(n) for n in clients.networks.list(project=scope)],
         )
         for obj, kind in _kinds(objects):
             obj.setdefault("kind", kind)
@@ -131,15 +112,33 @@ class GcpDriver(CloudDriver):
         return call(
             f"read firewall {name} in {project}",
             "compute.firewalls.get",
-            lambda: _raw(self.firewalls.get(project=project, firewall=name)),
+            lambda: _raw(self.clients.firewalls.get(project=project, firewall=name)),
         )
 
     def read(self, resource_id: str) -> Resource:
-        """Re-read one firewall rule."""
-        project, name = firewall_ref(resource_id)
-        fw = self._get(project, name)
-        fw.setdefault("kind", "compute#firewall")
-        return resources_from_compute(project, [fw])[0]
+        """Re-read one firewall rule, instance or network by its full resource name."""
+        parts = resource_id.removeprefix(COMPUTE + "/").split("/")
+        match parts if resource_id.startswith(COMPUTE) else []:
+            case [project, "global", "firewalls", name]:
+                obj = self._get(project, name)
+            case [project, "zones", zone, "instances", name]:
+                obj = call(
+                    f"read instance {name} in {project}",
+                    "compute.instances.get",
+                    lambda: _raw(
+                        self.clients.instances.get(project=project, zone=zone, instance=name)
+                    ),
+                )
+            case [project, "global", "networks", name]:
+                obj = call(
+                    f"read network {name} in {project}",
+                    "compute.networks.get",
+                    lambda: _raw(self.clients.networks.get(project=project, network=name)),
+                )
+            case _:
+                raise InputError(f"not a Compute firewall, instance or network name: {resource_id}")
+        obj.setdefault("kind", next(kind for _, kind in _kinds([obj])))
+        return resources_from_compute(project, [obj])[0]
 
     def current(self, change: Change) -> dict[str, object] | None:
         """The firewall as Google Cloud has it now, or None."""
@@ -166,7 +165,7 @@ class GcpDriver(CloudDriver):
                 op = call(
                     f"update firewall {name}",
                     "compute.firewalls.update",
-                    lambda: self.firewalls.update_unary(
+                    lambda: self.clients.firewalls.update_unary(
                         project=project, firewall=name, firewall_resource=body
                     ),
                 )
@@ -175,27 +174,36 @@ class GcpDriver(CloudDriver):
                 op = call(
                     f"create firewall {name}",
                     "compute.firewalls.create",
-                    lambda: self.firewalls.insert_unary(project=project, firewall_resource=body),
+                    lambda: self.clients.firewalls.insert_unary(
+                        project=project, firewall_resource=body
+                    ),
                 )
             case ChangeOp.DELETE:
                 op = call(
                     f"delete firewall {name}",
                     "compute.firewalls.delete",
-                    lambda: self.firewalls.delete_unary(project=project, firewall=name),
+                    lambda: self.clients.firewalls.delete_unary(project=project, firewall=name),
                 )
         self._wait(project, op)
 
     def _wait(self, project: str, op: compute_v1.Operation) -> None:
-        for _ in range(60):
+        """Wait (each ``wait`` call blocks up to ~2 minutes server-side) until DONE."""
+        for _ in range(WAIT_CALLS):
             if op.status == compute_v1.Operation.Status.DONE:
                 break
             op = call(
                 "wait for an operation",
                 "compute.globalOperations.get",
-                partial(self.operations.wait, project=project, operation=op.name),
+                partial(self.clients.global_operations.wait, project=project, operation=op.name),
+            )
+        else:
+            raise CloudUnavailable(
+                f"operation {op.name} on {op.target_link} is still {op.status.name}; "
+                "its outcome is unknown",
+                hint="re-read the resource before retrying",
             )
         if op.error and op.error.errors:
-            raise CloudError(f"operation {op.name} failed: {op.error.errors[0].message}")
+            raise operation_failed(op)
 
     @staticmethod
     def _check_type(change: Change) -> None:

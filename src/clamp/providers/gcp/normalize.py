@@ -2,9 +2,15 @@
 
 Used by the GCP driver and by offline import (Cloud Asset Inventory ``resource.data``).
 Facets per type:
-- Firewall: ``rule`` (a ``NetworkRule``; ``network`` is the network URL).
-- Instance: ``networks``, ``external_ip``, ``tags``, ``service_accounts``, ``status``.
+- Firewall: ``rules`` (one ``NetworkRule`` per ``allowed``/``denied`` entry, since each
+  entry has its own protocol and ports; all share name, priority, sources and targets) and
+  ``network`` (the network URL as in the API object).
+- Instance: ``networks`` (network URLs of its NICs), ``external_ip`` (an access config with
+  a ``natIP`` or of type ``ONE_TO_ONE_NAT``, or an external IPv6 access config), ``tags``
+  (network tags), ``service_accounts`` (emails), ``status``.
 - Network: none.
+``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
+(``"6"`` is TCP); missing ``ports`` means all ports.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clamp.checks.ports import merge
+from clamp.checks import paused_gc
+from clamp.checks.ports import parse_ranges
+from clamp.errors import InputError
 from clamp.model import (
     ALL_PORTS,
     Access,
@@ -45,16 +53,16 @@ def _protocol(value: Any) -> Protocol:
     return PROTOCOLS.get(text, Protocol.OTHER)
 
 
-def _ports(values: Iterable[Any]) -> tuple[PortRange, ...]:
-    ranges = []
-    for value in values:
-        lo, _, hi = str(value).partition("-")
-        ranges.append(PortRange(int(lo), int(hi or lo)))
-    return merge(ranges) if ranges else ALL_PORTS
+def _ports(values: list[Any]) -> tuple[PortRange, ...]:
+    """An entry's ``ports``; none listed means every port."""
+    return parse_ranges(values) if values else ALL_PORTS
 
 
 def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
-    """One ``NetworkRule`` per allowed/denied entry (each entry has its own ports)."""
+    """One ``NetworkRule`` per allowed/denied entry (each entry has its own ports).
+
+    The API lets a firewall carry ``allowed`` or ``denied``, never both; should an object
+    carry both, its ``allowed`` list is read, so a possible exposure is never hidden."""
     access, entries = (
         (Access.ALLOW, fw.get("allowed"))
         if fw.get("allowed")
@@ -68,21 +76,27 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
     sources = fw.get("sourceRanges") or (
         fw.get("destinationRanges") or [] if direction == Direction.EGRESS else []
     )
+    name = str(fw.get("name", ""))
+    try:
+        priority = int(fw.get("priority", 1000))
+        parsed = [(e, _ports(e.get("ports") or [])) for e in entries or []]
+    except (InputError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"firewall {name!r}: {exc}") from None
     return tuple(
         NetworkRule(
-            name=str(fw.get("name", "")),
-            priority=int(fw.get("priority", 1000)),
+            name=name,
+            priority=priority,
             direction=direction,
             access=access,
             protocols=frozenset({_protocol(e.get("IPProtocol", "all"))}),
             sources=tuple(sources),
-            ports=_ports(e.get("ports") or []),
+            ports=ports,
             enabled=not fw.get("disabled", False),
             network=str(fw.get("network", "")),
             target_tags=tuple(fw.get("targetTags") or ()),
             target_service_accounts=tuple(fw.get("targetServiceAccounts") or ()),
         )
-        for e in entries or []
+        for e, ports in parsed
     )
 
 
@@ -107,13 +121,24 @@ def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
     configs = [c for nic in nics for c in nic.get("accessConfigs") or []]
     return {
         "networks": tuple(str(n.get("network", "")) for n in nics),
-        "external_ip": any(c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT" for c in configs),
+        "external_ip": any(c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT" for c in configs)
+        or any(c.get("externalIpv6") for nic in nics for c in nic.get("ipv6AccessConfigs") or []),
         "tags": tuple((obj.get("tags") or {}).get("items") or ()),
         "service_accounts": tuple(
             str(s.get("email", "")) for s in obj.get("serviceAccounts") or []
         ),
         "status": str(obj.get("status", "")),
     }
+
+
+def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
+    match kind:
+        case ResourceType.GCP_FIREWALL:
+            return {"rules": firewall_rules(obj), "network": str(obj.get("network", ""))}
+        case ResourceType.GCP_INSTANCE:
+            return _instance_facets(obj)
+        case _:
+            return {}
 
 
 KINDS = {
@@ -124,22 +149,25 @@ KINDS = {
 
 
 def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
-    """Normalize Compute API objects by ``kind``; other kinds are skipped."""
+    """Normalize Compute API objects by ``kind`` (firewall, instance, network); others skipped."""
+    with paused_gc():
+        return _resources_from_compute(project, objects)
+
+
+def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
     out = []
     for obj in objects:
         kind = KINDS.get(str(obj.get("kind", "")))
         if kind is None:
             continue
-        match kind:
-            case ResourceType.GCP_FIREWALL:
-                facets: dict[str, Any] = {
-                    "rules": firewall_rules(obj),
-                    "network": str(obj.get("network", "")),
-                }
-            case ResourceType.GCP_INSTANCE:
-                facets = _instance_facets(obj)
-            case _:
-                facets = {}
+        try:
+            facets = _facets(kind, obj)
+        except InputError as exc:
+            raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"{full_name(project, obj)}: malformed {kind.value} object ({exc})"
+            ) from None
         out.append(
             Resource(
                 id=full_name(project, obj),

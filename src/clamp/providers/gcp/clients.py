@@ -1,0 +1,77 @@
+"""Google SDK clients, built one way for the real cloud and the sandbox.
+
+Real mode uses Application Default Credentials; sandbox mode (``settings.sandbox_url``)
+points ``client_options.api_endpoint`` at the sandbox (plain http on loopback) with
+``AnonymousCredentials``. Both use the REST transport; nothing else differs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import google.auth
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.auth.exceptions import DefaultCredentialsError
+from google.cloud import compute_v1, resourcemanager_v3
+
+from clamp.config import Settings
+from clamp.errors import AuthenticationError
+from clamp.providers.gcp.errors import LOGIN_HINT
+
+
+def application_default_credentials() -> Credentials:
+    """ADC (``gcloud auth application-default login``, a key file, or the metadata server)."""
+    try:
+        credentials, _project = google.auth.default()
+    except DefaultCredentialsError as exc:
+        raise AuthenticationError(
+            f"no Google Application Default Credentials: {exc}", hint=LOGIN_HINT
+        ) from exc
+    resolved: Credentials = credentials
+    return resolved
+
+
+class GcpClients:
+    """Lazily built Compute and Resource Manager clients sharing one endpoint and identity."""
+
+    def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
+        self.settings = settings
+        self._credentials = credentials
+
+    @cached_property
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments every client is built with."""
+        if self.settings.sandbox_url:
+            return {
+                "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                "transport": "rest",
+                "client_options": {"api_endpoint": self.settings.sandbox_url},
+            }
+        credentials = self._credentials or application_default_credentials()
+        return {"credentials": credentials, "transport": "rest"}
+
+    @cached_property
+    def firewalls(self) -> compute_v1.FirewallsClient:
+        """VPC firewall rules."""
+        return compute_v1.FirewallsClient(**self.options)
+
+    @cached_property
+    def instances(self) -> compute_v1.InstancesClient:
+        """VM instances."""
+        return compute_v1.InstancesClient(**self.options)
+
+    @cached_property
+    def networks(self) -> compute_v1.NetworksClient:
+        """VPC networks."""
+        return compute_v1.NetworksClient(**self.options)
+
+    @cached_property
+    def global_operations(self) -> compute_v1.GlobalOperationsClient:
+        """Global operations, to wait on firewall writes at the same endpoint (not ``.result()``)."""
+        return compute_v1.GlobalOperationsClient(**self.options)
+
+    @cached_property
+    def projects(self) -> resourcemanager_v3.ProjectsClient:
+        """Resource Manager v3 projects, for discovery."""
+        return resourcemanager_v3.ProjectsClient(**self.options)
