@@ -81,6 +81,16 @@ class ActionEngine:
     # -- applying -------------------------------------------------------------------------
     def apply(self, plan: Plan, *, actor: str, reason: str = "") -> ActionRecord:
         """Journal, apply, verify and record ``plan``; raise if it could not be verified."""
+        record = self._journal(plan, actor=actor, reason=reason, event="action.planned")
+        driver = self.drivers(plan.provider)
+        applied = self._write(record, driver, failed_event="action.failed")
+        self._save(applied, "action.applied")
+        return self._verify(applied, driver)
+
+    def _journal(
+        self, plan: Plan, *, actor: str, reason: str, event: str, undoes: str | None = None
+    ) -> ActionRecord:
+        """Record the intent (in flight) before the first write."""
         record = ActionRecord(
             id=f"a-{uuid.uuid4().hex[:12]}",
             finding=plan.finding,
@@ -91,12 +101,18 @@ class ActionEngine:
             plan=plan,
             reason=reason,
             in_flight=True,
+            undoes=undoes,
         )
-        self._save(record, "action.planned")
-        driver = self.drivers(plan.provider)
+        self._save(record, event)
+        return record
+
+    def _write(
+        self, record: ActionRecord, driver: CloudDriver, *, failed_event: str
+    ) -> ActionRecord:
+        """Make the plan's changes in order; on an error roll back what was made and raise."""
         applied: list[Change] = []
         try:
-            for change in plan.changes:
+            for change in record.plan.changes:
                 driver.apply(change)
                 applied.append(replace(change, after=driver.current(change)))
         except ClampError as exc:
@@ -108,13 +124,9 @@ class ActionEngine:
                 updated=_now(),
                 result=f"{exc}; {rollback}",
             )
-            self._save(failed, "action.failed")
+            self._save(failed, failed_event)
             raise
-        applied_record = replace(
-            record, status=ActionStatus.APPLIED, applied=tuple(applied), updated=_now()
-        )
-        self._save(applied_record, "action.applied")
-        return self._verify(applied_record, driver)
+        return replace(record, status=ActionStatus.APPLIED, applied=tuple(applied), updated=_now())
 
     def _roll_back(self, driver: CloudDriver, applied: Sequence[Change]) -> str:
         if not applied:
@@ -190,37 +202,12 @@ class ActionEngine:
         self, plan: Plan, original: ActionRecord, *, actor: str, reason: str
     ) -> ActionRecord:
         """Apply an undo plan and verify that every object is back to its before-image."""
-        record = ActionRecord(
-            id=f"a-{uuid.uuid4().hex[:12]}",
-            finding=original.finding,
-            intent=original.intent,
-            status=ActionStatus.PLANNED,
-            actor=actor,
-            created=_now(),
-            plan=plan,
-            reason=reason or f"undo of {original.id}",
-            in_flight=True,
-            undoes=original.id,
+        reason = reason or f"undo of {original.id}"
+        record = self._journal(
+            plan, actor=actor, reason=reason, event="undo.planned", undoes=original.id
         )
-        self._save(record, "undo.planned")
         driver = self.drivers(plan.provider)
-        applied: list[Change] = []
-        try:
-            for change in plan.changes:
-                driver.apply(change)
-                applied.append(replace(change, after=driver.current(change)))
-        except ClampError as exc:
-            self._save(
-                replace(
-                    record,
-                    status=ActionStatus.FAILED,
-                    in_flight=False,
-                    result=str(exc),
-                    applied=tuple(applied),
-                ),
-                "undo.failed",
-            )
-            raise
+        applied = self._write(record, driver, failed_event="undo.failed").applied
         restored = all(matches(c.after, driver.current(c)) for c in plan.changes)
         status = ActionStatus.VERIFIED if restored else ActionStatus.FAILED
         done = replace(

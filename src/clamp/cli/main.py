@@ -16,9 +16,9 @@ from clamp.cli import render
 from clamp.cli.context import Context
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError
-from clamp.model import FindingStatus, Provider, Severity
+from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
 from clamp.scanning import ScanResult, scan_clouds, scan_file
-from clamp.store.codec import action_to_json, finding_to_json
+from clamp.store.codec import action_to_json, finding_to_json, plan_to_json
 
 app = typer.Typer(
     help="Find, fix, verify and undo dangerous cloud misconfigurations.",
@@ -180,25 +180,28 @@ def fix(
     ctx = _context()
     params = {"allow": allow} if allow else {}
     plan = ctx.engine.plan(finding_id, intent=intent, params=params)
+    if _go_ahead(plan, "Apply this plan?", dry_run=dry_run, yes=yes, fmt=fmt):
+        actor, why = ctx.settings.actor, reason or f"fix {finding_id}"
+        _print_action(ctx.engine.apply(plan, actor=actor, reason=why), fmt)
+
+
+def _go_ahead(plan: Plan, question: str, *, dry_run: bool, yes: bool, fmt: str) -> bool:
+    """Show the plan; False on a dry run; otherwise ask (unless --yes) and return True."""
     if fmt == "table":
         render.print_plan(plan)
     if dry_run:
         if fmt == "json":
-            render.print_json(plan_json(plan))
-        return
-    _confirm("Apply this plan?", yes)
-    record = ctx.engine.apply(plan, actor=ctx.settings.actor, reason=reason or f"fix {finding_id}")
+            render.print_json(plan_to_json(plan))
+        return False
+    _confirm(question, yes)
+    return True
+
+
+def _print_action(record: ActionRecord, fmt: str) -> None:
     if fmt == "json":
         render.print_json(action_to_json(record))
     else:
         render.console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
-
-
-def plan_json(plan: Any) -> Any:
-    """A plan as JSON (dry-run output)."""
-    from clamp.store.codec import plan_to_json
-
-    return plan_to_json(plan)
 
 
 @app.command()
@@ -213,18 +216,8 @@ def undo(
     _check_format(fmt)
     ctx = _context()
     plan = ctx.engine.undo_plan(action_id)
-    if fmt == "table":
-        render.print_plan(plan)
-    if dry_run:
-        if fmt == "json":
-            render.print_json(plan_json(plan))
-        return
-    _confirm("Undo this action?", yes)
-    record = ctx.engine.undo(action_id, actor=ctx.settings.actor)
-    if fmt == "json":
-        render.print_json(action_to_json(record))
-    else:
-        render.console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
+    if _go_ahead(plan, "Undo this action?", dry_run=dry_run, yes=yes, fmt=fmt):
+        _print_action(ctx.engine.undo(action_id, actor=ctx.settings.actor), fmt)
 
 
 @app.command()
