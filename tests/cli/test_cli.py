@@ -51,6 +51,28 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
     assert all(f["resource"].startswith("//compute.googleapis.com/projects/") for f in gcp)
 
 
+def test_scan_json_reports_scopes_resources_and_lifecycle_counts(env: dict[str, str]) -> None:
+    result = clamp(env, "scan", "--provider", "gcp", "--format", "json")
+
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert {s["scope"] for s in report["scopes"]} == {"clamp-demo-prod", "clamp-demo-dev"}
+    assert report["findings"] == report["summary"]["new"] > 0
+    assert report["errors"] == []
+
+
+def test_scan_of_an_unreachable_sandbox_is_one_line_and_non_zero(tmp_path: Path) -> None:
+    env = {
+        "CLAMP_SANDBOX_URL": "http://127.0.0.1:9",
+        "CLAMP_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
+
+    result = clamp(env, "scan", "--provider", "azure")
+
+    assert result.exit_code != 0
+    assert "sandbox" in result.stderr and result.stderr.strip().count("\n") == 0
+
+
 def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, str]) -> None:
     clamp(env, "scan")
     findings = json.loads(clamp(env, "findings", "--format", "json").stdout)

@@ -18,7 +18,12 @@ from clamp.config import Settings
 from clamp.errors import ClampError, InputError
 from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
 from clamp.scanning import ScanResult, scan_clouds, scan_file
-from clamp.store.codec import action_to_json, finding_to_json, plan_to_json
+from clamp.store.codec import (
+    action_to_json,
+    finding_to_json,
+    plan_to_json,
+    scan_summary_to_json,
+)
 
 app = typer.Typer(
     help="Find, fix, verify and undo dangerous cloud misconfigurations.",
@@ -111,7 +116,7 @@ def _print_scan(result: ScanResult, fmt: str) -> None:
                 "resources": result.resources,
                 "findings": len(result.findings),
                 "errors": result.errors,
-                "summary": summary.__dict__ if summary else None,
+                "summary": scan_summary_to_json(summary) if summary else None,
             }
         )
         return
