@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clamp.checks.exposure import azure_exposure, gcp_exposure, internet_ports, is_gcp_shadow
-from clamp.checks.ports import merge
 from clamp.model import Access, Direction, NetworkRule, PortRange, Protocol
+from clamp.ports import merge
 
 UNIVERSE = 40
 SOURCES = ["*", "Internet", "0.0.0.0/0", "10.0.0.0/8", "VirtualNetwork", "192.168.0.0/16"]

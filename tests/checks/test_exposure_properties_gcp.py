@@ -14,8 +14,8 @@ from clamp.checks.exposure import (
     internet_ports,
     is_gcp_shadow,
 )
-from clamp.checks.ports import merge
 from clamp.model import Access, Direction, NetworkRule, PortRange, Protocol
+from clamp.ports import merge
 
 UNIVERSE = 30
 port_ranges = st.lists(

@@ -25,9 +25,9 @@ from typing import Any
 
 from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
 from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports
-from clamp.checks.ports import intersect, merge, subtract
 from clamp.errors import PlanRefused
 from clamp.model import Change, ChangeOp, Direction, NetworkRule, PortRange
+from clamp.ports import intersect, merge, subtract
 from clamp.providers.azure.normalize import security_rule
 
 RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"

@@ -1,7 +1,7 @@
 """What both clouds' ingress planners share: the ``allow`` parameter, sources, port words.
 
 Internet-ness of a source and port-range arithmetic come from the exposure engine
-(``clamp.checks.exposure`` / ``clamp.checks.ports``) so the planner and the check that
+(``clamp.checks.exposure`` / ``clamp.ports``) so the planner and the check that
 verifies it can never disagree.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clamp.checks.exposure import is_internet
-from clamp.checks.ports import intersect, is_all
 from clamp.errors import InputError
 from clamp.model import Change, PortRange, Protocol
+from clamp.ports import intersect, is_all
 
 Ports = Mapping[Protocol, tuple[PortRange, ...]]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
 from clamp.checks.exposure import GCP_INTERNET, gcp_exposure, internet_ports
-from clamp.checks.ports import intersect, merge, subtract
 from clamp.model import Access, Change, ChangeOp, NetworkRule, PortRange, Protocol
+from clamp.ports import intersect, merge, subtract
 from clamp.providers.gcp.normalize import firewall_rules
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"

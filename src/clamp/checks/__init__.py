@@ -6,30 +6,14 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
+from clamp.bulk import paused_gc
 from clamp.checks import network as _network  # noqa: F401  (registers the checks)
 from clamp.checks.exposure import Exposure, exposures_of, internet_allow_rules
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.config import Settings
 from clamp.model import Finding, Resource
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a bulk, cycle-free build of many objects.
-
-    Normalizing or evaluating a large estate allocates millions of small acyclic objects;
-    CPython's generational collector would rescan them over and over (about half the time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def evaluate(resources: Iterable[Resource], settings: Settings) -> list[Finding]:
@@ -47,5 +31,4 @@ __all__ = [
     "evaluate",
     "exposures_of",
     "internet_allow_rules",
-    "paused_gc",
 ]

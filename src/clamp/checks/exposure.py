@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from clamp.checks.ports import intersect
 from clamp.model import (
     Access,
     Direction,
@@ -30,6 +29,7 @@ from clamp.model import (
     Resource,
     ResourceType,
 )
+from clamp.ports import intersect
 
 INTERNET_SOURCES = frozenset({"*", "any", "internet", "0.0.0.0/0", "0.0.0.0", "::/0"})
 GCP_INTERNET = frozenset({"0.0.0.0/0", "::/0"})

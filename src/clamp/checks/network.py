@@ -34,7 +34,6 @@ from clamp.checks.exposure import (
     is_internet,
 )
 from clamp.checks.interface import CHECKS, Check, Inventory
-from clamp.checks.ports import merge
 from clamp.config import Settings
 from clamp.model import (
     Finding,
@@ -46,6 +45,7 @@ from clamp.model import (
     ResourceType,
     Severity,
 )
+from clamp.ports import merge
 
 Ports = dict[Protocol, tuple[PortRange, ...]]
 Reaches = tuple[list[dict[str, Any]], int]

@@ -21,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clamp.checks import paused_gc
-from clamp.checks.ports import parse_ranges
+from clamp.bulk import paused_gc
 from clamp.errors import InputError
 from clamp.model import (
     ALL_PORTS,
@@ -35,6 +34,7 @@ from clamp.model import (
     Resource,
     ResourceType,
 )
+from clamp.ports import parse_ranges
 
 PROTOCOLS = {
     "*": frozenset({Protocol.ANY}),
