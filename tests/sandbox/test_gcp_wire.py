@@ -181,3 +181,72 @@ def test_firewall_on_a_missing_network_fails_its_operation_and_is_not_created(
     assert done.http_error_status_code == 404
     assert done.error.errors[0].code == "RESOURCE_NOT_FOUND"
     assert _stored(sandbox, "orphan") is None
+
+
+def test_firewall_list_filter_selects_one_network(sandbox: Sandbox) -> None:
+    client = compute_v1.FirewallsClient(**_options(sandbox))
+    expected = {
+        o["name"]
+        for o in sandbox.state.gcp[PROJECT]
+        if o["kind"] == "compute#firewall" and o["network"] == NETWORK
+    }
+
+    by_url = client.list(request={"project": PROJECT, "filter": f'network = "{NETWORK}"'})
+    by_regex = client.list(
+        request={"project": PROJECT, "filter": "(network eq .*/prod-vpc) (disabled = false)"}
+    )
+
+    assert {f.name for f in by_url} == expected
+    assert {f.name for f in by_regex} == expected - {"legacy-ssh-disabled"}
+
+
+def test_unsupported_filter_is_refused_rather_than_ignored(sandbox: Sandbox) -> None:
+    client = compute_v1.FirewallsClient(**_options(sandbox))
+
+    with pytest.raises(gexc.BadRequest, match="filter"):
+        list(client.list(request={"project": PROJECT, "filter": "(name = a) OR (name = b)"}))
+
+
+def test_aggregated_instances_page_through_every_zone(sandbox: Sandbox) -> None:
+    client = compute_v1.InstancesClient(**_options(sandbox))
+    expected = {o["name"] for o in sandbox.state.gcp[PROJECT] if o["kind"] == "compute#instance"}
+
+    request = compute_v1.AggregatedListInstancesRequest(project=PROJECT, max_results=2)
+    pager = client.aggregated_list(request=request)
+    names = [i.name for _, scoped in pager for i in scoped.instances]
+
+    assert sorted(names) == sorted(expected) and len(expected) > 2
+
+
+def test_project_search_pages(sandbox: Sandbox) -> None:
+    client = resourcemanager_v3.ProjectsClient(**_options(sandbox))
+
+    pages = list(client.search_projects(request={"page_size": 1}).pages)
+
+    assert len(pages) == len(sandbox.state.gcp) > 1
+
+
+def test_repeated_request_id_is_applied_once_and_answers_the_first_operation(
+    sandbox: Sandbox,
+) -> None:
+    client = compute_v1.FirewallsClient(**_options(sandbox))
+    rule = compute_v1.Firewall(
+        name="allow-https",
+        network=NETWORK,
+        allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["443"])],
+    )
+    insert = compute_v1.InsertFirewallRequest(
+        project=PROJECT, firewall_resource=rule, request_id="5c1d0b9e-0000-4000-8000-000000000001"
+    )
+    delete = compute_v1.DeleteFirewallRequest(
+        project=PROJECT, firewall="allow-https", request_id="5c1d0b9e-0000-4000-8000-000000000002"
+    )
+
+    first, again = client.insert_unary(request=insert), client.insert_unary(request=insert)
+    deleted, deleted_again = (
+        client.delete_unary(request=delete),
+        client.delete_unary(request=delete),
+    )
+
+    assert again.name == first.name and deleted_again.name == deleted.name
+    assert _stored(sandbox, "allow-https") is None

@@ -7,7 +7,6 @@ its ``kind``. Writes answer with real ``compute#operation`` objects, which
 
 from __future__ import annotations
 
-import base64
 import copy
 import itertools
 import re
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clamp.sandbox.gcp_listing import list_filter, one_page
 from clamp.sandbox.state import Json, SandboxState
 
 API = "https://www.googleapis.com/compute/v1"
@@ -26,7 +26,6 @@ COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS"}
 REASON = {400: "invalid", 404: "notFound", 409: "alreadyExists"}
-MAX_RESULTS = 500
 
 
 def google_error(code: int, message: str) -> JSONResponse:
@@ -54,26 +53,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _page(request: Request, items: list[Json]) -> tuple[list[Json], str | None]:
-    """One page of ``items`` per ``maxResults``/``pageToken``, and the next page's token."""
-    try:
-        size = min(int(request.query_params.get("maxResults", MAX_RESULTS)), MAX_RESULTS)
-        token = request.query_params.get("pageToken")
-        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
-    except ValueError:
-        return items, None
-    end = start + max(size, 1)
-    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    return items[start:end], following
-
-
 def _listing(request: Request, kind: str, link: str, items: list[Json]) -> JSONResponse:
-    page, following = _page(request, items)
+    keep = list_filter(request.query_params.get("filter"))
+    if keep is None:
+        return _bad_filter(request)
+    page, following = one_page(request, [o for o in items if keep(o)])
     body: Json = {"kind": kind, "id": link.removeprefix(API + "/"), "items": page}
     body["selfLink"] = link
     if following:
         body["nextPageToken"] = following
     return JSONResponse(body)
+
+
+def _bad_filter(request: Request) -> JSONResponse:
+    text = request.query_params.get("filter")
+    return google_error(400, f"Invalid value for field 'filter': '{text}'. Invalid list filter.")
 
 
 def _firewall_problem(body: Json) -> str | None:
@@ -96,6 +90,7 @@ class ComputeApi:
         self.state = state
         self.ids = itertools.count(7_000_000_000_000_000_001)
         self.operations: dict[tuple[str, str, str], Json] = {}
+        self.request_ids: dict[tuple[str, str], Json] = {}  # (project, requestId) → operation
 
     def _objects(self, project: str) -> list[Json] | None:
         return self.state.gcp.get(project)
@@ -111,6 +106,7 @@ class ComputeApi:
         name: str,
         collection: str = "firewalls",
         error: tuple[int, str, str] | None = None,
+        request_id: str | None = None,
     ) -> JSONResponse:
         """A RUNNING operation for a write; ``error`` (HTTP code, code, message) makes it fail."""
         op_name = f"operation-{next(self.ids)}"
@@ -133,9 +129,18 @@ class ComputeApi:
             op["error"] = {"errors": [{"code": code, "message": message}]}
             op.update(httpErrorStatusCode=http, httpErrorMessage=HTTPStatus(http).phrase.upper())
         self.operations[(project, "global", op_name)] = op
+        if request_id:
+            self.request_ids[(project, request_id)] = op
         # Like Compute, the write answers RUNNING; the first get/wait finds it DONE, so
         # clients exercise their operation polling.
         return JSONResponse(op)
+
+    def _replayed(self, request: Request, project: str) -> JSONResponse | None:
+        """A write repeating an earlier ``requestId``: Compute answers with the first
+        request's operation and does not apply it twice (what makes retried writes safe)."""
+        request_id = request.query_params.get("requestId")
+        op = self.request_ids.get((project, request_id)) if request_id else None
+        return JSONResponse(op) if op is not None else None
 
     # -- collections ----------------------------------------------------------------------
     async def global_collection(self, request: Request) -> Response:
@@ -148,6 +153,9 @@ class ComputeApi:
             if request.method == "GET":
                 link = f"{API}/projects/{project}/global/{collection}"
                 return _listing(request, f"{kind}List", link, self._global(project, kind))
+            if replayed := self._replayed(request, project):
+                return replayed
+            request_id = request.query_params.get("requestId")
             body: Json = await request.json()
             name = str(body.get("name", ""))
             if not NAME.match(name):
@@ -165,9 +173,11 @@ class ComputeApi:
             if missing:
                 # Compute accepts the request and fails the operation, as the real API does.
                 failure = (404, "RESOURCE_NOT_FOUND", f"The resource '{missing}' was not found")
-                return self._operation(project, "insert", new["id"], name, collection, failure)
+                return self._operation(
+                    project, "insert", new["id"], name, collection, failure, request_id
+                )
             self.state.gcp[project].append(new)
-            return self._operation(project, "insert", new["id"], name, collection)
+            return self._operation(project, "insert", new["id"], name, collection, None, request_id)
 
     def _missing_network(self, project: str, obj: Json) -> str | None:
         """The firewall's network as ``projects/P/global/networks/N`` if it does not exist."""
@@ -203,7 +213,10 @@ class ComputeApi:
         project, collection = request.path_params["project"], request.path_params["collection"]
         name = request.path_params["name"]
         kind = COLLECTIONS.get(collection, "")
+        request_id = request.query_params.get("requestId")
         with self.state.lock:
+            if request.method != "GET" and (replayed := self._replayed(request, project)):
+                return replayed
             found = next((o for o in self._global(project, kind) if o.get("name") == name), None)
             if found is None:
                 return google_error(
@@ -215,7 +228,9 @@ class ComputeApi:
                     return JSONResponse(found)
                 case "DELETE":
                     self.state.gcp[project].remove(found)
-                    return self._operation(project, "delete", found["id"], name, collection)
+                    return self._operation(
+                        project, "delete", found["id"], name, collection, None, request_id
+                    )
             body: Json = await request.json()
             if body.get("name", name) != name:
                 return google_error(
@@ -230,7 +245,7 @@ class ComputeApi:
             found.clear()
             found.update(merged)
             verb = "update" if request.method == "PUT" else "patch"
-            return self._operation(project, verb, found["id"], name, collection)
+            return self._operation(project, verb, found["id"], name, collection, None, request_id)
 
     async def instances(self, request: Request) -> Response:
         """Instances of one zone, one instance, or the aggregated list."""
@@ -242,18 +257,7 @@ class ComputeApi:
             instances = [o for o in objects if o.get("kind") == "compute#instance"]
             zone = request.path_params.get("zone")
             if zone is None:
-                grouped: dict[str, Json] = {}
-                for inst in instances:
-                    key = "zones/" + str(inst.get("zone", "")).rsplit("/", 1)[-1]
-                    grouped.setdefault(key, {"instances": []})["instances"].append(inst)
-                return JSONResponse(
-                    {
-                        "kind": "compute#instanceAggregatedList",
-                        "id": f"projects/{project}/aggregated/instances",
-                        "items": grouped,
-                        "selfLink": f"{API}/projects/{project}/aggregated/instances",
-                    }
-                )
+                return self._aggregated(request, project, instances)
             in_zone = [i for i in instances if str(i.get("zone", "")).endswith(f"/zones/{zone}")]
             name = request.path_params.get("name")
             if name is None:
@@ -266,6 +270,27 @@ class ComputeApi:
                     f"The resource 'projects/{project}/zones/{zone}/instances/{name}' was not found",
                 )
             return JSONResponse(found)
+
+    @staticmethod
+    def _aggregated(request: Request, project: str, instances: list[Json]) -> Response:
+        """``aggregated/instances``: one page of instances grouped by ``zones/Z``."""
+        keep = list_filter(request.query_params.get("filter"))
+        if keep is None:
+            return _bad_filter(request)
+        page, following = one_page(request, [i for i in instances if keep(i)])
+        grouped: dict[str, Json] = {}
+        for inst in page:
+            key = "zones/" + str(inst.get("zone", "")).rsplit("/", 1)[-1]
+            grouped.setdefault(key, {"instances": []})["instances"].append(inst)
+        body: Json = {
+            "kind": "compute#instanceAggregatedList",
+            "id": f"projects/{project}/aggregated/instances",
+            "items": grouped,
+            "selfLink": f"{API}/projects/{project}/aggregated/instances",
+        }
+        if following:
+            body["nextPageToken"] = following
+        return JSONResponse(body)
 
     async def operation(self, request: Request) -> Response:
         """Global and zone operations ``get`` and ``wait``: the operation is DONE by now."""
@@ -296,7 +321,11 @@ class ComputeApi:
                 }
                 for i, project in enumerate(self.state.gcp)
             ]
-        return JSONResponse({"projects": projects})
+        page, following = one_page(request, projects, size_param="pageSize")
+        body: Json = {"projects": page}
+        if following:
+            body["nextPageToken"] = following
+        return JSONResponse(body)
 
     async def projects_list_v1(self, request: Request) -> Response:
         """Resource Manager v1 ``projects.list``: each scenario project is ACTIVE."""

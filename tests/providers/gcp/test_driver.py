@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,19 @@ def test_throttling_is_retried_honouring_retry_after(
 
     assert GcpDriver(sandbox_settings).read(FW).name == "allow-mysql"
     assert sandbox.state.faults[0].times == 0
+
+
+def test_throttled_call_waits_as_long_as_retry_after_says(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    # 0.6 s is longer than the driver's own first backoff, so only Retry-After explains it.
+    sandbox.state.faults.append(Fault(status=429, retry_after=0.6, provider="gcp", times=1))
+    driver = GcpDriver(sandbox_settings)
+
+    started = time.monotonic()
+    assert driver.read(FW).name == "allow-mysql"
+
+    assert time.monotonic() - started >= 0.6
 
 
 def test_endless_throttling_ends_in_a_rate_limited_error(

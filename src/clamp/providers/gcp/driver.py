@@ -7,6 +7,7 @@ built with the same endpoint and credentials (``.result()`` would poll the real 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -70,7 +71,7 @@ class GcpDriver(CloudDriver):
         """ACTIVE projects the credentials can see."""
         projects = call(
             "list projects",
-            "resourcemanager.projects.list",
+            "resourcemanager.projects.get",
             lambda: list(self.clients.projects.search_projects(request={})),
         )
         return [p.project_id for p in projects if p.state.name == "ACTIVE"]
@@ -153,6 +154,8 @@ class GcpDriver(CloudDriver):
         """Insert, update (after checking nothing changed since the plan) or delete."""
         self._check_type(change)
         project, name = firewall_ref(change.target)
+        # One requestId for every retry of this write: Compute applies it at most once.
+        request_id = str(uuid.uuid4())
         match change.op:
             case ChangeOp.UPDATE:
                 now = self.current(change)
@@ -166,7 +169,12 @@ class GcpDriver(CloudDriver):
                     f"update firewall {name}",
                     "compute.firewalls.update",
                     lambda: self.clients.firewalls.update_unary(
-                        project=project, firewall=name, firewall_resource=body
+                        request=compute_v1.UpdateFirewallRequest(
+                            project=project,
+                            firewall=name,
+                            firewall_resource=body,
+                            request_id=request_id,
+                        )
                     ),
                 )
             case ChangeOp.CREATE:
@@ -175,14 +183,20 @@ class GcpDriver(CloudDriver):
                     f"create firewall {name}",
                     "compute.firewalls.create",
                     lambda: self.clients.firewalls.insert_unary(
-                        project=project, firewall_resource=body
+                        request=compute_v1.InsertFirewallRequest(
+                            project=project, firewall_resource=body, request_id=request_id
+                        )
                     ),
                 )
             case ChangeOp.DELETE:
                 op = call(
                     f"delete firewall {name}",
                     "compute.firewalls.delete",
-                    lambda: self.clients.firewalls.delete_unary(project=project, firewall=name),
+                    lambda: self.clients.firewalls.delete_unary(
+                        request=compute_v1.DeleteFirewallRequest(
+                            project=project, firewall=name, request_id=request_id
+                        )
+                    ),
                 )
         self._wait(project, op)
 
