@@ -27,6 +27,14 @@ from clamp.sandbox.state import Fault, SandboxState
 from clamp.sandbox.tls import SandboxTLS
 
 HOST = "127.0.0.1"
+# Google's status and reason for the HTTP codes faults usually inject.
+GOOGLE_STATUS = {
+    403: ("PERMISSION_DENIED", "forbidden"),
+    404: ("NOT_FOUND", "notFound"),
+    429: ("RESOURCE_EXHAUSTED", "rateLimitExceeded"),
+    500: ("INTERNAL", "backendError"),
+    503: ("UNAVAILABLE", "backendError"),
+}
 
 
 class FaultInjection:
@@ -55,8 +63,14 @@ class FaultInjection:
                 "error": {
                     "code": fault.status,
                     "message": message,
-                    "status": "UNAVAILABLE",
-                    "errors": [{"message": message, "reason": "rateLimitExceeded"}],
+                    "status": GOOGLE_STATUS.get(fault.status, ("INTERNAL", ""))[0],
+                    "errors": [
+                        {
+                            "message": message,
+                            "reason": GOOGLE_STATUS.get(fault.status, ("", "backendError"))[1]
+                            or "backendError",
+                        }
+                    ],
                 }
             }
         )
