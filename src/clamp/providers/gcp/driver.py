@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -37,6 +37,11 @@ COMPARED = (
     "priority",
     "direction",
 )
+
+
+def _raw_all(lister: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every item a list call pages through, as raw wire-shaped dicts."""
+    return [_raw(item) for item in lister()]
 
 
 def _raw(message: Any) -> dict[str, Any]:
@@ -79,32 +84,24 @@ class GcpDriver(CloudDriver):
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """Firewalls, instances and networks of one project."""
         clients = self.clients
+        listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
+            ("firewalls", "compute.firewalls.list", lambda: clients.firewalls.list(project=scope)),
+            (
+                "instances",
+                "compute.instances.list",
+                lambda: (
+                    i
+                    for _, scoped in clients.instances.aggregated_list(project=scope)
+                    for i in scoped.instances
+                ),
+            ),
+            ("networks", "compute.networks.list", lambda: clients.networks.list(project=scope)),
+        ]
         objects: list[dict[str, Any]] = []
-        if progress:
-            progress(f"gcp {scope}: firewalls")
-        objects += call(
-            f"list firewalls in {scope}",
-            "compute.firewalls.list",
-            lambda: [_raw(f) for f in clients.firewalls.list(project=scope)],
-        )
-        if progress:
-            progress(f"gcp {scope}: instances")
-        objects += call(
-            f"list instances in {scope}",
-            "compute.instances.list",
-            lambda: [
-                _raw(i)
-                for _, scoped in clients.instances.aggregated_list(project=scope)
-                for i in scoped.instances
-            ],
-        )
-        if progress:
-            progress(f"gcp {scope}: networks")
-        objects += call(
-            f"list networks in {scope}",
-            "compute.networks.list",
-            lambda: [_raw(n) for n in clients.networks.list(project=scope)],
-        )
+        for label, permission, lister in listings:
+            if progress:
+                progress(f"gcp {scope}: {label}")
+            objects += call(f"list {label} in {scope}", permission, partial(_raw_all, lister))
         for obj, kind in _kinds(objects):
             obj.setdefault("kind", kind)
         return resources_from_compute(scope, objects)
