@@ -78,9 +78,11 @@ class ResourceType(StrEnum):
     AZURE_SUBNET = "Microsoft.Network/virtualNetworks/subnets"
     AZURE_PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
     AZURE_VM = "Microsoft.Compute/virtualMachines"
+    AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
     GCP_INSTANCE = "compute.googleapis.com/Instance"
     GCP_NETWORK = "compute.googleapis.com/Network"
+    GCS_BUCKET = "storage.googleapis.com/Bucket"
 
 
 ALL_PORTS_MAX = 65535
@@ -224,7 +226,10 @@ class Change:
 class Plan:
     """What an action will do, computed before anything changes; dry-run prints it.
 
-    ``changes`` run in order; undo runs their inverses in reverse order.
+    ``changes`` run in order; undo runs their inverses in reverse order. ``resolves``
+    lists further findings the plan must make disappear (a bundle fixes several at once);
+    ``irreversible`` marks a plan that can never be taken back (a locked retention policy),
+    which needs an explicit extra confirmation and is never run by automation.
     """
 
     intent: str
@@ -237,6 +242,13 @@ class Plan:
     blast_radius: str
     permissions: tuple[str, ...]
     params: Mapping[str, Any] = field(default_factory=dict)
+    resolves: tuple[str, ...] = ()
+    irreversible: bool = False
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """Every finding the plan must make disappear, its own first."""
+        return tuple(dict.fromkeys((self.finding, *self.resolves)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,13 +87,21 @@ def test_intent_params_schema_is_a_json_schema_object(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", INTENT_NAMES)
-@pytest.mark.parametrize("provider", list(Provider))
-def test_intent_lists_least_privilege_permissions_per_cloud(name: str, provider: Provider) -> None:
-    permissions = INTENTS.get(name).permissions[provider]
-    assert permissions, f"{name} lists no {provider} permission"
-    assert len(set(permissions)) == len(permissions), "duplicate permissions"
-    for permission in permissions:
-        assert PERMISSION_FORMS[provider].fullmatch(permission), permission
+def test_intent_lists_least_privilege_permissions_per_cloud(name: str) -> None:
+    intent = INTENTS.get(name)
+    assert intent.permissions, f"{name} supports no cloud"
+    for provider, permissions in intent.permissions.items():
+        assert permissions, f"{name} lists no {provider} permission"
+        assert len(set(permissions)) == len(permissions), "duplicate permissions"
+        for permission in permissions:
+            assert PERMISSION_FORMS[provider].fullmatch(permission), permission
+
+
+@pytest.mark.parametrize("name", INTENT_NAMES)
+def test_only_declared_irreversible_intents_cannot_be_undone(name: str) -> None:
+    intent = INTENTS.get(name)
+    if intent.irreversible:
+        assert not intent.reversible
 
 
 def test_every_check_is_fixed_by_a_registered_intent() -> None:

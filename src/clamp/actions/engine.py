@@ -14,14 +14,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from clamp.actions.bundles import plan_bundle
 from clamp.actions.compare import matches
 from clamp.actions.interface import INTENTS, Intent
-from clamp.checks import evaluate
+from clamp.checks import CHECKS, evaluate
 from clamp.config import Settings
 from clamp.errors import (
     ActionError,
     ClampError,
     ConflictError,
+    InputError,
     PlanRefused,
     UndoRefused,
     VerificationFailed,
@@ -56,31 +58,53 @@ class ActionEngine:
 
     # -- planning -------------------------------------------------------------------------
     def choose_intent(self, check: str, intent: str | None) -> Intent:
-        """The intent to fix ``check``: the one named, or the check's only remediation."""
+        """The intent to fix ``check``: the one named, or the check's default (its first)."""
         if intent is not None:
             chosen = INTENTS.get(intent)
             if check not in chosen.fixes:
-                raise PlanRefused(f"intent {intent!r} does not fix {check!r}")
+                valid = ", ".join(CHECKS.get(check).remediations) if check in CHECKS else "none"
+                raise PlanRefused(f"intent {intent!r} does not fix {check!r}; valid: {valid}")
             return chosen()
-        candidates = [cls for _, cls in INTENTS if check in cls.fixes]
-        if not candidates:
+        defaults = CHECKS.get(check).remediations if check in CHECKS else ()
+        if not defaults:
             raise PlanRefused(f"no intent fixes {check!r} yet")
-        return candidates[0]()
+        return INTENTS.get(defaults[0])()
 
     def plan(
-        self, finding_id: str, *, intent: str | None = None, params: Mapping[str, Any] | None = None
+        self,
+        finding_id: str,
+        *,
+        intent: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        bundle: str | None = None,
     ) -> Plan:
-        """Read the finding's resource from the cloud now and plan the fix (no change)."""
+        """Read the finding's resource from the cloud now and plan the fix (no change).
+
+        ``bundle`` plans every protection of a bundle (``data-protection``) at once."""
         record = self.store.finding(finding_id)
         finding = record.finding
+        if bundle is not None and (intent is not None or params):
+            raise InputError("--bundle chooses its own intents and parameters")
+        chosen = None if bundle is not None else self.choose_intent(finding.check, intent)
         resource = self.drivers(finding.provider).read(finding.resource)
-        return self.choose_intent(finding.check, intent).plan(
-            finding, resource, dict(params or {}), self.settings
-        )
+        if bundle is not None:
+            return plan_bundle(bundle, finding, resource, self.settings)
+        assert chosen is not None
+        return chosen.plan(finding, resource, dict(params or {}), self.settings)
 
     # -- applying -------------------------------------------------------------------------
-    def apply(self, plan: Plan, *, actor: str, reason: str = "") -> ActionRecord:
-        """Journal, apply, verify and record ``plan``; raise if it could not be verified."""
+    def apply(
+        self, plan: Plan, *, actor: str, reason: str = "", confirm_irreversible: bool = False
+    ) -> ActionRecord:
+        """Journal, apply, verify and record ``plan``; raise if it could not be verified.
+
+        An irreversible plan is refused unless ``confirm_irreversible`` says the user
+        confirmed it a second time, explicitly."""
+        if plan.irreversible and not confirm_irreversible:
+            raise PlanRefused(
+                f"{plan.intent} can never be undone: {plan.blast_radius}",
+                hint="re-run with --i-understand-this-is-irreversible if you are sure",
+            )
         record = self._journal(plan, actor=actor, reason=reason, event="action.planned")
         driver = self.drivers(plan.provider)
         applied = self._write(record, driver, failed_event="action.failed")
@@ -135,31 +159,38 @@ class ActionEngine:
             driver.apply(change.inverse())
         return f"the {len(applied)} change(s) already made were rolled back"
 
-    def _finding_present(self, plan: Plan, driver: CloudDriver) -> Finding | None:
+    def _findings_present(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
         resource = driver.read(plan.resource)
-        return next((f for f in evaluate([resource], self.settings) if f.id == plan.finding), None)
+        wanted = set(plan.findings)
+        return [f for f in evaluate([resource], self.settings) if f.id in wanted]
 
     def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
-        still = self._finding_present(record.plan, driver)
-        if still is not None:
+        still = self._findings_present(record.plan, driver)
+        if still:
             failed = replace(
                 record,
                 status=ActionStatus.FAILED,
                 in_flight=False,
                 updated=_now(),
-                result="verification failed: the finding is still present after the change",
+                result="verification failed: still present after the change: "
+                + ", ".join(f.id for f in still),
             )
             self._save(failed, "action.failed")
             raise VerificationFailed(
-                f"action {record.id} applied but {record.finding} is still present; "
-                f"run `clamp undo {record.id}` to restore the previous state"
+                f"action {record.id} applied but {', '.join(f.id for f in still)} is still "
+                f"present; run `clamp undo {record.id}` to restore the previous state"
             )
         verified = replace(
             record,
             status=ActionStatus.VERIFIED,
             in_flight=False,
             updated=_now(),
-            result="verified: re-read from the cloud, the finding is gone",
+            result="verified: re-read from the cloud, "
+            + (
+                "the finding is gone"
+                if len(record.plan.findings) == 1
+                else f"all {len(record.plan.findings)} findings are gone"
+            ),
         )
         self._save(verified, "action.verified")
         return verified

@@ -32,9 +32,13 @@ class Intent(ABC):
     name: ClassVar[str]
     category: ClassVar[Category]
     reversible: ClassVar[bool]
+    irreversible: ClassVar[bool] = False
+    """True for a change that can never be taken back (a locked retention policy, a
+    deletion): its plan needs an explicit extra confirmation and automation never runs it."""
     fixes: ClassVar[tuple[str, ...]]
     params_schema: ClassVar[Mapping[str, Any]]
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]]
+    """The cloud permissions per provider the intent supports (others are refused)."""
 
     @abstractmethod
     def plan(

@@ -153,6 +153,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "blast_radius": plan.blast_radius,
         "permissions": list(plan.permissions),
         "params": to_jsonable(plan.params),
+        "resolves": list(plan.resolves),
+        "irreversible": plan.irreversible,
     }
 
 
@@ -169,6 +171,8 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         blast_radius=data["blast_radius"],
         permissions=tuple(data["permissions"]),
         params=dict(data.get("params") or {}),
+        resolves=tuple(data.get("resolves") or ()),
+        irreversible=bool(data.get("irreversible", False)),
     )
 
 

@@ -8,6 +8,7 @@ Facets per type:
   ``vnet``.  VNet: ``subnets``.
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``.
+- Storage account: see ``clamp.providers.azure.normalize_storage``.
 
 Security rules: sources are the address prefixes as written plus the ids of source
 application security groups; protocol ``*``/``Any`` becomes ``Protocol.ANY``, Tcp/Udp/Icmp/Esp/Ah their
@@ -18,7 +19,7 @@ the one in the ARM id; ``Resource.tags`` are the ARM tags.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from clamp.bulk import paused_gc
@@ -35,6 +36,8 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
+from clamp.providers.azure.normalize_storage import storage_accounts
 
 PROTOCOLS = {
     "*": frozenset({Protocol.ANY}),
@@ -45,7 +48,11 @@ PROTOCOLS = {
     "esp": frozenset({Protocol.ESP}),
     "ah": frozenset({Protocol.AH}),
 }
-TYPES = {t.value.lower(): t for t in ResourceType if t.value.startswith("Microsoft.")}
+TYPES = {
+    t.value.lower(): t
+    for t in ResourceType
+    if t.value.startswith("Microsoft.") and t != ResourceType.AZURE_STORAGE_ACCOUNT
+}
 
 
 def _ref(obj: Any) -> str | None:
@@ -179,13 +186,21 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
 
 
 def resources_from_arm(
-    objects: Iterable[Mapping[str, Any]], subscription: str | None = None
+    objects: Iterable[Mapping[str, Any]],
+    subscription: str | None = None,
+    listed: Collection[str] = STORAGE_PARTS,
 ) -> list[Resource]:
     """Normalize ARM objects; types Clamp does not evaluate are skipped.
 
-    An NSG yields one NSG Resource, a VNet the VNet plus one Resource per subnet."""
+    An NSG yields one NSG Resource, a VNet the VNet plus one Resource per subnet, and a
+    storage account one Resource joined with its parts (``normalize_storage``; ``listed``
+    names the part types the caller read completely)."""
+    objects = list(objects)
     with paused_gc():
-        return _resources_from_arm(objects, subscription)
+        return [
+            *_resources_from_arm(objects, subscription),
+            *storage_accounts(objects, subscription_of, subscription, listed),
+        ]
 
 
 def _resources_from_arm(

@@ -9,6 +9,7 @@ Facets per type:
   a ``natIP`` or of type ``ONE_TO_ONE_NAT``, or an external IPv6 access config), ``tags``
   (network tags), ``service_accounts`` (emails), ``status``.
 - Network: none.
+- Bucket (``storage#bucket`` and its ``storage#policy``): see ``normalize_storage``.
 ``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
 (``"6"`` is TCP); missing ``ports`` means all ports.
 """
@@ -32,6 +33,7 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.gcp.normalize_storage import buckets
 
 COMPUTE = "//compute.googleapis.com/projects"
 PROTOCOLS = {
@@ -149,9 +151,11 @@ KINDS = {
 
 
 def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
-    """Normalize Compute API objects by ``kind`` (firewall, instance, network); others skipped."""
+    """Normalize Compute API objects by ``kind`` (firewall, instance, network) and Cloud
+    Storage buckets with their IAM policies (``normalize_storage``); others skipped."""
+    objects = list(objects)
     with paused_gc():
-        return _resources_from_compute(project, objects)
+        return [*_resources_from_compute(project, objects), *buckets(project, objects)]
 
 
 def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:

@@ -1,0 +1,294 @@
+"""Storage data-protection intents and the ``data-protection`` bundle.
+
+``enable_versioning``, ``enable_soft_delete``, ``protect_from_deletion``,
+``block_public_access``, ``require_secure_transport`` (reversible) and
+``lock_retention_policy`` (irreversible). Each edits a ``Draft`` of the account or bucket
+through ``storage_azure``/``storage_gcs``; the plan's changes are the draft's difference
+from what was read, and ``resolves`` lists every storage finding the edit makes disappear
+(computed by running the checks on the edited resource), so verification checks them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from clamp.actions import storage_azure as azure
+from clamp.actions import storage_gcs as gcs
+from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.params import checked_params
+from clamp.actions.storage_draft import Draft
+from clamp.checks import evaluate
+from clamp.config import Settings
+from clamp.errors import InputError, PlanRefused
+from clamp.model import Finding, Plan, Provider, Resource, ResourceType
+
+STORAGE_TYPES = (ResourceType.AZURE_STORAGE_ACCOUNT, ResourceType.GCS_BUCKET)
+NOUNS = {ResourceType.AZURE_STORAGE_ACCOUNT: "storage account", ResourceType.GCS_BUCKET: "bucket"}
+GONE = "nothing to change: the protection is already on; run `clamp scan`"
+ACCOUNT_READ = "Microsoft.Storage/storageAccounts/read"
+ACCOUNT_WRITE = "Microsoft.Storage/storageAccounts/write"
+BLOB_SERVICE = (
+    ACCOUNT_READ,
+    "Microsoft.Storage/storageAccounts/blobServices/read",
+    "Microsoft.Storage/storageAccounts/blobServices/write",
+)
+BUCKET_UPDATE = ("storage.buckets.get", "storage.buckets.update")
+DAYS: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 365}
+
+
+class StorageIntent(Intent):
+    """An intent that edits a storage account's or bucket's draft."""
+
+    category = Category.REMEDIATION
+    reversible = True
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """Edit ``draft`` to turn this protection on (``params`` already checked)."""
+        raise NotImplementedError
+
+    def checked(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` validated against the schema, defaults filled in."""
+        return checked_params(self.name, self.params_schema, params)
+
+    def plan(
+        self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
+    ) -> Plan:
+        """Edit a draft of the account or bucket and plan the difference (pure, no I/O)."""
+        checked = self.checked(params)
+        _check_target(self.name, finding, resource, self.permissions)
+        draft = Draft.of(resource)
+        self.protect(draft, checked, finding)
+        return storage_plan(
+            self.name,
+            finding,
+            draft,
+            settings,
+            self.permissions,
+            checked,
+            reversible=self.reversible,
+            irreversible=self.irreversible,
+        )
+
+
+def _check_target(
+    name: str, finding: Finding, resource: Resource, permissions: Mapping[Provider, Any]
+) -> None:
+    if resource.type not in STORAGE_TYPES or resource.provider not in permissions:
+        raise PlanRefused(f"{name} cannot change a {resource.type} ({resource.provider})")
+    if finding.resource.lower() != resource.id.lower():
+        raise PlanRefused(f"{resource.id} is not the resource of finding {finding.id}")
+
+
+def storage_plan(
+    intent: str,
+    finding: Finding,
+    draft: Draft,
+    settings: Settings,
+    permissions: Mapping[Provider, tuple[str, ...]],
+    params: Mapping[str, Any],
+    *,
+    reversible: bool = True,
+    irreversible: bool = False,
+) -> Plan:
+    """The plan that makes the cloud look like ``draft``; refuses when it fixes nothing."""
+    changes = draft.changes()
+    if not changes:
+        raise PlanRefused(GONE)
+    resource = draft.resource
+    before = {f.id for f in evaluate([resource], settings)}
+    after = {f.id for f in evaluate([draft.edited()], settings)}
+    if finding.id in after:
+        raise PlanRefused(f"{intent} would not make finding {finding.id} go away")
+    resolves = sorted((before - after) - {finding.id})
+    return Plan(
+        intent=intent,
+        finding=finding.id,
+        resource=resource.id,
+        provider=resource.provider,
+        summary=f"{intent} on {NOUNS[resource.type]} {resource.name}: " + "; ".join(draft.steps),
+        changes=changes,
+        reversible=reversible,
+        blast_radius="; ".join(dict.fromkeys(draft.effects)),
+        permissions=permissions[resource.provider],
+        params=dict(params),
+        resolves=tuple(resolves),
+        irreversible=irreversible,
+    )
+
+
+@INTENTS.register("enable_versioning")
+class EnableVersioning(StorageIntent):
+    """Turn on blob versioning (Azure) or object versioning (GCS)."""
+
+    name = "enable_versioning"
+    fixes = ("storage-versioning-disabled", "storage-delete-protection-missing")
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: BLOB_SERVICE,
+        Provider.GCP: BUCKET_UPDATE,
+    }
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """Versioning on."""
+        (azure.enable_versioning if draft.is_azure else gcs.enable_versioning)(draft)
+
+
+@INTENTS.register("enable_soft_delete")
+class EnableSoftDelete(StorageIntent):
+    """Keep deleted blobs and containers (Azure) or objects (GCS) recoverable for N days."""
+
+    name = "enable_soft_delete"
+    fixes = ("storage-soft-delete-disabled",)
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "days": {
+                **DAYS,
+                "default": 14,
+                "description": "days deleted data stays recoverable (Azure 1-365, GCS 7-90)",
+            }
+        },
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: BLOB_SERVICE,
+        Provider.GCP: BUCKET_UPDATE,
+    }
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """Soft delete on for ``days``."""
+        days = int(params["days"])
+        if draft.is_azure:
+            azure.enable_soft_delete(draft, days)
+        elif not 7 <= days <= 90:
+            raise InputError(f"Cloud Storage soft delete lasts 7 to 90 days, not {days}")
+        else:
+            gcs.enable_soft_delete(draft, days)
+
+
+@INTENTS.register("protect_from_deletion")
+class ProtectFromDeletion(StorageIntent):
+    """Make deletion a deliberate step: a CanNotDelete lock (Azure) or a retention policy or
+    versioning (GCS, the user's choice; they cannot be combined)."""
+
+    name = "protect_from_deletion"
+    fixes = ("storage-delete-protection-missing",)
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "method": {
+                "type": "string",
+                "enum": ["retention", "versioning"],
+                "description": "GCS only: a retention policy (default) or object versioning",
+            },
+            "days": {**DAYS, "description": "GCS retention period in days (default 7)"},
+        },
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: (
+            ACCOUNT_READ,
+            "Microsoft.Authorization/locks/read",
+            "Microsoft.Authorization/locks/write",
+            "Microsoft.Authorization/locks/delete",
+        ),
+        Provider.GCP: BUCKET_UPDATE,
+    }
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """A lock (Azure); a retention policy or versioning (GCS)."""
+        if draft.is_azure:
+            if params:
+                raise InputError(
+                    f"protect_from_deletion takes no parameters on Azure, not {sorted(params)}"
+                )
+            azure.protect_from_deletion(draft, finding.id)
+        elif params.get("method") == "versioning":
+            gcs.enable_versioning(draft)
+        else:
+            gcs.set_retention(draft, int(params.get("days") or 7), lock=False)
+
+
+@INTENTS.register("block_public_access")
+class BlockPublicAccess(StorageIntent):
+    """Stop anonymous access: account-wide on Azure; public access prevention plus removal of
+    public IAM grants (with the policy's etag, so no concurrent grant is lost) on GCS."""
+
+    name = "block_public_access"
+    fixes = ("storage-public-access",)
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),
+        Provider.GCP: (
+            *BUCKET_UPDATE,
+            "storage.buckets.getIamPolicy",
+            "storage.buckets.setIamPolicy",
+        ),
+    }
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """Public access off."""
+        (azure.block_public_access if draft.is_azure else gcs.block_public_access)(draft)
+
+
+@INTENTS.register("require_secure_transport")
+class RequireSecureTransport(StorageIntent):
+    """HTTPS only and TLS 1.2 or later on an Azure storage account (GCS always is)."""
+
+    name = "require_secure_transport"
+    fixes = ("storage-insecure-transport",)
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {},
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),
+    }
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """HTTPS only, TLS 1.2."""
+        azure.require_secure_transport(draft)
+
+
+@INTENTS.register("lock_retention_policy")
+class LockRetentionPolicy(StorageIntent):
+    """Set (if needed) and LOCK a bucket's retention policy. Irreversible: a locked policy
+    can never be removed or shortened, so it needs an explicit extra confirmation."""
+
+    name = "lock_retention_policy"
+    reversible = False
+    irreversible = True
+    fixes = ("storage-delete-protection-missing",)
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "days": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 36500,
+                "description": "retention period in days, when the bucket has no policy yet",
+            }
+        },
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {Provider.GCP: BUCKET_UPDATE}
+
+    def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
+        """Set the retention policy if there is none, then lock it."""
+        has_policy = bool(draft.resource.facets.get("retention_seconds"))
+        if not has_policy and "days" not in params:
+            raise InputError(
+                "lock_retention_policy needs --param days=N: the bucket has no retention "
+                "policy yet, and a locked one can never be shortened, so Clamp will not pick one"
+            )
+        gcs.set_retention(draft, int(params.get("days") or 0), lock=True)
