@@ -89,3 +89,113 @@ DEFAULT_RULES = [
     arm_rule("AllowAzureLoadBalancerInBound", 65001, "*", "AzureLoadBalancer", protocol="*"),
     arm_rule("DenyAllInBound", 65500, "*", "*", access="Deny", protocol="*"),
 ]
+
+
+STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts"
+
+
+def storage_account(
+    name: str,
+    *,
+    tags: dict[str, str] | None = None,
+    service: dict[str, Any] | None = None,
+    containers: dict[str, str] | None = None,
+    locks: dict[str, str] | None = None,
+    **props: Any,
+) -> list[dict[str, Any]]:
+    """A storage account and its blob service, containers (name → publicAccess) and locks
+    (name → level, on the account) as ARM returns them, ready for ``resources_from_arm``."""
+    account_id = f"{STORAGE}/{name}"
+    objects: list[dict[str, Any]] = [
+        {
+            "id": account_id,
+            "name": name,
+            "type": "Microsoft.Storage/storageAccounts",
+            "location": "westeurope",
+            "kind": "StorageV2",
+            "tags": tags or {},
+            "properties": {
+                "supportsHttpsTrafficOnly": True,
+                "minimumTlsVersion": "TLS1_2",
+                "allowBlobPublicAccess": False,
+                **props,
+            },
+        },
+        {
+            "id": f"{account_id}/blobServices/default",
+            "name": "default",
+            "type": "Microsoft.Storage/storageAccounts/blobServices",
+            "properties": service
+            if service is not None
+            else {
+                "isVersioningEnabled": True,
+                "deleteRetentionPolicy": {"enabled": True, "days": 7},
+                "containerDeleteRetentionPolicy": {"enabled": True, "days": 7},
+            },
+        },
+    ]
+    for container, access in (containers or {}).items():
+        objects.append(
+            {
+                "id": f"{account_id}/blobServices/default/containers/{container}",
+                "name": container,
+                "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+                "etag": '"0x8D0"',
+                "properties": {"publicAccess": access},
+            }
+        )
+    for lock, level in (locks or {}).items():
+        objects.append(
+            {
+                "id": f"{account_id}/providers/Microsoft.Authorization/locks/{lock}",
+                "name": lock,
+                "type": "Microsoft.Authorization/locks",
+                "properties": {"level": level},
+            }
+        )
+    return objects
+
+
+def bucket(
+    name: str,
+    *,
+    public: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    **fields: Any,
+) -> list[dict[str, Any]]:
+    """A ``storage#bucket`` (fully protected unless ``fields`` say otherwise) and its IAM
+    policy with the default grants plus ``public`` (member → role)."""
+    bindings = [
+        {
+            "role": "roles/storage.legacyBucketOwner",
+            "members": ["projectOwner:p1", "projectEditor:p1"],
+        },
+        {"role": "roles/storage.legacyBucketReader", "members": ["projectViewer:p1"]},
+    ]
+    for member, role in (public or {}).items():
+        bindings.append({"role": role, "members": [member]})
+    return [
+        {
+            "kind": "storage#bucket",
+            "id": name,
+            "name": name,
+            "projectNumber": "123456789012",
+            "metageneration": "3",
+            "etag": "CAM=",
+            "labels": labels or {},
+            "versioning": {"enabled": True},
+            "softDeletePolicy": {"retentionDurationSeconds": "604800"},
+            "iamConfiguration": {
+                "uniformBucketLevelAccess": {"enabled": True},
+                "publicAccessPrevention": "enforced",
+            },
+            **fields,
+        },
+        {
+            "kind": "storage#policy",
+            "resourceId": f"projects/_/buckets/{name}",
+            "version": 1,
+            "etag": "CAE=",
+            "bindings": bindings,
+        },
+    ]

@@ -3,7 +3,10 @@
 Accepted files:
 - Google Cloud Asset Inventory: ``gcloud asset export`` (NDJSON) or ``gcloud asset list
   --format=json`` (a JSON array); objects with ``name``, ``asset_type`` (or ``assetType``)
-  and ``resource.data`` in the Compute API's shape.
+  and ``resource.data`` in the Compute API's shape; Cloud Storage buckets with their
+  ``resource.data`` and/or ``iam_policy`` (resource and IAM exports may come as separate
+  assets: they are joined by bucket name). A bucket's project is the one in its
+  ``resource.parent``/``ancestors`` (a project number, as CAI records it).
 - Azure: a JSON array of ARM objects (``az network nsg list``, Resource Graph) or
   ``{"value": [...]}`` as the REST API returns it. The Azure CLI's flattened shape
   (properties lifted to the top level) is accepted too.
@@ -26,7 +29,10 @@ CAI_KINDS = {
     "compute.googleapis.com/Firewall": "compute#firewall",
     "compute.googleapis.com/Instance": "compute#instance",
     "compute.googleapis.com/Network": "compute#network",
+    "storage.googleapis.com/Bucket": "storage#bucket",
 }
+STORAGE = "//storage.googleapis.com/"
+UNKNOWN_PROJECT = "unknown-project"
 ARM_TOP_LEVEL = frozenset(
     {
         "id",
@@ -61,8 +67,7 @@ def load_offline(path: Path) -> list[Resource]:
             raise InputError(f"{path}: item {number} is not a JSON object")
         if "asset_type" in item or "assetType" in item:
             project, data = _cai_item(path, number, item)
-            if data is not None:
-                gcp[project].append(data)
+            gcp[project].extend(data)
         elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
             azure.append(_unflatten_az(item))
         else:
@@ -112,19 +117,49 @@ def _read_ndjson(path: Path, text: str) -> list[Any]:
 
 def _cai_item(
     path: Path, number: int, item: Mapping[str, Any]
-) -> tuple[str, Mapping[str, Any] | None]:
+) -> tuple[str, list[Mapping[str, Any]]]:
     asset_type = item.get("asset_type") or item.get("assetType")
     kind = CAI_KINDS.get(str(asset_type))
     if kind is None:
-        return "", None
+        return "", []
     name = str(item.get("name", ""))
+    if kind == "storage#bucket":
+        return _cai_bucket(path, number, item, name)
     parts = name.split("/")
     if not name.startswith("//compute.googleapis.com/projects/") or len(parts) < 5:
         raise InputError(f"{path}: item {number} has no Compute resource name: {name!r}")
     data = (item.get("resource") or {}).get("data")
     if not isinstance(data, Mapping):
         raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
-    return parts[4], {"kind": kind, **data}
+    return parts[4], [{"kind": kind, **data}]
+
+
+def _cai_bucket(
+    path: Path, number: int, item: Mapping[str, Any], name: str
+) -> tuple[str, list[Mapping[str, Any]]]:
+    """A bucket asset: its JSON API object and/or its IAM policy as ``storage#policy``."""
+    bucket = name.removeprefix(STORAGE)
+    if not name.startswith(STORAGE) or not bucket or "/" in bucket:
+        raise InputError(f"{path}: item {number} has no bucket resource name: {name!r}")
+    resource = item.get("resource") or {}
+    data, policy = resource.get("data"), item.get("iam_policy") or item.get("iamPolicy")
+    if not isinstance(data, Mapping) and not isinstance(policy, Mapping):
+        raise InputError(f"{path}: item {number} ({name}) has neither resource.data nor iam_policy")
+    objects: list[Mapping[str, Any]] = []
+    if isinstance(data, Mapping):
+        objects.append({**data, "kind": "storage#bucket", "name": data.get("name", bucket)})
+    if isinstance(policy, Mapping):
+        objects.append(
+            {**policy, "kind": "storage#policy", "resourceId": f"projects/_/buckets/{bucket}"}
+        )
+    ancestors = [str(a) for a in item.get("ancestors") or []]
+    parent = str(resource.get("parent", "")).rsplit("/projects/", 1)
+    project = (
+        parent[1]
+        if len(parent) == 2
+        else next((a.split("/", 1)[1] for a in ancestors if a.startswith("projects/")), "")
+    )
+    return project or str((data or {}).get("projectNumber") or UNKNOWN_PROJECT), objects
 
 
 def _unflatten_az(item: Mapping[str, Any]) -> dict[str, Any]:
