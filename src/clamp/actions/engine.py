@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clamp.actions.bundles import plan_bundle
-from clamp.actions.compare import matches
 from clamp.actions.interface import INTENTS, Intent
 from clamp.checks import CHECKS, evaluate
+from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import (
     ActionError,

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from clamp.actions.compare import VOLATILE_KEYS
+from clamp.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
 from clamp.store import FindingRecord
 from clamp.store.codec import action_to_json, finding_to_json

@@ -232,11 +232,11 @@ def test_nic_vm_and_public_ip_facets() -> None:
 
 
 def test_types_clamp_does_not_evaluate_are_skipped() -> None:
-    storage = {
-        "id": f"{RG}/Microsoft.Storage/storageAccounts/logs",
-        "type": "Microsoft.Storage/storageAccounts",
+    vault = {
+        "id": f"{RG}/Microsoft.KeyVault/vaults/secrets",
+        "type": "Microsoft.KeyVault/vaults",
     }
-    assert resources_from_arm([storage]) == []
+    assert resources_from_arm([vault]) == []
 
 
 def test_arm_type_is_matched_case_insensitively() -> None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
+from azure.mgmt.storage import StorageManagementClient
 
 from clamp.config import Settings
 from clamp.sandbox.client import sandbox_info
 
 SANDBOX_POLLING_SECONDS = 0.05  # the sandbox's operations finish at once; don't wait 30 s
+T = TypeVar("T")
 RETRIES = {"retry_total": 4, "retry_backoff_factor": 0.5, "retry_backoff_max": 10}
 
 
@@ -34,8 +38,7 @@ class AzureClients:
     def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
         self.settings = settings
         self._credential = credential
-        self._network: dict[str, NetworkManagementClient] = {}
-        self._compute: dict[str, ComputeManagementClient] = {}
+        self._clients: dict[tuple[object, str], Any] = {}
 
     @cached_property
     def options(self) -> dict[str, Any]:
@@ -69,18 +72,25 @@ class AzureClients:
         """The subscriptions client."""
         return SubscriptionClient(self.credential, **self.options)
 
+    def _client(self, kind: Callable[..., T], subscription: str) -> T:
+        key = (kind, subscription)
+        if key not in self._clients:
+            self._clients[key] = kind(self.credential, subscription, **self.options)
+        client: T = self._clients[key]
+        return client
+
     def network(self, subscription: str) -> NetworkManagementClient:
         """The network client of one subscription."""
-        if subscription not in self._network:
-            self._network[subscription] = NetworkManagementClient(
-                self.credential, subscription, **self.options
-            )
-        return self._network[subscription]
+        return self._client(NetworkManagementClient, subscription)
 
     def compute(self, subscription: str) -> ComputeManagementClient:
         """The compute client of one subscription."""
-        if subscription not in self._compute:
-            self._compute[subscription] = ComputeManagementClient(
-                self.credential, subscription, **self.options
-            )
-        return self._compute[subscription]
+        return self._client(ComputeManagementClient, subscription)
+
+    def storage(self, subscription: str) -> StorageManagementClient:
+        """The storage client of one subscription."""
+        return self._client(StorageManagementClient, subscription)
+
+    def locks(self, subscription: str) -> ManagementLockClient:
+        """The management-locks client of one subscription."""
+        return self._client(ManagementLockClient, subscription)

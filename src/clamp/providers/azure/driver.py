@@ -1,67 +1,60 @@
-"""The Azure driver: collect, re-read and change network security rules via the SDK."""
+"""The Azure driver: one service module per Azure service, dispatched by id and change type.
+
+``network`` (NSGs and what exposure needs) and ``storage`` (storage accounts, blob
+services, containers, locks). Collection gathers every service's raw ARM objects and
+normalizes them together, so links between them (a NIC's NSG, a lock's scope) resolve.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
-from azure.mgmt.network.models import SecurityRule
 
 from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp, Provider, Resource
+from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
+from clamp.providers.azure.network import NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
-RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
-NSG = "Microsoft.Network/networkSecurityGroups"
-RULE_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
-RULE_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
-RULE_READ = "Microsoft.Network/networkSecurityGroups/securityRules/read"
-NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
 
+class AzureService(Protocol):
+    """What each Azure service module provides to the driver."""
 
-@dataclass(frozen=True)
-class ArmId:
-    """The parts of an NSG or security-rule ARM id Clamp needs."""
+    change_types: frozenset[str]
 
-    subscription: str
-    group: str
-    nsg: str
-    rule: str = ""
+    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
+        """Raw ARM objects of one subscription."""
 
-    @classmethod
-    def parse(cls, arm_id: str) -> ArmId:
-        """Parse ``/subscriptions/S/resourceGroups/G/providers/Microsoft.Network/
-        networkSecurityGroups/N[/securityRules/R]``."""
-        parts = arm_id.strip("/").split("/")
-        lower = [p.lower() for p in parts]
-        if (
-            len(parts) not in (8, 10)
-            or lower[0] != "subscriptions"
-            or lower[2] != "resourcegroups"
-            or lower[6] != "networksecuritygroups"
-        ):
-            raise InputError(f"not a network security group or rule id: {arm_id}")
-        return cls(parts[1], parts[3], parts[7], parts[9] if len(parts) == 10 else "")
+    def owns(self, resource_id: str) -> bool:
+        """Whether ``read`` understands this id."""
 
+    def read(self, resource_id: str) -> list[dict[str, Any]]:
+        """The raw ARM objects that make up one resource."""
 
-def _raw(model: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = model.as_dict()
-    return raw
+    def current(self, change: Change) -> dict[str, Any] | None:
+        """The object a change targets, as Azure has it now."""
+
+    def apply(self, change: Change) -> None:
+        """Make one change."""
 
 
 class AzureDriver(CloudDriver):
-    """Azure Resource Manager through azure-mgmt-network/-compute/-resource."""
+    """Azure Resource Manager through the azure-mgmt SDKs."""
 
     provider = Provider.AZURE
 
     def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
         self.clients = AzureClients(settings, credential)
+        self.services: tuple[AzureService, ...] = (
+            NetworkService(self.clients),
+            StorageService(self.clients),
+        )
 
     def discover_scopes(self) -> list[str]:
         """Enabled subscriptions the credential can see."""
@@ -73,85 +66,31 @@ class AzureDriver(CloudDriver):
             ]
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
-        """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription."""
-        network, compute = self.clients.network(scope), self.clients.compute(scope)
-        listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
-            ("NSGs", NSG_READ, network.network_security_groups.list_all),
-            (
-                "NICs",
-                "Microsoft.Network/networkInterfaces/read",
-                network.network_interfaces.list_all,
-            ),
-            ("VNets", "Microsoft.Network/virtualNetworks/read", network.virtual_networks.list_all),
-            (
-                "public IPs",
-                "Microsoft.Network/publicIPAddresses/read",
-                network.public_ip_addresses.list_all,
-            ),
-            (
-                "VMs",
-                "Microsoft.Compute/virtualMachines/read",
-                lambda: compute.virtual_machines.list_all(status_only="true"),
-            ),
-        ]
-        objects: list[dict[str, Any]] = []
-        for label, permission, lister in listings:
-            if progress:
-                progress(f"azure {scope}: {label}")
-            with translated(f"list {label} in subscription {scope}", permission):
-                objects.extend(_raw(item) for item in lister())
+        """Every resource Clamp evaluates in a subscription."""
+        objects = [obj for service in self.services for obj in service.collect(scope, progress)]
         return resources_from_arm(objects, scope)
 
     def read(self, resource_id: str) -> Resource:
-        """Re-read one network security group."""
-        ref = ArmId.parse(resource_id)
-        with translated(f"read {resource_id}", NSG_READ):
-            nsg = self.clients.network(ref.subscription).network_security_groups.get(
-                ref.group, ref.nsg
-            )
-        return resources_from_arm([_raw(nsg)], ref.subscription)[0]
+        """Re-read one NSG or storage account (with its parts)."""
+        service = next((s for s in self.services if s.owns(resource_id)), None)
+        if service is None:
+            raise InputError(f"Clamp cannot read {resource_id} (not an NSG or storage account)")
+        wanted = resource_id.lower()
+        found = [r for r in resources_from_arm(service.read(resource_id)) if r.id.lower() == wanted]
+        if not found:
+            raise ResourceNotFound(f"{resource_id} was not found")
+        return found[0]
 
     def current(self, change: Change) -> dict[str, object] | None:
-        """The security rule as Azure has it now, or None."""
-        self._check_type(change)
-        ref = ArmId.parse(change.target)
-        try:
-            with translated(f"read {change.target}", RULE_READ):
-                rule = self.clients.network(ref.subscription).security_rules.get(
-                    ref.group, ref.nsg, ref.rule
-                )
-        except ResourceNotFound:
-            return None
-        return _raw(rule)
+        """The object ``change`` targets as Azure has it now, or None."""
+        return self._service(change).current(change)
 
     def apply(self, change: Change) -> None:
-        """PUT or DELETE one security rule, conditional on the etag it was planned from."""
-        self._check_type(change)
-        ref = ArmId.parse(change.target)
-        rules = self.clients.network(ref.subscription).security_rules
-        match change.op:
-            case ChangeOp.CREATE | ChangeOp.UPDATE:
-                headers = (
-                    {"If-None-Match": "*"}
-                    if change.op == ChangeOp.CREATE
-                    else {"If-Match": str((change.before or {}).get("etag", "*"))}
-                )
-                body = SecurityRule(_body(change.after or {}))
-                with translated(f"write {change.target}", RULE_WRITE):
-                    rules.begin_create_or_update(
-                        ref.group, ref.nsg, ref.rule, body, headers=headers
-                    ).result()
-            case ChangeOp.DELETE:
-                headers = {"If-Match": str((change.before or {}).get("etag", "*"))}
-                with translated(f"delete {change.target}", RULE_DELETE):
-                    rules.begin_delete(ref.group, ref.nsg, ref.rule, headers=headers).result()
+        """Make one change with Azure's optimistic concurrency (see each service)."""
+        self._service(change).apply(change)
 
-    @staticmethod
-    def _check_type(change: Change) -> None:
-        if change.type != RULE_TYPE:
-            raise InputError(f"the Azure driver cannot change {change.type} objects")
-
-
-def _body(obj: Mapping[str, Any]) -> dict[str, Any]:
-    props = {k: v for k, v in (obj.get("properties") or {}).items() if k != "provisioningState"}
-    return {"properties": props}
+    def _service(self, change: Change) -> AzureService:
+        for service in self.services:
+            if change.type in service.change_types:
+                return service
+        raise InputError(f"the Azure driver cannot change {change.type} objects")
