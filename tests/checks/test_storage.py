@@ -203,3 +203,18 @@ def test_cai_buckets_without_versioning_are_reported_in_their_project() -> None:
     assert len(findings) == len(assets) == 8
     parents = {a["resource"]["parent"].rsplit("/", 1)[-1] for a in assets}
     assert {f.scope for f in findings} == parents
+
+
+def test_an_export_without_blob_services_or_locks_reports_them_unknown_not_missing(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "accounts.json"
+    account = storage_account("bare", service={})[0]
+    export.write_text(json.dumps({"value": [account]}))
+
+    [resource] = load_offline(export)
+    findings = {f.check for f in evaluate([resource], SETTINGS)}
+
+    assert findings == set()
+    assert resource.facets["versioning"] is None
+    assert resource.facets["delete_locks"] is None

@@ -46,9 +46,27 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
     assert result.exit_code == 0
     assert {f["provider"] for f in findings} == {"azure", "gcp"}
     assert all(set(f) >= FINDING_KEYS for f in findings)
-    assert {f["check"] for f in findings} == {"exposed-admin-port", "exposed-database-port"}
+    assert {f["check"] for f in findings} == {
+        "exposed-admin-port",
+        "exposed-database-port",
+        "storage-versioning-disabled",
+        "storage-soft-delete-disabled",
+        "storage-delete-protection-missing",
+        "storage-public-access",
+        "storage-insecure-transport",
+    }
     gcp = [f for f in findings if f["provider"] == "gcp"]
-    assert all(f["resource"].startswith("//compute.googleapis.com/projects/") for f in gcp)
+    assert all(
+        f["resource"].startswith(
+            ("//compute.googleapis.com/projects/", "//storage.googleapis.com/")
+        )
+        for f in gcp
+    )
+    buckets = {f["resource"] for f in gcp if f["check"].startswith("storage-")}
+    assert buckets == {
+        "//storage.googleapis.com/clamp-demo-prod-backups",
+        "//storage.googleapis.com/clamp-demo-dev-scratch",
+    }
 
 
 def test_scan_json_reports_scopes_resources_and_lifecycle_counts(env: dict[str, str]) -> None:

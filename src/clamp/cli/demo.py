@@ -18,16 +18,19 @@ from clamp.store import FindingRecord
 DEMO_ALLOW = "10.0.0.0/8"
 # Rules of the demo estate that open SSH together with HTTPS: the fix must split them.
 DEMO_TARGETS = {Provider.AZURE: "/web-nsg", Provider.GCP: "/allow-ssh-web"}
+# The unprotected, partly public business-critical storage of the demo estate.
+STORAGE_TARGETS = {Provider.AZURE: "/clampdemodata", Provider.GCP: "/clamp-demo-prod-backups"}
+BUNDLE = "data-protection"
 
 
-def _pick(findings: list[FindingRecord], provider: Provider) -> FindingRecord | None:
-    """The demo's fix target: an exposed admin port whose rule also serves HTTPS."""
+def _pick(
+    findings: list[FindingRecord], provider: Provider, check: str, suffix: str
+) -> FindingRecord | None:
+    """The demo's fix target: a finding of ``check``, preferably on the resource named."""
     candidates = [
-        f
-        for f in findings
-        if f.finding.provider == provider and f.finding.check == "exposed-admin-port"
+        f for f in findings if f.finding.provider == provider and f.finding.check == check
     ]
-    candidates.sort(key=lambda f: (not f.finding.resource.endswith(DEMO_TARGETS[provider]), f.id))
+    candidates.sort(key=lambda f: (not f.finding.resource.endswith(suffix), f.id))
     return candidates[0] if candidates else None
 
 
@@ -46,32 +49,40 @@ def run_demo() -> None:
             open_findings = ctx.store.findings(status=FindingStatus.OPEN)
             console.print(render.findings_table(open_findings))
             for provider in Provider:
-                target = _pick(open_findings, provider)
-                if target is None:
-                    console.print(f"[red]no {provider} finding to fix[/red]")
-                    continue
-                _fix_and_undo(ctx, target)
+                for check, suffixes, bundle in (
+                    ("exposed-admin-port", DEMO_TARGETS, None),
+                    ("storage-public-access", STORAGE_TARGETS, BUNDLE),
+                ):
+                    target = _pick(open_findings, provider, check, suffixes[provider])
+                    if target is None:
+                        console.print(f"[red]no {provider} {check} finding to fix[/red]")
+                        continue
+                    _fix_and_undo(ctx, target, bundle)
             console.rule("[bold]4. What was done")
             console.print(render.actions_table(ctx.store.actions()))
             count = ctx.store.audit.verify()
             console.print(f"audit log intact: {count} hash-chained entries verified")
 
 
-def _fix_and_undo(ctx: Context, target: FindingRecord) -> None:
+def _fix_and_undo(ctx: Context, target: FindingRecord, bundle: str | None) -> None:
+    """Fix one finding (with the bundle, or keeping ``DEMO_ALLOW``), re-scan, undo, re-scan."""
     console = render.console
     provider = target.finding.provider
-    console.rule(f"[bold]2. Fix {target.id} on {provider} (keep {DEMO_ALLOW})")
-    plan = ctx.engine.plan(target.id, params={"allow": [DEMO_ALLOW]})
+    how = f"with the {bundle} bundle" if bundle else f"keep {DEMO_ALLOW}"
+    console.rule(f"[bold]2. Fix {target.id} ({target.finding.check}) on {provider}, {how}")
+    if bundle:
+        plan = ctx.engine.plan(target.id, bundle=bundle)
+    else:
+        plan = ctx.engine.plan(target.id, params={"allow": [DEMO_ALLOW]})
     render.print_plan(plan)
     record = ctx.engine.apply(plan, actor="demo", reason="clamp demo")
     console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")
     rescan = scan_clouds(ctx.settings, ctx.store, ctx.drivers, [provider], {})
-    console.print(
-        f"re-scan: finding {target.id} is now "
-        f"{ctx.store.finding(target.id).status} ({rescan.summary})"
-    )
+    states = ", ".join(f"{f} {ctx.store.finding(f).status}" for f in plan.findings)
+    console.print(f"re-scan ({rescan.summary}): {states}")
     console.rule(f"[bold]3. Undo {record.id}")
     undone = ctx.engine.undo(record.id, actor="demo", reason="clamp demo")
     console.print(f"[green]{undone.status}[/green] {undone.id}: {undone.result}")
     scan_clouds(ctx.settings, ctx.store, ctx.drivers, [provider], {})
-    console.print(f"re-scan: finding {target.id} is {ctx.store.finding(target.id).status} again")
+    states = ", ".join(f"{f} {ctx.store.finding(f).status}" for f in plan.findings)
+    console.print(f"re-scan after undo: {states} again")

@@ -12,10 +12,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from clamp.actions.params import parse_param
 from clamp.cli import render
 from clamp.cli.context import Context
 from clamp.config import Settings
-from clamp.errors import ClampError, InputError
+from clamp.errors import ClampError, InputError, PlanRefused
 from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
 from clamp.scanning import ScanResult, scan_clouds, scan_file
 from clamp.store.codec import (
@@ -177,17 +178,40 @@ def fix(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
     allow: Annotated[list[str] | None, typer.Option(help="CIDR that keeps access")] = None,
     intent: Annotated[str | None, typer.Option(help="which remediation intent")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="an intent parameter, KEY=VALUE (e.g. days=30)")
+    ] = None,
+    bundle: Annotated[
+        str | None, typer.Option(help="apply a bundle of fixes as one plan (data-protection)")
+    ] = None,
+    irreversible: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-this-is-irreversible",
+            help="second confirmation for a change that can never be undone",
+        ),
+    ] = False,
     reason: Annotated[str, typer.Option(help="why, for the audit log")] = "",
     fmt: FormatOpt = "table",
 ) -> None:
     """Plan a fix for a finding, apply it, and verify the finding is gone."""
     _check_format(fmt)
     ctx = _context()
-    params = {"allow": allow} if allow else {}
-    plan = ctx.engine.plan(finding_id, intent=intent, params=params)
+    params: dict[str, Any] = dict(parse_param(p) for p in param or ())
+    if allow:
+        params["allow"] = allow
+    plan = ctx.engine.plan(finding_id, intent=intent, params=params, bundle=bundle)
+    if plan.irreversible and not irreversible and not dry_run:
+        if fmt == "table":
+            render.print_plan(plan)
+        raise PlanRefused(
+            f"{plan.intent} can never be undone; nothing was changed",
+            hint="re-run with --i-understand-this-is-irreversible to confirm a second time",
+        )
     if _go_ahead(plan, "Apply this plan?", dry_run=dry_run, yes=yes, fmt=fmt):
         actor, why = ctx.settings.actor, reason or f"fix {finding_id}"
-        _print_action(ctx.engine.apply(plan, actor=actor, reason=why), fmt)
+        record = ctx.engine.apply(plan, actor=actor, reason=why, confirm_irreversible=irreversible)
+        _print_action(record, fmt)
 
 
 def _go_ahead(plan: Plan, question: str, *, dry_run: bool, yes: bool, fmt: str) -> bool:

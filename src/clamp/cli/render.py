@@ -109,7 +109,18 @@ def print_plan(plan: Plan) -> None:
     console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
     console.print(f"  {plan.summary}")
     console.print(f"  blast radius: {plan.blast_radius}")
-    console.print(f"  reversible: {'yes (clamp undo)' if plan.reversible else 'NO'}")
+    console.print(
+        "  reversible: "
+        + (
+            "yes (clamp undo)"
+            if plan.reversible
+            else "[bold red]NO — IRREVERSIBLE, can never be undone[/bold red]"
+            if plan.irreversible
+            else "no"
+        )
+    )
+    if plan.resolves:
+        console.print(f"  also resolves: {', '.join(plan.resolves)}")
     console.print(f"  permissions needed: {', '.join(plan.permissions)}")
     for change in plan.changes:
         for line in change_diff(change).splitlines():

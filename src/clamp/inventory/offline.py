@@ -76,7 +76,9 @@ def load_offline(path: Path) -> list[Resource]:
                 "(name, asset_type, resource.data) nor an Azure resource (id, type)"
             )
     try:
-        resources = resources_from_arm(azure)
+        # Storage protections whose objects the export lacks are unknown, not missing.
+        listed = {str(obj.get("type", "")).lower() for obj in azure}
+        resources = resources_from_arm(azure, listed=listed)
         for project, objects in gcp.items():
             resources.extend(resources_from_compute(project, objects))
     except InputError as exc:

@@ -6,7 +6,6 @@ Pure helpers for ``clamp.sandbox.azure``; nothing here touches the network.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -175,68 +174,3 @@ def check_security_rule(name: str, props: Json, siblings: list[Json]) -> str | N
                 "have the same Priority and Direction."
             )
     return None
-
-
-@dataclass(frozen=True)
-class ArmPath:
-    """A Resource Manager URL path taken apart.
-
-    ``kind`` is one of ``subscriptions``, ``subscription``, ``operation``, ``list``,
-    ``resource``, ``children``, ``child`` or ``invalid``.
-    """
-
-    kind: str
-    subscription: str = ""
-    group: str = ""
-    namespace: str = ""
-    type: str = ""
-    name: str = ""
-    child: str = ""
-    child_name: str = ""
-
-    @property
-    def full_type(self) -> str:
-        """``Namespace/type`` of the top-level resource."""
-        return f"{self.namespace}/{self.type}"
-
-    @property
-    def resource_id(self) -> str:
-        """The ARM id of the top-level resource this path names."""
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.group}/providers/"
-            f"{self.namespace}/{self.type}/{self.name}"
-        )
-
-
-def parse_path(path: str) -> ArmPath:
-    """Classify an ARM request path."""
-    segs = [s for s in path.split("/") if s]
-    if not segs or segs[0].lower() != "subscriptions":
-        return ArmPath("invalid")
-    if len(segs) == 1:
-        return ArmPath("subscriptions")
-    sub = segs[1]
-    if len(segs) == 2:
-        return ArmPath("subscription", sub)
-    head = segs[2].lower()
-    if head == "providers" and len(segs) >= 5:
-        rest = segs[4:]
-        if len(rest) == 4 and rest[0].lower() == "locations":
-            return ArmPath("operation", sub, namespace=segs[3], type=rest[2], name=rest[3])
-        if len(rest) == 1:
-            return ArmPath("list", sub, namespace=segs[3], type=rest[0])
-        return ArmPath("invalid")
-    if head != "resourcegroups" or len(segs) < 7 or segs[4].lower() != "providers":
-        return ArmPath("invalid")
-    group, namespace, rest = segs[3], segs[5], segs[6:]
-    base = ArmPath("list", sub, group, namespace, rest[0])
-    match len(rest):
-        case 1:
-            return base
-        case 2:
-            return ArmPath("resource", sub, group, namespace, rest[0], rest[1])
-        case 3:
-            return ArmPath("children", sub, group, namespace, rest[0], rest[1], rest[2])
-        case 4:
-            return ArmPath("child", sub, group, namespace, rest[0], rest[1], rest[2], rest[3])
-    return ArmPath("invalid")

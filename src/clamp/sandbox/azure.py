@@ -27,6 +27,7 @@ from clamp.sandbox.arm import (
     not_found,
     subscription_object,
 )
+from clamp.sandbox.arm_nested import NestedResources, invalid, merge, scope_locked, type_and_item
 from clamp.sandbox.state import Json, SandboxState
 
 OPERATIONS_PATH = "/_arm/operations/"
@@ -42,6 +43,7 @@ class ArmApi:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.operations: dict[str, int] = {}
+        self.nested = NestedResources(self._objects, self._precondition)
         with (
             state.lock
         ):  # what ARM adds on its own (default rules, power state) is there from the start
@@ -110,6 +112,9 @@ class ArmApi:
         self, request: Request, parts: list[str], lower: list[str]
     ) -> Response:
         subscription = parts[1]
+        nested = type_and_item(request.url.path)
+        if nested is not None:
+            return await self.nested.handle(request, subscription, *nested)
         provider_at = lower.index("providers") if "providers" in lower else -1
         if provider_at < 0 or len(parts) < provider_at + 3:
             return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
@@ -152,11 +157,35 @@ class ArmApi:
             case "DELETE":
                 if obj is None:
                     return Response(status_code=204)
+                objects = self._objects(subscription)
+                if refusal := scope_locked(objects, resource_id, delete=True):
+                    return refusal
                 if (refusal := self._precondition(request, obj)) is not None:
                     return refusal
-                self._objects(subscription).remove(obj)
+                prefix = resource_id.lower() + "/"
+                objects[:] = [
+                    o
+                    for o in objects
+                    if o is not obj and not str(o.get("id", "")).lower().startswith(prefix)
+                ]
                 return self._accepted(request)
+            case "PATCH":
+                if obj is None:
+                    return not_found(resource_id)
+                if refusal := scope_locked(self._objects(subscription), resource_id, delete=False):
+                    return refusal
+                patch: Json = await request.json()
+                updated = merge(obj, {k: v for k, v in patch.items() if k not in ("id", "name")})
+                if (refusal := invalid("", updated.get("properties") or {}, None)) is not None:
+                    return refusal
+                obj.clear()
+                obj.update(updated)
+                return JSONResponse(self._with_defaults(obj))
             case "PUT":
+                if obj is not None and (
+                    refusal := scope_locked(self._objects(subscription), resource_id, delete=False)
+                ):
+                    return refusal
                 if (refusal := self._precondition(request, obj)) is not None:
                     return refusal
                 body: Json = await request.json()

@@ -24,8 +24,20 @@ from clamp.sandbox.state import Json, SandboxState
 API = "https://www.googleapis.com/compute/v1"
 COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS"}
-REASON = {400: "invalid", 404: "notFound", 409: "alreadyExists"}
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    412: "FAILED_PRECONDITION",
+}
+REASON = {
+    400: "invalid",
+    403: "forbidden",
+    404: "notFound",
+    409: "conflict",
+    412: "conditionNotMet",
+}
 
 
 def google_error(code: int, message: str) -> JSONResponse:
@@ -345,6 +357,8 @@ class ComputeApi:
 
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
+    from clamp.sandbox.gcs_api import gcs_routes  # gcs_api uses google_error from here
+
     api = ComputeApi(state)
     base = "/compute/v1/projects/{project}"
     return Starlette(
@@ -364,6 +378,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/zones/{zone}/instances/{name}", api.instances, methods=["GET"]),
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
+            *gcs_routes(state),
         ]
     )
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 import google.auth
+import google.cloud.storage as storage
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import compute_v1, resourcemanager_v3
@@ -70,6 +71,13 @@ class GcpClients:
     def global_operations(self) -> compute_v1.GlobalOperationsClient:
         """Global operations, to wait on firewall writes at the same endpoint (not ``.result()``)."""
         return compute_v1.GlobalOperationsClient(**self.options)
+
+    @cached_property
+    def storage(self) -> storage.Client:
+        """Cloud Storage (JSON API); ``project=None`` because every call names its bucket or
+        project, so no default project has to be guessed."""
+        options = {k: v for k, v in self.options.items() if k != "transport"}
+        return storage.Client(project=None, **options)
 
     @cached_property
     def projects(self) -> resourcemanager_v3.ProjectsClient:

@@ -1,0 +1,232 @@
+"""Compute Engine: list firewalls, instances and networks; change VPC firewall rules.
+
+Writes use the ``*_unary`` methods and wait on the operation with a GlobalOperationsClient
+built with the same endpoint and credentials (``.result()`` would poll the real endpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from google.cloud import compute_v1
+
+from clamp.errors import CloudUnavailable, ConflictError, InputError, ResourceNotFound
+from clamp.model import Change, ChangeOp
+from clamp.providers.gcp.clients import GcpClients
+from clamp.providers.gcp.errors import call, operation_failed
+from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.interface import ProgressCallback
+
+FIREWALL_TYPE = "compute.googleapis.com/Firewall"
+WAIT_CALLS = 10
+COMPARED = (
+    "sourceRanges",
+    "sourceTags",
+    "sourceServiceAccounts",
+    "allowed",
+    "denied",
+    "disabled",
+    "targetTags",
+    "targetServiceAccounts",
+    "priority",
+    "direction",
+)
+
+
+def _raw_all(lister: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
+    """Every item a list call pages through, as raw wire-shaped dicts."""
+    return [_raw(item) for item in lister()]
+
+
+def _raw(message: Any) -> dict[str, Any]:
+    """A proto-plus message as the API's JSON: camelCase (``IPProtocol``), unset fields omitted."""
+    data: dict[str, Any] = type(message).to_dict(
+        message,
+        use_integers_for_enums=False,
+        preserving_proto_field_name=False,
+        always_print_fields_with_no_presence=False,
+    )
+    return data
+
+
+def firewall_ref(name: str) -> tuple[str, str]:
+    """(project, firewall) from ``//compute.googleapis.com/projects/P/global/firewalls/F``."""
+    parts = name.removeprefix(COMPUTE + "/").split("/")
+    if not name.startswith(COMPUTE) or len(parts) != 4 or parts[1:3] != ["global", "firewalls"]:
+        raise InputError(f"not a firewall resource name: {name}")
+    return parts[0], parts[3]
+
+
+class ComputeService:
+    """VPC firewalls (read and written) and the instances and networks exposure needs."""
+
+    change_types = frozenset({FIREWALL_TYPE})
+
+    def __init__(self, clients: GcpClients) -> None:
+        self.clients = clients
+
+    def owns(self, resource_id: str) -> bool:
+        """Whether ``resource_id`` is a Compute Engine resource name."""
+        return resource_id.startswith(COMPUTE + "/")
+
+    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
+        """Firewalls, instances and networks of one project, each with its ``kind``."""
+        clients = self.clients
+        listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
+            ("firewalls", "compute.firewalls.list", lambda: clients.firewalls.list(project=scope)),
+            (
+                "instances",
+                "compute.instances.list",
+                lambda: (
+                    i
+                    for _, scoped in clients.instances.aggregated_list(project=scope)
+                    for i in scoped.instances
+                ),
+            ),
+            ("networks", "compute.networks.list", lambda: clients.networks.list(project=scope)),
+        ]
+        objects: list[dict[str, Any]] = []
+        for label, permission, lister in listings:
+            if progress:
+                progress(f"gcp {scope}: {label}")
+            objects += call(f"list {label} in {scope}", permission, partial(_raw_all, lister))
+        for obj, kind in _kinds(objects):
+            obj.setdefault("kind", kind)
+        return objects
+
+    def _get(self, project: str, name: str) -> dict[str, Any]:
+        return call(
+            f"read firewall {name} in {project}",
+            "compute.firewalls.get",
+            lambda: _raw(self.clients.firewalls.get(project=project, firewall=name)),
+        )
+
+    def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
+        """The project and raw object of one firewall rule, instance or network."""
+        parts = resource_id.removeprefix(COMPUTE + "/").split("/")
+        match parts if resource_id.startswith(COMPUTE) else []:
+            case [project, "global", "firewalls", name]:
+                obj = self._get(project, name)
+            case [project, "zones", zone, "instances", name]:
+                obj = call(
+                    f"read instance {name} in {project}",
+                    "compute.instances.get",
+                    lambda: _raw(
+                        self.clients.instances.get(project=project, zone=zone, instance=name)
+                    ),
+                )
+            case [project, "global", "networks", name]:
+                obj = call(
+                    f"read network {name} in {project}",
+                    "compute.networks.get",
+                    lambda: _raw(self.clients.networks.get(project=project, network=name)),
+                )
+            case _:
+                raise InputError(f"not a Compute firewall, instance or network name: {resource_id}")
+        obj.setdefault("kind", next(kind for _, kind in _kinds([obj])))
+        return project, [obj]
+
+    def current(self, change: Change) -> dict[str, Any] | None:
+        """The firewall as Google Cloud has it now, or None."""
+        project, name = firewall_ref(change.target)
+        try:
+            return dict(self._get(project, name))
+        except ResourceNotFound:
+            return None
+
+    def apply(self, change: Change) -> None:
+        """Insert, update (after checking nothing changed since the plan) or delete."""
+        project, name = firewall_ref(change.target)
+        # One requestId for every retry of this write: Compute applies it at most once.
+        request_id = str(uuid.uuid4())
+        match change.op:
+            case ChangeOp.UPDATE:
+                now = self.current(change)
+                if now is None or not _same(change.before or {}, now):
+                    raise ConflictError(
+                        f"{change.target} changed since it was read; nothing was changed",
+                        hint="re-run the plan",
+                    )
+                body = _message(change.after or {})
+                op = call(
+                    f"update firewall {name}",
+                    "compute.firewalls.update",
+                    lambda: self.clients.firewalls.update_unary(
+                        request=compute_v1.UpdateFirewallRequest(
+                            project=project,
+                            firewall=name,
+                            firewall_resource=body,
+                            request_id=request_id,
+                        )
+                    ),
+                )
+            case ChangeOp.CREATE:
+                body = _message(change.after or {})
+                op = call(
+                    f"create firewall {name}",
+                    "compute.firewalls.create",
+                    lambda: self.clients.firewalls.insert_unary(
+                        request=compute_v1.InsertFirewallRequest(
+                            project=project, firewall_resource=body, request_id=request_id
+                        )
+                    ),
+                )
+            case ChangeOp.DELETE:
+                op = call(
+                    f"delete firewall {name}",
+                    "compute.firewalls.delete",
+                    lambda: self.clients.firewalls.delete_unary(
+                        request=compute_v1.DeleteFirewallRequest(
+                            project=project, firewall=name, request_id=request_id
+                        )
+                    ),
+                )
+        self._wait(project, op)
+
+    def _wait(self, project: str, op: compute_v1.Operation) -> None:
+        """Wait (each ``wait`` call blocks up to ~2 minutes server-side) until DONE."""
+        for _ in range(WAIT_CALLS):
+            if op.status == compute_v1.Operation.Status.DONE:
+                break
+            op = call(
+                "wait for an operation",
+                "compute.globalOperations.get",
+                partial(self.clients.global_operations.wait, project=project, operation=op.name),
+            )
+        else:
+            raise CloudUnavailable(
+                f"operation {op.name} on {op.target_link} is still {op.status.name}; "
+                "its outcome is unknown",
+                hint="re-read the resource before retrying",
+            )
+        if op.error and op.error.errors:
+            raise operation_failed(op)
+
+
+def _kinds(objects: list[dict[str, Any]]) -> Iterable[tuple[dict[str, Any], str]]:
+    for obj in objects:
+        link = str(obj.get("selfLink", ""))
+        kind = (
+            "compute#firewall"
+            if "/firewalls/" in link
+            else "compute#instance"
+            if "/instances/" in link
+            else "compute#network"
+        )
+        yield obj, kind
+
+
+def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    return all((before.get(k) or None) == (now.get(k) or None) for k in COMPARED)
+
+
+def _message(obj: Mapping[str, Any]) -> compute_v1.Firewall:
+    body = {k: v for k, v in obj.items() if k not in ("kind", "selfLink", "creationTimestamp")}
+    message: compute_v1.Firewall = compute_v1.Firewall.from_json(
+        json.dumps(body), ignore_unknown_fields=True
+    )
+    return message
