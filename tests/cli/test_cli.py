@@ -94,7 +94,9 @@ def test_scan_of_an_unreachable_sandbox_is_one_line_and_non_zero(tmp_path: Path)
 def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, str]) -> None:
     clamp(env, "scan")
     findings = json.loads(clamp(env, "findings", "--format", "json").stdout)
-    target = next(f for f in findings if f["provider"] == "azure")
+    target = next(
+        f for f in findings if f["provider"] == "azure" and f["check"] == "exposed-admin-port"
+    )
 
     fixed = clamp(env, "fix", target["id"], "--yes", "--allow", "10.0.0.0/8")
     assert fixed.exit_code == 0, fixed.output
@@ -109,6 +111,72 @@ def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, s
     }
     assert statuses[action["id"]] == "undone"
     assert clamp(env, "audit", "verify").exit_code == 0
+
+
+def _storage_finding(env: dict[str, str], check: str, resource_suffix: str) -> str:
+    clamp(env, "scan")
+    findings = json.loads(clamp(env, "findings", "--format", "json").stdout)
+    return str(
+        next(
+            f["id"]
+            for f in findings
+            if f["check"] == check and f["resource"].endswith(resource_suffix)
+        )
+    )
+
+
+def _bucket(env: dict[str, str], name: str) -> dict[str, Any]:
+    state = json.loads(clamp(env, "sandbox", "state").stdout)
+    return dict(next(o for o in state["gcp"]["clamp-demo-prod"] if o.get("name") == name))
+
+
+def test_an_irreversible_fix_needs_the_second_confirmation_even_with_yes(
+    env: dict[str, str],
+) -> None:
+    finding = _storage_finding(env, "storage-delete-protection-missing", "/clamp-demo-prod-backups")
+    args = ["fix", finding, "--intent", "lock_retention_policy", "--param", "days=1", "--yes"]
+
+    refused = clamp(env, *args)
+
+    assert refused.exit_code == 1
+    assert "--i-understand-this-is-irreversible" in refused.stderr
+    assert "IRREVERSIBLE" in refused.stdout
+    assert not _bucket(env, "clamp-demo-prod-backups").get("retentionPolicy")
+
+    locked = clamp(env, *args, "--i-understand-this-is-irreversible", "--format", "json")
+
+    assert locked.exit_code == 0, locked.output
+    assert json.loads(locked.stdout)["status"] == "verified"
+    policy = _bucket(env, "clamp-demo-prod-backups")["retentionPolicy"]
+    assert (policy["retentionPeriod"], policy["isLocked"]) == ("86400", True)
+
+
+def test_the_data_protection_bundle_fixes_every_gap_of_a_bucket_and_undoes(
+    env: dict[str, str],
+) -> None:
+    finding = _storage_finding(env, "storage-public-access", "/clamp-demo-prod-backups")
+
+    fixed = clamp(env, "fix", finding, "--bundle", "data-protection", "--yes", "--format", "json")
+
+    action = json.loads(fixed.stdout)
+    assert fixed.exit_code == 0, fixed.output
+    assert action["intent"] == "data-protection" and action["status"] == "verified"
+    assert len(action["plan"]["resolves"]) == 3
+    assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": True}
+    assert clamp(env, "undo", action["id"], "--yes").exit_code == 0
+    assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": False}
+
+
+def test_a_bad_intent_parameter_is_one_line_and_changes_nothing(env: dict[str, str]) -> None:
+    finding = _storage_finding(env, "storage-soft-delete-disabled", "/clamp-demo-prod-backups")
+
+    result = clamp(env, "fix", finding, "--param", "days=400", "--yes")
+
+    assert result.exit_code == 1
+    assert "days must be at most 365" in result.stderr
+    assert _bucket(env, "clamp-demo-prod-backups")["softDeletePolicy"] == {
+        "retentionDurationSeconds": "0"
+    }
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(env: dict[str, str]) -> None:

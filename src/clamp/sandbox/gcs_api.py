@@ -105,7 +105,8 @@ class GcsApi:
         resource = f"projects/_/buckets/{name}"
         objects = self.state.gcp[project]
         for obj in objects:
-            if obj.get("kind") == "storage#policy" and obj.get("resourceId") == resource:
+            owner = str(obj.get("resourceId", "")).rpartition("/buckets/")[2]
+            if obj.get("kind") == "storage#policy" and owner == name:
                 return obj
         default: Json = {
             "kind": "storage#policy",
@@ -199,7 +200,8 @@ class GcsApi:
                     self.state.gcp[project] = [
                         o
                         for o in self.state.gcp[project]
-                        if o is not bucket and o.get("resourceId") != f"projects/_/buckets/{name}"
+                        if o is not bucket
+                        and str(o.get("resourceId", "")).rpartition("/buckets/")[2] != name
                     ]
                     return Response(status_code=204)
             body: Json = await request.json()

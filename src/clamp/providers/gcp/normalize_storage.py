@@ -43,8 +43,8 @@ def buckets(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource
                 found.setdefault(str(obj.get("name", "")), {"bucket": None, "iam": None})[
                     "bucket"
                 ] = obj
-            case "storage#policy":
-                name = str(obj.get("resourceId", "")).removeprefix(POLICY_PREFIX)
+            case "storage#policy":  # resourceId: projects/_/buckets/B (or projects/P/...)
+                name = str(obj.get("resourceId", "")).rpartition("/buckets/")[2]
                 found.setdefault(name, {"bucket": None, "iam": None})["iam"] = obj
     return [
         Resource(
