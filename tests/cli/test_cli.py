@@ -163,6 +163,11 @@ def test_the_data_protection_bundle_fixes_every_gap_of_a_bucket_and_undoes(
     assert action["intent"] == "data-protection" and action["status"] == "verified"
     assert len(action["plan"]["resolves"]) == 3
     assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": True}
+    state = json.loads(clamp(env, "sandbox", "state").stdout)["gcp"]["clamp-demo-prod"]
+    policy = next(o for o in state if o.get("resourceId", "").endswith("/clamp-demo-prod-backups"))
+    members = {m for b in policy["bindings"] for m in b["members"]}
+    assert "allUsers" not in members
+    assert "serviceAccount:backup@clamp-demo-prod.iam.gserviceaccount.com" in members
     assert clamp(env, "undo", action["id"], "--yes").exit_code == 0
     assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": False}
 

@@ -201,3 +201,35 @@ def test_malformed_rule_inside_an_export_names_the_file_and_the_resource(tmp_pat
 
     with pytest.raises(InputError, match=rf"{path}: {nsg_id}: security rule 'r'"):
         load_offline(path)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not present")
+def test_recorded_azure_storage_accounts_and_blob_services_are_scanned_offline(
+    tmp_path: Path,
+) -> None:
+    cassette = (
+        DATA / "custodian" / "azure-cassettes" / "StorageTest.test_storage_blob_services.json"
+    )
+    objects = []
+    for interaction in json.loads(cassette.read_text())["interactions"]:
+        body = interaction["response"]["body"]["data"]
+        objects += body.get("value") or [body]
+    export = tmp_path / "storage.json"
+    export.write_text(json.dumps(objects))
+
+    resources = load_offline(export)
+    findings = {
+        (f.resource.rsplit("/", 1)[-1], f.check)
+        for f in evaluate(resources, Settings(database_url="sqlite://"))
+    }
+
+    # The one account with a recorded blob service is judged on it; the others' blob
+    # settings are unknown (not exported), so only their account settings are judged.
+    assert ("cctstorageyenndgetjsvtg", "storage-versioning-disabled") in findings
+    assert ("cctstorageyenndgetjsvtg", "storage-soft-delete-disabled") in findings
+    assert ("bfsdevstorage", "storage-insecure-transport") in findings
+    assert not any(
+        check == "storage-versioning-disabled"
+        for name, check in findings
+        if name == "bfsdevstorage"
+    )
