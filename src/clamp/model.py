@@ -79,10 +79,13 @@ class ResourceType(StrEnum):
     AZURE_PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
     AZURE_VM = "Microsoft.Compute/virtualMachines"
     AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+    AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+    AZURE_ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
     GCP_INSTANCE = "compute.googleapis.com/Instance"
     GCP_NETWORK = "compute.googleapis.com/Network"
     GCS_BUCKET = "storage.googleapis.com/Bucket"
+    GCP_PROJECT_POLICY = "cloudresourcemanager.googleapis.com/Project"
 
 
 ALL_PORTS_MAX = 65535

@@ -54,6 +54,7 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
         "storage-delete-protection-missing",
         "storage-public-access",
         "storage-insecure-transport",
+        "vm-identity-overprivileged",
     }
     gcp = [f for f in findings if f["provider"] == "gcp"]
     assert all(
@@ -61,6 +62,15 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
             ("//compute.googleapis.com/projects/", "//storage.googleapis.com/")
         )
         for f in gcp
+    )
+    vms = {f["resource"] for f in findings if f["check"] == "vm-identity-overprivileged"}
+    assert (
+        "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/clamp-demo/providers/Microsoft.Compute/virtualMachines/web-1"
+        in vms
+    )
+    assert (
+        "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
+        in vms
     )
     buckets = {f["resource"] for f in gcp if f["check"].startswith("storage-")}
     assert buckets == {

@@ -86,11 +86,11 @@ class ActionEngine:
         if bundle is not None and (intent is not None or params):
             raise InputError("--bundle chooses its own intents and parameters")
         chosen = None if bundle is not None else self.choose_intent(finding.check, intent)
-        resource = self.drivers(finding.provider).read(finding.resource)
+        related = self.drivers(finding.provider).read_related(finding.resource)
         if bundle is not None:
-            return plan_bundle(bundle, finding, resource, self.settings)
+            return plan_bundle(bundle, finding, related[0], self.settings)
         assert chosen is not None
-        return chosen.plan(finding, resource, dict(params or {}), self.settings)
+        return chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
 
     # -- applying -------------------------------------------------------------------------
     def apply(
@@ -160,9 +160,9 @@ class ActionEngine:
         return f"the {len(applied)} change(s) already made were rolled back"
 
     def _findings_present(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
-        resource = driver.read(plan.resource)
         wanted = set(plan.findings)
-        return [f for f in evaluate([resource], self.settings) if f.id in wanted]
+        related = driver.read_related(plan.resource)
+        return [f for f in evaluate(related, self.settings) if f.id in wanted]
 
     def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
         still = self._findings_present(record.plan, driver)

@@ -10,7 +10,7 @@ undone; a meta-test walks the registry to prove it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -42,10 +42,16 @@ class Intent(ABC):
 
     @abstractmethod
     def plan(
-        self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
+        self,
+        finding: Finding,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
     ) -> Plan:
         """The exact changes that make ``finding`` go away on ``resource`` (read just now).
 
+        ``context`` holds the resources read with it (``CloudDriver.read_related``).
         Raises ``PlanRefused`` when no safe plan exists, ``InputError`` for bad params."""
 
 

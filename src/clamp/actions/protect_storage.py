@@ -10,7 +10,7 @@ from what was read, and ``resolves`` lists every storage finding the edit makes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from clamp.actions import storage_azure as azure
@@ -52,7 +52,12 @@ class StorageIntent(Intent):
         return checked_params(self.name, self.params_schema, params)
 
     def plan(
-        self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
+        self,
+        finding: Finding,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
     ) -> Plan:
         """Edit a draft of the account or bucket and plan the difference (pure, no I/O)."""
         checked = self.checked(params)

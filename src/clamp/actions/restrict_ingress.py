@@ -8,7 +8,7 @@ split so that traffic stays exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from clamp.actions.ingress_azure import plan_nsg
@@ -61,7 +61,12 @@ class RestrictIngress(Intent):
     }
 
     def plan(
-        self, finding: Finding, resource: Resource, params: Mapping[str, Any], settings: Settings
+        self,
+        finding: Finding,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
     ) -> Plan:
         """Narrow the offending rules of the finding's NSG or firewall (pure, no I/O)."""
         allow = allowed_cidrs(params)

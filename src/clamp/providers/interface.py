@@ -34,6 +34,11 @@ class CloudDriver(ABC):
     def read(self, resource_id: str) -> Resource:
         """Re-read one resource (an NSG, a firewall) from the cloud, for plan and verify."""
 
+    def read_related(self, resource_id: str) -> list[Resource]:
+        """The resource (first) and what its checks need besides it: a VM's role
+        assignments and role definitions, an instance's project IAM policy."""
+        return [self.read(resource_id)]
+
     @abstractmethod
     def apply(self, change: Change) -> None:
         """Make one change, refusing with ``ConflictError`` if the object is no longer

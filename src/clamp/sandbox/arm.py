@@ -174,3 +174,38 @@ def check_security_rule(name: str, props: Json, siblings: list[Json]) -> str | N
                 "have the same Priority and Direction."
             )
     return None
+
+
+def settle_identity(obj: Json, known: dict[str, Json]) -> None:
+    """What ARM does to a resource's managed identity after a write: ``type: None`` removes
+    it, a system-assigned identity without a principal gets a new one (a new principal:
+    role assignments of an earlier one do not carry over), user-assigned ones get theirs —
+    a user-assigned identity is its own resource, so ``known`` (identity id → principal and
+    client ids) gives it the same principal every time it is attached."""
+    identity = obj.get("identity")
+    if not isinstance(identity, dict):
+        return
+    kind = str(identity.get("type", ""))
+    if kind.lower() == "none" or not kind:
+        obj.pop("identity", None)
+        return
+    if "systemassigned" in kind.lower():
+        identity.setdefault("principalId", str(uuid.uuid4()))
+        identity.setdefault("tenantId", "00000000-0000-4000-8000-0000000000aa")
+    else:
+        identity.pop("principalId", None)
+        identity.pop("tenantId", None)
+    users = identity.get("userAssignedIdentities") or {}
+    for arm_id, user in list(users.items()):
+        if not isinstance(user, dict):
+            users[arm_id] = user = {}
+        ids = known.setdefault(
+            arm_id.lower(),
+            {
+                "principalId": user.get("principalId") or str(uuid.uuid4()),
+                "clientId": user.get("clientId") or str(uuid.uuid4()),
+            },
+        )
+        user.update(ids)
+    if "userassigned" not in kind.lower() or not users:
+        identity.pop("userAssignedIdentities", None)

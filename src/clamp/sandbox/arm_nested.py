@@ -21,7 +21,11 @@ from clamp.sandbox.state import Json
 BLOB_SERVICE = "microsoft.storage/storageaccounts/blobservices"
 CONTAINER = "microsoft.storage/storageaccounts/blobservices/containers"
 LOCK = "microsoft.authorization/locks"
-NESTED = frozenset({BLOB_SERVICE, CONTAINER, LOCK})
+ROLE_ASSIGNMENT = "microsoft.authorization/roleassignments"
+ROLE_DEFINITION = "microsoft.authorization/roledefinitions"
+# Extension resources: they sit on any scope (a resource, a group, a subscription).
+EXTENSIONS = frozenset({LOCK, ROLE_ASSIGNMENT, ROLE_DEFINITION})
+NESTED = frozenset({BLOB_SERVICE, CONTAINER, *EXTENSIONS})
 LOCK_SEGMENT = "/providers/microsoft.authorization/locks"
 LEVELS = ("CanNotDelete", "ReadOnly")
 TLS_VERSIONS = ("TLS1_0", "TLS1_1", "TLS1_2", "TLS1_3")
@@ -47,8 +51,8 @@ def _covers(scope: str, arm_id: str) -> bool:
 
 
 def lock_scope(lock: Json) -> str:
-    """The scope a lock sits on."""
-    return str(lock.get("id", "")).lower().split(LOCK_SEGMENT + "/", 1)[0]
+    """The scope an extension resource (a lock, a role assignment) sits on."""
+    return str(lock.get("id", "")).lower().split("/providers/microsoft.authorization/", 1)[0]
 
 
 def scope_locked(objects: list[Json], resource_id: str, *, delete: bool) -> Response | None:
@@ -84,14 +88,52 @@ def default_blob_service(account_id: str) -> Json:
 
 
 def merge(target: Json, patch: Json) -> Json:
-    """``patch`` merged into ``target`` recursively (what ARM PATCH does to properties)."""
+    """``patch`` merged into ``target`` recursively, ``null`` removing a key (ARM PATCH)."""
     out = copy.deepcopy(target)
     for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+BUILT_IN_ROLES = (
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", ["*"]),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", ["*"]),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", ["*/read"]),
+    (
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "User Access Administrator",
+        ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
+    ),
+    (
+        "9980e02c-c2be-4d73-94e8-173b1dc7cf3c",
+        "Virtual Machine Contributor",
+        ["Microsoft.Compute/virtualMachines/*", "Microsoft.Network/networkInterfaces/*"],
+    ),
+)
+
+
+def built_in_roles(subscription: str) -> list[Json]:
+    """The built-in role definitions every subscription lists (a few of Azure's many)."""
+    return [
+        {
+            "id": f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            "name": guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": name,
+                "type": "BuiltInRole",
+                "description": f"Azure built-in role {name}",
+                "assignableScopes": ["/"],
+                "permissions": [{"actions": actions, "notActions": []}],
+            },
+        }
+        for guid, name, actions in BUILT_IN_ROLES
+    ]
 
 
 def invalid(kind: str, props: Json, account: Json | None) -> Response | None:
@@ -114,6 +156,10 @@ def invalid(kind: str, props: Json, account: Json | None) -> Response | None:
     tls = props.get("minimumTlsVersion")
     if tls is not None and tls not in TLS_VERSIONS:
         return arm_error(400, "InvalidValuesForRequestParameters", f"minimumTlsVersion {tls}")
+    if kind == ROLE_ASSIGNMENT and not (props.get("roleDefinitionId") and props.get("principalId")):
+        return arm_error(
+            400, "InvalidRoleAssignment", "roleDefinitionId and principalId are required"
+        )
     if kind == LOCK and (props.get("level") not in LEVELS):
         return arm_error(400, "LockLevelInvalid", f"lock level must be one of {', '.join(LEVELS)}")
     return None
@@ -149,6 +195,10 @@ class NestedResources:
         if kind == BLOB_SERVICE:
             self._ensure_service(subscription, path)
         current = self._find(subscription, path)
+        if kind == ROLE_DEFINITION and current is None:
+            current = next(
+                (r for r in built_in_roles(subscription) if r["id"].lower() == path.lower()), None
+            )
         objects = self.objects(subscription)
         match request.method:
             case "GET":
@@ -156,7 +206,7 @@ class NestedResources:
             case "DELETE":
                 if current is None:
                     return Response(status_code=204)
-                if kind != LOCK and (refusal := scope_locked(objects, path, delete=True)):
+                if kind not in EXTENSIONS and (refusal := scope_locked(objects, path, delete=True)):
                     return refusal
                 if (refusal := self.precondition(request, current)) is not None:
                     return refusal
@@ -167,13 +217,14 @@ class NestedResources:
         return arm_error(405, "MethodNotAllowed", request.method)
 
     def _list(self, subscription: str, kind: str, path: str) -> list[Json]:
-        if kind == LOCK:
-            scope = path.lower().split(LOCK_SEGMENT, 1)[0]
+        if kind == ROLE_DEFINITION:
+            return [*built_in_roles(subscription), *self._of(subscription, kind)]
+        if kind in EXTENSIONS:  # at the scope, above it (inherited) and below it
+            scope = path.lower().split("/providers/microsoft.authorization/", 1)[0]
             return [
                 o
-                for o in self.objects(subscription)
-                if str(o.get("type", "")).lower() == LOCK
-                and (_covers(lock_scope(o), scope) or _covers(scope, lock_scope(o)))
+                for o in self._of(subscription, kind)
+                if _covers(lock_scope(o), scope) or _covers(scope, lock_scope(o))
             ]
         if kind == BLOB_SERVICE:
             self._ensure_service(subscription, path + "/default")
@@ -184,6 +235,9 @@ class NestedResources:
             if str(o.get("type", "")).lower() == kind
             and str(o.get("id", "")).lower().rsplit("/", 2)[0] == parent
         ]
+
+    def _of(self, subscription: str, kind: str) -> list[Json]:
+        return [o for o in self.objects(subscription) if str(o.get("type", "")).lower() == kind]
 
     def _ensure_service(self, subscription: str, service_id: str) -> None:
         """Every account has a blob service, and ARM always returns its protection settings."""
@@ -204,7 +258,7 @@ class NestedResources:
         self, request: Request, subscription: str, kind: str, path: str, current: Json | None
     ) -> Response:
         account = self._account(subscription, path)
-        if kind != LOCK:
+        if kind not in EXTENSIONS:
             if account is None:
                 return not_found(path)
             if refusal := scope_locked(self.objects(subscription), path, delete=False):
@@ -230,6 +284,8 @@ class NestedResources:
         }
         if kind == CONTAINER:
             new["etag"] = f'"0x8D{new_etag()[4:16].replace("-", "").upper()}"'
+        if kind == ROLE_ASSIGNMENT:
+            props["scope"] = path[: path.lower().index("/providers/microsoft.authorization/")]
         if current is None:
             self.objects(subscription).append(new)
         else:

@@ -25,6 +25,7 @@ from clamp.sandbox.arm import (
     default_security_rules,
     new_etag,
     not_found,
+    settle_identity,
     subscription_object,
 )
 from clamp.sandbox.arm_nested import NestedResources, invalid, merge, scope_locked, type_and_item
@@ -44,12 +45,14 @@ class ArmApi:
         self.state = state
         self.operations: dict[str, int] = {}
         self.nested = NestedResources(self._objects, self._precondition)
+        self.user_identities: dict[str, Json] = {}  # user-assigned identity id → its ids
         with (
             state.lock
         ):  # what ARM adds on its own (default rules, power state) is there from the start
             for objects in state.azure.values():
                 for obj in objects:
                     self._with_defaults(obj)
+                    settle_identity(obj, self.user_identities)
 
     # -- lookups --------------------------------------------------------------------------
     def _objects(self, subscription: str) -> list[Json]:
@@ -178,6 +181,7 @@ class ArmApi:
                 updated = merge(obj, {k: v for k, v in patch.items() if k not in ("id", "name")})
                 if (refusal := invalid("", updated.get("properties") or {}, None)) is not None:
                     return refusal
+                settle_identity(updated, self.user_identities)
                 obj.clear()
                 obj.update(updated)
                 return JSONResponse(self._with_defaults(obj))

@@ -119,28 +119,33 @@ class ComputeApi:
         collection: str = "firewalls",
         error: tuple[int, str, str] | None = None,
         request_id: str | None = None,
+        where: str = "global",
     ) -> JSONResponse:
-        """A RUNNING operation for a write; ``error`` (HTTP code, code, message) makes it fail."""
+        """A RUNNING operation for a write; ``error`` (HTTP code, code, message) makes it fail.
+
+        ``where`` is ``global`` or ``zones/Z`` (then ``collection`` is ``instances``)."""
         op_name = f"operation-{next(self.ids)}"
         op: Json = {
             "kind": "compute#operation",
             "id": str(next(self.ids)),
             "name": op_name,
             "operationType": kind,
-            "targetLink": f"{API}/projects/{project}/global/{collection}/{name}",
+            "targetLink": f"{API}/projects/{project}/{where}/{collection}/{name}",
             "targetId": target,
             "status": "RUNNING",
             "progress": 0,
             "user": "sandbox@clamp.invalid",
             "insertTime": _now(),
             "startTime": _now(),
-            "selfLink": f"{API}/projects/{project}/global/operations/{op_name}",
+            "selfLink": f"{API}/projects/{project}/{where}/operations/{op_name}",
         }
+        if where != "global":
+            op["zone"] = f"{API}/projects/{project}/{where}"
         if error is not None:
             http, code, message = error
             op["error"] = {"errors": [{"code": code, "message": message}]}
             op.update(httpErrorStatusCode=http, httpErrorMessage=HTTPStatus(http).phrase.upper())
-        self.operations[(project, "global", op_name)] = op
+        self.operations[(project, where, op_name)] = op
         if request_id:
             self.request_ids[(project, request_id)] = op
         # Like Compute, the write answers RUNNING; the first get/wait finds it DONE, so
@@ -357,7 +362,9 @@ class ComputeApi:
 
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
-    from clamp.sandbox.gcs_api import gcs_routes  # gcs_api uses google_error from here
+    # These modules use google_error and ComputeApi from here.
+    from clamp.sandbox.gcp_instances import instance_routes
+    from clamp.sandbox.gcs_api import gcs_routes
 
     api = ComputeApi(state)
     base = "/compute/v1/projects/{project}"
@@ -378,6 +385,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/zones/{zone}/instances/{name}", api.instances, methods=["GET"]),
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
+            *instance_routes(api),
             *gcs_routes(state),
         ]
     )

@@ -227,6 +227,7 @@ def test_nic_vm_and_public_ip_facets() -> None:
         "network_interfaces": (NIC_ID,),
         "power_state": "PowerState/running",
         "identity": {"type": "SystemAssigned", "principalId": "p"},
+        "principals": ({"kind": "system", "principal_id": "p", "id": ""},),
     }
     assert pip_r.facets == {"ip_address": "20.1.2.3"}
 

@@ -148,6 +148,7 @@ def test_instance_full_name_uses_the_zone_and_facets() -> None:
         "external_ip": True,
         "tags": ("web", "ssh"),
         "service_accounts": ("app@shop-prod.iam.gserviceaccount.com",),
+        "scopes": {"app@shop-prod.iam.gserviceaccount.com": ()},
         "status": "RUNNING",
     }
     assert resource.tags == {"env": "prod"}

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.locks import ManagementLockClient
@@ -90,6 +91,10 @@ class AzureClients:
     def storage(self, subscription: str) -> StorageManagementClient:
         """The storage client of one subscription."""
         return self._client(StorageManagementClient, subscription)
+
+    def authorization(self, subscription: str) -> AuthorizationManagementClient:
+        """The authorization (role assignments and definitions) client of one subscription."""
+        return self._client(AuthorizationManagementClient, subscription)
 
     def locks(self, subscription: str) -> ManagementLockClient:
         """The management-locks client of one subscription."""

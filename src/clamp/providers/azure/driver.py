@@ -1,7 +1,7 @@
 """The Azure driver: one service module per Azure service, dispatched by id and change type.
 
-``network`` (NSGs and what exposure needs) and ``storage`` (storage accounts, blob
-services, containers, locks). Collection gathers every service's raw ARM objects and
+``network`` (NSGs and what exposure needs), ``storage`` (storage accounts, blob
+services, containers, locks) and ``identity`` (VM identities, role assignments). Collection gathers every service's raw ARM objects and
 normalizes them together, so links between them (a NIC's NSG, a lock's scope) resolve.
 """
 
@@ -17,6 +17,7 @@ from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
+from clamp.providers.azure.identity import IdentityService
 from clamp.providers.azure.network import NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.storage import StorageService
@@ -35,7 +36,7 @@ class AzureService(Protocol):
         """Whether ``read`` understands this id."""
 
     def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """The raw ARM objects that make up one resource."""
+        """The raw ARM objects that make up one resource (and what its checks need)."""
 
     def current(self, change: Change) -> dict[str, Any] | None:
         """The object a change targets, as Azure has it now."""
@@ -54,6 +55,7 @@ class AzureDriver(CloudDriver):
         self.services: tuple[AzureService, ...] = (
             NetworkService(self.clients),
             StorageService(self.clients),
+            IdentityService(self.clients),
         )
 
     def discover_scopes(self) -> list[str]:
@@ -71,15 +73,20 @@ class AzureDriver(CloudDriver):
         return resources_from_arm(objects, scope)
 
     def read(self, resource_id: str) -> Resource:
-        """Re-read one NSG or storage account (with its parts)."""
+        """Re-read one NSG, storage account (with its parts) or VM."""
+        return self.read_related(resource_id)[0]
+
+    def read_related(self, resource_id: str) -> list[Resource]:
+        """The resource first, then what its checks need (a VM's role assignments)."""
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
-            raise InputError(f"Clamp cannot read {resource_id} (not an NSG or storage account)")
+            raise InputError(f"Clamp cannot read {resource_id} (not an NSG, storage account or VM)")
         wanted = resource_id.lower()
-        found = [r for r in resources_from_arm(service.read(resource_id)) if r.id.lower() == wanted]
+        resources = resources_from_arm(service.read(resource_id))
+        found = [r for r in resources if r.id.lower() == wanted]
         if not found:
             raise ResourceNotFound(f"{resource_id} was not found")
-        return found[0]
+        return [found[0], *(r for r in resources if r.id.lower() != wanted)]
 
     def current(self, change: Change) -> dict[str, object] | None:
         """The object ``change`` targets as Azure has it now, or None."""

@@ -7,7 +7,11 @@ Facets per type:
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
   ``vnet``.  VNet: ``subnets``.
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
-- VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``.
+- VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``
+  (as ARM has it) and ``principals`` (``vm_principals``).
+- Role assignment: ``principal_id``, ``role_definition`` (id, lower-cased), ``scope``.
+  Role definition: ``role_name``, ``broad`` (Owner, Contributor, User Access Administrator,
+  or any role whose actions include ``*``).
 - Storage account: see ``clamp.providers.azure.normalize_storage``.
 
 Security rules: sources are the address prefixes as written plus the ids of source
@@ -53,6 +57,28 @@ TYPES = {
     for t in ResourceType
     if t.value.startswith("Microsoft.") and t != ResourceType.AZURE_STORAGE_ACCOUNT
 }
+
+
+ASSIGNMENT_SEGMENT = "/providers/Microsoft.Authorization/roleAssignments/"
+BROAD_ROLES = frozenset({"Owner", "Contributor", "User Access Administrator"})
+
+
+def vm_principals(identity: Any) -> tuple[dict[str, str], ...]:
+    """The identities a VM runs as: ``{"kind": "system"|"user", "principal_id", "id"}``
+    (``id`` is the user-assigned identity's ARM id; principal ids are lower-cased)."""
+    if not isinstance(identity, Mapping):
+        return ()
+    out = []
+    if "systemassigned" in str(identity.get("type", "")).lower() and identity.get("principalId"):
+        out.append(
+            {"kind": "system", "principal_id": str(identity["principalId"]).lower(), "id": ""}
+        )
+    for arm_id, user in (identity.get("userAssignedIdentities") or {}).items():
+        if isinstance(user, Mapping) and user.get("principalId"):
+            out.append(
+                {"kind": "user", "principal_id": str(user["principalId"]).lower(), "id": arm_id}
+            )
+    return tuple(out)
 
 
 def _ref(obj: Any) -> str | None:
@@ -147,6 +173,20 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
                 ),
                 "power_state": next((s for s in states if s.startswith("PowerState/")), None),
                 "identity": obj.get("identity"),
+                "principals": vm_principals(obj.get("identity")),
+            }
+        case ResourceType.AZURE_ROLE_ASSIGNMENT:
+            return {
+                "principal_id": str(props.get("principalId", "")).lower(),
+                "role_definition": str(props.get("roleDefinitionId", "")).lower(),
+                "scope": str(props.get("scope") or str(obj["id"]).split(ASSIGNMENT_SEGMENT)[0]),
+            }
+        case ResourceType.AZURE_ROLE_DEFINITION:
+            actions = [a for p in props.get("permissions") or [] for a in p.get("actions") or []]
+            name = str(props.get("roleName", ""))
+            return {
+                "role_name": name,
+                "broad": name in BROAD_ROLES or "*" in actions,
             }
         case _:
             return {}

@@ -73,6 +73,11 @@ class GcpClients:
         return compute_v1.GlobalOperationsClient(**self.options)
 
     @cached_property
+    def zone_operations(self) -> compute_v1.ZoneOperationsClient:
+        """Zone operations, to wait on instance actions at the same endpoint."""
+        return compute_v1.ZoneOperationsClient(**self.options)
+
+    @cached_property
     def storage(self) -> storage.Client:
         """Cloud Storage (JSON API); ``project=None`` because every call names its bucket or
         project, so no default project has to be guessed."""

@@ -69,6 +69,10 @@ class ComputeService:
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
 
+    def context(self, resource_id: str) -> list[dict[str, Any]]:
+        """Nothing: other services' resources need nothing from this one."""
+        return []
+
     def owns(self, resource_id: str) -> bool:
         """Whether ``resource_id`` is a Compute Engine resource name."""
         return resource_id.startswith(COMPUTE + "/")

@@ -1,7 +1,7 @@
 """The GCP driver: one service module per Google service, dispatched by name and change type.
 
-``compute`` (firewalls, instances, networks) and ``storage`` (buckets and their IAM
-policies). Collection gathers every service's raw objects of a project and normalizes
+``compute`` (firewalls, instances, networks), ``storage`` (buckets and their IAM
+policies) and ``identity`` (project IAM policies, instance service accounts). Collection gathers every service's raw objects of a project and normalizes
 them together.
 """
 
@@ -18,6 +18,7 @@ from clamp.model import Change, Provider, Resource
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import ComputeService
 from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.identity import IdentityService
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.gcp.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
@@ -37,6 +38,9 @@ class GcpService(Protocol):
     def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
         """The project and the raw objects that make up one resource."""
 
+    def context(self, resource_id: str) -> list[dict[str, Any]]:
+        """Raw objects another service's resource needs for its checks (often none)."""
+
     def current(self, change: Change) -> dict[str, Any] | None:
         """The object a change targets, as Google Cloud has it now."""
 
@@ -55,6 +59,7 @@ class GcpDriver(CloudDriver):
         self.services: tuple[GcpService, ...] = (
             ComputeService(self.clients),
             StorageService(self.clients),
+            IdentityService(self.clients),
         )
 
     def discover_scopes(self) -> list[str]:
@@ -72,17 +77,23 @@ class GcpDriver(CloudDriver):
         return resources_from_compute(scope, objects)
 
     def read(self, resource_id: str) -> Resource:
-        """Re-read one firewall rule, instance, network or bucket by its full resource name."""
+        """Re-read one firewall rule, instance, network, bucket or project IAM policy."""
+        return self.read_related(resource_id)[0]
+
+    def read_related(self, resource_id: str) -> list[Resource]:
+        """The resource first, then what its checks need (an instance's project policy)."""
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
             raise InputError(
-                f"not a Compute firewall, instance or network, or a bucket name: {resource_id}"
+                f"not a Compute firewall, instance or network, a bucket or a project: {resource_id}"
             )
         project, objects = service.read(resource_id)
-        found = [r for r in resources_from_compute(project, objects) if r.id == resource_id]
+        objects += [o for s in self.services for o in s.context(resource_id)]
+        resources = resources_from_compute(project, objects)
+        found = [r for r in resources if r.id == resource_id]
         if not found:
             raise ResourceNotFound(f"{resource_id} was not found")
-        return found[0]
+        return [found[0], *(r for r in resources if r.id != resource_id)]
 
     def current(self, change: Change) -> dict[str, object] | None:
         """The object ``change`` targets as Google Cloud has it now, or None."""

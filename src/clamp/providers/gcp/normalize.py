@@ -7,7 +7,10 @@ Facets per type:
   ``network`` (the network URL as in the API object).
 - Instance: ``networks`` (network URLs of its NICs), ``external_ip`` (an access config with
   a ``natIP`` or of type ``ONE_TO_ONE_NAT``, or an external IPv6 access config), ``tags``
-  (network tags), ``service_accounts`` (emails), ``status``.
+  (network tags), ``service_accounts`` (emails), ``scopes`` (email → OAuth scopes),
+  ``status``.
+- Project IAM policy (``cloudresourcemanager#policy`` with ``resource: projects/P``, id
+  ``//cloudresourcemanager.googleapis.com/projects/P``): ``bindings`` as (role, member).
 - Network: none.
 - Bucket (``storage#bucket`` and its ``storage#policy``): see ``normalize_storage``.
 ``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
@@ -36,6 +39,7 @@ from clamp.ports import parse_ranges
 from clamp.providers.gcp.normalize_storage import buckets
 
 COMPUTE = "//compute.googleapis.com/projects"
+PROJECTS = "//cloudresourcemanager.googleapis.com/projects"
 PROTOCOLS = {
     "all": Protocol.ANY,
     "tcp": Protocol.TCP,
@@ -114,6 +118,8 @@ def full_name(project: str, obj: Mapping[str, Any]) -> str:
             return f"{COMPUTE}/{project}/zones/{_zone(obj)}/instances/{name}"
         case "compute#network":
             return f"{COMPUTE}/{project}/global/networks/{name}"
+        case "cloudresourcemanager#policy":
+            return f"{PROJECTS}/{str(obj.get('resource', '')).removeprefix('projects/')}"
         case _:
             return f"{COMPUTE}/{project}/global/firewalls/{name}"
 
@@ -129,6 +135,10 @@ def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
         "service_accounts": tuple(
             str(s.get("email", "")) for s in obj.get("serviceAccounts") or []
         ),
+        "scopes": {
+            str(s.get("email", "")): tuple(s.get("scopes") or ())
+            for s in obj.get("serviceAccounts") or []
+        },
         "status": str(obj.get("status", "")),
     }
 
@@ -139,6 +149,14 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
             return {"rules": firewall_rules(obj), "network": str(obj.get("network", ""))}
         case ResourceType.GCP_INSTANCE:
             return _instance_facets(obj)
+        case ResourceType.GCP_PROJECT_POLICY:
+            return {
+                "bindings": tuple(
+                    (str(b.get("role", "")), str(m))
+                    for b in obj.get("bindings") or []
+                    for m in b.get("members") or []
+                )
+            }
         case _:
             return {}
 
@@ -147,6 +165,7 @@ KINDS = {
     "compute#firewall": ResourceType.GCP_FIREWALL,
     "compute#instance": ResourceType.GCP_INSTANCE,
     "compute#network": ResourceType.GCP_NETWORK,
+    "cloudresourcemanager#policy": ResourceType.GCP_PROJECT_POLICY,
 }
 
 

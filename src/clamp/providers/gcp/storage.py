@@ -76,6 +76,10 @@ class StorageService:
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
 
+    def context(self, resource_id: str) -> list[dict[str, Any]]:
+        """Nothing: other services' resources need nothing from this one."""
+        return []
+
     def owns(self, resource_id: str) -> bool:
         """Whether ``resource_id`` is a bucket's name ``//storage.googleapis.com/B``."""
         name = bucket_name(resource_id)
