@@ -233,6 +233,7 @@ class Plan:
     lists further findings the plan must make disappear (a bundle fixes several at once);
     ``irreversible`` marks a plan that can never be taken back (a locked retention policy),
     which needs an explicit extra confirmation and is never run by automation.
+    ``alternatives`` names the check's other remediation intents (``clamp fix --intent``).
     """
 
     intent: str
@@ -247,6 +248,7 @@ class Plan:
     params: Mapping[str, Any] = field(default_factory=dict)
     resolves: tuple[str, ...] = ()
     irreversible: bool = False
+    alternatives: tuple[str, ...] = ()
 
     @property
     def findings(self) -> tuple[str, ...]:

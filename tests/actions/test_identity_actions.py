@@ -184,6 +184,7 @@ def test_revoking_azure_roles_deletes_only_the_broad_assignment_and_undo_restore
     record = rig.engine.apply(plan, actor="tester")
 
     assert plan.intent == "revoke_identity_roles"  # the check's default remediation
+    assert plan.alternatives == ("detach_identity",)
     assert record.status == ActionStatus.VERIFIED
     names = {o["name"] for o in _azure_objects(rig, "roleAssignments")}
     assert names == {"a2", "a3", "a4"}  # the narrow Reader of the same identity stays

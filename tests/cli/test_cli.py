@@ -123,7 +123,7 @@ def test_fix_yes_then_undo_yes_exit_zero_and_actions_are_listed(env: dict[str, s
     assert clamp(env, "audit", "verify").exit_code == 0
 
 
-def _storage_finding(env: dict[str, str], check: str, resource_suffix: str) -> str:
+def _finding(env: dict[str, str], check: str, resource_suffix: str) -> str:
     clamp(env, "scan")
     findings = json.loads(clamp(env, "findings", "--format", "json").stdout)
     return str(
@@ -135,7 +135,7 @@ def _storage_finding(env: dict[str, str], check: str, resource_suffix: str) -> s
     )
 
 
-def _bucket(env: dict[str, str], name: str) -> dict[str, Any]:
+def _gcp_object(env: dict[str, str], name: str) -> dict[str, Any]:
     state = json.loads(clamp(env, "sandbox", "state").stdout)
     return dict(next(o for o in state["gcp"]["clamp-demo-prod"] if o.get("name") == name))
 
@@ -143,7 +143,7 @@ def _bucket(env: dict[str, str], name: str) -> dict[str, Any]:
 def test_an_irreversible_fix_needs_the_second_confirmation_even_with_yes(
     env: dict[str, str],
 ) -> None:
-    finding = _storage_finding(env, "storage-delete-protection-missing", "/clamp-demo-prod-backups")
+    finding = _finding(env, "storage-delete-protection-missing", "/clamp-demo-prod-backups")
     args = ["fix", finding, "--intent", "lock_retention_policy", "--param", "days=1", "--yes"]
 
     refused = clamp(env, *args)
@@ -151,20 +151,20 @@ def test_an_irreversible_fix_needs_the_second_confirmation_even_with_yes(
     assert refused.exit_code == 1
     assert "--i-understand-this-is-irreversible" in refused.stderr
     assert "IRREVERSIBLE" in refused.stdout
-    assert not _bucket(env, "clamp-demo-prod-backups").get("retentionPolicy")
+    assert not _gcp_object(env, "clamp-demo-prod-backups").get("retentionPolicy")
 
     locked = clamp(env, *args, "--i-understand-this-is-irreversible", "--format", "json")
 
     assert locked.exit_code == 0, locked.output
     assert json.loads(locked.stdout)["status"] == "verified"
-    policy = _bucket(env, "clamp-demo-prod-backups")["retentionPolicy"]
+    policy = _gcp_object(env, "clamp-demo-prod-backups")["retentionPolicy"]
     assert (policy["retentionPeriod"], policy["isLocked"]) == ("86400", True)
 
 
 def test_the_data_protection_bundle_fixes_every_gap_of_a_bucket_and_undoes(
     env: dict[str, str],
 ) -> None:
-    finding = _storage_finding(env, "storage-public-access", "/clamp-demo-prod-backups")
+    finding = _finding(env, "storage-public-access", "/clamp-demo-prod-backups")
 
     fixed = clamp(env, "fix", finding, "--bundle", "data-protection", "--yes", "--format", "json")
 
@@ -172,26 +172,49 @@ def test_the_data_protection_bundle_fixes_every_gap_of_a_bucket_and_undoes(
     assert fixed.exit_code == 0, fixed.output
     assert action["intent"] == "data-protection" and action["status"] == "verified"
     assert len(action["plan"]["resolves"]) == 3
-    assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": True}
+    assert _gcp_object(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": True}
     state = json.loads(clamp(env, "sandbox", "state").stdout)["gcp"]["clamp-demo-prod"]
     policy = next(o for o in state if o.get("resourceId", "").endswith("/clamp-demo-prod-backups"))
     members = {m for b in policy["bindings"] for m in b["members"]}
     assert "allUsers" not in members
     assert "serviceAccount:backup@clamp-demo-prod.iam.gserviceaccount.com" in members
     assert clamp(env, "undo", action["id"], "--yes").exit_code == 0
-    assert _bucket(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": False}
+    assert _gcp_object(env, "clamp-demo-prod-backups")["versioning"] == {"enabled": False}
 
 
 def test_a_bad_intent_parameter_is_one_line_and_changes_nothing(env: dict[str, str]) -> None:
-    finding = _storage_finding(env, "storage-soft-delete-disabled", "/clamp-demo-prod-backups")
+    finding = _finding(env, "storage-soft-delete-disabled", "/clamp-demo-prod-backups")
 
     result = clamp(env, "fix", finding, "--param", "days=400", "--yes")
 
     assert result.exit_code == 1
     assert "days must be at most 365" in result.stderr
-    assert _bucket(env, "clamp-demo-prod-backups")["softDeletePolicy"] == {
+    assert _gcp_object(env, "clamp-demo-prod-backups")["softDeletePolicy"] == {
         "retentionDurationSeconds": "0"
     }
+
+
+def test_fix_chooses_a_remediation_with_intent_and_the_default_plan_names_the_others(
+    env: dict[str, str],
+) -> None:
+    azure_vm = _finding(env, "vm-identity-overprivileged", "/virtualMachines/web-1")
+    gce = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
+    finding = _finding(env, "vm-identity-overprivileged", gce)
+
+    default = clamp(env, "fix", azure_vm, "--dry-run")
+    refused = clamp(env, "fix", finding, "--yes")
+    detached = clamp(
+        env, "fix", finding, "--intent", "detach_identity", "--yes", "--format", "json"
+    )
+
+    assert "revoke_identity_roles" in default.stdout, default.stderr
+    assert "Contributor" in default.stdout
+    assert "other fixes for this finding: --intent detach_identity" in default.stdout
+    assert refused.exit_code == 1 and "--intent detach_identity" in refused.stderr
+    assert detached.exit_code == 0, detached.output
+    assert json.loads(detached.stdout)["status"] == "verified"
+    web = _gcp_object(env, "web-1")
+    assert (web["status"], web["serviceAccounts"]) == ("RUNNING", [])
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(env: dict[str, str]) -> None:

@@ -70,6 +70,7 @@ def test_cai_ndjson_dump_loads_compute_and_storage_assets_and_skips_the_rest() -
         ResourceType.GCP_INSTANCE,
         ResourceType.GCP_NETWORK,
         ResourceType.GCS_BUCKET,
+        ResourceType.GCP_PROJECT_POLICY,
     }
     assert any(r.type == ResourceType.GCP_FIREWALL for r in resources)
     buckets = [r for r in resources if r.type == ResourceType.GCS_BUCKET]
@@ -233,3 +234,47 @@ def test_recorded_azure_storage_accounts_and_blob_services_are_scanned_offline(
         for name, check in findings
         if name == "bfsdevstorage"
     )
+
+
+def test_cai_project_policies_meet_instances_by_project_id(tmp_path: Path) -> None:
+    default_sa = "1044-compute@developer.gserviceaccount.com"
+    assets = [
+        {
+            "name": "//cloudresourcemanager.googleapis.com/projects/1044",
+            "asset_type": "cloudresourcemanager.googleapis.com/Project",
+            "resource": {"data": {"projectId": "shop-prod", "projectNumber": "1044"}},
+            "iam_policy": {
+                "bindings": [{"role": "roles/editor", "members": [f"serviceAccount:{default_sa}"]}]
+            },
+        },
+        {
+            "name": "//compute.googleapis.com/projects/shop-prod/zones/us-east1-b/instances/web",
+            "asset_type": "compute.googleapis.com/Instance",
+            "resource": {
+                "data": {
+                    "name": "web",
+                    "zone": "https://www.googleapis.com/compute/v1/projects/shop-prod/zones/us-east1-b",
+                    "serviceAccounts": [
+                        {
+                            "email": default_sa,
+                            "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                        }
+                    ],
+                }
+            },
+        },
+    ]
+    export = tmp_path / "cai.json"
+    export.write_text(json.dumps(assets))
+
+    [finding] = [
+        f
+        for f in evaluate(load_offline(export), Settings(database_url="sqlite://"))
+        if f.check == "vm-identity-overprivileged"
+    ]
+
+    assert finding.scope == "shop-prod"
+    assert finding.severity == "critical"
+    assert finding.details["roles"] == [
+        {"role": "roles/editor", "member": f"serviceAccount:{default_sa}"}
+    ]

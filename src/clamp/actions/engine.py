@@ -90,7 +90,9 @@ class ActionEngine:
         if bundle is not None:
             return plan_bundle(bundle, finding, related[0], self.settings)
         assert chosen is not None
-        return chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
+        plan = chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
+        others = CHECKS.get(finding.check).remediations if finding.check in CHECKS else ()
+        return replace(plan, alternatives=tuple(i for i in others if i != plan.intent))
 
     # -- applying -------------------------------------------------------------------------
     def apply(

@@ -121,6 +121,9 @@ def print_plan(plan: Plan) -> None:
     )
     if plan.resolves:
         console.print(f"  also resolves: {', '.join(plan.resolves)}")
+    if plan.alternatives:
+        other = ", ".join(f"--intent {name}" for name in plan.alternatives)
+        console.print(f"  other fixes for this finding: {other}")
     console.print(f"  permissions needed: {', '.join(plan.permissions)}")
     for change in plan.changes:
         for line in change_diff(change).splitlines():

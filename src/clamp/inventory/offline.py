@@ -30,7 +30,9 @@ CAI_KINDS = {
     "compute.googleapis.com/Instance": "compute#instance",
     "compute.googleapis.com/Network": "compute#network",
     "storage.googleapis.com/Bucket": "storage#bucket",
+    "cloudresourcemanager.googleapis.com/Project": "cloudresourcemanager#policy",
 }
+PROJECT_ASSET = "//cloudresourcemanager.googleapis.com/projects/"
 STORAGE = "//storage.googleapis.com/"
 UNKNOWN_PROJECT = "unknown-project"
 ARM_TOP_LEVEL = frozenset(
@@ -75,6 +77,7 @@ def load_offline(path: Path) -> list[Resource]:
                 f"{path}: item {number} is neither a Cloud Asset Inventory asset "
                 "(name, asset_type, resource.data) nor an Azure resource (id, type)"
             )
+    _name_projects_by_id(items, gcp)
     try:
         # Storage protections whose objects the export lacks are unknown, not missing.
         listed = {str(obj.get("type", "")).lower() for obj in azure}
@@ -127,6 +130,8 @@ def _cai_item(
     name = str(item.get("name", ""))
     if kind == "storage#bucket":
         return _cai_bucket(path, number, item, name)
+    if kind == "cloudresourcemanager#policy":
+        return _cai_project(item, name)
     parts = name.split("/")
     if not name.startswith("//compute.googleapis.com/projects/") or len(parts) < 5:
         raise InputError(f"{path}: item {number} has no Compute resource name: {name!r}")
@@ -134,6 +139,32 @@ def _cai_item(
     if not isinstance(data, Mapping):
         raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
     return parts[4], [{"kind": kind, **data}]
+
+
+def _cai_project(item: Mapping[str, Any], name: str) -> tuple[str, list[Mapping[str, Any]]]:
+    """A project asset's IAM policy as ``cloudresourcemanager#policy`` (none: nothing)."""
+    project = name.removeprefix(PROJECT_ASSET)
+    policy = item.get("iam_policy") or item.get("iamPolicy")
+    if not isinstance(policy, Mapping):
+        return project, []
+    return project, [
+        {**policy, "kind": "cloudresourcemanager#policy", "resource": f"projects/{project}"}
+    ]
+
+
+def _name_projects_by_id(items: list[Any], gcp: dict[str, list[Mapping[str, Any]]]) -> None:
+    """CAI names projects by number, instances by project id: where a project asset's data
+    gives both, file the project's policy under its id so the two meet."""
+    ids = {}
+    for item in items:
+        data = ((item.get("resource") or {}).get("data") or {}) if isinstance(item, Mapping) else {}
+        if str(item.get("name", "")).startswith(PROJECT_ASSET) and data.get("projectId"):
+            ids[str(data.get("projectNumber", ""))] = str(data["projectId"])
+    for number, project in ids.items():
+        objects = gcp.get(number, [])
+        moved = [o for o in objects if o.get("kind") == "cloudresourcemanager#policy"]
+        gcp[number] = [o for o in objects if o.get("kind") != "cloudresourcemanager#policy"]
+        gcp[project].extend({**o, "resource": f"projects/{project}"} for o in moved)
 
 
 def _cai_bucket(

@@ -155,6 +155,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "params": to_jsonable(plan.params),
         "resolves": list(plan.resolves),
         "irreversible": plan.irreversible,
+        "alternatives": list(plan.alternatives),
     }
 
 
@@ -173,6 +174,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         params=dict(data.get("params") or {}),
         resolves=tuple(data.get("resolves") or ()),
         irreversible=bool(data.get("irreversible", False)),
+        alternatives=tuple(data.get("alternatives") or ()),
     )
 
 
