@@ -3,18 +3,24 @@
 - ``CLAMP_SANDBOX_URL``: use the sandbox at this URL instead of the real clouds.
 - ``CLAMP_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in the user data dir).
 - ``CLAMP_ACTOR``: who is acting, for the audit log (default: the OS user).
+- ``CLAMP_CONFIG``: Clamp's TOML config file (default: ``clamp.toml`` in the user config
+  directory, if it exists); its ``[password_baseline]`` table sets the password baseline.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
+from clamp.baseline import PasswordBaseline
+from clamp.errors import ConfigError
 from clamp.model import PortRange
 
 ADMIN_PORTS: tuple[PortRange, ...] = tuple(
@@ -80,16 +86,34 @@ class Settings:
     actor: str = field(default_factory=_default_actor)
     admin_ports: tuple[PortRange, ...] = ADMIN_PORTS
     database_ports: tuple[PortRange, ...] = DATABASE_PORTS
+    password_baseline: PasswordBaseline = field(default_factory=PasswordBaseline)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``CLAMP_*`` environment variables, defaults elsewhere."""
         env = os.environ if env is None else env
-        kwargs: dict[str, str] = {}
+        kwargs: dict[str, Any] = {}
         if url := env.get("CLAMP_DATABASE_URL"):
             kwargs["database_url"] = url
         if sandbox := env.get("CLAMP_SANDBOX_URL"):
             kwargs["sandbox_url"] = sandbox
         if actor := env.get("CLAMP_ACTOR"):
             kwargs["actor"] = actor
-        return cls(**kwargs)  # type: ignore[arg-type]
+        config = _config_file(env)
+        if "password_baseline" in config:
+            kwargs["password_baseline"] = PasswordBaseline.from_mapping(
+                config["password_baseline"], env.get("CLAMP_CONFIG") or "config"
+            )
+        return cls(**kwargs)
+
+
+def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
+    """The config file's tables ({} when there is none)."""
+    named = env.get("CLAMP_CONFIG")
+    path = Path(named) if named else Path(platformdirs.user_config_dir("clamp")) / "clamp.toml"
+    if not named and not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc}") from exc

@@ -81,6 +81,7 @@ class ResourceType(StrEnum):
     AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
     AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
     AZURE_ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+    ENTRA_TENANT = "graph.microsoft.com/organization"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
     GCP_INSTANCE = "compute.googleapis.com/Instance"
     GCP_NETWORK = "compute.googleapis.com/Network"
@@ -234,6 +235,8 @@ class Plan:
     ``irreversible`` marks a plan that can never be taken back (a locked retention policy),
     which needs an explicit extra confirmation and is never run by automation.
     ``alternatives`` names the check's other remediation intents (``clamp fix --intent``).
+    ``accepts`` names the items of the finding (its ``details.not_met``) that may remain
+    after the plan because they are manual steps the plan lists.
     """
 
     intent: str
@@ -249,6 +252,7 @@ class Plan:
     resolves: tuple[str, ...] = ()
     irreversible: bool = False
     alternatives: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()
 
     @property
     def findings(self) -> tuple[str, ...]:

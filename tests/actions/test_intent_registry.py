@@ -32,7 +32,10 @@ SCHEMA_KEYWORDS = {
     "pattern",
 }
 PERMISSION_FORMS = {
-    Provider.AZURE: re.compile(r"Microsoft\.[A-Za-z]+(/[A-Za-z]+)+/(read|write|delete|action)"),
+    Provider.AZURE: re.compile(
+        r"Microsoft\.[A-Za-z]+(/[A-Za-z]+)+/(read|write|delete|action)"
+        r"|[A-Z][A-Za-z]+\.(Read|ReadWrite)\.All"  # Microsoft Graph permissions
+    ),
     Provider.GCP: re.compile(r"[a-z]+\.[a-zA-Z]+\.[a-zA-Z]+"),
 }
 INTENT_NAMES = INTENTS.names()

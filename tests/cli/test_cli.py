@@ -55,6 +55,7 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
         "storage-public-access",
         "storage-insecure-transport",
         "vm-identity-overprivileged",
+        "password-policy-weak",
     }
     gcp = [f for f in findings if f["provider"] == "gcp"]
     assert all(

@@ -41,6 +41,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _outcome(plan: Plan) -> str:
+    """What a verified plan achieved, in words."""
+    if plan.accepts:
+        return "the changes hold; manual steps remain for " + ", ".join(plan.accepts)
+    count = len(plan.findings)
+    return "the finding is gone" if count == 1 else f"all {count} findings are gone"
+
+
+def _only_accepted(finding: Finding, plan: Plan) -> bool:
+    """Whether all that keeps ``finding`` open are the manual steps the plan listed."""
+    left = finding.details.get("not_met")
+    return bool(plan.accepts) and isinstance(left, list) and set(left) <= set(plan.accepts)
+
+
 class ActionEngine:
     """Runs intents against the clouds with a plan first, a check after, and an undo."""
 
@@ -164,7 +178,11 @@ class ActionEngine:
     def _findings_present(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
         wanted = set(plan.findings)
         related = driver.read_related(plan.resource)
-        return [f for f in evaluate(related, self.settings) if f.id in wanted]
+        return [
+            f
+            for f in evaluate(related, self.settings)
+            if f.id in wanted and not _only_accepted(f, plan)
+        ]
 
     def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
         still = self._findings_present(record.plan, driver)
@@ -187,12 +205,7 @@ class ActionEngine:
             status=ActionStatus.VERIFIED,
             in_flight=False,
             updated=_now(),
-            result="verified: re-read from the cloud, "
-            + (
-                "the finding is gone"
-                if len(record.plan.findings) == 1
-                else f"all {len(record.plan.findings)} findings are gone"
-            ),
+            result="verified: re-read from the cloud, " + _outcome(record.plan),
         )
         self._save(verified, "action.verified")
         return verified

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from clamp.bulk import paused_gc
 from clamp.checks import identity as _identity  # noqa: F401
 from clamp.checks import network as _network  # noqa: F401  (registers the checks)
+from clamp.checks import password as _password  # noqa: F401
 from clamp.checks import storage as _storage  # noqa: F401
 from clamp.checks.exposure import Exposure, exposures_of, internet_allow_rules
 from clamp.checks.interface import CHECKS, Check, Inventory

@@ -14,7 +14,7 @@ import uuid
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from clamp.sandbox.arm import (
     CHILDREN,
@@ -29,6 +29,7 @@ from clamp.sandbox.arm import (
     subscription_object,
 )
 from clamp.sandbox.arm_nested import NestedResources, invalid, merge, scope_locked, type_and_item
+from clamp.sandbox.graph import build_graph_app
 from clamp.sandbox.state import Json, SandboxState
 
 OPERATIONS_PATH = "/_arm/operations/"
@@ -295,10 +296,15 @@ class ArmApi:
 
 
 def build_azure_app(state: SandboxState) -> Starlette:
-    """The ASGI app for the sandbox's HTTPS listener."""
+    """The ASGI app for the sandbox's HTTPS listener: ARM, and Microsoft Graph at /v1.0."""
     api = ArmApi(state)
     methods = ["GET", "PUT", "DELETE", "PATCH", "POST"]
-    return Starlette(routes=[Route("/{path:path}", api.dispatch, methods=methods)])
+    return Starlette(
+        routes=[
+            Mount("/v1.0", app=build_graph_app(state)),
+            Route("/{path:path}", api.dispatch, methods=methods),
+        ]
+    )
 
 
 __all__ = ["build_azure_app"]

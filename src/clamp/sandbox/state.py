@@ -1,7 +1,8 @@
 """The sandbox's in-memory estate: exactly a scenario, changed by writes.
 
 A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns them>]},
-"gcp": {"<project id>": [<Compute API objects, each with its kind>]},
+"gcp": {"<project id>": [<Google API objects, each with its kind>]},
+"entra": {"<tenant id>": {<Microsoft Graph directory objects>}},
 "faults": [<fault rules>]}``. ``SandboxState`` keeps that structure as it is, so
 ``to_scenario()`` round-trips: what was seeded, plus every write since.
 """
@@ -62,17 +63,18 @@ class SandboxState:
 
     azure: dict[str, list[Json]] = field(default_factory=dict)
     gcp: dict[str, list[Json]] = field(default_factory=dict)
+    entra: dict[str, Json] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def from_scenario(cls, scenario: Mapping[str, Any]) -> SandboxState:
         """State seeded from a scenario mapping (deep-copied)."""
-        unknown = set(scenario) - {"azure", "gcp", "faults"}
+        unknown = set(scenario) - {"azure", "gcp", "entra", "faults"}
         if unknown:
             raise InputError(
                 f"scenario has unknown top-level key(s) {sorted(unknown)}; "
-                "valid: azure, gcp, faults"
+                "valid: azure, gcp, entra, faults"
             )
         data = copy.deepcopy(dict(scenario))
         for cloud in ("azure", "gcp"):
@@ -82,9 +84,13 @@ class SandboxState:
                 for v in section.values()
             ):
                 raise InputError(f"scenario '{cloud}' must map each scope id to a list of objects")
+        entra = data.get("entra") or {}
+        if not isinstance(entra, dict) or not all(isinstance(t, dict) for t in entra.values()):
+            raise InputError("scenario 'entra' must map each tenant id to its directory objects")
         return cls(
             azure=data.get("azure") or {},
             gcp=data.get("gcp") or {},
+            entra=entra,
             faults=[Fault.from_json(f) for f in data.get("faults") or []],
         )
 
@@ -104,6 +110,8 @@ class SandboxState:
         """The current estate as a scenario (the same format it was seeded with)."""
         with self.lock:
             out: Json = {"azure": copy.deepcopy(self.azure), "gcp": copy.deepcopy(self.gcp)}
+            if self.entra:
+                out["entra"] = copy.deepcopy(self.entra)
             return out
 
     def take_fault(self, provider: str, method: str, path: str) -> Fault | None:

@@ -156,6 +156,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "resolves": list(plan.resolves),
         "irreversible": plan.irreversible,
         "alternatives": list(plan.alternatives),
+        "accepts": list(plan.accepts),
     }
 
 
@@ -175,6 +176,7 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
         resolves=tuple(data.get("resolves") or ()),
         irreversible=bool(data.get("irreversible", False)),
         alternatives=tuple(data.get("alternatives") or ()),
+        accepts=tuple(data.get("accepts") or ()),
     )
 
 

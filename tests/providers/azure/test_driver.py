@@ -12,6 +12,7 @@ from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import Fault
 
 SUB = "00000000-0000-4000-8000-000000000001"
+TENANT = "00000000-0000-4000-8000-0000000000aa"
 NSG = (
     f"/subscriptions/{SUB}/resourceGroups/clamp-demo/providers/Microsoft.Network/"
     "networkSecurityGroups/web-nsg"
@@ -22,7 +23,7 @@ RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
 def test_discovers_the_subscription_and_collects_the_estate(sandbox_settings: Settings) -> None:
     driver = AzureDriver(sandbox_settings)
 
-    assert driver.discover_scopes() == [SUB]
+    assert driver.discover_scopes() == [SUB, f"tenant:{TENANT}"]
     resources = list(driver.collect(SUB))
 
     kinds = {r.type for r in resources}
@@ -89,7 +90,7 @@ def test_throttling_is_retried_honouring_retry_after(
 ) -> None:
     sandbox.state.faults.append(Fault(status=429, retry_after=0.01, provider="azure", times=2))
 
-    assert AzureDriver(sandbox_settings).discover_scopes() == [SUB]
+    assert AzureDriver(sandbox_settings).discover_scopes() == [SUB, f"tenant:{TENANT}"]
     assert sandbox.state.faults[0].times == 0
 
 

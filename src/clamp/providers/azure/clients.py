@@ -92,6 +92,36 @@ class AzureClients:
         """The storage client of one subscription."""
         return self._client(StorageManagementClient, subscription)
 
+    def graph(self) -> Any:
+        """A Microsoft Graph client; build one per event loop (msgraph-sdk is async)."""
+        from msgraph import GraphServiceClient
+
+        scopes = ["https://graph.microsoft.com/.default"]
+        if not self.settings.sandbox_url:
+            return GraphServiceClient(credentials=self.credential, scopes=scopes)
+        import ssl
+
+        import httpx
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph.graph_request_adapter import GraphRequestAdapter
+        from msgraph_core import GraphClientFactory
+
+        base = str(self.options["base_url"])
+        http = GraphClientFactory.create_with_default_middleware(
+            client=httpx.AsyncClient(
+                verify=ssl.create_default_context(cafile=str(self.options["connection_verify"]))
+            ),
+            host=base,
+        )
+        auth = AzureIdentityAuthenticationProvider(
+            self.credential, scopes=scopes, allowed_hosts=[httpx.URL(base).host]
+        )
+        adapter = GraphRequestAdapter(auth, client=http)
+        adapter.base_url = f"{base}/v1.0"
+        return GraphServiceClient(request_adapter=adapter)
+
     def authorization(self, subscription: str) -> AuthorizationManagementClient:
         """The authorization (role assignments and definitions) client of one subscription."""
         return self._client(AuthorizationManagementClient, subscription)

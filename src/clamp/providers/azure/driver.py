@@ -1,7 +1,8 @@
 """The Azure driver: one service module per Azure service, dispatched by id and change type.
 
 ``network`` (NSGs and what exposure needs), ``storage`` (storage accounts, blob
-services, containers, locks) and ``identity`` (VM identities, role assignments). Collection gathers every service's raw ARM objects and
+services, containers, locks) and ``identity`` (VM identities, role assignments); the
+tenant's password settings come from Microsoft Graph (``entra``, scope ``tenant:<id>``). Collection gathers every service's raw ARM objects and
 normalizes them together, so links between them (a NIC's NSG, a lock's scope) resolve.
 """
 
@@ -16,10 +17,12 @@ from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.clients import AzureClients
+from clamp.providers.azure.entra import EntraService
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import IdentityService
 from clamp.providers.azure.network import NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.normalize_entra import tenant_resource
 from clamp.providers.azure.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
@@ -57,18 +60,24 @@ class AzureDriver(CloudDriver):
             StorageService(self.clients),
             IdentityService(self.clients),
         )
+        self.entra = EntraService(self.clients)
 
     def discover_scopes(self) -> list[str]:
-        """Enabled subscriptions the credential can see."""
+        """Enabled subscriptions the credential can see, then their tenants
+        (``tenant:<id>``, for the password policy)."""
         with translated("list subscriptions", "Microsoft.Resources/subscriptions/read"):
-            return [
-                s.subscription_id
+            subscriptions = [
+                s
                 for s in self.clients.subscriptions.subscriptions.list()
                 if s.subscription_id and s.state in (None, "Enabled")
             ]
+        tenants = sorted({f"tenant:{s.tenant_id}" for s in subscriptions if s.tenant_id})
+        return [str(s.subscription_id) for s in subscriptions] + tenants
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
-        """Every resource Clamp evaluates in a subscription."""
+        """Every resource Clamp evaluates in a subscription (or the tenant's settings)."""
+        if self.entra.owns(scope):
+            return [tenant_resource(self.entra.collect(scope, progress))]
         objects = [obj for service in self.services for obj in service.collect(scope, progress)]
         return resources_from_arm(objects, scope)
 
@@ -78,9 +87,13 @@ class AzureDriver(CloudDriver):
 
     def read_related(self, resource_id: str) -> list[Resource]:
         """The resource first, then what its checks need (a VM's role assignments)."""
+        if self.entra.owns(resource_id):
+            return [tenant_resource(self.entra.read(resource_id))]
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
-            raise InputError(f"Clamp cannot read {resource_id} (not an NSG, storage account or VM)")
+            raise InputError(
+                f"Clamp cannot read {resource_id} (not an NSG, storage account, VM or tenant)"
+            )
         wanted = resource_id.lower()
         resources = resources_from_arm(service.read(resource_id))
         found = [r for r in resources if r.id.lower() == wanted]
@@ -96,7 +109,9 @@ class AzureDriver(CloudDriver):
         """Make one change with Azure's optimistic concurrency (see each service)."""
         self._service(change).apply(change)
 
-    def _service(self, change: Change) -> AzureService:
+    def _service(self, change: Change) -> AzureService | EntraService:
+        if change.type in self.entra.change_types:
+            return self.entra
         for service in self.services:
             if change.type in service.change_types:
                 return service

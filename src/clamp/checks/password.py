@@ -1,0 +1,114 @@
+"""Account password policy against the configured baseline (``clamp.baseline``).
+
+One finding per Microsoft Entra tenant whose settings miss an item of the baseline that the
+tenant can change. ``details.items`` lists every baseline item as ``met``, ``not met`` or
+``not enforceable by API`` with what was seen — Entra's complexity rules for cloud accounts
+are fixed by Microsoft (8 to 256 characters, 3 of 4 character classes, no reuse of the
+current password), so Clamp reports them as such instead of pretending they can be set.
+Federated domains take their password policy from their identity provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+
+from clamp.baseline import PasswordBaseline
+from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.model import Finding, Resource, ResourceType, Severity
+
+MET, NOT_MET, FIXED = "met", "not met", "not enforceable by API"
+ENTRA_LENGTH = "Microsoft Entra fixes cloud-account passwords at 8 to 256 characters"
+ENTRA_CLASSES = "Microsoft Entra requires 3 of 4 character classes (upper, lower, digit, symbol)"
+ENTRA_REUSE = "Microsoft Entra only blocks reusing the current password"
+
+
+def _item(name: str, status: str, detail: str) -> dict[str, str]:
+    return {"item": name, "status": status, "detail": detail}
+
+
+def entra_items(tenant: Resource, baseline: PasswordBaseline) -> list[dict[str, str]]:
+    """Every baseline item, judged on a tenant's facets."""
+    f = tenant.facets
+    items = [
+        _item(f"minimum length {baseline.min_length}", FIXED, ENTRA_LENGTH),
+        _item("character classes", FIXED, ENTRA_CLASSES),
+        _item(f"no reuse of the last {baseline.prevent_reuse}", FIXED, ENTRA_REUSE),
+    ]
+    for domain in f["domains"]:
+        name = f"expiry on {domain['name']}"
+        days = domain["validity_days"]
+        seen = "never expires" if days is None else f"expires after {days} days"
+        if not domain["managed"]:
+            items.append(_item(name, FIXED, "federated: set by the identity provider"))
+        elif baseline.expires:
+            ok = days is not None and days <= int(baseline.max_age_days)
+            items.append(
+                _item(
+                    name, MET if ok else NOT_MET, f"{seen}; baseline {baseline.max_age_days} days"
+                )
+            )
+        else:
+            items.append(
+                _item(
+                    name,
+                    MET if days is None else NOT_MET,
+                    f"{seen}; baseline: never (NIST SP 800-63B)",
+                )
+            )
+    threshold = f["lockout_threshold"]
+    items.append(
+        _item(
+            f"lockout after {baseline.lockout_threshold} failed attempts",
+            MET if threshold <= baseline.lockout_threshold else NOT_MET,
+            f"smart lockout after {threshold}",
+        )
+    )
+    if baseline.require_mfa:
+        items.append(
+            _item(
+                "MFA for everyone",
+                MET if f["mfa"] else NOT_MET,
+                f["mfa"]
+                or "neither security defaults nor a Conditional Access policy for all users",
+            )
+        )
+    return items
+
+
+@CHECKS.register("password-policy-weak")
+class PasswordPolicyWeak(Check):
+    """The tenant's password policy misses the baseline where it could meet it."""
+
+    id = "password-policy-weak"
+    title = "Account password policy is weaker than the baseline"
+    severity = Severity.MEDIUM
+    rationale = (
+        "Weak, never-changing passwords without lockout or MFA are how most accounts are "
+        "taken over; the baseline is what the organisation decided to require."
+    )
+    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "CIS Microsoft Azure Foundations 2.0": ("1.1.1", "1.3"),
+        "NIST CSF 2.0": ("PR.AA-01", "PR.AA-03"),
+        "ISO 27001:2022": ("A.5.17", "A.8.5"),
+    }
+    remediations = ("apply_password_policy",)
+
+    def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
+        """A finding per tenant with an item not met."""
+        for tenant in inventory.of_type(ResourceType.ENTRA_TENANT):
+            items = entra_items(tenant, self.settings.password_baseline)
+            unmet = [i for i in items if i["status"] == NOT_MET]
+            if not unmet:
+                continue
+            mfa = any(i["item"] == "MFA for everyone" for i in unmet)
+            details: dict[str, Any] = {"items": items, "not_met": [i["item"] for i in unmet]}
+            yield Finding(
+                self.id,
+                tenant.provider,
+                tenant.id,
+                tenant.scope,
+                Severity.HIGH if mfa else self.severity,
+                f"tenant {tenant.name}: {', '.join(details['not_met'])} not met",
+                details,
+            )
