@@ -87,6 +87,7 @@ class ResourceType(StrEnum):
     GCP_NETWORK = "compute.googleapis.com/Network"
     GCS_BUCKET = "storage.googleapis.com/Bucket"
     GCP_PROJECT_POLICY = "cloudresourcemanager.googleapis.com/Project"
+    GOOGLE_CUSTOMER = "cloudidentity.googleapis.com/Customer"
 
 
 ALL_PORTS_MAX = 65535

@@ -143,3 +143,50 @@ def test_the_baseline_comes_from_the_config_file_and_bad_values_are_named(
     config.write_text('[password_baseline]\nlockout_threshold = "ten"\n')
     with pytest.raises(ConfigError, match="lockout_threshold must be int"):
         Settings.from_env({"CLAMP_CONFIG": str(config)})
+
+
+def _google_scenario(**value: Any) -> dict[str, Any]:
+    demo: dict[str, Any] = demo_scenario()["cloudidentity"]  # type: ignore[assignment]
+    directory = dict(next(iter(demo.values())))
+    if value:
+        directory["policies"] = [
+            {**p, "setting": {**p["setting"], "value": {**p["setting"]["value"], **value}}}
+            if p["setting"]["type"] == "settings/security.password"
+            else p
+            for p in directory["policies"]
+        ]
+    return {"gcp": {"acme-prod": []}, "cloudidentity": {next(iter(demo)): directory}}
+
+
+def test_the_google_customer_is_found_from_the_projects_and_judged(tmp_path: Path) -> None:
+    with Sandbox(SandboxState.from_scenario(_google_scenario())) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        finding = _finding(rig)
+
+        assert finding.resource == "customer:C03az79cb"
+        items = {i["item"]: i["status"] for i in finding.details["items"]}
+        assert items["minimum length 14"] == "not met"
+        assert items["lockout after 10 failed attempts"] == "not enforceable by API"
+        assert items["MFA for everyone"] == "not met"
+        with pytest.raises(PlanRefused, match="Password management") as refused:
+            rig.engine.plan(finding.id)
+        assert "2-step verification" in str(refused.value)
+
+
+def test_a_google_policy_that_meets_the_baseline_raises_nothing(tmp_path: Path) -> None:
+    scenario = _google_scenario(
+        allowedStrength="STRONG",
+        minimumLength=16,
+        enforceRequirementsAtLogin=True,
+        allowReuse=False,
+        expirationDuration=f"{60 * 86400}s",
+    )
+    directory = next(iter(scenario["cloudidentity"].values()))
+    for policy in directory["policies"]:
+        if "two_step" in policy["setting"]["type"]:
+            policy["setting"]["value"] = {"enforcedFrom": "2025-01-01T00:00:00Z"}
+    with Sandbox(SandboxState.from_scenario(scenario)) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        checks = {r.finding.check for r in rig.store.findings(status=FindingStatus.OPEN)}
+
+    assert "password-policy-weak" not in checks

@@ -60,10 +60,12 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
     gcp = [f for f in findings if f["provider"] == "gcp"]
     assert all(
         f["resource"].startswith(
-            ("//compute.googleapis.com/projects/", "//storage.googleapis.com/")
+            ("//compute.googleapis.com/projects/", "//storage.googleapis.com/", "customer:")
         )
         for f in gcp
     )
+    passwords = {f["resource"] for f in findings if f["check"] == "password-policy-weak"}
+    assert passwords == {"tenant:00000000-0000-4000-8000-0000000000aa", "customer:C03az79cb"}
     vms = {f["resource"] for f in findings if f["check"] == "vm-identity-overprivileged"}
     assert (
         "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/clamp-demo/providers/Microsoft.Compute/virtualMachines/web-1"
@@ -85,7 +87,11 @@ def test_scan_json_reports_scopes_resources_and_lifecycle_counts(env: dict[str, 
 
     report = json.loads(result.stdout)
     assert result.exit_code == 0
-    assert {s["scope"] for s in report["scopes"]} == {"clamp-demo-prod", "clamp-demo-dev"}
+    assert {s["scope"] for s in report["scopes"]} == {
+        "clamp-demo-prod",
+        "clamp-demo-dev",
+        "customer:C03az79cb",
+    }
     assert report["findings"] == report["summary"]["new"] > 0
     assert report["errors"] == []
 

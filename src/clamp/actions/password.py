@@ -1,6 +1,9 @@
 """``apply_password_policy``: bring a tenant's password settings to the baseline where the
 API allows it, and say exactly what a human must do for the rest.
 
+Google Workspace / Cloud Identity: the Policy API is read; every gap is listed as console
+steps and the plan is refused, so nothing looks fixed that is not.
+
 Microsoft Entra (Graph): password expiry per managed domain
 (``passwordValidityPeriodInDays``) and the smart-lockout threshold (Password Rule
 Settings). MFA for everyone is a decision with a blast radius of its own (security defaults
@@ -18,7 +21,7 @@ from typing import Any, ClassVar
 
 from clamp.actions.interface import INTENTS, Category, Intent
 from clamp.actions.params import checked_params
-from clamp.checks.password import NOT_MET, entra_items
+from clamp.checks.password import NOT_MET, entra_items, google_items
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import Change, ChangeOp, Finding, Plan, Provider, Resource, ResourceType
@@ -64,9 +67,11 @@ class ApplyPasswordPolicy(Intent):
     ) -> Plan:
         """Domain expiry and lockout changes; MFA and fixed items as manual steps."""
         checked_params(self.name, self.params_schema, params)
+        baseline = settings.password_baseline
+        if resource.type == ResourceType.GOOGLE_CUSTOMER:
+            raise PlanRefused(google_steps(resource, settings))
         if resource.type != ResourceType.ENTRA_TENANT:
             raise PlanRefused(f"apply_password_policy cannot change a {resource.type}")
-        baseline = settings.password_baseline
         unmet = {i["item"] for i in entra_items(resource, baseline) if i["status"] == NOT_MET}
         changes: list[Change] = []
         manual: dict[str, str] = {}
@@ -141,6 +146,42 @@ class ApplyPasswordPolicy(Intent):
             permissions=self.permissions[resource.provider],
             accepts=tuple(manual),
         )
+
+
+def google_steps(customer: Resource, settings: Settings) -> str:
+    """The console steps that close a Google customer's baseline gaps, in words."""
+    baseline = settings.password_baseline
+    unmet = [
+        i["item"]
+        for i in google_items(customer, baseline)
+        if i["status"] == NOT_MET and i["item"] != "MFA for everyone"
+    ]
+    steps = []
+    if unmet:
+        expiry = (
+            f"Password reset frequency {baseline.max_age_days} days"
+            if baseline.expires
+            else "Password reset frequency Never expires"
+        )
+        steps.append(
+            "Google Admin console → Security → Authentication → Password management → "
+            f"(each org unit) → Enforce strong password; Minimum length {baseline.min_length}; "
+            "Enforce password policy at next sign-in; Allow password reuse off; "
+            f"{expiry} → Save (fixes: {', '.join(unmet)})"
+        )
+    if any(
+        i["item"] == "MFA for everyone" and i["status"] == NOT_MET
+        for i in google_items(customer, baseline)
+    ):
+        steps.append(
+            "Google Admin console → Security → Authentication → 2-step verification → "
+            "Allow users to turn on 2-Step Verification; Enforcement On (from a date) → Save"
+        )
+    listed = "; ".join(f"({n}) {text}" for n, text in enumerate(steps, start=1))
+    return (
+        f"Clamp reads customer {customer.name}'s password policy through the Cloud Identity "
+        f"Policy API but changes it only by these manual steps: {listed}"
+    )
 
 
 def _describe(change: Change) -> str:

@@ -1,11 +1,14 @@
 """Account password policy against the configured baseline (``clamp.baseline``).
 
-One finding per Microsoft Entra tenant whose settings miss an item of the baseline that the
-tenant can change. ``details.items`` lists every baseline item as ``met``, ``not met`` or
+One finding per Microsoft Entra tenant or Google Cloud Identity / Workspace customer whose
+settings miss an item of the baseline that it can change. ``details.items`` lists every baseline item as ``met``, ``not met`` or
 ``not enforceable by API`` with what was seen — Entra's complexity rules for cloud accounts
 are fixed by Microsoft (8 to 256 characters, 3 of 4 character classes, no reuse of the
 current password), so Clamp reports them as such instead of pretending they can be set.
-Federated domains take their password policy from their identity provider.
+Federated domains take their password policy from their identity provider. Google lets
+a customer set length, strength, expiry, reuse of the previous password and enforcement at
+sign-in per org unit (an item is met only if every org unit's policy meets it); lockout is
+Google's own.
 """
 
 from __future__ import annotations
@@ -76,6 +79,97 @@ def entra_items(tenant: Resource, baseline: PasswordBaseline) -> list[dict[str, 
     return items
 
 
+GOOGLE_LOCKOUT = "Google manages sign-in challenges and lockout itself; no setting exists"
+GOOGLE_REUSE = "Google can only block reusing the previous password"
+
+
+def _worst(policies: list[dict[str, Any]], ok: Any, describe: Any) -> tuple[bool, str]:
+    """Met only if every org unit's policy meets it; the detail names those that do not."""
+    failing = [p for p in policies if not ok(p)]
+    shown = failing or policies
+    return not failing, "; ".join(f"{p['org_unit'] or 'root'}: {describe(p)}" for p in shown)
+
+
+def google_items(customer: Resource, baseline: PasswordBaseline) -> list[dict[str, str]]:
+    """Every baseline item, judged on a Cloud Identity customer's password policies."""
+    policies = list(customer.facets["password"])
+    if not policies:
+        policies = [
+            {
+                "org_unit": "",
+                "min_length": 8,
+                "strength": "WEAK",
+                "expiry_days": None,
+                "allow_reuse": True,
+                "enforce_at_login": False,
+            }
+        ]  # Google's defaults when no policy is set
+    checks: list[tuple[str, Any, Any]] = [
+        (
+            f"minimum length {baseline.min_length}",
+            lambda p: p["min_length"] >= baseline.min_length,
+            lambda p: f"minimum {p['min_length']}",
+        ),
+        (
+            "character classes",
+            lambda p: p["strength"] == "STRONG",
+            lambda p: f"strength {p['strength']}",
+        ),
+        (
+            "enforced at next sign-in",
+            lambda p: p["enforce_at_login"],
+            lambda p: "enforced" if p["enforce_at_login"] else "not enforced",
+        ),
+    ]
+    if baseline.expires:
+        checks.append(
+            (
+                f"expiry after {baseline.max_age_days} days",
+                lambda p: (
+                    p["expiry_days"] is not None and p["expiry_days"] <= int(baseline.max_age_days)
+                ),
+                lambda p: "never" if p["expiry_days"] is None else f"{p['expiry_days']} days",
+            )
+        )
+    else:
+        checks.append(
+            (
+                "no forced expiry (NIST SP 800-63B)",
+                lambda p: p["expiry_days"] is None,
+                lambda p: "never" if p["expiry_days"] is None else f"{p['expiry_days']} days",
+            )
+        )
+    items = []
+    for name, ok, describe in checks:
+        met, detail = _worst(policies, ok, describe)
+        items.append(_item(name, MET if met else NOT_MET, detail))
+    reuse_met, reuse = _worst(
+        policies,
+        lambda p: not p["allow_reuse"],
+        lambda p: "reuse allowed" if p["allow_reuse"] else "reuse blocked",
+    )
+    items.append(
+        _item(
+            f"no reuse of the last {baseline.prevent_reuse}",
+            NOT_MET if not reuse_met else MET if baseline.prevent_reuse <= 1 else FIXED,
+            reuse if not reuse_met or baseline.prevent_reuse <= 1 else f"{reuse}; {GOOGLE_REUSE}",
+        )
+    )
+    items.append(
+        _item(f"lockout after {baseline.lockout_threshold} failed attempts", FIXED, GOOGLE_LOCKOUT)
+    )
+    if baseline.require_mfa:
+        enforced = customer.facets["two_step_enforced"]
+        items.append(
+            _item(
+                "MFA for everyone",
+                MET if enforced else NOT_MET,
+                "2-Step Verification enforced" if enforced else "2-Step Verification not enforced",
+            )
+        )
+    return items
+
+
 @CHECKS.register("password-policy-weak")
 class PasswordPolicyWeak(Check):
     """The tenant's password policy misses the baseline where it could meet it."""
@@ -95,9 +189,16 @@ class PasswordPolicyWeak(Check):
     remediations = ("apply_password_policy",)
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
-        """A finding per tenant with an item not met."""
-        for tenant in inventory.of_type(ResourceType.ENTRA_TENANT):
-            items = entra_items(tenant, self.settings.password_baseline)
+        """A finding per tenant or customer with an item not met."""
+        baseline = self.settings.password_baseline
+        judged = [
+            *((t, entra_items(t, baseline)) for t in inventory.of_type(ResourceType.ENTRA_TENANT)),
+            *(
+                (c, google_items(c, baseline))
+                for c in inventory.of_type(ResourceType.GOOGLE_CUSTOMER)
+            ),
+        ]
+        for tenant, items in judged:
             unmet = [i for i in items if i["status"] == NOT_MET]
             if not unmet:
                 continue
@@ -109,6 +210,7 @@ class PasswordPolicyWeak(Check):
                 tenant.id,
                 tenant.scope,
                 Severity.HIGH if mfa else self.severity,
-                f"tenant {tenant.name}: {', '.join(details['not_met'])} not met",
+                f"{'tenant' if tenant.type == ResourceType.ENTRA_TENANT else 'customer'} "
+                f"{tenant.name}: {', '.join(details['not_met'])} not met",
                 details,
             )

@@ -363,6 +363,7 @@ class ComputeApi:
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
     # These modules use google_error and ComputeApi from here.
+    from clamp.sandbox.cloudidentity import cloudidentity_routes
     from clamp.sandbox.gcp_instances import instance_routes
     from clamp.sandbox.gcs_api import gcs_routes
 
@@ -386,6 +387,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
             *instance_routes(api),
+            *cloudidentity_routes(state),
             *gcs_routes(state),
         ]
     )

@@ -3,6 +3,7 @@
 A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns them>]},
 "gcp": {"<project id>": [<Google API objects, each with its kind>]},
 "entra": {"<tenant id>": {<Microsoft Graph directory objects>}},
+"cloudidentity": {"<customer id>": {"organization": ..., "policies": [...]}},
 "faults": [<fault rules>]}``. ``SandboxState`` keeps that structure as it is, so
 ``to_scenario()`` round-trips: what was seeded, plus every write since.
 """
@@ -64,17 +65,18 @@ class SandboxState:
     azure: dict[str, list[Json]] = field(default_factory=dict)
     gcp: dict[str, list[Json]] = field(default_factory=dict)
     entra: dict[str, Json] = field(default_factory=dict)
+    cloudidentity: dict[str, Json] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def from_scenario(cls, scenario: Mapping[str, Any]) -> SandboxState:
         """State seeded from a scenario mapping (deep-copied)."""
-        unknown = set(scenario) - {"azure", "gcp", "entra", "faults"}
+        unknown = set(scenario) - {"azure", "gcp", "entra", "cloudidentity", "faults"}
         if unknown:
             raise InputError(
                 f"scenario has unknown top-level key(s) {sorted(unknown)}; "
-                "valid: azure, gcp, entra, faults"
+                "valid: azure, gcp, entra, cloudidentity, faults"
             )
         data = copy.deepcopy(dict(scenario))
         for cloud in ("azure", "gcp"):
@@ -84,13 +86,19 @@ class SandboxState:
                 for v in section.values()
             ):
                 raise InputError(f"scenario '{cloud}' must map each scope id to a list of objects")
-        entra = data.get("entra") or {}
-        if not isinstance(entra, dict) or not all(isinstance(t, dict) for t in entra.values()):
-            raise InputError("scenario 'entra' must map each tenant id to its directory objects")
+        for directory in ("entra", "cloudidentity"):
+            section = data.get(directory) or {}
+            if not isinstance(section, dict) or not all(
+                isinstance(t, dict) for t in section.values()
+            ):
+                raise InputError(
+                    f"scenario '{directory}' must map each tenant or customer id to its objects"
+                )
         return cls(
             azure=data.get("azure") or {},
             gcp=data.get("gcp") or {},
-            entra=entra,
+            entra=data.get("entra") or {},
+            cloudidentity=data.get("cloudidentity") or {},
             faults=[Fault.from_json(f) for f in data.get("faults") or []],
         )
 
@@ -112,6 +120,8 @@ class SandboxState:
             out: Json = {"azure": copy.deepcopy(self.azure), "gcp": copy.deepcopy(self.gcp)}
             if self.entra:
                 out["entra"] = copy.deepcopy(self.entra)
+            if self.cloudidentity:
+                out["cloudidentity"] = copy.deepcopy(self.cloudidentity)
             return out
 
     def take_fault(self, provider: str, method: str, path: str) -> Fault | None:

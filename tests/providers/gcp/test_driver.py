@@ -33,7 +33,7 @@ def test_discovers_projects_and_collects_firewalls_instances_networks(
 ) -> None:
     driver = GcpDriver(sandbox_settings)
 
-    assert sorted(driver.discover_scopes()) == ["clamp-demo-dev", PROJECT]
+    assert sorted(driver.discover_scopes()) == ["clamp-demo-dev", PROJECT, "customer:C03az79cb"]
     resources = list(driver.collect(PROJECT))
 
     by_type = {t: [r for r in resources if r.type == t] for t in ResourceType}

@@ -85,6 +85,27 @@ class GcpClients:
         return storage.Client(project=None, **options)
 
     @cached_property
+    def organizations(self) -> resourcemanager_v3.OrganizationsClient:
+        """Resource Manager v3 organizations, to find the Cloud Identity customer."""
+        return resourcemanager_v3.OrganizationsClient(**self.options)
+
+    @cached_property
+    def cloudidentity(self) -> Any:
+        """The Cloud Identity API (google-api-python-client, from its bundled discovery
+        document; same endpoint and credentials as every other client)."""
+        from googleapiclient.discovery import build
+
+        options = {"api_endpoint": self.settings.sandbox_url} if self.settings.sandbox_url else {}
+        return build(
+            "cloudidentity",
+            "v1",
+            credentials=self.options["credentials"],
+            client_options=options,
+            static_discovery=True,
+            cache_discovery=False,
+        )
+
+    @cached_property
     def projects(self) -> resourcemanager_v3.ProjectsClient:
         """Resource Manager v3 projects, for discovery."""
         return resourcemanager_v3.ProjectsClient(**self.options)

@@ -17,6 +17,7 @@ from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import ComputeService
+from clamp.providers.gcp.customer import CustomerService
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.identity import IdentityService
 from clamp.providers.gcp.normalize import resources_from_compute
@@ -61,18 +62,24 @@ class GcpDriver(CloudDriver):
             StorageService(self.clients),
             IdentityService(self.clients),
         )
+        self.customer = CustomerService(self.clients)
 
     def discover_scopes(self) -> list[str]:
-        """ACTIVE projects the credentials can see."""
+        """ACTIVE projects the credentials can see, then their organizations' Cloud
+        Identity customers (``customer:<id>``, for the password policy)."""
         projects = call(
             "list projects",
             "resourcemanager.projects.get",
             lambda: list(self.clients.projects.search_projects(request={})),
         )
-        return [p.project_id for p in projects if p.state.name == "ACTIVE"]
+        active = [p for p in projects if p.state.name == "ACTIVE"]
+        organizations = {p.parent for p in active if p.parent.startswith("organizations/")}
+        return [p.project_id for p in active] + self.customer.customers(organizations)
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
-        """Every resource Clamp evaluates in one project."""
+        """Every resource Clamp evaluates in one project (or a customer's policies)."""
+        if self.customer.owns(scope):
+            return [self.customer.read(scope, progress)]
         objects = [obj for service in self.services for obj in service.collect(scope, progress)]
         return resources_from_compute(scope, objects)
 
@@ -82,6 +89,8 @@ class GcpDriver(CloudDriver):
 
     def read_related(self, resource_id: str) -> list[Resource]:
         """The resource first, then what its checks need (an instance's project policy)."""
+        if self.customer.owns(resource_id):
+            return [self.customer.read(resource_id)]
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
             raise InputError(
