@@ -365,7 +365,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
     # These modules use google_error and ComputeApi from here.
     from clamp.sandbox.cloudidentity import cloudidentity_routes
     from clamp.sandbox.gcp_instances import instance_routes
-    from clamp.sandbox.gcs_api import gcs_routes
+    from clamp.sandbox.gcs import gcs_routes
 
     api = ComputeApi(state)
     base = "/compute/v1/projects/{project}"
