@@ -1,11 +1,14 @@
 """Azure Resource Manager conventions the sandbox follows: paths, errors, etags, defaults.
 
-Pure helpers for ``clamp.sandbox.azure``; nothing here touches the network.
+Pure helpers for ``clamp.sandbox.azure``; nothing here touches the network. A request path
+*is* an ARM id (or the id of a collection, or an action on a resource): ``ArmPath`` reads
+it, ``KINDS`` says how ARM treats writes to each resource type.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -24,6 +27,109 @@ CHILDREN: dict[str, dict[str, str]] = {
     "microsoft.network/virtualnetworks": {"subnets": "subnets"},
 }
 WRITABLE_CHILDREN = frozenset({"securityRules", "subnets"})
+
+
+@dataclass(frozen=True)
+class ArmPath:
+    """A request path read the way ARM reads it: the resource type it names (as spelled),
+    and whether it names one resource or a collection (or, for POST, an action)."""
+
+    path: str
+    type: str
+    item: bool
+
+    @classmethod
+    def parse(cls, raw: str) -> ArmPath:
+        """``raw`` with empty segments dropped (SDKs join ``/{scope}`` ids into ``//``)."""
+        segments = [s for s in raw.split("/") if s]
+        lower = [s.lower() for s in segments]
+        path = "/" + "/".join(segments)
+        if "providers" not in lower:
+            return cls(path, "", False)
+        rest = segments[len(lower) - lower[::-1].index("providers") :]
+        if len(rest) < 2:
+            return cls(path, "", False)
+        return cls(path, "/".join([rest[0], *rest[1::2]]), len(rest) % 2 == 1)
+
+    @property
+    def kind(self) -> str:
+        """The type, lower-cased: the key of ``KINDS`` and of the checks."""
+        return self.type.lower()
+
+    @property
+    def subscription(self) -> str:
+        """The subscription id the path is under."""
+        return self.path.split("/")[2]
+
+    @property
+    def parent(self) -> str:
+        """The id above: the resource a child or an action belongs to, or the id a
+        collection is listed under."""
+        return self.path.rsplit("/", 2 if self.item else 1)[0]
+
+    @property
+    def scope(self) -> str:
+        """The id the last ``/providers/`` segment sits on (a group, a subscription, or a
+        resource for extension resources such as locks)."""
+        at = self.path.lower().rfind("/providers/")
+        return self.path[:at] if at >= 0 else self.path
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How ARM treats one resource type's writes."""
+
+    etag: str | None = "arm"  # "arm": W/"<uuid>"; "blob": "0x8D…"; None: the type has none
+    async_writes: bool = True  # PUT and DELETE answer with the long-running handshake
+    create_accepted: bool = False  # PUT answers 202 + Location; polling returns the resource
+    put_keeps: bool = False  # properties a PUT leaves out keep their values
+    extension: bool = False  # sits on any scope; locks never refuse writing it
+    provisioning: bool = True  # carries properties.provisioningState
+
+
+NETWORK_OR_COMPUTE = Kind()
+KINDS: dict[str, Kind] = {
+    "microsoft.storage/storageaccounts": Kind(
+        etag=None, async_writes=False, create_accepted=True, put_keeps=True
+    ),
+    "microsoft.storage/storageaccounts/blobservices": Kind(
+        etag=None, async_writes=False, put_keeps=True, provisioning=False
+    ),
+    "microsoft.storage/storageaccounts/blobservices/containers": Kind(
+        etag="blob", async_writes=False, provisioning=False
+    ),
+    "microsoft.authorization/locks": Kind(
+        etag=None, async_writes=False, extension=True, provisioning=False
+    ),
+    "microsoft.authorization/roleassignments": Kind(
+        etag=None, async_writes=False, extension=True, provisioning=False
+    ),
+    "microsoft.authorization/roledefinitions": Kind(
+        etag=None, async_writes=False, extension=True, provisioning=False
+    ),
+}
+
+
+def kind_of(arm_type: str) -> Kind:
+    """The write behaviour of a type (network and compute resources by default)."""
+    return KINDS.get(arm_type.lower(), NETWORK_OR_COMPUTE)
+
+
+def type_of(obj: Json) -> str:
+    """An object's type, lower-cased."""
+    return str(obj.get("type", "")).lower()
+
+
+def id_of(obj: Json) -> str:
+    """An object's id, lower-cased (ARM ids compare case-insensitively)."""
+    return str(obj.get("id", "")).lower()
+
+
+def under(scope: str, arm_id: str) -> bool:
+    """Whether ``arm_id`` is ``scope`` or lies below it (case-insensitive)."""
+    scope, arm_id = scope.lower().rstrip("/"), arm_id.lower()
+    return arm_id == scope or arm_id.startswith(scope + "/")
+
 
 # (name, description, source, destination, access, priority, direction), as ARM returns them.
 _DEFAULT_RULES = (
@@ -68,8 +174,10 @@ _DEFAULT_RULES = (
 )
 
 
-def new_etag() -> str:
-    """A fresh weak etag in ARM's format."""
+def new_etag(style: str | None = "arm") -> str:
+    """A fresh etag: ARM's weak ``W/"<uuid>"``, or the storage service's ``"0x8D…"``."""
+    if style == "blob":
+        return f'"0x8D{uuid.uuid4().hex[:13].upper()}"'
     return f'W/"{uuid.uuid4()}"'
 
 
@@ -209,3 +317,42 @@ def settle_identity(obj: Json, known: dict[str, Json]) -> None:
         user.update(ids)
     if "userassigned" not in kind.lower() or not users:
         identity.pop("userAssignedIdentities", None)
+
+
+def with_arm_defaults(obj: Json) -> Json:
+    """What ARM adds to a resource on its own: an NSG's default rules, a VM's power state."""
+    kind = type_of(obj)
+    if kind == NSG_TYPE.lower():
+        props = obj.setdefault("properties", {})
+        if not props.get("defaultSecurityRules"):
+            props["defaultSecurityRules"] = default_security_rules(
+                obj["id"], obj.get("etag", new_etag())
+            )
+        props.setdefault("securityRules", [])
+    elif kind == VM_TYPE.lower():
+        obj.setdefault("properties", {}).setdefault(
+            "instanceView",
+            {
+                "statuses": [
+                    {"code": "ProvisioningState/succeeded"},
+                    {"code": "PowerState/running"},
+                ]
+            },
+        )
+    return obj
+
+
+POWER_STATES = {"running": "VM running", "stopped": "VM stopped", "deallocated": "VM deallocated"}
+
+
+def set_power_state(vm: Json, state: str) -> None:
+    """Put a VM's instance view in ``PowerState/<state>`` (what start, powerOff and
+    deallocate leave behind)."""
+    view = with_arm_defaults(vm)["properties"]["instanceView"]
+    kept = [
+        s
+        for s in view.get("statuses") or []
+        if not str(s.get("code", "")).startswith("PowerState/")
+    ]
+    power = {"code": f"PowerState/{state}", "level": "Info", "displayStatus": POWER_STATES[state]}
+    view["statuses"] = [*kept, power]

@@ -1,15 +1,22 @@
 """The Azure Resource Manager side of the sandbox, as the azure-mgmt SDKs speak it.
 
-Resources live in ``state.azure[subscription]`` exactly as ``GET`` returns them; NSG
-security rules and VNet subnets live inside their parent's ``properties``. Writes bump
-etags, honour ``If-Match`` / ``If-None-Match`` (412 on mismatch) and answer with ARM's
-long-running-operation handshake (``Azure-AsyncOperation`` / ``Location``, then polling).
+A request path is an ARM id: of a resource, of a collection to list, or of an action to
+POST on a resource. Resources are objects of ``state.azure[subscription]`` exactly as
+``GET`` returns them (``clamp.sandbox.arm_objects``); NSG security rules and VNet subnets
+live inside their parent's ``properties``. Writes honour management locks (409
+ScopeLocked), bump etags, honour ``If-Match`` / ``If-None-Match`` (412 on mismatch) and
+answer as each resource provider does: network and compute with ARM's long-running
+handshake (``Azure-AsyncOperation``, then polling), a storage account's creation with
+202 + ``Location``, the rest at once.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,25 +25,55 @@ from starlette.routing import Mount, Route
 
 from clamp.sandbox.arm import (
     CHILDREN,
-    NSG_TYPE,
+    VM_TYPE,
     WRITABLE_CHILDREN,
+    ArmPath,
+    Json,
     arm_error,
     check_security_rule,
-    default_security_rules,
+    kind_of,
     new_etag,
     not_found,
+    set_power_state,
     settle_identity,
     subscription_object,
+    type_of,
+    with_arm_defaults,
 )
-from clamp.sandbox.arm_nested import NestedResources, invalid, merge, scope_locked, type_and_item
+from clamp.sandbox.arm_objects import ResourceObjects
+from clamp.sandbox.arm_storage import ACCOUNT, account_keys
 from clamp.sandbox.graph import build_graph_app
-from clamp.sandbox.state import Json, SandboxState
+from clamp.sandbox.state import SandboxState
 
 OPERATIONS_PATH = "/_arm/operations/"
 
 
-def _split(path: str) -> list[str]:
-    return [p for p in path.strip("/").split("/") if p]
+def _power(state: str) -> Callable[[Json], Json | None]:
+    def act(vm: Json) -> None:
+        set_power_state(vm, state)
+
+    return act
+
+
+# POST actions on a resource, by (type, action) lower-cased: each returns its answer, or
+# None for an action that ARM runs as a long-running operation (202).
+ACTIONS: dict[tuple[str, str], Callable[[Json], Json | None]] = {
+    (ACCOUNT, "listkeys"): account_keys,
+    (VM_TYPE.lower(), "poweroff"): _power("stopped"),
+    (VM_TYPE.lower(), "deallocate"): _power("deallocated"),
+    (VM_TYPE.lower(), "start"): _power("running"),
+    (VM_TYPE.lower(), "restart"): _power("running"),
+}
+
+
+@dataclass
+class Operation:
+    """A long-running operation: polls left before it is done, and for ``Location``-style
+    operations the resource whose body the last poll returns."""
+
+    polls_left: int
+    subscription: str = ""
+    resource_id: str = ""
 
 
 class ArmApi:
@@ -44,177 +81,122 @@ class ArmApi:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.operations: dict[str, int] = {}
-        self.nested = NestedResources(self._objects, self._precondition)
-        self.user_identities: dict[str, Json] = {}  # user-assigned identity id → its ids
-        with (
-            state.lock
-        ):  # what ARM adds on its own (default rules, power state) is there from the start
+        self.operations: dict[str, Operation] = {}
+        self.resources = ResourceObjects(state)
+        with state.lock:  # what ARM adds on its own (default rules, power state) is there at once
             for objects in state.azure.values():
                 for obj in objects:
-                    self._with_defaults(obj)
-                    settle_identity(obj, self.user_identities)
+                    with_arm_defaults(obj)
+                    settle_identity(obj, self.resources.user_identities)
 
-    # -- lookups --------------------------------------------------------------------------
-    def _objects(self, subscription: str) -> list[Json]:
-        for key, objects in self.state.azure.items():
-            if key.lower() == subscription.lower():
-                return objects
-        return []
-
-    def _find(self, subscription: str, resource_id: str) -> Json | None:
-        wanted = resource_id.lower()
-        return next(
-            (o for o in self._objects(subscription) if str(o.get("id", "")).lower() == wanted),
-            None,
-        )
-
-    @staticmethod
-    def _with_defaults(obj: Json) -> Json:
-        if str(obj.get("type", "")).lower() == NSG_TYPE.lower():
-            props = obj.setdefault("properties", {})
-            if not props.get("defaultSecurityRules"):
-                props["defaultSecurityRules"] = default_security_rules(
-                    obj["id"], obj.get("etag", new_etag())
-                )
-            props.setdefault("securityRules", [])
-        if str(obj.get("type", "")).lower() == "microsoft.compute/virtualmachines":
-            props = obj.setdefault("properties", {})
-            props.setdefault(
-                "instanceView",
-                {
-                    "statuses": [
-                        {"code": "ProvisioningState/succeeded"},
-                        {"code": "PowerState/running"},
-                    ]
-                },
-            )
-        return obj
-
-    # -- handlers -------------------------------------------------------------------------
+    # -- routing --------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> Response:
-        """Route one ARM request by its path shape."""
-        path = request.url.path
-        if path.startswith(OPERATIONS_PATH):
-            return self._operation(path[len(OPERATIONS_PATH) :])
-        parts = _split(path)
-        lower = [p.lower() for p in parts]
+        """Route one ARM request by the ARM id its path names."""
+        if request.url.path.startswith(OPERATIONS_PATH):
+            return self._operation(request.url.path[len(OPERATIONS_PATH) :])
+        arm = ArmPath.parse(request.url.path)
+        lower = arm.path.lower().strip("/").split("/")
+        content = await request.body()  # read before taking the lock
         with self.state.lock:
             if lower == ["subscriptions"]:
                 return JSONResponse(
                     {"value": [subscription_object(s, o) for s, o in self.state.azure.items()]}
                 )
-            if len(parts) == 2 and lower[0] == "subscriptions":
+            if len(lower) == 2 and lower[0] == "subscriptions":
                 if not any(s.lower() == lower[1] for s in self.state.azure):
-                    return not_found(path)
-                return JSONResponse(subscription_object(parts[1], self._objects(parts[1])))
-            if len(parts) < 4 or lower[0] != "subscriptions":
-                return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
-            return await self._resource_request(request, parts, lower)
+                    return not_found(arm.path)
+                subscription = arm.path.split("/")[2]
+                return JSONResponse(
+                    subscription_object(subscription, self.resources.objects(subscription))
+                )
+            if len(lower) < 4 or lower[0] != "subscriptions" or not arm.type:
+                return arm_error(400, "InvalidRequestUri", f"unsupported path {arm.path}")
+            return self._route(request, arm, content)
 
-    async def _resource_request(
-        self, request: Request, parts: list[str], lower: list[str]
-    ) -> Response:
-        subscription = parts[1]
-        nested = type_and_item(request.url.path)
-        if nested is not None:
-            return await self.nested.handle(request, subscription, *nested)
-        provider_at = lower.index("providers") if "providers" in lower else -1
-        if provider_at < 0 or len(parts) < provider_at + 3:
-            return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
-        tail = parts[provider_at + 1 :]
-        full_type = f"{tail[0]}/{tail[1]}".lower()
-        prefix = "/" + "/".join(parts[: provider_at + 3])
-        if len(tail) == 2:  # a list, by subscription or resource group
-            scope = ("/" + "/".join(parts[:provider_at])).lower() + "/"
-            items = [
-                self._with_defaults(o)
-                for o in self._objects(subscription)
-                if str(o.get("type", "")).lower() == full_type
-                and str(o.get("id", "")).lower().startswith(scope)
-            ]
-            return JSONResponse({"value": items})
-        resource_id = f"{prefix}/{tail[2]}"
-        parent = self._find(subscription, resource_id)
-        if len(tail) == 3:
-            return await self._top_level(request, subscription, resource_id, parent)
-        if parent is None:
-            return not_found(resource_id)
-        if len(tail) == 4 and tail[3].lower() == "instanceview":
-            return JSONResponse(self._with_defaults(parent)["properties"]["instanceView"])
-        child_key = CHILDREN.get(full_type, {}).get(tail[3].lower())
-        if child_key is None:
-            return arm_error(400, "InvalidRequestUri", f"unsupported child {tail[3]}")
-        children: list[Json] = (
-            self._with_defaults(parent).setdefault("properties", {}).setdefault(child_key, [])
-        )
-        if len(tail) == 4:
-            return JSONResponse({"value": children})
-        return await self._child(request, parent, child_key, children, tail[4])
+    def _route(self, request: Request, arm: ArmPath, content: bytes) -> Response:
+        parent_type, _, last = arm.kind.rpartition("/")
+        embedded = CHILDREN.get(parent_type, {}).get(last)
+        if embedded is not None:
+            return self._embedded(request, arm, embedded, content)
+        if arm.item:
+            return self._item(request, arm, content)
+        if request.method == "POST":
+            return self._action(request, arm, last)
+        if request.method != "GET":
+            return arm_error(405, "MethodNotAllowed", f"{request.method} on a collection")
+        if last == "instanceview":
+            owner = self.resources.find(arm.subscription, arm.parent)
+            if owner is None:
+                return not_found(arm.parent)
+            return JSONResponse(with_arm_defaults(owner)["properties"]["instanceView"])
+        return JSONResponse({"value": self.resources.list(arm)})
 
-    async def _top_level(
-        self, request: Request, subscription: str, resource_id: str, obj: Json | None
-    ) -> Response:
+    # -- resources that are objects of their own ------------------------------------------
+    def _item(self, request: Request, arm: ArmPath, content: bytes) -> Response:
+        kind = kind_of(arm.type)
+        current = self.resources.get(arm)
         match request.method:
             case "GET":
-                return JSONResponse(self._with_defaults(obj)) if obj else not_found(resource_id)
+                return JSONResponse(current) if current is not None else not_found(arm.path)
             case "DELETE":
-                if obj is None:
+                if current is None:
                     return Response(status_code=204)
-                objects = self._objects(subscription)
-                if refusal := scope_locked(objects, resource_id, delete=True):
+                if refusal := self.resources.locked(arm, arm.path, delete=True):
                     return refusal
-                if (refusal := self._precondition(request, obj)) is not None:
+                if (refusal := self._precondition(request, current)) is not None:
                     return refusal
-                prefix = resource_id.lower() + "/"
-                objects[:] = [
-                    o
-                    for o in objects
-                    if o is not obj and not str(o.get("id", "")).lower().startswith(prefix)
-                ]
-                return self._accepted(request)
-            case "PATCH":
-                if obj is None:
-                    return not_found(resource_id)
-                if refusal := scope_locked(self._objects(subscription), resource_id, delete=False):
+                self.resources.delete(arm, current)
+                return self._accepted(request) if kind.async_writes else Response(status_code=200)
+            case "PUT" | "PATCH":
+                patch = request.method == "PATCH"
+                if patch and current is None:
+                    return not_found(arm.path)
+                if refusal := self.resources.locked(arm, arm.path, delete=False):
                     return refusal
-                patch: Json = await request.json()
-                updated = merge(obj, {k: v for k, v in patch.items() if k not in ("id", "name")})
-                if (refusal := invalid("", updated.get("properties") or {}, None)) is not None:
+                if (refusal := self._precondition(request, current)) is not None:
                     return refusal
-                settle_identity(updated, self.user_identities)
-                obj.clear()
-                obj.update(updated)
-                return JSONResponse(self._with_defaults(obj))
-            case "PUT":
-                if obj is not None and (
-                    refusal := scope_locked(self._objects(subscription), resource_id, delete=False)
-                ):
-                    return refusal
-                if (refusal := self._precondition(request, obj)) is not None:
-                    return refusal
-                body: Json = await request.json()
-                created = obj is None
-                new = {
-                    **body,
-                    "id": resource_id,
-                    "name": resource_id.rsplit("/", 1)[-1],
-                    "type": "/".join(resource_id.split("/")[6:8]),
-                    "etag": new_etag(),
-                }
-                new.setdefault("properties", {})["provisioningState"] = "Succeeded"
-                if created:
-                    self.state.azure.setdefault(subscription, []).append(new)
-                else:
-                    assert obj is not None
-                    obj.clear()
-                    obj.update(new)
-                return self._long_running(request, self._with_defaults(new), created)
+                body = _body(content)
+                if isinstance(body, Response):
+                    return body
+                created = current is None
+                written = self.resources.write(arm, current, body, patch=patch)
+                if isinstance(written, Response):
+                    return written
+                if patch:
+                    return JSONResponse(written)
+                if created and kind.create_accepted:
+                    return self._accepted(request, arm.subscription, str(written["id"]))
+                if kind.async_writes:
+                    return self._long_running(request, written, created)
+                return JSONResponse(written, status_code=201 if created else 200)
         return arm_error(405, "MethodNotAllowed", request.method)
 
-    async def _child(
-        self, request: Request, parent: Json, key: str, children: list[Json], name: str
-    ) -> Response:
+    def _action(self, request: Request, arm: ArmPath, action: str) -> Response:
+        """A POST action on a resource; a ReadOnly lock refuses it as a write."""
+        owner = self.resources.find(arm.subscription, arm.parent)
+        if owner is None:
+            return not_found(arm.parent)
+        answer = ACTIONS.get((type_of(owner), action))
+        if answer is None:
+            return arm_error(400, "InvalidRequestUri", f"unsupported action {arm.path}")
+        if refusal := self.resources.locked(arm, arm.parent, delete=False):
+            return refusal
+        result = answer(owner)
+        return self._accepted(request) if result is None else JSONResponse(result)
+
+    # -- children kept inside their parent's properties (NSG rules, subnets) --------------
+    def _embedded(self, request: Request, arm: ArmPath, key: str, content: bytes) -> Response:
+        parent = self.resources.find(arm.subscription, arm.parent)
+        if parent is None:
+            return not_found(arm.parent)
+        children: list[Json] = (
+            with_arm_defaults(parent).setdefault("properties", {}).setdefault(key, [])
+        )
+        if not arm.item:
+            if request.method != "GET":
+                return arm_error(405, "MethodNotAllowed", f"{request.method} on {key}")
+            return JSONResponse({"value": children})
+        name = arm.path.rsplit("/", 1)[-1]
         child_id = f"{parent['id']}/{key}/{name}"
         current = next(
             (c for c in children if str(c.get("name", "")).lower() == name.lower()), None
@@ -225,15 +207,21 @@ class ArmApi:
             case "DELETE" if key in WRITABLE_CHILDREN:
                 if current is None:
                     return Response(status_code=204)
+                if refusal := self.resources.locked(arm, child_id, delete=True):
+                    return refusal
                 if (refusal := self._precondition(request, current)) is not None:
                     return refusal
                 children.remove(current)
                 parent["etag"] = new_etag()
                 return self._accepted(request)
             case "PUT" if key in WRITABLE_CHILDREN:
+                if refusal := self.resources.locked(arm, child_id, delete=False):
+                    return refusal
                 if (refusal := self._precondition(request, current)) is not None:
                     return refusal
-                body: Json = await request.json()
+                body = _body(content)
+                if isinstance(body, Response):
+                    return body
                 props = copy.deepcopy(body.get("properties") or {})
                 props.pop("provisioningState", None)
                 if key == "securityRules":
@@ -272,27 +260,54 @@ class ArmApi:
             )
         return None
 
-    def _operation_url(self, request: Request) -> str:
+    def _operation_url(self, request: Request, operation: Operation) -> str:
         op = uuid.uuid4().hex
-        self.operations[op] = 1  # report InProgress once, then Succeeded
+        self.operations[op] = operation
         return f"{request.base_url}{OPERATIONS_PATH.lstrip('/')}{op}?api-version=2024-05-01"
 
     def _long_running(self, request: Request, body: Json, created: bool) -> Response:
-        headers = {"Azure-AsyncOperation": self._operation_url(request)}
+        """The resource at once, and an ``Azure-AsyncOperation`` to poll (InProgress once)."""
+        headers = {"Azure-AsyncOperation": self._operation_url(request, Operation(1))}
         return JSONResponse(body, status_code=201 if created else 200, headers=headers)
 
-    def _accepted(self, request: Request) -> Response:
-        url = self._operation_url(request)
-        return Response(status_code=202, headers={"Azure-AsyncOperation": url, "Location": url})
+    def _accepted(
+        self, request: Request, subscription: str = "", resource_id: str = ""
+    ) -> Response:
+        """202 with a ``Location`` to poll; when it names a resource, the last poll returns
+        it (how storage accounts are created), else the operation's status."""
+        url = self._operation_url(request, Operation(1, subscription, resource_id))
+        headers = {"Location": url}
+        if not resource_id:
+            headers["Azure-AsyncOperation"] = url
+        return Response(status_code=202, headers=headers)
 
     def _operation(self, op: str) -> Response:
-        remaining = self.operations.get(op)
-        if remaining is None:
+        operation = self.operations.get(op)
+        if operation is None:
             return arm_error(404, "OperationNotFound", f"operation {op} not found")
-        if remaining > 0:
-            self.operations[op] = remaining - 1
+        if operation.polls_left > 0:
+            operation.polls_left -= 1
+            if operation.resource_id:
+                return Response(status_code=202)
             return JSONResponse({"status": "InProgress"})
-        return JSONResponse({"status": "Succeeded"})
+        if not operation.resource_id:
+            return JSONResponse({"status": "Succeeded"})
+        with self.state.lock:
+            done = self.resources.find(operation.subscription, operation.resource_id)
+            return JSONResponse(done) if done is not None else not_found(operation.resource_id)
+
+
+def _body(content: bytes) -> Json | Response:
+    """The request's JSON object, or ARM's 400 for anything else."""
+    try:
+        body = json.loads(content or b"{}")
+    except ValueError as exc:
+        return arm_error(
+            400, "InvalidRequestContent", f"The request content is not valid JSON: {exc}"
+        )
+    if not isinstance(body, dict):
+        return arm_error(400, "InvalidRequestContent", "The request content must be a JSON object.")
+    return body
 
 
 def build_azure_app(state: SandboxState) -> Starlette:
