@@ -21,6 +21,7 @@ VOLATILE_KEYS = frozenset(
         "resourceGuid",
         "kind",
         "fingerprint",
+        "labelFingerprint",
         # Cloud Storage stamps these on every write; concurrency is the write's own
         # ifMetagenerationMatch, and any real field change still shows.
         "metageneration",

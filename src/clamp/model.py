@@ -257,8 +257,9 @@ class Plan:
 
     @property
     def findings(self) -> tuple[str, ...]:
-        """Every finding the plan must make disappear, its own first."""
-        return tuple(dict.fromkeys((self.finding, *self.resolves)))
+        """Every finding the plan must make disappear, its own first (none for containment,
+        which is verified on the objects it changed)."""
+        return tuple(f for f in dict.fromkeys((self.finding, *self.resolves)) if f)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,9 @@ def test_intent_declares_name_category_and_reversibility(name: str) -> None:
 @pytest.mark.parametrize("name", INTENT_NAMES)
 def test_intent_fixes_only_known_checks(name: str) -> None:
     intent = INTENTS.get(name)
-    assert isinstance(intent.fixes, tuple) and intent.fixes
+    assert isinstance(intent.fixes, tuple)
+    # Remediation fixes findings; containment acts on a target and fixes none.
+    assert bool(intent.fixes) == (intent.category == Category.REMEDIATION)
     unknown = [check for check in intent.fixes if check not in CHECKS]
     assert not unknown, f"{name} fixes unknown checks {unknown}"
 

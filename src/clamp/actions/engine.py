@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clamp.actions.bundles import plan_bundle
-from clamp.actions.interface import INTENTS, Intent
+from clamp.actions.interface import INTENTS, Containment, Intent
 from clamp.checks import CHECKS, evaluate
 from clamp.compare import matches
 from clamp.config import Settings
@@ -39,6 +39,17 @@ Observer = Callable[[str, ActionRecord], None]
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def provider_of(target: str) -> Provider:
+    """The cloud of a target's id: an ARM id, or a Google full resource name."""
+    if target.lower().startswith("/subscriptions/"):
+        return Provider.AZURE
+    if target.startswith("//"):
+        return Provider.GCP
+    raise InputError(
+        f"not a cloud resource id: {target!r} (an ARM id or //compute.googleapis.com/...)"
+    )
 
 
 def _outcome(plan: Plan) -> str:
@@ -107,6 +118,18 @@ class ActionEngine:
         plan = chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
         others = CHECKS.get(finding.check).remediations if finding.check in CHECKS else ()
         return replace(plan, alternatives=tuple(i for i in others if i != plan.intent))
+
+    def plan_containment(
+        self, intent: str, target: str, params: Mapping[str, Any] | None = None
+    ) -> Plan:
+        """Read ``target`` (a VM's cloud id) now and plan a containment intent on it."""
+        chosen = INTENTS.get(intent)()
+        if not isinstance(chosen, Containment):
+            raise PlanRefused(f"{intent} is not a containment intent; fix findings with it")
+        related = self.drivers(provider_of(target)).read_related(target)
+        if related[0].type not in chosen.targets:
+            raise PlanRefused(f"{intent} cannot act on a {related[0].type}")
+        return chosen.contain(related[0], dict(params or {}), self.settings, related)
 
     # -- applying -------------------------------------------------------------------------
     def apply(
@@ -185,6 +208,8 @@ class ActionEngine:
         ]
 
     def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
+        if not record.plan.findings:
+            return self._verify_state(record, driver)
         still = self._findings_present(record.plan, driver)
         if still:
             failed = replace(
@@ -209,6 +234,24 @@ class ActionEngine:
         )
         self._save(verified, "action.verified")
         return verified
+
+    def _verify_state(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
+        """Verify a plan with no finding (containment): every object shows its after-image."""
+        drifted = [c.target for c in record.plan.changes if not matches(c.after, driver.current(c))]
+        status = ActionStatus.FAILED if drifted else ActionStatus.VERIFIED
+        done = replace(
+            record,
+            status=status,
+            in_flight=False,
+            updated=_now(),
+            result=f"verification failed: {', '.join(drifted)} does not show the change"
+            if drifted
+            else "verified: re-read from the cloud, every change holds",
+        )
+        self._save(done, f"action.{'failed' if drifted else 'verified'}")
+        if drifted:
+            raise VerificationFailed(f"action {record.id} applied but could not be verified")
+        return done
 
     # -- undo -----------------------------------------------------------------------------
     def undo_plan(self, action_id: str) -> Plan:

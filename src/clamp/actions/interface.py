@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from clamp.config import Settings
-from clamp.model import Finding, Plan, Provider, Resource
+from clamp.model import Finding, Plan, Provider, Resource, ResourceType
 from clamp.registry import Registry
 
 
@@ -56,3 +57,34 @@ class Intent(ABC):
 
 
 INTENTS: Registry[type[Intent]] = Registry("intent")
+
+
+class Containment(Intent):
+    """An incident-response intent: it acts on a target (a VM), not on a finding.
+
+    ``contain`` plans from the target as read just now; the engine verifies such a plan by
+    re-reading every object it changed (there is no finding to disappear)."""
+
+    category = Category.CONTAINMENT
+    targets: ClassVar[tuple[ResourceType, ...]] = (ResourceType.AZURE_VM, ResourceType.GCP_INSTANCE)
+
+    @abstractmethod
+    def contain(
+        self,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+    ) -> Plan:
+        """The changes that contain ``resource`` (read just now); no I/O."""
+
+    def plan(
+        self,
+        finding: Finding,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+    ) -> Plan:
+        """Containment of the finding's resource, recorded against the finding."""
+        return replace(self.contain(resource, params, settings, context), finding=finding.id)

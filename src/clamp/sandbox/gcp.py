@@ -103,6 +103,11 @@ class ComputeApi:
         self.ids = itertools.count(7_000_000_000_000_000_001)
         self.operations: dict[tuple[str, str, str], Json] = {}
         self.request_ids: dict[tuple[str, str], Json] = {}  # (project, requestId) → operation
+        with state.lock:  # what Compute adds to every instance: its labels' fingerprint
+            for objects in state.gcp.values():
+                for obj in objects:
+                    if obj.get("kind") == "compute#instance":
+                        obj.setdefault("labelFingerprint", "42WmSpB8rSM=")
 
     def _objects(self, project: str) -> list[Json] | None:
         return self.state.gcp.get(project)

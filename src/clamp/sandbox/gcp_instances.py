@@ -1,5 +1,5 @@
-"""Instance lifecycle and identity in the sandbox (Compute ``stop``, ``start``,
-``setServiceAccount``) and project IAM policies (Resource Manager v3 ``getIamPolicy`` /
+"""Instance lifecycle, labels and identity in the sandbox (Compute ``stop``, ``start``,
+``suspend``, ``resume``, ``setLabels`` with its fingerprint, ``setServiceAccount``) and project IAM policies (Resource Manager v3 ``getIamPolicy`` /
 ``setIamPolicy``).
 
 As on Compute: ``setServiceAccount`` is refused unless the instance is TERMINATED (stopped),
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from clamp.sandbox.gcp import ComputeApi
 
 POLICY_KIND = "cloudresourcemanager#policy"
+EMPTY_FINGERPRINT = "42WmSpB8rSM="  # Compute's fingerprint of no labels
 
 
 class InstanceActions:
@@ -49,7 +50,7 @@ class InstanceActions:
         """``POST .../zones/Z/instances/I/{stop|start|setServiceAccount}``."""
         project, zone = request.path_params["project"], request.path_params["zone"]
         name, action = request.path_params["name"], request.path_params["action"]
-        body: Json = await request.json() if action == "setServiceAccount" else {}
+        body: Json = await request.json() if action in ("setServiceAccount", "setLabels") else {}
         with self.api.state.lock:
             instance = self._instance(project, zone, name)
             if instance is None:
@@ -60,8 +61,22 @@ class InstanceActions:
             match action:
                 case "stop":
                     instance["status"] = "TERMINATED"
-                case "start":
+                case "start" | "resume":
                     instance["status"] = "RUNNING"
+                case "suspend":
+                    instance["status"] = "SUSPENDED"
+                case "setLabels":
+                    current = instance.get("labelFingerprint") or EMPTY_FINGERPRINT
+                    if body.get("labelFingerprint") != current:
+                        return google_error(
+                            412,
+                            "Supplied fingerprint does not match current metadata fingerprint.",
+                        )
+                    instance["labels"] = dict(body.get("labels") or {})
+                    seed = f"{current}{sorted(instance['labels'].items())}".encode()
+                    instance["labelFingerprint"] = base64.b64encode(
+                        hashlib.sha256(seed).digest()[:8]
+                    ).decode()
                 case "setServiceAccount":
                     if instance.get("status") != "TERMINATED":
                         return google_error(

@@ -24,6 +24,7 @@ from clamp.providers.azure.network import NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_entra import tenant_resource
 from clamp.providers.azure.storage import StorageService
+from clamp.providers.azure.vm import VmService
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
 
@@ -59,6 +60,7 @@ class AzureDriver(CloudDriver):
             NetworkService(self.clients),
             StorageService(self.clients),
             IdentityService(self.clients),
+            VmService(self.clients),
         )
         self.entra = EntraService(self.clients)
 

@@ -10,40 +10,32 @@ account fails, it starts the instance again with its original identity and says 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from google.cloud import compute_v1
 from google.iam.v1 import policy_pb2
 from google.protobuf import json_format
 
-from clamp.errors import ClampError, CloudError, CloudUnavailable, ConflictError, InputError
+from clamp.errors import ClampError, CloudError, ConflictError, InputError
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.errors import call, operation_failed
-from clamp.providers.gcp.normalize import COMPUTE, PROJECTS
+from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.instance import InstanceService, instance_ref
+from clamp.providers.gcp.normalize import PROJECTS
 from clamp.providers.interface import ProgressCallback
 
 POLICY_TYPE = "cloudresourcemanager#policy"
 ACCOUNTS_TYPE = "compute#instance/serviceAccounts"
-WAIT_CALLS = 10
-
-
-def instance_ref(name: str) -> tuple[str, str, str]:
-    """(project, zone, instance) of ``//compute.googleapis.com/projects/P/zones/Z/instances/I``."""
-    parts = name.removeprefix(COMPUTE + "/").split("/")
-    if not name.startswith(COMPUTE) or len(parts) != 5 or parts[1] != "zones":
-        raise InputError(f"not an instance resource name: {name}")
-    return parts[0], parts[2], parts[4]
 
 
 class IdentityService:
     """Project IAM policies and instance service accounts."""
 
-    change_types = frozenset({POLICY_TYPE, ACCOUNTS_TYPE})
+    change_types = frozenset({POLICY_TYPE, ACCOUNTS_TYPE, *InstanceService.change_types})
 
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
+        self.instances = InstanceService(clients)
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
         """The project's IAM policy."""
@@ -81,9 +73,11 @@ class IdentityService:
     # -- changes --------------------------------------------------------------------------
     def current(self, change: Change) -> dict[str, Any] | None:
         """The policy, or the instance's status and service accounts, as GCP has them now."""
+        if change.type in InstanceService.change_types:
+            return self.instances.current(change)
         if change.type == POLICY_TYPE:
             return self.policy(change.target.removeprefix(PROJECTS + "/"))
-        instance = self._instance(change.target)
+        instance = self.instances.instance(change.target)
         return {
             "status": instance.status,
             "serviceAccounts": [
@@ -91,17 +85,11 @@ class IdentityService:
             ],
         }
 
-    def _instance(self, target: str) -> compute_v1.Instance:
-        project, zone, name = instance_ref(target)
-        instance: compute_v1.Instance = call(
-            f"read instance {name}",
-            "compute.instances.get",
-            lambda: self.clients.instances.get(project=project, zone=zone, instance=name),
-        )
-        return instance
-
     def apply(self, change: Change) -> None:
-        """Set the project's IAM policy, or the instance's service account."""
+        """Set the project's IAM policy, the instance's service account, status or labels."""
+        if change.type in InstanceService.change_types:
+            self.instances.apply(change)
+            return
         if change.op != ChangeOp.UPDATE or change.before is None or change.after is None:
             raise InputError(f"Clamp only updates {change.type} objects")
         if change.type == POLICY_TYPE:
@@ -142,7 +130,7 @@ class IdentityService:
             scopes=list(accounts[0].get("scopes") or []) if accounts else [],
         )
         if was_running:
-            self._lifecycle(project, zone, name, "stop")
+            self.instances.lifecycle(project, zone, name, "stop")
         try:
             op = call(
                 f"set the service account of instance {name}",
@@ -154,42 +142,14 @@ class IdentityService:
                     instances_set_service_account_request_resource=request,
                 ),
             )
-            self._wait(project, zone, op)
+            self.instances.wait(project, zone, op)
         except ClampError as exc:
             if not was_running:
                 raise
-            self._lifecycle(project, zone, name, "start")
+            self.instances.lifecycle(project, zone, name, "start")
             raise CloudError(
                 f"{exc.message}; recovery: instance {name} was started again with its original "
                 "service account"
             ) from exc
         if was_running:
-            self._lifecycle(project, zone, name, "start")
-
-    def _lifecycle(self, project: str, zone: str, name: str, action: str) -> None:
-        method = getattr(self.clients.instances, f"{action}_unary")
-        op = call(
-            f"{action} instance {name}",
-            f"compute.instances.{action}",
-            partial(method, project=project, zone=zone, instance=name),
-        )
-        self._wait(project, zone, op)
-
-    def _wait(self, project: str, zone: str, op: compute_v1.Operation) -> None:
-        for _ in range(WAIT_CALLS):
-            if op.status == compute_v1.Operation.Status.DONE:
-                break
-            op = call(
-                "wait for an operation",
-                "compute.zoneOperations.get",
-                partial(
-                    self.clients.zone_operations.wait, project=project, zone=zone, operation=op.name
-                ),
-            )
-        else:
-            raise CloudUnavailable(
-                f"operation {op.name} on {op.target_link} is still {op.status.name}",
-                hint="re-read the instance before retrying",
-            )
-        if op.error and op.error.errors:
-            raise operation_failed(op)
+            self.instances.lifecycle(project, zone, name, "start")

@@ -1,0 +1,86 @@
+"""Azure VM power state and tags, for containment (azure-mgmt-compute).
+
+``Microsoft.Compute/virtualMachines/powerState`` changes take a VM to
+``PowerState/deallocated`` (``begin_deallocate``), ``PowerState/stopped``
+(``begin_power_off``) or ``PowerState/running`` (``begin_start``);
+``Microsoft.Compute/virtualMachines/tags`` replaces the VM's tags (ARM's PATCH semantics
+for tags), after checking they are still what the plan read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.mgmt.compute.models import VirtualMachineUpdate
+
+from clamp.compare import matches
+from clamp.errors import ConflictError, InputError
+from clamp.model import Change, ChangeOp
+from clamp.providers.azure.clients import AzureClients
+from clamp.providers.azure.errors import translated
+from clamp.providers.azure.identity import vm_ref
+from clamp.providers.interface import ProgressCallback
+
+POWER_TYPE = "Microsoft.Compute/virtualMachines/powerState"
+TAGS_TYPE = "Microsoft.Compute/virtualMachines/tags"
+VM = "Microsoft.Compute/virtualMachines"
+ACTIONS = {
+    "PowerState/deallocated": ("begin_deallocate", f"{VM}/deallocate/action"),
+    "PowerState/stopped": ("begin_power_off", f"{VM}/powerOff/action"),
+    "PowerState/running": ("begin_start", f"{VM}/start/action"),
+}
+
+
+class VmService:
+    """Power state and tags of VMs (read through ``IdentityService``, changed here)."""
+
+    change_types = frozenset({POWER_TYPE, TAGS_TYPE})
+
+    def __init__(self, clients: AzureClients) -> None:
+        self.clients = clients
+
+    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
+        """Nothing: VMs are collected with the network."""
+        return []
+
+    def owns(self, resource_id: str) -> bool:
+        """Nothing: VMs are read by ``IdentityService`` (with their role assignments)."""
+        return False
+
+    def read(self, resource_id: str) -> list[dict[str, Any]]:
+        """Not used (see ``owns``)."""
+        return []
+
+    def current(self, change: Change) -> dict[str, Any] | None:
+        """The VM's power state, or its tags."""
+        subscription, group, name = vm_ref(change.target)
+        vms = self.clients.compute(subscription).virtual_machines
+        with translated(f"read {change.target}", f"{VM}/read"):
+            if change.type == TAGS_TYPE:
+                return {"tags": dict(vms.get(group, name).tags or {})}
+            view = vms.instance_view(group, name)
+        codes = [s.code for s in view.statuses or [] if s.code]
+        return {"powerState": next((c for c in codes if c.startswith("PowerState/")), None)}
+
+    def apply(self, change: Change) -> None:
+        """Start, stop or deallocate the VM, or replace its tags."""
+        if change.op != ChangeOp.UPDATE or change.after is None:
+            raise InputError(f"Clamp only updates {change.type}")
+        subscription, group, name = vm_ref(change.target)
+        vms = self.clients.compute(subscription).virtual_machines
+        if change.type == TAGS_TYPE:
+            if not matches(change.before, self.current(change)):
+                raise ConflictError(f"the tags of {change.target} changed since they were read")
+            with translated(f"tag {change.target}", f"{VM}/write"):
+                vms.begin_update(
+                    group, name, VirtualMachineUpdate({"tags": dict(change.after["tags"])})
+                ).result()
+            return
+        wanted = str(change.after["powerState"])
+        if wanted not in ACTIONS:
+            raise InputError(f"Clamp cannot take a VM to {wanted}")
+        if (self.current(change) or {}).get("powerState") == wanted:
+            return
+        method, permission = ACTIONS[wanted]
+        with translated(f"{method.removeprefix('begin_')} {change.target}", permission):
+            getattr(vms, method)(group, name).result()

@@ -1,0 +1,129 @@
+"""Compute Engine instances: lifecycle (stop, start, suspend, resume) and labels.
+
+Containment changes an instance's ``status`` (``compute#instance/status``: RUNNING,
+TERMINATED, SUSPENDED) and ``labels`` (``compute#instance/labels``, written with the
+``labelFingerprint`` read before, so a concurrent label change is refused). Every call
+waits on its zone operation with a ZoneOperationsClient at the same endpoint.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from google.cloud import compute_v1
+
+from clamp.errors import CloudUnavailable, ConflictError, InputError
+from clamp.model import Change, ChangeOp
+from clamp.providers.gcp.clients import GcpClients
+from clamp.providers.gcp.errors import call, operation_failed
+from clamp.providers.gcp.normalize import COMPUTE
+
+STATUS_TYPE = "compute#instance/status"
+LABELS_TYPE = "compute#instance/labels"
+WAIT_CALLS = 10
+# The call that takes an instance from its status to the wanted one.
+TRANSITIONS = {
+    ("RUNNING", "TERMINATED"): "stop",
+    ("RUNNING", "SUSPENDED"): "suspend",
+    ("TERMINATED", "RUNNING"): "start",
+    ("SUSPENDED", "RUNNING"): "resume",
+}
+
+
+def instance_ref(name: str) -> tuple[str, str, str]:
+    """(project, zone, instance) of ``//compute.googleapis.com/projects/P/zones/Z/instances/I``."""
+    parts = name.removeprefix(COMPUTE + "/").split("/")
+    if not name.startswith(COMPUTE) or len(parts) != 5 or parts[1] != "zones":
+        raise InputError(f"not an instance resource name: {name}")
+    return parts[0], parts[2], parts[4]
+
+
+class InstanceService:
+    """Instance lifecycle and labels."""
+
+    change_types = frozenset({STATUS_TYPE, LABELS_TYPE})
+
+    def __init__(self, clients: GcpClients) -> None:
+        self.clients = clients
+
+    def instance(self, target: str) -> compute_v1.Instance:
+        """The instance as Compute has it now."""
+        project, zone, name = instance_ref(target)
+        instance: compute_v1.Instance = call(
+            f"read instance {name}",
+            "compute.instances.get",
+            lambda: self.clients.instances.get(project=project, zone=zone, instance=name),
+        )
+        return instance
+
+    def current(self, change: Change) -> dict[str, Any] | None:
+        """The instance's status, or its labels and fingerprint."""
+        instance = self.instance(change.target)
+        if change.type == STATUS_TYPE:
+            return {"status": instance.status}
+        return {"labels": dict(instance.labels), "labelFingerprint": instance.label_fingerprint}
+
+    def apply(self, change: Change) -> None:
+        """Move the instance to the wanted status, or set its labels."""
+        if change.op != ChangeOp.UPDATE or change.after is None:
+            raise InputError(f"Clamp only updates {change.type}")
+        project, zone, name = instance_ref(change.target)
+        now = self.current(change) or {}
+        if change.type == STATUS_TYPE:
+            wanted = str(change.after["status"])
+            if now["status"] == wanted:
+                return
+            action = TRANSITIONS.get((now["status"], wanted))
+            if action is None:
+                raise ConflictError(
+                    f"instance {name} is {now['status']}; Clamp cannot take it to {wanted}",
+                    hint="wait for it to settle and re-run the plan",
+                )
+            self.lifecycle(project, zone, name, action)
+            return
+        request = compute_v1.InstancesSetLabelsRequest(
+            labels=dict(change.after.get("labels") or {}),
+            label_fingerprint=str((change.before or {}).get("labelFingerprint", "")),
+        )
+        op = call(
+            f"set the labels of instance {name}",
+            "compute.instances.setLabels",
+            lambda: self.clients.instances.set_labels_unary(
+                project=project,
+                zone=zone,
+                instance=name,
+                instances_set_labels_request_resource=request,
+            ),
+        )
+        self.wait(project, zone, op)
+
+    def lifecycle(self, project: str, zone: str, name: str, action: str) -> None:
+        """``stop``, ``start``, ``suspend`` or ``resume`` the instance and wait."""
+        method = getattr(self.clients.instances, f"{action}_unary")
+        op = call(
+            f"{action} instance {name}",
+            f"compute.instances.{action}",
+            partial(method, project=project, zone=zone, instance=name),
+        )
+        self.wait(project, zone, op)
+
+    def wait(self, project: str, zone: str, op: compute_v1.Operation) -> None:
+        """Wait on a zone operation until DONE; raise its error if it failed."""
+        for _ in range(WAIT_CALLS):
+            if op.status == compute_v1.Operation.Status.DONE:
+                break
+            op = call(
+                "wait for an operation",
+                "compute.zoneOperations.get",
+                partial(
+                    self.clients.zone_operations.wait, project=project, zone=zone, operation=op.name
+                ),
+            )
+        else:
+            raise CloudUnavailable(
+                f"operation {op.name} on {op.target_link} is still {op.status.name}",
+                hint="re-read the instance before retrying",
+            )
+        if op.error and op.error.errors:
+            raise operation_failed(op)

@@ -1,0 +1,118 @@
+"""Containment intents on a target VM, through the real SDKs against the sandbox: the
+cloud-side state after each step and after undo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clamp.errors import ConflictError, PlanRefused
+from clamp.model import ActionStatus
+from clamp.sandbox.scenario import load_state
+from clamp.sandbox.server import Sandbox
+from rig import Rig, make_rig
+
+SUB = "00000000-0000-4000-8000-000000000001"
+VM = f"/subscriptions/{SUB}/resourceGroups/clamp-demo/providers/Microsoft.Compute/virtualMachines/web-1"
+GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with Sandbox(load_state(None)) as sandbox:
+        yield make_rig(sandbox, tmp_path)
+
+
+def _azure_vm(rig: Rig) -> dict[str, Any]:
+    return dict(next(o for o in rig.state()["azure"][SUB] if o["id"] == VM))
+
+
+def _power(rig: Rig) -> list[str]:
+    statuses = _azure_vm(rig)["properties"]["instanceView"]["statuses"]
+    return [s["code"] for s in statuses if s["code"].startswith("PowerState/")]
+
+
+def _gce(rig: Rig) -> dict[str, Any]:
+    return dict(next(o for o in rig.state()["gcp"]["clamp-demo-prod"] if o.get("name") == "web-1"))
+
+
+def test_tagging_marks_the_vm_on_both_clouds_and_undo_removes_only_the_mark(rig: Rig) -> None:
+    before_tags = dict(_azure_vm(rig).get("tags") or {})
+    for target in (VM, GCE):
+        plan = rig.engine.plan_containment("tag_instance", target, {"incident": "INC-42"})
+        record = rig.engine.apply(plan, actor="responder")
+        assert record.status == ActionStatus.VERIFIED, record.result
+
+    assert _azure_vm(rig)["tags"] == {**before_tags, "clamp-incident": "INC-42"}
+    assert _gce(rig)["labels"]["clamp-incident"] == "inc-42"
+
+    for record in rig.store.actions():
+        if record.status == ActionStatus.VERIFIED and not record.undoes:
+            rig.engine.undo(record.id, actor="responder")
+
+    assert _azure_vm(rig).get("tags") == before_tags
+    assert "clamp-incident" not in (_gce(rig).get("labels") or {})
+
+
+def test_stopping_deallocates_an_azure_vm_and_undo_starts_it(rig: Rig) -> None:
+    plan = rig.engine.plan_containment("stop_instance", VM)
+
+    record = rig.engine.apply(plan, actor="responder")
+
+    assert record.status == ActionStatus.VERIFIED
+    assert _power(rig) == ["PowerState/deallocated"]
+    assert "deallocated" in plan.blast_radius
+    rig.engine.undo(record.id, actor="responder")
+    assert _power(rig) == ["PowerState/running"]
+
+
+def test_power_off_keeps_the_allocation_when_asked(rig: Rig) -> None:
+    plan = rig.engine.plan_containment("stop_instance", VM, {"mode": "power_off"})
+    rig.engine.apply(plan, actor="responder")
+
+    assert _power(rig) == ["PowerState/stopped"]
+
+
+def test_gcp_stop_and_suspend_and_their_undo(rig: Rig) -> None:
+    suspended = rig.engine.apply(
+        rig.engine.plan_containment("suspend_instance", GCE), actor="responder"
+    )
+    assert _gce(rig)["status"] == "SUSPENDED"
+    rig.engine.undo(suspended.id, actor="responder")
+    assert _gce(rig)["status"] == "RUNNING"
+
+    stopped = rig.engine.apply(rig.engine.plan_containment("stop_instance", GCE), actor="r")
+    assert _gce(rig)["status"] == "TERMINATED"
+    rig.engine.undo(stopped.id, actor="responder")
+    assert _gce(rig)["status"] == "RUNNING"
+
+
+def test_azure_cannot_suspend_and_a_stopped_vm_is_not_stopped_again(rig: Rig) -> None:
+    with pytest.raises(PlanRefused, match="deallocate"):
+        rig.engine.plan_containment("suspend_instance", VM)
+    rig.engine.apply(rig.engine.plan_containment("stop_instance", VM), actor="responder")
+    with pytest.raises(PlanRefused, match="nothing to stop"):
+        rig.engine.plan_containment("stop_instance", VM)
+
+
+def test_a_label_changed_since_the_plan_is_not_overwritten(rig: Rig) -> None:
+    plan = rig.engine.plan_containment("tag_instance", GCE, {"incident": "INC-7"})
+    with rig.sandbox.state.lock:
+        instance = next(
+            o for o in rig.sandbox.state.gcp["clamp-demo-prod"] if o.get("name") == "web-1"
+        )
+        instance["labels"] = {"owner": "web-team"}
+        instance["labelFingerprint"] = "c29tZW9uZS1lbHNl"
+
+    with pytest.raises(ConflictError):
+        rig.engine.apply(plan, actor="responder")
+
+    assert _gce(rig)["labels"] == {"owner": "web-team"}
+
+
+def test_a_remediation_intent_is_not_a_containment_step(rig: Rig) -> None:
+    with pytest.raises(PlanRefused, match="not a containment intent"):
+        rig.engine.plan_containment("restrict_ingress", VM)
