@@ -49,8 +49,8 @@ from clamp.sandbox.arm_storage import (
     new_account,
     now,
 )
-from clamp.sandbox.gcs_rules import merge_patch as merge  # ARM PATCH is a JSON merge patch
 from clamp.sandbox.state import SandboxState
+from clamp.sandbox.state import merge_patch as merge  # ARM PATCH is a JSON merge patch
 
 READ_ONLY_FIELDS = ("id", "name", "type", "etag")
 

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from clamp.sandbox import gcs_rules as rules
 from clamp.sandbox.gcp import google_error
 from clamp.sandbox.gcp_listing import one_page
-from clamp.sandbox.state import Json, SandboxState
+from clamp.sandbox.state import Json, SandboxState, merge_patch
 
 BASE = "/storage/v1/b"
 NEW_BUCKET_SOFT_DELETE = str(7 * 86400)  # new buckets get a 7-day soft delete policy
@@ -182,7 +182,7 @@ class GcsApi:
                     ]
                     return Response(status_code=204)
                 case "PATCH":
-                    return self._write(request, project, bucket, rules.merge_patch(bucket, body))
+                    return self._write(request, project, bucket, merge_patch(bucket, body))
                 case _:
                     return self._write(request, project, bucket, body)
 

@@ -70,19 +70,6 @@ def next_policy_etag(etag: str) -> str:
     return base64.b64encode(hashlib.sha256(etag.encode()).digest()[:6]).decode()
 
 
-def merge_patch(target: Json, patch: Json) -> Json:
-    """RFC 7396 JSON merge patch: objects merge, ``null`` deletes, everything else replaces."""
-    out = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_patch(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def project_number(project: str) -> str:
     """A stable twelve-digit project number for a sandbox project id."""
     return str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)

@@ -133,3 +133,16 @@ class SandboxState:
                         fault.times -= 1
                     return fault
         return None
+
+
+def merge_patch(target: Json, patch: Json) -> Json:
+    """RFC 7396 JSON merge patch: objects merge, ``null`` deletes, everything else replaces."""
+    out = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_patch(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
