@@ -10,6 +10,7 @@ fields it changes moved since the plan.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -45,8 +46,6 @@ def _wire(model: Any) -> dict[str, Any]:
     """A Graph model as the JSON Graph sent (camelCase), via the SDK's own serializer."""
     writer = JsonSerializationWriter()
     writer.write_object_value(None, model)
-    import json
-
     data: dict[str, Any] = json.loads(writer.get_serialized_content().decode())
     return data
 
