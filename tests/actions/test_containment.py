@@ -116,3 +116,40 @@ def test_a_label_changed_since_the_plan_is_not_overwritten(rig: Rig) -> None:
 def test_a_remediation_intent_is_not_a_containment_step(rig: Rig) -> None:
     with pytest.raises(PlanRefused, match="not a containment intent"):
         rig.engine.plan_containment("restrict_ingress", VM)
+
+
+def _firewalls(rig: Rig) -> dict[str, dict[str, Any]]:
+    return {
+        o["name"]: o
+        for o in rig.state()["gcp"]["clamp-demo-prod"]
+        if o.get("kind") == "compute#firewall"
+    }
+
+
+def test_isolating_a_gce_instance_quarantines_only_it_and_undo_releases_it(rig: Rig) -> None:
+    before = set(_firewalls(rig))
+    tags_before = list(_gce(rig)["tags"].get("items") or [])
+
+    plan = rig.engine.plan_containment("isolate_instance", GCE, {"forensics_cidr": "10.99.0.0/24"})
+    record = rig.engine.apply(plan, actor="responder")
+
+    assert record.status == ActionStatus.VERIFIED, record.result
+    tag = "clamp-quarantine-web-1"
+    assert _gce(rig)["tags"]["items"] == [*tags_before, tag]
+    added = {n: f for n, f in _firewalls(rig).items() if n not in before}
+    assert set(added) == {f"{tag}-in", f"{tag}-out", f"{tag}-forensics"}
+    assert added[f"{tag}-in"]["denied"] == [{"IPProtocol": "all"}]
+    assert added[f"{tag}-out"]["direction"] == "EGRESS"
+    assert added[f"{tag}-forensics"]["sourceRanges"] == ["10.99.0.0/24"]
+    assert added[f"{tag}-forensics"]["priority"] < added[f"{tag}-in"]["priority"]
+    assert all(f["targetTags"] == [tag] for f in added.values())
+
+    rig.engine.undo(record.id, actor="responder")
+
+    assert set(_firewalls(rig)) == before
+    assert list(_gce(rig)["tags"].get("items") or []) == tags_before
+
+
+def test_isolation_is_refused_on_azure_with_the_alternative(rig: Rig) -> None:
+    with pytest.raises(PlanRefused, match="stop_instance"):
+        rig.engine.plan_containment("isolate_instance", VM)

@@ -9,6 +9,10 @@ instances/I``), not on a finding, and are verified by re-reading what they chang
   public IP may be released if dynamic) or power off (keeps the allocation); GCP: stop.
 - ``suspend_instance`` — GCP: suspend, which keeps the memory for forensics. Azure has no
   equivalent; the plan is refused with the alternative.
+- ``isolate_instance`` — GCP: the instance gets its own quarantine network tag, which
+  deny-all ingress and egress firewalls (priority 1) target, plus an optional SSH/RDP
+  allowance from a forensics range (priority 0, above the denies). Azure isolation (a
+  quarantine NSG on every NIC) is not built yet.
 
 Undo restores the tags/labels, or starts (resumes) the VM again.
 """
@@ -19,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from clamp.actions.ingress_common import allowed_cidrs
 from clamp.actions.interface import INTENTS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
@@ -244,3 +249,130 @@ def _gcp_status(instance: Resource, wanted: str, verb: str) -> tuple[Change, str
     )
     kept = "memory and disks are kept" if wanted == "SUSPENDED" else "disks are kept"
     return change, f"{instance.name} stops serving; {kept}; undo starts it again"
+
+
+QUARANTINE = "clamp-quarantine"
+FIREWALL_TYPE = "compute.googleapis.com/Firewall"
+GCP_TAGS = "compute#instance/tags"
+
+
+@INTENTS.register("isolate_instance")
+class IsolateInstance(Containment):
+    """Cut a VM off the network (GCP: a quarantine tag that highest-priority deny-all
+    ingress and egress firewalls target, with an optional forensics allowance)."""
+
+    name = "isolate_instance"
+    reversible = True
+    fixes = ()
+    params_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "forensics_cidr": {
+                "type": "string",
+                "format": "cidr",
+                "description": "a range that keeps SSH/RDP access for forensics",
+            }
+        },
+        "additionalProperties": False,
+    }
+    permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.GCP: (
+            "compute.instances.get",
+            "compute.instances.setTags",
+            "compute.firewalls.create",
+            "compute.firewalls.delete",
+            "compute.networks.updatePolicy",
+            "compute.zoneOperations.get",
+            "compute.globalOperations.get",
+        ),
+    }
+
+    def contain(
+        self,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+    ) -> Plan:
+        """Deny-all firewalls for this instance's own quarantine tag, then the tag."""
+        checked = checked_params(self.name, self.params_schema, params)
+        if resource.provider != Provider.GCP:
+            raise PlanRefused(
+                "isolate_instance works on GCP instances in this version",
+                hint="on Azure, use stop_instance (deallocate) to cut the VM off for now",
+            )
+        forensics = allowed_cidrs({"allow": [checked["forensics_cidr"]]}) if checked else []
+        tag = f"{QUARANTINE}-{resource.name}"[:63].rstrip("-")
+        networks = resource.facets.get("networks") or ()
+        if not networks:
+            raise PlanRefused(f"instance {resource.name} has no network interface to isolate")
+        project = resource.scope
+        rules = [
+            _firewall(project, f"{tag}-in", networks[0], tag, "INGRESS", 1, denied=True),
+            _firewall(project, f"{tag}-out", networks[0], tag, "EGRESS", 1, denied=True),
+            *(
+                [_firewall(project, f"{tag}-forensics", networks[0], tag, "INGRESS", 0, forensics)]
+                if forensics
+                else []
+            ),
+        ]
+        tags = dict(resource.raw.get("tags") or {})
+        items = list(tags.get("items") or [])
+        change = Change(
+            ChangeOp.UPDATE,
+            resource.id,
+            GCP_TAGS,
+            {"items": items, "fingerprint": tags.get("fingerprint", "")},
+            {"items": [*items, tag]},
+            "InstancesClient.set_tags_unary",
+        )
+        radius = (
+            f"{resource.name} can no longer send or receive traffic"
+            + (f" except SSH/RDP from {', '.join(forensics)}" if forensics else "")
+            + "; other instances are unaffected (the rules target only its own tag); "
+            "undo removes the tag, then the rules"
+        )
+        return Plan(
+            intent=self.name,
+            finding="",
+            resource=resource.id,
+            provider=resource.provider,
+            summary=f"isolate {resource.name}: deny-all firewalls for tag {tag}, then tag it",
+            changes=(*rules, change),
+            reversible=True,
+            blast_radius=radius,
+            permissions=self.permissions[resource.provider],
+            params=checked,
+        )
+
+
+def _firewall(
+    project: str,
+    name: str,
+    network: str,
+    tag: str,
+    direction: str,
+    priority: int,
+    allow: Sequence[str] = (),
+    *,
+    denied: bool = False,
+) -> Change:
+    """A firewall CREATE for the quarantine (deny all, or allow SSH/RDP from ``allow``)."""
+    body: dict[str, Any] = {
+        "name": name,
+        "network": network,
+        "direction": direction,
+        "priority": priority,
+        "targetTags": [tag],
+        "description": "Clamp isolate_instance: quarantine",
+    }
+    ranges = list(allow) or ["0.0.0.0/0"]
+    body["destinationRanges" if direction == "EGRESS" else "sourceRanges"] = ranges
+    if denied:
+        body["denied"] = [{"IPProtocol": "all"}]
+    else:
+        body["allowed"] = [{"IPProtocol": "tcp", "ports": ["22", "3389"]}]
+    target = f"//compute.googleapis.com/projects/{project}/global/firewalls/{name}"
+    return Change(
+        ChangeOp.CREATE, target, FIREWALL_TYPE, None, body, "FirewallsClient.insert_unary"
+    )

@@ -108,6 +108,7 @@ class ComputeApi:
                 for obj in objects:
                     if obj.get("kind") == "compute#instance":
                         obj.setdefault("labelFingerprint", "42WmSpB8rSM=")
+                        obj.setdefault("tags", {}).setdefault("fingerprint", "42WmSpB8rSM=")
 
     def _objects(self, project: str) -> list[Json] | None:
         return self.state.gcp.get(project)

@@ -1,5 +1,6 @@
 """Instance lifecycle, labels and identity in the sandbox (Compute ``stop``, ``start``,
-``suspend``, ``resume``, ``setLabels`` with its fingerprint, ``setServiceAccount``) and project IAM policies (Resource Manager v3 ``getIamPolicy`` /
+``suspend``, ``resume``, ``setLabels`` and ``setTags`` with their fingerprints,
+``setServiceAccount``) and project IAM policies (Resource Manager v3 ``getIamPolicy`` /
 ``setIamPolicy``).
 
 As on Compute: ``setServiceAccount`` is refused unless the instance is TERMINATED (stopped),
@@ -50,7 +51,9 @@ class InstanceActions:
         """``POST .../zones/Z/instances/I/{stop|start|setServiceAccount}``."""
         project, zone = request.path_params["project"], request.path_params["zone"]
         name, action = request.path_params["name"], request.path_params["action"]
-        body: Json = await request.json() if action in ("setServiceAccount", "setLabels") else {}
+        body: Json = (
+            await request.json() if action in ("setServiceAccount", "setLabels", "setTags") else {}
+        )
         with self.api.state.lock:
             instance = self._instance(project, zone, name)
             if instance is None:
@@ -77,6 +80,19 @@ class InstanceActions:
                     instance["labelFingerprint"] = base64.b64encode(
                         hashlib.sha256(seed).digest()[:8]
                     ).decode()
+                case "setTags":
+                    tags = instance.setdefault("tags", {})
+                    if body.get("fingerprint") != tags.get("fingerprint", EMPTY_FINGERPRINT):
+                        return google_error(
+                            412,
+                            "Supplied fingerprint does not match current metadata fingerprint.",
+                        )
+                    items = list(dict.fromkeys(body.get("items") or []))
+                    seed = f"{tags.get('fingerprint')}{items}".encode()
+                    instance["tags"] = {
+                        "items": items,
+                        "fingerprint": base64.b64encode(hashlib.sha256(seed).digest()[:8]).decode(),
+                    }
                 case "setServiceAccount":
                     if instance.get("status") != "TERMINATED":
                         return google_error(

@@ -1,8 +1,9 @@
 """Compute Engine instances: lifecycle (stop, start, suspend, resume) and labels.
 
 Containment changes an instance's ``status`` (``compute#instance/status``: RUNNING,
-TERMINATED, SUSPENDED) and ``labels`` (``compute#instance/labels``, written with the
-``labelFingerprint`` read before, so a concurrent label change is refused). Every call
+TERMINATED, SUSPENDED), ``labels`` (``compute#instance/labels``) and network ``tags``
+(``compute#instance/tags``), the last two written with the fingerprint read before, so a
+concurrent change is refused. Every call
 waits on its zone operation with a ZoneOperationsClient at the same endpoint.
 """
 
@@ -21,6 +22,7 @@ from clamp.providers.gcp.normalize import COMPUTE
 
 STATUS_TYPE = "compute#instance/status"
 LABELS_TYPE = "compute#instance/labels"
+TAGS_TYPE = "compute#instance/tags"
 WAIT_CALLS = 10
 # The call that takes an instance from its status to the wanted one.
 TRANSITIONS = {
@@ -42,7 +44,7 @@ def instance_ref(name: str) -> tuple[str, str, str]:
 class InstanceService:
     """Instance lifecycle and labels."""
 
-    change_types = frozenset({STATUS_TYPE, LABELS_TYPE})
+    change_types = frozenset({STATUS_TYPE, LABELS_TYPE, TAGS_TYPE})
 
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
@@ -62,6 +64,8 @@ class InstanceService:
         instance = self.instance(change.target)
         if change.type == STATUS_TYPE:
             return {"status": instance.status}
+        if change.type == TAGS_TYPE:
+            return {"items": list(instance.tags.items), "fingerprint": instance.tags.fingerprint}
         return {"labels": dict(instance.labels), "labelFingerprint": instance.label_fingerprint}
 
     def apply(self, change: Change) -> None:
@@ -81,6 +85,20 @@ class InstanceService:
                     hint="wait for it to settle and re-run the plan",
                 )
             self.lifecycle(project, zone, name, action)
+            return
+        if change.type == TAGS_TYPE:
+            tags = compute_v1.Tags(
+                items=list(change.after.get("items") or []),
+                fingerprint=str((change.before or {}).get("fingerprint", "")),
+            )
+            op = call(
+                f"set the network tags of instance {name}",
+                "compute.instances.setTags",
+                lambda: self.clients.instances.set_tags_unary(
+                    project=project, zone=zone, instance=name, tags_resource=tags
+                ),
+            )
+            self.wait(project, zone, op)
             return
         request = compute_v1.InstancesSetLabelsRequest(
             labels=dict(change.after.get("labels") or {}),
