@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,8 +49,13 @@ class AzureClients:
         if not self.settings.sandbox_url:
             return dict(RETRIES)
         info = sandbox_info(self.settings.sandbox_url)
-        ca = Path(tempfile.mkdtemp(prefix="clamp-ca-")) / "sandbox-ca.pem"
-        ca.write_text(info.ca_pem)
+        # One file per sandbox CA (named by its hash), not a new temp dir per client.
+        digest = hashlib.sha256(info.ca_pem.encode()).hexdigest()[:16]
+        ca = Path(tempfile.gettempdir()) / f"clamp-sandbox-ca-{digest}.pem"
+        if not ca.exists():  # written whole, then renamed: a reader never sees half a file
+            part = ca.with_suffix(f".{os.getpid()}.part")
+            part.write_text(info.ca_pem)
+            os.replace(part, ca)
         return {
             **RETRIES,
             "base_url": info.azure_url,
