@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from clamp.actions.ingress_common import allowed_cidrs
-from clamp.actions.interface import INTENTS, Containment
+from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import PlanRefused
@@ -202,11 +202,7 @@ class SuspendInstance(Containment):
     name = "suspend_instance"
     reversible = True
     fixes = ()
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.GCP: (
             "compute.instances.get",

@@ -20,7 +20,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.interface import INTENTS, NO_PARAMS, Category, Intent
 from clamp.actions.params import checked_params
 from clamp.checks import evaluate
 from clamp.checks.identity import BROAD_GCP_ROLES, DEFAULT_ACCOUNT, broad_azure_roles
@@ -65,11 +65,7 @@ class RevokeIdentityRoles(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = (CHECK,)
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (
             "Microsoft.Authorization/roleAssignments/read",

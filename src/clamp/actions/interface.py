@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from clamp.config import Settings
+from clamp.errors import PlanRefused
 from clamp.model import Finding, Plan, Provider, Resource, ResourceType
 from clamp.registry import Registry
 
@@ -25,6 +25,10 @@ class Category(StrEnum):
 
     REMEDIATION = "remediation"
     CONTAINMENT = "containment"
+
+
+NO_PARAMS: Mapping[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+"""The parameter schema of an intent that takes none."""
 
 
 class Intent(ABC):
@@ -86,5 +90,5 @@ class Containment(Intent):
         settings: Settings,
         context: Sequence[Resource] = (),
     ) -> Plan:
-        """Containment of the finding's resource, recorded against the finding."""
-        return replace(self.contain(resource, params, settings, context), finding=finding.id)
+        """Containment acts on a target, not a finding: ``ActionEngine.plan_containment``."""
+        raise PlanRefused(f"{self.name} contains a VM; it does not fix finding {finding.id}")

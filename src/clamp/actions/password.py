@@ -19,7 +19,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.interface import INTENTS, NO_PARAMS, Category, Intent
 from clamp.actions.params import checked_params
 from clamp.checks.password import NOT_MET, entra_items, google_items
 from clamp.config import Settings
@@ -47,11 +47,7 @@ class ApplyPasswordPolicy(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = ("password-policy-weak",)
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         # Microsoft Graph application permissions (admin consent).
         Provider.AZURE: ("Domain.ReadWrite.All", "Directory.ReadWrite.All"),
@@ -151,11 +147,9 @@ class ApplyPasswordPolicy(Intent):
 def google_steps(customer: Resource, settings: Settings) -> str:
     """The console steps that close a Google customer's baseline gaps, in words."""
     baseline = settings.password_baseline
-    unmet = [
-        i["item"]
-        for i in google_items(customer, baseline)
-        if i["status"] == NOT_MET and i["item"] != "MFA for everyone"
-    ]
+    unmet = [i["item"] for i in google_items(customer, baseline) if i["status"] == NOT_MET]
+    mfa = "MFA for everyone" in unmet
+    unmet = [item for item in unmet if item != "MFA for everyone"]
     steps = []
     if unmet:
         expiry = (
@@ -169,10 +163,7 @@ def google_steps(customer: Resource, settings: Settings) -> str:
             "Enforce password policy at next sign-in; Allow password reuse off; "
             f"{expiry} → Save (fixes: {', '.join(unmet)})"
         )
-    if any(
-        i["item"] == "MFA for everyone" and i["status"] == NOT_MET
-        for i in google_items(customer, baseline)
-    ):
+    if mfa:
         steps.append(
             "Google Admin console → Security → Authentication → 2-step verification → "
             "Allow users to turn on 2-Step Verification; Enforcement On (from a date) → Save"

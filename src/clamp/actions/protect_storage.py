@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from clamp.actions import storage_azure as azure
 from clamp.actions import storage_gcs as gcs
-from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.interface import INTENTS, NO_PARAMS, Category, Intent
 from clamp.actions.params import checked_params
 from clamp.actions.storage_draft import Draft
 from clamp.checks import evaluate
@@ -128,11 +128,7 @@ class EnableVersioning(StorageIntent):
 
     name = "enable_versioning"
     fixes = ("storage-versioning-disabled", "storage-delete-protection-missing")
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: BLOB_SERVICE,
         Provider.GCP: BUCKET_UPDATE,
@@ -226,11 +222,7 @@ class BlockPublicAccess(StorageIntent):
 
     name = "block_public_access"
     fixes = ("storage-public-access",)
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),
         Provider.GCP: (
@@ -251,11 +243,7 @@ class RequireSecureTransport(StorageIntent):
 
     name = "require_secure_transport"
     fixes = ("storage-insecure-transport",)
-    params_schema: ClassVar[Mapping[str, Any]] = {
-        "type": "object",
-        "properties": {},
-        "additionalProperties": False,
-    }
+    params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),
     }

@@ -14,15 +14,15 @@ from typing import Any
 
 from google.cloud import compute_v1
 
-from clamp.errors import CloudUnavailable, ConflictError, InputError, ResourceNotFound
+from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.errors import call, operation_failed
+from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-WAIT_CALLS = 10
 COMPARED = (
     "sourceRanges",
     "sourceTags",
@@ -192,23 +192,11 @@ class ComputeService:
         self._wait(project, op)
 
     def _wait(self, project: str, op: compute_v1.Operation) -> None:
-        """Wait (each ``wait`` call blocks up to ~2 minutes server-side) until DONE."""
-        for _ in range(WAIT_CALLS):
-            if op.status == compute_v1.Operation.Status.DONE:
-                break
-            op = call(
-                "wait for an operation",
-                "compute.globalOperations.get",
-                partial(self.clients.global_operations.wait, project=project, operation=op.name),
-            )
-        else:
-            raise CloudUnavailable(
-                f"operation {op.name} on {op.target_link} is still {op.status.name}; "
-                "its outcome is unknown",
-                hint="re-read the resource before retrying",
-            )
-        if op.error and op.error.errors:
-            raise operation_failed(op)
+        wait_done(
+            op,
+            lambda name: self.clients.global_operations.wait(project=project, operation=name),
+            "compute.globalOperations.get",
+        )
 
 
 def _kinds(objects: list[dict[str, Any]]) -> Iterable[tuple[dict[str, Any], str]]:

@@ -14,16 +14,16 @@ from typing import Any
 
 from google.cloud import compute_v1
 
-from clamp.errors import CloudUnavailable, ConflictError, InputError
+from clamp.errors import ConflictError, InputError
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.errors import call, operation_failed
+from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.gcp.operations import wait_done
 
 STATUS_TYPE = "compute#instance/status"
 LABELS_TYPE = "compute#instance/labels"
 TAGS_TYPE = "compute#instance/tags"
-WAIT_CALLS = 10
 # The call that takes an instance from its status to the wanted one.
 TRANSITIONS = {
     ("RUNNING", "TERMINATED"): "stop",
@@ -128,20 +128,10 @@ class InstanceService:
 
     def wait(self, project: str, zone: str, op: compute_v1.Operation) -> None:
         """Wait on a zone operation until DONE; raise its error if it failed."""
-        for _ in range(WAIT_CALLS):
-            if op.status == compute_v1.Operation.Status.DONE:
-                break
-            op = call(
-                "wait for an operation",
-                "compute.zoneOperations.get",
-                partial(
-                    self.clients.zone_operations.wait, project=project, zone=zone, operation=op.name
-                ),
-            )
-        else:
-            raise CloudUnavailable(
-                f"operation {op.name} on {op.target_link} is still {op.status.name}",
-                hint="re-read the instance before retrying",
-            )
-        if op.error and op.error.errors:
-            raise operation_failed(op)
+        wait_done(
+            op,
+            lambda name: self.clients.zone_operations.wait(
+                project=project, zone=zone, operation=name
+            ),
+            "compute.zoneOperations.get",
+        )
