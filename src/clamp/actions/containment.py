@@ -66,8 +66,6 @@ class TagInstance(Containment):
     """Mark a VM as part of an incident (tag or label ``clamp-incident: <id>``)."""
 
     name = "tag_instance"
-    reversible = True
-    fixes = ()
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {"incident": {"type": "string", "description": "the incident id"}},
@@ -129,8 +127,6 @@ class StopInstance(Containment):
     """Stop a VM: Azure deallocate (default) or power off; GCP stop."""
 
     name = "stop_instance"
-    reversible = True
-    fixes = ()
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
@@ -200,8 +196,6 @@ class SuspendInstance(Containment):
     """GCP: suspend an instance, keeping its memory for forensics."""
 
     name = "suspend_instance"
-    reversible = True
-    fixes = ()
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.GCP: (
@@ -258,8 +252,6 @@ class IsolateInstance(Containment):
     ingress and egress firewalls target, with an optional forensics allowance)."""
 
     name = "isolate_instance"
-    reversible = True
-    fixes = ()
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {

@@ -70,6 +70,8 @@ class Containment(Intent):
     re-reading every object it changed (there is no finding to disappear)."""
 
     category = Category.CONTAINMENT
+    reversible = True
+    fixes = ()
     targets: ClassVar[tuple[ResourceType, ...]] = (ResourceType.AZURE_VM, ResourceType.GCP_INSTANCE)
 
     @abstractmethod
