@@ -88,6 +88,11 @@ class PlanRefused(ActionError):
     """The intent cannot produce a safe plan for this finding."""
 
 
+class NothingToDo(PlanRefused):
+    """The target is already in the state the intent would bring it to (a playbook step
+    with nothing to do is skipped, not failed)."""
+
+
 class VerificationFailed(ActionError):
     """The change was applied but the finding is still present."""
 

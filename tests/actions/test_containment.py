@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from clamp.errors import ConflictError, PlanRefused
+from clamp.errors import ConflictError, NothingToDo, PlanRefused
 from clamp.model import ActionStatus
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
@@ -114,7 +114,7 @@ def test_a_label_changed_since_the_plan_is_not_overwritten(rig: Rig) -> None:
 
 
 def test_a_remediation_intent_is_not_a_containment_step(rig: Rig) -> None:
-    with pytest.raises(PlanRefused, match="not a containment intent"):
+    with pytest.raises(PlanRefused, match="it does not act on a target"):
         rig.engine.plan_containment("restrict_ingress", VM)
 
 
@@ -150,6 +150,39 @@ def test_isolating_a_gce_instance_quarantines_only_it_and_undo_releases_it(rig: 
     assert list(_gce(rig)["tags"].get("items") or []) == tags_before
 
 
-def test_isolation_is_refused_on_azure_with_the_alternative(rig: Rig) -> None:
-    with pytest.raises(PlanRefused, match="stop_instance"):
+def _arm(rig: Rig, arm_id: str) -> dict[str, Any] | None:
+    return next((o for o in rig.state()["azure"][SUB] if o["id"].lower() == arm_id.lower()), None)
+
+
+def test_isolating_an_azure_vm_puts_every_nic_on_a_quarantine_nsg_and_undo_restores_them(
+    rig: Rig,
+) -> None:
+    nics = _azure_vm(rig)["properties"]["networkProfile"]["networkInterfaces"]
+    before = {
+        n["id"]: (_arm(rig, n["id"]) or {})["properties"].get("networkSecurityGroup") for n in nics
+    }
+
+    plan = rig.engine.plan_containment("isolate_instance", VM, {"forensics_cidr": "10.99.0.0/24"})
+    record = rig.engine.apply(plan, actor="responder")
+
+    assert record.status == ActionStatus.VERIFIED, record.result
+    quarantine = plan.changes[0].target
+    assert quarantine.endswith("/networkSecurityGroups/clamp-quarantine-web-1")
+    for nic in before:
+        assert (_arm(rig, nic) or {})["properties"]["networkSecurityGroup"]["id"] == quarantine
+    rules = {
+        r["name"]: r["properties"]
+        for r in (_arm(rig, quarantine) or {})["properties"]["securityRules"]
+    }
+    assert rules["clamp-deny-all-in"]["access"] == "Deny"
+    assert rules["clamp-deny-all-out"]["direction"] == "Outbound"
+    assert rules["clamp-forensics-in"]["sourceAddressPrefixes"] == ["10.99.0.0/24"]
+    assert rules["clamp-forensics-in"]["priority"] < rules["clamp-deny-all-in"]["priority"]
+    with pytest.raises(NothingToDo):
         rig.engine.plan_containment("isolate_instance", VM)
+
+    rig.engine.undo(record.id, actor="responder")
+
+    assert _arm(rig, quarantine) is None
+    for nic, nsg in before.items():
+        assert (_arm(rig, nic) or {})["properties"].get("networkSecurityGroup") == nsg

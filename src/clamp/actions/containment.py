@@ -1,4 +1,4 @@
-"""Containment intents for incident response: mark a VM, stop it, suspend it.
+"""Containment intents for incident response: mark a VM, stop or suspend it, isolate it.
 
 They act on a target VM (its ARM id, or ``//compute.googleapis.com/projects/P/zones/Z/
 instances/I``), not on a finding, and are verified by re-reading what they changed.
@@ -9,12 +9,14 @@ instances/I``), not on a finding, and are verified by re-reading what they chang
   public IP may be released if dynamic) or power off (keeps the allocation); GCP: stop.
 - ``suspend_instance`` — GCP: suspend, which keeps the memory for forensics. Azure has no
   equivalent; the plan is refused with the alternative.
-- ``isolate_instance`` — GCP: the instance gets its own quarantine network tag, which
-  deny-all ingress and egress firewalls (priority 1) target, plus an optional SSH/RDP
-  allowance from a forensics range (priority 0, above the denies). Azure isolation (a
-  quarantine NSG on every NIC) is not built yet.
+- ``isolate_instance`` — Azure: a quarantine NSG of the VM's own (deny all inbound and
+  outbound at priority 110, an optional SSH/RDP allowance from a forensics range at 100)
+  goes on every NIC of the VM; GCP: the instance gets its own quarantine network tag,
+  which deny-all ingress and egress firewalls (priority 1) target, plus the optional
+  forensics allowance (priority 0, above the denies).
 
-Undo restores the tags/labels, or starts (resumes) the VM again.
+Undo restores the tags/labels, starts (resumes) the VM again, or puts the NICs back on
+their previous NSGs (and deletes the quarantine NSG) / removes the tag and the rules.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from clamp.actions.ingress_common import allowed_cidrs
 from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
-from clamp.errors import PlanRefused
+from clamp.errors import NothingToDo, PlanRefused
 from clamp.model import Change, ChangeOp, Plan, Provider, Resource
 
 TAG = "clamp-incident"
@@ -86,10 +88,14 @@ class TagInstance(Containment):
         params: Mapping[str, Any],
         settings: Settings,
         context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
         """Add the incident tag or label, keeping every other one."""
         checked = checked_params(self.name, self.params_schema, params)
         incident = str(checked["incident"])
+        if _marks(resource).get(TAG) in (incident, _label(incident)):
+            raise NothingToDo(f"{resource.name} is already marked {TAG}={incident}")
         if resource.provider == Provider.AZURE:
             tags = dict(resource.tags)
             change = Change(
@@ -101,14 +107,13 @@ class TagInstance(Containment):
                 "VirtualMachinesOperations.begin_update",
             )
         else:
-            value = re.sub(r"[^a-z0-9_-]", "-", incident.lower())[:63]
-            labels = dict(resource.raw.get("labels") or {})
+            labels = _marks(resource)
             change = Change(
                 ChangeOp.UPDATE,
                 resource.id,
                 GCP_LABELS,
                 {"labels": labels, "labelFingerprint": resource.raw.get("labelFingerprint", "")},
-                {"labels": {**labels, TAG: value}},
+                {"labels": {**labels, TAG: _label(incident)}},
                 "InstancesClient.set_labels_unary",
             )
         return _plan(
@@ -120,6 +125,18 @@ class TagInstance(Containment):
             self.permissions,
             checked,
         )
+
+
+def _marks(vm: Resource) -> dict[str, str]:
+    """The VM's tags (Azure) or labels (GCP)."""
+    if vm.provider == Provider.AZURE:
+        return dict(vm.tags)
+    return dict(vm.raw.get("labels") or {})
+
+
+def _label(value: str) -> str:
+    """``value`` as a GCP label value (lowercase letters, digits, ``_`` and ``-``)."""
+    return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
 
 
 @INTENTS.register("stop_instance")
@@ -159,6 +176,8 @@ class StopInstance(Containment):
         params: Mapping[str, Any],
         settings: Settings,
         context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
         """The VM's power state, from running to stopped."""
         checked = checked_params(self.name, self.params_schema, params)
@@ -166,7 +185,7 @@ class StopInstance(Containment):
             now = resource.facets.get("power_state")
             wanted = STOPPED[checked["mode"]]
             if now != "PowerState/running":
-                raise PlanRefused(f"VM {resource.name} is {now}, not running: nothing to stop")
+                raise NothingToDo(f"VM {resource.name} is {now}, not running: nothing to stop")
             change = Change(
                 ChangeOp.UPDATE,
                 resource.id,
@@ -211,6 +230,8 @@ class SuspendInstance(Containment):
         params: Mapping[str, Any],
         settings: Settings,
         context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
         """The instance's status, from running to suspended (GCP only)."""
         checked_params(self.name, self.params_schema, params)
@@ -228,7 +249,7 @@ class SuspendInstance(Containment):
 def _gcp_status(instance: Resource, wanted: str, verb: str) -> tuple[Change, str]:
     now = str(instance.raw.get("status", ""))
     if now != "RUNNING":
-        raise PlanRefused(f"instance {instance.name} is {now}, not RUNNING: nothing to {verb}")
+        raise NothingToDo(f"instance {instance.name} is {now}, not RUNNING: nothing to {verb}")
     change = Change(
         ChangeOp.UPDATE,
         instance.id,
@@ -244,12 +265,17 @@ def _gcp_status(instance: Resource, wanted: str, verb: str) -> tuple[Change, str
 QUARANTINE = "clamp-quarantine"
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
 GCP_TAGS = "compute#instance/tags"
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+NIC_NSG_TYPE = "Microsoft.Network/networkInterfaces/networkSecurityGroup"
 
 
 @INTENTS.register("isolate_instance")
 class IsolateInstance(Containment):
-    """Cut a VM off the network (GCP: a quarantine tag that highest-priority deny-all
-    ingress and egress firewalls target, with an optional forensics allowance)."""
+    """Cut a VM off the network, except an optional forensics range.
+
+    Azure: a quarantine NSG (deny all inbound and outbound) on every NIC of the VM;
+    GCP: a quarantine network tag that highest-priority deny-all ingress and egress
+    firewalls target."""
 
     name = "isolate_instance"
     params_schema: ClassVar[Mapping[str, Any]] = {
@@ -264,6 +290,14 @@ class IsolateInstance(Containment):
         "additionalProperties": False,
     }
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
+        Provider.AZURE: (
+            "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Network/networkInterfaces/read",
+            "Microsoft.Network/networkInterfaces/write",
+            "Microsoft.Network/networkSecurityGroups/write",
+            "Microsoft.Network/networkSecurityGroups/delete",
+            "Microsoft.Network/networkSecurityGroups/join/action",
+        ),
         Provider.GCP: (
             "compute.instances.get",
             "compute.instances.setTags",
@@ -281,57 +315,152 @@ class IsolateInstance(Containment):
         params: Mapping[str, Any],
         settings: Settings,
         context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
-        """Deny-all firewalls for this instance's own quarantine tag, then the tag."""
+        """The quarantine for this VM alone, then the VM put into it."""
         checked = checked_params(self.name, self.params_schema, params)
-        if resource.provider != Provider.GCP:
-            raise PlanRefused(
-                "isolate_instance works on GCP instances in this version",
-                hint="on Azure, use stop_instance (deallocate) to cut the VM off for now",
-            )
         forensics = allowed_cidrs({"allow": [checked["forensics_cidr"]]}) if checked else []
-        tag = f"{QUARANTINE}-{resource.name}"[:63].rstrip("-")
-        networks = resource.facets.get("networks") or ()
-        if not networks:
-            raise PlanRefused(f"instance {resource.name} has no network interface to isolate")
-        project = resource.scope
-        rules = [
-            _firewall(project, f"{tag}-in", networks[0], tag, "INGRESS", 1, denied=True),
-            _firewall(project, f"{tag}-out", networks[0], tag, "EGRESS", 1, denied=True),
-            *(
-                [_firewall(project, f"{tag}-forensics", networks[0], tag, "INGRESS", 0, forensics)]
-                if forensics
-                else []
-            ),
-        ]
-        tags = dict(resource.raw.get("tags") or {})
-        items = list(tags.get("items") or [])
-        change = Change(
-            ChangeOp.UPDATE,
-            resource.id,
-            GCP_TAGS,
-            {"items": items, "fingerprint": tags.get("fingerprint", "")},
-            {"items": [*items, tag]},
-            "InstancesClient.set_tags_unary",
-        )
+        if resource.provider == Provider.AZURE:
+            changes, summary = _azure_quarantine(resource, context, forensics)
+            how = "its NICs' previous NSGs"
+        else:
+            changes, summary = _gcp_quarantine(resource, forensics)
+            how = "the tag, then the rules"
         radius = (
             f"{resource.name} can no longer send or receive traffic"
             + (f" except SSH/RDP from {', '.join(forensics)}" if forensics else "")
-            + "; other instances are unaffected (the rules target only its own tag); "
-            "undo removes the tag, then the rules"
+            + "; connections already open may live on until they end; other VMs are "
+            f"unaffected (the quarantine applies to this VM alone); undo restores {how}"
         )
         return Plan(
             intent=self.name,
             finding="",
             resource=resource.id,
             provider=resource.provider,
-            summary=f"isolate {resource.name}: deny-all firewalls for tag {tag}, then tag it",
-            changes=(*rules, change),
+            summary=summary,
+            changes=changes,
             reversible=True,
             blast_radius=radius,
             permissions=self.permissions[resource.provider],
             params=checked,
         )
+
+
+def _quarantine_name(vm: Resource, limit: int) -> str:
+    return f"{QUARANTINE}-{vm.name}"[:limit].rstrip("-")
+
+
+def _azure_quarantine(
+    vm: Resource, context: Sequence[Resource], forensics: Sequence[str]
+) -> tuple[tuple[Change, ...], str]:
+    """Create a deny-all NSG for the VM and move every NIC of the VM onto it."""
+    name = _quarantine_name(vm, 80)
+    group_id = vm.id.split("/providers/", 1)[0]
+    nsg_id = f"{group_id}/providers/Microsoft.Network/networkSecurityGroups/{name}"
+    wanted = {i.lower() for i in vm.facets.get("network_interfaces") or ()}
+    nics = [r for r in context if r.id.lower() in wanted]
+    if not nics:
+        raise PlanRefused(f"VM {vm.name} has no network interface to isolate")
+    moving = [n for n in nics if str(n.facets.get("nsg") or "").lower() != nsg_id.lower()]
+    if not moving:
+        raise NothingToDo(f"VM {vm.name} is already isolated by NSG {name}")
+    if len(moving) < len(nics):
+        raise PlanRefused(
+            f"VM {vm.name} is partly in quarantine NSG {name}; review its NICs by hand"
+        )
+    rules = [
+        *(
+            [_nsg_rule("clamp-forensics-in", 100, "Inbound", "Allow", forensics)]
+            if forensics
+            else []
+        ),
+        _nsg_rule("clamp-deny-all-in", 110, "Inbound", "Deny"),
+        _nsg_rule("clamp-deny-all-out", 110, "Outbound", "Deny"),
+    ]
+    nsg = {
+        "location": vm.raw.get("location"),
+        "tags": {QUARANTINE: vm.name},
+        "properties": {"securityRules": rules},
+    }
+    create = Change(
+        ChangeOp.CREATE,
+        nsg_id,
+        NSG_TYPE,
+        None,
+        nsg,
+        "NetworkSecurityGroupsOperations.begin_create_or_update",
+    )
+    moves = tuple(
+        Change(
+            ChangeOp.UPDATE,
+            nic.id,
+            NIC_NSG_TYPE,
+            {"networkSecurityGroup": {"id": nic.facets["nsg"]} if nic.facets.get("nsg") else None},
+            {"networkSecurityGroup": {"id": nsg_id}},
+            "NetworkInterfacesOperations.begin_create_or_update",
+        )
+        for nic in nics
+    )
+    summary = (
+        f"isolate {vm.name}: create NSG {name} (deny all in and out), then put "
+        f"{', '.join(n.name for n in nics)} on it"
+    )
+    return (create, *moves), summary
+
+
+def _nsg_rule(
+    name: str, priority: int, direction: str, access: str, sources: Sequence[str] = ()
+) -> dict[str, Any]:
+    """One quarantine NSG rule: deny everything, or allow SSH/RDP from ``sources``."""
+    props: dict[str, Any] = {
+        "priority": priority,
+        "direction": direction,
+        "access": access,
+        "protocol": "Tcp" if sources else "*",
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": "*",
+    }
+    if sources:
+        props |= {"sourceAddressPrefixes": list(sources), "destinationPortRanges": ["22", "3389"]}
+    else:
+        props |= {"sourceAddressPrefix": "*", "destinationPortRange": "*"}
+    props["description"] = "Clamp isolate_instance: quarantine"
+    return {"name": name, "properties": props}
+
+
+def _gcp_quarantine(instance: Resource, forensics: Sequence[str]) -> tuple[tuple[Change, ...], str]:
+    """Deny-all firewalls for the instance's own quarantine tag, then the tag."""
+    tag = _quarantine_name(instance, 63)
+    tags = dict(instance.raw.get("tags") or {})
+    items = list(tags.get("items") or [])
+    if tag in items:
+        raise NothingToDo(f"instance {instance.name} already carries quarantine tag {tag}")
+    networks = instance.facets.get("networks") or ()
+    if not networks:
+        raise PlanRefused(f"instance {instance.name} has no network interface to isolate")
+    project = instance.scope
+    rules = [
+        _firewall(project, f"{tag}-in", networks[0], tag, "INGRESS", 1, denied=True),
+        _firewall(project, f"{tag}-out", networks[0], tag, "EGRESS", 1, denied=True),
+        *(
+            [_firewall(project, f"{tag}-forensics", networks[0], tag, "INGRESS", 0, forensics)]
+            if forensics
+            else []
+        ),
+    ]
+    change = Change(
+        ChangeOp.UPDATE,
+        instance.id,
+        GCP_TAGS,
+        {"items": items, "fingerprint": tags.get("fingerprint", "")},
+        {"items": [*items, tag]},
+        "InstancesClient.set_tags_unary",
+    )
+    return (
+        *rules,
+        change,
+    ), f"isolate {instance.name}: deny-all firewalls for tag {tag}, then tag it"
 
 
 def _firewall(

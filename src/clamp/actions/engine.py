@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clamp.actions.bundles import plan_bundle
-from clamp.actions.interface import INTENTS, Containment, Intent
+from clamp.actions.interface import INTENTS, Intent
 from clamp.checks import CHECKS, evaluate
 from clamp.compare import matches
 from clamp.config import Settings
@@ -28,7 +28,7 @@ from clamp.errors import (
     UndoRefused,
     VerificationFailed,
 )
-from clamp.model import ActionRecord, ActionStatus, Change, Finding, Plan, Provider
+from clamp.model import ActionRecord, ActionStatus, Change, Finding, Plan, Provider, Resource
 from clamp.providers.interface import CloudDriver
 from clamp.store import Store
 from clamp.store.codec import plan_to_json
@@ -120,16 +120,29 @@ class ActionEngine:
         return replace(plan, alternatives=tuple(i for i in others if i != plan.intent))
 
     def plan_containment(
-        self, intent: str, target: str, params: Mapping[str, Any] | None = None
+        self,
+        intent: str,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
-        """Read ``target`` (a VM's cloud id) now and plan a containment intent on it."""
+        """Read ``target`` (a VM's cloud id) now and plan an intent that acts on it directly
+        (a containment intent, or ``detach_identity``/``revoke_identity_roles``).
+
+        ``origin``: the VM as read when the incident response began (see ``Intent.contain``).
+        """
         chosen = INTENTS.get(intent)()
-        if not isinstance(chosen, Containment):
-            raise PlanRefused(f"{intent} is not a containment intent; fix findings with it")
-        related = self.drivers(provider_of(target)).read_related(target)
+        if not chosen.targets:
+            raise PlanRefused(f"{intent} fixes findings; it does not act on a target")
+        related = self.read_target(target)
         if related[0].type not in chosen.targets:
             raise PlanRefused(f"{intent} cannot act on a {related[0].type}")
-        return chosen.contain(related[0], dict(params or {}), self.settings, related)
+        return chosen.contain(related[0], dict(params or {}), self.settings, related, origin=origin)
+
+    def read_target(self, target: str) -> list[Resource]:
+        """A target read from its cloud now, with what is read with it (first: the target)."""
+        return self.drivers(provider_of(target)).read_related(target)
 
     # -- applying -------------------------------------------------------------------------
     def apply(

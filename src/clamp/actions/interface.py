@@ -27,6 +27,9 @@ class Category(StrEnum):
     CONTAINMENT = "containment"
 
 
+VM_TARGETS = (ResourceType.AZURE_VM, ResourceType.GCP_INSTANCE)
+"""What containment acts on: virtual machines."""
+
 NO_PARAMS: Mapping[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 """The parameter schema of an intent that takes none."""
 
@@ -44,6 +47,8 @@ class Intent(ABC):
     params_schema: ClassVar[Mapping[str, Any]]
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]]
     """The cloud permissions per provider the intent supports (others are refused)."""
+    targets: ClassVar[tuple[ResourceType, ...]] = ()
+    """The resource types it can also act on directly, by cloud id (incident response)."""
 
     @abstractmethod
     def plan(
@@ -60,19 +65,37 @@ class Intent(ABC):
         Raises ``PlanRefused`` when no safe plan exists, ``InputError`` for bad params."""
 
 
+    def contain(
+        self,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
+    ) -> Plan:
+        """The changes that contain ``resource`` (a VM read just now), without a finding;
+        no I/O. Only intents with ``targets`` implement it (``ActionEngine.plan_containment``).
+
+        ``origin`` is the VM as it was when the incident response began (a playbook run
+        reads it once), so a step can act on what an earlier step already took away (the
+        roles of an identity that ``detach_identity`` removed from the VM)."""
+        raise PlanRefused(f"{self.name} fixes findings; it does not act on a target")
+
+
 INTENTS: Registry[type[Intent]] = Registry("intent")
 
 
 class Containment(Intent):
-    """An incident-response intent: it acts on a target (a VM), not on a finding.
+    """An incident-response intent: it acts on a target (a VM), never on a finding.
 
-    ``contain`` plans from the target as read just now; the engine verifies such a plan by
-    re-reading every object it changed (there is no finding to disappear)."""
+    The engine verifies its plan by re-reading every object it changed (there is no
+    finding to disappear)."""
 
     category = Category.CONTAINMENT
     reversible = True
     fixes = ()
-    targets: ClassVar[tuple[ResourceType, ...]] = (ResourceType.AZURE_VM, ResourceType.GCP_INSTANCE)
+    targets: ClassVar[tuple[ResourceType, ...]] = VM_TARGETS
 
     @abstractmethod
     def contain(
@@ -81,6 +104,8 @@ class Containment(Intent):
         params: Mapping[str, Any],
         settings: Settings,
         context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
     ) -> Plan:
         """The changes that contain ``resource`` (read just now); no I/O."""
 

@@ -19,7 +19,7 @@ from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
-from clamp.providers.azure.network import raw
+from clamp.providers.azure.network import NIC_READ, nic_ref, raw
 from clamp.providers.interface import ProgressCallback
 
 VM_TYPE = "Microsoft.Compute/virtualMachines"
@@ -73,13 +73,29 @@ class IdentityService:
         return "/providers/microsoft.compute/virtualmachines/" in resource_id.lower()
 
     def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """A VM (with its power state) and the subscription's role assignments/definitions."""
+        """A VM (with its power state), its NICs, and the subscription's role assignments
+        and definitions."""
         subscription, group, name = vm_ref(resource_id)
         with translated(f"read {resource_id}", VM_READ):
-            vm = self.clients.compute(subscription).virtual_machines.get(
-                group, name, expand="instanceView"
+            vm = raw(
+                self.clients.compute(subscription).virtual_machines.get(
+                    group, name, expand="instanceView"
+                )
             )
-        return [raw(vm), *self._authorization(subscription)]
+        return [vm, *self._nics(vm), *self._authorization(subscription)]
+
+    def _nics(self, vm: dict[str, Any]) -> list[dict[str, Any]]:
+        refs = ((vm.get("properties") or {}).get("networkProfile") or {}).get(
+            "networkInterfaces"
+        ) or []
+        nics = []
+        for ref in refs:
+            subscription, group, name = nic_ref(str(ref["id"]))
+            with translated(f"read {ref['id']}", NIC_READ):
+                nics.append(
+                    raw(self.clients.network(subscription).network_interfaces.get(group, name))
+                )
+        return nics
 
     # -- changes --------------------------------------------------------------------------
     def current(self, change: Change) -> dict[str, Any] | None:

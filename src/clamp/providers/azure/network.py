@@ -1,4 +1,5 @@
-"""Azure network and compute: list NSGs, NICs, VNets, public IPs and VMs; change NSG rules."""
+"""Azure network and compute: list NSGs, NICs, VNets, public IPs and VMs; change NSG
+rules; create or delete a whole NSG and move a NIC to another NSG (quarantine)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from azure.mgmt.network.models import SecurityRule
+from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
 
-from clamp.errors import InputError, ResourceNotFound
+from clamp.compare import matches
+from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
@@ -18,7 +20,10 @@ RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
 RULE_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
 RULE_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
 RULE_READ = "Microsoft.Network/networkSecurityGroups/securityRules/read"
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
+NIC_NSG_TYPE = "Microsoft.Network/networkInterfaces/networkSecurityGroup"
+NIC_READ = "Microsoft.Network/networkInterfaces/read"
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def raw(model: Any) -> dict[str, Any]:
 class NetworkService:
     """NSGs and their security rules, plus the NICs, VNets, IPs and VMs exposure needs."""
 
-    change_types = frozenset({RULE_TYPE})
+    change_types = frozenset({RULE_TYPE, NSG_TYPE, NIC_NSG_TYPE})
 
     def __init__(self, clients: AzureClients) -> None:
         self.clients = clients
@@ -104,37 +109,106 @@ class NetworkService:
         return [raw(nsg)]
 
     def current(self, change: Change) -> dict[str, Any] | None:
-        """The security rule as Azure has it now, or None."""
+        """The security rule, NSG or NIC's NSG association as Azure has it now, or None."""
+        if change.type == NIC_NSG_TYPE:
+            return {"networkSecurityGroup": _nic(self.clients, change.target).get("nsg")}
         ref = ArmId.parse(change.target)
+        network = self.clients.network(ref.subscription)
         try:
+            if change.type == NSG_TYPE:
+                with translated(f"read {change.target}", NSG_READ):
+                    return raw(network.network_security_groups.get(ref.group, ref.nsg))
             with translated(f"read {change.target}", RULE_READ):
-                rule = self.clients.network(ref.subscription).security_rules.get(
-                    ref.group, ref.nsg, ref.rule
-                )
+                return raw(network.security_rules.get(ref.group, ref.nsg, ref.rule))
         except ResourceNotFound:
             return None
-        return raw(rule)
 
     def apply(self, change: Change) -> None:
-        """PUT or DELETE one security rule, conditional on the etag it was planned from."""
+        """Write one rule or NSG (conditional on the etag it was planned from), or move a
+        NIC to another NSG."""
+        if change.type == NIC_NSG_TYPE:
+            self._associate(change)
+        elif change.type == NSG_TYPE:
+            self._write_nsg(change)
+        else:
+            self._write_rule(change)
+
+    def _write_rule(self, change: Change) -> None:
         ref = ArmId.parse(change.target)
         rules = self.clients.network(ref.subscription).security_rules
         match change.op:
             case ChangeOp.CREATE | ChangeOp.UPDATE:
-                headers = (
-                    {"If-None-Match": "*"}
-                    if change.op == ChangeOp.CREATE
-                    else {"If-Match": str((change.before or {}).get("etag", "*"))}
-                )
                 body = SecurityRule(_body(change.after or {}))
                 with translated(f"write {change.target}", RULE_WRITE):
                     rules.begin_create_or_update(
-                        ref.group, ref.nsg, ref.rule, body, headers=headers
+                        ref.group, ref.nsg, ref.rule, body, headers=_condition(change)
                     ).result()
             case ChangeOp.DELETE:
-                headers = {"If-Match": str((change.before or {}).get("etag", "*"))}
                 with translated(f"delete {change.target}", RULE_DELETE):
-                    rules.begin_delete(ref.group, ref.nsg, ref.rule, headers=headers).result()
+                    rules.begin_delete(
+                        ref.group, ref.nsg, ref.rule, headers=_condition(change)
+                    ).result()
+
+    def _write_nsg(self, change: Change) -> None:
+        ref = ArmId.parse(change.target)
+        groups = self.clients.network(ref.subscription).network_security_groups
+        match change.op:
+            case ChangeOp.CREATE:
+                after = change.after or {}
+                body = NetworkSecurityGroup(
+                    {"location": after.get("location"), "tags": after.get("tags"), **_body(after)}
+                )
+                with translated(f"create {change.target}", f"{NSG_TYPE}/write"):
+                    groups.begin_create_or_update(
+                        ref.group, ref.nsg, body, headers=_condition(change)
+                    ).result()
+            case ChangeOp.DELETE:
+                with translated(f"delete {change.target}", f"{NSG_TYPE}/delete"):
+                    groups.begin_delete(ref.group, ref.nsg, headers=_condition(change)).result()
+            case _:
+                raise InputError("Clamp creates or deletes a quarantine NSG; it edits rules")
+
+    def _associate(self, change: Change) -> None:
+        """Point a NIC at another NSG (or none), if it still has the NSG the plan read."""
+        found = _nic(self.clients, change.target)
+        nic = found["model"]
+        if not matches(change.before, {"networkSecurityGroup": found.get("nsg")}):
+            raise ConflictError(
+                f"the NSG of {change.target} changed since it was read; nothing was changed",
+                hint="re-run the plan",
+            )
+        wanted = (change.after or {}).get("networkSecurityGroup")
+        nic.network_security_group = (
+            NetworkSecurityGroup(id=str(wanted["id"])) if isinstance(wanted, Mapping) else None
+        )
+        subscription, group, name = nic_ref(change.target)
+        with translated(f"write {change.target}", "Microsoft.Network/networkInterfaces/write"):
+            self.clients.network(subscription).network_interfaces.begin_create_or_update(
+                group, name, nic, headers={"If-Match": str(nic.etag or "*")}
+            ).result()
+
+
+def nic_ref(arm_id: str) -> tuple[str, str, str]:
+    parts = arm_id.strip("/").split("/")
+    if len(parts) != 8 or parts[6].lower() != "networkinterfaces":
+        raise InputError(f"not a network interface id: {arm_id}")
+    return parts[1], parts[3], parts[7]
+
+
+def _nic(clients: AzureClients, arm_id: str) -> dict[str, Any]:
+    """A NIC's SDK model and its NSG reference (``{"id": ...}`` or None)."""
+    subscription, group, name = nic_ref(arm_id)
+    with translated(f"read {arm_id}", NIC_READ):
+        nic = clients.network(subscription).network_interfaces.get(group, name)
+    nsg = nic.network_security_group
+    return {"model": nic, "nsg": {"id": nsg.id} if nsg is not None and nsg.id else None}
+
+
+def _condition(change: Change) -> dict[str, str]:
+    """ARM's optimistic concurrency: create only if absent, else only if unchanged."""
+    if change.op == ChangeOp.CREATE:
+        return {"If-None-Match": "*"}
+    return {"If-Match": str((change.before or {}).get("etag", "*"))}
 
 
 def _body(obj: Mapping[str, Any]) -> dict[str, Any]:
