@@ -17,16 +17,16 @@ refuse when the change would not make the finding go away.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.interface import INTENTS, NO_PARAMS, Category, Intent
+from clamp.actions.interface import INTENTS, NO_PARAMS, VM_TARGETS, Category, Intent
 from clamp.actions.params import checked_params
 from clamp.checks import evaluate
-from clamp.checks.identity import BROAD_GCP_ROLES, DEFAULT_ACCOUNT, broad_azure_roles
+from clamp.checks.identity import BROAD_GCP_ROLES, DEFAULT_ACCOUNT, azure_roles
 from clamp.checks.interface import Inventory
 from clamp.config import Settings
-from clamp.errors import PlanRefused
+from clamp.errors import NothingToDo, PlanRefused
 from clamp.model import Change, ChangeOp, Finding, Plan, Provider, Resource, ResourceType
 from clamp.providers.gcp.normalize import resources_from_compute
 
@@ -65,6 +65,7 @@ class RevokeIdentityRoles(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = (CHECK,)
+    targets = VM_TARGETS
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (
@@ -91,10 +92,14 @@ class RevokeIdentityRoles(Intent):
         _check_target(self.name, finding, resource)
         context = [r for r in context if r.id != resource.id]
         if resource.provider == Provider.AZURE:
-            changes, summary, radius = self._azure(resource, context)
+            principals = {p["principal_id"] for p in resource.facets.get("principals") or ()}
+            changes, summary, radius = self._azure(resource, context, principals, broad_only=True)
             remaining = [r for r in context if r.id not in {c.target for c in changes}]
         else:
-            changes, summary, radius, edited = self._gcp(finding, resource, context)
+            members = {f"serviceAccount:{i.get('email')}" for i in _flagged(finding)}
+            changes, summary, radius, edited = self._gcp(
+                resource, context, members, BROAD_GCP_ROLES
+            )
             remaining = [edited if r.id == edited.id else r for r in context]
         if not changes:
             raise PlanRefused(
@@ -121,10 +126,52 @@ class RevokeIdentityRoles(Intent):
             params={},
         )
 
+    def contain(
+        self,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
+    ) -> Plan:
+        """Incident response: revoke every role of the identities the VM runs (or ran, when
+        the response began) as — not only the broad ones."""
+        checked_params(self.name, self.params_schema, params)
+        vms = [resource, *([origin] if origin is not None else [])]
+        context = [r for r in context if r.id != resource.id]
+        if resource.provider == Provider.AZURE:
+            principals = {
+                p["principal_id"] for vm in vms for p in vm.facets.get("principals") or ()
+            }
+            changes, summary, radius = self._azure(resource, context, principals, broad_only=False)
+        else:
+            members = {
+                f"serviceAccount:{sa.get('email')}"
+                for vm in vms
+                for sa in vm.raw.get("serviceAccounts") or []
+            }
+            changes, summary, radius, _ = self._gcp(resource, context, members, None)
+        if not changes:
+            raise NothingToDo(f"the identity of {resource.name} holds no role Clamp can revoke")
+        return Plan(
+            intent=self.name,
+            finding="",
+            resource=resource.id,
+            provider=resource.provider,
+            summary=summary,
+            changes=changes,
+            reversible=True,
+            blast_radius=radius,
+            permissions=self.permissions[resource.provider],
+            params={},
+        )
+
     @staticmethod
-    def _azure(vm: Resource, context: Sequence[Resource]) -> tuple[tuple[Change, ...], str, str]:
-        principals = {p["principal_id"] for p in vm.facets.get("principals") or ()}
-        found = broad_azure_roles(Inventory(context), principals)
+    def _azure(
+        vm: Resource, context: Sequence[Resource], principals: set[str], *, broad_only: bool
+    ) -> tuple[tuple[Change, ...], str, str]:
+        found = azure_roles(Inventory(context), principals, broad_only=broad_only)
         changes = tuple(
             Change(
                 ChangeOp.DELETE,
@@ -147,16 +194,19 @@ class RevokeIdentityRoles(Intent):
 
     @staticmethod
     def _gcp(
-        finding: Finding, instance: Resource, context: Sequence[Resource]
+        instance: Resource,
+        context: Sequence[Resource],
+        members: set[str],
+        roles: Collection[str] | None,
     ) -> tuple[tuple[Change, ...], str, str, Resource]:
+        """Remove ``members`` from the bindings of ``roles`` (every role when None)."""
         policy = next((r for r in context if r.type == ResourceType.GCP_PROJECT_POLICY), None)
         if policy is None:
             raise PlanRefused(f"the IAM policy of project {instance.scope} was not read")
-        members = {f"serviceAccount:{i.get('email')}" for i in _flagged(finding)}
         after = copy.deepcopy(dict(policy.raw))
         removed = []
         for binding in after.get("bindings") or []:
-            if binding.get("role") not in BROAD_GCP_ROLES:
+            if roles is not None and binding.get("role") not in roles:
                 continue
             gone = [m for m in binding.get("members") or [] if m in members]
             removed += [f"{m} from {binding['role']}" for m in gone]
@@ -191,6 +241,7 @@ class DetachIdentity(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = (CHECK,)
+    targets = VM_TARGETS
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
@@ -229,32 +280,72 @@ class DetachIdentity(Intent):
         checked = checked_params(self.name, self.params_schema, params)
         _check_target(self.name, finding, resource)
         if resource.provider == Provider.AZURE:
+            flagged = [i for i in _flagged(finding) if i.get("roles")]
+            drop_system = any(i.get("kind") == "system" for i in flagged)
+            users = [str(i["id"]) for i in flagged if i.get("kind") == "user"]
+            return self._plan(finding.id, resource, checked, users, drop_system=drop_system)
+        return self._plan(finding.id, resource, checked)
+
+    def contain(
+        self,
+        resource: Resource,
+        params: Mapping[str, Any],
+        settings: Settings,
+        context: Sequence[Resource] = (),
+        *,
+        origin: Resource | None = None,
+    ) -> Plan:
+        """Incident response: take every identity off the VM that can be given back
+        (Azure: the user-assigned ones; a system-assigned identity stays, and
+        ``revoke_identity_roles`` takes its roles)."""
+        checked = checked_params(self.name, self.params_schema, params)
+        if resource.provider == Provider.AZURE:
+            users = list((resource.raw.get("identity") or {}).get("userAssignedIdentities") or {})
+            if not users:
+                raise NothingToDo(
+                    f"VM {resource.name} has no user-assigned identity to detach (a "
+                    "system-assigned one stays: turning it off cannot be undone; "
+                    "revoke_identity_roles takes its roles)"
+                )
+            return self._plan("", resource, checked, users, drop_system=False)
+        if not resource.raw.get("serviceAccounts") and not checked.get("service_account"):
+            raise NothingToDo(f"instance {resource.name} runs with no service account")
+        return self._plan("", resource, checked)
+
+    def _plan(
+        self,
+        finding: str,
+        resource: Resource,
+        checked: Mapping[str, Any],
+        users: Sequence[str] = (),
+        *,
+        drop_system: bool = False,
+    ) -> Plan:
+        if resource.provider == Provider.AZURE:
             if checked:
                 raise PlanRefused("detach_identity takes no parameters on Azure")
-            change, summary, radius, reversible = self._azure(finding, resource)
+            change, summary, radius = self._azure(resource, users, drop_system=drop_system)
         else:
             change, summary, radius = self._gcp(resource, checked.get("service_account"))
-            reversible = True
         return Plan(
             intent=self.name,
-            finding=finding.id,
+            finding=finding,
             resource=resource.id,
             provider=resource.provider,
             summary=summary,
             changes=(change,),
-            reversible=reversible,
+            reversible=not drop_system,
             blast_radius=radius,
             permissions=self.permissions[resource.provider],
             params=checked,
         )
 
     @staticmethod
-    def _azure(finding: Finding, vm: Resource) -> tuple[Change, str, str, bool]:
-        flagged = [i for i in _flagged(finding) if i.get("roles")]
+    def _azure(
+        vm: Resource, dropped: Sequence[str], *, drop_system: bool
+    ) -> tuple[Change, str, str]:
         identity = copy.deepcopy(dict(vm.raw.get("identity") or {}))
         users = dict(identity.get("userAssignedIdentities") or {})
-        drop_system = any(i.get("kind") == "system" for i in flagged)
-        dropped = [str(i["id"]) for i in flagged if i.get("kind") == "user"]
         kept = {k: v for k, v in users.items() if k not in dropped}
         has_system = "systemassigned" in str(identity.get("type", "")).lower()
         kinds = [
@@ -286,7 +377,7 @@ class DetachIdentity(Intent):
                 "back (a re-enabled identity gets a new principal without the old roles); "
                 "use --intent revoke_identity_roles for a reversible fix"
             )
-        return change, f"VM {vm.name}: " + "; ".join(steps), radius, not drop_system
+        return change, f"VM {vm.name}: " + "; ".join(steps), radius
 
     @staticmethod
     def _gcp(instance: Resource, replacement: str | None) -> tuple[Change, str, str]:

@@ -49,6 +49,14 @@ def _guid(definition_id: str) -> str:
 
 def broad_azure_roles(inventory: Inventory, principals: set[str]) -> list[tuple[Resource, str]]:
     """The role assignments (with role names) that make any of ``principals`` overpowered."""
+    return azure_roles(inventory, principals, broad_only=True)
+
+
+def azure_roles(
+    inventory: Inventory, principals: set[str], *, broad_only: bool = False
+) -> list[tuple[Resource, str]]:
+    """The role assignments (with role names) of ``principals``: every one, or only the
+    broad roles at subscription or group scope."""
     names: dict[str, tuple[str, bool]] = {
         _guid(d.id): (d.facets["role_name"], d.facets["broad"])
         for d in inventory.of_type(ResourceType.AZURE_ROLE_DEFINITION)
@@ -56,11 +64,11 @@ def broad_azure_roles(inventory: Inventory, principals: set[str]) -> list[tuple[
     found = []
     for assignment in inventory.of_type(ResourceType.AZURE_ROLE_ASSIGNMENT):
         facets = assignment.facets
-        if facets["principal_id"] not in principals or not broad_scope(facets["scope"]):
+        if facets["principal_id"] not in principals:
             continue
         guid = _guid(facets["role_definition"])
         name, broad = names.get(guid) or (BUILT_IN.get(guid, ""), guid in BUILT_IN)
-        if broad:
+        if not broad_only or (broad and broad_scope(facets["scope"])):
             found.append((assignment, name or guid))
     return found
 
