@@ -4,7 +4,8 @@
 - ``CLAMP_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in the user data dir).
 - ``CLAMP_ACTOR``: who is acting, for the audit log (default: the OS user).
 - ``CLAMP_CONFIG``: Clamp's TOML config file (default: ``clamp.toml`` in the user config
-  directory, if it exists); its ``[password_baseline]`` table sets the password baseline.
+  directory, if it exists); its ``[password_baseline]`` table sets the password baseline,
+  its ``[roles]`` table who may do what (``clamp.roles``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import platformdirs
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError
 from clamp.model import PortRange
+from clamp.roles import Roles
 
 ADMIN_PORTS: tuple[PortRange, ...] = tuple(
     PortRange(lo, hi)
@@ -87,6 +89,7 @@ class Settings:
     admin_ports: tuple[PortRange, ...] = ADMIN_PORTS
     database_ports: tuple[PortRange, ...] = DATABASE_PORTS
     password_baseline: PasswordBaseline = field(default_factory=PasswordBaseline)
+    roles: Roles = field(default_factory=Roles)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +106,10 @@ class Settings:
         if "password_baseline" in config:
             kwargs["password_baseline"] = PasswordBaseline.from_mapping(
                 config["password_baseline"], env.get("CLAMP_CONFIG") or "config"
+            )
+        if "roles" in config:
+            kwargs["roles"] = Roles.from_mapping(
+                config["roles"], env.get("CLAMP_CONFIG") or "config"
             )
         return cls(**kwargs)
 

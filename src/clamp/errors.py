@@ -48,6 +48,11 @@ class ConfigError(ClampError):
     """Clamp's configuration is wrong or incomplete."""
 
 
+class Forbidden(ClampError):
+    """The actor's role does not allow this (or an approver tried to approve their own
+    request)."""
+
+
 class CloudError(ClampError):
     """A cloud API refused or failed; raised only by drivers, from the SDK's exception."""
 

@@ -2,7 +2,8 @@
 
 ``Resource`` is what collectors produce (normalized facets plus the raw API object),
 ``Finding`` what checks produce, ``Plan``/``Change`` what intents produce, and
-``ActionRecord`` what the action engine journals.
+``ActionRecord`` what the action engine journals; ``Incident``, ``Run`` and ``Approval``
+what incident response keeps.
 """
 
 from __future__ import annotations
@@ -283,3 +284,103 @@ class ActionRecord:
     undoes: str | None = None
     updated: datetime | None = None
     applied: tuple[Change, ...] = ()
+
+
+class RunStatus(StrEnum):
+    """Where a playbook run stands."""
+
+    AWAITING_APPROVAL = "awaiting-approval"
+    REJECTED = "rejected"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    """Every step verified (or already in the state it would bring)."""
+    FAILED = "failed"
+    """A step failed; the steps after a ``stop`` step did not run."""
+    INTERRUPTED = "interrupted"
+    """The process died mid-run; reconciled on restart (see each step)."""
+    UNDONE = "undone"
+    UNDO_FAILED = "undo-failed"
+
+
+class StepStatus(StrEnum):
+    """Where one step of a playbook run stands."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    VERIFIED = "verified"
+    SKIPPED = "skipped"
+    """Nothing to do: the target already was as the step would leave it."""
+    FAILED = "failed"
+    NOT_RUN = "not-run"
+    UNDONE = "undone"
+    KEPT = "kept"
+    """Not undone by design (evidence such as disk snapshots)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A security incident: what is affected and who opened and closed it."""
+
+    id: str
+    title: str
+    resource: str
+    opened_by: str
+    created: datetime
+    open: bool = True
+    closed_by: str | None = None
+    closed: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStep:
+    """One step of a playbook run: the intent, its parameters, and its outcome."""
+
+    intent: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    on_failure: str = "stop"
+    status: StepStatus = StepStatus.PENDING
+    action: str | None = None
+    result: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of a playbook against a target, for an incident; journaled step by step.
+
+    ``origin`` is the target as read when the run began (evidence, and what later steps
+    plan from: see ``Intent.contain``); ``owner`` the process that runs it, so a run left
+    ``running`` by a dead process is reconciled on restart."""
+
+    id: str
+    incident: str
+    playbook: str
+    target: str
+    actor: str
+    status: RunStatus
+    created: datetime
+    steps: tuple[RunStep, ...]
+    updated: datetime | None = None
+    approved_by: str | None = None
+    origin: Mapping[str, Any] | None = None
+    owner: str = ""
+    result: str = ""
+    irreversible_confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A request waiting for a second person (four-eyes) to approve or reject it."""
+
+    id: str
+    subject: str
+    """What is to be approved: a run id."""
+    requester: str
+    created: datetime
+    summary: str
+    decision: str = "pending"
+    """``pending``, ``approved`` or ``rejected``."""
+    decided_by: str | None = None
+    decided: datetime | None = None
+    reason: str = ""

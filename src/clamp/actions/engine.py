@@ -30,6 +30,7 @@ from clamp.errors import (
 )
 from clamp.model import ActionRecord, ActionStatus, Change, Finding, Plan, Provider, Resource
 from clamp.providers.interface import CloudDriver
+from clamp.roles import Role
 from clamp.store import Store
 from clamp.store.codec import plan_to_json
 
@@ -152,6 +153,7 @@ class ActionEngine:
 
         An irreversible plan is refused unless ``confirm_irreversible`` says the user
         confirmed it a second time, explicitly."""
+        self._authorize(plan, actor, "apply")
         if plan.irreversible and not confirm_irreversible:
             raise PlanRefused(
                 f"{plan.intent} can never be undone: {plan.blast_radius}",
@@ -162,6 +164,14 @@ class ActionEngine:
         applied = self._write(record, driver, failed_event="action.failed")
         self._save(applied, "action.applied")
         return self._verify(applied, driver)
+
+    def _authorize(self, plan: Plan, actor: str, verb: str) -> None:
+        """Containment (a plan on a target, no finding) needs a responder; remediation a
+        remediator (``clamp.roles``)."""
+        if plan.findings:
+            self.settings.roles.require(actor, Role.REMEDIATOR, f"{verb} remediation {plan.intent}")
+        else:
+            self.settings.roles.require(actor, Role.RESPONDER, f"{verb} containment {plan.intent}")
 
     def _journal(
         self, plan: Plan, *, actor: str, reason: str, event: str, undoes: str | None = None
@@ -285,6 +295,7 @@ class ActionEngine:
     def undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
         """Restore an action's before-image, refusing if the resource drifted since."""
         plan = self.undo_plan(action_id)
+        self._authorize(plan, actor, "undo")
         original = self.store.action(action_id)
         driver = self.drivers(plan.provider)
         for change in plan.changes:

@@ -1,4 +1,5 @@
-"""What every command needs: settings, the store, drivers and the action engine."""
+"""What every command needs: settings, the store, drivers, the action engine and the
+responder."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from clamp.config import Settings
 from clamp.model import Provider
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
+from clamp.response import Responder
 from clamp.store import Store
 
 
@@ -36,3 +38,10 @@ class Context:
         engine = ActionEngine(self.store, self.drivers, self.settings)
         engine.reconcile()
         return engine
+
+    @cached_property
+    def responder(self) -> Responder:
+        """Incident response; runs a crash left behind are settled first."""
+        responder = Responder(self.store, self.engine, self.settings)
+        responder.reconcile()
+        return responder

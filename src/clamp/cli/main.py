@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from clamp.actions.params import parse_param
 from clamp.cli import render
-from clamp.cli.context import Context
+from clamp.cli.common import (
+    ActorOpt,
+    FormatOpt,
+    check_format,
+    confirm,
+    context,
+    one_line_errors,
+)
+from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.config import Settings
-from clamp.errors import ClampError, InputError, PlanRefused
+from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
 from clamp.scanning import ScanResult, scan_clouds, scan_file
 from clamp.store.codec import (
@@ -35,32 +40,9 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 sandbox_app = typer.Typer(help="The local fake cloud.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(sandbox_app, name="sandbox")
-
-F = TypeVar("F", bound=Callable[..., Any])
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json")]
-
-
-def one_line_errors(func: F) -> F:
-    """Turn Clamp's errors into one line on stderr and exit code 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ClampError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _context() -> Context:
-    return Context(Settings.from_env())
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise InputError(f"unknown format {fmt!r}; valid: table, json")
+app.add_typer(incident_app, name="incident")
+app.add_typer(approvals_app, name="approvals")
+app.command()(respond)
 
 
 @app.command()
@@ -73,8 +55,8 @@ def scan(
     fmt: FormatOpt = "table",
 ) -> None:
     """Collect resources, evaluate the checks and record findings."""
-    _check_format(fmt)
-    ctx = _context()
+    check_format(fmt)
+    ctx = context()
     if input is not None:
         result = scan_file(ctx.settings, ctx.store, input)
     else:
@@ -139,8 +121,8 @@ def findings(
     fmt: FormatOpt = "table",
 ) -> None:
     """List findings."""
-    _check_format(fmt)
-    records = _context().store.findings(status=status, severities=set(severity or []) or None)
+    check_format(fmt)
+    records = context().store.findings(status=status, severities=set(severity or []) or None)
     if fmt == "json":
         render.print_json([finding_to_json(r) for r in records])
     else:
@@ -155,19 +137,10 @@ def suppress(
     until: Annotated[datetime | None, typer.Option(help="expiry (ISO date)")] = None,
 ) -> None:
     """Suppress a finding with a reason and an optional expiry."""
-    ctx = _context()
+    ctx = context()
     expiry = until.replace(tzinfo=UTC) if until and until.tzinfo is None else until
     ctx.store.suppress(finding_id, reason=reason, until=expiry, actor=ctx.settings.actor)
     render.console.print(f"suppressed {finding_id}")
-
-
-def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise InputError("confirmation needed and no terminal to ask on; re-run with --yes")
-    if not typer.confirm(question, default=False):
-        raise InputError("not confirmed; nothing was changed")
 
 
 @app.command()
@@ -192,11 +165,12 @@ def fix(
         ),
     ] = False,
     reason: Annotated[str, typer.Option(help="why, for the audit log")] = "",
+    actor: ActorOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """Plan a fix for a finding, apply it, and verify the finding is gone."""
-    _check_format(fmt)
-    ctx = _context()
+    check_format(fmt)
+    ctx = context(actor)
     params: dict[str, Any] = dict(parse_param(p) for p in param or ())
     if allow:
         params["allow"] = allow
@@ -222,7 +196,7 @@ def _go_ahead(plan: Plan, question: str, *, dry_run: bool, yes: bool, fmt: str) 
         if fmt == "json":
             render.print_json(plan_to_json(plan))
         return False
-    _confirm(question, yes)
+    confirm(question, yes)
     return True
 
 
@@ -236,14 +210,27 @@ def _print_action(record: ActionRecord, fmt: str) -> None:
 @app.command()
 @one_line_errors
 def undo(
-    action_id: str,
+    action_id: Annotated[str, typer.Argument(help="an action id, or a playbook run id (run-...)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    actor: ActorOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Restore what an action changed, refusing if the resource drifted since."""
-    _check_format(fmt)
-    ctx = _context()
+    """Restore what an action (or every step of a playbook run, in reverse) changed,
+    refusing where the resource drifted since."""
+    check_format(fmt)
+    ctx = context(actor)
+    if action_id.startswith("run-"):
+        run = ctx.responder.book.run(action_id)
+        if dry_run:
+            print_run(run, fmt)
+            return
+        confirm(f"Undo every step of {run.playbook} run {run.id}?", yes)
+        undone = ctx.responder.undo(action_id, actor=ctx.settings.actor)
+        print_run(undone, fmt)
+        if undone.status != "undone":
+            raise typer.Exit(1)
+        return
     plan = ctx.engine.undo_plan(action_id)
     if _go_ahead(plan, "Undo this action?", dry_run=dry_run, yes=yes, fmt=fmt):
         _print_action(ctx.engine.undo(action_id, actor=ctx.settings.actor), fmt)
@@ -253,8 +240,8 @@ def undo(
 @one_line_errors
 def actions(fmt: FormatOpt = "table") -> None:
     """What was done, by whom, and the result."""
-    _check_format(fmt)
-    records = _context().store.actions()
+    check_format(fmt)
+    records = context().store.actions()
     if fmt == "json":
         render.print_json([action_to_json(r) for r in records])
     else:
@@ -265,7 +252,7 @@ def actions(fmt: FormatOpt = "table") -> None:
 @one_line_errors
 def audit_verify() -> None:
     """Check the audit log's hash chain."""
-    count = _context().store.audit.verify()
+    count = context().store.audit.verify()
     render.console.print(f"audit log intact: {count} entries verified")
 
 

@@ -20,6 +20,7 @@ from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Severity
 from clamp.store import codec
 from clamp.store.audit import AuditLog
 from clamp.store.database import open_engine, parse_url, upgrade, writer
+from clamp.store.incidents import IncidentBook
 from clamp.store.records import FindingRecord, ScanSummary
 from clamp.store.tables import ActionRow, FindingRow, ScanRow
 
@@ -120,6 +121,7 @@ class Store:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
+        self._incidents = IncidentBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -146,6 +148,11 @@ class Store:
     def audit(self) -> AuditLog:
         """The hash-chained audit log."""
         return self._audit
+
+    @property
+    def incidents(self) -> IncidentBook:
+        """Incidents, playbook runs and the approval queue."""
+        return self._incidents
 
     # -- findings -------------------------------------------------------------------------
     def record_scan(
@@ -370,6 +377,16 @@ class Store:
         query = (
             select(ActionRow)
             .where(ActionRow.finding == finding_id)
+            .order_by(ActionRow.created.desc(), ActionRow.id.desc())
+        )
+        with self._reads() as session:
+            return [_action(row) for row in session.scalars(query)]
+
+    def actions_with_reason(self, reason: str) -> list[ActionRecord]:
+        """The actions journaled with exactly this reason (a playbook step's), newest first."""
+        query = (
+            select(ActionRow)
+            .where(ActionRow.reason == reason)
             .order_by(ActionRow.created.desc(), ActionRow.id.desc())
         )
         with self._reads() as session:

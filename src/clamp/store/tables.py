@@ -145,3 +145,37 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class IncidentRow(Base):
+    """One incident (the whole record in ``data``)."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean, index=True)
+    created: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class RunRow(Base):
+    """One playbook run with its steps (the whole record in ``data``)."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    created: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class ApprovalRow(Base):
+    """One approval request (the whole record in ``data``)."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(16), index=True)
+    created: Mapped[datetime]
+    data: Mapped[dict[str, Any]]

@@ -1,0 +1,295 @@
+"""``clamp incident``, ``clamp respond`` and ``clamp approvals``: incident response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from clamp.actions.params import parse_param
+from clamp.cli import render
+from clamp.cli.common import ActorOpt, FormatOpt, check_format, confirm, context, one_line_errors
+from clamp.model import Incident, Run, RunStatus
+from clamp.response import load_playbook
+from clamp.store.codec import iso, plan_to_json
+from clamp.store.incidents import record_to_json
+
+incident_app = typer.Typer(help="Open, show and close incidents.", no_args_is_help=True)
+approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_args_is_help=True)
+
+WAITING = 3
+"""Exit code of ``respond`` when the run waits for approval."""
+
+
+def run_to_json(run: Run) -> dict[str, Any]:
+    """A run as JSON: ``run`` is its id."""
+    data = record_to_json(run)
+    data.pop("origin", None)
+    return {"run": data.pop("id"), **data}
+
+
+def print_run(run: Run, fmt: str) -> None:
+    """A run, as JSON or as a table of its steps."""
+    if fmt == "json":
+        render.print_json(run_to_json(run))
+        return
+    table = Table(
+        "#", "step", "status", "action", "result", title=f"{run.playbook} on {run.target}"
+    )
+    for n, step in enumerate(run.steps, 1):
+        table.add_row(str(n), step.intent, str(step.status), step.action or "", step.result)
+    render.console.print(table)
+    colour = "green" if run.status in (RunStatus.SUCCEEDED, RunStatus.UNDONE) else "red"
+    render.console.print(f"[{colour}]{run.status}[/{colour}] {run.id}: {run.result}")
+
+
+@one_line_errors
+def respond(
+    playbook: Annotated[str, typer.Argument(help="a shipped playbook's name, or a YAML file")],
+    incident: Annotated[str, typer.Option(help="the incident id")],
+    target: Annotated[
+        str | None, typer.Option(help="the VM's cloud id (default: the incident's resource)")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="a step parameter, KEY=VALUE (forensics_cidr=...)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plans and stop")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+    irreversible: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-this-is-irreversible",
+            help="second confirmation for a playbook with a step that can never be undone",
+        ),
+    ] = False,
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Run a containment playbook against a VM for an incident; exit 0 only when every
+    step is verified."""
+    check_format(fmt)
+    ctx = context(actor)
+    book = load_playbook(playbook)
+    params = dict(parse_param(p) for p in param or ())
+    if dry_run:
+        rehearsal = ctx.responder.rehearse(book, incident, target=target, params=params)
+        if fmt == "json":
+            render.print_json(
+                [
+                    {
+                        "intent": step.intent,
+                        "params": dict(step.params),
+                        "plan": plan_to_json(plan) if plan else None,
+                        "note": note,
+                    }
+                    for step, plan, note in rehearsal
+                ]
+            )
+            return
+        for n, (step, plan, note) in enumerate(rehearsal, 1):
+            render.console.rule(f"step {n}: {step.intent}")
+            if plan is None:
+                render.console.print(note)
+            else:
+                render.print_plan(plan)
+        return
+    if fmt == "table":
+        render.console.print(f"{book.name}: {book.description}")
+        render.console.print(" → ".join(s.intent for s in book.steps))
+    confirm(f"Run {book.name} for incident {incident}?", yes)
+    run = ctx.responder.respond(
+        book,
+        incident,
+        actor=ctx.settings.actor,
+        target=target,
+        params=params,
+        confirm_irreversible=irreversible,
+    )
+    print_run(run, fmt)
+    if run.status == RunStatus.AWAITING_APPROVAL:
+        if fmt == "table":
+            render.console.print("waiting for a second person: `clamp approvals list`")
+        raise typer.Exit(WAITING)
+    if run.status != RunStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+def _incident_json(incident: Incident) -> dict[str, Any]:
+    return record_to_json(incident)
+
+
+@incident_app.command("open")
+@one_line_errors
+def incident_open(
+    title: Annotated[str, typer.Option(help="what happened, in one line")],
+    resource: Annotated[str, typer.Option(help="the affected VM's cloud id")],
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Open an incident about a resource."""
+    check_format(fmt)
+    ctx = context(actor)
+    incident = ctx.responder.open_incident(title, resource, actor=ctx.settings.actor)
+    if fmt == "json":
+        render.print_json(_incident_json(incident))
+    else:
+        render.console.print(f"opened {incident.id}: {incident.title}")
+
+
+@incident_app.command("list")
+@one_line_errors
+def incident_list(
+    all_: Annotated[bool, typer.Option("--all", help="closed ones too")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List incidents (open ones unless --all)."""
+    check_format(fmt)
+    incidents = context().store.incidents.incidents(open_only=not all_)
+    if fmt == "json":
+        render.print_json([_incident_json(i) for i in incidents])
+        return
+    table = Table("id", "opened", "by", "status", "title", "resource")
+    for i in incidents:
+        status = "open" if i.open else "closed"
+        table.add_row(i.id, iso(i.created), i.opened_by, status, i.title, i.resource)
+    render.console.print(table)
+
+
+@incident_app.command("show")
+@one_line_errors
+def incident_show(incident_id: str, fmt: FormatOpt = "table") -> None:
+    """An incident with the timeline of every run and step, with its plan and result."""
+    check_format(fmt)
+    ctx = context()
+    incident = ctx.store.incidents.incident(incident_id)
+    runs = ctx.store.incidents.runs(incident=incident_id)
+    timeline = _timeline(ctx.store, incident, runs)
+    if fmt == "json":
+        render.print_json(
+            {
+                **_incident_json(incident),
+                "runs": [run_to_json(r) for r in runs],
+                "timeline": timeline,
+            }
+        )
+        return
+    status = "open" if incident.open else f"closed by {incident.closed_by}"
+    render.console.print(f"{incident.id} ({status}): {incident.title} — {incident.resource}")
+    table = Table("time", "who", "event", "result")
+    for entry in timeline:
+        table.add_row(entry["time"], entry["actor"], entry["event"], entry.get("result", ""))
+    render.console.print(table)
+
+
+def _timeline(store: Any, incident: Incident, runs: list[Run]) -> list[dict[str, Any]]:
+    """What happened, in order: opened, each run and each step (plan and result), closed."""
+    events: list[dict[str, Any]] = [
+        {"time": iso(incident.created), "actor": incident.opened_by, "event": "incident opened"}
+    ]
+    for run in runs:
+        events.append(
+            {
+                "time": iso(run.created),
+                "actor": run.actor,
+                "event": f"{run.id}: {run.playbook} on {run.target}",
+                "run": run.id,
+                "result": f"{run.status}: {run.result}",
+                **({"approved_by": run.approved_by} if run.approved_by else {}),
+            }
+        )
+        for n, step in enumerate(run.steps, 1):
+            entry: dict[str, Any] = {
+                "time": iso(run.updated or run.created),
+                "actor": run.actor,
+                "event": f"{run.id} step {n}: {step.intent} {step.status}",
+                "run": run.id,
+                "step": n,
+                "result": step.result,
+            }
+            if step.action:
+                action = store.action(step.action)
+                entry |= {"time": iso(action.updated or action.created), "action": action.id}
+                entry["plan"] = plan_to_json(action.plan)
+            events.append(entry)
+    if not incident.open:
+        events.append(
+            {
+                "time": iso(incident.closed),
+                "actor": incident.closed_by,
+                "event": "incident closed",
+                "result": incident.note,
+            }
+        )
+    return sorted(events, key=lambda e: e["time"] or "")
+
+
+@incident_app.command("close")
+@one_line_errors
+def incident_close(
+    incident_id: str,
+    note: Annotated[str, typer.Option(help="how it ended")] = "",
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Close an incident."""
+    check_format(fmt)
+    ctx = context(actor)
+    incident = ctx.responder.close_incident(incident_id, actor=ctx.settings.actor, note=note)
+    if fmt == "json":
+        render.print_json(_incident_json(incident))
+    else:
+        render.console.print(f"closed {incident.id}")
+
+
+@approvals_app.command("list")
+@one_line_errors
+def approvals_list(
+    all_: Annotated[bool, typer.Option("--all", help="decided ones too")] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Requests waiting for a second person (or all of them with --all)."""
+    check_format(fmt)
+    approvals = context().store.incidents.approvals(pending_only=not all_)
+    if fmt == "json":
+        render.print_json([record_to_json(a) for a in approvals])
+        return
+    table = Table("id", "asked", "by", "decision", "what")
+    for a in approvals:
+        table.add_row(a.id, iso(a.created), a.requester, a.decision, a.summary)
+    render.console.print(table)
+
+
+def _decide(approval_id: str, approve: bool, reason: str, actor: str | None, fmt: str) -> None:
+    check_format(fmt)
+    ctx = context(actor)
+    run = ctx.responder.decide(
+        approval_id, actor=ctx.settings.actor, approve=approve, reason=reason
+    )
+    print_run(run, fmt)
+    if approve and run.status != RunStatus.SUCCEEDED:
+        raise typer.Exit(1)
+
+
+@approvals_app.command("approve")
+@one_line_errors
+def approvals_approve(
+    approval_id: str,
+    reason: Annotated[str, typer.Option(help="why, for the audit log")] = "",
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Approve a request (never your own) and run it now."""
+    _decide(approval_id, True, reason, actor, fmt)
+
+
+@approvals_app.command("reject")
+@one_line_errors
+def approvals_reject(
+    approval_id: str,
+    reason: Annotated[str, typer.Option(help="why, for the audit log")],
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reject a request (never your own)."""
+    _decide(approval_id, False, reason, actor, fmt)

@@ -1,0 +1,157 @@
+"""Incidents, playbook runs and the approval queue, kept beside the action journal.
+
+Each record is one row: the columns Clamp queries by (open, incident, status, decision)
+plus the whole record as JSON, so the records can grow without a migration per field.
+Every write is audited by the caller (``clamp.response``), which knows why it happens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clamp.errors import NotFoundError
+from clamp.model import Approval, Incident, Run, RunStatus, RunStep
+from clamp.store.codec import parse_iso, to_jsonable
+from clamp.store.tables import ApprovalRow, IncidentRow, RunRow
+
+_R = TypeVar("_R")
+
+
+def record_to_json(record: Any) -> dict[str, Any]:
+    """A response record (incident, run, step, approval) as JSON."""
+    return {f.name: _jsonable(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return record_to_json(value)
+    if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+        return [record_to_json(v) for v in value]
+    return to_jsonable(value)
+
+
+def record_from_json(cls: type[_R], data: Mapping[str, Any]) -> _R:
+    """The record of type ``cls`` from ``record_to_json``'s JSON."""
+    hints = typing.get_type_hints(cls)
+    return cls(**{k: _value(hints[k], v) for k, v in data.items() if k in hints})
+
+
+def _value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return _value(args[0], value)
+    if hint is datetime:
+        return parse_iso(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(value)
+    if typing.get_origin(hint) is tuple and args and args[0] is RunStep:
+        return tuple(record_from_json(RunStep, step) for step in value)
+    return value
+
+
+class IncidentBook:
+    """Incidents, runs and approvals in the store's database."""
+
+    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+        self._reads = reads
+        self._writes = writes
+
+    # -- incidents ------------------------------------------------------------------------
+    def save_incident(self, incident: Incident) -> None:
+        """Insert or update one incident."""
+        row = IncidentRow(
+            id=incident.id,
+            open=incident.open,
+            created=incident.created,
+            data=record_to_json(incident),
+        )
+        with self._writes.begin() as session:
+            session.merge(row)
+
+    def incident(self, incident_id: str) -> Incident:
+        """One incident; ``NotFoundError`` if there is none."""
+        return self._one(IncidentRow, Incident, incident_id, "incident", "clamp incident list")
+
+    def incidents(self, *, open_only: bool = False) -> list[Incident]:
+        """Incidents, newest first."""
+        query = select(IncidentRow).order_by(IncidentRow.created.desc())
+        if open_only:
+            query = query.where(IncidentRow.open.is_(True))
+        with self._reads() as session:
+            return [record_from_json(Incident, row.data) for row in session.scalars(query)]
+
+    # -- runs -----------------------------------------------------------------------------
+    def save_run(self, run: Run) -> None:
+        """Insert or update one playbook run (every step change is saved at once)."""
+        row = RunRow(
+            id=run.id,
+            incident=run.incident,
+            status=run.status.value,
+            created=run.created,
+            data=record_to_json(run),
+        )
+        with self._writes.begin() as session:
+            session.merge(row)
+
+    def run(self, run_id: str) -> Run:
+        """One run; ``NotFoundError`` if there is none."""
+        return self._one(RunRow, Run, run_id, "playbook run", "clamp incident show INCIDENT")
+
+    def runs(self, *, incident: str | None = None, status: RunStatus | None = None) -> list[Run]:
+        """Runs (of one incident, in one status), oldest first."""
+        query = select(RunRow).order_by(RunRow.created, RunRow.id)
+        if incident is not None:
+            query = query.where(RunRow.incident == incident)
+        if status is not None:
+            query = query.where(RunRow.status == status.value)
+        with self._reads() as session:
+            return [record_from_json(Run, row.data) for row in session.scalars(query)]
+
+    # -- approvals ------------------------------------------------------------------------
+    def save_approval(self, approval: Approval) -> None:
+        """Insert or update one approval request."""
+        row = ApprovalRow(
+            id=approval.id,
+            decision=approval.decision,
+            created=approval.created,
+            data=record_to_json(approval),
+        )
+        with self._writes.begin() as session:
+            session.merge(row)
+
+    def approval(self, approval_id: str) -> Approval:
+        """One approval request; ``NotFoundError`` if there is none."""
+        return self._one(ApprovalRow, Approval, approval_id, "approval", "clamp approvals list")
+
+    def approvals(self, *, pending_only: bool = True) -> list[Approval]:
+        """Approval requests (pending ones by default), oldest first."""
+        query = select(ApprovalRow).order_by(ApprovalRow.created, ApprovalRow.id)
+        if pending_only:
+            query = query.where(ApprovalRow.decision == "pending")
+        with self._reads() as session:
+            return [record_from_json(Approval, row.data) for row in session.scalars(query)]
+
+    def _one(
+        self,
+        table: type[IncidentRow | RunRow | ApprovalRow],
+        cls: type[_R],
+        key: str,
+        what: str,
+        listing: str,
+    ) -> _R:
+        with self._reads() as session:
+            data = session.scalar(select(table.data).where(table.id == key))
+        if data is None:
+            raise NotFoundError(f"no {what} {key!r}", hint=f"run `{listing}` to list them")
+        return record_from_json(cls, data)

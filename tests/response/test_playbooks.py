@@ -1,0 +1,222 @@
+"""Playbooks end to end through the real SDKs against the sandbox: the cloud-side state
+after a run and after its undo, a failing step, and a crash mid-run."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clamp.errors import ClampError, InputError
+from clamp.model import ActionStatus, RunStatus, StepStatus
+from clamp.response import Responder, load_playbook
+from clamp.response.playbook import parse_playbook
+from clamp.sandbox.scenario import load_state
+from clamp.sandbox.state import Fault
+from clamp.sandbox.server import Sandbox
+from rig import Rig, make_rig
+
+SUB = "00000000-0000-4000-8000-000000000001"
+GROUP = f"/subscriptions/{SUB}/resourceGroups/clamp-demo"
+DB_VM = f"{GROUP}/providers/Microsoft.Compute/virtualMachines/db-1"
+GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
+POLICY = "cloudresourcemanager#policy"
+VOLATILE = {"etag", "fingerprint", "labelFingerprint", "provisioningState", "time"}
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    with Sandbox(load_state(None)) as sandbox:
+        yield make_rig(sandbox, tmp_path)
+
+
+def _responder(rig: Rig) -> Responder:
+    return Responder(rig.store, rig.engine, rig.settings)
+
+
+def _stable(value: Any) -> Any:
+    """A cloud object without the fields every write changes (etags, fingerprints)."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _azure(rig: Rig) -> dict[str, Any]:
+    """The Azure estate that containment touches: VMs, NICs, NSGs, role assignments."""
+    kinds = ("virtualMachines", "networkInterfaces", "networkSecurityGroups", "roleAssignments")
+    return {
+        o["id"]: _stable(o)
+        for o in rig.state()["azure"][SUB]
+        if any(f"/{k}/" in o["id"] for k in kinds)
+    }
+
+
+def _gcp(rig: Rig) -> dict[str, Any]:
+    """The GCP project as containment touches it: instances, firewalls, the IAM policy."""
+    objects = rig.state()["gcp"]["clamp-demo-prod"]
+    kinds = ("compute#instance", "compute#firewall", POLICY)
+    return {o.get("selfLink") or o["kind"]: _stable(o) for o in objects if o.get("kind") in kinds}
+
+
+def test_contain_compromised_vm_on_azure_then_undo_restores_it_exactly(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("db-1 beaconing", DB_VM, actor="tester")
+    before = copy.deepcopy(_azure(rig))
+
+    run = responder.respond(load_playbook("contain-compromised-vm"), incident.id, actor="tester")
+
+    assert run.status == RunStatus.SUCCEEDED, run.result
+    assert [s.status for s in run.steps] == [StepStatus.VERIFIED] * len(run.steps)
+    after = _azure(rig)
+    vm = after[DB_VM]
+    assert vm["tags"]["clamp-incident"] == incident.id
+    assert vm["identity"]["type"] == "None"
+    assert "PowerState/deallocated" in [
+        s["code"] for s in vm["properties"]["instanceView"]["statuses"]
+    ]
+    quarantine = f"{GROUP}/providers/Microsoft.Network/networkSecurityGroups/clamp-quarantine-db-1"
+    nic = after[f"{GROUP}/providers/Microsoft.Network/networkInterfaces/db-1-nic"]
+    assert nic["properties"]["networkSecurityGroup"]["id"] == quarantine
+    principal = "bbbbbbbb-0000-4000-8000-000000000002"
+    assert not [
+        o for o in after.values() if o.get("properties", {}).get("principalId") == principal
+    ]
+    assert rig.store.audit.verify() > 0
+
+    undone = responder.undo(run.id, actor="tester")
+
+    assert undone.status == RunStatus.UNDONE, undone.result
+    restored = _azure(rig)
+    snapshots = {k for k in restored if "/snapshots/" in k}
+    assert {k: v for k, v in restored.items() if k not in snapshots} == before
+
+
+def test_contain_compromised_vm_on_gcp_then_undo_restores_it_exactly(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("crypto-miner on web-1", GCE, actor="tester")
+    before = copy.deepcopy(_gcp(rig))
+
+    run = responder.respond(load_playbook("contain-compromised-vm"), incident.id, actor="tester")
+
+    assert run.status == RunStatus.SUCCEEDED, run.result
+    instance = next(v for k, v in _gcp(rig).items() if k.endswith("/instances/web-1"))
+    assert instance["status"] == "TERMINATED"
+    assert instance["labels"]["clamp-incident"] == incident.id
+    assert "clamp-quarantine-web-1" in instance["tags"]["items"]
+    assert not instance.get("serviceAccounts")
+
+    undone = responder.undo(run.id, actor="tester")
+
+    assert undone.status == RunStatus.UNDONE, undone.result
+    assert _gcp(rig) == before
+
+
+def test_a_failing_stop_step_stops_the_run_and_continue_goes_on(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1", GCE, actor="tester")
+    failing = {"intent": "detach_identity", "params": {"service_account": "x@y.iam"}}
+    book = parse_playbook(
+        {
+            "name": "t",
+            "steps": [
+                {"intent": "tag_instance"},
+                {**failing, "on_failure": "continue"},
+                {"intent": "isolate_instance"},
+                failing,
+                {"intent": "stop_instance"},
+            ],
+        },
+        "test.yaml",
+    )
+    rig.sandbox.state.faults.append(
+        Fault(status=403, provider="gcp", path="/instances/web-1/setServiceAccount", times=2)
+    )
+
+    run = responder.respond(book, incident.id, actor="tester")
+
+    statuses = [s.status for s in run.steps]
+    assert statuses == [
+        StepStatus.VERIFIED,
+        StepStatus.FAILED,
+        StepStatus.VERIFIED,
+        StepStatus.FAILED,
+        StepStatus.NOT_RUN,
+    ]
+    assert run.status == RunStatus.FAILED and "detach_identity failed" in run.result
+    instance = next(v for k, v in _gcp(rig).items() if k.endswith("/instances/web-1"))
+    assert instance["status"] == "RUNNING"  # restarted after the failed change, never stopped
+    assert "clamp-quarantine-web-1" in instance["tags"]["items"]
+
+
+def test_a_crash_mid_playbook_is_reconciled_on_restart(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1", GCE, actor="tester")
+    crash = RuntimeError("the process died")
+
+    def die_on_isolate(event: str, record: Any) -> None:
+        if event == "action.applied" and record.intent == "isolate_instance":
+            raise crash
+
+    crashing = Responder(rig.store, rig.engine_with(die_on_isolate), rig.settings)
+    with pytest.raises(RuntimeError):
+        crashing.respond(load_playbook("quarantine-network-only"), incident.id, actor="tester")
+    [left] = rig.store.incidents.runs(incident=incident.id)
+    assert left.status == RunStatus.RUNNING
+    rig.store.incidents.save_run(replace(left, owner=f"{socket.gethostname()}:999999999"))
+
+    restarted = Responder(rig.store, rig.engine_with(), rig.settings)
+    assert [a.intent for a in restarted.engine.reconcile()] == ["isolate_instance"]
+    [settled] = restarted.reconcile()
+
+    assert settled.status == RunStatus.INTERRUPTED
+    assert [s.status for s in settled.steps] == [StepStatus.VERIFIED, StepStatus.VERIFIED]
+    assert "clamp undo" in settled.result
+    assert rig.store.action(settled.steps[1].action or "").status == ActionStatus.VERIFIED
+    assert restarted.undo(settled.id, actor="tester").status == RunStatus.UNDONE
+    instance = next(v for k, v in _gcp(rig).items() if k.endswith("/instances/web-1"))
+    assert "clamp-quarantine-web-1" not in (instance["tags"].get("items") or [])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"steps": [{"intent": "tag_instance"}]}, "field name"),
+        ({"name": "x", "steps": []}, "field steps"),
+        ({"name": "x", "steps": [{"intent": "nope"}]}, "step 1 (nope): field intent"),
+        ({"name": "x", "steps": [{"intent": "restrict_ingress"}]}, "does not act on a VM"),
+        (
+            {
+                "name": "x",
+                "steps": [
+                    {"intent": "tag_instance"},
+                    {"intent": "stop_instance", "params": {"mode": "x"}},
+                ],
+            },
+            "step 2 (stop_instance): field params",
+        ),
+        (
+            {"name": "x", "steps": [{"intent": "tag_instance", "on_failure": "retry"}]},
+            "field on_failure",
+        ),
+        ({"name": "x", "role": "boss", "steps": [{"intent": "tag_instance"}]}, "field role"),
+        ({"name": "x", "steps": [{"intent": "tag_instance", "colour": 1}]}, "unknown field"),
+    ],
+)
+def test_playbook_errors_name_the_file_step_and_field(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match="book.yaml") as caught:
+        parse_playbook(data, "book.yaml")
+    assert message in str(caught.value)
+
+
+def test_the_shipped_playbooks_load() -> None:
+    for name in ("contain-compromised-vm", "revoke-vm-identity", "quarantine-network-only"):
+        assert load_playbook(name).steps
+    with pytest.raises(ClampError, match="shipped"):
+        load_playbook("no-such-playbook")
