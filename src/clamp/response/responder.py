@@ -308,11 +308,11 @@ class Responder:
         if approval.decision != "pending":
             raise InputError(f"approval {approval_id} was already {approval.decision}")
         verb = "approve" if approve else "reject"
-        self.settings.roles.require(actor, Role.APPROVER, f"{verb} {approval.summary}")
         if actor == approval.requester:
             raise Forbidden(
                 f"{actor} asked for {approval.summary}; a second person must {verb} it (four-eyes)"
             )
+        self.settings.roles.require(actor, Role.APPROVER, f"{verb} {approval.summary}")
         decision = "approved" if approve else "rejected"
         self.book.save_approval(
             replace(approval, decision=decision, decided_by=actor, decided=_now(), reason=reason)
