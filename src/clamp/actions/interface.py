@@ -64,7 +64,6 @@ class Intent(ABC):
         ``context`` holds the resources read with it (``CloudDriver.read_related``).
         Raises ``PlanRefused`` when no safe plan exists, ``InputError`` for bad params."""
 
-
     def contain(
         self,
         resource: Resource,
