@@ -5,7 +5,8 @@
 - ``CLAMP_ACTOR``: who is acting, for the audit log (default: the OS user).
 - ``CLAMP_CONFIG``: Clamp's TOML config file (default: ``clamp.toml`` in the user config
   directory, if it exists); its ``[password_baseline]`` table sets the password baseline,
-  its ``[roles]`` table who may do what (``clamp.roles``).
+  its ``[roles]`` table who may do what (``clamp.roles``), its ``[stages.NAME]`` tables
+  the stages automation rules are promoted through (``clamp.selectors``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 import platformdirs
 
 from clamp.baseline import PasswordBaseline
-from clamp.errors import ConfigError
+from clamp.errors import ConfigError, InputError
 from clamp.model import PortRange
 from clamp.roles import Roles
+from clamp.selectors import Selector
 
 ADMIN_PORTS: tuple[PortRange, ...] = tuple(
     PortRange(lo, hi)
@@ -90,6 +92,8 @@ class Settings:
     database_ports: tuple[PortRange, ...] = DATABASE_PORTS
     password_baseline: PasswordBaseline = field(default_factory=PasswordBaseline)
     roles: Roles = field(default_factory=Roles)
+    stages: Mapping[str, Selector] = field(default_factory=dict)
+    """Named stages for rule promotion (``[stages.NAME]`` tables), e.g. non-prod, prod."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +111,8 @@ class Settings:
             kwargs["password_baseline"] = PasswordBaseline.from_mapping(
                 config["password_baseline"], env.get("CLAMP_CONFIG") or "config"
             )
+        if "stages" in config:
+            kwargs["stages"] = _stages(config["stages"], env.get("CLAMP_CONFIG") or "config")
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -124,3 +130,15 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
+
+
+def _stages(data: Any, where: str) -> dict[str, Selector]:
+    """``[stages.NAME]`` tables, each a selector (tags, subscriptions, projects)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: stages: each stage is a [stages.NAME] table")
+    try:
+        return {
+            name: Selector.parse(value, f"{where}: stages.{name}") for name, value in data.items()
+        }
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None

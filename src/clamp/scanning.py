@@ -82,4 +82,5 @@ def _record(
     in_scope = {(p, s) for p, s in scopes}
     findings = [f for f in evaluate(resources, settings) if (f.provider, f.scope) in in_scope]
     summary = store.record_scan(scopes, findings, resources=len(resources), source=source)
+    store.rules.record_inventory(scopes, resources)
     return ScanResult(scopes, len(resources), findings, summary, errors)

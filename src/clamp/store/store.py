@@ -19,6 +19,7 @@ from clamp.errors import InputError, NotFoundError
 from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Severity
 from clamp.store import codec
 from clamp.store.audit import AuditLog
+from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
 from clamp.store.incidents import IncidentBook
 from clamp.store.records import FindingRecord, ScanSummary
@@ -122,6 +123,7 @@ class Store:
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
         self._incidents = IncidentBook(self._reads, self._writes)
+        self._rules = RuleBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -148,6 +150,11 @@ class Store:
     def audit(self) -> AuditLog:
         """The hash-chained audit log."""
         return self._audit
+
+    @property
+    def rules(self) -> RuleBook:
+        """The last scan's inventory, automation rules' state and what they did."""
+        return self._rules
 
     @property
     def incidents(self) -> IncidentBook:

@@ -1,0 +1,149 @@
+"""What automation keeps: the last scan's inventory, each rule's state, and every thing a
+rule did (the basis of its hourly cap, failure budget and clean-run count)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clamp.model import Provider, Resource
+from clamp.store.codec import to_jsonable
+from clamp.store.incidents import record_from_json, record_to_json
+from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """Where a rule stands: when it was enabled, its stage, whether it is halted."""
+
+    name: str
+    enabled: datetime
+    stage: int = 0
+    stage_since: datetime | None = None
+    halted: str = ""
+    """Why the rule is halted (its failure budget ran out), or empty."""
+    last_run: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleAction:
+    """One finding a rule took up in one run, and what came of it."""
+
+    rule: str
+    run: str
+    finding: str
+    intent: str
+    outcome: str
+    """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
+    created: datetime
+    reason: str = ""
+    action: str | None = None
+    stage: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryItem:
+    """A resource as the last scan saw it."""
+
+    id: str
+    provider: Provider
+    scope: str
+    type: str
+    tags: Mapping[str, str]
+    raw: Mapping[str, Any]
+
+
+class RuleBook:
+    """Inventory, rule state and rule actions in the store's database."""
+
+    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+        self._reads = reads
+        self._writes = writes
+
+    # -- inventory ------------------------------------------------------------------------
+    def record_inventory(
+        self, scopes: Sequence[tuple[Provider, str]], resources: Iterable[Resource]
+    ) -> None:
+        """Replace the inventory of ``scopes`` with what a scan just saw."""
+        now = datetime.now(UTC)
+        rows = {
+            r.id: InventoryRow(
+                id=r.id,
+                provider=r.provider.value,
+                scope=r.scope,
+                type=str(r.type),
+                tags=dict(r.tags),
+                raw=to_jsonable(r.raw),
+                seen=now,
+            )
+            for r in resources
+            if (r.provider, r.scope) in set(scopes)
+        }
+        where = or_(
+            *(
+                and_(InventoryRow.provider == Provider(p).value, InventoryRow.scope == s)
+                for p, s in scopes
+            )
+        )
+        with self._writes.begin() as session:
+            if scopes:
+                session.execute(delete(InventoryRow).where(where))
+            session.add_all(rows.values())
+
+    def inventory(self) -> list[InventoryItem]:
+        """Every resource of the last scan of each scope."""
+        with self._reads() as session:
+            return [
+                InventoryItem(
+                    row.id, Provider(row.provider), row.scope, row.type, row.tags, row.raw
+                )
+                for row in session.scalars(select(InventoryRow).order_by(InventoryRow.id))
+            ]
+
+    def tags_of(self) -> dict[str, Mapping[str, str]]:
+        """Each inventoried resource's tags (labels), by lower-cased id."""
+        with self._reads() as session:
+            rows = session.execute(select(InventoryRow.id, InventoryRow.tags))
+            return {str(i).lower(): dict(t or {}) for i, t in rows}
+
+    # -- rule state -----------------------------------------------------------------------
+    def state(self, name: str) -> RuleState | None:
+        """A rule's state, or None if it never ran."""
+        with self._reads() as session:
+            row = session.get(RuleStateRow, name)
+            return None if row is None else record_from_json(RuleState, row.data)
+
+    def states(self) -> list[RuleState]:
+        """Every rule's state, by name."""
+        with self._reads() as session:
+            rows = session.scalars(select(RuleStateRow).order_by(RuleStateRow.name))
+            return [record_from_json(RuleState, row.data) for row in rows]
+
+    def save_state(self, state: RuleState) -> None:
+        """Insert or update a rule's state."""
+        with self._writes.begin() as session:
+            session.merge(RuleStateRow(name=state.name, data=record_to_json(state)))
+
+    # -- rule actions ---------------------------------------------------------------------
+    def record(self, action: RuleAction) -> None:
+        """Append what a rule did to one finding."""
+        row = RuleActionRow(
+            rule=action.rule, run=action.run, created=action.created, data=record_to_json(action)
+        )
+        with self._writes.begin() as session:
+            session.add(row)
+
+    def actions(self, rule: str, *, since: datetime | None = None) -> list[RuleAction]:
+        """What a rule did (since a moment), oldest first."""
+        query = select(RuleActionRow).where(RuleActionRow.rule == rule)
+        if since is not None:
+            query = query.where(RuleActionRow.created >= since)
+        with self._reads() as session:
+            rows = session.scalars(query.order_by(RuleActionRow.id))
+            return [record_from_json(RuleAction, row.data) for row in rows]
