@@ -375,12 +375,18 @@ class Approval:
 
     id: str
     subject: str
-    """What is to be approved: a run id."""
+    """What is to be approved: a run id (``kind`` run) or a finding id (``kind`` plan)."""
     requester: str
     created: datetime
     summary: str
     decision: str = "pending"
-    """``pending``, ``approved`` or ``rejected``."""
+    """``pending``, ``approved``, ``rejected`` or ``superseded`` (re-planned)."""
     decided_by: str | None = None
     decided: datetime | None = None
     reason: str = ""
+    kind: str = "run"
+    plan: Mapping[str, Any] | None = None
+    """For ``kind`` plan: the exact plan an approval applies (JSON)."""
+    rule: str = ""
+    authorized_by: str = ""
+    """Who set the requester (a rule) going: the role check of the apply is theirs."""

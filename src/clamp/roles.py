@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from clamp.errors import ConfigError, Forbidden
+from clamp.model import Approval
 
 
 class Role(StrEnum):
@@ -77,3 +78,12 @@ class Roles:
             f"{actor} ({has}) may not {doing}: it needs the {role} role",
             hint="ask someone with that role, or an admin to change [roles] in the config",
         )
+
+
+def authorize_decision(roles: Roles, approval: Approval, actor: str, verb: str) -> None:
+    """Four-eyes: the decider is an approver and not who asked (nor who set a rule going)."""
+    if actor in (approval.requester, approval.authorized_by):
+        raise Forbidden(
+            f"{actor} asked for {approval.summary}; a second person must {verb} it (four-eyes)"
+        )
+    roles.require(actor, Role.APPROVER, f"{verb} {approval.summary}")

@@ -147,13 +147,20 @@ class ActionEngine:
 
     # -- applying -------------------------------------------------------------------------
     def apply(
-        self, plan: Plan, *, actor: str, reason: str = "", confirm_irreversible: bool = False
+        self,
+        plan: Plan,
+        *,
+        actor: str,
+        reason: str = "",
+        confirm_irreversible: bool = False,
+        authorized_by: str | None = None,
     ) -> ActionRecord:
         """Journal, apply, verify and record ``plan``; raise if it could not be verified.
 
         An irreversible plan is refused unless ``confirm_irreversible`` says the user
-        confirmed it a second time, explicitly."""
-        self._authorize(plan, actor, "apply")
+        confirmed it a second time, explicitly. ``authorized_by``: whose role allows it when
+        the actor is automation (``rule:NAME``) set going by a person."""
+        self._authorize(plan, authorized_by or actor, "apply")
         if plan.irreversible and not confirm_irreversible:
             raise PlanRefused(
                 f"{plan.intent} can never be undone: {plan.blast_radius}",

@@ -19,7 +19,7 @@ from typing import Any
 from clamp.actions.engine import ActionEngine, provider_of
 from clamp.actions.interface import INTENTS
 from clamp.config import Settings
-from clamp.errors import ClampError, Forbidden, InputError, NothingToDo, PlanRefused
+from clamp.errors import ClampError, InputError, NothingToDo, PlanRefused
 from clamp.model import (
     ActionStatus,
     Approval,
@@ -32,7 +32,7 @@ from clamp.model import (
     StepStatus,
 )
 from clamp.response.playbook import Playbook, with_incident
-from clamp.roles import Role
+from clamp.roles import authorize_decision
 from clamp.store import Store
 from clamp.store.incidents import record_to_json
 
@@ -307,12 +307,11 @@ class Responder:
         approval = self.book.approval(approval_id)
         if approval.decision != "pending":
             raise InputError(f"approval {approval_id} was already {approval.decision}")
-        verb = "approve" if approve else "reject"
-        if actor == approval.requester:
-            raise Forbidden(
-                f"{actor} asked for {approval.summary}; a second person must {verb} it (four-eyes)"
+        if approval.kind != "run":
+            raise InputError(
+                f"approval {approval_id} is a rule's plan: `clamp approvals` decides it"
             )
-        self.settings.roles.require(actor, Role.APPROVER, f"{verb} {approval.summary}")
+        authorize_decision(self.settings.roles, approval, actor, "approve" if approve else "reject")
         decision = "approved" if approve else "rejected"
         self.book.save_approval(
             replace(approval, decision=decision, decided_by=actor, decided=_now(), reason=reason)

@@ -1,0 +1,425 @@
+"""Running rules over the open findings, with every guardrail.
+
+For each rule, the open findings it matches are taken most severe (then oldest) first and
+each is either skipped with a reason — exempt, outside the rule's current stage, backlog,
+a cap reached, the rule halted — or planned, then applied (``auto``), queued for an
+approver (``approve``) or only reported (``notify``). A failure budget halts the rule
+(until ``clamp rules resume``) when too many of its actions fail; a rule is promoted to its
+next stage once it has earned it (clean runs and age) or by hand (audited).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from clamp.actions.engine import ActionEngine
+from clamp.actions.interface import INTENTS
+from clamp.automation.rules import Rule
+from clamp.compare import matches
+from clamp.config import Settings
+from clamp.errors import ClampError, InputError, PlanRefused
+from clamp.model import ActionStatus, Approval, FindingStatus, Plan
+from clamp.roles import authorize_decision
+from clamp.store import FindingRecord, Store
+from clamp.store.automation import RuleAction, RuleState
+from clamp.store.codec import plan_from_json, plan_to_json
+
+ACTED = ("applied", "failed", "queued")
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rule did with one finding."""
+
+    rule: str
+    finding: str
+    intent: str
+    outcome: str
+    """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
+    reason: str = ""
+    action: str | None = None
+    resource: str = ""
+
+
+@dataclass
+class Report:
+    """A rules run: every outcome, plus what the user should know (halts, expiries)."""
+
+    run: str
+    dry_run: bool
+    actions: list[Outcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Counts per outcome (always with planned, applied, queued, skipped)."""
+        counts = dict.fromkeys(("planned", "applied", "queued", "skipped", "failed"), 0)
+        for outcome in self.actions:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        return counts
+
+
+class RuleRunner:
+    """Applies rules to the store's open findings through the action engine."""
+
+    def __init__(self, store: Store, engine: ActionEngine, settings: Settings) -> None:
+        self.store = store
+        self.engine = engine
+        self.settings = settings
+        self.book = store.rules
+
+    def run(
+        self,
+        rules: Sequence[Rule],
+        *,
+        actor: str,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> Report:
+        """Run every rule once; ``dry_run`` plans and changes nothing (state included)."""
+        now = now or datetime.now(UTC)
+        report = Report(run=f"rr-{uuid.uuid4().hex[:10]}", dry_run=dry_run)
+        findings = self.store.findings(status=FindingStatus.OPEN)
+        findings.sort(key=lambda r: (-r.severity.rank, r.first_seen, r.id))
+        tags = self.book.tags_of()
+        for rule in rules:
+            state = self._state(rule, now, actor, dry_run)
+            matched = [f for f in findings if self._matches(rule, f, tags)]
+            _Pass(self, rule, state, report, actor, now, tags).work(matched)
+        return report
+
+    # -- state and promotion --------------------------------------------------------------
+    def _state(self, rule: Rule, now: datetime, actor: str, dry_run: bool) -> RuleState:
+        state = self.book.state(rule.name)
+        if state is None:
+            state = RuleState(rule.name, enabled=now, stage_since=now)
+            if not dry_run:
+                self.book.save_state(state)
+                self._audit("rule.enabled", actor, rule=rule.name)
+        earned = self.earned(rule, state, now)
+        if earned and not dry_run and rule.promote is not None:
+            state = replace(state, stage=state.stage + 1, stage_since=now)
+            self.book.save_state(state)
+            self._audit(
+                "rule.promoted",
+                "clamp",
+                rule=rule.name,
+                stage=self.stage_name(rule, state),
+                why=earned,
+            )
+        return state
+
+    def earned(self, rule: Rule, state: RuleState, now: datetime) -> str:
+        """Why the rule has earned its next stage, or empty if it has not (yet)."""
+        promote = rule.promote
+        if promote is None or state.stage >= len(promote.stages) - 1 or state.halted:
+            return ""
+        clean = self.clean_runs(rule, state)
+        age = now - (state.stage_since or state.enabled)
+        if clean < promote.clean_runs or age < promote.min_age:
+            return ""
+        return f"{clean} clean run(s) and {age} at stage {promote.stages[state.stage]}"
+
+    def clean_runs(self, rule: Rule, state: RuleState) -> int:
+        """Runs at the current stage that applied something and had no failed or undone
+        action."""
+        stage = self.stage_name(rule, state)
+        runs: dict[str, bool] = {}
+        for done in self.book.actions(rule.name, since=state.stage_since):
+            if done.stage != stage or done.outcome not in ("applied", "failed"):
+                continue
+            ok = done.outcome == "applied" and not self._undone(done.action)
+            runs[done.run] = runs.get(done.run, True) and ok
+        return sum(runs.values())
+
+    def _undone(self, action_id: str | None) -> bool:
+        return action_id is not None and self.store.action(action_id).status == ActionStatus.UNDONE
+
+    @staticmethod
+    def stage_name(rule: Rule, state: RuleState) -> str:
+        """The name of the rule's current stage ("" when it has no promotion)."""
+        return rule.promote.stages[state.stage] if rule.promote else ""
+
+    def move(self, rule: Rule, *, actor: str, step: int) -> RuleState:
+        """Promote (``step`` 1) or demote (-1) a rule by hand; audited."""
+        if rule.promote is None:
+            raise InputError(f"rule {rule.name} has no stages to move through")
+        now = datetime.now(UTC)
+        state = self.book.state(rule.name) or RuleState(rule.name, enabled=now, stage_since=now)
+        stage = state.stage + step
+        if not 0 <= stage < len(rule.promote.stages):
+            where = "last" if step > 0 else "first"
+            raise InputError(f"rule {rule.name} is at its {where} stage already")
+        state = replace(state, stage=stage, stage_since=now, halted="")
+        self.book.save_state(state)
+        event = "rule.promoted" if step > 0 else "rule.demoted"
+        self._audit(event, actor, rule=rule.name, stage=rule.promote.stages[stage], why="by hand")
+        return state
+
+    def resume(self, rule: Rule, *, actor: str) -> RuleState:
+        """Lift a failure-budget halt (audited); the budget counts afresh from now."""
+        state = self.book.state(rule.name)
+        if state is None or not state.halted:
+            raise InputError(f"rule {rule.name} is not halted")
+        state = replace(state, halted="", stage_since=datetime.now(UTC))
+        self.book.save_state(state)
+        self._audit("rule.resumed", actor, rule=rule.name)
+        return state
+
+    # -- matching -------------------------------------------------------------------------
+    @staticmethod
+    def _matches(rule: Rule, finding: FindingRecord, tags: Mapping[str, Mapping[str, str]]) -> bool:
+        match = rule.match
+        return (
+            (not match.checks or finding.check in match.checks)
+            and finding.severity.rank >= match.min_severity.rank
+            and finding.provider in match.providers
+            and match.scope.matches(
+                finding.provider, finding.scope, tags.get(finding.resource.lower(), {})
+            )
+        )
+
+    # -- planning and approvals -----------------------------------------------------------
+    def plan(self, rule: Rule, finding: FindingRecord) -> Plan:
+        """The rule's plan for one finding: its intent fixes the finding, or acts on the
+        finding's resource (a containment intent)."""
+        intent = INTENTS.get(rule.action)
+        if finding.check in intent.fixes:
+            return self.engine.plan(finding.id, intent=rule.action, params=dict(rule.params))
+        if intent.targets:
+            return self.engine.plan_containment(rule.action, finding.resource, dict(rule.params))
+        raise PlanRefused(f"{rule.action} does not fix {finding.check}")
+
+    def queue(self, rule: Rule, finding: FindingRecord, plan: Plan, *, actor: str) -> Approval:
+        """Queue ``plan`` for an approver; the approval applies exactly this plan."""
+        approval = Approval(
+            id=f"apr-{uuid.uuid4().hex[:10]}",
+            subject=finding.id,
+            requester=f"rule:{rule.name}",
+            created=datetime.now(UTC),
+            summary=f"rule {rule.name}: {plan.summary}",
+            kind="plan",
+            plan=plan_to_json(plan),
+            rule=rule.name,
+            authorized_by=actor,
+        )
+        self.store.incidents.save_approval(approval)
+        self._audit(
+            "approval.requested", approval.requester, approval=approval.id, finding=finding.id
+        )
+        return approval
+
+    def decide(
+        self,
+        approval_id: str,
+        rules: Mapping[str, Rule],
+        *,
+        actor: str,
+        approve: bool,
+        reason: str = "",
+    ) -> tuple[str, str]:
+        """Approve (apply exactly the queued plan) or reject a rule's plan. If the resource
+        changed since the plan, it is re-planned and queued again instead. Returns the
+        outcome and a line to show."""
+        book = self.store.incidents
+        approval = book.approval(approval_id)
+        if approval.kind != "plan" or approval.plan is None:
+            raise InputError(f"approval {approval_id} is not a rule's plan")
+        if approval.decision != "pending":
+            raise InputError(f"approval {approval_id} was already {approval.decision}")
+        authorize_decision(self.settings.roles, approval, actor, "approve" if approve else "reject")
+        now = datetime.now(UTC)
+        if not approve:
+            book.save_approval(
+                replace(approval, decision="rejected", decided_by=actor, decided=now, reason=reason)
+            )
+            self._audit("approval.rejected", actor, approval=approval_id, reason=reason)
+            return "rejected", f"rejected {approval_id}"
+        plan = plan_from_json(approval.plan)
+        driver = self.engine.drivers(plan.provider)
+        if any(not matches(c.before, driver.current(c)) for c in plan.changes):
+            book.save_approval(
+                replace(
+                    approval,
+                    decision="superseded",
+                    decided_by=actor,
+                    decided=now,
+                    reason="the resource changed since the plan",
+                )
+            )
+            self._audit("approval.superseded", actor, approval=approval_id)
+            rule = rules.get(approval.rule)
+            if rule is None:
+                raise InputError(f"rule {approval.rule} is not in the rules file; cannot re-plan")
+            fresh = self.queue(
+                rule,
+                self.store.finding(approval.subject),
+                self.plan(rule, self.store.finding(approval.subject)),
+                actor=approval.authorized_by,
+            )
+            return (
+                "queued",
+                f"the resource changed since the plan: re-planned as {fresh.id}, approve that one",
+            )
+        book.save_approval(
+            replace(approval, decision="approved", decided_by=actor, decided=now, reason=reason)
+        )
+        self._audit("approval.approved", actor, approval=approval_id, reason=reason)
+        record = self.engine.apply(
+            plan,
+            actor=approval.requester,
+            reason=f"{approval.summary}; approved by {actor}",
+            authorized_by=approval.authorized_by or None,
+        )
+        return "applied", f"{record.status} {record.id}: {record.result}"
+
+    def _audit(self, event: str, actor: str, **payload: Any) -> None:
+        self.store.audit.append(event, actor, payload)
+
+
+class _Pass:
+    """One rule's pass over its matched findings in one run (caps counted as it goes)."""
+
+    def __init__(
+        self,
+        runner: RuleRunner,
+        rule: Rule,
+        state: RuleState,
+        report: Report,
+        actor: str,
+        now: datetime,
+        tags: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self.runner, self.rule, self.state, self.report = runner, rule, state, report
+        self.actor, self.now, self.tags = actor, now, tags
+        book = runner.book
+        self.this_run = 0
+        self.this_hour = sum(
+            1 for a in book.actions(rule.name, since=now - HOUR) if a.outcome in ACTED
+        )
+        lifetime = [
+            a
+            for a in book.actions(rule.name, since=state.stage_since)
+            if a.outcome in ("applied", "failed")
+        ]
+        self.attempted = len(lifetime)
+        self.failed = sum(1 for a in lifetime if a.outcome == "failed")
+        self.stage = RuleRunner.stage_name(rule, state)
+
+    def work(self, findings: Sequence[FindingRecord]) -> None:
+        for finding in findings:
+            reason = self._skip(finding)
+            if reason:
+                self._out(finding, "skipped", reason)
+            else:
+                self._act(finding)
+        if not self.report.dry_run:
+            self.runner.book.save_state(replace(self.state, last_run=self.now))
+
+    def _skip(self, finding: FindingRecord) -> str:
+        rule, limits = self.rule, self.rule.limits
+        if self.state.halted:
+            return f"rule halted: {self.state.halted}"
+        tags = self.tags.get(finding.resource.lower(), {})
+        for exemption in rule.exempt:
+            if not exemption.covers(finding.resource, tags):
+                continue
+            if not exemption.expired(self.now):
+                return f"exempt: {exemption.describe()}"
+            note = f"rule {rule.name}: exemption {exemption.describe()} has expired and is ignored"
+            if note not in self.report.notes:
+                self.report.notes.append(note)
+        if rule.promote is not None:
+            active = rule.promote.stages[: self.state.stage + 1]
+            stages = self.runner.settings.stages
+            if not any(stages[s].matches(finding.provider, finding.scope, tags) for s in active):
+                return f"stage: outside {', '.join(active)} (the rule is at stage {self.stage})"
+        if not rule.backlog and finding.first_seen < self.state.enabled:
+            return "backlog: first seen before the rule was enabled (set backlog: true to work it)"
+        if self.this_run >= limits.per_run:
+            return f"limit: max_actions_per_run ({limits.per_run}) reached"
+        if self.this_hour >= limits.per_hour:
+            return f"limit: max_actions_per_hour ({limits.per_hour}) reached"
+        return ""
+
+    def _act(self, finding: FindingRecord) -> None:
+        rule = self.rule
+        try:
+            plan = self.runner.plan(rule, finding)
+        except PlanRefused as exc:
+            self._out(finding, "skipped", f"no plan: {exc}")
+            return
+        except ClampError as exc:
+            self._count(finding, "failed", f"could not plan: {exc}")
+            return
+        if rule.mode == "notify":
+            self._out(finding, "planned", plan.summary)
+            return
+        if self.report.dry_run:  # what the run would do, caps included
+            self._count(finding, "planned", plan.summary)
+            return
+        if rule.mode == "approve":
+            approval = self.runner.queue(rule, finding, plan, actor=self.actor)
+            self._count(finding, "queued", f"waiting for approval {approval.id}: {plan.summary}")
+            return
+        try:
+            record = self.runner.engine.apply(
+                plan,
+                actor=f"rule:{rule.name}",
+                reason=f"rule {rule.name}",
+                authorized_by=self.actor,
+            )
+        except ClampError as exc:
+            self._count(finding, "failed", str(exc))
+            return
+        self._count(finding, "applied", record.result, record.id)
+
+    def _count(
+        self, finding: FindingRecord, outcome: str, reason: str, action: str | None = None
+    ) -> None:
+        """An outcome that uses the caps (and, when applied or failed, the budget)."""
+        self.this_run += 1
+        self.this_hour += 1
+        if outcome in ("applied", "failed"):
+            self.attempted += 1
+            self.failed += outcome == "failed"
+        self._out(finding, outcome, reason, action)
+        limits = self.rule.limits
+        if outcome == "failed" and limits.exceeded(self.failed, self.attempted):
+            budget = (
+                f"{limits.budget:g} failures" if limits.budget_is_count else f"{limits.budget:.0%}"
+            )
+            why = f"failure budget exceeded: {self.failed} of {self.attempted} actions failed (budget {budget})"
+            self.state = replace(self.state, halted=why)
+            self.runner.book.save_state(self.state)
+            self.runner._audit("rule.halted", "clamp", rule=self.rule.name, why=why)
+            self.report.notes.append(
+                f"rule {self.rule.name} halted: {why}; `clamp rules resume {self.rule.name}` after a review"
+            )
+
+    def _out(
+        self, finding: FindingRecord, outcome: str, reason: str, action: str | None = None
+    ) -> None:
+        done = Outcome(
+            self.rule.name, finding.id, self.rule.action, outcome, reason, action, finding.resource
+        )
+        self.report.actions.append(done)
+        if self.report.dry_run or outcome == "skipped":  # skips are reported, not kept
+            return
+        self.runner.book.record(
+            RuleAction(
+                rule=self.rule.name,
+                run=self.report.run,
+                finding=finding.id,
+                intent=self.rule.action,
+                outcome=outcome,
+                created=datetime.now(UTC),
+                reason=reason,
+                action=action,
+                stage=self.stage,
+            )
+        )
