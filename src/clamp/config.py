@@ -3,6 +3,8 @@
 - ``CLAMP_SANDBOX_URL``: use the sandbox at this URL instead of the real clouds.
 - ``CLAMP_DATABASE_URL``: SQLAlchemy URL of the store (default: SQLite in the user data dir).
 - ``CLAMP_ACTOR``: who is acting, for the audit log (default: the OS user).
+- ``CLAMP_RULES``: the automation rules file (default: ``rules.yaml`` in the user config
+  directory).
 - ``CLAMP_CONFIG``: Clamp's TOML config file (default: ``clamp.toml`` in the user config
   directory, if it exists); its ``[password_baseline]`` table sets the password baseline,
   its ``[roles]`` table who may do what (``clamp.roles``), its ``[stages.NAME]`` tables
@@ -92,8 +94,11 @@ class Settings:
     database_ports: tuple[PortRange, ...] = DATABASE_PORTS
     password_baseline: PasswordBaseline = field(default_factory=PasswordBaseline)
     roles: Roles = field(default_factory=Roles)
-    stages: Mapping[str, Selector] = field(default_factory=dict)
-    """Named stages for rule promotion (``[stages.NAME]`` tables), e.g. non-prod, prod."""
+    stages: Mapping[str, tuple[Selector, ...]] = field(default_factory=dict)
+    rules_file: Path | None = None
+    """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
+    """Named stages for rule promotion (``[stages.NAME]``), e.g. non-prod, prod: a resource
+    is in a stage when it matches any of the stage's selectors."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +111,8 @@ class Settings:
             kwargs["sandbox_url"] = sandbox
         if actor := env.get("CLAMP_ACTOR"):
             kwargs["actor"] = actor
+        if rules := env.get("CLAMP_RULES"):
+            kwargs["rules_file"] = Path(rules)
         config = _config_file(env)
         if "password_baseline" in config:
             kwargs["password_baseline"] = PasswordBaseline.from_mapping(
@@ -132,13 +139,16 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
 
 
-def _stages(data: Any, where: str) -> dict[str, Selector]:
-    """``[stages.NAME]`` tables, each a selector (tags, subscriptions, projects)."""
+def _stages(data: Any, where: str) -> dict[str, tuple[Selector, ...]]:
+    """``[stages.NAME]`` tables (one selector) or ``[[stages.NAME]]`` arrays of tables (a
+    resource matching any of them is in the stage)."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: stages: each stage is a [stages.NAME] table")
+    stages = {}
     try:
-        return {
-            name: Selector.parse(value, f"{where}: stages.{name}") for name, value in data.items()
-        }
+        for name, value in data.items():
+            items = value if isinstance(value, list) else [value]
+            stages[name] = tuple(Selector.parse(item, f"{where}: stages.{name}") for item in items)
     except InputError as exc:
         raise ConfigError(str(exc)) from None
+    return stages

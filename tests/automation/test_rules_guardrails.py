@@ -14,18 +14,18 @@ import pytest
 
 from clamp.automation.rules import Rule, parse_rules
 from clamp.automation.runner import RuleRunner
-from clamp.model import FindingStatus, Provider
+from clamp.model import FindingStatus
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import Fault
-from clamp.store.codec import plan_to_json
 from clamp.selectors import Selector
+from clamp.store.codec import plan_to_json
 from rig import Rig, make_rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
 STAGES = {
-    "non-prod": Selector(projects=frozenset({"clamp-demo-dev"})),
-    "prod": Selector(subscriptions=frozenset({SUB}), projects=frozenset({"clamp-demo-prod"})),
+    "non-prod": (Selector(projects=frozenset({"clamp-demo-dev"})),),
+    "prod": (Selector(subscriptions=frozenset({SUB}), projects=frozenset({"clamp-demo-prod"})),),
 }
 
 

@@ -17,8 +17,8 @@ from clamp.model import ActionStatus, RunStatus, StepStatus
 from clamp.response import Responder, load_playbook
 from clamp.response.playbook import parse_playbook
 from clamp.sandbox.scenario import load_state
-from clamp.sandbox.state import Fault
 from clamp.sandbox.server import Sandbox
+from clamp.sandbox.state import Fault
 from rig import Rig, make_rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -210,7 +210,7 @@ def test_a_crash_mid_playbook_is_reconciled_on_restart(rig: Rig) -> None:
     ],
 )
 def test_playbook_errors_name_the_file_step_and_field(data: dict[str, Any], message: str) -> None:
-    with pytest.raises(InputError, match="book.yaml") as caught:
+    with pytest.raises(InputError, match=r"book\.yaml") as caught:
         parse_playbook(data, "book.yaml")
     assert message in str(caught.value)
 

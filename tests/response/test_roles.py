@@ -115,5 +115,5 @@ def test_no_roles_configured_means_everyone_is_admin() -> None:
 
 
 def test_an_unknown_role_in_the_config_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="clamp.toml: roles.bob: unknown role"):
+    with pytest.raises(ConfigError, match=r"clamp\.toml: roles\.bob: unknown role"):
         Roles.from_mapping({"bob": "boss"}, "clamp.toml")

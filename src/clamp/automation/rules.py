@@ -10,7 +10,7 @@ it was enabled unless it says ``backlog: true``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,7 +128,7 @@ class Rule:
     source: str = ""
 
 
-def load_rules(path: Path, stages: Mapping[str, Selector]) -> list[Rule]:
+def load_rules(path: Path, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
     """The rules of a YAML file, each validated (``stages`` from the config)."""
     try:
         data = yaml.safe_load(path.read_text())
@@ -137,7 +137,7 @@ def load_rules(path: Path, stages: Mapping[str, Selector]) -> list[Rule]:
     return parse_rules(data, str(path), stages)
 
 
-def parse_rules(data: Any, where: str, stages: Mapping[str, Selector]) -> list[Rule]:
+def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
     """Rules from parsed YAML: ``{rules: [...]}``; errors name ``where``, rule and field."""
     if not isinstance(data, Mapping) or set(data) != {"rules"}:
         raise InputError(f"{where}: a rules file is a mapping with one key, rules")
@@ -153,7 +153,7 @@ def parse_rules(data: Any, where: str, stages: Mapping[str, Selector]) -> list[R
     return [Rule(**{**r.__dict__, "source": where}) for r in rules]
 
 
-def _rule(raw: Any, where: str, stages: Mapping[str, Selector]) -> Rule:
+def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rule:
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: a rule is a mapping with name, match and action")
     name = raw.get("name")
@@ -327,7 +327,7 @@ def _date(raw: Any, where: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _promotion(raw: Any, where: str, stages: Mapping[str, Selector]) -> Promotion | None:
+def _promotion(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Promotion | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping) or set(raw) - {"stages", "after"}:

@@ -336,7 +336,8 @@ class _Pass:
         if rule.promote is not None:
             active = rule.promote.stages[: self.state.stage + 1]
             stages = self.runner.settings.stages
-            if not any(stages[s].matches(finding.provider, finding.scope, tags) for s in active):
+            selectors = [sel for name in active for sel in stages[name]]
+            if not any(sel.matches(finding.provider, finding.scope, tags) for sel in selectors):
                 return f"stage: outside {', '.join(active)} (the rule is at stage {self.stage})"
         if not rule.backlog and finding.first_seen < self.state.enabled:
             return "backlog: first seen before the rule was enabled (set backlog: true to work it)"

@@ -20,6 +20,7 @@ from clamp.cli.common import (
     one_line_errors,
 )
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
+from clamp.cli.rules import rules_app
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(incident_app, name="incident")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(rules_app, name="rules")
 app.command()(respond)
 
 

@@ -8,8 +8,12 @@ import typer
 from rich.table import Table
 
 from clamp.actions.params import parse_param
+from clamp.automation.rules import load_rules
+from clamp.automation.runner import RuleRunner
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, confirm, context, one_line_errors
+from clamp.cli.context import Context
+from clamp.cli.rules import rules_path
 from clamp.model import Incident, Run, RunStatus
 from clamp.response import load_playbook
 from clamp.store.codec import iso, plan_to_json
@@ -263,6 +267,9 @@ def approvals_list(
 def _decide(approval_id: str, approve: bool, reason: str, actor: str | None, fmt: str) -> None:
     check_format(fmt)
     ctx = context(actor)
+    if ctx.store.incidents.approval(approval_id).kind == "plan":
+        _decide_plan(ctx, approval_id, approve, reason, fmt)
+        return
     run = ctx.responder.decide(
         approval_id, actor=ctx.settings.actor, approve=approve, reason=reason
     )
@@ -293,3 +300,22 @@ def approvals_reject(
 ) -> None:
     """Reject a request (never your own)."""
     _decide(approval_id, False, reason, actor, fmt)
+
+
+def _decide_plan(ctx: Context, approval_id: str, approve: bool, reason: str, fmt: str) -> None:
+    """A rule's queued plan: applied exactly as approved, or re-planned and queued again
+    when its resource changed since (exit 3)."""
+    rules = load_rules(rules_path(ctx, None), ctx.settings.stages) if approve else []
+    outcome, line = RuleRunner(ctx.store, ctx.engine, ctx.settings).decide(
+        approval_id,
+        {r.name: r for r in rules},
+        actor=ctx.settings.actor,
+        approve=approve,
+        reason=reason,
+    )
+    if fmt == "json":
+        render.print_json({"approval": approval_id, "outcome": outcome, "result": line})
+    else:
+        render.console.print(f"{outcome}: {line}")
+    if outcome == "queued":
+        raise typer.Exit(WAITING)

@@ -23,7 +23,7 @@ from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
 from clamp.store.incidents import IncidentBook
 from clamp.store.records import FindingRecord, ScanSummary
-from clamp.store.tables import ActionRow, FindingRow, ScanRow
+from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 
 _CHUNK = 500
 _T = TypeVar("_T")
@@ -398,3 +398,13 @@ class Store:
         )
         with self._reads() as session:
             return [_action(row) for row in session.scalars(query)]
+
+    def copy_tables(self, other: Store, tables: Sequence[str]) -> None:
+        """Copy every row of ``tables`` into ``other`` (a scratch store for a rehearsal)."""
+        for name in tables:
+            table = Base.metadata.tables[name]
+            with self.engine.connect() as source:
+                rows = [dict(row) for row in source.execute(table.select()).mappings()]
+            if rows:
+                with other.engine.begin() as target:
+                    target.execute(table.insert(), rows)

@@ -1,0 +1,83 @@
+"""``clamp rules rehearse``: run rules against a sandbox copy of the last scan's estate.
+
+The sandbox is seeded from the stored inventory (every resource's raw cloud objects, as
+the last scan of its scope saw them), and the rules run for real — plans, writes,
+verification — against that copy, with a scratch store that starts as a copy of the
+findings, rule state and rule history. The report is what would change, including which
+rules would hit their caps; the real clouds and the real store are never touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from clamp.actions.engine import ActionEngine
+from clamp.automation.rules import Rule
+from clamp.automation.runner import Report, RuleRunner
+from clamp.config import Settings
+from clamp.errors import InputError
+from clamp.model import Provider, ResourceType
+from clamp.providers.factory import driver_factory
+from clamp.sandbox.server import Sandbox
+from clamp.sandbox.state import SandboxState
+from clamp.store import Store
+from clamp.store.automation import InventoryItem
+
+COPIED = ("findings", "rule_state", "rule_actions", "inventory")
+
+
+def scenario_from_inventory(items: Iterable[InventoryItem]) -> dict[str, Any]:
+    """A sandbox scenario holding the raw objects of every inventoried resource."""
+    clouds: dict[str, dict[str, dict[str, Any]]] = {"azure": {}, "gcp": {}}
+    for item in items:
+        objects = clouds[item.provider.value].setdefault(item.scope, {})
+        for obj in _objects(item):
+            key = str(obj.get("id") or obj.get("selfLink") or obj.get("resource") or obj)
+            objects.setdefault(key.lower(), obj)
+    return {
+        cloud: {s: list(o.values()) for s, o in scopes.items()} for cloud, scopes in clouds.items()
+    }
+
+
+def _objects(item: InventoryItem) -> list[dict[str, Any]]:
+    """The cloud objects a resource was made of (joined resources carry their parts)."""
+    raw = dict(item.raw)
+    if item.type in (ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER):
+        return []  # identity-plane settings are not part of the resource estate
+    if "account" in raw:  # an Azure storage account with its blob service, containers, locks
+        return [
+            o
+            for o in (
+                raw["account"],
+                raw.get("blobService"),
+                *(raw.get("containers") or []),
+                *(raw.get("locks") or []),
+            )
+            if o
+        ]
+    if "bucket" in raw:  # a GCS bucket with its IAM policy
+        return [o for o in (raw["bucket"], raw.get("iam")) if o]
+    if item.provider == Provider.AZURE and "/subnets/" in item.id.lower():
+        return []  # subnets live inside their VNet
+    return [raw]
+
+
+def rehearse(store: Store, settings: Settings, rules: Sequence[Rule], *, actor: str) -> Report:
+    """Run ``rules`` against a sandbox seeded from ``store``'s inventory; the report."""
+    items = store.rules.inventory()
+    if not items:
+        raise InputError("no inventory to rehearse on: run `clamp scan` first")
+    state = SandboxState.from_scenario(scenario_from_inventory(items))
+    with tempfile.TemporaryDirectory(prefix="clamp-rehearse-") as tmp, Sandbox(state) as sandbox:
+        scratch_url = f"sqlite:///{Path(tmp) / 'rehearsal.db'}"
+        copy = replace(settings, sandbox_url=sandbox.url, database_url=scratch_url)
+        with Store.open(scratch_url) as scratch:
+            store.copy_tables(scratch, COPIED)
+            engine = ActionEngine(scratch, driver_factory(copy), copy)
+            report = RuleRunner(scratch, engine, copy).run(rules, actor=actor)
+    report.notes.insert(0, f"rehearsed on a sandbox copy of {len(items)} inventoried resources")
+    return report

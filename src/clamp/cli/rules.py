@@ -1,0 +1,249 @@
+"""``clamp rules``: validate, list, run, rehearse, and move rules through their stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+import typer
+from rich.table import Table
+
+from clamp.automation.rehearse import rehearse
+from clamp.automation.rules import Rule, load_rules
+from clamp.automation.runner import Report, RuleRunner
+from clamp.cli import render
+from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
+from clamp.cli.context import Context
+from clamp.errors import InputError
+from clamp.store.codec import iso
+
+rules_app = typer.Typer(help="Automation rules with guardrails.", no_args_is_help=True)
+FileOpt = Annotated[
+    Path | None, typer.Option("--file", help="the rules file (default: CLAMP_RULES or rules.yaml)")
+]
+
+
+def rules_path(ctx: Context, given: Path | None) -> Path:
+    """The rules file: given, ``CLAMP_RULES``, or ``rules.yaml`` in the config directory."""
+    path = given or ctx.settings.rules_file
+    path = path or Path(platformdirs.user_config_dir("clamp")) / "rules.yaml"
+    if not path.is_file():
+        raise InputError(f"no rules file at {path}", hint="pass --file FILE or set CLAMP_RULES")
+    return path
+
+
+def _load(ctx: Context, given: Path | None) -> list[Rule]:
+    return load_rules(rules_path(ctx, given), ctx.settings.stages)
+
+
+def _rule(rules: list[Rule], name: str) -> Rule:
+    found = next((r for r in rules if r.name == name), None)
+    if found is None:
+        raise InputError(f"no rule {name!r}; rules: {', '.join(r.name for r in rules)}")
+    return found
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    """The contract: ``summary`` counts and ``actions`` (rule, finding, intent, outcome,
+    reason), plus the run id, notes and whether it was a dry run."""
+    return {
+        "run": report.run,
+        "dry_run": report.dry_run,
+        "summary": report.summary(),
+        "actions": [
+            {
+                "rule": a.rule,
+                "finding": a.finding,
+                "intent": a.intent,
+                "outcome": a.outcome,
+                "reason": a.reason,
+                "action": a.action,
+                "resource": a.resource,
+            }
+            for a in report.actions
+        ],
+        "notes": report.notes,
+    }
+
+
+def _print_report(report: Report, fmt: str) -> None:
+    if fmt == "json":
+        render.print_json(report_to_json(report))
+        return
+    table = Table("rule", "outcome", "finding", "resource", "reason")
+    for a in report.actions:
+        if a.outcome != "skipped":
+            table.add_row(a.rule, a.outcome, a.finding, a.resource.rsplit("/", 1)[-1], a.reason)
+    render.console.print(table)
+    reasons: dict[str, int] = {}
+    for a in report.actions:
+        if a.outcome == "skipped":
+            key = f"{a.rule}: {a.reason.split(':', 1)[0]}"
+            reasons[key] = reasons.get(key, 0) + 1
+    for key, count in sorted(reasons.items()):
+        render.console.print(f"skipped {count} — {key}")
+    for note in report.notes:
+        render.console.print(f"[yellow]note:[/yellow] {note}")
+    counts = ", ".join(f"{n} {k}" for k, n in report.summary().items())
+    render.console.print(("dry run: " if report.dry_run else "") + counts)
+
+
+@rules_app.command("validate")
+@one_line_errors
+def rules_validate(path: Path) -> None:
+    """Check a rules file; errors name the file, the rule and the field."""
+    ctx = context()
+    rules = load_rules(path, ctx.settings.stages)
+    for rule in rules:
+        for exemption in rule.exempt:
+            if not exemption.reason or exemption.expires is None:
+                render.console.print(
+                    f"[yellow]warning:[/yellow] rule {rule.name}: exemption "
+                    f"{exemption.describe()} should have a reason and an expiry"
+                )
+    render.console.print(f"{path}: {len(rules)} rule(s) valid")
+
+
+@rules_app.command("list")
+@one_line_errors
+def rules_list(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
+    """The rules: what they match, what they do, how, and their limits."""
+    check_format(fmt)
+    ctx = context()
+    rules = _load(ctx, file)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": r.name,
+            "checks": sorted(r.match.checks),
+            "action": r.action,
+            "mode": r.mode,
+            "max_actions_per_run": r.limits.per_run,
+            "max_actions_per_hour": r.limits.per_hour,
+            "stages": list(r.promote.stages) if r.promote else [],
+            "backlog": r.backlog,
+        }
+        for r in rules
+    ]
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    table = Table("rule", "checks", "action", "mode", "limits", "stages")
+    for row in rows:
+        limits = f"{row['max_actions_per_run']}/run, {row['max_actions_per_hour']}/h"
+        table.add_row(
+            row["name"],
+            ", ".join(row["checks"]) or "any",
+            row["action"],
+            row["mode"],
+            limits,
+            " → ".join(row["stages"]),
+        )
+    render.console.print(table)
+
+
+@rules_app.command("run")
+@one_line_errors
+def rules_run(
+    file: FileOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan only; change nothing")] = False,
+    actor: ActorOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Run the rules over the open findings of the last scan, with every guardrail."""
+    check_format(fmt)
+    ctx = context(actor)
+    rules = _load(ctx, file)
+    report = RuleRunner(ctx.store, ctx.engine, ctx.settings).run(
+        rules, actor=ctx.settings.actor, dry_run=dry_run
+    )
+    _print_report(report, fmt)
+    if report.summary().get("failed"):
+        raise typer.Exit(1)
+
+
+@rules_app.command("rehearse")
+@one_line_errors
+def rules_rehearse(path: Path, actor: ActorOpt = None, fmt: FormatOpt = "table") -> None:
+    """Run a rules file against a sandbox copy of the last scan's estate; nothing real
+    changes."""
+    check_format(fmt)
+    ctx = context(actor)
+    rules = load_rules(path, ctx.settings.stages)
+    _print_report(rehearse(ctx.store, ctx.settings, rules, actor=ctx.settings.actor), fmt)
+
+
+@rules_app.command("status")
+@one_line_errors
+def rules_status(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
+    """Each rule's stage, clean runs, failure budget used, halt and last run."""
+    check_format(fmt)
+    ctx = context()
+    rules = _load(ctx, file)
+    runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
+    rows: list[dict[str, Any]] = []
+    for rule in rules:
+        state = ctx.store.rules.state(rule.name)
+        done = ctx.store.rules.actions(rule.name, since=state.stage_since if state else None)
+        tried = [a for a in done if a.outcome in ("applied", "failed")]
+        rows.append(
+            {
+                "name": rule.name,
+                "enabled": iso(state.enabled) if state else None,
+                "stage": runner.stage_name(rule, state)
+                if state
+                else (rule.promote.stages[0] if rule.promote else ""),
+                "clean_runs": runner.clean_runs(rule, state) if state else 0,
+                "failed": sum(1 for a in tried if a.outcome == "failed"),
+                "attempted": len(tried),
+                "halted": state.halted if state else "",
+                "last_run": iso(state.last_run) if state else None,
+            }
+        )
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    table = Table("rule", "stage", "clean runs", "budget used", "halted", "last run")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["stage"],
+            str(row["clean_runs"]),
+            f"{row['failed']}/{row['attempted']} failed",
+            row["halted"],
+            row["last_run"] or "never",
+        )
+    render.console.print(table)
+
+
+def _move(name: str, file: Path | None, actor: str | None, step: int) -> None:
+    ctx = context(actor)
+    rule = _rule(_load(ctx, file), name)
+    state = RuleRunner(ctx.store, ctx.engine, ctx.settings).move(
+        rule, actor=ctx.settings.actor, step=step
+    )
+    render.console.print(f"{rule.name} is at stage {RuleRunner.stage_name(rule, state)}")
+
+
+@rules_app.command("promote")
+@one_line_errors
+def rules_promote(name: str, file: FileOpt = None, actor: ActorOpt = None) -> None:
+    """Move a rule to its next stage now (audited)."""
+    _move(name, file, actor, 1)
+
+
+@rules_app.command("demote")
+@one_line_errors
+def rules_demote(name: str, file: FileOpt = None, actor: ActorOpt = None) -> None:
+    """Move a rule back to its previous stage (audited)."""
+    _move(name, file, actor, -1)
+
+
+@rules_app.command("resume")
+@one_line_errors
+def rules_resume(name: str, file: FileOpt = None, actor: ActorOpt = None) -> None:
+    """Lift a failure-budget halt after a review (audited)."""
+    ctx = context(actor)
+    rule = _rule(_load(ctx, file), name)
+    RuleRunner(ctx.store, ctx.engine, ctx.settings).resume(rule, actor=ctx.settings.actor)
+    render.console.print(f"{rule.name} resumed")
