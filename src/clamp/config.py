@@ -119,7 +119,7 @@ class Settings:
                 config["password_baseline"], env.get("CLAMP_CONFIG") or "config"
             )
         if "stages" in config:
-            kwargs["stages"] = _stages(config["stages"], env.get("CLAMP_CONFIG") or "config")
+            kwargs["stages"] = parse_stages(config["stages"], env.get("CLAMP_CONFIG") or "config")
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -139,7 +139,7 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
 
 
-def _stages(data: Any, where: str) -> dict[str, tuple[Selector, ...]]:
+def parse_stages(data: Any, where: str) -> dict[str, tuple[Selector, ...]]:
     """``[stages.NAME]`` tables (one selector) or ``[[stages.NAME]]`` arrays of tables (a
     resource matching any of them is in the stage)."""
     if not isinstance(data, Mapping):
