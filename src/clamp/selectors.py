@@ -45,9 +45,7 @@ class Selector:
             values = [values] if isinstance(values, str | int | bool) else values
             if not isinstance(values, list) or not values:
                 raise InputError(f"{where}.tags.{key}: must be a value or a list of values")
-            parsed[str(key)] = frozenset(
-                str(v).lower() if isinstance(v, bool) else str(v) for v in values
-            )
+            parsed[str(key)] = frozenset(tag_text(v) for v in values)
         return cls(parsed, _names(data, "subscriptions", where), _names(data, "projects", where))
 
     def matches(self, provider: Provider, scope: str, tags: Mapping[str, str]) -> bool:
@@ -59,6 +57,11 @@ class Selector:
         if provider == Provider.AZURE:
             return scope.lower() in {s.lower() for s in self.subscriptions}
         return scope in self.projects
+
+
+def tag_text(value: Any) -> str:
+    """A YAML/TOML scalar as the text a tag holds (``true`` stays ``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _names(data: Mapping[str, Any], key: str, where: str) -> frozenset[str]:

@@ -24,7 +24,7 @@ from clamp.actions.params import checked_params
 from clamp.checks import CHECKS
 from clamp.errors import ClampError, InputError
 from clamp.model import Provider, Severity
-from clamp.selectors import Selector
+from clamp.selectors import Selector, tag_text
 
 MODES = ("auto", "approve", "notify")
 RULE_KEYS = {
@@ -305,16 +305,18 @@ def _exemptions(raw: Any, where: str) -> list[Exemption]:
             raise InputError(f"{here}: a tag exemption needs the tag's value")
         out.append(
             Exemption(
-                tag=str(item["tag"]) if "tag" in item else None,
-                value=str(item["value"]).lower()
-                if isinstance(item.get("value"), bool)
-                else (str(item["value"]) if "value" in item else None),
-                resource=str(item["resource"]) if "resource" in item else None,
+                tag=_text(item.get("tag")),
+                value=_text(item.get("value")),
+                resource=_text(item.get("resource")),
                 reason=str(item.get("reason") or ""),
                 expires=_date(item.get("expires"), f"{here}.expires"),
             )
         )
     return out
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else tag_text(value)
 
 
 def _date(raw: Any, where: str) -> datetime | None:
