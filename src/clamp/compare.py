@@ -28,6 +28,11 @@ VOLATILE_KEYS = frozenset(
         "updated",
         "effectiveTime",
         "lockedTime",
+        # ARM stamps role assignments when they are (re-)created.
+        "createdOn",
+        "updatedOn",
+        "createdBy",
+        "updatedBy",
     }
 )
 

@@ -26,7 +26,17 @@ GROUP = f"/subscriptions/{SUB}/resourceGroups/clamp-demo"
 DB_VM = f"{GROUP}/providers/Microsoft.Compute/virtualMachines/db-1"
 GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
 POLICY = "cloudresourcemanager#policy"
-VOLATILE = {"etag", "fingerprint", "labelFingerprint", "provisioningState", "time"}
+# What every write changes (etags, fingerprints) and what ARM stamps on a re-created role
+# assignment: not part of the state undo restores.
+VOLATILE = {
+    "etag",
+    "fingerprint",
+    "labelFingerprint",
+    "provisioningState",
+    "time",
+    "createdOn",
+    "updatedOn",
+}
 
 
 @pytest.fixture
