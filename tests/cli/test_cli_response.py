@@ -125,3 +125,30 @@ def test_approval_flow_on_the_command_line(env: dict[str, str], tmp_path: Path) 
     )
     assert approved.exit_code == 0, approved.output
     assert json.loads(approved.stdout)["approved_by"] == "abe"
+
+
+def test_respond_dry_run_prints_each_steps_plan_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "none.toml").write_text("")
+    incident = _open(env)
+    before = clamp(env, "sandbox", "state").stdout
+
+    result = clamp(
+        env,
+        "respond",
+        "quarantine-network-only",
+        "--incident",
+        incident,
+        "--dry-run",
+        "--format",
+        "json",
+    )
+
+    assert result.exit_code == 0, result.output
+    steps = json.loads(result.stdout)
+    assert [s["intent"] for s in steps] == ["tag_instance", "isolate_instance"]
+    assert all(s["plan"]["changes"] for s in steps)
+    assert clamp(env, "sandbox", "state").stdout == before
+    shown = json.loads(clamp(env, "incident", "show", incident, "--format", "json").stdout)
+    assert shown["runs"] == []
