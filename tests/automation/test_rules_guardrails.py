@@ -257,3 +257,23 @@ def test_a_rule_matching_a_thousand_findings_acts_on_at_most_its_cap(rig: Rig) -
     assert summary["applied"] == 20
     assert summary["skipped"] == len(report.actions) - 20
     assert len(rig.store.actions()) == 20
+
+
+def test_the_example_plugin_intent_runs_through_a_rule(rig: Rig) -> None:
+    rules = _rules(
+        _rule(
+            name="disable-open-ssh",
+            match={"check": ["exposed-admin-port"], "provider": ["gcp"]},
+            action="disable_firewall_rule",
+            params={"reason": "incident 42"},
+            limits={"max_actions_per_run": 1},
+        )
+    )
+
+    report = _runner(rig).run(rules, actor="tester")
+
+    [applied] = [a for a in report.actions if a.outcome == "applied"]
+    name = applied.resource.rsplit("/", 1)[-1]
+    firewall = next(o for o in rig.sandbox.state.gcp["clamp-demo-prod"] if o.get("name") == name)
+    assert firewall["disabled"] is True
+    assert rig.store.action(applied.action or "").intent == "disable_firewall_rule"
