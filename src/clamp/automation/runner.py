@@ -313,6 +313,10 @@ class _Pass:
     def work(self, findings: Sequence[FindingRecord]) -> None:
         for finding in findings:
             reason = self._skip(finding)
+            if reason.startswith("limit: "):
+                note = f"rule {self.rule.name}: {reason.removeprefix('limit: ')}"
+                if note not in self.report.notes:
+                    self.report.notes.append(note)
             if reason:
                 self._out(finding, "skipped", reason)
             else:
