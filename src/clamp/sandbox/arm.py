@@ -17,6 +17,8 @@ Json = dict[str, Any]
 
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 VM_TYPE = "Microsoft.Compute/virtualMachines"
+DISK = "microsoft.compute/disks"
+SNAPSHOT = "microsoft.compute/snapshots"
 
 # Child collections that live inside their parent's ``properties`` (lower-cased keys).
 CHILDREN: dict[str, dict[str, str]] = {
@@ -98,6 +100,9 @@ KINDS: dict[str, Kind] = {
     "microsoft.storage/storageaccounts/blobservices/containers": Kind(
         etag="blob", async_writes=False, provisioning=False
     ),
+    # Compute answers a snapshot's creation with 202 (the SDK accepts nothing else); its
+    # read-only properties (size, time created) stay when a PUT updates its tags.
+    SNAPSHOT: Kind(create_accepted=True, put_keeps=True),
     "microsoft.authorization/locks": Kind(
         etag=None, async_writes=False, extension=True, provisioning=False
     ),

@@ -1,8 +1,13 @@
 """The resources of the sandbox's ARM that are objects of their own in
 ``state.azure[subscription]``, found by their ARM id: top-level resources (NSGs, VMs,
-storage accounts), nested ones (a blob service, a container) and extension resources on
-any scope (locks, role assignments). A request path is the id, so one set of rules serves
-every type; ``KINDS`` says how a type's writes differ (etags, long-running or not).
+disks, snapshots, storage accounts), nested ones (a blob service, a container) and
+extension resources on any scope (locks, role assignments). A request path is the id, so
+one set of rules serves every type; ``KINDS`` says how a type's writes differ (etags,
+long-running or not).
+
+As in Compute: a snapshot copies an existing managed disk of its region (404 / 400
+otherwise) and its source can never change (409); deleting a VM deletes the disks and
+NICs whose ``deleteOption`` is ``Delete`` and detaches the others.
 
 Not here: the HTTP side (status codes, long-running handshakes, ``If-Match``), which is
 ``clamp.sandbox.azure``, and children kept inside their parent's ``properties`` (NSG rules).
@@ -11,12 +16,17 @@ Not here: the HTTP side (status codes, long-running handshakes, ``If-Match``), w
 from __future__ import annotations
 
 import copy
+import uuid
 
 from starlette.responses import Response
 
 from clamp.sandbox.arm import (
+    DISK,
+    SNAPSHOT,
+    VM_TYPE,
     ArmPath,
     Json,
+    arm_error,
     id_of,
     kind_of,
     new_etag,
@@ -53,6 +63,11 @@ from clamp.sandbox.state import SandboxState
 from clamp.sandbox.state import merge_patch as merge  # ARM PATCH is a JSON merge patch
 
 READ_ONLY_FIELDS = ("id", "name", "type", "etag")
+# Properties ARM computes itself: a PUT (whose body never carries them) leaves them as they
+# were, e.g. the VM a NIC is attached to.
+COMPUTED = {"microsoft.network/networkinterfaces": ("virtualMachine", "primary", "macAddress")}
+# Children written inside their parent's properties: their type, as ARM stamps it.
+CHILD_TYPES = {"microsoft.network/networkinterfaces": {"ipConfigurations": "ipConfigurations"}}
 
 
 def _nested(arm: ArmPath) -> bool:
@@ -119,10 +134,16 @@ class ResourceObjects:
 
     # -- writes ---------------------------------------------------------------------------
     def delete(self, arm: ArmPath, obj: Json) -> None:
-        """Remove a resource and everything below it (children, locks, role assignments)."""
-        gone = id_of(obj)
+        """Remove a resource and everything below it (children, locks, role assignments);
+        a VM takes the disks and NICs set to be deleted with it along."""
+        vm = type_of(obj) == VM_TYPE.lower()
+        gone = {id_of(obj), *(_deleted_with(obj) if vm else ())}
         objects = self.objects(arm.subscription)
-        objects[:] = [o for o in objects if o is not obj and not under(gone, id_of(o))]
+        objects[:] = [
+            o for o in objects if o is not obj and not any(under(g, id_of(o)) for g in gone)
+        ]
+        if vm:
+            _release(id_of(obj), objects)
 
     def write(
         self, arm: ArmPath, current: Json | None, body: Json, *, patch: bool
@@ -147,6 +168,8 @@ class ResourceObjects:
             new = merge(current, payload)
             if isinstance(payload.get("tags"), dict):  # ARM replaces the tag set, never merges
                 new["tags"] = copy.deepcopy(payload["tags"])
+        elif arm.kind == SNAPSHOT and (refusal := _source_changed(current, payload)):
+            return refusal
         elif kind.put_keeps:  # a setting the PUT leaves out keeps its value
             new = {**copy.deepcopy(current), **copy.deepcopy(payload)}
             new["properties"] = {
@@ -157,6 +180,7 @@ class ResourceObjects:
             new = copy.deepcopy(payload)
             if arm.kind == CONTAINER:
                 new["properties"] = container_properties(current, payload)
+            _keep_computed(arm, current, new)
         new.update(id=arm_id, name=name, type=str((current or {}).get("type") or arm.type))
         props: Json = new.setdefault("properties", {})
         if kind.provisioning:
@@ -171,6 +195,7 @@ class ResourceObjects:
             return refusal
         if kind.etag:
             new["etag"] = new_etag(kind.etag)
+        _stamp_children(arm, new)
         settle_identity(new, self.user_identities)
         with_arm_defaults(new)
         if current is None:
@@ -187,9 +212,55 @@ class ResourceObjects:
             created = new_account(name, payload)
             created["properties"] = merge(created["properties"], payload.get("properties") or {})
             return created
+        if arm.kind == SNAPSHOT:
+            return self._new_snapshot(arm, payload)
         new = copy.deepcopy(payload)
         if arm.kind == CONTAINER:
             new["properties"] = container_properties(None, payload)
+        return new
+
+    def _new_snapshot(self, arm: ArmPath, payload: Json) -> Json | Response:
+        """A full copy of an existing managed disk of the snapshot's region."""
+        props: Json = payload.get("properties") or {}
+        creation: Json = props.get("creationData") or {}
+        source_id = str(creation.get("sourceResourceId") or "")
+        if str(creation.get("createOption", "")).lower() != "copy" or not source_id:
+            return arm_error(
+                400,
+                "InvalidParameter",
+                "The sandbox creates snapshots with createOption Copy and a sourceResourceId.",
+            )
+        subscription = source_id.split("/")[2] if source_id.count("/") > 2 else ""
+        disk = self.find(subscription, source_id)
+        if disk is None or type_of(disk) != DISK:
+            return not_found(source_id)
+        if str(disk.get("location", "")).lower() != str(payload.get("location", "")).lower():
+            return arm_error(
+                400,
+                "InvalidParameter",
+                f"The snapshot must be in the region of its source disk ({disk.get('location')}).",
+            )
+        source: Json = disk.get("properties") or {}
+        new = copy.deepcopy(payload)
+        new.setdefault("sku", {"name": "Standard_LRS", "tier": "Standard"})
+        new["properties"] = {
+            **copy.deepcopy(props),
+            "creationData": {
+                **copy.deepcopy(creation),
+                "sourceUniqueId": source.get("uniqueId") or str(uuid.uuid4()),
+            },
+            "diskSizeGB": source.get("diskSizeGB", 30),
+            "diskSizeBytes": int(source.get("diskSizeGB", 30)) * 1024**3,
+            "uniqueId": str(uuid.uuid4()),
+            "timeCreated": now(),
+            "incremental": bool(props.get("incremental", False)),
+            "diskState": "Unattached",
+            "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+            "networkAccessPolicy": "AllowAll",
+            "publicNetworkAccess": "Enabled",
+        }
+        if source.get("osType"):
+            new["properties"]["osType"] = source["osType"]
         return new
 
     # -- ARM's rules about parents and names ----------------------------------------------
@@ -245,3 +316,72 @@ class ResourceObjects:
         props = service.setdefault("properties", {})
         for key, value in defaults["properties"].items():
             props.setdefault(key, value)
+
+
+def _keep_computed(arm: ArmPath, current: Json, new: Json) -> None:
+    """What a PUT leaves as it was: the properties ARM computes (a NIC's VM)."""
+    was = current.get("properties") or {}
+    props = new.setdefault("properties", {})
+    for key in COMPUTED.get(arm.kind, ()):
+        if key in was and key not in props:
+            props[key] = copy.deepcopy(was[key])
+
+
+def _stamp_children(arm: ArmPath, new: Json) -> None:
+    """The type, state and etag ARM gives the children written inside a resource (a NIC's
+    IP configurations)."""
+    for key, child in CHILD_TYPES.get(arm.kind, {}).items():
+        for item in (new.get("properties") or {}).get(key) or []:
+            if isinstance(item, dict):
+                item["type"] = f"{new.get('type') or arm.type}/{child}"
+                item.setdefault("properties", {})["provisioningState"] = "Succeeded"
+                if new.get("etag"):
+                    item["etag"] = new["etag"]
+
+
+def _source_changed(current: Json, payload: Json) -> Response | None:
+    """ARM's 409 when a PUT over an existing snapshot names another source (a snapshot's
+    source is fixed when it is created; a PUT may change its tags)."""
+    was = (current.get("properties") or {}).get("creationData") or {}
+    wants = (payload.get("properties") or {}).get("creationData") or {}
+    for key in ("createOption", "sourceResourceId"):
+        if key in wants and str(wants[key]).lower() != str(was.get(key, "")).lower():
+            return arm_error(
+                409,
+                "PropertyChangeNotAllowed",
+                f"Changing property 'creationData.{key}' is not allowed: snapshot "
+                f"{current.get('name')} already exists.",
+            )
+    return None
+
+
+def _deleted_with(vm: Json) -> set[str]:
+    """The ids (lower-cased) of a VM's disks and NICs whose ``deleteOption`` is Delete."""
+    props = vm.get("properties") or {}
+    profile = props.get("storageProfile") or {}
+    disks = [d for d in (profile.get("osDisk"), *(profile.get("dataDisks") or [])) if d]
+    nics = (props.get("networkProfile") or {}).get("networkInterfaces") or []
+    refs = [
+        *((d.get("managedDisk") or {}, d.get("deleteOption")) for d in disks),
+        *(
+            (n, n.get("deleteOption") or (n.get("properties") or {}).get("deleteOption"))
+            for n in nics
+        ),
+    ]
+    return {
+        str(ref.get("id", "")).lower()
+        for ref, option in refs
+        if ref.get("id") and str(option or "").lower() == "delete"
+    }
+
+
+def _release(vm_id: str, objects: list[Json]) -> None:
+    """What a deleted VM leaves behind is free: disks unattached, NICs without a VM."""
+    for obj in objects:
+        props = obj.get("properties") or {}
+        if type_of(obj) == DISK and str(obj.get("managedBy", "")).lower() == vm_id:
+            obj.pop("managedBy", None)
+            props["diskState"] = "Unattached"
+        owner = props.get("virtualMachine")
+        if isinstance(owner, dict) and str(owner.get("id", "")).lower() == vm_id:
+            props.pop("virtualMachine", None)

@@ -377,6 +377,8 @@ def build_gcp_app(state: SandboxState) -> Starlette:
     base = "/compute/v1/projects/{project}"
     return Starlette(
         routes=[
+            # First: snapshots are global, and must not fall to global/{collection}.
+            *instance_routes(api),
             Route(base + "/global/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),
@@ -392,7 +394,6 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/zones/{zone}/instances/{name}", api.instances, methods=["GET"]),
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
-            *instance_routes(api),
             *cloudidentity_routes(state),
             *gcs_routes(state),
         ]

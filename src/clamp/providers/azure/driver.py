@@ -17,6 +17,7 @@ from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.clients import AzureClients
+from clamp.providers.azure.disks import SnapshotService
 from clamp.providers.azure.entra import EntraService
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import IdentityService
@@ -61,6 +62,7 @@ class AzureDriver(CloudDriver):
             StorageService(self.clients),
             IdentityService(self.clients),
             VmService(self.clients),
+            SnapshotService(self.clients),
         )
         self.entra = EntraService(self.clients)
 

@@ -18,6 +18,7 @@ from clamp.model import Change, Provider, Resource
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import ComputeService
 from clamp.providers.gcp.customer import CustomerService
+from clamp.providers.gcp.disks import SnapshotService
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.identity import IdentityService
 from clamp.providers.gcp.normalize import resources_from_compute
@@ -61,6 +62,7 @@ class GcpDriver(CloudDriver):
             ComputeService(self.clients),
             StorageService(self.clients),
             IdentityService(self.clients),
+            SnapshotService(self.clients),
         )
         self.customer = CustomerService(self.clients)
 

@@ -1,22 +1,25 @@
-"""Compute Engine instances: lifecycle (stop, start, suspend, resume) and labels.
+"""Compute Engine instances: lifecycle (stop, start, suspend, resume, delete) and labels.
 
 Containment changes an instance's ``status`` (``compute#instance/status``: RUNNING,
 TERMINATED, SUSPENDED), ``labels`` (``compute#instance/labels``) and network ``tags``
 (``compute#instance/tags``), the last two written with the fingerprint read before, so a
-concurrent change is refused. Every call
-waits on its zone operation with a ZoneOperationsClient at the same endpoint.
+concurrent change is refused; ``compute#instance/lifecycle`` deletes the instance (never
+re-created). Every call waits on its zone operation with a ZoneOperationsClient at the
+same endpoint.
 """
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 from typing import Any
 
 from google.cloud import compute_v1
 
-from clamp.errors import ConflictError, InputError
+from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
+from clamp.providers.gcp.compute import _raw
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
@@ -24,6 +27,7 @@ from clamp.providers.gcp.operations import wait_done
 STATUS_TYPE = "compute#instance/status"
 LABELS_TYPE = "compute#instance/labels"
 TAGS_TYPE = "compute#instance/tags"
+LIFECYCLE_TYPE = "compute#instance/lifecycle"
 # The call that takes an instance from its status to the wanted one.
 TRANSITIONS = {
     ("RUNNING", "TERMINATED"): "stop",
@@ -42,9 +46,9 @@ def instance_ref(name: str) -> tuple[str, str, str]:
 
 
 class InstanceService:
-    """Instance lifecycle and labels."""
+    """Instance lifecycle, labels and tags."""
 
-    change_types = frozenset({STATUS_TYPE, LABELS_TYPE, TAGS_TYPE})
+    change_types = frozenset({STATUS_TYPE, LABELS_TYPE, TAGS_TYPE, LIFECYCLE_TYPE})
 
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
@@ -60,7 +64,13 @@ class InstanceService:
         return instance
 
     def current(self, change: Change) -> dict[str, Any] | None:
-        """The instance's status, or its labels and fingerprint."""
+        """The instance's status, or its labels and fingerprint, or (lifecycle) the whole
+        instance or None if it is gone."""
+        if change.type == LIFECYCLE_TYPE:
+            try:
+                return _raw(self.instance(change.target))
+            except ResourceNotFound:
+                return None
         instance = self.instance(change.target)
         if change.type == STATUS_TYPE:
             return {"status": instance.status}
@@ -69,7 +79,10 @@ class InstanceService:
         return {"labels": dict(instance.labels), "labelFingerprint": instance.label_fingerprint}
 
     def apply(self, change: Change) -> None:
-        """Move the instance to the wanted status, or set its labels."""
+        """Move the instance to the wanted status, set its labels or tags, or delete it."""
+        if change.type == LIFECYCLE_TYPE:
+            self._delete(change)
+            return
         if change.op != ChangeOp.UPDATE or change.after is None:
             raise InputError(f"Clamp only updates {change.type}")
         project, zone, name = instance_ref(change.target)
@@ -113,6 +126,27 @@ class InstanceService:
                 instance=name,
                 instances_set_labels_request_resource=request,
             ),
+        )
+        self.wait(project, zone, op)
+
+    def _delete(self, change: Change) -> None:
+        """Delete the instance (nothing to do if it is gone already); never re-create one."""
+        if change.op != ChangeOp.DELETE:
+            raise InputError(
+                f"a deleted instance cannot be re-created: {change.target}",
+                hint="restore it from its disk snapshots by hand",
+            )
+        if self.current(change) is None:
+            return
+        project, zone, name = instance_ref(change.target)
+        # One requestId for every retry of this call: Compute deletes at most once.
+        request = compute_v1.DeleteInstanceRequest(
+            project=project, zone=zone, instance=name, request_id=str(uuid.uuid4())
+        )
+        op = call(
+            f"delete instance {name}",
+            "compute.instances.delete",
+            lambda: self.clients.instances.delete_unary(request=request),
         )
         self.wait(project, zone, op)
 
