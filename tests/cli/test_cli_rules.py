@@ -120,8 +120,6 @@ def test_rehearse_reports_the_would_be_changes_and_changes_nothing(
     report = json.loads(result.stdout)
     assert report["summary"]["applied"] == 3
     assert any("max_actions_per_run (3)" in a["reason"] for a in report["actions"])
-    assert (
-        "rule close-public-admin-ports: max_actions_per_run (3) reached" in report["notes"]
-    )
+    assert "rule close-public-admin-ports: max_actions_per_run (3) reached" in report["notes"]
     assert clamp(env, "sandbox", "state").stdout == before
     assert json.loads(clamp(env, "actions", "--format", "json").stdout) == []
