@@ -8,8 +8,10 @@ from pathlib import Path
 
 from clamp.cli import render
 from clamp.cli.context import Context
+from clamp.cli.response import print_run
 from clamp.config import Settings
 from clamp.model import FindingStatus, Provider
+from clamp.response import load_playbook
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.scanning import scan_clouds
@@ -21,6 +23,14 @@ DEMO_TARGETS = {Provider.AZURE: "/web-nsg", Provider.GCP: "/allow-ssh-web"}
 # The unprotected, partly public business-critical storage of the demo estate.
 STORAGE_TARGETS = {Provider.AZURE: "/clampdemodata", Provider.GCP: "/clamp-demo-prod-backups"}
 BUNDLE = "data-protection"
+# The compromised VMs of the demo: one with a user-assigned identity that holds a broad
+# role (Azure), one running as the default service account with editor (GCP).
+INCIDENT_TARGETS = (
+    "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/clamp-demo/providers/"
+    "Microsoft.Compute/virtualMachines/db-1",
+    "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1",
+)
+PLAYBOOK = "contain-compromised-vm"
 
 
 def _pick(
@@ -35,7 +45,8 @@ def _pick(
 
 
 def run_demo() -> None:
-    """Start the sandbox, scan both clouds, fix one finding per cloud, verify, undo."""
+    """Start the sandbox, scan both clouds, fix one finding per cloud, verify, undo; then
+    contain a compromised VM per cloud with a playbook and release it."""
     console = render.console
     with tempfile.TemporaryDirectory(prefix="clamp-demo-") as tmp:
         database = os.environ.get("CLAMP_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'demo.db'}"
@@ -58,7 +69,9 @@ def run_demo() -> None:
                         console.print(f"[red]no {provider} {check} finding to fix[/red]")
                         continue
                     _fix_and_undo(ctx, target, bundle)
-            console.rule("[bold]4. What was done")
+            for vm in INCIDENT_TARGETS:
+                _contain_and_release(ctx, vm)
+            console.rule("[bold]6. What was done")
             console.print(render.actions_table(ctx.store.actions()))
             count = ctx.store.audit.verify()
             console.print(f"audit log intact: {count} hash-chained entries verified")
@@ -86,3 +99,18 @@ def _fix_and_undo(ctx: Context, target: FindingRecord, bundle: str | None) -> No
     scan_clouds(ctx.settings, ctx.store, ctx.drivers, [provider], {})
     states = ", ".join(f"{f} {ctx.store.finding(f).status}" for f in plan.findings)
     console.print(f"re-scan after undo: {states} again")
+
+
+def _contain_and_release(ctx: Context, target: str) -> None:
+    """Open an incident on ``target``, run the containment playbook, then undo the run."""
+    console = render.console
+    name = target.rsplit("/", 1)[-1]
+    console.rule(f"[bold]5. Incident: {name} is compromised — {PLAYBOOK}")
+    incident = ctx.responder.open_incident(f"{name} talks to a C2 server", target, actor="demo")
+    run = ctx.responder.respond(load_playbook(PLAYBOOK), incident.id, actor="demo")
+    print_run(run, "table")
+    console.rule(f"[bold]5. Release {name}: undo {run.id}")
+    undone = ctx.responder.undo(run.id, actor="demo")
+    print_run(undone, "table")
+    ctx.responder.close_incident(incident.id, actor="demo", note="contained, then released")
+    console.print(f"closed {incident.id}")

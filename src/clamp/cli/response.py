@@ -14,7 +14,7 @@ from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, confirm, context, one_line_errors
 from clamp.cli.context import Context
 from clamp.cli.rules import rules_path
-from clamp.model import Incident, Run, RunStatus
+from clamp.model import Incident, Run, RunStatus, StepStatus
 from clamp.response import load_playbook
 from clamp.store.codec import iso, plan_to_json
 from clamp.store.incidents import record_to_json
@@ -38,11 +38,11 @@ def print_run(run: Run, fmt: str) -> None:
     if fmt == "json":
         render.print_json(run_to_json(run))
         return
-    table = Table(
-        "#", "step", "status", "action", "result", title=f"{run.playbook} on {run.target}"
-    )
+    table = Table("#", "step", "status", "action", "what", title=f"{run.playbook} on {run.target}")
     for n, step in enumerate(run.steps, 1):
-        table.add_row(str(n), step.intent, str(step.status), step.action or "", step.result)
+        done = step.status in (StepStatus.VERIFIED, StepStatus.UNDONE, StepStatus.KEPT)
+        what = step.summary if done and step.summary else step.result
+        table.add_row(str(n), step.intent, str(step.status), step.action or "", what)
     render.console.print(table)
     colour = "green" if run.status in (RunStatus.SUCCEEDED, RunStatus.UNDONE) else "red"
     render.console.print(f"[{colour}]{run.status}[/{colour}] {run.id}: {run.result}")

@@ -271,7 +271,9 @@ class Responder:
             if action.status == ActionStatus.UNDONE:
                 steps[index] = replace(step, status=StepStatus.UNDONE)
             elif not action.plan.reversible:
-                steps[index] = replace(step, status=StepStatus.KEPT, result="kept: not undoable")
+                steps[index] = replace(
+                    step, status=StepStatus.KEPT, result="kept: never undone (evidence)"
+                )
             else:
                 try:
                     undone = self.engine.undo(step.action, actor=actor, reason=f"undo of {run_id}")
