@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clamp.errors import InputError
+from clamp.fields import check_fields
 from clamp.model import Provider
 
 KEYS = ("tags", "subscriptions", "projects")
@@ -34,9 +35,7 @@ class Selector:
             return cls()
         if not isinstance(data, Mapping):
             raise InputError(f"{where}: must be a mapping with {', '.join(KEYS)}")
-        unknown = sorted(set(data) - set(KEYS))
-        if unknown:
-            raise InputError(f"{where}: unknown field(s) {unknown}; valid: {', '.join(KEYS)}")
+        check_fields(data, KEYS, where)
         tags = data.get("tags") or {}
         if not isinstance(tags, Mapping):
             raise InputError(f"{where}.tags: must map a tag name to its values")

@@ -186,3 +186,36 @@ def test_isolating_an_azure_vm_puts_every_nic_on_a_quarantine_nsg_and_undo_resto
     assert _arm(rig, quarantine) is None
     for nic, nsg in before.items():
         assert (_arm(rig, nic) or {})["properties"].get("networkSecurityGroup") == nsg
+
+
+def test_isolation_can_also_drop_the_public_ips_and_undo_gives_them_back(rig: Rig) -> None:
+    nic_id = VM.replace(
+        "Microsoft.Compute/virtualMachines/web-1", "Microsoft.Network/networkInterfaces/web-1-nic"
+    )
+
+    def public_ip() -> Any:
+        configs = (_arm(rig, nic_id) or {})["properties"]["ipConfigurations"]
+        return configs[0]["properties"].get("publicIPAddress")
+
+    def external() -> list[Any]:
+        return list(_gce(rig)["networkInterfaces"][0].get("accessConfigs") or [])
+
+    pip, nat = public_ip(), external()
+    assert pip and nat
+    records = [
+        rig.engine.apply(
+            rig.engine.plan_containment("isolate_instance", target, {"drop_public_ip": True}),
+            actor="responder",
+        )
+        for target in (VM, GCE)
+    ]
+
+    assert all(r.status == ActionStatus.VERIFIED for r in records)
+    assert public_ip() is None and external() == []
+    assert (_arm(rig, pip["id"]) or {}).get("id")  # the public IP resource itself is kept
+
+    for record in records:
+        rig.engine.undo(record.id, actor="responder")
+
+    assert public_ip() == pip
+    assert [(c["name"], c["natIP"]) for c in external()] == [(c["name"], c["natIP"]) for c in nat]

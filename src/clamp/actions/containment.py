@@ -31,6 +31,7 @@ from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
 from clamp.model import Change, ChangeOp, Plan, Provider, Resource
+from clamp.providers.gcp.instance import access_configs
 
 TAG = "clamp-incident"
 AZURE_TAGS = "Microsoft.Compute/virtualMachines/tags"
@@ -94,7 +95,7 @@ class TagInstance(Containment):
         """Add the incident tag or label, keeping every other one."""
         checked = checked_params(self.name, self.params_schema, params)
         incident = str(checked["incident"])
-        if _marks(resource).get(TAG) in (incident, _label(incident)):
+        if _marks(resource).get(TAG) in (incident, label_value(incident)):
             raise NothingToDo(f"{resource.name} is already marked {TAG}={incident}")
         if resource.provider == Provider.AZURE:
             tags = dict(resource.tags)
@@ -113,7 +114,7 @@ class TagInstance(Containment):
                 resource.id,
                 GCP_LABELS,
                 {"labels": labels, "labelFingerprint": resource.raw.get("labelFingerprint", "")},
-                {"labels": {**labels, TAG: _label(incident)}},
+                {"labels": {**labels, TAG: label_value(incident)}},
                 "InstancesClient.set_labels_unary",
             )
         return _plan(
@@ -134,7 +135,7 @@ def _marks(vm: Resource) -> dict[str, str]:
     return dict(vm.raw.get("labels") or {})
 
 
-def _label(value: str) -> str:
+def label_value(value: str) -> str:
     """``value`` as a GCP label value (lowercase letters, digits, ``_`` and ``-``)."""
     return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
 
@@ -266,7 +267,8 @@ QUARANTINE = "clamp-quarantine"
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
 GCP_TAGS = "compute#instance/tags"
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
-NIC_NSG_TYPE = "Microsoft.Network/networkInterfaces/networkSecurityGroup"
+NIC_TYPE = "Microsoft.Network/networkInterfaces/isolation"
+GCP_ACCESS = "compute#instance/accessConfigs"
 
 
 @INTENTS.register("isolate_instance")
@@ -285,7 +287,12 @@ class IsolateInstance(Containment):
                 "type": "string",
                 "format": "cidr",
                 "description": "a range that keeps SSH/RDP access for forensics",
-            }
+            },
+            "drop_public_ip": {
+                "type": "boolean",
+                "default": False,
+                "description": "also take the VM's public IPs (GCP: external access configs) off",
+            },
         },
         "additionalProperties": False,
     }
@@ -320,18 +327,26 @@ class IsolateInstance(Containment):
     ) -> Plan:
         """The quarantine for this VM alone, then the VM put into it."""
         checked = checked_params(self.name, self.params_schema, params)
-        forensics = allowed_cidrs({"allow": [checked["forensics_cidr"]]}) if checked else []
+        cidr = checked.get("forensics_cidr")
+        forensics = allowed_cidrs({"allow": [cidr]}) if cidr else []
+        drop = bool(checked["drop_public_ip"])
         if resource.provider == Provider.AZURE:
-            changes, summary = _azure_quarantine(resource, context, forensics)
+            changes, summary = _azure_quarantine(resource, context, forensics, drop)
             how = "its NICs' previous NSGs"
+            ips = "the public IP resources are kept, so undo re-attaches the same addresses"
         else:
-            changes, summary = _gcp_quarantine(resource, forensics)
+            changes, summary = _gcp_quarantine(resource, forensics, drop)
             how = "the tag, then the rules"
+            ips = (
+                "an ephemeral external IP is released: undo asks for the same address, and if "
+                "another project took it meanwhile the undo fails verification and says so"
+            )
         radius = (
             f"{resource.name} can no longer send or receive traffic"
             + (f" except SSH/RDP from {', '.join(forensics)}" if forensics else "")
             + "; connections already open may live on until they end; other VMs are "
             f"unaffected (the quarantine applies to this VM alone); undo restores {how}"
+            + (f"; its public IPs are taken off ({ips})" if drop else "")
         )
         return Plan(
             intent=self.name,
@@ -352,7 +367,7 @@ def _quarantine_name(vm: Resource, limit: int) -> str:
 
 
 def _azure_quarantine(
-    vm: Resource, context: Sequence[Resource], forensics: Sequence[str]
+    vm: Resource, context: Sequence[Resource], forensics: Sequence[str], drop_ips: bool
 ) -> tuple[tuple[Change, ...], str]:
     """Create a deny-all NSG for the VM and move every NIC of the VM onto it."""
     name = _quarantine_name(vm, 80)
@@ -391,22 +406,38 @@ def _azure_quarantine(
         nsg,
         "NetworkSecurityGroupsOperations.begin_create_or_update",
     )
-    moves = tuple(
-        Change(
-            ChangeOp.UPDATE,
-            nic.id,
-            NIC_NSG_TYPE,
-            {"networkSecurityGroup": {"id": nic.facets["nsg"]} if nic.facets.get("nsg") else None},
-            {"networkSecurityGroup": {"id": nsg_id}},
-            "NetworkInterfacesOperations.begin_create_or_update",
-        )
-        for nic in nics
-    )
+    moves = tuple(_nic_move(nic, nsg_id, drop_ips) for nic in nics)
     summary = (
         f"isolate {vm.name}: create NSG {name} (deny all in and out), then put "
         f"{', '.join(n.name for n in nics)} on it"
     )
     return (create, *moves), summary
+
+
+def _nic_move(nic: Resource, nsg_id: str, drop_ips: bool) -> Change:
+    """Put a NIC on the quarantine NSG (and take its public IPs off, if asked)."""
+    before: dict[str, Any] = {
+        "networkSecurityGroup": {"id": nic.facets["nsg"]} if nic.facets.get("nsg") else None
+    }
+    after: dict[str, Any] = {"networkSecurityGroup": {"id": nsg_id}}
+    if drop_ips:
+        configs = (nic.raw.get("properties") or {}).get("ipConfigurations") or []
+        public = {
+            str(c.get("name")): {"id": str(ip["id"])}
+            for c in configs
+            if isinstance(ip := (c.get("properties") or {}).get("publicIPAddress"), Mapping)
+        }
+        if public:
+            before["publicIPAddresses"] = public
+            after["publicIPAddresses"] = dict.fromkeys(public)
+    return Change(
+        ChangeOp.UPDATE,
+        nic.id,
+        NIC_TYPE,
+        before,
+        after,
+        "NetworkInterfacesOperations.begin_create_or_update",
+    )
 
 
 def _nsg_rule(
@@ -429,7 +460,9 @@ def _nsg_rule(
     return {"name": name, "properties": props}
 
 
-def _gcp_quarantine(instance: Resource, forensics: Sequence[str]) -> tuple[tuple[Change, ...], str]:
+def _gcp_quarantine(
+    instance: Resource, forensics: Sequence[str], drop_ips: bool
+) -> tuple[tuple[Change, ...], str]:
     """Deny-all firewalls for the instance's own quarantine tag, then the tag."""
     tag = _quarantine_name(instance, 63)
     tags = dict(instance.raw.get("tags") or {})
@@ -457,10 +490,23 @@ def _gcp_quarantine(instance: Resource, forensics: Sequence[str]) -> tuple[tuple
         {"items": [*items, tag]},
         "InstancesClient.set_tags_unary",
     )
-    return (
-        *rules,
-        change,
-    ), f"isolate {instance.name}: deny-all firewalls for tag {tag}, then tag it"
+    external = access_configs(instance.raw)
+    drops = (
+        [
+            Change(
+                ChangeOp.UPDATE,
+                instance.id,
+                GCP_ACCESS,
+                {"accessConfigs": external},
+                {"accessConfigs": {nic: [] for nic in external}},
+                "InstancesClient.delete_access_config_unary",
+            )
+        ]
+        if drop_ips and any(external.values())
+        else []
+    )
+    summary = f"isolate {instance.name}: deny-all firewalls for tag {tag}, then tag it"
+    return (*rules, change, *drops), summary + (", then drop its external IPs" if drops else "")
 
 
 def _firewall(

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from clamp.actions.containment import TAG, _label
+from clamp.actions.containment import TAG, label_value
 from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
@@ -177,7 +177,7 @@ def _gcp_disks(instance: Resource) -> tuple[list[str], list[str]]:
 def _gcp_snapshot(instance: Resource, source: str, incident: str, stamp: str) -> Change:
     disk = source.rstrip("/").rsplit("/", 1)[-1]
     name = snapshot_name(disk, incident, stamp, Provider.GCP)
-    body = {"name": name, "sourceDisk": source, "labels": {TAG: _label(incident)}}
+    body = {"name": name, "sourceDisk": source, "labels": {TAG: label_value(incident)}}
     return Change(
         ChangeOp.CREATE,
         f"{COMPUTE}/{instance.scope}/global/snapshots/{name}",

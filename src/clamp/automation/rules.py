@@ -23,6 +23,7 @@ from clamp.actions.interface import INTENTS
 from clamp.actions.params import checked_params
 from clamp.checks import CHECKS
 from clamp.errors import ClampError, InputError
+from clamp.fields import check_fields
 from clamp.model import Provider, Severity
 from clamp.selectors import Selector, tag_text
 
@@ -160,9 +161,7 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
         raise InputError(f"{where}: field name: lowercase letters, digits, '-', '_' or '.'")
     where = f"{where.rsplit(': rule', 1)[0]}: rule {name}"
-    unknown = sorted(set(raw) - RULE_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {unknown}; valid: {sorted(RULE_KEYS)}")
+    check_fields(raw, RULE_KEYS, where)
     match = _match(raw.get("match"), f"{where}: field match")
     action = raw.get("action")
     try:
@@ -220,9 +219,7 @@ def _strings(value: Any, where: str) -> list[str]:
 def _match(raw: Any, where: str) -> Match:
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: every rule says which findings it matches")
-    unknown = sorted(set(raw) - MATCH_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {unknown}; valid: {sorted(MATCH_KEYS)}")
+    check_fields(raw, MATCH_KEYS, where)
     checks = _strings(raw.get("check") or [], f"{where}.check")
     for check in checks:
         if check not in CHECKS:
@@ -258,9 +255,7 @@ def _limits(raw: Any, where: str) -> Limits:
         return Limits()
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: must be a mapping")
-    unknown = sorted(set(raw) - LIMIT_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {unknown}; valid: {sorted(LIMIT_KEYS)}")
+    check_fields(raw, LIMIT_KEYS, where)
     defaults = Limits()
     counts = {}
     for key, default in (

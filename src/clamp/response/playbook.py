@@ -29,6 +29,7 @@ import clamp.actions  # noqa: F401  (registers the intents)
 from clamp.actions.interface import INTENTS
 from clamp.actions.params import checked_params
 from clamp.errors import ClampError, InputError
+from clamp.fields import check_fields
 from clamp.roles import Role
 
 SHIPPED = Path(__file__).parent / "playbooks"
@@ -85,9 +86,7 @@ def parse_playbook(data: Any, where: str) -> Playbook:
     """A playbook from its parsed YAML; ``InputError`` naming ``where``, step and field."""
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: a playbook is a mapping with {', '.join(sorted(TOP_KEYS))}")
-    unknown = sorted(set(data) - TOP_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {unknown}; valid: {sorted(TOP_KEYS)}")
+    check_fields(data, TOP_KEYS, where)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{where}: field name: a playbook needs a name")
@@ -115,9 +114,7 @@ def parse_playbook(data: Any, where: str) -> Playbook:
 def _step(raw: Any, where: str) -> Step:
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: a step is a mapping with an intent")
-    unknown = sorted(set(raw) - STEP_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown field(s) {unknown}; valid: {sorted(STEP_KEYS)}")
+    check_fields(raw, STEP_KEYS, where)
     name = raw.get("intent")
     if not isinstance(name, str):
         raise InputError(f"{where}: field intent: every step names an intent")

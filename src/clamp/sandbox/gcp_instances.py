@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -69,9 +70,8 @@ class InstanceActions:
         """``POST .../zones/Z/instances/I/{stop|start|setServiceAccount}``."""
         project, zone = request.path_params["project"], request.path_params["zone"]
         name, action = request.path_params["name"], request.path_params["action"]
-        body: Json = (
-            await request.json() if action in ("setServiceAccount", "setLabels", "setTags") else {}
-        )
+        with_body = ("setServiceAccount", "setLabels", "setTags", "addAccessConfig")
+        body: Json = await request.json() if action in with_body else {}
         with self.api.state.lock:
             instance = self._instance(project, zone, name)
             if instance is None:
@@ -124,6 +124,10 @@ class InstanceActions:
                         if email
                         else []
                     )
+                case "deleteAccessConfig" | "addAccessConfig":
+                    refused = _access_config(instance, action, request.query_params, body)
+                    if refused is not None:
+                        return refused
                 case _:
                     return google_error(400, f"Unknown instance action {action}")
             return self.api._operation(
@@ -350,6 +354,40 @@ class DiskActions:
                 collection="snapshots",
                 request_id=request.query_params.get("requestId"),
             )
+
+
+def _access_config(
+    instance: Json, action: str, query: Mapping[str, str], body: Json
+) -> Response | None:
+    """Remove or add the external IP (access config) of one network interface, as
+    Compute does: one access config per interface at most."""
+    nic = next(
+        (
+            n
+            for n in instance.get("networkInterfaces") or []
+            if n.get("name") == query.get("networkInterface")
+        ),
+        None,
+    )
+    if nic is None:
+        return google_error(
+            400, f"Invalid value for field 'networkInterface': {query.get('networkInterface')!r}"
+        )
+    configs: list[Json] = nic.setdefault("accessConfigs", [])
+    if action == "deleteAccessConfig":
+        kept = [c for c in configs if c.get("name") != query.get("accessConfig")]
+        if len(kept) == len(configs):
+            return google_error(
+                404, f"The access config {query.get('accessConfig')!r} was not found"
+            )
+        nic["accessConfigs"] = kept
+        return None
+    if configs:
+        return google_error(400, "At most one access config currently supported.")
+    configs.append(
+        {"kind": "compute#accessConfig", "type": "ONE_TO_ONE_NAT", "networkTier": "PREMIUM", **body}
+    )
+    return None
 
 
 def _valid_label(key: object, value: object) -> bool:

@@ -13,42 +13,26 @@ from azure.mgmt.compute.models import Snapshot
 
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.base import ChangesOnly, resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import raw
-from clamp.providers.interface import ProgressCallback
 
 SNAPSHOT_TYPE = "Microsoft.Compute/snapshots"
 
 
 def snapshot_ref(arm_id: str) -> tuple[str, str, str]:
     """(subscription, resource group, name) of a snapshot id."""
-    parts = arm_id.strip("/").split("/")
-    lower = [p.lower() for p in parts]
-    if len(parts) != 8 or lower[0] != "subscriptions" or lower[6] != "snapshots":
-        raise InputError(f"not a snapshot id: {arm_id}")
-    return parts[1], parts[3], parts[7]
+    return resource_ref(arm_id, "snapshots")
 
 
-class SnapshotService:
+class SnapshotService(ChangesOnly):
     """Snapshots of managed disks (created and, on rollback, deleted here; never collected)."""
 
     change_types = frozenset({SNAPSHOT_TYPE})
 
     def __init__(self, clients: AzureClients) -> None:
         self.clients = clients
-
-    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
-        """Nothing: no check evaluates snapshots."""
-        return []
-
-    def owns(self, resource_id: str) -> bool:
-        """Nothing: snapshots are not read as resources."""
-        return False
-
-    def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """Not used (see ``owns``)."""
-        return []
 
     def current(self, change: Change) -> dict[str, Any] | None:
         """The snapshot as Azure has it now, or None."""

@@ -17,6 +17,7 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.base import resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import NIC_READ, nic_ref, raw
@@ -31,11 +32,7 @@ VM_READ = "Microsoft.Compute/virtualMachines/read"
 
 def vm_ref(arm_id: str) -> tuple[str, str, str]:
     """(subscription, resource group, name) of a VM id."""
-    parts = arm_id.strip("/").split("/")
-    lower = [p.lower() for p in parts]
-    if len(parts) != 8 or lower[0] != "subscriptions" or lower[6] != "virtualmachines":
-        raise InputError(f"not a virtual machine id: {arm_id}")
-    return parts[1], parts[3], parts[7]
+    return resource_ref(arm_id, "virtualMachines")
 
 
 def _wire(model: Any) -> dict[str, Any]:

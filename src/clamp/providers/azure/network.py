@@ -7,11 +7,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from azure.mgmt.network.models import NetworkSecurityGroup, SecurityRule
+from azure.mgmt.network.models import (
+    NetworkInterface,
+    NetworkSecurityGroup,
+    PublicIPAddress,
+    SecurityRule,
+)
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.base import resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.interface import ProgressCallback
@@ -22,7 +28,8 @@ RULE_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
 RULE_READ = "Microsoft.Network/networkSecurityGroups/securityRules/read"
 NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
 NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
-NIC_NSG_TYPE = "Microsoft.Network/networkInterfaces/networkSecurityGroup"
+NIC_TYPE = "Microsoft.Network/networkInterfaces/isolation"
+"""A NIC's NSG and public IPs (what isolation changes on it)."""
 NIC_READ = "Microsoft.Network/networkInterfaces/read"
 
 
@@ -60,7 +67,7 @@ def raw(model: Any) -> dict[str, Any]:
 class NetworkService:
     """NSGs and their security rules, plus the NICs, VNets, IPs and VMs exposure needs."""
 
-    change_types = frozenset({RULE_TYPE, NSG_TYPE, NIC_NSG_TYPE})
+    change_types = frozenset({RULE_TYPE, NSG_TYPE, NIC_TYPE})
 
     def __init__(self, clients: AzureClients) -> None:
         self.clients = clients
@@ -110,8 +117,8 @@ class NetworkService:
 
     def current(self, change: Change) -> dict[str, Any] | None:
         """The security rule, NSG or NIC's NSG association as Azure has it now, or None."""
-        if change.type == NIC_NSG_TYPE:
-            return {"networkSecurityGroup": _nic(self.clients, change.target).get("nsg")}
+        if change.type == NIC_TYPE:
+            return _nic_state(_nic(self.clients, change.target))
         ref = ArmId.parse(change.target)
         network = self.clients.network(ref.subscription)
         try:
@@ -126,7 +133,7 @@ class NetworkService:
     def apply(self, change: Change) -> None:
         """Write one rule or NSG (conditional on the etag it was planned from), or move a
         NIC to another NSG."""
-        if change.type == NIC_NSG_TYPE:
+        if change.type == NIC_TYPE:
             self._associate(change)
         elif change.type == NSG_TYPE:
             self._write_nsg(change)
@@ -169,18 +176,27 @@ class NetworkService:
                 raise InputError("Clamp creates or deletes a quarantine NSG; it edits rules")
 
     def _associate(self, change: Change) -> None:
-        """Point a NIC at another NSG (or none), if it still has the NSG the plan read."""
-        found = _nic(self.clients, change.target)
-        nic = found["model"]
-        if not matches(change.before, {"networkSecurityGroup": found.get("nsg")}):
+        """Point a NIC at another NSG (or none) and attach or detach its public IPs, if it
+        is still as the plan read it."""
+        nic = _nic(self.clients, change.target)
+        if not matches(change.before, _nic_state(nic)):
             raise ConflictError(
-                f"the NSG of {change.target} changed since it was read; nothing was changed",
+                f"{change.target} changed since it was read; nothing was changed",
                 hint="re-run the plan",
             )
-        wanted = (change.after or {}).get("networkSecurityGroup")
-        nic.network_security_group = (
-            NetworkSecurityGroup(id=str(wanted["id"])) if isinstance(wanted, Mapping) else None
-        )
+        after = change.after or {}
+        if "networkSecurityGroup" in after:
+            wanted = after["networkSecurityGroup"]
+            nic.network_security_group = (
+                NetworkSecurityGroup(id=str(wanted["id"])) if isinstance(wanted, Mapping) else None
+            )
+        ips = after.get("publicIPAddresses") or {}
+        for config in nic.ip_configurations or []:
+            if config.name in ips:
+                ip = ips[config.name]
+                config.public_ip_address = (
+                    PublicIPAddress(id=str(ip["id"])) if isinstance(ip, Mapping) else None
+                )
         subscription, group, name = nic_ref(change.target)
         with translated(f"write {change.target}", "Microsoft.Network/networkInterfaces/write"):
             self.clients.network(subscription).network_interfaces.begin_create_or_update(
@@ -189,19 +205,30 @@ class NetworkService:
 
 
 def nic_ref(arm_id: str) -> tuple[str, str, str]:
-    parts = arm_id.strip("/").split("/")
-    if len(parts) != 8 or parts[6].lower() != "networkinterfaces":
-        raise InputError(f"not a network interface id: {arm_id}")
-    return parts[1], parts[3], parts[7]
+    """(subscription, resource group, name) of a network interface id."""
+    return resource_ref(arm_id, "networkInterfaces")
 
 
-def _nic(clients: AzureClients, arm_id: str) -> dict[str, Any]:
-    """A NIC's SDK model and its NSG reference (``{"id": ...}`` or None)."""
+def _nic(clients: AzureClients, arm_id: str) -> NetworkInterface:
+    """A NIC as the SDK reads it."""
     subscription, group, name = nic_ref(arm_id)
     with translated(f"read {arm_id}", NIC_READ):
-        nic = clients.network(subscription).network_interfaces.get(group, name)
-    nsg = nic.network_security_group
-    return {"model": nic, "nsg": {"id": nsg.id} if nsg is not None and nsg.id else None}
+        nic: NetworkInterface = clients.network(subscription).network_interfaces.get(group, name)
+    return nic
+
+
+def _ref(obj: Any) -> dict[str, str] | None:
+    return {"id": str(obj.id)} if obj is not None and obj.id else None
+
+
+def _nic_state(nic: NetworkInterface) -> dict[str, Any]:
+    """What isolation changes on a NIC: its NSG and each IP configuration's public IP."""
+    return {
+        "networkSecurityGroup": _ref(nic.network_security_group),
+        "publicIPAddresses": {
+            str(c.name): _ref(c.public_ip_address) for c in nic.ip_configurations or []
+        },
+    }
 
 
 def _condition(change: Change) -> dict[str, str]:

@@ -18,11 +18,11 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.base import ChangesOnly
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import vm_ref
 from clamp.providers.azure.network import raw
-from clamp.providers.interface import ProgressCallback
 
 POWER_TYPE = "Microsoft.Compute/virtualMachines/powerState"
 TAGS_TYPE = "Microsoft.Compute/virtualMachines/tags"
@@ -35,7 +35,7 @@ ACTIONS = {
 }
 
 
-class VmService:
+class VmService(ChangesOnly):
     """Power state, tags and deletion of VMs (read through ``IdentityService``, changed
     here)."""
 
@@ -43,18 +43,6 @@ class VmService:
 
     def __init__(self, clients: AzureClients) -> None:
         self.clients = clients
-
-    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
-        """Nothing: VMs are collected with the network."""
-        return []
-
-    def owns(self, resource_id: str) -> bool:
-        """Nothing: VMs are read by ``IdentityService`` (with their role assignments)."""
-        return False
-
-    def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """Not used (see ``owns``)."""
-        return []
 
     def current(self, change: Change) -> dict[str, Any] | None:
         """The VM's power state, or its tags, or (lifecycle) the whole VM or None if gone."""

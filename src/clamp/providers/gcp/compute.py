@@ -39,10 +39,10 @@ COMPARED = (
 
 def _raw_all(lister: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
     """Every item a list call pages through, as raw wire-shaped dicts."""
-    return [_raw(item) for item in lister()]
+    return [wire(item) for item in lister()]
 
 
-def _raw(message: Any) -> dict[str, Any]:
+def wire(message: Any) -> dict[str, Any]:
     """A proto-plus message as the API's JSON: camelCase (``IPProtocol``), unset fields omitted."""
     data: dict[str, Any] = type(message).to_dict(
         message,
@@ -106,7 +106,7 @@ class ComputeService:
         return call(
             f"read firewall {name} in {project}",
             "compute.firewalls.get",
-            lambda: _raw(self.clients.firewalls.get(project=project, firewall=name)),
+            lambda: wire(self.clients.firewalls.get(project=project, firewall=name)),
         )
 
     def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
@@ -119,7 +119,7 @@ class ComputeService:
                 obj = call(
                     f"read instance {name} in {project}",
                     "compute.instances.get",
-                    lambda: _raw(
+                    lambda: wire(
                         self.clients.instances.get(project=project, zone=zone, instance=name)
                     ),
                 )
@@ -127,7 +127,7 @@ class ComputeService:
                 obj = call(
                     f"read network {name} in {project}",
                     "compute.networks.get",
-                    lambda: _raw(self.clients.networks.get(project=project, network=name)),
+                    lambda: wire(self.clients.networks.get(project=project, network=name)),
                 )
             case _:
                 raise InputError(f"not a Compute firewall, instance or network name: {resource_id}")

@@ -19,7 +19,7 @@ from google.cloud import compute_v1
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.compute import _raw
+from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
@@ -85,7 +85,7 @@ class SnapshotService:
             return call(
                 f"read snapshot {name} in {project}",
                 "compute.snapshots.get",
-                lambda: _raw(self.snapshots.get(project=project, snapshot=name)),
+                lambda: wire(self.snapshots.get(project=project, snapshot=name)),
             )
         except ResourceNotFound:
             return None

@@ -11,6 +11,7 @@ same endpoint.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,7 @@ from google.cloud import compute_v1
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.compute import _raw
+from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
@@ -28,6 +29,7 @@ STATUS_TYPE = "compute#instance/status"
 LABELS_TYPE = "compute#instance/labels"
 TAGS_TYPE = "compute#instance/tags"
 LIFECYCLE_TYPE = "compute#instance/lifecycle"
+ACCESS_TYPE = "compute#instance/accessConfigs"
 # The call that takes an instance from its status to the wanted one.
 TRANSITIONS = {
     ("RUNNING", "TERMINATED"): "stop",
@@ -48,7 +50,7 @@ def instance_ref(name: str) -> tuple[str, str, str]:
 class InstanceService:
     """Instance lifecycle, labels and tags."""
 
-    change_types = frozenset({STATUS_TYPE, LABELS_TYPE, TAGS_TYPE, LIFECYCLE_TYPE})
+    change_types = frozenset({STATUS_TYPE, LABELS_TYPE, TAGS_TYPE, LIFECYCLE_TYPE, ACCESS_TYPE})
 
     def __init__(self, clients: GcpClients) -> None:
         self.clients = clients
@@ -68,7 +70,7 @@ class InstanceService:
         instance or None if it is gone."""
         if change.type == LIFECYCLE_TYPE:
             try:
-                return _raw(self.instance(change.target))
+                return wire(self.instance(change.target))
             except ResourceNotFound:
                 return None
         instance = self.instance(change.target)
@@ -76,12 +78,17 @@ class InstanceService:
             return {"status": instance.status}
         if change.type == TAGS_TYPE:
             return {"items": list(instance.tags.items), "fingerprint": instance.tags.fingerprint}
+        if change.type == ACCESS_TYPE:
+            return {"accessConfigs": access_configs(wire(instance))}
         return {"labels": dict(instance.labels), "labelFingerprint": instance.label_fingerprint}
 
     def apply(self, change: Change) -> None:
         """Move the instance to the wanted status, set its labels or tags, or delete it."""
         if change.type == LIFECYCLE_TYPE:
             self._delete(change)
+            return
+        if change.type == ACCESS_TYPE:
+            self._set_access(change)
             return
         if change.op != ChangeOp.UPDATE or change.after is None:
             raise InputError(f"Clamp only updates {change.type}")
@@ -129,6 +136,61 @@ class InstanceService:
         )
         self.wait(project, zone, op)
 
+    def _set_access(self, change: Change) -> None:
+        """Remove or add external IPs (access configs) per network interface, if they are
+        still what the plan read."""
+        project, zone, name = instance_ref(change.target)
+        now = (self.current(change) or {}).get("accessConfigs") or {}
+        if now != (change.before or {}).get("accessConfigs"):
+            raise ConflictError(
+                f"the external IPs of instance {name} changed since they were read",
+                hint="re-run the plan",
+            )
+        wanted: dict[str, list[dict[str, Any]]] = (change.after or {}).get("accessConfigs") or {}
+        instances = self.clients.instances
+        for nic, configs in now.items():
+            keep = {c["name"] for c in wanted.get(nic, [])}
+            for config in configs:
+                if config["name"] in keep:
+                    continue
+                op = call(
+                    f"remove the external IP of instance {name} ({nic})",
+                    "compute.instances.deleteAccessConfig",
+                    partial(
+                        instances.delete_access_config_unary,
+                        project=project,
+                        zone=zone,
+                        instance=name,
+                        access_config=config["name"],
+                        network_interface=nic,
+                    ),
+                )
+                self.wait(project, zone, op)
+        for nic, configs in wanted.items():
+            have = {c["name"] for c in now.get(nic, [])}
+            for config in configs:
+                if config["name"] in have:
+                    continue
+                resource = compute_v1.AccessConfig(
+                    name=config["name"],
+                    nat_i_p=config.get("natIP") or None,
+                    type_=config.get("type") or "ONE_TO_ONE_NAT",
+                    network_tier=config.get("networkTier") or None,
+                )
+                op = call(
+                    f"give instance {name} its external IP back ({nic})",
+                    "compute.instances.addAccessConfig",
+                    partial(
+                        instances.add_access_config_unary,
+                        project=project,
+                        zone=zone,
+                        instance=name,
+                        network_interface=nic,
+                        access_config_resource=resource,
+                    ),
+                )
+                self.wait(project, zone, op)
+
     def _delete(self, change: Change) -> None:
         """Delete the instance (nothing to do if it is gone already); never re-create one."""
         if change.op != ChangeOp.DELETE:
@@ -169,3 +231,14 @@ class InstanceService:
             ),
             "compute.zoneOperations.get",
         )
+
+
+def access_configs(instance: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each network interface's external IPs: ``{nic: [{name, natIP, type, networkTier}]}``."""
+    keys = ("name", "natIP", "type", "networkTier")
+    return {
+        str(nic.get("name")): [
+            {k: c[k] for k in keys if c.get(k)} for c in nic.get("accessConfigs") or []
+        ]
+        for nic in instance.get("networkInterfaces") or []
+    }
