@@ -63,9 +63,13 @@ def test_a_responder_is_refused_remediation_but_may_contain(rig: Rig) -> None:
 
 def test_a_viewer_may_not_run_a_playbook(rig: Rig) -> None:
     responder = Responder(rig.store, rig.engine, rig.settings)
-    incident = responder.open_incident("web-1", GCE, actor="vic")
+    with pytest.raises(Forbidden, match="vic \\(viewer\\) may not open an incident"):
+        responder.open_incident("web-1", GCE, actor="vic")
+    incident = responder.open_incident("web-1", GCE, actor="ross")
     with pytest.raises(Forbidden, match="needs the responder role"):
         responder.respond(load_playbook("quarantine-network-only"), incident.id, actor="vic")
+    with pytest.raises(Forbidden, match="needs the responder role"):
+        responder.close_incident(incident.id, actor="rita")
 
 
 def test_a_playbook_that_needs_approval_waits_and_the_requester_cannot_approve_it(

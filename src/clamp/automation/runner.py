@@ -23,7 +23,7 @@ from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, PlanRefused
 from clamp.model import ActionStatus, Approval, FindingStatus, Plan
-from clamp.roles import authorize_decision
+from clamp.roles import Role, authorize_decision
 from clamp.store import FindingRecord, Store
 from clamp.store.automation import RuleAction, RuleState
 from clamp.store.codec import plan_from_json, plan_to_json
@@ -146,6 +146,8 @@ class RuleRunner:
 
     def move(self, rule: Rule, *, actor: str, step: int) -> RuleState:
         """Promote (``step`` 1) or demote (-1) a rule by hand; audited."""
+        verb = "promote" if step > 0 else "demote"
+        self.settings.roles.require(actor, Role.REMEDIATOR, f"{verb} rule {rule.name}")
         if rule.promote is None:
             raise InputError(f"rule {rule.name} has no stages to move through")
         now = datetime.now(UTC)
@@ -162,6 +164,7 @@ class RuleRunner:
 
     def resume(self, rule: Rule, *, actor: str) -> RuleState:
         """Lift a failure-budget halt (audited); the budget counts afresh from now."""
+        self.settings.roles.require(actor, Role.REMEDIATOR, f"resume rule {rule.name}")
         state = self.book.state(rule.name)
         if state is None or not state.halted:
             raise InputError(f"rule {rule.name} is not halted")

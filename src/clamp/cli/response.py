@@ -16,6 +16,7 @@ from clamp.cli.context import Context
 from clamp.cli.rules import rules_path
 from clamp.model import Incident, Run, RunStatus, StepStatus
 from clamp.response import load_playbook
+from clamp.store import Store
 from clamp.store.codec import iso, plan_to_json
 from clamp.store.incidents import record_to_json
 
@@ -186,7 +187,7 @@ def incident_show(incident_id: str, fmt: FormatOpt = "table") -> None:
     render.console.print(table)
 
 
-def _timeline(store: Any, incident: Incident, runs: list[Run]) -> list[dict[str, Any]]:
+def _timeline(store: Store, incident: Incident, runs: list[Run]) -> list[dict[str, Any]]:
     """What happened, in order: opened, each run and each step (plan and result), closed."""
     events: list[dict[str, Any]] = [
         {"time": iso(incident.created), "actor": incident.opened_by, "event": "incident opened"}

@@ -32,7 +32,7 @@ from clamp.model import (
     StepStatus,
 )
 from clamp.response.playbook import Playbook, with_incident
-from clamp.roles import authorize_decision
+from clamp.roles import Role, authorize_decision
 from clamp.store import Store
 from clamp.store.incidents import record_to_json
 
@@ -75,6 +75,7 @@ class Responder:
     # -- incidents ------------------------------------------------------------------------
     def open_incident(self, title: str, resource: str, *, actor: str) -> Incident:
         """Open an incident about ``resource`` (a VM's cloud id); audited."""
+        self.settings.roles.require(actor, Role.RESPONDER, "open an incident")
         if not title.strip():
             raise InputError("an incident needs a title")
         provider_of(resource)
@@ -91,6 +92,7 @@ class Responder:
 
     def close_incident(self, incident_id: str, *, actor: str, note: str = "") -> Incident:
         """Close an incident (refused while one of its runs is running or awaits approval)."""
+        self.settings.roles.require(actor, Role.RESPONDER, "close an incident")
         incident = self.book.incident(incident_id)
         if not incident.open:
             raise InputError(f"incident {incident_id} is already closed")

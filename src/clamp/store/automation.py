@@ -72,6 +72,7 @@ class RuleBook:
     ) -> None:
         """Replace the inventory of ``scopes`` with what a scan just saw."""
         now = datetime.now(UTC)
+        scanned = set(scopes)
         rows = {
             r.id: InventoryRow(
                 id=r.id,
@@ -83,7 +84,7 @@ class RuleBook:
                 seen=now,
             )
             for r in resources
-            if (r.provider, r.scope) in set(scopes)
+            if (r.provider, r.scope) in scanned
         }
         where = or_(
             *(
