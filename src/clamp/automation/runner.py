@@ -99,12 +99,12 @@ class RuleRunner:
             state = RuleState(rule.name, enabled=now, stage_since=now)
             if not dry_run:
                 self.book.save_state(state)
-                self._audit("rule.enabled", actor, rule=rule.name)
+                self.audit("rule.enabled", actor, rule=rule.name)
         earned = self.earned(rule, state, now)
         if earned and not dry_run and rule.promote is not None:
             state = replace(state, stage=state.stage + 1, stage_since=now)
             self.book.save_state(state)
-            self._audit(
+            self.audit(
                 "rule.promoted",
                 "clamp",
                 rule=rule.name,
@@ -159,7 +159,7 @@ class RuleRunner:
         state = replace(state, stage=stage, stage_since=now, halted="")
         self.book.save_state(state)
         event = "rule.promoted" if step > 0 else "rule.demoted"
-        self._audit(event, actor, rule=rule.name, stage=rule.promote.stages[stage], why="by hand")
+        self.audit(event, actor, rule=rule.name, stage=rule.promote.stages[stage], why="by hand")
         return state
 
     def resume(self, rule: Rule, *, actor: str) -> RuleState:
@@ -170,7 +170,7 @@ class RuleRunner:
             raise InputError(f"rule {rule.name} is not halted")
         state = replace(state, halted="", stage_since=datetime.now(UTC))
         self.book.save_state(state)
-        self._audit("rule.resumed", actor, rule=rule.name)
+        self.audit("rule.resumed", actor, rule=rule.name)
         return state
 
     # -- matching -------------------------------------------------------------------------
@@ -211,7 +211,7 @@ class RuleRunner:
             authorized_by=actor,
         )
         self.store.incidents.save_approval(approval)
-        self._audit(
+        self.audit(
             "approval.requested", approval.requester, approval=approval.id, finding=finding.id
         )
         return approval
@@ -240,7 +240,7 @@ class RuleRunner:
             book.save_approval(
                 replace(approval, decision="rejected", decided_by=actor, decided=now, reason=reason)
             )
-            self._audit("approval.rejected", actor, approval=approval_id, reason=reason)
+            self.audit("approval.rejected", actor, approval=approval_id, reason=reason)
             return "rejected", f"rejected {approval_id}"
         plan = plan_from_json(approval.plan)
         driver = self.engine.drivers(plan.provider)
@@ -254,15 +254,13 @@ class RuleRunner:
                     reason="the resource changed since the plan",
                 )
             )
-            self._audit("approval.superseded", actor, approval=approval_id)
+            self.audit("approval.superseded", actor, approval=approval_id)
             rule = rules.get(approval.rule)
             if rule is None:
                 raise InputError(f"rule {approval.rule} is not in the rules file; cannot re-plan")
+            finding = self.store.finding(approval.subject)
             fresh = self.queue(
-                rule,
-                self.store.finding(approval.subject),
-                self.plan(rule, self.store.finding(approval.subject)),
-                actor=approval.authorized_by,
+                rule, finding, self.plan(rule, finding), actor=approval.authorized_by
             )
             return (
                 "queued",
@@ -271,7 +269,7 @@ class RuleRunner:
         book.save_approval(
             replace(approval, decision="approved", decided_by=actor, decided=now, reason=reason)
         )
-        self._audit("approval.approved", actor, approval=approval_id, reason=reason)
+        self.audit("approval.approved", actor, approval=approval_id, reason=reason)
         record = self.engine.apply(
             plan,
             actor=approval.requester,
@@ -280,7 +278,8 @@ class RuleRunner:
         )
         return "applied", f"{record.status} {record.id}: {record.result}"
 
-    def _audit(self, event: str, actor: str, **payload: Any) -> None:
+    def audit(self, event: str, actor: str, **payload: Any) -> None:
+        """Append to the audit log."""
         self.store.audit.append(event, actor, payload)
 
 
@@ -404,7 +403,7 @@ class _Pass:
             why = f"failure budget exceeded: {self.failed} of {self.attempted} actions failed (budget {budget})"
             self.state = replace(self.state, halted=why)
             self.runner.book.save_state(self.state)
-            self.runner._audit("rule.halted", "clamp", rule=self.rule.name, why=why)
+            self.runner.audit("rule.halted", "clamp", rule=self.rule.name, why=why)
             self.report.notes.append(
                 f"rule {self.rule.name} halted: {why}; `clamp rules resume {self.rule.name}` after a review"
             )
