@@ -14,6 +14,7 @@ from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, confirm, context, one_line_errors
 from clamp.cli.context import Context
 from clamp.cli.rules import rules_path
+from clamp.errors import InputError
 from clamp.model import Incident, Run, RunStatus, StepStatus
 from clamp.response import load_playbook
 from clamp.store import Store
@@ -306,7 +307,10 @@ def approvals_reject(
 def _decide_plan(ctx: Context, approval_id: str, approve: bool, reason: str, fmt: str) -> None:
     """A rule's queued plan: applied exactly as approved, or re-planned and queued again
     when its resource changed since (exit 3)."""
-    rules = load_rules(rules_path(ctx, None), ctx.settings.stages) if approve else []
+    try:  # the rules are needed only to re-plan a plan whose resource changed
+        rules = load_rules(rules_path(ctx, None), ctx.settings.stages) if approve else []
+    except InputError:
+        rules = []
     outcome, line = RuleRunner(ctx.store, ctx.engine, ctx.settings).decide(
         approval_id,
         {r.name: r for r in rules},
