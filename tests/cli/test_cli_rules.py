@@ -123,3 +123,30 @@ def test_rehearse_reports_the_would_be_changes_and_changes_nothing(
     assert "rule close-public-admin-ports: max_actions_per_run (3) reached" in report["notes"]
     assert clamp(env, "sandbox", "state").stdout == before
     assert json.loads(clamp(env, "actions", "--format", "json").stdout) == []
+
+
+def test_an_approve_mode_rule_queues_and_the_approval_applies_the_plan(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "clamp.toml").write_text(
+        CONFIG + '\n[roles]\nrita = "remediator"\nabe = "approver"\n'
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("mode: auto", "mode: approve"))
+    env = {**env, "CLAMP_RULES": str(rules)}
+    assert clamp(env, "scan").exit_code == 0
+
+    queued = json.loads(clamp(env, "rules", "run", "--actor", "rita", "--format", "json").stdout)
+
+    assert queued["summary"]["queued"] == 1 and queued["summary"]["applied"] == 0
+    [request] = json.loads(clamp(env, "approvals", "list", "--format", "json").stdout)
+    assert request["kind"] == "plan" and request["requester"] == "rule:close-public-admin-ports"
+    mine = clamp(env, "approvals", "approve", request["id"], "--actor", "rita")
+    assert mine.exit_code == 1 and "four-eyes" in mine.output
+    approved = clamp(
+        env, "approvals", "approve", request["id"], "--actor", "abe", "--format", "json"
+    )
+    assert approved.exit_code == 0, approved.output
+    assert json.loads(approved.stdout)["outcome"] == "applied"
+    [action] = json.loads(clamp(env, "actions", "--format", "json").stdout)
+    assert action["status"] == "verified" and action["actor"] == "rule:close-public-admin-ports"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from clamp.actions.engine import ActionEngine
 from clamp.errors import ConfigError, Forbidden
-from clamp.model import Provider, RunStatus
+from clamp.model import Approval, Provider, RunStatus
 from clamp.response import Responder, load_playbook
-from clamp.roles import Role, Roles
+from clamp.roles import Role, Roles, authorize_decision
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from rig import Rig, make_rig
@@ -121,3 +122,18 @@ def test_no_roles_configured_means_everyone_is_admin() -> None:
 def test_an_unknown_role_in_the_config_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"clamp\.toml: roles\.bob: unknown role"):
         Roles.from_mapping({"bob": "boss"}, "clamp.toml")
+
+
+def test_four_eyes_applies_once_roles_are_configured() -> None:
+    request = Approval(
+        id="apr-1",
+        subject="f-1",
+        requester="rule:close-ports",
+        created=datetime.now(UTC),
+        summary="rule close-ports: narrow ssh",
+        kind="plan",
+        authorized_by="me",
+    )
+    authorize_decision(Roles(), request, "me", "approve")  # a one-person install
+    with pytest.raises(Forbidden, match="four-eyes"):
+        authorize_decision(Roles.from_mapping({"me": "approver"}, "x"), request, "me", "approve")
