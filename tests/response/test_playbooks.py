@@ -230,3 +230,37 @@ def test_the_shipped_playbooks_load() -> None:
         assert load_playbook(name).steps
     with pytest.raises(ClampError, match="shipped"):
         load_playbook("no-such-playbook")
+
+
+def test_a_run_after_a_crash_still_revokes_the_roles_of_the_identity_it_detached(
+    rig: Rig,
+) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("stolen token on web-1", GCE, actor="tester")
+    account = "serviceAccount:123456789012-compute@developer.gserviceaccount.com"
+
+    def die_after_detach(event: str, record: Any) -> None:
+        if event == "action.verified" and record.intent == "detach_identity":
+            raise RuntimeError("the process died")
+
+    crashing = Responder(rig.store, rig.engine_with(die_after_detach), rig.settings)
+    with pytest.raises(RuntimeError):
+        crashing.respond(load_playbook("revoke-vm-identity"), incident.id, actor="tester")
+    [left] = rig.store.incidents.runs(incident=incident.id)
+    rig.store.incidents.save_run(replace(left, owner=f"{socket.gethostname()}:999999999"))
+    [settled] = Responder(rig.store, rig.engine_with(), rig.settings).reconcile()
+    assert [s.status for s in settled.steps] == [
+        StepStatus.VERIFIED,
+        StepStatus.VERIFIED,
+        StepStatus.NOT_RUN,
+    ]
+
+    again = responder.respond(load_playbook("revoke-vm-identity"), incident.id, actor="tester")
+
+    assert [s.status for s in again.steps] == [
+        StepStatus.SKIPPED,  # already marked
+        StepStatus.SKIPPED,  # the identity is already off the instance
+        StepStatus.VERIFIED,  # its roles, as the first run found them, are revoked now
+    ]
+    policy = _gcp(rig)[POLICY]
+    assert not [b for b in policy["bindings"] if account in b["members"]]

@@ -25,12 +25,15 @@ from clamp.model import (
     Approval,
     Incident,
     Plan,
+    Provider,
     Resource,
     Run,
     RunStatus,
     RunStep,
     StepStatus,
 )
+from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.response.playbook import Playbook, with_incident
 from clamp.roles import Role, authorize_decision
 from clamp.store import Store
@@ -188,12 +191,12 @@ class Responder:
 
     def _execute(self, run: Run) -> Run:
         run = replace(run, status=RunStatus.RUNNING, owner=_owner(), updated=_now())
-        origin: Resource | None = None
         try:
-            origin = self.engine.read_target(run.target)[0]
+            now = self.engine.read_target(run.target)[0]
         except ClampError as exc:
             return self._finish(run, RunStatus.FAILED, f"cannot read {run.target}: {exc}")
-        run = replace(run, origin={"id": origin.id, "raw": origin.raw})
+        origin = self._first_seen(run) or now
+        run = replace(run, origin={"id": now.id, "raw": now.raw})
         self._save(run, "run.started")
         stopped = False
         for index, step in enumerate(run.steps):
@@ -213,6 +216,23 @@ class Responder:
         return self._finish(
             run, RunStatus.FAILED, f"{first.intent} failed: {first.result}; {_tally(run.steps)}"
         )
+
+    def _first_seen(self, run: Run) -> Resource | None:
+        """The target as the incident's first run on it found it: a run after a crash or a
+        failure then still revokes the roles of an identity an earlier run detached."""
+        earlier = [
+            r
+            for r in self.book.runs(incident=run.incident)
+            if r.target == run.target and r.origin and r.id != run.id
+        ]
+        if not earlier or earlier[0].origin is None:
+            return None
+        raw = dict(earlier[0].origin["raw"])
+        if provider_of(run.target) == Provider.AZURE:
+            found = resources_from_arm([raw])
+        else:
+            found = resources_from_compute(str(run.target.split("/")[4]), [raw])
+        return next((r for r in found if r.id.lower() == run.target.lower()), None)
 
     def _do(self, run: Run, index: int, origin: Resource) -> dict[str, Any]:
         """Plan, apply and verify one step; its outcome as ``RunStep`` fields."""
