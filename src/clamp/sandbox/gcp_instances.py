@@ -94,10 +94,9 @@ class InstanceActions:
                             "Supplied fingerprint does not match current metadata fingerprint.",
                         )
                     instance["labels"] = dict(body.get("labels") or {})
-                    seed = f"{current}{sorted(instance['labels'].items())}".encode()
-                    instance["labelFingerprint"] = base64.b64encode(
-                        hashlib.sha256(seed).digest()[:8]
-                    ).decode()
+                    instance["labelFingerprint"] = _fingerprint(
+                        f"{current}{sorted(instance['labels'].items())}"
+                    )
                 case "setTags":
                     tags = instance.setdefault("tags", {})
                     if body.get("fingerprint") != tags.get("fingerprint", EMPTY_FINGERPRINT):
@@ -106,10 +105,9 @@ class InstanceActions:
                             "Supplied fingerprint does not match current metadata fingerprint.",
                         )
                     items = list(dict.fromkeys(body.get("items") or []))
-                    seed = f"{tags.get('fingerprint')}{items}".encode()
                     instance["tags"] = {
                         "items": items,
-                        "fingerprint": base64.b64encode(hashlib.sha256(seed).digest()[:8]).decode(),
+                        "fingerprint": _fingerprint(f"{tags.get('fingerprint')}{items}"),
                     }
                 case "setServiceAccount":
                     if instance.get("status") != "TERMINATED":
@@ -220,11 +218,10 @@ class InstanceActions:
                     status_code=409,
                 )
             bindings = [b for b in new.get("bindings") or [] if b.get("members")]
-            seed = f"{policy.get('etag')}{bindings}".encode()
             policy.update(
                 bindings=bindings,
                 version=int(new.get("version") or 1),
-                etag=base64.b64encode(hashlib.sha256(seed).digest()[:8]).decode(),
+                etag=_fingerprint(f"{policy.get('etag')}{bindings}"),
             )
             return JSONResponse(_wire(policy))
 
