@@ -269,6 +269,9 @@ class ActionRecord:
 
     ``applied`` holds the changes as the cloud realized them (``after`` re-read after each
     write, with its new etag); undo inverts those, so a drifted resource is detected.
+    ``baseline`` maps each finding on the objects the plan touches, as read just before the
+    first write, to its severity: verification fails (and rolls back) a change after which
+    any other finding appears or gets worse.
     """
 
     id: str
@@ -284,6 +287,7 @@ class ActionRecord:
     undoes: str | None = None
     updated: datetime | None = None
     applied: tuple[Change, ...] = ()
+    baseline: Mapping[str, str] = field(default_factory=dict)
 
 
 class RunStatus(StrEnum):

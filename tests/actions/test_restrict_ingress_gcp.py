@@ -134,7 +134,7 @@ def test_mixed_ports_are_split_and_443_stays_open_to_everyone() -> None:
     assert after_of(update)["sourceRanges"] == ["0.0.0.0/0", "10.0.0.0/8"]
     assert create.op == ChangeOp.CREATE and create.before is None
     assert create.target == FW_ID + "fw-restricted"
-    assert create.api_call == "FirewallsClient.insert"
+    assert create.api_call == "FirewallsClient.insert_unary"
     new = after_of(create)
     assert new["name"] == "fw-restricted"
     assert new["allowed"] == [{"IPProtocol": TCP, "ports": ["22"]}]

@@ -63,7 +63,7 @@ def test_a_gcp_exposed_port_plans_one_update_that_only_disables_the_rule(rig: Ri
     assert change.op == ChangeOp.UPDATE
     assert change.target == record.finding.resource
     assert change.type == "compute.googleapis.com/Firewall"
-    assert change.api_call == "FirewallsClient.update"
+    assert change.api_call == "FirewallsClient.update_unary"
     assert change.before == _firewall(rig, "allow-ssh-web")
     assert change.after == {**change.before, "disabled": True}
     assert change.after["description"] == "SSH for ops, HTTPS for users"

@@ -25,10 +25,20 @@ from clamp.errors import (
     ConflictError,
     InputError,
     PlanRefused,
+    ResourceNotFound,
     UndoRefused,
     VerificationFailed,
 )
-from clamp.model import ActionRecord, ActionStatus, Change, Finding, Plan, Provider, Resource
+from clamp.model import (
+    ActionRecord,
+    ActionStatus,
+    Change,
+    Finding,
+    Plan,
+    Provider,
+    Resource,
+    Severity,
+)
 from clamp.providers.interface import CloudDriver
 from clamp.roles import Role
 from clamp.store import Store
@@ -59,6 +69,30 @@ def _outcome(plan: Plan) -> str:
         return "the changes hold; manual steps remain for " + ", ".join(plan.accepts)
     count = len(plan.findings)
     return "the finding is gone" if count == 1 else f"all {count} findings are gone"
+
+
+def described(plan: Plan, driver: CloudDriver) -> Plan:
+    """``plan`` naming the SDK call of each change as the driver makes it, and listing the
+    permissions those calls need besides the ones the intent named."""
+    calls = [driver.describe(change) for change in plan.changes]
+    changes = tuple(
+        replace(change, api_call=call.api) for change, call in zip(plan.changes, calls, strict=True)
+    )
+    needed = [p for call in calls for p in call.permissions]
+    return replace(
+        plan, changes=changes, permissions=tuple(dict.fromkeys([*plan.permissions, *needed]))
+    )
+
+
+def _opened(findings: Sequence[Finding], plan: Plan, baseline: Mapping[str, str]) -> list[Finding]:
+    """Findings the change brought: not there before it, or more severe than before."""
+    wanted = set(plan.findings)
+    return [
+        f
+        for f in findings
+        if f.id not in wanted
+        and (f.id not in baseline or f.severity.rank > Severity(baseline[f.id]).rank)
+    ]
 
 
 def _only_accepted(finding: Finding, plan: Plan) -> bool:
@@ -112,13 +146,15 @@ class ActionEngine:
         if bundle is not None and (intent is not None or params):
             raise InputError("--bundle chooses its own intents and parameters")
         chosen = None if bundle is not None else self.choose_intent(finding.check, intent)
-        related = self.drivers(finding.provider).read_related(finding.resource)
+        driver = self.drivers(finding.provider)
+        related = driver.read_related(finding.resource)
         if bundle is not None:
-            return plan_bundle(bundle, finding, related[0], self.settings)
+            return described(plan_bundle(bundle, finding, related[0], self.settings), driver)
         assert chosen is not None
         plan = chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
         others = CHECKS.get(finding.check).remediations if finding.check in CHECKS else ()
-        return replace(plan, alternatives=tuple(i for i in others if i != plan.intent))
+        alternatives = tuple(i for i in others if i != plan.intent)
+        return described(replace(plan, alternatives=alternatives), driver)
 
     def plan_containment(
         self,
@@ -136,10 +172,12 @@ class ActionEngine:
         chosen = INTENTS.get(intent)()
         if not chosen.targets:
             raise PlanRefused(f"{intent} fixes findings; it does not act on a target")
-        related = self.read_target(target)
+        driver = self.drivers(provider_of(target))
+        related = driver.read_related(target)
         if related[0].type not in chosen.targets:
             raise PlanRefused(f"{intent} cannot act on a {related[0].type}")
-        return chosen.contain(related[0], dict(params or {}), self.settings, related, origin=origin)
+        plan = chosen.contain(related[0], dict(params or {}), self.settings, related, origin=origin)
+        return described(plan, driver)
 
     def read_target(self, target: str) -> list[Resource]:
         """A target read from its cloud now, with what is read with it (first: the target)."""
@@ -166,8 +204,11 @@ class ActionEngine:
                 f"{plan.intent} can never be undone: {plan.blast_radius}",
                 hint="re-run with --i-understand-this-is-irreversible if you are sure",
             )
-        record = self._journal(plan, actor=actor, reason=reason, event="action.planned")
         driver = self.drivers(plan.provider)
+        baseline = {f.id: str(f.severity) for f in self._findings_on_touched(plan, driver)}
+        record = self._journal(
+            plan, actor=actor, reason=reason, event="action.planned", baseline=baseline
+        )
         applied = self._write(record, driver, failed_event="action.failed")
         self._save(applied, "action.applied")
         return self._verify(applied, driver)
@@ -181,7 +222,14 @@ class ActionEngine:
             self.settings.roles.require(actor, Role.RESPONDER, f"{verb} containment {plan.intent}")
 
     def _journal(
-        self, plan: Plan, *, actor: str, reason: str, event: str, undoes: str | None = None
+        self,
+        plan: Plan,
+        *,
+        actor: str,
+        reason: str,
+        event: str,
+        undoes: str | None = None,
+        baseline: Mapping[str, str] | None = None,
     ) -> ActionRecord:
         """Record the intent (in flight) before the first write."""
         record = ActionRecord(
@@ -195,6 +243,7 @@ class ActionEngine:
             reason=reason,
             in_flight=True,
             undoes=undoes,
+            baseline=dict(baseline or {}),
         )
         self._save(record, event)
         return record
@@ -228,19 +277,33 @@ class ActionEngine:
             driver.apply(change.inverse())
         return f"the {len(applied)} change(s) already made were rolled back"
 
-    def _findings_present(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
-        wanted = set(plan.findings)
-        related = driver.read_related(plan.resource)
-        return [
-            f
-            for f in evaluate(related, self.settings)
-            if f.id in wanted and not _only_accepted(f, plan)
-        ]
+    def _findings_on_touched(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
+        """The findings on the plan's resource and on every resource holding an object the
+        plan creates or changes (a split's new rule, a quarantine NSG, a new firewall), as
+        the cloud has them now; objects not there (yet, or any more) are left out."""
+        ids = [plan.resource, *(driver.resource_of(c) for c in plan.changes)]
+        resources: dict[str, Resource] = {}
+        for resource_id in dict.fromkeys(i for i in ids if i):
+            try:
+                related = driver.read_related(resource_id)
+            except ResourceNotFound:
+                continue
+            for resource in related:
+                resources.setdefault(resource.id.lower(), resource)
+        return evaluate(list(resources.values()), self.settings)
 
     def _verify(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
-        if not record.plan.findings:
+        """Re-read everything the plan touched and re-evaluate: the plan's findings must be
+        gone, and nothing else may have appeared or got worse (else it is rolled back)."""
+        plan = record.plan
+        findings = self._findings_on_touched(plan, driver)
+        opened = _opened(findings, plan, record.baseline)
+        if opened:
+            return self._fail_opened(record, driver, opened)
+        if not plan.findings:
             return self._verify_state(record, driver)
-        still = self._findings_present(record.plan, driver)
+        wanted = set(plan.findings)
+        still = [f for f in findings if f.id in wanted and not _only_accepted(f, plan)]
         if still:
             failed = replace(
                 record,
@@ -260,7 +323,7 @@ class ActionEngine:
             status=ActionStatus.VERIFIED,
             in_flight=False,
             updated=_now(),
-            result="verified: re-read from the cloud, " + _outcome(record.plan),
+            result="verified: re-read from the cloud, " + _outcome(plan),
         )
         self._save(verified, "action.verified")
         return verified
@@ -283,6 +346,28 @@ class ActionEngine:
             raise VerificationFailed(f"action {record.id} applied but could not be verified")
         return done
 
+    def _fail_opened(
+        self, record: ActionRecord, driver: CloudDriver, opened: Sequence[Finding]
+    ) -> ActionRecord:
+        """A change that opened something is never verified: roll it back and say what."""
+        what = "; ".join(f"{f.check} ({f.severity}) on {f.resource}" for f in opened)
+        try:
+            rollback = self._roll_back(driver, record.applied)
+        except ClampError as exc:
+            rollback = f"rolling back failed too: {exc}; run `clamp undo {record.id}`"
+        failed = replace(
+            record,
+            status=ActionStatus.FAILED,
+            in_flight=False,
+            updated=_now(),
+            result=f"verification failed: the change opened {what}; {rollback}",
+        )
+        self._save(failed, "action.failed")
+        raise VerificationFailed(
+            f"action {record.id} was rolled back: after the change, re-evaluation found {what}",
+            hint="review the plan's parameters (e.g. --allow, forensics_cidr) and plan again",
+        )
+
     # -- undo -----------------------------------------------------------------------------
     def undo_plan(self, action_id: str) -> Plan:
         """The plan that restores an action's before-image (refuses when impossible)."""
@@ -295,9 +380,14 @@ class ActionEngine:
         if not record.plan.reversible:
             raise UndoRefused(f"action {action_id} ({record.intent}) cannot be undone")
         inverse = tuple(change.inverse() for change in reversed(record.applied))
-        return replace(
-            record.plan, summary=f"undo {record.id}: {record.plan.summary}", changes=inverse
+        driver = self.drivers(record.plan.provider)
+        undo = replace(
+            record.plan,
+            summary=f"undo {record.id}: {record.plan.summary}",
+            changes=inverse,
+            permissions=(),
         )
+        return described(undo, driver)
 
     def undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
         """Restore an action's before-image, refusing if the resource drifted since."""

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 
 from clamp.model import Change, Provider, Resource
+from clamp.providers.calls import Call, CallTable, call_of
 
 ProgressCallback = Callable[[str], None]
 
@@ -21,6 +22,8 @@ class CloudDriver(ABC):
     """One cloud. Instances are cheap; SDK clients are built lazily and cached."""
 
     provider: Provider
+    calls: CallTable
+    """Every write the driver makes, by change type and operation (``clamp.providers.calls``)."""
 
     @abstractmethod
     def discover_scopes(self) -> list[str]:
@@ -49,3 +52,12 @@ class CloudDriver(ABC):
     def current(self, change: Change) -> dict[str, object] | None:
         """The object ``change`` targets as the cloud has it now (None if absent),
         in the same raw shape as ``change.before``/``change.after``."""
+
+    def describe(self, change: Change) -> Call:
+        """The SDK call that makes ``change`` and the permissions it needs."""
+        return call_of(self.calls, change)
+
+    def resource_of(self, change: Change) -> str | None:
+        """The resource Clamp evaluates that holds the object ``change`` writes (an NSG for
+        one of its rules, a firewall itself), or None when checks do not look at it."""
+        return None

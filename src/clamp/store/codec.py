@@ -197,6 +197,7 @@ def action_to_json(record: ActionRecord) -> dict[str, Any]:
         "undoes": record.undoes,
         "plan": plan_to_json(record.plan),
         "applied": [change_to_json(c) for c in record.applied],
+        "baseline": dict(record.baseline),
     }
 
 
@@ -216,6 +217,7 @@ def action_from_json(data: Mapping[str, Any]) -> ActionRecord:
         undoes=data.get("undoes"),
         updated=parse_iso(data.get("updated")),
         applied=tuple(change_from_json(c) for c in data.get("applied", ())),
+        baseline=dict(data.get("baseline") or {}),
     )
 
 

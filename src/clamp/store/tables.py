@@ -121,6 +121,7 @@ class ActionRow(Base):
     undoes: Mapped[str | None] = mapped_column(String(64))
     plan: Mapped[dict[str, Any]]
     applied: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    baseline: Mapped[dict[str, str]] = mapped_column(JSON, server_default="{}")
 
 
 class AuditEntryRow(Base):

@@ -16,12 +16,13 @@ from azure.core.credentials import TokenCredential
 from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
+from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.disks import SnapshotService
 from clamp.providers.azure.entra import EntraService
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import IdentityService
-from clamp.providers.azure.network import NetworkService
+from clamp.providers.azure.network import RULE_TYPE, NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_entra import tenant_resource
 from clamp.providers.azure.storage import StorageService
@@ -54,6 +55,7 @@ class AzureDriver(CloudDriver):
     """Azure Resource Manager through the azure-mgmt SDKs."""
 
     provider = Provider.AZURE
+    calls = CALLS
 
     def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
         self.clients = AzureClients(settings, credential)
@@ -112,6 +114,13 @@ class AzureDriver(CloudDriver):
     def apply(self, change: Change) -> None:
         """Make one change with Azure's optimistic concurrency (see each service)."""
         self._service(change).apply(change)
+
+    def resource_of(self, change: Change) -> str | None:
+        """The NSG of a security rule; an NSG, storage account or VM itself."""
+        if change.type == RULE_TYPE:
+            return change.target[: change.target.lower().rindex("/securityrules/")]
+        owner = next((s for s in self.services if s.owns(change.target)), None)
+        return change.target if owner is not None else None
 
     def _service(self, change: Change) -> AzureService | EntraService:
         if change.type in self.entra.change_types:

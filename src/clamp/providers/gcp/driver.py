@@ -15,8 +15,9 @@ from google.auth.credentials import Credentials
 from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
+from clamp.providers.gcp.calls import CALLS
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.compute import ComputeService
+from clamp.providers.gcp.compute import FIREWALL_TYPE, ComputeService
 from clamp.providers.gcp.customer import CustomerService
 from clamp.providers.gcp.disks import SnapshotService
 from clamp.providers.gcp.errors import call
@@ -54,6 +55,7 @@ class GcpDriver(CloudDriver):
     """Google Cloud through google-cloud-compute, -storage and -resource-manager (REST)."""
 
     provider = Provider.GCP
+    calls = CALLS
 
     def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
         self.settings = settings
@@ -113,6 +115,13 @@ class GcpDriver(CloudDriver):
     def apply(self, change: Change) -> None:
         """Make one change with Google Cloud's optimistic concurrency (see each service)."""
         self._service(change).apply(change)
+
+    def resource_of(self, change: Change) -> str | None:
+        """A firewall or an instance, whose changes Clamp re-evaluates (project policies and
+        buckets are the plan's own resource)."""
+        if change.type == FIREWALL_TYPE or change.type.startswith("compute#instance/"):
+            return change.target
+        return None
 
     def _service(self, change: Change) -> GcpService:
         for service in self.services:

@@ -1,0 +1,109 @@
+"""Every write the GCP driver makes: the google-cloud-* call and the IAM permissions it
+needs, by change type and operation.
+
+Sources: the ``iam.permissions`` Google lists per method in the Compute Engine, Cloud
+Storage and Resource Manager references (https://cloud.google.com/compute/docs/reference/
+rest/v1, https://cloud.google.com/iam/docs/permissions-reference). Changing a VPC firewall
+also needs ``compute.networks.updatePolicy`` on its network; waiting on an operation needs
+``compute.globalOperations.get`` / ``compute.zoneOperations.get``; giving an instance a
+service account needs ``iam.serviceAccounts.actAs`` on it, and Clamp stops and starts the
+instance around ``setServiceAccount``.
+"""
+
+from __future__ import annotations
+
+from clamp.errors import InputError
+from clamp.model import Change, ChangeOp
+from clamp.providers.calls import Call, CallTable
+from clamp.providers.gcp.compute import FIREWALL_TYPE
+from clamp.providers.gcp.disks import SNAPSHOT_TYPE
+from clamp.providers.gcp.identity import ACCOUNTS_TYPE, POLICY_TYPE
+from clamp.providers.gcp.instance import (
+    ACCESS_TYPE,
+    LABELS_TYPE,
+    LIFECYCLE_TYPE,
+    STATUS_TYPE,
+    TAGS_TYPE,
+    TRANSITIONS,
+)
+from clamp.providers.gcp.storage import BUCKET_TYPE
+from clamp.providers.gcp.storage import POLICY_TYPE as BUCKET_POLICY_TYPE
+
+ZONE_WAIT = "compute.zoneOperations.get"
+FIREWALL = ("compute.networks.updatePolicy", "compute.globalOperations.get")
+
+
+def _status(change: Change) -> Call:
+    """``stop`` / ``start`` / ``suspend`` / ``resume``, by the status before and after."""
+    before = str((change.before or {}).get("status"))
+    after = str((change.after or {}).get("status"))
+    action = TRANSITIONS.get((before, after))
+    if action is None:
+        raise InputError(f"Clamp cannot take an instance from {before} to {after}")
+    return Call(f"InstancesClient.{action}_unary", (f"compute.instances.{action}", ZONE_WAIT))
+
+
+def _access(change: Change) -> Call:
+    """External IPs removed (``deleteAccessConfig``) or given back (``addAccessConfig``)."""
+    before = (change.before or {}).get("accessConfigs") or {}
+    after = (change.after or {}).get("accessConfigs") or {}
+    adds = any(
+        config not in before.get(nic, []) for nic, configs in after.items() for config in configs
+    )
+    if adds:
+        return Call(
+            "InstancesClient.add_access_config_unary",
+            ("compute.instances.addAccessConfig", "compute.subnetworks.useExternalIp", ZONE_WAIT),
+        )
+    return Call(
+        "InstancesClient.delete_access_config_unary",
+        ("compute.instances.deleteAccessConfig", ZONE_WAIT),
+    )
+
+
+CALLS: CallTable = {
+    (FIREWALL_TYPE, ChangeOp.CREATE): Call(
+        "FirewallsClient.insert_unary", ("compute.firewalls.create", *FIREWALL)
+    ),
+    (FIREWALL_TYPE, ChangeOp.UPDATE): Call(
+        "FirewallsClient.update_unary", ("compute.firewalls.update", *FIREWALL)
+    ),
+    (FIREWALL_TYPE, ChangeOp.DELETE): Call(
+        "FirewallsClient.delete_unary", ("compute.firewalls.delete", *FIREWALL)
+    ),
+    (STATUS_TYPE, ChangeOp.UPDATE): _status,
+    (LABELS_TYPE, ChangeOp.UPDATE): Call(
+        "InstancesClient.set_labels_unary", ("compute.instances.setLabels", ZONE_WAIT)
+    ),
+    (TAGS_TYPE, ChangeOp.UPDATE): Call(
+        "InstancesClient.set_tags_unary", ("compute.instances.setTags", ZONE_WAIT)
+    ),
+    (ACCESS_TYPE, ChangeOp.UPDATE): _access,
+    (LIFECYCLE_TYPE, ChangeOp.DELETE): Call(
+        "InstancesClient.delete_unary", ("compute.instances.delete", ZONE_WAIT)
+    ),
+    (ACCOUNTS_TYPE, ChangeOp.UPDATE): Call(
+        "InstancesClient.set_service_account_unary",
+        (
+            "compute.instances.setServiceAccount",
+            "compute.instances.stop",
+            "compute.instances.start",
+            "iam.serviceAccounts.actAs",
+            ZONE_WAIT,
+        ),
+    ),
+    (POLICY_TYPE, ChangeOp.UPDATE): Call(
+        "ProjectsClient.set_iam_policy", ("resourcemanager.projects.setIamPolicy",)
+    ),
+    (BUCKET_TYPE, ChangeOp.UPDATE): Call("Bucket.patch", ("storage.buckets.update",)),
+    (BUCKET_POLICY_TYPE, ChangeOp.UPDATE): Call(
+        "Bucket.set_iam_policy", ("storage.buckets.setIamPolicy",)
+    ),
+    (SNAPSHOT_TYPE, ChangeOp.CREATE): Call(
+        "DisksClient.create_snapshot_unary",
+        ("compute.disks.createSnapshot", "compute.snapshots.create", ZONE_WAIT),
+    ),
+    (SNAPSHOT_TYPE, ChangeOp.DELETE): Call(
+        "SnapshotsClient.delete_unary", ("compute.snapshots.delete", "compute.globalOperations.get")
+    ),
+}
