@@ -44,6 +44,22 @@ class Rig:
         """The sandbox estate right now."""
         return self.sandbox.state.to_scenario()
 
+    def nsg_rules(self, nsg: str) -> dict[str, dict[str, Any]]:
+        """The custom security rules of the Azure NSG named ``nsg``, by name."""
+        group = next(
+            o for objs in self.state()["azure"].values() for o in objs if o.get("name") == nsg
+        )
+        return {r["name"]: r for r in group["properties"]["securityRules"]}
+
+    def firewalls(self) -> dict[str, dict[str, Any]]:
+        """Every GCP firewall of the sandbox, by name."""
+        return {
+            o["name"]: o
+            for objs in self.state()["gcp"].values()
+            for o in objs
+            if o.get("kind") == "compute#firewall"
+        }
+
 
 def make_rig(sandbox: Sandbox, tmp_path: Path) -> Rig:
     """Settings, store and engine over ``sandbox``, after a scan of both clouds."""

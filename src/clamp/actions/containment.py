@@ -73,7 +73,11 @@ class TagInstance(Containment):
             "Microsoft.Compute/virtualMachines/read",
             "Microsoft.Compute/virtualMachines/write",
         ),
-        Provider.GCP: ("compute.instances.get", "compute.instances.setLabels"),
+        Provider.GCP: (
+            "compute.instances.get",
+            "compute.instances.setLabels",
+            "compute.zoneOperations.get",
+        ),
     }
 
     def contain(
@@ -161,6 +165,7 @@ class StopInstance(Containment):
             "compute.instances.get",
             "compute.instances.stop",
             "compute.instances.start",
+            "compute.zoneOperations.get",
         ),
     }
 
@@ -215,6 +220,7 @@ class SuspendInstance(Containment):
             "compute.instances.get",
             "compute.instances.suspend",
             "compute.instances.resume",
+            "compute.zoneOperations.get",
         ),
     }
 
