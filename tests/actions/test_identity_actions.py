@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from builders import SUB
-from clamp.errors import ClampError, ConflictError, PlanRefused
+from clamp.errors import ClampError, ConflictError, NothingToDo, PlanRefused
 from clamp.model import ActionStatus, FindingStatus
 from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import Fault, SandboxState
@@ -213,8 +213,37 @@ def test_detaching_a_user_assigned_identity_is_undone_with_the_same_principal(ri
 def test_turning_a_system_identity_off_is_planned_as_irreversible_for_undo(rig: Rig) -> None:
     plan = rig.engine.plan(_open(rig)["web@azure"].id, intent="detach_identity")
 
-    assert not plan.reversible
+    assert not plan.reversible and plan.irreversible
     assert "new principal" in plan.blast_radius
+    with pytest.raises(PlanRefused, match="never be undone"):
+        rig.engine.apply(plan, actor="tester")  # no second confirmation
+
+
+def test_a_responder_may_disable_a_system_identity_with_a_second_confirmation(rig: Rig) -> None:
+    target = f"{VM}/web"
+    with pytest.raises(NothingToDo, match="system_identity=disable"):
+        rig.engine.plan_containment("detach_identity", target)
+
+    plan = rig.engine.plan_containment("detach_identity", target, {"system_identity": "disable"})
+    assert plan.irreversible and not plan.reversible
+    with pytest.raises(PlanRefused):
+        rig.engine.apply(plan, actor="tester")
+    vm = next(o for o in _azure_objects(rig, "virtualMachines") if o["name"] == "web")
+    assert vm["identity"]["principalId"] == "aaaa0001"  # refused: nothing changed
+
+    record = rig.engine.apply(plan, actor="tester", confirm_irreversible=True)
+
+    assert record.status == ActionStatus.VERIFIED
+    vm = next(o for o in _azure_objects(rig, "virtualMachines") if o["name"] == "web")
+    assert "identity" not in vm
+    with pytest.raises(ClampError, match="cannot be undone"):
+        rig.engine.undo(record.id, actor="tester")
+
+
+def test_system_identity_is_an_azure_parameter_only(rig: Rig) -> None:
+    target = f"//compute.googleapis.com/projects/{PROJECT}/zones/{ZONE}/instances/ops"
+    with pytest.raises(PlanRefused, match="Azure"):
+        rig.engine.plan_containment("detach_identity", target, {"system_identity": "disable"})
 
 
 def test_revoking_gcp_roles_removes_only_that_member_with_the_policy_etag(rig: Rig) -> None:

@@ -264,3 +264,55 @@ def test_a_run_after_a_crash_still_revokes_the_roles_of_the_identity_it_detached
     ]
     policy = _gcp(rig)[POLICY]
     assert not [b for b in policy["bindings"] if account in b["members"]]
+
+
+WEB_VM = f"{GROUP}/providers/Microsoft.Compute/virtualMachines/web-1"
+DISABLE_SYSTEM_IDENTITY = {
+    "name": "strip-every-identity",
+    "steps": [
+        {"intent": "tag_instance"},
+        {"intent": "detach_identity", "params": {"system_identity": "disable"}},
+    ],
+}
+
+
+def test_disabling_a_system_identity_needs_a_step_marked_irreversible() -> None:
+    with pytest.raises(InputError, match="field irreversible"):
+        parse_playbook(DISABLE_SYSTEM_IDENTITY, "strip.yaml")
+
+
+def test_the_run_parameter_cannot_make_an_unmarked_step_irreversible(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1 compromised", WEB_VM, actor="tester")
+    before = _azure(rig)
+
+    with pytest.raises(InputError, match="never be undone"):
+        responder.respond(
+            load_playbook("contain-compromised-vm"),
+            incident.id,
+            actor="tester",
+            params={"system_identity": "disable"},
+        )
+
+    assert _azure(rig) == before
+    assert rig.store.actions() == []
+
+
+def test_a_marked_step_disables_the_system_identity_after_the_second_confirmation(
+    rig: Rig,
+) -> None:
+    marked = copy.deepcopy(DISABLE_SYSTEM_IDENTITY)
+    marked["steps"][1]["irreversible"] = True
+    playbook = parse_playbook(marked, "strip.yaml")
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1 compromised", WEB_VM, actor="tester")
+    assert _azure(rig)[WEB_VM]["identity"]["type"] == "SystemAssigned"
+
+    with pytest.raises(ClampError, match="never be undone"):
+        responder.respond(playbook, incident.id, actor="tester")
+    assert _azure(rig)[WEB_VM]["identity"]["type"] == "SystemAssigned"
+
+    run = responder.respond(playbook, incident.id, actor="tester", confirm_irreversible=True)
+
+    assert run.status == RunStatus.SUCCEEDED, run.result
+    assert "identity" not in _azure(rig)[WEB_VM]

@@ -249,9 +249,21 @@ class DetachIdentity(Intent):
                 "type": "string",
                 "description": "GCP: a least-privilege service account to run as instead of none",
             },
+            "system_identity": {
+                "type": "string",
+                "enum": ["keep", "disable"],
+                "description": "Azure, incident response: disable the system-assigned identity "
+                "too (irreversible: its principal is deleted); default keep",
+            },
         },
         "additionalProperties": False,
     }
+
+    @classmethod
+    def irreversible_with(cls, params: Mapping[str, Any]) -> bool:
+        """Disabling a system-assigned identity deletes its principal for good."""
+        return params.get("system_identity") == "disable"
+
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (
             "Microsoft.Compute/virtualMachines/read",
@@ -297,17 +309,20 @@ class DetachIdentity(Intent):
     ) -> Plan:
         """Incident response: take every identity off the VM that can be given back
         (Azure: the user-assigned ones; a system-assigned identity stays, and
-        ``revoke_identity_roles`` takes its roles)."""
+        ``revoke_identity_roles`` takes its roles — unless ``system_identity=disable``)."""
         checked = checked_params(self.name, self.params_schema, params)
         if resource.provider == Provider.AZURE:
-            users = list((resource.raw.get("identity") or {}).get("userAssignedIdentities") or {})
-            if not users:
+            identity = resource.raw.get("identity") or {}
+            users = list(identity.get("userAssignedIdentities") or {})
+            has_system = "systemassigned" in str(identity.get("type", "")).lower()
+            drop_system = has_system and self.irreversible_with(checked)
+            if not users and not drop_system:
                 raise NothingToDo(
                     f"VM {resource.name} has no user-assigned identity to detach (a "
-                    "system-assigned one stays: turning it off cannot be undone; "
-                    "revoke_identity_roles takes its roles)"
+                    "system-assigned one stays unless system_identity=disable: turning it off "
+                    "cannot be undone; revoke_identity_roles takes its roles)"
                 )
-            return self._plan("", resource, checked, users, drop_system=False)
+            return self._plan("", resource, checked, users, drop_system=drop_system)
         if not resource.raw.get("serviceAccounts") and not checked.get("service_account"):
             raise NothingToDo(f"instance {resource.name} runs with no service account")
         return self._plan("", resource, checked)
@@ -322,10 +337,12 @@ class DetachIdentity(Intent):
         drop_system: bool = False,
     ) -> Plan:
         if resource.provider == Provider.AZURE:
-            if checked:
-                raise PlanRefused("detach_identity takes no parameters on Azure")
+            if "service_account" in checked:
+                raise PlanRefused("service_account is for GCP; on Azure identities are removed")
             change, summary, radius = self._azure(resource, users, drop_system=drop_system)
         else:
+            if "system_identity" in checked:
+                raise PlanRefused("system_identity is for Azure VMs; GCP instances have none")
             change, summary, radius = self._gcp(resource, checked.get("service_account"))
         return Plan(
             intent=self.name,
@@ -335,6 +352,7 @@ class DetachIdentity(Intent):
             summary=summary,
             changes=(change,),
             reversible=not drop_system,
+            irreversible=drop_system,
             blast_radius=radius,
             permissions=self.permissions[resource.provider],
             params=checked,

@@ -50,6 +50,12 @@ class Intent(ABC):
     targets: ClassVar[tuple[ResourceType, ...]] = ()
     """The resource types it can also act on directly, by cloud id (incident response)."""
 
+    @classmethod
+    def irreversible_with(cls, params: Mapping[str, Any]) -> bool:
+        """Whether a plan with these parameters can never be undone (most intents: always
+        or never; ``detach_identity`` when asked to disable a system-assigned identity)."""
+        return cls.irreversible
+
     @abstractmethod
     def plan(
         self,

@@ -179,7 +179,7 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     except ClampError as exc:
         raise InputError(f"{where}: field params: {exc}") from None
     allow_irreversible = _flag(raw, "allow_irreversible", where)
-    if intent.irreversible and not allow_irreversible:
+    if intent.irreversible_with(params) and not allow_irreversible:
         raise InputError(
             f"{where}: field action: {action} can never be undone; automation runs it only "
             "when the rule says allow_irreversible: true"

@@ -134,7 +134,7 @@ def _step(raw: Any, where: str) -> Step:
     if on_failure not in ON_FAILURE:
         raise InputError(f"{where}: field on_failure: must be stop or continue, not {on_failure!r}")
     irreversible = raw.get("irreversible", False)
-    if intent.irreversible and irreversible is not True:
+    if intent.irreversible_with(params) and irreversible is not True:
         raise InputError(
             f"{where}: field irreversible: {name} can never be undone; "
             "say irreversible: true on the step if the playbook really means it"

@@ -183,6 +183,12 @@ class Responder:
             known = schema.get("properties") or {}
             given = {k: v for k, v in (params or {}).items() if k in known}
             merged = with_incident(schema, {**step.params, **given}, incident.id)
+            if INTENTS.get(step.intent).irreversible_with(merged) and not step.irreversible:
+                raise InputError(
+                    f"step {step.intent} of {playbook.name} would never be undone with "
+                    f"{sorted(given)}; nothing was done",
+                    hint="run a playbook of your own whose step says irreversible: true",
+                )
             steps.append(RunStep(step.intent, merged, step.on_failure))
         unused = set(params or {}) - {k for s in steps for k in s.params}
         if unused:
