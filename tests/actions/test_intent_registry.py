@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import clamp.actions  # noqa: F401  (registers the intents)
-from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.interface import INTENTS, Category, Intent, remediations
 from clamp.checks import CHECKS
 from clamp.model import Provider
 
@@ -109,9 +109,16 @@ def test_only_declared_irreversible_intents_cannot_be_undone(name: str) -> None:
         assert not intent.reversible
 
 
-def test_every_check_is_fixed_by_a_registered_intent() -> None:
-    for check_id, check in CHECKS:
-        assert check.remediations, check_id
-        for intent in check.remediations:
-            assert intent in INTENTS, (check_id, intent)
-            assert check_id in INTENTS.get(intent).fixes, (check_id, intent)
+def test_every_check_has_exactly_one_preferred_fix_and_it_comes_first() -> None:
+    for check_id, _check in CHECKS:
+        preferring = [n for n, intent in INTENTS if check_id in intent.preferred]
+        assert len(preferring) == 1, (check_id, preferring)
+        assert remediations(check_id)[0] == preferring[0]
+        for name in remediations(check_id):
+            assert check_id in INTENTS.get(name).fixes
+
+
+def test_an_intent_prefers_only_checks_it_fixes() -> None:
+    for name, intent in INTENTS:
+        assert set(intent.preferred) <= set(intent.fixes), name
+        assert set(intent.fixes) <= set(CHECKS.names()), name

@@ -3,7 +3,9 @@ check classes' declared metadata and configurable port sets."""
 
 from __future__ import annotations
 
+import clamp.actions  # noqa: F401  (registers the intents)
 from builders import SUB, arm_nsg, arm_rule, firewall
+from clamp.actions.interface import remediations
 from clamp.checks import CHECKS, Inventory, exposures_of, internet_allow_rules
 from clamp.checks.network import ExposedAdminPort
 from clamp.config import Settings
@@ -105,7 +107,7 @@ def test_port_checks_declare_severity_rationale_compliance_and_remediation() -> 
     for check in (CHECKS.get("exposed-admin-port"), CHECKS.get("exposed-database-port")):
         assert check.severity == Severity.HIGH
         assert check.rationale and check.title
-        assert check.remediations == ("restrict_ingress",)
+        assert remediations(check.id)[0] == "restrict_ingress"
         assert check.compliance["NIST CSF 2.0"] == ("PR.AA-05", "PR.IR-01")
     admin = CHECKS.get("exposed-admin-port")
     assert admin.compliance["CIS Microsoft Azure Foundations 2.0"] == ("6.1", "6.2")

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clamp.actions.bundles import plan_bundle
-from clamp.actions.interface import INTENTS, Intent
-from clamp.checks import CHECKS, evaluate
+from clamp.actions.interface import INTENTS, Intent, remediations
+from clamp.checks import evaluate
 from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import (
@@ -122,10 +122,10 @@ class ActionEngine:
         if intent is not None:
             chosen = INTENTS.get(intent)
             if check not in chosen.fixes:
-                valid = ", ".join(CHECKS.get(check).remediations) if check in CHECKS else "none"
+                valid = ", ".join(remediations(check)) or "none"
                 raise PlanRefused(f"intent {intent!r} does not fix {check!r}; valid: {valid}")
             return chosen()
-        defaults = CHECKS.get(check).remediations if check in CHECKS else ()
+        defaults = remediations(check)
         if not defaults:
             raise PlanRefused(f"no intent fixes {check!r} yet")
         return INTENTS.get(defaults[0])()
@@ -152,8 +152,7 @@ class ActionEngine:
             return described(plan_bundle(bundle, finding, related[0], self.settings), driver)
         assert chosen is not None
         plan = chosen.plan(finding, related[0], dict(params or {}), self.settings, related)
-        others = CHECKS.get(finding.check).remediations if finding.check in CHECKS else ()
-        alternatives = tuple(i for i in others if i != plan.intent)
+        alternatives = tuple(i for i in remediations(finding.check) if i != plan.intent)
         return described(replace(plan, alternatives=alternatives), driver)
 
     def plan_containment(

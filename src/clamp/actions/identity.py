@@ -65,6 +65,7 @@ class RevokeIdentityRoles(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = (CHECK,)
+    preferred = fixes
     targets = VM_TARGETS
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {

@@ -44,6 +44,9 @@ class Intent(ABC):
     """True for a change that can never be taken back (a locked retention policy, a
     deletion): its plan needs an explicit extra confirmation and automation never runs it."""
     fixes: ClassVar[tuple[str, ...]]
+    """The checks whose findings it fixes (the one place this is declared)."""
+    preferred: ClassVar[tuple[str, ...]] = ()
+    """The checks it is the default fix of (``clamp fix`` without ``--intent``)."""
     params_schema: ClassVar[Mapping[str, Any]]
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]]
     """The cloud permissions per provider the intent supports (others are refused)."""
@@ -89,6 +92,17 @@ class Intent(ABC):
 
 
 INTENTS: Registry[type[Intent]] = Registry("intent")
+
+
+def remediations(check: str) -> tuple[str, ...]:
+    """The intents that fix ``check``: the preferred one first, then those that can be
+    undone, then the rest, each group by name."""
+    fixing = [(name, intent) for name, intent in INTENTS if check in intent.fixes]
+    ranked = sorted(
+        fixing,
+        key=lambda item: (check not in item[1].preferred, not item[1].reversible, item[0]),
+    )
+    return tuple(name for name, _ in ranked)
 
 
 class Containment(Intent):

@@ -47,6 +47,7 @@ class ApplyPasswordPolicy(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = ("password-policy-weak",)
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         # Microsoft Graph application permissions (admin consent).

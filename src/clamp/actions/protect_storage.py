@@ -128,6 +128,7 @@ class EnableVersioning(StorageIntent):
 
     name = "enable_versioning"
     fixes = ("storage-versioning-disabled", "storage-delete-protection-missing")
+    preferred = ("storage-versioning-disabled",)
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: BLOB_SERVICE,
@@ -145,6 +146,7 @@ class EnableSoftDelete(StorageIntent):
 
     name = "enable_soft_delete"
     fixes = ("storage-soft-delete-disabled",)
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
@@ -179,6 +181,7 @@ class ProtectFromDeletion(StorageIntent):
 
     name = "protect_from_deletion"
     fixes = ("storage-delete-protection-missing",)
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {
@@ -222,6 +225,7 @@ class BlockPublicAccess(StorageIntent):
 
     name = "block_public_access"
     fixes = ("storage-public-access",)
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),
@@ -243,6 +247,7 @@ class RequireSecureTransport(StorageIntent):
 
     name = "require_secure_transport"
     fixes = ("storage-insecure-transport",)
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = NO_PARAMS
     permissions: ClassVar[Mapping[Provider, tuple[str, ...]]] = {
         Provider.AZURE: (ACCOUNT_READ, ACCOUNT_WRITE),

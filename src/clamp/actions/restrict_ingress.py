@@ -34,6 +34,7 @@ class RestrictIngress(Intent):
     category = Category.REMEDIATION
     reversible = True
     fixes = ("exposed-admin-port", "exposed-database-port")
+    preferred = fixes
     params_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "properties": {

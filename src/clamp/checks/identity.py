@@ -102,7 +102,6 @@ class VmIdentityOverprivileged(Check):
         "NIST CSF 2.0": ("PR.AA-05",),
         "ISO 27001:2022": ("A.5.15", "A.8.2"),
     }
-    remediations = ("revoke_identity_roles", "detach_identity")
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """Findings on every overpowered VM or instance."""

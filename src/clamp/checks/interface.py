@@ -136,9 +136,10 @@ class Check(ABC):
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
     compliance: ClassVar[Mapping[str, tuple[str, ...]]]
-    """Framework name → control ids, e.g. ``{"NIST CSF 2.0": ("PR.IR-01",)}``."""
-    remediations: ClassVar[tuple[str, ...]]
-    """Names of the intents (``clamp.actions``) that fix a finding of this check."""
+    """Framework name → control ids, e.g. ``{"NIST CSF 2.0": ("PR.IR-01",)}``.
+
+    What fixes a check is declared by the intents (``Intent.fixes``), never here:
+    ``clamp.actions.interface.remediations`` lists them."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -60,7 +60,6 @@ class ExposedPorts(Check):
     port_setting: ClassVar[str]
     noun: ClassVar[str]
     severity = Severity.HIGH
-    remediations = ("restrict_ingress",)
 
     def __init__(self, settings: Settings, ports: tuple[PortRange, ...] | None = None) -> None:
         super().__init__(settings)

@@ -186,7 +186,6 @@ class PasswordPolicyWeak(Check):
         "NIST CSF 2.0": ("PR.AA-01", "PR.AA-03"),
         "ISO 27001:2022": ("A.5.17", "A.8.5"),
     }
-    remediations = ("apply_password_policy",)
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """A finding per tenant or customer with an item not met."""

@@ -193,7 +193,6 @@ class VersioningDisabled(StorageCheck):
         "NIST CSF 2.0": ("PR.DS-11",),
         "ISO 27001:2022": ("A.8.13",),
     }
-    remediations = ("enable_versioning",)
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """Blob versioning off."""
@@ -219,7 +218,6 @@ class SoftDeleteDisabled(StorageCheck):
         "NIST CSF 2.0": ("PR.DS-11",),
         "ISO 27001:2022": ("A.8.13",),
     }
-    remediations = ("enable_soft_delete",)
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """Blob or container soft delete off."""
@@ -253,7 +251,6 @@ class DeleteProtectionMissing(StorageCheck):
         "NIST CSF 2.0": ("PR.DS-01", "PR.DS-11"),
         "ISO 27001:2022": ("A.8.13",),
     }
-    remediations = ("protect_from_deletion", "lock_retention_policy")
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """No delete lock (own or inherited) and no immutable storage."""
@@ -282,7 +279,6 @@ class PublicAccess(StorageCheck):
         "NIST CSF 2.0": ("PR.AA-05", "PR.DS-01"),
         "ISO 27001:2022": ("A.5.15", "A.8.3"),
     }
-    remediations = ("block_public_access",)
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """The account allows anonymous blob access; worse when a container uses it."""
@@ -322,7 +318,6 @@ class InsecureTransport(StorageCheck):
         "NIST CSF 2.0": ("PR.DS-02",),
         "ISO 27001:2022": ("A.8.24",),
     }
-    remediations = ("require_secure_transport",)
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """HTTPS-only off or minimum TLS below 1.2."""
