@@ -7,8 +7,8 @@ records into the JSON that ``--format json`` prints.
 
 from __future__ import annotations
 
-from clamp.store.audit import AuditEntry, AuditLog
-from clamp.store.records import FindingRecord, ScanSummary
+from clamp.store.audit import AuditLog
+from clamp.store.records import AuditEntry, FindingRecord, ScanSummary
 from clamp.store.store import Store
 
 __all__ = ["AuditEntry", "AuditLog", "FindingRecord", "ScanSummary", "Store"]

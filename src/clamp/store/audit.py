@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,23 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import AuditTampered
 from clamp.store.codec import iso, to_jsonable
+from clamp.store.records import AuditEntry
 from clamp.store.tables import GENESIS_HASH, AuditEntryRow, AuditHeadRow
 
 HEAD_ID = 1
 _RESTORE_HINT = "restore the database from a backup and investigate who had write access to it"
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One entry of the audit log: who did what, when, and its place in the chain."""
-
-    seq: int
-    timestamp: datetime
-    event: str
-    actor: str
-    payload: Mapping[str, Any]
-    prev_hash: str
-    hash: str
 
 
 def canonical_json(value: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from clamp.model import (
     ActionRecord,
@@ -23,10 +23,7 @@ from clamp.model import (
     Provider,
     Severity,
 )
-from clamp.store.records import FindingRecord, ScanSummary
-
-if TYPE_CHECKING:
-    from clamp.store.audit import AuditEntry
+from clamp.store.records import AuditEntry, FindingRecord, ScanSummary
 
 
 def to_jsonable(value: Any) -> Any:

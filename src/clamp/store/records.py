@@ -1,4 +1,4 @@
-"""What the store hands back: a finding with its lifecycle, and a scan's summary."""
+"""What the store hands back: a finding with its lifecycle, a scan's summary, an audit entry."""
 
 from __future__ import annotations
 
@@ -90,3 +90,16 @@ class ScanSummary:
         counts = f"{self.new} new, {self.open} open, {self.resolved} resolved"
         text = f"{counts}, {self.reopened} reopened"
         return text + (f", {self.suppressed} suppressed" if self.suppressed else "")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One entry of the audit log: who did what, when, and its place in the chain."""
+
+    seq: int
+    timestamp: datetime
+    event: str
+    actor: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
