@@ -150,7 +150,7 @@ def test_crash_between_journal_and_apply_is_reconciled_on_next_start(rig: Any) -
     before = azure_rules(rig)
     finding = rig.finding(Provider.AZURE, ADMIN, "web-nsg")
 
-    def die_after_journal(event: str, _record: Any) -> None:
+    def die_after_journal(event: str, _record: Any, _actor: str) -> None:
         if event == "action.planned":
             raise Crash
 
@@ -171,7 +171,7 @@ def test_crash_between_journal_and_apply_is_reconciled_on_next_start(rig: Any) -
 def test_crash_after_apply_is_verified_on_next_start(rig: Any) -> None:
     finding = rig.finding(Provider.GCP, DATABASE, "allow-mysql")
 
-    def die_after_apply(event: str, _record: Any) -> None:
+    def die_after_apply(event: str, _record: Any, _actor: str) -> None:
         if event == "action.applied":
             raise Crash
 

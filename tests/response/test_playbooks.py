@@ -170,7 +170,7 @@ def test_a_crash_mid_playbook_is_reconciled_on_restart(rig: Rig) -> None:
     incident = responder.open_incident("web-1", GCE, actor="tester")
     crash = RuntimeError("the process died")
 
-    def die_on_isolate(event: str, record: Any) -> None:
+    def die_on_isolate(event: str, record: Any, _actor: str) -> None:
         if event == "action.applied" and record.intent == "isolate_instance":
             raise crash
 
@@ -239,7 +239,7 @@ def test_a_run_after_a_crash_still_revokes_the_roles_of_the_identity_it_detached
     incident = responder.open_incident("stolen token on web-1", GCE, actor="tester")
     account = "serviceAccount:123456789012-compute@developer.gserviceaccount.com"
 
-    def die_after_detach(event: str, record: Any) -> None:
+    def die_after_detach(event: str, record: Any, _actor: str) -> None:
         if event == "action.verified" and record.intent == "detach_identity":
             raise RuntimeError("the process died")
 

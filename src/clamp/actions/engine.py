@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from clamp.actions.audit_trail import AuditTrail, Observer
 from clamp.actions.bundles import plan_bundle
 from clamp.actions.interface import INTENTS, Intent, remediations
 from clamp.checks import evaluate
@@ -42,10 +43,8 @@ from clamp.model import (
 from clamp.providers.interface import CloudDriver
 from clamp.roles import Role
 from clamp.store import Store
-from clamp.store.codec import plan_to_json
 
 DriverFactory = Callable[[Provider], CloudDriver]
-Observer = Callable[[str, ActionRecord], None]
 
 
 def _now() -> datetime:
@@ -114,7 +113,7 @@ class ActionEngine:
         self.store = store
         self.drivers = drivers
         self.settings = settings
-        self.observers = list(observers)
+        self.observers: list[Observer] = [AuditTrail(store.audit), *observers]
 
     # -- planning -------------------------------------------------------------------------
     def choose_intent(self, check: str, intent: str | None) -> Intent:
@@ -498,25 +497,12 @@ class ActionEngine:
         self._save(failed, "action.reconciled")
         return failed
 
-    # -- journal and audit ----------------------------------------------------------------
+    # -- journal and observers ----------------------------------------------------------------
     def _save(self, record: ActionRecord, event: str, actor: str | None = None) -> None:
+        """Journal ``record``, then tell the observers (the audit trail first)."""
         self.store.save_action(record)
-        self.store.audit.append(
-            event,
-            actor or record.actor,
-            {
-                "action": record.id,
-                "finding": record.finding,
-                "intent": record.intent,
-                "status": str(record.status),
-                "reason": record.reason,
-                "result": record.result,
-                "undoes": record.undoes,
-                "plan": plan_to_json(record.plan),
-            },
-        )
         for observer in self.observers:
-            observer(event, record)
+            observer(event, record, actor or record.actor)
 
 
 __all__ = ["ActionEngine", "ActionError", "ConflictError"]

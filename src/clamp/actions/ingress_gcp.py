@@ -23,7 +23,7 @@ from clamp.ports import intersect, merge, subtract
 from clamp.providers.gcp.normalize import firewall_rules
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-UPDATE, INSERT = "FirewallsClient.update", "FirewallsClient.insert"
+UPDATE, INSERT = "FirewallsClient.update_unary", "FirewallsClient.insert_unary"
 PORTED = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 # What ``IPProtocol: all`` is rewritten as besides the ported protocols' complements.
 PORTLESS_OF_ALL = ("icmp", "esp", "ah", "ipip")
