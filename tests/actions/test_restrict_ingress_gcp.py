@@ -78,7 +78,7 @@ def test_firewall_with_nothing_left_is_disabled_not_deleted() -> None:
     )
     plan = plan_for(fw)
     [change] = plan.changes
-    assert change.op == ChangeOp.UPDATE and change.api_call == "FirewallsClient.update"
+    assert change.op == ChangeOp.UPDATE and change.api_call == "FirewallsClient.update_unary"
     assert after_of(change) == {**fw, "disabled": True}
     assert "disabled" in plan.summary and plan.reversible
     assert admin(scan(gcp=applied(fw, plan))) == {}
