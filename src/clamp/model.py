@@ -373,6 +373,25 @@ class Run:
     irreversible_confirmed: bool = False
 
 
+class ApprovalKind(StrEnum):
+    """What an approval lets happen."""
+
+    RUN = "run"
+    """A playbook run (``subject``: the run id)."""
+    PLAN = "plan"
+    """A rule's exact plan (``subject``: the finding id; ``plan``: the plan)."""
+
+
+class Decision(StrEnum):
+    """Where an approval request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    """The resource changed since the plan: re-planned and asked again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Approval:
     """A request waiting for a second person (four-eyes) to approve or reject it."""
@@ -383,12 +402,11 @@ class Approval:
     requester: str
     created: datetime
     summary: str
-    decision: str = "pending"
-    """``pending``, ``approved``, ``rejected`` or ``superseded`` (re-planned)."""
+    decision: Decision = Decision.PENDING
     decided_by: str | None = None
     decided: datetime | None = None
     reason: str = ""
-    kind: str = "run"
+    kind: ApprovalKind = ApprovalKind.RUN
     plan: Mapping[str, Any] | None = None
     """For ``kind`` plan: the exact plan an approval applies (JSON)."""
     rule: str = ""

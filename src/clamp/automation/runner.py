@@ -18,12 +18,13 @@ from typing import Any
 
 from clamp.actions.engine import ActionEngine
 from clamp.actions.interface import INTENTS
+from clamp.approvals import ApprovalQueue, new_approval_id
 from clamp.automation.rules import Rule
 from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, PlanRefused
-from clamp.model import ActionStatus, Approval, FindingStatus, Plan
-from clamp.roles import Role, authorize_decision
+from clamp.model import ActionStatus, Approval, ApprovalKind, Decision, FindingStatus, Plan
+from clamp.roles import Role
 from clamp.store import FindingRecord, Store
 from clamp.store.automation import RuleAction, RuleState
 from clamp.store.codec import plan_from_json, plan_to_json
@@ -71,6 +72,7 @@ class RuleRunner:
         self.engine = engine
         self.settings = settings
         self.book = store.rules
+        self.approvals = ApprovalQueue(store, settings)
 
     def run(
         self,
@@ -199,22 +201,19 @@ class RuleRunner:
 
     def queue(self, rule: Rule, finding: FindingRecord, plan: Plan, *, actor: str) -> Approval:
         """Queue ``plan`` for an approver; the approval applies exactly this plan."""
-        approval = Approval(
-            id=f"apr-{uuid.uuid4().hex[:10]}",
-            subject=finding.id,
-            requester=f"rule:{rule.name}",
-            created=datetime.now(UTC),
-            summary=f"rule {rule.name}: {plan.summary}",
-            kind="plan",
-            plan=plan_to_json(plan),
-            rule=rule.name,
-            authorized_by=actor,
+        return self.approvals.request(
+            Approval(
+                id=new_approval_id(),
+                subject=finding.id,
+                requester=f"rule:{rule.name}",
+                created=datetime.now(UTC),
+                summary=f"rule {rule.name}: {plan.summary}",
+                kind=ApprovalKind.PLAN,
+                plan=plan_to_json(plan),
+                rule=rule.name,
+                authorized_by=actor,
+            )
         )
-        self.store.incidents.save_approval(approval)
-        self.audit(
-            "approval.requested", approval.requester, approval=approval.id, finding=finding.id
-        )
-        return approval
 
     def decide(
         self,
@@ -228,33 +227,21 @@ class RuleRunner:
         """Approve (apply exactly the queued plan) or reject a rule's plan. If the resource
         changed since the plan, it is re-planned and queued again instead. Returns the
         outcome and a line to show."""
-        book = self.store.incidents
-        approval = book.approval(approval_id)
-        if approval.kind != "plan" or approval.plan is None:
-            raise InputError(f"approval {approval_id} is not a rule's plan")
-        if approval.decision != "pending":
-            raise InputError(f"approval {approval_id} was already {approval.decision}")
-        authorize_decision(self.settings.roles, approval, actor, "approve" if approve else "reject")
-        now = datetime.now(UTC)
+        verb = "approve" if approve else "reject"
+        approval = self.approvals.pending(approval_id, ApprovalKind.PLAN, actor=actor, verb=verb)
         if not approve:
-            book.save_approval(
-                replace(approval, decision="rejected", decided_by=actor, decided=now, reason=reason)
-            )
-            self.audit("approval.rejected", actor, approval=approval_id, reason=reason)
+            self.approvals.close(approval, Decision.REJECTED, actor=actor, reason=reason)
             return "rejected", f"rejected {approval_id}"
+        assert approval.plan is not None  # a rule's request always carries its plan
         plan = plan_from_json(approval.plan)
         driver = self.engine.drivers(plan.provider)
         if any(not matches(c.before, driver.current(c)) for c in plan.changes):
-            book.save_approval(
-                replace(
-                    approval,
-                    decision="superseded",
-                    decided_by=actor,
-                    decided=now,
-                    reason="the resource changed since the plan",
-                )
+            self.approvals.close(
+                approval,
+                Decision.SUPERSEDED,
+                actor=actor,
+                reason="the resource changed since the plan",
             )
-            self.audit("approval.superseded", actor, approval=approval_id)
             rule = rules.get(approval.rule)
             if rule is None:
                 raise InputError(f"rule {approval.rule} is not in the rules file; cannot re-plan")
@@ -266,10 +253,7 @@ class RuleRunner:
                 "queued",
                 f"the resource changed since the plan: re-planned as {fresh.id}, approve that one",
             )
-        book.save_approval(
-            replace(approval, decision="approved", decided_by=actor, decided=now, reason=reason)
-        )
-        self.audit("approval.approved", actor, approval=approval_id, reason=reason)
+        self.approvals.close(approval, Decision.APPROVED, actor=actor, reason=reason)
         record = self.engine.apply(
             plan,
             actor=approval.requester,

@@ -18,11 +18,14 @@ from typing import Any
 
 from clamp.actions.engine import ActionEngine, provider_of
 from clamp.actions.interface import INTENTS
+from clamp.approvals import ApprovalQueue, new_approval_id
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, NothingToDo, PlanRefused
 from clamp.model import (
     ActionStatus,
     Approval,
+    ApprovalKind,
+    Decision,
     Incident,
     Plan,
     Provider,
@@ -35,7 +38,7 @@ from clamp.model import (
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.response.playbook import Playbook, with_incident
-from clamp.roles import Role, authorize_decision
+from clamp.roles import Role
 from clamp.store import Store
 from clamp.store.incidents import record_to_json
 
@@ -74,6 +77,7 @@ class Responder:
         self.engine = engine
         self.settings = settings
         self.book = store.incidents
+        self.approvals = ApprovalQueue(store, settings)
 
     # -- incidents ------------------------------------------------------------------------
     def open_incident(self, title: str, resource: str, *, actor: str) -> Incident:
@@ -320,33 +324,24 @@ class Responder:
     # -- approvals ------------------------------------------------------------------------
     def _queue(self, run: Run) -> Run:
         run = replace(run, status=RunStatus.AWAITING_APPROVAL)
-        approval = Approval(
-            id=f"apr-{uuid.uuid4().hex[:10]}",
-            subject=run.id,
-            requester=run.actor,
-            created=_now(),
-            summary=f"run {run.playbook} on {run.target} for incident {run.incident}",
-        )
         self._save(run, "run.queued")
-        self.book.save_approval(approval)
-        self._audit("approval.requested", run.actor, approval=approval.id, run=run.id)
+        self.approvals.request(
+            Approval(
+                id=new_approval_id(),
+                subject=run.id,
+                requester=run.actor,
+                created=_now(),
+                summary=f"run {run.playbook} on {run.target} for incident {run.incident}",
+            )
+        )
         return run
 
     def decide(self, approval_id: str, *, actor: str, approve: bool, reason: str = "") -> Run:
         """Approve (and run) or reject a queued run; never by the one who asked for it."""
-        approval = self.book.approval(approval_id)
-        if approval.decision != "pending":
-            raise InputError(f"approval {approval_id} was already {approval.decision}")
-        if approval.kind != "run":
-            raise InputError(
-                f"approval {approval_id} is a rule's plan: `clamp approvals` decides it"
-            )
-        authorize_decision(self.settings.roles, approval, actor, "approve" if approve else "reject")
-        decision = "approved" if approve else "rejected"
-        self.book.save_approval(
-            replace(approval, decision=decision, decided_by=actor, decided=_now(), reason=reason)
-        )
-        self._audit(f"approval.{decision}", actor, approval=approval_id, reason=reason)
+        verb = "approve" if approve else "reject"
+        approval = self.approvals.pending(approval_id, ApprovalKind.RUN, actor=actor, verb=verb)
+        decision = Decision.APPROVED if approve else Decision.REJECTED
+        self.approvals.close(approval, decision, actor=actor, reason=reason)
         run = self.book.run(approval.subject)
         if not approve:
             return self._finish(run, RunStatus.REJECTED, f"rejected by {actor}: {reason}")

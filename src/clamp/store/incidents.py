@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import NotFoundError
-from clamp.model import Approval, Incident, Run, RunStatus, RunStep
+from clamp.model import Approval, Decision, Incident, Run, RunStatus, RunStep
 from clamp.store.codec import parse_iso, to_jsonable
 from clamp.store.tables import ApprovalRow, IncidentRow, RunRow
 
@@ -138,7 +138,7 @@ class IncidentBook:
         """Approval requests (pending ones by default), oldest first."""
         query = select(ApprovalRow).order_by(ApprovalRow.created, ApprovalRow.id)
         if pending_only:
-            query = query.where(ApprovalRow.decision == "pending")
+            query = query.where(ApprovalRow.decision == str(Decision.PENDING))
         with self._reads() as session:
             return [record_from_json(Approval, row.data) for row in session.scalars(query)]
 
