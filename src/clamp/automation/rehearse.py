@@ -20,8 +20,8 @@ from clamp.automation.rules import Rule
 from clamp.automation.runner import Report, RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
-from clamp.model import Provider, ResourceType
 from clamp.providers.factory import driver_factory
+from clamp.providers.objects import api_objects
 from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import SandboxState
 from clamp.store import Store
@@ -35,35 +35,12 @@ def scenario_from_inventory(items: Iterable[InventoryItem]) -> dict[str, Any]:
     clouds: dict[str, dict[str, dict[str, Any]]] = {"azure": {}, "gcp": {}}
     for item in items:
         objects = clouds[item.provider.value].setdefault(item.scope, {})
-        for obj in _objects(item):
+        for obj in api_objects(item.type, item.raw):
             key = str(obj.get("id") or obj.get("selfLink") or obj.get("resource") or obj)
             objects.setdefault(key.lower(), obj)
     return {
         cloud: {s: list(o.values()) for s, o in scopes.items()} for cloud, scopes in clouds.items()
     }
-
-
-def _objects(item: InventoryItem) -> list[dict[str, Any]]:
-    """The cloud objects a resource was made of (joined resources carry their parts)."""
-    raw = dict(item.raw)
-    if item.type in (ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER):
-        return []  # identity-plane settings are not part of the resource estate
-    if "account" in raw:  # an Azure storage account with its blob service, containers, locks
-        return [
-            o
-            for o in (
-                raw["account"],
-                raw.get("blobService"),
-                *(raw.get("containers") or []),
-                *(raw.get("locks") or []),
-            )
-            if o
-        ]
-    if "bucket" in raw:  # a GCS bucket with its IAM policy
-        return [o for o in (raw["bucket"], raw.get("iam")) if o]
-    if item.provider == Provider.AZURE and "/subnets/" in item.id.lower():
-        return []  # subnets live inside their VNet
-    return [raw]
 
 
 def rehearse(store: Store, settings: Settings, rules: Sequence[Rule], *, actor: str) -> Report:

@@ -28,15 +28,13 @@ from clamp.model import (
     Decision,
     Incident,
     Plan,
-    Provider,
     Resource,
     Run,
     RunStatus,
     RunStep,
     StepStatus,
 )
-from clamp.providers.azure.normalize import resources_from_arm
-from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.providers.objects import resource_from_raw
 from clamp.response.playbook import Playbook, with_incident
 from clamp.roles import Role
 from clamp.store import Store
@@ -237,12 +235,7 @@ class Responder:
         ]
         if not earlier or earlier[0].origin is None:
             return None
-        raw = dict(earlier[0].origin["raw"])
-        if provider_of(run.target) == Provider.AZURE:
-            found = resources_from_arm([raw])
-        else:
-            found = resources_from_compute(str(run.target.split("/")[4]), [raw])
-        return next((r for r in found if r.id.lower() == run.target.lower()), None)
+        return resource_from_raw(run.target, earlier[0].origin["raw"])
 
     def _do(self, run: Run, index: int, origin: Resource) -> dict[str, Any]:
         """Plan, apply and verify one step; its outcome as ``RunStep`` fields."""

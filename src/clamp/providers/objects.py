@@ -1,0 +1,48 @@
+"""Collected resources and the cloud API objects they were made of, both ways.
+
+A collector joins some objects into one ``Resource`` (an Azure storage account with its
+blob service, containers and locks; a bucket with its IAM policy) and keeps others inside
+their parent (a VNet's subnets). Rehearsal needs the objects back to seed a sandbox, and a
+playbook run needs a ``Resource`` again from the raw object it recorded; both are cloud
+knowledge, so they live here and nowhere above the providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clamp.model import Resource, ResourceType
+from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.gcp.normalize import resources_from_compute
+
+IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
+
+
+def api_objects(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The cloud objects a resource of ``resource_type`` with this ``raw`` was made of, as
+    the APIs return them (none for identity-plane settings, which are not part of a
+    resource estate, or for what lives inside another object)."""
+    if resource_type in IDENTITY_PLANE or resource_type == ResourceType.AZURE_SUBNET:
+        return []
+    if resource_type == ResourceType.AZURE_STORAGE_ACCOUNT:
+        parts = (
+            raw.get("account"),
+            raw.get("blobService"),
+            *(raw.get("containers") or []),
+            *(raw.get("locks") or []),
+        )
+        return [dict(o) for o in parts if o]
+    if resource_type == ResourceType.GCS_BUCKET:
+        return [dict(o) for o in (raw.get("bucket"), raw.get("iam")) if o]
+    return [dict(raw)]
+
+
+def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | None:
+    """The resource ``resource_id`` again, from the one raw API object it was read from
+    (a VM or instance as a playbook run recorded it)."""
+    if resource_id.lower().startswith("/subscriptions/"):
+        found = resources_from_arm([dict(raw)])
+    else:  # //compute.googleapis.com/projects/P/...
+        found = resources_from_compute(resource_id.split("/")[4], [dict(raw)])
+    return next((r for r in found if r.id.lower() == resource_id.lower()), None)
