@@ -373,6 +373,18 @@ class Run:
     irreversible_confirmed: bool = False
 
 
+class Outcome(StrEnum):
+    """What an automation rule did with one matched finding."""
+
+    PLANNED = "planned"
+    """A dry run's (or a ``notify`` rule's) plan, nothing applied."""
+    APPLIED = "applied"
+    QUEUED = "queued"
+    """Waiting for approval (``approve`` mode)."""
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
 class ApprovalKind(StrEnum):
     """What an approval lets happen."""
 

@@ -23,25 +23,33 @@ from clamp.automation.rules import Rule
 from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, PlanRefused
-from clamp.model import ActionStatus, Approval, ApprovalKind, Decision, FindingStatus, Plan
+from clamp.model import (
+    ActionStatus,
+    Approval,
+    ApprovalKind,
+    Decision,
+    FindingStatus,
+    Outcome,
+    Plan,
+)
 from clamp.roles import Role
 from clamp.store import FindingRecord, Store
 from clamp.store.automation import RuleAction, RuleState
 from clamp.store.codec import plan_from_json, plan_to_json
 
-ACTED = ("applied", "failed", "queued")
+ACTED = (Outcome.APPLIED, Outcome.FAILED, Outcome.QUEUED)
+TRIED = (Outcome.APPLIED, Outcome.FAILED)
 HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RuleOutcome:
     """What one rule did with one finding."""
 
     rule: str
     finding: str
     intent: str
-    outcome: str
-    """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
+    outcome: Outcome
     reason: str = ""
     action: str | None = None
     resource: str = ""
@@ -53,12 +61,12 @@ class Report:
 
     run: str
     dry_run: bool
-    actions: list[Outcome] = field(default_factory=list)
+    actions: list[RuleOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         """Counts per outcome (always with planned, applied, queued, skipped)."""
-        counts = dict.fromkeys(("planned", "applied", "queued", "skipped", "failed"), 0)
+        counts: dict[str, int] = dict.fromkeys(map(str, Outcome), 0)
         for outcome in self.actions:
             counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
         return counts
@@ -132,9 +140,9 @@ class RuleRunner:
         stage = self.stage_name(rule, state)
         runs: dict[str, bool] = {}
         for done in self.book.actions(rule.name, since=state.stage_since):
-            if done.stage != stage or done.outcome not in ("applied", "failed"):
+            if done.stage != stage or done.outcome not in TRIED:
                 continue
-            ok = done.outcome == "applied" and not self._undone(done.action)
+            ok = done.outcome == Outcome.APPLIED and not self._undone(done.action)
             runs[done.run] = runs.get(done.run, True) and ok
         return sum(runs.values())
 
@@ -231,7 +239,7 @@ class RuleRunner:
         approval = self.approvals.pending(approval_id, ApprovalKind.PLAN, actor=actor, verb=verb)
         if not approve:
             self.approvals.close(approval, Decision.REJECTED, actor=actor, reason=reason)
-            return "rejected", f"rejected {approval_id}"
+            return str(Decision.REJECTED), f"rejected {approval_id}"
         assert approval.plan is not None  # a rule's request always carries its plan
         plan = plan_from_json(approval.plan)
         driver = self.engine.drivers(plan.provider)
@@ -250,7 +258,7 @@ class RuleRunner:
                 rule, finding, self.plan(rule, finding), actor=approval.authorized_by
             )
             return (
-                "queued",
+                Outcome.QUEUED,
                 f"the resource changed since the plan: re-planned as {fresh.id}, approve that one",
             )
         self.approvals.close(approval, Decision.APPROVED, actor=actor, reason=reason)
@@ -260,7 +268,7 @@ class RuleRunner:
             reason=f"{approval.summary}; approved by {actor}",
             authorized_by=approval.authorized_by or None,
         )
-        return "applied", f"{record.status} {record.id}: {record.result}"
+        return Outcome.APPLIED, f"{record.status} {record.id}: {record.result}"
 
     def audit(self, event: str, actor: str, **payload: Any) -> None:
         """Append to the audit log."""
@@ -288,12 +296,10 @@ class _Pass:
             1 for a in book.actions(rule.name, since=now - HOUR) if a.outcome in ACTED
         )
         lifetime = [
-            a
-            for a in book.actions(rule.name, since=state.stage_since)
-            if a.outcome in ("applied", "failed")
+            a for a in book.actions(rule.name, since=state.stage_since) if a.outcome in TRIED
         ]
         self.attempted = len(lifetime)
-        self.failed = sum(1 for a in lifetime if a.outcome == "failed")
+        self.failed = sum(1 for a in lifetime if a.outcome == Outcome.FAILED)
         self.stage = RuleRunner.stage_name(rule, state)
 
     def work(self, findings: Sequence[FindingRecord]) -> None:
@@ -304,7 +310,7 @@ class _Pass:
                 if note not in self.report.notes:
                     self.report.notes.append(note)
             if reason:
-                self._out(finding, "skipped", reason)
+                self._out(finding, Outcome.SKIPPED, reason)
             else:
                 self._act(finding)
         if not self.report.dry_run:
@@ -342,20 +348,22 @@ class _Pass:
         try:
             plan = self.runner.plan(rule, finding)
         except PlanRefused as exc:
-            self._out(finding, "skipped", f"no plan: {exc}")
+            self._out(finding, Outcome.SKIPPED, f"no plan: {exc}")
             return
         except ClampError as exc:
-            self._count(finding, "failed", f"could not plan: {exc}")
+            self._count(finding, Outcome.FAILED, f"could not plan: {exc}")
             return
         if rule.mode == "notify":
-            self._out(finding, "planned", plan.summary)
+            self._out(finding, Outcome.PLANNED, plan.summary)
             return
         if self.report.dry_run:  # what the run would do, caps included
-            self._count(finding, "planned", plan.summary)
+            self._count(finding, Outcome.PLANNED, plan.summary)
             return
         if rule.mode == "approve":
             approval = self.runner.queue(rule, finding, plan, actor=self.actor)
-            self._count(finding, "queued", f"waiting for approval {approval.id}: {plan.summary}")
+            self._count(
+                finding, Outcome.QUEUED, f"waiting for approval {approval.id}: {plan.summary}"
+            )
             return
         try:
             record = self.runner.engine.apply(
@@ -365,22 +373,22 @@ class _Pass:
                 authorized_by=self.actor,
             )
         except ClampError as exc:
-            self._count(finding, "failed", str(exc))
+            self._count(finding, Outcome.FAILED, str(exc))
             return
-        self._count(finding, "applied", record.result, record.id)
+        self._count(finding, Outcome.APPLIED, record.result, record.id)
 
     def _count(
-        self, finding: FindingRecord, outcome: str, reason: str, action: str | None = None
+        self, finding: FindingRecord, outcome: Outcome, reason: str, action: str | None = None
     ) -> None:
         """An outcome that uses the caps (and, when applied or failed, the budget)."""
         self.this_run += 1
         self.this_hour += 1
-        if outcome in ("applied", "failed"):
+        if outcome in TRIED:
             self.attempted += 1
-            self.failed += outcome == "failed"
+            self.failed += outcome == Outcome.FAILED
         self._out(finding, outcome, reason, action)
         limits = self.rule.limits
-        if outcome == "failed" and limits.exceeded(self.failed, self.attempted):
+        if outcome == Outcome.FAILED and limits.exceeded(self.failed, self.attempted):
             budget = (
                 f"{limits.budget:g} failures" if limits.budget_is_count else f"{limits.budget:.0%}"
             )
@@ -393,13 +401,13 @@ class _Pass:
             )
 
     def _out(
-        self, finding: FindingRecord, outcome: str, reason: str, action: str | None = None
+        self, finding: FindingRecord, outcome: Outcome, reason: str, action: str | None = None
     ) -> None:
-        done = Outcome(
+        done = RuleOutcome(
             self.rule.name, finding.id, self.rule.action, outcome, reason, action, finding.resource
         )
         self.report.actions.append(done)
-        if self.report.dry_run or outcome == "skipped":  # skips are reported, not kept
+        if self.report.dry_run or outcome == Outcome.SKIPPED:  # skips are reported, not kept
             return
         self.runner.book.record(
             RuleAction(

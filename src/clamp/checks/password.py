@@ -14,36 +14,47 @@ Google's own.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from clamp.baseline import PasswordBaseline
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.model import Finding, Resource, ResourceType, Severity
 
-MET, NOT_MET, FIXED = "met", "not met", "not enforceable by API"
+
+class ItemStatus(StrEnum):
+    """How a baseline item stands on a tenant or customer."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    NOT_ENFORCEABLE = "not enforceable by API"
+    """Reported only: the identity plane offers no API to change it."""
+
+
+MET, NOT_MET, NOT_ENFORCEABLE = ItemStatus.MET, ItemStatus.NOT_MET, ItemStatus.NOT_ENFORCEABLE
 ENTRA_LENGTH = "Microsoft Entra fixes cloud-account passwords at 8 to 256 characters"
 ENTRA_CLASSES = "Microsoft Entra requires 3 of 4 character classes (upper, lower, digit, symbol)"
 ENTRA_REUSE = "Microsoft Entra only blocks reusing the current password"
 
 
-def _item(name: str, status: str, detail: str) -> dict[str, str]:
-    return {"item": name, "status": status, "detail": detail}
+def _item(name: str, status: ItemStatus, detail: str) -> dict[str, str]:
+    return {"item": name, "status": str(status), "detail": detail}
 
 
 def entra_items(tenant: Resource, baseline: PasswordBaseline) -> list[dict[str, str]]:
     """Every baseline item, judged on a tenant's facets."""
     f = tenant.facets
     items = [
-        _item(f"minimum length {baseline.min_length}", FIXED, ENTRA_LENGTH),
-        _item("character classes", FIXED, ENTRA_CLASSES),
-        _item(f"no reuse of the last {baseline.prevent_reuse}", FIXED, ENTRA_REUSE),
+        _item(f"minimum length {baseline.min_length}", NOT_ENFORCEABLE, ENTRA_LENGTH),
+        _item("character classes", NOT_ENFORCEABLE, ENTRA_CLASSES),
+        _item(f"no reuse of the last {baseline.prevent_reuse}", NOT_ENFORCEABLE, ENTRA_REUSE),
     ]
     for domain in f["domains"]:
         name = f"expiry on {domain['name']}"
         days = domain["validity_days"]
         seen = "never expires" if days is None else f"expires after {days} days"
         if not domain["managed"]:
-            items.append(_item(name, FIXED, "federated: set by the identity provider"))
+            items.append(_item(name, NOT_ENFORCEABLE, "federated: set by the identity provider"))
         elif baseline.expires:
             ok = days is not None and days <= int(baseline.max_age_days)
             items.append(
@@ -151,12 +162,16 @@ def google_items(customer: Resource, baseline: PasswordBaseline) -> list[dict[st
     items.append(
         _item(
             f"no reuse of the last {baseline.prevent_reuse}",
-            NOT_MET if not reuse_met else MET if baseline.prevent_reuse <= 1 else FIXED,
+            NOT_MET if not reuse_met else MET if baseline.prevent_reuse <= 1 else NOT_ENFORCEABLE,
             reuse if not reuse_met or baseline.prevent_reuse <= 1 else f"{reuse}; {GOOGLE_REUSE}",
         )
     )
     items.append(
-        _item(f"lockout after {baseline.lockout_threshold} failed attempts", FIXED, GOOGLE_LOCKOUT)
+        _item(
+            f"lockout after {baseline.lockout_threshold} failed attempts",
+            NOT_ENFORCEABLE,
+            GOOGLE_LOCKOUT,
+        )
     )
     if baseline.require_mfa:
         enforced = customer.facets["two_step_enforced"]

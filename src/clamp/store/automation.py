@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clamp.model import Provider, Resource
+from clamp.model import Outcome, Provider, Resource
 from clamp.store.codec import to_jsonable
 from clamp.store.incidents import record_from_json, record_to_json
 from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
@@ -38,7 +38,7 @@ class RuleAction:
     run: str
     finding: str
     intent: str
-    outcome: str
+    outcome: Outcome
     """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
     created: datetime
     reason: str = ""
