@@ -3,17 +3,13 @@ cloud-side state after each step and after undo."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clamp.errors import ConflictError, NothingToDo, PlanRefused
 from clamp.model import ActionStatus
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
-from rig import Rig, make_rig
+from rig import Rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
 VM = f"/subscriptions/{SUB}/resourceGroups/clamp-demo/providers/Microsoft.Compute/virtualMachines/web-1"
@@ -21,9 +17,8 @@ GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/in
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with Sandbox(load_state(None)) as sandbox:
-        yield make_rig(sandbox, tmp_path)
+def rig(demo_rig: Rig) -> Rig:
+    return demo_rig
 
 
 def _azure_vm(rig: Rig) -> dict[str, Any]:

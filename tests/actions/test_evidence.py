@@ -5,9 +5,7 @@ snapshot_disks (one snapshot per disk, kept, never undone) and terminate_instanc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +14,7 @@ from clamp.actions import evidence
 from clamp.actions.evidence import snapshot_name
 from clamp.errors import ConflictError, InputError, PlanRefused, ResourceNotFound, UndoRefused
 from clamp.model import ActionStatus, Change, ChangeOp, Provider
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
-from rig import Rig, make_rig
+from rig import Rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
 GROUP = f"/subscriptions/{SUB}/resourceGroups/clamp-demo"
@@ -35,10 +31,9 @@ AZURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 
 
 @pytest.fixture
-def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+def rig(demo_rig: Rig, monkeypatch: pytest.MonkeyPatch) -> Rig:
     monkeypatch.setattr(evidence, "_now", lambda: PLANNED_AT)
-    with Sandbox(load_state(None)) as sandbox:
-        yield make_rig(sandbox, tmp_path)
+    return demo_rig
 
 
 def _azure(rig: Rig, kind: str) -> dict[str, dict[str, Any]]:

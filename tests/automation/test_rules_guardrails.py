@@ -4,10 +4,8 @@ caps, failure budget, promotion, exemptions, backlog, approvals and re-plans."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +13,10 @@ import pytest
 from clamp.automation.rules import Rule, parse_rules
 from clamp.automation.runner import RuleRunner
 from clamp.model import FindingStatus
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import Fault
 from clamp.selectors import Selector
 from clamp.store.codec import plan_to_json
-from rig import Rig, make_rig
+from rig import Rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
 STAGES = {
@@ -30,11 +26,9 @@ STAGES = {
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with Sandbox(load_state(None)) as sandbox:
-        rig = make_rig(sandbox, tmp_path)
-        rig.settings = replace(rig.settings, stages=STAGES)
-        yield rig
+def rig(demo_rig: Rig) -> Rig:
+    demo_rig.settings = replace(demo_rig.settings, stages=STAGES)
+    return demo_rig
 
 
 def _rules(*rules: dict[str, Any]) -> list[Rule]:

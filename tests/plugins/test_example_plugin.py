@@ -7,9 +7,7 @@ examples/clamp-example-plugin``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +17,15 @@ from clamp.actions.interface import INTENTS
 from clamp.actions.plugins import _load, load_plugins
 from clamp.errors import ConfigError, InputError, PlanRefused
 from clamp.model import ActionStatus, ChangeOp, FindingStatus, Provider
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
-from rig import Rig, make_rig
+from rig import Rig
 
 INTENT = "disable_firewall_rule"
 PROJECT = "clamp-demo-prod"
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with Sandbox(load_state(None)) as sandbox:
-        yield make_rig(sandbox, tmp_path)
+def rig(demo_rig: Rig) -> Rig:
+    return demo_rig
 
 
 def _firewall(rig: Rig, name: str) -> dict[str, Any]:

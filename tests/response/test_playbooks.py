@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +14,8 @@ from clamp.errors import ClampError, InputError
 from clamp.model import ActionStatus, RunStatus, StepStatus
 from clamp.response import Responder, load_playbook
 from clamp.response.playbook import parse_playbook
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import Fault
-from rig import Rig, make_rig
+from rig import Rig
 
 SUB = "00000000-0000-4000-8000-000000000001"
 GROUP = f"/subscriptions/{SUB}/resourceGroups/clamp-demo"
@@ -40,9 +36,8 @@ VOLATILE = {
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with Sandbox(load_state(None)) as sandbox:
-        yield make_rig(sandbox, tmp_path)
+def rig(demo_rig: Rig) -> Rig:
+    return demo_rig
 
 
 def _responder(rig: Rig) -> Responder:

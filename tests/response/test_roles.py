@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,7 @@ from clamp.errors import ConfigError, Forbidden
 from clamp.model import Approval, Provider, RunStatus
 from clamp.response import Responder, load_playbook
 from clamp.roles import Role, Roles, authorize_decision
-from clamp.sandbox.scenario import load_state
-from clamp.sandbox.server import Sandbox
-from rig import Rig, make_rig
+from rig import Rig
 
 GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
 TEAM = {
@@ -29,13 +25,11 @@ TEAM = {
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
-    with Sandbox(load_state(None)) as sandbox:
-        rig = make_rig(sandbox, tmp_path)
-        settings = replace(rig.settings, roles=Roles.from_mapping(TEAM, "clamp.toml"))
-        rig.settings = settings
-        rig.engine = ActionEngine(rig.store, rig.engine.drivers, settings)
-        yield rig
+def rig(demo_rig: Rig) -> Rig:
+    settings = replace(demo_rig.settings, roles=Roles.from_mapping(TEAM, "clamp.toml"))
+    demo_rig.settings = settings
+    demo_rig.engine = ActionEngine(demo_rig.store, demo_rig.engine.drivers, settings)
+    return demo_rig
 
 
 def _labels(rig: Rig) -> dict[str, str]:
