@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from clamp.actions.audit_trail import AuditTrail, Observer
 from clamp.actions.bundles import plan_bundle
@@ -257,14 +257,7 @@ class ActionEngine:
                 applied.append(replace(change, after=driver.current(change)))
         except ClampError as exc:
             rollback = self._roll_back(driver, applied)
-            failed = replace(
-                record,
-                status=ActionStatus.FAILED,
-                in_flight=False,
-                updated=_now(),
-                result=f"{exc}; {rollback}",
-            )
-            self._save(failed, failed_event)
+            self._settle(record, ActionStatus.FAILED, f"{exc}; {rollback}", failed_event)
             raise
         return replace(record, status=ActionStatus.APPLIED, applied=tuple(applied), updated=_now())
 
@@ -297,70 +290,43 @@ class ActionEngine:
         findings = self._findings_on_touched(plan, driver)
         opened = _opened(findings, plan, record.baseline)
         if opened:
-            return self._fail_opened(record, driver, opened)
+            self._fail_opened(record, driver, opened)
         if not plan.findings:
             return self._verify_state(record, driver)
         wanted = set(plan.findings)
         still = [f for f in findings if f.id in wanted and not _only_accepted(f, plan)]
         if still:
-            failed = replace(
-                record,
-                status=ActionStatus.FAILED,
-                in_flight=False,
-                updated=_now(),
-                result="verification failed: still present after the change: "
-                + ", ".join(f.id for f in still),
-            )
-            self._save(failed, "action.failed")
+            ids = ", ".join(f.id for f in still)
+            why = f"verification failed: still present after the change: {ids}"
+            self._settle(record, ActionStatus.FAILED, why, "action.failed")
             raise VerificationFailed(
-                f"action {record.id} applied but {', '.join(f.id for f in still)} is still "
-                f"present; run `clamp undo {record.id}` to restore the previous state"
+                f"action {record.id} applied but {ids} is still present; "
+                f"run `clamp undo {record.id}` to restore the previous state"
             )
-        verified = replace(
-            record,
-            status=ActionStatus.VERIFIED,
-            in_flight=False,
-            updated=_now(),
-            result="verified: re-read from the cloud, " + _outcome(plan),
-        )
-        self._save(verified, "action.verified")
-        return verified
+        done = f"verified: re-read from the cloud, {_outcome(plan)}"
+        return self._settle(record, ActionStatus.VERIFIED, done, "action.verified")
 
     def _verify_state(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
         """Verify a plan with no finding (containment): every object shows its after-image."""
         drifted = [c.target for c in record.plan.changes if not matches(c.after, driver.current(c))]
-        status = ActionStatus.FAILED if drifted else ActionStatus.VERIFIED
-        done = replace(
-            record,
-            status=status,
-            in_flight=False,
-            updated=_now(),
-            result=f"verification failed: {', '.join(drifted)} does not show the change"
-            if drifted
-            else "verified: re-read from the cloud, every change holds",
-        )
-        self._save(done, f"action.{'failed' if drifted else 'verified'}")
         if drifted:
+            why = f"verification failed: {', '.join(drifted)} does not show the change"
+            self._settle(record, ActionStatus.FAILED, why, "action.failed")
             raise VerificationFailed(f"action {record.id} applied but could not be verified")
-        return done
+        done = "verified: re-read from the cloud, every change holds"
+        return self._settle(record, ActionStatus.VERIFIED, done, "action.verified")
 
     def _fail_opened(
         self, record: ActionRecord, driver: CloudDriver, opened: Sequence[Finding]
-    ) -> ActionRecord:
+    ) -> NoReturn:
         """A change that opened something is never verified: roll it back and say what."""
         what = "; ".join(f"{f.check} ({f.severity}) on {f.resource}" for f in opened)
         try:
             rollback = self._roll_back(driver, record.applied)
         except ClampError as exc:
             rollback = f"rolling back failed too: {exc}; run `clamp undo {record.id}`"
-        failed = replace(
-            record,
-            status=ActionStatus.FAILED,
-            in_flight=False,
-            updated=_now(),
-            result=f"verification failed: the change opened {what}; {rollback}",
-        )
-        self._save(failed, "action.failed")
+        why = f"verification failed: the change opened {what}; {rollback}"
+        self._settle(record, ActionStatus.FAILED, why, "action.failed")
         raise VerificationFailed(
             f"action {record.id} was rolled back: after the change, re-evaluation found {what}",
             hint="review the plan's parameters (e.g. --allow, forensics_cidr) and plan again",
@@ -417,21 +383,13 @@ class ActionEngine:
         driver = self.drivers(plan.provider)
         applied = self._write(record, driver, failed_event="undo.failed").applied
         restored = all(matches(c.after, driver.current(c)) for c in plan.changes)
-        status = ActionStatus.VERIFIED if restored else ActionStatus.FAILED
-        done = replace(
-            record,
-            status=status,
-            in_flight=False,
-            applied=tuple(applied),
-            updated=_now(),
-            result="verified: the before-image is restored"
-            if restored
-            else "the cloud does not show the before-image after undo",
-        )
-        self._save(done, f"undo.{status}")
+        record = replace(record, applied=tuple(applied))
         if not restored:
+            why = "the cloud does not show the before-image after undo"
+            self._settle(record, ActionStatus.FAILED, why, "undo.failed")
             raise VerificationFailed(f"undo {record.id} could not be verified")
-        return done
+        done = "verified: the before-image is restored"
+        return self._settle(record, ActionStatus.VERIFIED, done, "undo.verified")
 
     # -- crash recovery -------------------------------------------------------------------
     def reconcile(self) -> list[ActionRecord]:
@@ -453,30 +411,19 @@ class ActionEngine:
                     f"interrupted; {change.target} matches neither the plan's before "
                     "nor after image: review it by hand"
                 )
-                failed = replace(
-                    record,
-                    status=ActionStatus.FAILED,
-                    in_flight=False,
-                    result=result,
-                    applied=tuple(landed),
-                    updated=_now(),
-                )
-                self._save(failed, "action.reconciled")
-                return failed
+                seen = replace(record, applied=tuple(landed))
+                return self._settle(seen, ActionStatus.FAILED, result, "action.reconciled")
         if not landed:
             result = "interrupted before apply; nothing was changed"
         elif len(landed) < len(record.plan.changes):
             result = "interrupted mid-apply; " + self._roll_back(driver, landed)
         elif record.undoes is not None:
-            done = replace(
-                record,
-                status=ActionStatus.VERIFIED,
-                in_flight=False,
-                applied=tuple(landed),
-                updated=_now(),
-                result="verified on restart: the before-image is restored",
+            done = self._settle(
+                replace(record, applied=tuple(landed)),
+                ActionStatus.VERIFIED,
+                "verified on restart: the before-image is restored",
+                "undo.reconciled",
             )
-            self._save(done, "undo.reconciled")
             original = self.store.action(record.undoes)
             self._save(
                 replace(original, status=ActionStatus.UNDONE, updated=_now()),
@@ -491,13 +438,17 @@ class ActionEngine:
                 return self._verify(applied, driver)
             except VerificationFailed:
                 return self.store.action(record.id)
-        failed = replace(
-            record, status=ActionStatus.FAILED, in_flight=False, result=result, updated=_now()
-        )
-        self._save(failed, "action.reconciled")
-        return failed
+        return self._settle(record, ActionStatus.FAILED, result, "action.reconciled")
 
     # -- journal and observers ----------------------------------------------------------------
+    def _settle(
+        self, record: ActionRecord, status: ActionStatus, result: str, event: str
+    ) -> ActionRecord:
+        """``record`` no longer in flight, with its status and result, journaled."""
+        done = replace(record, status=status, in_flight=False, updated=_now(), result=result)
+        self._save(done, event)
+        return done
+
     def _save(self, record: ActionRecord, event: str, actor: str | None = None) -> None:
         """Journal ``record``, then tell the observers (the audit trail first)."""
         self.store.save_action(record)
