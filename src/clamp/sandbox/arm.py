@@ -257,38 +257,6 @@ def subscription_object(subscription: str, objects: list[Json]) -> Json:
     }
 
 
-def check_security_rule(name: str, props: Json, siblings: list[Json]) -> str | None:
-    """Why ARM would refuse this security rule (None if it would accept it)."""
-    for key in ("protocol", "access", "direction", "priority"):
-        if props.get(key) in (None, ""):
-            return f"Security rule {name} is missing the required property '{key}'."
-    priority = props["priority"]
-    if not isinstance(priority, int) or not 100 <= priority <= 4096:
-        return f"Security rule {name} has invalid priority {priority}; allowed: 100 to 4096."
-    for field in (
-        "sourceAddressPrefix",
-        "destinationAddressPrefix",
-        "sourcePortRange",
-        "destinationPortRange",
-    ):
-        if props.get(field) and props.get(
-            field + "es" if field.endswith("Prefix") else field + "s"
-        ):
-            return f"Security rule {name} sets both {field} and its plural form."
-    for other in siblings:
-        other_props = other.get("properties", {})
-        if (
-            str(other.get("name", "")).lower() != name.lower()
-            and other_props.get("priority") == priority
-            and str(other_props.get("direction", "")).lower() == str(props["direction"]).lower()
-        ):
-            return (
-                f"Security rule {name} conflicts with rule {other.get('name')}. Rules cannot "
-                "have the same Priority and Direction."
-            )
-    return None
-
-
 def settle_identity(obj: Json, known: dict[str, Json]) -> None:
     """What ARM does to a resource's managed identity after a write: ``type: None`` removes
     it, a system-assigned identity without a principal gets a new one (a new principal:
