@@ -102,7 +102,9 @@ KINDS: dict[str, Kind] = {
     ),
     # Compute answers a snapshot's creation with 202 (the SDK accepts nothing else); its
     # read-only properties (size, time created) stay when a PUT updates its tags.
-    SNAPSHOT: Kind(create_accepted=True, put_keeps=True),
+    # Disks and snapshots carry no etag (compute 2026-04-01: neither model has one).
+    SNAPSHOT: Kind(etag=None, create_accepted=True, put_keeps=True),
+    DISK: Kind(etag=None),
     "microsoft.authorization/locks": Kind(
         etag=None, async_writes=False, extension=True, provisioning=False
     ),
@@ -303,6 +305,8 @@ def with_arm_defaults(obj: Json) -> Json:
             )
         props.setdefault("securityRules", [])
     elif kind == VM_TYPE.lower():
+        # A VM has an etag since compute 2023-07-01 (VirtualMachine.etag, read-only).
+        obj.setdefault("etag", new_etag())
         obj.setdefault("properties", {}).setdefault(
             "instanceView",
             {

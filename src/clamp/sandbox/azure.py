@@ -100,6 +100,8 @@ class ArmApi:
                 for obj in objects:
                     with_arm_defaults(obj)
                     settle_identity(obj, self.resources.user_identities)
+                    if obj.get("etag"):  # an NSG's rules carry its etag, whatever was loaded
+                        restamp(obj, str(obj["etag"]))
 
     # -- routing --------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> Response:
