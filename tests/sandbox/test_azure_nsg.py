@@ -23,7 +23,7 @@ from clamp.sandbox.server import Sandbox
 
 SUB = "00000000-0000-4000-8000-000000000001"
 GROUP = "clamp-demo"
-CASSETTES = Path(__file__).parents[3] / ".." / "shared" / "data" / "custodian" / "azure-cassettes"
+CASSETTES = Path(__file__).parents[2] / ".." / "shared" / "data" / "custodian" / "azure-cassettes"
 OPEN_PORTS = CASSETTES / "NetworkSecurityGroupTest.test_open_ports.json"
 
 
