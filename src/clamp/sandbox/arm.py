@@ -305,7 +305,8 @@ def with_arm_defaults(obj: Json) -> Json:
             )
         props.setdefault("securityRules", [])
     elif kind == VM_TYPE.lower():
-        # A VM has an etag since compute 2023-07-01 (VirtualMachine.etag, read-only).
+        # A VM has an etag, and its PUT/PATCH take If-Match, since compute 2023-09-01
+        # (Azure/azure-rest-api-specs#26368; VirtualMachine.etag, read-only).
         obj.setdefault("etag", new_etag())
         obj.setdefault("properties", {}).setdefault(
             "instanceView",
