@@ -58,7 +58,9 @@ def test_fix_on_azure_splits_ssh_from_https_verifies_and_undo_restores(rig: Any)
     assert _sources(after["allow-ssh-https"]) == ["Internet"]
     assert "Internet" not in _sources(after["allow-rdp"])
     assert "10.0.0.0/8" in _sources(after["allow-rdp"])
-    assert after["allow-app"] == before["allow-app"]
+    # Untouched, though it carries the NSG's new etag (Azure gives every rule its NSG's).
+    assert _props(after["allow-app"]) == _props(before["allow-app"])
+    assert after["allow-app"]["etag"] == after["allow-rdp"]["etag"] != before["allow-app"]["etag"]
     ssh = [r for name, r in after.items() if name not in before]
     assert len(ssh) == 1 and _ports(ssh[0]) == ["22"] and _sources(ssh[0]) == ["10.0.0.0/8"]
     rig.scan()

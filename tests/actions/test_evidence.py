@@ -241,6 +241,7 @@ def test_an_azure_vm_changed_since_the_plan_is_not_deleted(rig: Rig) -> None:
     plan = rig.engine.plan_containment("terminate_instance", WEB_VM)
     with rig.sandbox.state.lock:  # someone else changes the VM after the plan
         vm = next(o for o in rig.sandbox.state.azure[SUB] if o["id"] == WEB_VM)
+        vm["tags"] = {**vm.get("tags", {}), "owner": "someone-else"}
         vm["etag"] = 'W/"changed-elsewhere"'
 
     with pytest.raises(ConflictError):

@@ -579,3 +579,63 @@ def test_recorded_nsgs_are_closed_by_their_plans_and_keep_other_ports() -> None:
                     assert was == now, (cassette.name, port)
                 planned += 1
     assert planned >= 3
+
+
+# -- several writes in one NSG, end to end on the sandbox -----------------------------------
+# Azure gives an NSG and all its rules one new etag on every rule write, so each write of a
+# plan (and of its rollback, undo and reconciliation) meets an etag the plan did not read;
+# the driver protects each one by re-reading and comparing the rule instead.
+def _web_rules(rig: Any) -> dict[str, dict[str, Any]]:
+    nsg = next(o for objs in rig.state()["azure"].values() for o in objs if o["name"] == "web-nsg")
+    return {r["name"]: r for r in nsg["properties"]["securityRules"]}
+
+
+def _without_etags(rules: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {n: {k: v for k, v in r.items() if k != "etag"} for n, r in rules.items()}
+
+
+def test_a_multi_write_fix_that_fails_half_way_rolls_back_in_the_same_nsg(rig: Any) -> None:
+    from clamp.errors import ClampError
+    from clamp.model import ActionStatus, Provider
+    from clamp.sandbox.state import Fault
+
+    before = _web_rules(rig)
+    finding = rig.finding(Provider.AZURE, "exposed-admin-port", "web-nsg")
+    plan = rig.engine.plan(finding.id, params={"allow": ["10.0.0.0/8"]})
+    assert len([c for c in plan.changes if "/web-nsg/" in c.target]) >= 2
+    last = plan.changes[-1].target.rsplit("/", 1)[-1]
+    rig.sandbox.state.faults.append(
+        Fault(status=400, provider="azure", method="PUT", path=f"securityRules/{last}", times=1)
+    )
+
+    with pytest.raises(ClampError):
+        rig.engine.apply(plan, actor="tester")
+
+    [record] = rig.store.actions()
+    assert record.status == ActionStatus.FAILED and "rolled back" in record.result
+    assert _without_etags(_web_rules(rig)) == _without_etags(before)
+
+
+def test_a_crash_after_a_multi_write_fix_is_verified_on_restart_and_undone(rig: Any) -> None:
+    from clamp.model import ActionStatus, Provider
+
+    class Crash(BaseException):
+        pass
+
+    def die_after_apply(event: str, _record: Any) -> None:
+        if event == "action.applied":
+            raise Crash
+
+    before = _web_rules(rig)
+    finding = rig.finding(Provider.AZURE, "exposed-admin-port", "web-nsg")
+    crashing = rig.engine_with(die_after_apply)
+    with pytest.raises(Crash):
+        crashing.apply(crashing.plan(finding.id, params={"allow": ["10.0.0.0/8"]}), actor="t")
+
+    [settled] = rig.engine_with().reconcile()
+
+    assert settled.status == ActionStatus.VERIFIED
+    assert rig.engine.undo(settled.id, actor="tester").status == ActionStatus.VERIFIED
+    restored = _web_rules(rig)
+    assert _without_etags(restored) == _without_etags(before)
+    assert len({r["etag"] for r in restored.values()}) == 1

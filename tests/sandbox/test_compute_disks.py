@@ -65,20 +65,24 @@ def test_an_azure_snapshot_copies_an_existing_disk_of_its_region(sandbox: Sandbo
     assert elsewhere.value.status_code == 400
 
 
-def test_an_azure_snapshot_is_never_silently_replaced(sandbox: Sandbox) -> None:
+def test_an_azure_snapshot_keeps_its_source_and_ignores_conditions(sandbox: Sandbox) -> None:
+    # Compute declares no If-None-Match on a snapshot PUT (azure-mgmt-compute 39,
+    # build_snapshots_create_or_update_request): a second PUT is an update, never a copy of
+    # another disk. Clamp keeps evidence by re-reading first (test_evidence_is_never_overwritten).
     snapshots = AzureClients(_settings(sandbox)).compute(SUB).snapshots
-    snapshots.begin_create_or_update("clamp-demo", "ev", _snapshot(f"{DISKS}/db-1-data")).result()
+    made = snapshots.begin_create_or_update(
+        "clamp-demo", "ev", _snapshot(f"{DISKS}/db-1-data")
+    ).result()
 
-    with pytest.raises(HttpResponseError) as absent_only:
-        snapshots.begin_create_or_update(
-            "clamp-demo", "ev", _snapshot(f"{DISKS}/db-1-data"), headers={"If-None-Match": "*"}
-        ).result()
+    again = snapshots.begin_create_or_update(
+        "clamp-demo", "ev", _snapshot(f"{DISKS}/db-1-data"), headers={"If-None-Match": "*"}
+    ).result()
     with pytest.raises(HttpResponseError) as other_source:
         snapshots.begin_create_or_update(
             "clamp-demo", "ev", _snapshot(f"{DISKS}/db-1-osdisk")
         ).result()
 
-    assert absent_only.value.status_code == 412
+    assert again.unique_id == made.unique_id and again.time_created == made.time_created
     assert other_source.value.status_code == 409
     kept = snapshots.get("clamp-demo", "ev")
     assert kept.creation_data.source_resource_id == f"{DISKS}/db-1-data"

@@ -102,7 +102,9 @@ KINDS: dict[str, Kind] = {
     ),
     # Compute answers a snapshot's creation with 202 (the SDK accepts nothing else); its
     # read-only properties (size, time created) stay when a PUT updates its tags.
-    SNAPSHOT: Kind(create_accepted=True, put_keeps=True),
+    # Disks and snapshots carry no etag (compute 2026-04-01: neither model has one).
+    SNAPSHOT: Kind(etag=None, create_accepted=True, put_keeps=True),
+    DISK: Kind(etag=None),
     "microsoft.authorization/locks": Kind(
         etag=None, async_writes=False, extension=True, provisioning=False
     ),
@@ -257,38 +259,6 @@ def subscription_object(subscription: str, objects: list[Json]) -> Json:
     }
 
 
-def check_security_rule(name: str, props: Json, siblings: list[Json]) -> str | None:
-    """Why ARM would refuse this security rule (None if it would accept it)."""
-    for key in ("protocol", "access", "direction", "priority"):
-        if props.get(key) in (None, ""):
-            return f"Security rule {name} is missing the required property '{key}'."
-    priority = props["priority"]
-    if not isinstance(priority, int) or not 100 <= priority <= 4096:
-        return f"Security rule {name} has invalid priority {priority}; allowed: 100 to 4096."
-    for field in (
-        "sourceAddressPrefix",
-        "destinationAddressPrefix",
-        "sourcePortRange",
-        "destinationPortRange",
-    ):
-        if props.get(field) and props.get(
-            field + "es" if field.endswith("Prefix") else field + "s"
-        ):
-            return f"Security rule {name} sets both {field} and its plural form."
-    for other in siblings:
-        other_props = other.get("properties", {})
-        if (
-            str(other.get("name", "")).lower() != name.lower()
-            and other_props.get("priority") == priority
-            and str(other_props.get("direction", "")).lower() == str(props["direction"]).lower()
-        ):
-            return (
-                f"Security rule {name} conflicts with rule {other.get('name')}. Rules cannot "
-                "have the same Priority and Direction."
-            )
-    return None
-
-
 def settle_identity(obj: Json, known: dict[str, Json]) -> None:
     """What ARM does to a resource's managed identity after a write: ``type: None`` removes
     it, a system-assigned identity without a principal gets a new one (a new principal:
@@ -335,6 +305,9 @@ def with_arm_defaults(obj: Json) -> Json:
             )
         props.setdefault("securityRules", [])
     elif kind == VM_TYPE.lower():
+        # A VM has an etag, and its PUT/PATCH take If-Match, since compute 2023-09-01
+        # (Azure/azure-rest-api-specs#26368; VirtualMachine.etag, read-only).
+        obj.setdefault("etag", new_etag())
         obj.setdefault("properties", {}).setdefault(
             "instanceView",
             {

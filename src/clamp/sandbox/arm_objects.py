@@ -47,6 +47,7 @@ from clamp.sandbox.arm_authorization import (
     scope_locked,
     visible_at,
 )
+from clamp.sandbox.arm_network import NSG, check_inline_rules, restamp, stamp_inline_rules
 from clamp.sandbox.arm_storage import (
     ACCOUNT,
     BLOB_SERVICE,
@@ -65,7 +66,10 @@ from clamp.sandbox.state import merge_patch as merge  # ARM PATCH is a JSON merg
 READ_ONLY_FIELDS = ("id", "name", "type", "etag")
 # Properties ARM computes itself: a PUT (whose body never carries them) leaves them as they
 # were, e.g. the VM a NIC is attached to.
-COMPUTED = {"microsoft.network/networkinterfaces": ("virtualMachine", "primary", "macAddress")}
+COMPUTED = {
+    "microsoft.network/networkinterfaces": ("virtualMachine", "primary", "macAddress"),
+    "microsoft.network/networksecuritygroups": ("resourceGuid",),
+}
 # Children written inside their parent's properties: their type, as ARM stamps it.
 CHILD_TYPES = {"microsoft.network/networkinterfaces": {"ipConfigurations": "ipConfigurations"}}
 
@@ -190,14 +194,21 @@ class ResourceObjects:
         if arm.kind == ROLE_ASSIGNMENT:
             props["scope"] = extension_scope(arm_id)
         account = self._account(arm)
-        refusal = check_storage(arm.kind, props, account) or check_authorization(arm.kind, props)
+        refusal = (
+            check_storage(arm.kind, props, account)
+            or check_authorization(arm.kind, props)
+            or (check_inline_rules(arm_id, props) if arm.kind == NSG else None)
+        )
         if refusal is not None:
             return refusal
-        if kind.etag:
-            new["etag"] = new_etag(kind.etag)
+        if arm.kind == NSG:  # ARM's own default rules, never the body's
+            props.pop("defaultSecurityRules", None)
+            stamp_inline_rules(new)
         _stamp_children(arm, new)
         settle_identity(new, self.user_identities)
         with_arm_defaults(new)
+        if kind.etag:  # one new etag, shared by the children that carry their parent's
+            restamp(new, new_etag(kind.etag))
         if current is None:
             self._store(arm.subscription, new)
         else:
@@ -328,15 +339,13 @@ def _keep_computed(arm: ArmPath, current: Json, new: Json) -> None:
 
 
 def _stamp_children(arm: ArmPath, new: Json) -> None:
-    """The type, state and etag ARM gives the children written inside a resource (a NIC's
-    IP configurations)."""
+    """The type and state ARM gives the children written inside a resource (a NIC's IP
+    configurations); their etag is their parent's (``restamp``)."""
     for key, child in CHILD_TYPES.get(arm.kind, {}).items():
         for item in (new.get("properties") or {}).get(key) or []:
             if isinstance(item, dict):
                 item["type"] = f"{new.get('type') or arm.type}/{child}"
                 item.setdefault("properties", {})["provisioningState"] = "Succeeded"
-                if new.get("etag"):
-                    item["etag"] = new["etag"]
 
 
 def _source_changed(current: Json, payload: Json) -> Response | None:

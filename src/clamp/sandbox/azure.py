@@ -4,8 +4,9 @@ A request path is an ARM id: of a resource, of a collection to list, or of an ac
 POST on a resource. Resources are objects of ``state.azure[subscription]`` exactly as
 ``GET`` returns them (``clamp.sandbox.arm_objects``); NSG security rules and VNet subnets
 live inside their parent's ``properties``. Writes honour management locks (409
-ScopeLocked), bump etags, honour ``If-Match`` / ``If-None-Match`` (412 on mismatch) and
-answer as each resource provider does: network and compute with ARM's long-running
+ScopeLocked), bump etags (an NSG and its rules share one), honour ``If-Match`` /
+``If-None-Match`` (412 on mismatch) only where the REST spec declares them (``CONDITIONAL``)
+and answer as each resource provider does: network and compute with ARM's long-running
 handshake (``Azure-AsyncOperation``, then polling), a storage account's creation with
 202 + ``Location``, the rest at once.
 """
@@ -30,7 +31,6 @@ from clamp.sandbox.arm import (
     ArmPath,
     Json,
     arm_error,
-    check_security_rule,
     kind_of,
     new_etag,
     not_found,
@@ -40,6 +40,7 @@ from clamp.sandbox.arm import (
     type_of,
     with_arm_defaults,
 )
+from clamp.sandbox.arm_network import NSG, check_security_rule, nsg_in_use, restamp
 from clamp.sandbox.arm_objects import ResourceObjects
 from clamp.sandbox.arm_storage import ACCOUNT, account_keys
 from clamp.sandbox.graph import build_graph_app
@@ -66,6 +67,17 @@ ACTIONS: dict[tuple[str, str], Callable[[Json], Json | None]] = {
 }
 
 
+# The operations whose REST spec declares ``If-Match`` / ``If-None-Match``, by (type, verb):
+# of those the sandbox serves, only a VM's PUT and PATCH (Microsoft.Compute 2026-04-01, as
+# azure-mgmt-compute 39's build_virtual_machines_create_or_update_request and
+# build_virtual_machines_update_request send them). Declared nowhere, so ignored: NSG,
+# security-rule, NIC, VNet and subnet PUT/DELETE (azure-mgmt-network 33, 2026-03-01), VM
+# DELETE and power actions, disk snapshot PUT/DELETE, storage accounts, blob services and
+# containers (azure-mgmt-storage 25.3, 2026-09-01: only immutability policies take
+# If-Match), management locks (2020-05-01) and role assignments (2022-04-01).
+CONDITIONAL = frozenset({(VM_TYPE.lower(), "PUT"), (VM_TYPE.lower(), "PATCH")})
+
+
 @dataclass
 class Operation:
     """A long-running operation: polls left before it is done, and for ``Location``-style
@@ -88,6 +100,8 @@ class ArmApi:
                 for obj in objects:
                     with_arm_defaults(obj)
                     settle_identity(obj, self.resources.user_identities)
+                    if obj.get("etag"):  # an NSG's rules carry its etag, whatever was loaded
+                        restamp(obj, str(obj["etag"]))
 
     # -- routing --------------------------------------------------------------------------
     async def dispatch(self, request: Request) -> Response:
@@ -143,7 +157,11 @@ class ArmApi:
                     return Response(status_code=204)
                 if refusal := self.resources.locked(arm, arm.path, delete=True):
                     return refusal
-                if (refusal := self._precondition(request, current)) is not None:
+                if refusal := self._precondition(request, arm, current):
+                    return refusal
+                if arm.kind == NSG and (
+                    refusal := nsg_in_use(current, self.resources.objects(arm.subscription))
+                ):
                     return refusal
                 self.resources.delete(arm, current)
                 return self._accepted(request) if kind.async_writes else Response(status_code=200)
@@ -153,7 +171,7 @@ class ArmApi:
                     return not_found(arm.path)
                 if refusal := self.resources.locked(arm, arm.path, delete=False):
                     return refusal
-                if (refusal := self._precondition(request, current)) is not None:
+                if refusal := self._precondition(request, arm, current):
                     return refusal
                 body = _body(content)
                 if isinstance(body, Response):
@@ -209,30 +227,27 @@ class ArmApi:
                     return Response(status_code=204)
                 if refusal := self.resources.locked(arm, child_id, delete=True):
                     return refusal
-                if (refusal := self._precondition(request, current)) is not None:
-                    return refusal
                 children.remove(current)
-                parent["etag"] = new_etag()
+                restamp(parent, new_etag())
                 return self._accepted(request)
             case "PUT" if key in WRITABLE_CHILDREN:
                 if refusal := self.resources.locked(arm, child_id, delete=False):
-                    return refusal
-                if (refusal := self._precondition(request, current)) is not None:
                     return refusal
                 body = _body(content)
                 if isinstance(body, Response):
                     return body
                 props = copy.deepcopy(body.get("properties") or {})
                 props.pop("provisioningState", None)
-                if key == "securityRules":
-                    problem = check_security_rule(name, props, children)
-                    if problem:
-                        return arm_error(400, "SecurityRuleInvalid", problem)
+                if key == "securityRules" and (
+                    refusal := check_security_rule(child_id, props, children)
+                ):
+                    return refusal
                 props["provisioningState"] = "Succeeded"
+                etag = new_etag()
                 new = {
                     "name": name,
                     "id": child_id,
-                    "etag": new_etag(),
+                    "etag": etag,
                     "type": f"{parent['type']}/{key}",
                     "properties": props,
                 }
@@ -240,13 +255,18 @@ class ArmApi:
                     children.append(new)
                 else:
                     children[children.index(current)] = new
-                parent["etag"] = new_etag()
+                # An NSG and all its rules get one new etag (a subnet keeps its own).
+                restamp(parent, etag)
                 return self._long_running(request, new, current is None)
         return arm_error(405, "MethodNotAllowed", f"{request.method} on {key}")
 
     # -- ARM conventions ------------------------------------------------------------------
     @staticmethod
-    def _precondition(request: Request, current: Json | None) -> Response | None:
+    def _precondition(request: Request, arm: ArmPath, current: Json | None) -> Response | None:
+        """412 when the operation declares ``If-Match`` / ``If-None-Match`` and the resource
+        does not meet it; the headers are ignored on every other operation, as ARM does."""
+        if (arm.kind, request.method) not in CONDITIONAL:
+            return None
         if_match = request.headers.get("if-match")
         if if_match and if_match != "*" and (current is None or current.get("etag") != if_match):
             return arm_error(

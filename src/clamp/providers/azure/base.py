@@ -3,8 +3,12 @@ service that only makes changes (it is read through another service, or not at a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from azure.core import MatchConditions
+
+from clamp.compare import matches
 from clamp.errors import InputError
 from clamp.providers.interface import ProgressCallback
 
@@ -17,6 +21,21 @@ def resource_ref(arm_id: str, collection: str) -> tuple[str, str, str]:
     if len(parts) != 8 or lower[0] != "subscriptions" or lower[6] != collection.lower():
         raise InputError(f"not a {collection} id: {arm_id}")
     return parts[1], parts[3], parts[7]
+
+
+def same_read(before: Mapping[str, Any] | None, now: Mapping[str, Any] | None) -> bool:
+    """Whether two reads of one object agree on every field either has (etags,
+    provisioning state and other volatile fields aside): a field someone added since the
+    plan's read counts as a change, which ``matches`` alone (a subset match) would miss."""
+    return matches(before, now) and matches(now, before)
+
+
+def if_unchanged(etag: str | None) -> dict[str, Any]:
+    """The SDK's own ``If-Match`` parameters for an operation that declares them (none
+    for an object read without an etag)."""
+    if not etag:
+        return {}
+    return {"etag": etag, "match_condition": MatchConditions.IfNotModified}
 
 
 class ChangesOnly:

@@ -1,8 +1,10 @@
 """Azure disk snapshots, the evidence of incident response (azure-mgmt-compute).
 
 ``Microsoft.Compute/snapshots`` changes create a full (``Copy``) snapshot of a managed
-disk, only if no snapshot of that name exists yet (``If-None-Match: *``: evidence is
-never overwritten), or delete one (the rollback of a plan that failed half-way).
+disk, only if no snapshot of that name exists yet (evidence is never overwritten: the name
+is re-read just before the write, since Compute declares no ``If-None-Match`` on a snapshot
+PUT; the header is sent as well, harmless where ignored), or delete one (the rollback of a
+plan that failed half-way).
 """
 
 from __future__ import annotations

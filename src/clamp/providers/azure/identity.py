@@ -17,7 +17,7 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
-from clamp.providers.azure.base import resource_ref
+from clamp.providers.azure.base import if_unchanged, resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import NIC_READ, nic_ref, raw
@@ -102,7 +102,7 @@ class IdentityService:
                 subscription, group, name = vm_ref(change.target)
                 with translated(f"read {change.target}", VM_READ):
                     vm = raw(self.clients.compute(subscription).virtual_machines.get(group, name))
-                return {"id": vm.get("id"), "identity": vm.get("identity") or {"type": "None"}}
+                return _identity_of(vm)
             subscription = change.target.split("/")[2]
             with translated(f"read {change.target}", ASSIGNMENTS_READ):
                 assignment = self.clients.authorization(subscription).role_assignments.get_by_id(
@@ -141,8 +141,14 @@ class IdentityService:
     def _set_identity(self, change: Change) -> None:
         if change.op != ChangeOp.UPDATE:
             raise InputError("Clamp only changes a VM's identities, never creates or deletes VMs")
-        now = self.current(change)
-        if now is None or not matches(change.before, now):
+        subscription, group, name = vm_ref(change.target)
+        try:
+            with translated(f"read {change.target}", VM_READ):
+                vm = self.clients.compute(subscription).virtual_machines.get(group, name)
+        except ResourceNotFound:
+            vm = None
+        now = {} if vm is None else _identity_of(raw(vm))
+        if vm is None or not matches(change.before, now):
             raise ConflictError(
                 f"the identities of {change.target} changed since they were read; nothing was "
                 "changed",
@@ -158,8 +164,13 @@ class IdentityService:
         identity: dict[str, Any] = {"type": after.get("type") or "None"}
         if kept or dropped:
             identity["userAssignedIdentities"] = {**{k: {} for k in kept}, **dropped}
-        subscription, group, name = vm_ref(change.target)
+        # A VM's PATCH declares If-Match (compute 2026-04-01): the etag just read.
         with translated(f"update the identity of {change.target}", f"{VM_TYPE}/write"):
             self.clients.compute(subscription).virtual_machines.begin_update(
-                group, name, VirtualMachineUpdate({"identity": identity})
+                group, name, VirtualMachineUpdate({"identity": identity}), **if_unchanged(vm.etag)
             ).result()
+
+
+def _identity_of(vm: dict[str, Any]) -> dict[str, Any]:
+    """What Clamp changes on a VM: its managed identities."""
+    return {"id": vm.get("id"), "identity": vm.get("identity") or {"type": "None"}}

@@ -17,7 +17,7 @@ from azure.mgmt.network.models import (
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
-from clamp.providers.azure.base import resource_ref
+from clamp.providers.azure.base import resource_ref, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.interface import ProgressCallback
@@ -131,8 +131,10 @@ class NetworkService:
             return None
 
     def apply(self, change: Change) -> None:
-        """Write one rule or NSG (conditional on the etag it was planned from), or move a
-        NIC to another NSG."""
+        """Write one rule or NSG, or move a NIC to another NSG, only if the object is still
+        as the plan read it (re-read and compared just before the write: ARM declares no
+        ``If-Match`` on these operations, and an NSG's rules share its etag, so the etag the
+        plan read is stale after any earlier write in the same NSG)."""
         if change.type == NIC_TYPE:
             self._associate(change)
         elif change.type == NSG_TYPE:
@@ -140,40 +142,54 @@ class NetworkService:
         else:
             self._write_rule(change)
 
+    def _unchanged(self, change: Change) -> dict[str, Any] | None:
+        """The object as Azure has it now; ``ConflictError`` (nothing written) if it is not
+        what the plan read (absent, for a creation)."""
+        now = self.current(change)
+        if not same_read(change.before, now):
+            raise ConflictError(
+                f"{change.target} changed since it was read; nothing was changed",
+                hint="re-run the plan",
+            )
+        return now
+
     def _write_rule(self, change: Change) -> None:
         ref = ArmId.parse(change.target)
         rules = self.clients.network(ref.subscription).security_rules
+        now = self._unchanged(change)
         match change.op:
             case ChangeOp.CREATE | ChangeOp.UPDATE:
                 body = SecurityRule(_body(change.after or {}))
                 with translated(f"write {change.target}", RULE_WRITE):
                     rules.begin_create_or_update(
-                        ref.group, ref.nsg, ref.rule, body, headers=_condition(change)
+                        ref.group, ref.nsg, ref.rule, body, headers=_condition(now)
                     ).result()
             case ChangeOp.DELETE:
+                if now is None:
+                    return
                 with translated(f"delete {change.target}", RULE_DELETE):
                     rules.begin_delete(
-                        ref.group, ref.nsg, ref.rule, headers=_condition(change)
+                        ref.group, ref.nsg, ref.rule, headers=_condition(now)
                     ).result()
 
     def _write_nsg(self, change: Change) -> None:
         ref = ArmId.parse(change.target)
         groups = self.clients.network(ref.subscription).network_security_groups
-        match change.op:
-            case ChangeOp.CREATE:
-                after = change.after or {}
-                body = NetworkSecurityGroup(
-                    {"location": after.get("location"), "tags": after.get("tags"), **_body(after)}
-                )
-                with translated(f"create {change.target}", f"{NSG_TYPE}/write"):
-                    groups.begin_create_or_update(
-                        ref.group, ref.nsg, body, headers=_condition(change)
-                    ).result()
-            case ChangeOp.DELETE:
-                with translated(f"delete {change.target}", f"{NSG_TYPE}/delete"):
-                    groups.begin_delete(ref.group, ref.nsg, headers=_condition(change)).result()
-            case _:
-                raise InputError("Clamp creates or deletes a quarantine NSG; it edits rules")
+        if change.op not in (ChangeOp.CREATE, ChangeOp.DELETE):
+            raise InputError("Clamp creates or deletes a quarantine NSG; it edits rules")
+        now = self._unchanged(change)
+        if change.op == ChangeOp.CREATE:
+            after = change.after or {}
+            body = NetworkSecurityGroup(
+                {"location": after.get("location"), "tags": after.get("tags"), **_body(after)}
+            )
+            with translated(f"create {change.target}", f"{NSG_TYPE}/write"):
+                groups.begin_create_or_update(
+                    ref.group, ref.nsg, body, headers=_condition(now)
+                ).result()
+        elif now is not None:
+            with translated(f"delete {change.target}", f"{NSG_TYPE}/delete"):
+                groups.begin_delete(ref.group, ref.nsg, headers=_condition(now)).result()
 
     def _associate(self, change: Change) -> None:
         """Point a NIC at another NSG (or none) and attach or detach its public IPs, if it
@@ -231,11 +247,13 @@ def _nic_state(nic: NetworkInterface) -> dict[str, Any]:
     }
 
 
-def _condition(change: Change) -> dict[str, str]:
-    """ARM's optimistic concurrency: create only if absent, else only if unchanged."""
-    if change.op == ChangeOp.CREATE:
+def _condition(now: Mapping[str, Any] | None) -> dict[str, str]:
+    """The etag just read, as ``If-Match`` (``If-None-Match: *`` for a creation): ignored
+    by ARM on these operations (the spec declares neither), but honoured by anything that
+    does; the protection Clamp relies on is the re-read before it (``_unchanged``)."""
+    if now is None:
         return {"If-None-Match": "*"}
-    return {"If-Match": str((change.before or {}).get("etag", "*"))}
+    return {"If-Match": str(now.get("etag") or "*")}
 
 
 def _body(obj: Mapping[str, Any]) -> dict[str, Any]:

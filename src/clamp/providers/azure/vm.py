@@ -5,12 +5,14 @@
 (``begin_power_off``) or ``PowerState/running`` (``begin_start``);
 ``Microsoft.Compute/virtualMachines/tags`` replaces the VM's tags (ARM's PATCH semantics
 for tags), after checking they are still what the plan read;
-``Microsoft.Compute/virtualMachines/lifecycle`` deletes the VM (``begin_delete``, with
-``If-Match`` when the VM carries an etag). A deleted VM is never re-created.
+``Microsoft.Compute/virtualMachines/lifecycle`` deletes the VM (``begin_delete``, which
+declares no condition: the VM is re-read and compared first). A deleted VM is never
+re-created.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from azure.mgmt.compute.models import VirtualMachineUpdate
@@ -18,7 +20,7 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
-from clamp.providers.azure.base import ChangesOnly
+from clamp.providers.azure.base import ChangesOnly, if_unchanged, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import vm_ref
@@ -71,11 +73,22 @@ class VmService(ChangesOnly):
         subscription, group, name = vm_ref(change.target)
         vms = self.clients.compute(subscription).virtual_machines
         if change.type == TAGS_TYPE:
-            if not matches(change.before, self.current(change)):
-                raise ConflictError(f"the tags of {change.target} changed since they were read")
+            with translated(f"read {change.target}", f"{VM}/read"):
+                vm = vms.get(group, name)
+            if not matches(change.before, {"tags": dict(vm.tags or {})}):
+                raise ConflictError(
+                    f"the tags of {change.target} changed since they were read; nothing was "
+                    "changed",
+                    hint="re-run the plan",
+                )
+            # A VM's PATCH declares If-Match (compute 2026-04-01): the etag just read, so a
+            # write between that read and this one is refused (412) too.
             with translated(f"tag {change.target}", f"{VM}/write"):
                 vms.begin_update(
-                    group, name, VirtualMachineUpdate({"tags": dict(change.after["tags"])})
+                    group,
+                    name,
+                    VirtualMachineUpdate({"tags": dict(change.after["tags"])}),
+                    **if_unchanged(vm.etag),
                 ).result()
             return
         wanted = str(change.after["powerState"])
@@ -97,11 +110,22 @@ class VmService(ChangesOnly):
         now = self.current(change)
         if now is None:
             return
+        # A VM's DELETE declares no If-Match (compute 2026-04-01): the VM is re-read and
+        # must still be as the plan read it (its instance view aside: power state and
+        # agent heartbeats change on their own), else nothing is deleted.
+        if not same_read(_settled(change.before), _settled(now)):
+            raise ConflictError(
+                f"{change.target} changed since it was read; nothing was deleted",
+                hint="re-run the plan",
+            )
         subscription, group, name = vm_ref(change.target)
-        # The etag the plan read: a VM changed since then is refused (412), not deleted.
-        etag = (change.before or {}).get("etag")
-        headers = {"If-Match": str(etag)} if etag else {}
         with translated(f"delete {change.target}", f"{VM}/delete"):
-            self.clients.compute(subscription).virtual_machines.begin_delete(
-                group, name, headers=headers
-            ).result()
+            self.clients.compute(subscription).virtual_machines.begin_delete(group, name).result()
+
+
+def _settled(vm: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A VM without its instance view (what changes on its own, not by a write)."""
+    if vm is None:
+        return None
+    props = {k: v for k, v in (vm.get("properties") or {}).items() if k != "instanceView"}
+    return {**vm, "properties": props}
