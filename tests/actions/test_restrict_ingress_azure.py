@@ -622,7 +622,7 @@ def test_a_crash_after_a_multi_write_fix_is_verified_on_restart_and_undone(rig: 
     class Crash(BaseException):
         pass
 
-    def die_after_apply(event: str, _record: Any) -> None:
+    def die_after_apply(event: str, _record: Any, _actor: str) -> None:
         if event == "action.applied":
             raise Crash
 
