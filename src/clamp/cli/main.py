@@ -283,9 +283,9 @@ def sandbox_serve(
 @one_line_errors
 def sandbox_state() -> None:
     """Print the sandbox's current state as a scenario file (JSON)."""
-    from clamp.sandbox.client import fetch_state
+    from clamp.providers.endpoints import estate
 
-    render.print_json(fetch_state(Settings.from_env()))
+    render.print_json(estate(Settings.from_env().sandbox_url))
 
 
 @app.command()

@@ -45,8 +45,9 @@ class CloudDriver(ABC):
     @abstractmethod
     def apply(self, change: Change) -> None:
         """Make one change, refusing with ``ConflictError`` if the object is no longer
-        ``change.before`` (ARM ``If-Match`` etag; GCP fingerprint or a re-read compare).
-        Waits for long-running operations to finish."""
+        ``change.before``: the condition the API declares (an etag, a fingerprint, a
+        metageneration), else a re-read and compare just before the write (README:
+        "Concurrency"). Waits for long-running operations to finish."""
 
     @abstractmethod
     def current(self, change: Change) -> dict[str, object] | None:

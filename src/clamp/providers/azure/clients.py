@@ -20,7 +20,7 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.storage import StorageManagementClient
 
 from clamp.config import Settings
-from clamp.sandbox.client import sandbox_info
+from clamp.providers.endpoints import endpoints
 
 SANDBOX_POLLING_SECONDS = 0.05  # the sandbox's operations finish at once; don't wait 30 s
 T = TypeVar("T")
@@ -48,7 +48,7 @@ class AzureClients:
         """Endpoint and trust: the sandbox's when ``settings.sandbox_url`` is set."""
         if not self.settings.sandbox_url:
             return dict(RETRIES)
-        info = sandbox_info(self.settings.sandbox_url)
+        info = endpoints(self.settings.sandbox_url)
         # One file per sandbox CA (named by its hash), not a new temp dir per client.
         digest = hashlib.sha256(info.ca_pem.encode()).hexdigest()[:16]
         ca = Path(tempfile.gettempdir()) / f"clamp-sandbox-ca-{digest}.pem"
