@@ -204,6 +204,38 @@ class ChangeOp(StrEnum):
     DELETE = "delete"
 
 
+class ChangeType(StrEnum):
+    """The kinds of cloud object a ``Change`` writes, named once for the drivers that make
+    them and the intents that plan them. An ARM or Google type where the object is one;
+    ``<type>/<facet>`` where a change touches one facet of it (a VM's power state)."""
+
+    AZURE_SECURITY_RULE = "Microsoft.Network/networkSecurityGroups/securityRules"
+    AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_NIC_ISOLATION = "Microsoft.Network/networkInterfaces/isolation"
+    AZURE_VM_IDENTITY = "Microsoft.Compute/virtualMachines"
+    AZURE_VM_POWER = "Microsoft.Compute/virtualMachines/powerState"
+    AZURE_VM_TAGS = "Microsoft.Compute/virtualMachines/tags"
+    AZURE_VM_LIFECYCLE = "Microsoft.Compute/virtualMachines/lifecycle"
+    AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+    AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+    AZURE_BLOB_SERVICE = "Microsoft.Storage/storageAccounts/blobServices"
+    AZURE_LOCK = "Microsoft.Authorization/locks"
+    AZURE_SNAPSHOT = "Microsoft.Compute/snapshots"
+    ENTRA_DOMAIN = "graph#domain"
+    ENTRA_SETTING = "graph#groupSetting"
+    GCP_FIREWALL = "compute.googleapis.com/Firewall"
+    GCP_INSTANCE_STATUS = "compute#instance/status"
+    GCP_INSTANCE_LABELS = "compute#instance/labels"
+    GCP_INSTANCE_TAGS = "compute#instance/tags"
+    GCP_INSTANCE_LIFECYCLE = "compute#instance/lifecycle"
+    GCP_INSTANCE_ACCESS = "compute#instance/accessConfigs"
+    GCP_INSTANCE_ACCOUNTS = "compute#instance/serviceAccounts"
+    GCP_SNAPSHOT = "compute#snapshot"
+    GCP_PROJECT_POLICY = "cloudresourcemanager#policy"
+    GCS_BUCKET = "storage#bucket"
+    GCS_BUCKET_POLICY = "storage#policy"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One write to one cloud object, with the object before and after (raw API shape).

@@ -24,13 +24,13 @@ from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import Change, ChangeOp, Plan, Provider, Resource
+from clamp.model import Change, ChangeOp, ChangeType, Plan, Provider, Resource
 
 TAG = "clamp-incident"
-AZURE_TAGS = "Microsoft.Compute/virtualMachines/tags"
-AZURE_POWER = "Microsoft.Compute/virtualMachines/powerState"
-GCP_LABELS = "compute#instance/labels"
-GCP_STATUS = "compute#instance/status"
+AZURE_TAGS = ChangeType.AZURE_VM_TAGS
+AZURE_POWER = ChangeType.AZURE_VM_POWER
+GCP_LABELS = ChangeType.GCP_INSTANCE_LABELS
+GCP_STATUS = ChangeType.GCP_INSTANCE_STATUS
 STOPPED = {"deallocate": "PowerState/deallocated", "power_off": "PowerState/stopped"}
 
 

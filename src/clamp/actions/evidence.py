@@ -27,12 +27,12 @@ from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.model import Change, ChangeOp, Plan, Provider, Resource
+from clamp.model import Change, ChangeOp, ChangeType, Plan, Provider, Resource
 
-AZURE_SNAPSHOT = "Microsoft.Compute/snapshots"
-GCP_SNAPSHOT = "compute#snapshot"
-AZURE_LIFECYCLE = "Microsoft.Compute/virtualMachines/lifecycle"
-GCP_LIFECYCLE = "compute#instance/lifecycle"
+AZURE_SNAPSHOT = ChangeType.AZURE_SNAPSHOT
+GCP_SNAPSHOT = ChangeType.GCP_SNAPSHOT
+AZURE_LIFECYCLE = ChangeType.AZURE_VM_LIFECYCLE
+GCP_LIFECYCLE = ChangeType.GCP_INSTANCE_LIFECYCLE
 COMPUTE = "//compute.googleapis.com/projects"
 STAMP = "%Y%m%dt%H%M%S"
 GCP_NAME_MAX = 63

@@ -27,13 +27,22 @@ from clamp.checks.identity import BROAD_GCP_ROLES, DEFAULT_ACCOUNT, azure_roles
 from clamp.checks.interface import Inventory
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import Change, ChangeOp, Finding, Plan, Provider, Resource, ResourceType
+from clamp.model import (
+    Change,
+    ChangeOp,
+    ChangeType,
+    Finding,
+    Plan,
+    Provider,
+    Resource,
+    ResourceType,
+)
 from clamp.providers.gcp.normalize import resources_from_compute
 
-ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
-VM_TYPE = "Microsoft.Compute/virtualMachines"
-POLICY_TYPE = "cloudresourcemanager#policy"
-ACCOUNTS_TYPE = "compute#instance/serviceAccounts"
+ASSIGNMENT_TYPE = ChangeType.AZURE_ROLE_ASSIGNMENT
+VM_TYPE = ChangeType.AZURE_VM_IDENTITY
+POLICY_TYPE = ChangeType.GCP_PROJECT_POLICY
+ACCOUNTS_TYPE = ChangeType.GCP_INSTANCE_ACCOUNTS
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 CHECK = "vm-identity-overprivileged"
 

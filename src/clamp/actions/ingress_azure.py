@@ -26,11 +26,11 @@ from typing import Any
 from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
 from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports
 from clamp.errors import PlanRefused
-from clamp.model import Change, ChangeOp, Direction, NetworkRule, PortRange
+from clamp.model import Change, ChangeOp, ChangeType, Direction, NetworkRule, PortRange
 from clamp.ports import intersect, merge, subtract
 from clamp.providers.azure.normalize import security_rule
 
-RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
+RULE_TYPE = ChangeType.AZURE_SECURITY_RULE
 API_CALL = "SecurityRulesOperations.begin_create_or_update"
 MIN_PRIORITY, MAX_PRIORITY = 100, 4096
 MAX_NAME = 80

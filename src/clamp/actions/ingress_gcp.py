@@ -18,11 +18,11 @@ from typing import Any
 
 from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
 from clamp.checks.exposure import GCP_INTERNET, gcp_exposure, internet_ports
-from clamp.model import Access, Change, ChangeOp, NetworkRule, PortRange, Protocol
+from clamp.model import Access, Change, ChangeOp, ChangeType, NetworkRule, PortRange, Protocol
 from clamp.ports import intersect, merge, subtract
 from clamp.providers.gcp.normalize import firewall_rules
 
-FIREWALL_TYPE = "compute.googleapis.com/Firewall"
+FIREWALL_TYPE = ChangeType.GCP_FIREWALL
 UPDATE, INSERT = "FirewallsClient.update_unary", "FirewallsClient.insert_unary"
 PORTED = (Protocol.TCP, Protocol.UDP, Protocol.SCTP)
 # What ``IPProtocol: all`` is rewritten as besides the ported protocols' complements.

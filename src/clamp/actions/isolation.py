@@ -20,15 +20,15 @@ from clamp.actions.interface import INTENTS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import Change, ChangeOp, Plan, Provider, Resource
+from clamp.model import Change, ChangeOp, ChangeType, Plan, Provider, Resource
 from clamp.providers.gcp.instance import access_configs
 
 QUARANTINE = "clamp-quarantine"
-FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-GCP_TAGS = "compute#instance/tags"
-NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
-NIC_TYPE = "Microsoft.Network/networkInterfaces/isolation"
-GCP_ACCESS = "compute#instance/accessConfigs"
+FIREWALL_TYPE = ChangeType.GCP_FIREWALL
+GCP_TAGS = ChangeType.GCP_INSTANCE_TAGS
+NSG_TYPE = ChangeType.AZURE_NSG
+NIC_TYPE = ChangeType.AZURE_NIC_ISOLATION
+GCP_ACCESS = ChangeType.GCP_INSTANCE_ACCESS
 
 
 @INTENTS.register("isolate_instance")

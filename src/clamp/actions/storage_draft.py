@@ -19,16 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from clamp.model import Change, ChangeOp, Resource, ResourceType
+from clamp.model import Change, ChangeOp, ChangeType, Resource, ResourceType
 from clamp.providers.azure.normalize_storage import account_facets
 from clamp.providers.gcp.normalize_storage import bucket_facets
 
-ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
-BLOB_SERVICE_TYPE = "Microsoft.Storage/storageAccounts/blobServices"
-LOCK_TYPE = "Microsoft.Authorization/locks"
-BUCKET_TYPE = "storage#bucket"
-POLICY_TYPE = "storage#policy"
-API_CALLS = {
+ACCOUNT_TYPE = ChangeType.AZURE_STORAGE_ACCOUNT
+BLOB_SERVICE_TYPE = ChangeType.AZURE_BLOB_SERVICE
+LOCK_TYPE = ChangeType.AZURE_LOCK
+BUCKET_TYPE = ChangeType.GCS_BUCKET
+POLICY_TYPE = ChangeType.GCS_BUCKET_POLICY
+API_CALLS: dict[str, str] = {
     ACCOUNT_TYPE: "StorageAccountsOperations.update",
     BLOB_SERVICE_TYPE: "BlobServicesOperations.set_service_properties",
     LOCK_TYPE: "ManagementLocksOperations.create_or_update_by_scope",

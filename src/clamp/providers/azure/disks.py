@@ -14,13 +14,13 @@ from typing import Any
 from azure.mgmt.compute.models import Snapshot
 
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.base import ChangesOnly, resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import raw
 
-SNAPSHOT_TYPE = "Microsoft.Compute/snapshots"
+SNAPSHOT_TYPE = ChangeType.AZURE_SNAPSHOT
 
 
 def snapshot_ref(arm_id: str) -> tuple[str, str, str]:

@@ -33,7 +33,9 @@ from clamp.providers.interface import CloudDriver, ProgressCallback
 class AzureService(Protocol):
     """What each Azure service module provides to the driver."""
 
-    change_types: frozenset[str]
+    @property
+    def change_types(self) -> frozenset[str]:
+        """The ``ChangeType`` values it applies."""
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
         """Raw ARM objects of one subscription."""

@@ -32,12 +32,12 @@ from clamp.errors import (
     RateLimited,
     ResourceNotFound,
 )
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.interface import ProgressCallback
 
-DOMAIN_TYPE = "graph#domain"
-SETTING_TYPE = "graph#groupSetting"
+DOMAIN_TYPE = ChangeType.ENTRA_DOMAIN
+SETTING_TYPE = ChangeType.ENTRA_SETTING
 READ = "Domain.Read.All, Directory.Read.All, Policy.Read.All"
 T = TypeVar("T")
 

@@ -16,15 +16,15 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.base import if_unchanged, resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import NIC_READ, nic_ref, raw
 from clamp.providers.interface import ProgressCallback
 
-VM_TYPE = "Microsoft.Compute/virtualMachines"
-ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+VM_TYPE = ChangeType.AZURE_VM_IDENTITY
+ASSIGNMENT_TYPE = ChangeType.AZURE_ROLE_ASSIGNMENT
 ASSIGNMENTS_READ = "Microsoft.Authorization/roleAssignments/read"
 DEFINITIONS_READ = "Microsoft.Authorization/roleDefinitions/read"
 VM_READ = "Microsoft.Compute/virtualMachines/read"

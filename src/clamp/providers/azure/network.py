@@ -16,19 +16,19 @@ from azure.mgmt.network.models import (
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.base import resource_ref, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.interface import ProgressCallback
 
-RULE_TYPE = "Microsoft.Network/networkSecurityGroups/securityRules"
+RULE_TYPE = ChangeType.AZURE_SECURITY_RULE
 RULE_WRITE = "Microsoft.Network/networkSecurityGroups/securityRules/write"
 RULE_DELETE = "Microsoft.Network/networkSecurityGroups/securityRules/delete"
 RULE_READ = "Microsoft.Network/networkSecurityGroups/securityRules/read"
-NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+NSG_TYPE = ChangeType.AZURE_NSG
 NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
-NIC_TYPE = "Microsoft.Network/networkInterfaces/isolation"
+NIC_TYPE = ChangeType.AZURE_NIC_ISOLATION
 """A NIC's NSG and public IPs (what isolation changes on it)."""
 NIC_READ = "Microsoft.Network/networkInterfaces/read"
 

@@ -16,16 +16,16 @@ from azure.mgmt.storage.models import BlobServiceProperties, StorageAccountUpdat
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import raw
 from clamp.providers.azure.normalize_storage import LOCK_SEGMENT, account_of
 from clamp.providers.interface import ProgressCallback
 
-ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
-BLOB_SERVICE_TYPE = "Microsoft.Storage/storageAccounts/blobServices"
-LOCK_TYPE = "Microsoft.Authorization/locks"
+ACCOUNT_TYPE = ChangeType.AZURE_STORAGE_ACCOUNT
+BLOB_SERVICE_TYPE = ChangeType.AZURE_BLOB_SERVICE
+LOCK_TYPE = ChangeType.AZURE_LOCK
 ACCOUNT_READ = "Microsoft.Storage/storageAccounts/read"
 ACCOUNT_WRITE = "Microsoft.Storage/storageAccounts/write"
 SERVICE_READ = "Microsoft.Storage/storageAccounts/blobServices/read"

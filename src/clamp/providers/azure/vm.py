@@ -19,16 +19,16 @@ from azure.mgmt.compute.models import VirtualMachineUpdate
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.base import ChangesOnly, if_unchanged, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import vm_ref
 from clamp.providers.azure.network import raw
 
-POWER_TYPE = "Microsoft.Compute/virtualMachines/powerState"
-TAGS_TYPE = "Microsoft.Compute/virtualMachines/tags"
-LIFECYCLE_TYPE = "Microsoft.Compute/virtualMachines/lifecycle"
+POWER_TYPE = ChangeType.AZURE_VM_POWER
+TAGS_TYPE = ChangeType.AZURE_VM_TAGS
+LIFECYCLE_TYPE = ChangeType.AZURE_VM_LIFECYCLE
 VM = "Microsoft.Compute/virtualMachines"
 ACTIONS = {
     "PowerState/deallocated": ("begin_deallocate", f"{VM}/deallocate/action"),
