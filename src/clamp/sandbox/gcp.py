@@ -18,47 +18,66 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clamp.sandbox.gcp_firewalls import firewall_problem, with_defaults
 from clamp.sandbox.gcp_listing import list_filter, one_page
 from clamp.sandbox.state import Json, SandboxState
 
 API = "https://www.googleapis.com/compute/v1"
 COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    412: "FAILED_PRECONDITION",
-}
 REASON = {
     400: "invalid",
     403: "forbidden",
     404: "notFound",
-    409: "conflict",
+    409: "alreadyExists",
     412: "conditionNotMet",
+}
+# Resource Manager v3 and Cloud Identity (one-platform APIs) name a status instead.
+STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    412: "FAILED_PRECONDITION",
 }
 
 
-def google_error(code: int, message: str) -> JSONResponse:
-    """An error in Google's JSON shape."""
+def google_error(code: int, message: str, reason: str | None = None) -> JSONResponse:
+    """An error in Compute's and Cloud Storage's JSON shape: ``{"error": {"code",
+    "message", "errors": [{"message", "domain", "reason"}]}}``, as the recorded
+    ``firewall-delete`` 404 (custodian gcp-flights) has it."""
     return JSONResponse(
         {
             "error": {
                 "code": code,
                 "message": message,
-                "status": STATUS.get(code, "UNKNOWN"),
                 "errors": [
                     {
                         "message": message,
                         "domain": "global",
-                        "reason": REASON.get(code, "backendError"),
+                        "reason": reason or REASON.get(code, "backendError"),
                     }
                 ],
             }
         },
         status_code=code,
     )
+
+
+def platform_error(code: int, message: str) -> JSONResponse:
+    """An error in the shape of Google's newer APIs (Resource Manager v3, Cloud Identity):
+    ``{"error": {"code", "message", "status"}}`` (google.rpc.Status as JSON)."""
+    body = {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN")}
+    return JSONResponse({"error": body}, status_code=code)
+
+
+async def unknown_route(request: Request, exc: Exception) -> Response:
+    """A path, or a verb on a path, that no sandboxed API serves: a Google-shaped 404, never
+    Starlette's plain-text one (Google's front end has no 405: an unmapped verb is a 404)."""
+    message = f"The requested URL {request.url.path} was not found on this server."
+    if request.url.path.startswith(("/v1/", "/v3/")):
+        return platform_error(404, message)
+    return google_error(404, message)
 
 
 def _now() -> str:
@@ -80,19 +99,6 @@ def _listing(request: Request, kind: str, link: str, items: list[Json]) -> JSONR
 def _bad_filter(request: Request) -> JSONResponse:
     text = request.query_params.get("filter")
     return google_error(400, f"Invalid value for field 'filter': '{text}'. Invalid list filter.")
-
-
-def _firewall_problem(body: Json) -> str | None:
-    """Why Compute would refuse this firewall body, or None."""
-    allowed, denied = body.get("allowed") or [], body.get("denied") or []
-    if bool(allowed) == bool(denied):
-        return "Exactly one of 'allowed' or 'denied' must be specified."
-    if body.get("direction", "INGRESS") not in ("INGRESS", "EGRESS"):
-        return f"Invalid value for field 'resource.direction': '{body.get('direction')}'."
-    priority = body.get("priority", 1000)
-    if not isinstance(priority, int) or not 0 <= priority <= 65535:
-        return f"Invalid value for field 'resource.priority': '{priority}'."
-    return None
 
 
 class ComputeApi:
@@ -170,8 +176,10 @@ class ComputeApi:
         """List or insert firewalls / networks."""
         project, collection = request.path_params["project"], request.path_params["collection"]
         kind = COLLECTIONS.get(collection)
+        if kind is None:
+            return await unknown_route(request, LookupError(collection))
         with self.state.lock:
-            if kind is None or self._objects(project) is None:
+            if self._objects(project) is None:
                 return google_error(404, f"The resource 'projects/{project}' was not found")
             if request.method == "GET":
                 link = f"{API}/projects/{project}/global/{collection}"
@@ -180,18 +188,21 @@ class ComputeApi:
                 return replayed
             request_id = request.query_params.get("requestId")
             body: Json = await request.json()
-            name = str(body.get("name", ""))
-            if not NAME.match(name):
+            name = body.get("name")
+            if not name:
+                return google_error(400, "Required field 'resource.name' not specified", "required")
+            if not isinstance(name, str) or not NAME.match(name):
                 return google_error(400, f"Invalid value for field 'resource.name': '{name}'.")
-            problem = _firewall_problem(body) if kind == "compute#firewall" else None
+            new = self._complete(project, collection, kind, body)
+            problem = firewall_problem(new) if kind == "compute#firewall" else None
             if problem:
-                return google_error(400, problem)
+                return google_error(*problem)
             if any(o.get("name") == name for o in self._global(project, kind)):
                 return google_error(
                     409,
                     f"The resource 'projects/{project}/global/{collection}/{name}' already exists",
+                    "alreadyExists",
                 )
-            new = self._complete(project, collection, kind, body)
             missing = self._missing_network(project, new)
             if missing:
                 # Compute accepts the request and fails the operation, as the real API does.
@@ -219,23 +230,16 @@ class ComputeApi:
             "selfLink": f"{API}/projects/{project}/global/{collection}/{body['name']}",
         }
         if kind == "compute#firewall":
-            new.setdefault("network", f"{API}/projects/{project}/global/networks/default")
-            new.setdefault("priority", 1000)
-            new.setdefault("direction", "INGRESS")
-            new.setdefault("disabled", False)
-            if (
-                "sourceRanges" not in new
-                and "sourceTags" not in new
-                and new["direction"] == "INGRESS"
-            ):
-                new["sourceRanges"] = ["0.0.0.0/0"]
+            return with_defaults(new, f"{API}/projects/{project}/global/networks/default")
         return new
 
     async def global_item(self, request: Request) -> Response:
         """Get, update (PUT), patch or delete one firewall / network."""
         project, collection = request.path_params["project"], request.path_params["collection"]
         name = request.path_params["name"]
-        kind = COLLECTIONS.get(collection, "")
+        kind = COLLECTIONS.get(collection)
+        if kind is None:
+            return await unknown_route(request, LookupError(collection))
         request_id = request.query_params.get("requestId")
         with self.state.lock:
             if request.method != "GET" and (replayed := self._replayed(request, project)):
@@ -260,11 +264,16 @@ class ComputeApi:
                     400, "Invalid value for field 'resource.name': cannot be changed."
                 )
             keep = {k: found[k] for k in ("kind", "id", "creationTimestamp", "selfLink", "name")}
-            # PUT replaces the whole object; PATCH replaces the fields it carries.
-            merged = {**body, **keep} if request.method == "PUT" else {**found, **body, **keep}
-            problem = _firewall_problem(merged) if kind == "compute#firewall" else None
-            if problem:
-                return google_error(400, problem)
+            # PUT replaces the whole object (what it leaves out is back at its default; the
+            # network stays); PATCH replaces the fields it carries.
+            if request.method == "PUT":
+                merged = {"network": found.get("network"), **body, **keep}
+            else:
+                merged = {**found, **body, **keep}
+            if kind == "compute#firewall":
+                merged = with_defaults(merged, str(found.get("network")))
+                if (problem := firewall_problem(merged)) is not None:
+                    return google_error(*problem)
             found.clear()
             found.update(merged)
             verb = "update" if request.method == "PUT" else "patch"
@@ -376,6 +385,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
     api = ComputeApi(state)
     base = "/compute/v1/projects/{project}"
     return Starlette(
+        exception_handlers={404: unknown_route, 405: unknown_route},
         routes=[
             # First: snapshots are global, and must not fall to global/{collection}.
             *instance_routes(api),
@@ -396,7 +406,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
             *cloudidentity_routes(state),
             *gcs_routes(state),
-        ]
+        ],
     )
 
 

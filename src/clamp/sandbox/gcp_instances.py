@@ -1,10 +1,11 @@
 """Instance lifecycle, labels and identity in the sandbox (Compute ``stop``, ``start``,
 ``suspend``, ``resume``, ``setLabels`` and ``setTags`` with their fingerprints,
-``setServiceAccount``, ``delete``), persistent disks and their snapshots (``disks.get``,
+``setServiceAccount``, ``setDeletionProtection``, ``delete``), persistent disks and their snapshots (``disks.get``,
 ``disks.createSnapshot``, ``snapshots.get``/``list``/``delete``) and project IAM policies
 (Resource Manager v3 ``getIamPolicy`` / ``setIamPolicy``).
 
 As on Compute: ``setServiceAccount`` is refused unless the instance is TERMINATED (stopped),
+an instance with ``deletionProtection`` is never deleted (400 ``invalidResourceUsage``),
 and every call answers with a zone operation (a snapshot's deletion with a global one).
 Deleting an instance deletes its ``autoDelete`` disks and detaches the others. A snapshot
 copies an existing disk (404 otherwise) under a name no snapshot of the project has (409).
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clamp.sandbox.gcp import API, NAME, _listing, _now, google_error
+from clamp.sandbox.gcp import API, NAME, _listing, _now, google_error, platform_error
 from clamp.sandbox.state import Json
 
 if TYPE_CHECKING:
@@ -122,6 +123,14 @@ class InstanceActions:
                         if email
                         else []
                     )
+                case "setDeletionProtection":
+                    # The discovery document: a query boolean, ``true`` when left out.
+                    wanted = request.query_params.get("deletionProtection", "true")
+                    if wanted not in ("true", "false"):
+                        return google_error(
+                            400, f"Invalid value for field 'deletionProtection': '{wanted}'."
+                        )
+                    instance["deletionProtection"] = wanted == "true"
                 case "deleteAccessConfig" | "addAccessConfig":
                     refused = _access_config(instance, action, request.query_params, body)
                     if refused is not None:
@@ -149,6 +158,15 @@ class InstanceActions:
             instance = self._instance(project, zone, name)
             if instance is None:
                 return _not_found(f"projects/{project}/zones/{zone}/instances/{name}")
+            if instance.get("deletionProtection"):
+                # Compute's answer (as terraform-provider-google#1211 quotes it): 400
+                # invalidResourceUsage, and the instance stays.
+                return google_error(
+                    400,
+                    "Invalid resource usage: 'Resource cannot be deleted if it's protected "
+                    "against deletion.'.",
+                    "invalidResourceUsage",
+                )
             attached = instance.get("disks") or []
             doomed = {str(d.get("source")) for d in attached if d.get("autoDelete")}
             objects[:] = [
@@ -197,25 +215,19 @@ class InstanceActions:
         with self.api.state.lock:
             policy = self._policy(project)
             if policy is None:
-                return google_error(
+                return platform_error(
                     403, f"The caller does not have permission on projects/{project}"
                 )
             if verb == "getIamPolicy":
                 return JSONResponse(_wire(policy))
             if verb != "setIamPolicy":
-                return google_error(400, f"Unknown method {verb}")
+                return platform_error(404, f"Method not found: {verb}")
             new: Json = body.get("policy") or {}
             if new.get("etag") and new["etag"] != policy.get("etag"):
-                return JSONResponse(
-                    {
-                        "error": {
-                            "code": 409,
-                            "message": "There were concurrent policy changes. Please retry the "
-                            "whole read-modify-write with exponential backoff.",
-                            "status": "ABORTED",
-                        }
-                    },
-                    status_code=409,
+                return platform_error(
+                    409,
+                    "There were concurrent policy changes. Please retry the whole "
+                    "read-modify-write with exponential backoff.",
                 )
             bindings = [b for b in new.get("bindings") or [] if b.get("members")]
             policy.update(
