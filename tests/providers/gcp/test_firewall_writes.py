@@ -1,0 +1,109 @@
+"""Firewall writes have no condition on Compute (no fingerprint, no If-Match, per the
+discovery document's ``firewalls.update``/``patch``/``delete``): the driver re-reads the
+rule just before writing and refuses if it is no longer what the plan read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import compute_v1
+
+from clamp.config import Settings
+from clamp.errors import ConflictError
+from clamp.model import Change, ChangeOp
+from clamp.providers.gcp.driver import GcpDriver
+from clamp.sandbox.server import Sandbox
+
+PROJECT = "clamp-demo-prod"
+FW = f"//compute.googleapis.com/projects/{PROJECT}/global/firewalls/allow-mysql"
+TYPE = "compute.googleapis.com/Firewall"
+
+
+def _someone_else_patches(sandbox: Sandbox, name: str, **fields: Any) -> None:
+    """Another administrator edits the rule through the Compute API meanwhile."""
+    options: dict[str, Any] = {
+        "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        "transport": "rest",
+        "client_options": {"api_endpoint": sandbox.url},
+    }
+    op = compute_v1.FirewallsClient(**options).patch_unary(
+        project=PROJECT, firewall=name, firewall_resource=compute_v1.Firewall(**fields)
+    )
+    compute_v1.GlobalOperationsClient(**options).wait(project=PROJECT, operation=op.name)
+
+
+def _planned_update(driver: GcpDriver) -> Change:
+    current = driver.current(Change(ChangeOp.UPDATE, FW, TYPE, None, None, "t"))
+    assert current is not None
+    after = {**current, "sourceRanges": ["10.0.0.0/8"]}
+    return Change(ChangeOp.UPDATE, FW, TYPE, current, after, "FirewallsClient.update")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"source_ranges": ["0.0.0.0/0", "192.168.0.0/16"]},
+        {"priority": 10},
+        # Fields the planned image did not have at all count too.
+        {"source_tags": ["bastion"]},
+        {"allowed": [compute_v1.Allowed(I_p_protocol="tcp", ports=["3306", "33060"])]},
+    ],
+    ids=["sources", "priority", "added source tags", "ports"],
+)
+def test_update_is_refused_when_the_rule_changed_between_plan_and_apply(
+    sandbox: Sandbox, sandbox_settings: Settings, edit: dict[str, Any]
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    planned = _planned_update(driver)
+    _someone_else_patches(sandbox, "allow-mysql", **edit)
+    edited = driver.current(planned)
+
+    with pytest.raises(ConflictError, match="nothing was changed"):
+        driver.apply(planned)
+
+    assert driver.current(planned) == edited
+
+
+def test_delete_is_refused_when_the_rule_changed_since_it_was_created(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    body = {
+        "name": "clamp-split",
+        "network": f"https://www.googleapis.com/compute/v1/projects/{PROJECT}/global/networks/prod-vpc",
+        "sourceRanges": ["10.0.0.0/8"],
+        "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+    }
+    create = Change(
+        ChangeOp.CREATE, FW.replace("allow-mysql", "clamp-split"), TYPE, None, body, "t"
+    )
+    driver.apply(create)
+    _someone_else_patches(sandbox, "clamp-split", source_ranges=["10.0.0.0/8", "172.16.0.0/12"])
+    edited = driver.current(create)
+
+    with pytest.raises(ConflictError):
+        driver.apply(create.inverse())  # the undo of the create
+
+    assert driver.current(create) == edited
+
+
+def test_undo_of_a_create_deletes_the_rule_it_created(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    body = {
+        "name": "clamp-split",
+        "network": f"https://www.googleapis.com/compute/v1/projects/{PROJECT}/global/networks/prod-vpc",
+        "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+    }  # no source: Compute fills in 0.0.0.0/0, which is no drift
+    create = Change(
+        ChangeOp.CREATE, FW.replace("allow-mysql", "clamp-split"), TYPE, None, body, "t"
+    )
+    driver.apply(create)
+
+    driver.apply(create.inverse())
+
+    assert driver.current(create) is None
+    driver.apply(create.inverse())  # a rule already gone: nothing to do, no error
