@@ -114,6 +114,27 @@ def _resources(api: str, schema_name: str, body: Any) -> Iterator[tuple[str, Any
                     )
 
 
+def _error_problems(api: str, raw: bytes) -> list[str]:
+    """How an error body departs from Google's shape: Compute and Cloud Storage answer
+    ``{"error": {"code", "message", "errors": [{"message", "domain", "reason"}]}}`` (the
+    recorded ``firewall-delete`` 404), the newer APIs ``{"error": {"code", "message",
+    "status"}}`` (google.rpc.Status)."""
+    error = json.loads(raw).get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        return [f"error body {raw[:120]!r} is not Google's"]
+    expected = (
+        {"code", "message", "errors"}
+        if api in ("compute.v1", "storage.v1")
+        else {"code", "message", "status"}
+    )
+    if set(error) != expected:
+        return [f"error fields {sorted(error)}, not {sorted(expected)}"]
+    for item in error.get("errors") or []:
+        if set(item) != {"message", "domain", "reason"}:
+            return [f"error item {item}"]
+    return []
+
+
 def _check(seen: list[Seen]) -> tuple[set[str], list[str]]:
     """The methods the responses came from, and every problem found in them."""
     called: set[str] = set()
@@ -122,6 +143,9 @@ def _check(seen: list[Seen]) -> tuple[set[str], list[str]]:
         method = method_for(verb, path.lstrip("/"))
         if method is None:
             out.append(f"{verb} {path}: no documented method serves this route")
+            continue
+        if status >= 400:
+            out += [f"{method.id} ({verb} {path}) {p}" for p in _error_problems(method.api, raw)]
             continue
         if status >= 300 or not raw:
             continue
@@ -227,6 +251,7 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
     called, found = _check(sandbox.seen)
 
     assert found == []
+    assert any(status >= 400 for _, _, status, _ in sandbox.seen)  # refusals were checked too
     # The suite saw every type the sandbox serves to Clamp.
     assert {
         "compute.firewalls.list",
