@@ -107,3 +107,30 @@ def test_undo_of_a_create_deletes_the_rule_it_created(
 
     assert driver.current(create) is None
     driver.apply(create.inverse())  # a rule already gone: nothing to do, no error
+
+
+SNAP_TYPE = "compute#snapshot"
+DISK = f"https://www.googleapis.com/compute/v1/projects/{PROJECT}/zones/europe-west1-b/disks/web-1"
+
+
+def test_snapshot_deletion_also_re_reads_and_refuses_a_changed_snapshot(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    target = f"//compute.googleapis.com/projects/{PROJECT}/global/snapshots/evidence-1"
+    body = {"name": "evidence-1", "sourceDisk": DISK, "labels": {"incident": "inc-1"}}
+    create = Change(ChangeOp.CREATE, target, SNAP_TYPE, None, body, "t")
+    driver.apply(create)
+    with sandbox.state.lock:  # someone relabels the evidence meanwhile
+        stored = next(o for o in sandbox.state.gcp[PROJECT] if o.get("name") == "evidence-1")
+        stored["labels"] = {"incident": "inc-2"}
+
+    with pytest.raises(ConflictError):
+        driver.apply(create.inverse())
+    assert driver.current(create) is not None
+
+    with sandbox.state.lock:
+        stored["labels"] = {"incident": "inc-1"}
+    driver.apply(create.inverse())
+    assert driver.current(create) is None
+    driver.apply(create.inverse())  # gone already: nothing to do
