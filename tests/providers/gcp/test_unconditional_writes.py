@@ -1,6 +1,6 @@
-"""Firewall writes have no condition on Compute (no fingerprint, no If-Match, per the
-discovery document's ``firewalls.update``/``patch``/``delete``): the driver re-reads the
-rule just before writing and refuses if it is no longer what the plan read."""
+"""Writes Compute offers no condition for (firewall update/patch/delete and snapshot
+deletion: no fingerprint, no If-Match in the discovery document): the driver re-reads the
+object just before writing and refuses if it is no longer what the plan read."""
 
 from __future__ import annotations
 
