@@ -171,6 +171,16 @@ def test_insert_fills_in_the_documented_defaults(sandbox: Sandbox) -> None:
     assert not client.get(project=PROJECT, firewall="by-account").source_ranges
 
 
+@pytest.mark.parametrize(
+    "network", ["global/networks/prod-vpc", f"projects/{PROJECT}/global/networks/prod-vpc"]
+)
+def test_a_partial_network_url_is_stored_as_the_full_one(sandbox: Sandbox, network: str) -> None:
+    rule = compute_v1.Firewall(name="partial", network=network, allowed=_tcp("22"))
+    _wait(sandbox, _firewalls(sandbox).insert_unary(project=PROJECT, firewall_resource=rule))
+
+    assert _firewalls(sandbox).get(project=PROJECT, firewall="partial").network == NETWORK
+
+
 def test_update_replaces_the_rule_and_what_it_leaves_out_returns_to_its_default(
     sandbox: Sandbox,
 ) -> None:

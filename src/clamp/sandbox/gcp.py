@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clamp.sandbox.gcp_firewalls import firewall_problem, with_defaults
+from clamp.sandbox.gcp_firewalls import firewall_problem, network_url, with_defaults
 from clamp.sandbox.gcp_listing import list_filter, one_page
 from clamp.sandbox.state import Json, SandboxState
 
@@ -230,7 +230,8 @@ class ComputeApi:
             "selfLink": f"{API}/projects/{project}/global/{collection}/{body['name']}",
         }
         if kind == "compute#firewall":
-            return with_defaults(new, f"{API}/projects/{project}/global/networks/default")
+            new = with_defaults(new, "global/networks/default")
+            new["network"] = network_url(API, project, str(new["network"]))
         return new
 
     async def global_item(self, request: Request) -> Response:
@@ -272,6 +273,7 @@ class ComputeApi:
                 merged = {**found, **body, **keep}
             if kind == "compute#firewall":
                 merged = with_defaults(merged, str(found.get("network")))
+                merged["network"] = network_url(API, project, str(merged["network"]))
                 if (problem := firewall_problem(merged)) is not None:
                     return google_error(*problem)
             found.clear()

@@ -117,6 +117,17 @@ def firewall_problem(body: Json) -> Refusal | None:
     return None
 
 
+def network_url(api: str, project: str, network: str) -> str:
+    """The full URL Compute stores for a network given as a full or partial URL
+    (``projects/P/global/networks/N``, ``global/networks/N``), as the ``network`` field's
+    description in the discovery document allows."""
+    if network.startswith(("https://", "http://")):
+        return network
+    if network.startswith("projects/"):
+        return f"{api}/{network}"
+    return f"{api}/projects/{project}/{network.removeprefix('/')}"
+
+
 def with_defaults(body: Json, default_network: str) -> Json:
     """``body`` with what Compute fills in when a write leaves it out (insert and update
     alike: an update replaces the whole rule, so a field it omits is back at its default)."""
