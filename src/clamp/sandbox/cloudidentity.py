@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clamp.sandbox.gcp import platform_error
+from clamp.sandbox.gcp_errors import platform_error
 from clamp.sandbox.gcp_listing import one_page
 from clamp.sandbox.state import Json, SandboxState
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clamp.sandbox.gcp_errors import google_error, unknown_route
 from clamp.sandbox.gcp_firewalls import firewall_problem, network_url, with_defaults
 from clamp.sandbox.gcp_listing import list_filter, one_page
 from clamp.sandbox.state import Json, SandboxState
@@ -25,59 +26,6 @@ from clamp.sandbox.state import Json, SandboxState
 API = "https://www.googleapis.com/compute/v1"
 COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-REASON = {
-    400: "invalid",
-    403: "forbidden",
-    404: "notFound",
-    409: "alreadyExists",
-    412: "conditionNotMet",
-}
-# Resource Manager v3 and Cloud Identity (one-platform APIs) name a status instead.
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ABORTED",
-    412: "FAILED_PRECONDITION",
-}
-
-
-def google_error(code: int, message: str, reason: str | None = None) -> JSONResponse:
-    """An error in Compute's and Cloud Storage's JSON shape: ``{"error": {"code",
-    "message", "errors": [{"message", "domain", "reason"}]}}``, as the recorded
-    ``firewall-delete`` 404 (custodian gcp-flights) has it."""
-    return JSONResponse(
-        {
-            "error": {
-                "code": code,
-                "message": message,
-                "errors": [
-                    {
-                        "message": message,
-                        "domain": "global",
-                        "reason": reason or REASON.get(code, "backendError"),
-                    }
-                ],
-            }
-        },
-        status_code=code,
-    )
-
-
-def platform_error(code: int, message: str) -> JSONResponse:
-    """An error in the shape of Google's newer APIs (Resource Manager v3, Cloud Identity):
-    ``{"error": {"code", "message", "status"}}`` (google.rpc.Status as JSON)."""
-    body = {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN")}
-    return JSONResponse({"error": body}, status_code=code)
-
-
-async def unknown_route(request: Request, exc: Exception) -> Response:
-    """A path, or a verb on a path, that no sandboxed API serves: a Google-shaped 404, never
-    Starlette's plain-text one (Google's front end has no 405: an unmapped verb is a 404)."""
-    message = f"The requested URL {request.url.path} was not found on this server."
-    if request.url.path.startswith(("/v1/", "/v3/")):
-        return platform_error(404, message)
-    return google_error(404, message)
 
 
 def _now() -> str:
@@ -379,8 +327,9 @@ class ComputeApi:
 
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
-    # These modules use google_error and ComputeApi from here.
+    # These modules use ComputeApi and the listing helpers from here.
     from clamp.sandbox.cloudidentity import cloudidentity_routes
+    from clamp.sandbox.gcp_disks import disk_routes
     from clamp.sandbox.gcp_instances import instance_routes
     from clamp.sandbox.gcs import gcs_routes
 
@@ -391,6 +340,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
         routes=[
             # First: snapshots are global, and must not fall to global/{collection}.
             *instance_routes(api),
+            *disk_routes(api),
             Route(base + "/global/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),
