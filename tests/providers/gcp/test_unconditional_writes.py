@@ -11,7 +11,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
 
 from clamp.config import Settings
-from clamp.errors import ConflictError
+from clamp.errors import CloudError, ConflictError
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.driver import GcpDriver
 from clamp.sandbox.server import Sandbox
@@ -134,3 +134,20 @@ def test_snapshot_deletion_also_re_reads_and_refuses_a_changed_snapshot(
     driver.apply(create.inverse())
     assert driver.current(create) is None
     driver.apply(create.inverse())  # gone already: nothing to do
+
+
+def test_deleting_a_protected_instance_is_refused_clearly_and_nothing_changes(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    driver = GcpDriver(sandbox_settings)
+    target = f"//compute.googleapis.com/projects/{PROJECT}/zones/europe-west1-b/instances/web-1"
+    with sandbox.state.lock:
+        web = next(o for o in sandbox.state.gcp[PROJECT] if o.get("name") == "web-1")
+        web["deletionProtection"] = True
+    probe = Change(ChangeOp.DELETE, target, "compute#instance/lifecycle", None, None, "t")
+    before = sandbox.state.to_scenario()
+
+    with pytest.raises(CloudError, match="protected against deletion"):
+        driver.apply(Change(ChangeOp.DELETE, target, probe.type, driver.current(probe), None, "t"))
+
+    assert sandbox.state.to_scenario() == before
