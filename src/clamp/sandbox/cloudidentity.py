@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clamp.sandbox.gcp import google_error
+from clamp.sandbox.gcp_errors import platform_error
 from clamp.sandbox.gcp_listing import one_page
 from clamp.sandbox.state import Json, SandboxState
 
@@ -64,7 +64,7 @@ class CloudIdentityApi:
                             "state": "ACTIVE",
                         }
                     )
-        return google_error(403, f"The caller does not have permission on {name}")
+        return platform_error(403, f"The caller does not have permission on {name}")
 
 
 def cloudidentity_routes(state: SandboxState) -> list[Route]:

@@ -18,47 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from clamp.sandbox.gcp_errors import google_error, unknown_route
+from clamp.sandbox.gcp_firewalls import firewall_problem, network_url, with_defaults
 from clamp.sandbox.gcp_listing import list_filter, one_page
 from clamp.sandbox.state import Json, SandboxState
 
 API = "https://www.googleapis.com/compute/v1"
 COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-STATUS = {
-    400: "INVALID_ARGUMENT",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    412: "FAILED_PRECONDITION",
-}
-REASON = {
-    400: "invalid",
-    403: "forbidden",
-    404: "notFound",
-    409: "conflict",
-    412: "conditionNotMet",
-}
-
-
-def google_error(code: int, message: str) -> JSONResponse:
-    """An error in Google's JSON shape."""
-    return JSONResponse(
-        {
-            "error": {
-                "code": code,
-                "message": message,
-                "status": STATUS.get(code, "UNKNOWN"),
-                "errors": [
-                    {
-                        "message": message,
-                        "domain": "global",
-                        "reason": REASON.get(code, "backendError"),
-                    }
-                ],
-            }
-        },
-        status_code=code,
-    )
 
 
 def _now() -> str:
@@ -80,19 +47,6 @@ def _listing(request: Request, kind: str, link: str, items: list[Json]) -> JSONR
 def _bad_filter(request: Request) -> JSONResponse:
     text = request.query_params.get("filter")
     return google_error(400, f"Invalid value for field 'filter': '{text}'. Invalid list filter.")
-
-
-def _firewall_problem(body: Json) -> str | None:
-    """Why Compute would refuse this firewall body, or None."""
-    allowed, denied = body.get("allowed") or [], body.get("denied") or []
-    if bool(allowed) == bool(denied):
-        return "Exactly one of 'allowed' or 'denied' must be specified."
-    if body.get("direction", "INGRESS") not in ("INGRESS", "EGRESS"):
-        return f"Invalid value for field 'resource.direction': '{body.get('direction')}'."
-    priority = body.get("priority", 1000)
-    if not isinstance(priority, int) or not 0 <= priority <= 65535:
-        return f"Invalid value for field 'resource.priority': '{priority}'."
-    return None
 
 
 class ComputeApi:
@@ -170,8 +124,10 @@ class ComputeApi:
         """List or insert firewalls / networks."""
         project, collection = request.path_params["project"], request.path_params["collection"]
         kind = COLLECTIONS.get(collection)
+        if kind is None:
+            return await unknown_route(request, LookupError(collection))
         with self.state.lock:
-            if kind is None or self._objects(project) is None:
+            if self._objects(project) is None:
                 return google_error(404, f"The resource 'projects/{project}' was not found")
             if request.method == "GET":
                 link = f"{API}/projects/{project}/global/{collection}"
@@ -180,18 +136,21 @@ class ComputeApi:
                 return replayed
             request_id = request.query_params.get("requestId")
             body: Json = await request.json()
-            name = str(body.get("name", ""))
-            if not NAME.match(name):
+            name = body.get("name")
+            if not name:
+                return google_error(400, "Required field 'resource.name' not specified", "required")
+            if not isinstance(name, str) or not NAME.match(name):
                 return google_error(400, f"Invalid value for field 'resource.name': '{name}'.")
-            problem = _firewall_problem(body) if kind == "compute#firewall" else None
+            new = self._complete(project, collection, kind, body)
+            problem = firewall_problem(new) if kind == "compute#firewall" else None
             if problem:
-                return google_error(400, problem)
+                return google_error(*problem)
             if any(o.get("name") == name for o in self._global(project, kind)):
                 return google_error(
                     409,
                     f"The resource 'projects/{project}/global/{collection}/{name}' already exists",
+                    "alreadyExists",
                 )
-            new = self._complete(project, collection, kind, body)
             missing = self._missing_network(project, new)
             if missing:
                 # Compute accepts the request and fails the operation, as the real API does.
@@ -219,23 +178,17 @@ class ComputeApi:
             "selfLink": f"{API}/projects/{project}/global/{collection}/{body['name']}",
         }
         if kind == "compute#firewall":
-            new.setdefault("network", f"{API}/projects/{project}/global/networks/default")
-            new.setdefault("priority", 1000)
-            new.setdefault("direction", "INGRESS")
-            new.setdefault("disabled", False)
-            if (
-                "sourceRanges" not in new
-                and "sourceTags" not in new
-                and new["direction"] == "INGRESS"
-            ):
-                new["sourceRanges"] = ["0.0.0.0/0"]
+            new = with_defaults(new, "global/networks/default")
+            new["network"] = network_url(API, project, str(new["network"]))
         return new
 
     async def global_item(self, request: Request) -> Response:
         """Get, update (PUT), patch or delete one firewall / network."""
         project, collection = request.path_params["project"], request.path_params["collection"]
         name = request.path_params["name"]
-        kind = COLLECTIONS.get(collection, "")
+        kind = COLLECTIONS.get(collection)
+        if kind is None:
+            return await unknown_route(request, LookupError(collection))
         request_id = request.query_params.get("requestId")
         with self.state.lock:
             if request.method != "GET" and (replayed := self._replayed(request, project)):
@@ -260,11 +213,17 @@ class ComputeApi:
                     400, "Invalid value for field 'resource.name': cannot be changed."
                 )
             keep = {k: found[k] for k in ("kind", "id", "creationTimestamp", "selfLink", "name")}
-            # PUT replaces the whole object; PATCH replaces the fields it carries.
-            merged = {**body, **keep} if request.method == "PUT" else {**found, **body, **keep}
-            problem = _firewall_problem(merged) if kind == "compute#firewall" else None
-            if problem:
-                return google_error(400, problem)
+            # PUT replaces the whole object (what it leaves out is back at its default; the
+            # network stays); PATCH replaces the fields it carries.
+            if request.method == "PUT":
+                merged = {"network": found.get("network"), **body, **keep}
+            else:
+                merged = {**found, **body, **keep}
+            if kind == "compute#firewall":
+                merged = with_defaults(merged, str(found.get("network")))
+                merged["network"] = network_url(API, project, str(merged["network"]))
+                if (problem := firewall_problem(merged)) is not None:
+                    return google_error(*problem)
             found.clear()
             found.update(merged)
             verb = "update" if request.method == "PUT" else "patch"
@@ -368,17 +327,20 @@ class ComputeApi:
 
 def build_gcp_app(state: SandboxState) -> Starlette:
     """The ASGI app serving the Google APIs on the sandbox's HTTP listener."""
-    # These modules use google_error and ComputeApi from here.
+    # These modules use ComputeApi and the listing helpers from here.
     from clamp.sandbox.cloudidentity import cloudidentity_routes
+    from clamp.sandbox.gcp_disks import disk_routes
     from clamp.sandbox.gcp_instances import instance_routes
     from clamp.sandbox.gcs import gcs_routes
 
     api = ComputeApi(state)
     base = "/compute/v1/projects/{project}"
     return Starlette(
+        exception_handlers={404: unknown_route, 405: unknown_route},
         routes=[
             # First: snapshots are global, and must not fall to global/{collection}.
             *instance_routes(api),
+            *disk_routes(api),
             Route(base + "/global/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),
@@ -396,7 +358,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
             *cloudidentity_routes(state),
             *gcs_routes(state),
-        ]
+        ],
     )
 
 

@@ -1,16 +1,14 @@
 """Instance lifecycle, labels and identity in the sandbox (Compute ``stop``, ``start``,
 ``suspend``, ``resume``, ``setLabels`` and ``setTags`` with their fingerprints,
-``setServiceAccount``, ``delete``), persistent disks and their snapshots (``disks.get``,
-``disks.createSnapshot``, ``snapshots.get``/``list``/``delete``) and project IAM policies
+``setServiceAccount``, ``setDeletionProtection``, ``delete``) and project IAM policies
 (Resource Manager v3 ``getIamPolicy`` / ``setIamPolicy``).
 
 As on Compute: ``setServiceAccount`` is refused unless the instance is TERMINATED (stopped),
-and every call answers with a zone operation (a snapshot's deletion with a global one).
-Deleting an instance deletes its ``autoDelete`` disks and detaches the others. A snapshot
-copies an existing disk (404 otherwise) under a name no snapshot of the project has (409).
-A project's IAM policy is the scenario object ``{"kind": "cloudresourcemanager#policy",
-"resource": "projects/P", ...}``; a write with a stale etag is refused (409 ABORTED) and
-changes nothing.
+an instance with ``deletionProtection`` is never deleted (400 ``invalidResourceUsage``),
+and every call answers with a zone operation. Deleting an instance deletes its
+``autoDelete`` disks and detaches the others. A project's IAM policy is the scenario
+object ``{"kind": "cloudresourcemanager#policy", "resource": "projects/P", ...}``; a write
+with a stale etag is refused (409 ABORTED) and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clamp.sandbox.gcp import API, NAME, _listing, _now, google_error
+from clamp.sandbox.gcp import _now
+from clamp.sandbox.gcp_errors import google_error, platform_error
 from clamp.sandbox.state import Json
 
 if TYPE_CHECKING:
@@ -33,11 +32,9 @@ if TYPE_CHECKING:
 
 POLICY_KIND = "cloudresourcemanager#policy"
 DISK_KIND = "compute#disk"
-SNAPSHOT_KIND = "compute#snapshot"
 EMPTY_FINGERPRINT = "42WmSpB8rSM="  # Compute's fingerprint of no labels
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-MULTI_REGIONS = {"europe": "eu", "us": "us", "asia": "asia"}
 
 
 def _fingerprint(seed: str) -> str:
@@ -122,6 +119,14 @@ class InstanceActions:
                         if email
                         else []
                     )
+                case "setDeletionProtection":
+                    # The discovery document: a query boolean, ``true`` when left out.
+                    wanted = request.query_params.get("deletionProtection", "true")
+                    if wanted not in ("true", "false"):
+                        return google_error(
+                            400, f"Invalid value for field 'deletionProtection': '{wanted}'."
+                        )
+                    instance["deletionProtection"] = wanted == "true"
                 case "deleteAccessConfig" | "addAccessConfig":
                     refused = _access_config(instance, action, request.query_params, body)
                     if refused is not None:
@@ -149,6 +154,15 @@ class InstanceActions:
             instance = self._instance(project, zone, name)
             if instance is None:
                 return _not_found(f"projects/{project}/zones/{zone}/instances/{name}")
+            if instance.get("deletionProtection"):
+                # Compute's answer (as terraform-provider-google#1211 quotes it): 400
+                # invalidResourceUsage, and the instance stays.
+                return google_error(
+                    400,
+                    "Invalid resource usage: 'Resource cannot be deleted if it's protected "
+                    "against deletion.'.",
+                    "invalidResourceUsage",
+                )
             attached = instance.get("disks") or []
             doomed = {str(d.get("source")) for d in attached if d.get("autoDelete")}
             objects[:] = [
@@ -197,25 +211,19 @@ class InstanceActions:
         with self.api.state.lock:
             policy = self._policy(project)
             if policy is None:
-                return google_error(
+                return platform_error(
                     403, f"The caller does not have permission on projects/{project}"
                 )
             if verb == "getIamPolicy":
                 return JSONResponse(_wire(policy))
             if verb != "setIamPolicy":
-                return google_error(400, f"Unknown method {verb}")
+                return platform_error(404, f"Method not found: {verb}")
             new: Json = body.get("policy") or {}
             if new.get("etag") and new["etag"] != policy.get("etag"):
-                return JSONResponse(
-                    {
-                        "error": {
-                            "code": 409,
-                            "message": "There were concurrent policy changes. Please retry the "
-                            "whole read-modify-write with exponential backoff.",
-                            "status": "ABORTED",
-                        }
-                    },
-                    status_code=409,
+                return platform_error(
+                    409,
+                    "There were concurrent policy changes. Please retry the whole "
+                    "read-modify-write with exponential backoff.",
                 )
             bindings = [b for b in new.get("bindings") or [] if b.get("members")]
             policy.update(
@@ -224,133 +232,6 @@ class InstanceActions:
                 etag=_fingerprint(f"{policy.get('etag')}{bindings}"),
             )
             return JSONResponse(_wire(policy))
-
-
-class DiskActions:
-    """Handlers for persistent disks and their snapshots."""
-
-    def __init__(self, api: ComputeApi) -> None:
-        self.api = api
-
-    def _of(self, project: str, kind: str) -> list[Json]:
-        return [o for o in self.api.state.gcp.get(project) or [] if o.get("kind") == kind]
-
-    def _disk(self, project: str, zone: str, name: str) -> Json | None:
-        return next(
-            (
-                d
-                for d in self._of(project, DISK_KIND)
-                if d.get("name") == name and str(d.get("zone", "")).endswith(f"/zones/{zone}")
-            ),
-            None,
-        )
-
-    async def disk(self, request: Request) -> Response:
-        """``GET .../zones/Z/disks`` and ``.../zones/Z/disks/D``."""
-        project, zone = request.path_params["project"], request.path_params["zone"]
-        name = request.path_params.get("name")
-        with self.api.state.lock:
-            if project not in self.api.state.gcp:
-                return _not_found(f"projects/{project}")
-            if name is None:
-                link = f"{API}/projects/{project}/zones/{zone}/disks"
-                in_zone = [
-                    d
-                    for d in self._of(project, DISK_KIND)
-                    if str(d.get("zone", "")).endswith(f"/zones/{zone}")
-                ]
-                return _listing(request, "compute#diskList", link, in_zone)
-            found = self._disk(project, zone, name)
-            if found is None:
-                return _not_found(f"projects/{project}/zones/{zone}/disks/{name}")
-            return JSONResponse(found)
-
-    async def create_snapshot(self, request: Request) -> Response:
-        """``POST .../zones/Z/disks/D/createSnapshot``: a READY snapshot of the disk."""
-        project, zone = request.path_params["project"], request.path_params["zone"]
-        name = request.path_params["name"]
-        body: Json = await request.json() if await request.body() else {}
-        with self.api.state.lock:
-            if replayed := self.api._replayed(request, project):
-                return replayed
-            disk = self._disk(project, zone, name)
-            if disk is None:
-                return _not_found(f"projects/{project}/zones/{zone}/disks/{name}")
-            snapshot = str(body.get("name", ""))
-            if not NAME.match(snapshot):
-                return google_error(400, f"Invalid value for field 'resource.name': '{snapshot}'.")
-            labels = body.get("labels") or {}
-            bad = [f"{k}={v}" for k, v in labels.items() if not _valid_label(k, v)]
-            if bad:
-                return google_error(400, f"Invalid value for field 'resource.labels': {bad}.")
-            if any(o.get("name") == snapshot for o in self._of(project, SNAPSHOT_KIND)):
-                return google_error(
-                    409,
-                    f"The resource 'projects/{project}/global/snapshots/{snapshot}' already exists",
-                )
-            self.api.state.gcp[project].append(self._snapshot(project, zone, disk, body))
-            return self.api._operation(
-                project,
-                "createSnapshot",
-                str(disk.get("id", "")),
-                name,
-                collection="disks",
-                request_id=request.query_params.get("requestId"),
-                where=f"zones/{zone}",
-            )
-
-    def _snapshot(self, project: str, zone: str, disk: Json, body: Json) -> Json:
-        size = str(disk.get("sizeGb", "10"))
-        region = zone.rsplit("-", 1)[0]
-        labels = dict(body.get("labels") or {})
-        return {
-            "kind": SNAPSHOT_KIND,
-            "id": str(next(self.api.ids)),
-            "creationTimestamp": _now(),
-            "name": body["name"],
-            "description": str(body.get("description", "")),
-            "status": "READY",
-            "sourceDisk": disk["selfLink"],
-            "sourceDiskId": str(disk.get("id", "")),
-            "diskSizeGb": size,
-            "storageBytes": str(int(size) * 1024**3 // 8),
-            "storageBytesStatus": "UP_TO_DATE",
-            "storageLocations": [MULTI_REGIONS.get(region.split("-")[0], region)],
-            "snapshotType": "STANDARD",
-            "labels": labels,
-            "labelFingerprint": _fingerprint(str(sorted(labels.items())))
-            if labels
-            else EMPTY_FINGERPRINT,
-            "selfLink": f"{API}/projects/{project}/global/snapshots/{body['name']}",
-        }
-
-    async def snapshot(self, request: Request) -> Response:
-        """``GET .../global/snapshots``, ``GET`` and ``DELETE .../global/snapshots/S``."""
-        project = request.path_params["project"]
-        name = request.path_params.get("name")
-        with self.api.state.lock:
-            if project not in self.api.state.gcp:
-                return _not_found(f"projects/{project}")
-            snapshots = self._of(project, SNAPSHOT_KIND)
-            if name is None:
-                link = f"{API}/projects/{project}/global/snapshots"
-                return _listing(request, "compute#snapshotList", link, snapshots)
-            if request.method == "DELETE" and (replayed := self.api._replayed(request, project)):
-                return replayed
-            found = next((o for o in snapshots if o.get("name") == name), None)
-            if found is None:
-                return _not_found(f"projects/{project}/global/snapshots/{name}")
-            if request.method == "GET":
-                return JSONResponse(found)
-            self.api.state.gcp[project].remove(found)
-            return self.api._operation(
-                project,
-                "delete",
-                str(found.get("id", "")),
-                name,
-                collection="snapshots",
-                request_id=request.query_params.get("requestId"),
-            )
 
 
 def _access_config(
@@ -402,10 +283,8 @@ def _wire(policy: Json) -> Json:
 
 
 def instance_routes(api: ComputeApi) -> list[Route]:
-    """Routes for instance actions and deletion, disks and snapshots, and project IAM
-    policies (before the generic ``global/{collection}`` routes: snapshots are global)."""
+    """Routes for instance actions and deletion, and project IAM policies."""
     actions = InstanceActions(api)
-    disks = DiskActions(api)
     project = "/compute/v1/projects/{project}"
     base = project + "/zones/{zone}/instances/{name}/{action}"
     return [
@@ -413,14 +292,5 @@ def instance_routes(api: ComputeApi) -> list[Route]:
         Route(
             project + "/zones/{zone}/instances/{name}", actions.delete_instance, methods=["DELETE"]
         ),
-        Route(project + "/zones/{zone}/disks", disks.disk, methods=["GET"]),
-        Route(project + "/zones/{zone}/disks/{name}", disks.disk, methods=["GET"]),
-        Route(
-            project + "/zones/{zone}/disks/{name}/createSnapshot",
-            disks.create_snapshot,
-            methods=["POST"],
-        ),
-        Route(project + "/global/snapshots", disks.snapshot, methods=["GET"]),
-        Route(project + "/global/snapshots/{name}", disks.snapshot, methods=["GET", "DELETE"]),
         Route("/v3/projects/{project}:{verb}", actions.iam, methods=["POST"]),
     ]

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clamp.sandbox import gcs_rules as rules
-from clamp.sandbox.gcp import google_error
+from clamp.sandbox.gcp_errors import google_error
 from clamp.sandbox.gcp_listing import one_page
 from clamp.sandbox.state import Json, SandboxState, merge_patch
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from google.cloud import compute_v1
 
+from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
@@ -23,17 +24,16 @@ from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
 FIREWALL_TYPE = "compute.googleapis.com/Firewall"
-COMPARED = (
-    "sourceRanges",
+# Fields Compute never fills in on its own: if the image a change was planned from lacks
+# one and the rule now has it, someone changed the rule (``matches`` alone only checks
+# the fields the image has).
+NO_DEFAULT = (
     "sourceTags",
     "sourceServiceAccounts",
-    "allowed",
-    "denied",
-    "disabled",
     "targetTags",
     "targetServiceAccounts",
-    "priority",
-    "direction",
+    "allowed",
+    "denied",
 )
 
 
@@ -142,19 +142,30 @@ class ComputeService:
         except ResourceNotFound:
             return None
 
+    def _unchanged(self, change: Change) -> dict[str, Any] | None:
+        """The rule as Compute has it now, if it still is what the change was planned from;
+        ``ConflictError`` (nothing written) if it drifted. Compute offers no condition on a
+        firewall write (no fingerprint, no If-Match), so this re-read just before the write
+        is the protection."""
+        now = self.current(change)
+        if now is None and change.op == ChangeOp.DELETE:
+            return None
+        if now is None or not _same(change.before or {}, now):
+            raise ConflictError(
+                f"{change.target} changed since it was read; nothing was changed",
+                hint="re-run the plan",
+            )
+        return now
+
     def apply(self, change: Change) -> None:
-        """Insert, update (after checking nothing changed since the plan) or delete."""
+        """Insert, update or delete; an update or delete only if the rule is still what the
+        plan read (a delete of a rule already gone does nothing)."""
         project, name = firewall_ref(change.target)
         # One requestId for every retry of this write: Compute applies it at most once.
         request_id = str(uuid.uuid4())
         match change.op:
             case ChangeOp.UPDATE:
-                now = self.current(change)
-                if now is None or not _same(change.before or {}, now):
-                    raise ConflictError(
-                        f"{change.target} changed since it was read; nothing was changed",
-                        hint="re-run the plan",
-                    )
+                self._unchanged(change)
                 body = _message(change.after or {})
                 op = call(
                     f"update firewall {name}",
@@ -180,6 +191,8 @@ class ComputeService:
                     ),
                 )
             case ChangeOp.DELETE:
+                if self._unchanged(change) is None:
+                    return
                 op = call(
                     f"delete firewall {name}",
                     "compute.firewalls.delete",
@@ -213,7 +226,7 @@ def _kinds(objects: list[dict[str, Any]]) -> Iterable[tuple[dict[str, Any], str]
 
 
 def _same(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
-    return all((before.get(k) or None) == (now.get(k) or None) for k in COMPARED)
+    return matches(before, now) and not any(now.get(k) for k in NO_DEFAULT if not before.get(k))
 
 
 def _message(obj: Mapping[str, Any]) -> compute_v1.Firewall:

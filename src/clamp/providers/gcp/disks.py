@@ -16,7 +16,8 @@ from typing import Any
 
 from google.cloud import compute_v1
 
-from clamp.errors import InputError, ResourceNotFound
+from clamp.compare import matches
+from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
@@ -98,6 +99,16 @@ class SnapshotService:
             case ChangeOp.CREATE:
                 self._create(project, name, change.after or {}, request_id)
             case ChangeOp.DELETE:
+                # Compute offers no condition on a snapshot's deletion: re-read it first and
+                # delete only the snapshot the change expects (gone already: nothing to do).
+                now = self.current(change)
+                if now is None:
+                    return
+                if not matches(change.before, now):
+                    raise ConflictError(
+                        f"snapshot {name} changed since it was read; nothing was changed",
+                        hint="re-run the plan",
+                    )
                 op = call(
                     f"delete snapshot {name}",
                     "compute.snapshots.delete",
