@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clamp.errors import ClampError, InputError
 from clamp.sandbox.azure import build_azure_app
-from clamp.sandbox.gcp import build_gcp_app
+from clamp.sandbox.gcp_app import build_gcp_app
 from clamp.sandbox.state import Fault, SandboxState
 from clamp.sandbox.tls import SandboxTLS
 
