@@ -15,6 +15,7 @@ from clamp.automation.runner import Report, RuleRunner
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
 from clamp.cli.context import Context
+from clamp.cli.exits import ExitCode
 from clamp.errors import InputError
 from clamp.store.codec import iso
 
@@ -159,7 +160,7 @@ def rules_run(
     )
     _print_report(report, fmt)
     if report.summary().get("failed"):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @rules_app.command("rehearse")
