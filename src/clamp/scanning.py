@@ -163,6 +163,7 @@ def _record(
     summary = store.record_scan(
         scopes, findings, resources=len(resources), source=source, checks=checks
     )
-    store.rules.record_inventory(scopes, resources)
+    if scopes:
+        store.rules.record_inventory(scopes, resources)
     ran = CHECKS.names() if checks is None else sorted(checks)
     return ScanResult(scopes, len(resources), findings, summary, errors, checks=ran)

@@ -14,11 +14,15 @@ from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
 from clamp.cli.exits import ExitCode
-from clamp.errors import ClampError
+from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
 from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_file
 from clamp.store.codec import finding_to_json, scan_summary_to_json
 
+SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
+"""A scope that exists for the user but that this credential may not read: the scan is
+incomplete (exit 4). Anything else with nothing scanned (no credentials, cloud unreachable)
+is an error (exit 1)."""
 FailOnOpt = Annotated[
     Severity | None,
     typer.Option(
@@ -111,8 +115,8 @@ def scan(
 ) -> None:
     """Collect resources, evaluate the checks and record findings.
 
-    Exit 0 done, 1 nothing could be scanned, 3 open findings at or above --fail-on,
-    4 a scope could not be read."""
+    Exit 0 done, 1 nothing could be scanned (credentials, network), 3 open findings at or
+    above --fail-on, 4 a scope could not be read (denied, not found)."""
     check_format(fmt)
     checks = select_checks(check or [], exclude_check or [], severity or [])
     ctx = context()
@@ -131,7 +135,7 @@ def scan(
             result = scan_clouds(
                 ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks
             )
-    if result.errors and not result.scopes:
+    if not result.scopes and any(not isinstance(f, SCOPE_UNREADABLE) for f in result.failures):
         if fmt == "json":
             _print_scan(result, fmt)
         raise NothingScanned(result.failures)
