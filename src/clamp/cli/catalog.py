@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
+from rich.table import Column, Table
 
 import clamp.actions  # noqa: F401  (registers the intents)
 from clamp.actions.interface import INTENTS, Intent
@@ -55,7 +55,8 @@ def checks(fmt: FormatOpt = "table") -> None:
     if fmt == "json":
         render.print_json(rows)
         return
-    table = Table("check", "severity", "title", "fixed by", "compliance")
+    table = Table("severity", "title", "fixed by", "compliance")
+    table.columns.insert(0, Column("check", no_wrap=True))
     for row in rows:
         compliance = "; ".join(f"{k} {', '.join(v)}" for k, v in row["compliance"].items())
         table.add_row(
@@ -187,9 +188,13 @@ def permissions(
         for permission in outside:
             typer.echo(f"note: also needed outside IAM: {permission}", err=True)
         return
-    table = Table("cloud", "permission", "where", "needed by")
+    table = Table("cloud", "in", Column("permission", overflow="fold"), "needed by", box=None)
     for provider in Provider:
         for g in grants(provider, intents):
-            where = "custom role" if g.in_role else "directory (Graph / Cloud Identity)"
-            table.add_row(str(provider), g.permission, where, ", ".join(g.needed_by))
+            where = "role" if g.in_role else "directory"
+            table.add_row(str(provider), where, g.permission, ", ".join(g.needed_by))
     render.console.print(table)
+    render.console.print(
+        "role: goes in the custom role (--format azure-role / gcp-role); directory: a "
+        "Microsoft Graph application permission or a Cloud Identity scope / admin privilege"
+    )
