@@ -181,3 +181,19 @@ def test_the_progress_bar_draws_on_a_terminal_and_not_under_json(
     quiet = Console(file=io.StringIO(), force_terminal=False)
     monkeypatch.setattr(render, "console", quiet)
     assert render.progress_bar("table").disable
+
+
+def test_a_scan_on_a_terminal_shows_scopes_and_resources_as_it_goes(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = io.StringIO()
+    monkeypatch.setattr(
+        render, "console", Console(file=screen, force_terminal=True, width=200, highlight=False)
+    )
+
+    result = clamp(env, "scan", "--provider", "gcp")
+
+    drawn = screen.getvalue()
+    assert result.exit_code == ExitCode.OK
+    assert "scanning" in drawn and "resource(s)" in drawn
+    assert "scanned 3 scope(s)" in drawn

@@ -109,14 +109,16 @@ def respond(
         render.console.print(f"{book.name}: {book.description}")
         render.console.print(" → ".join(s.intent for s in book.steps))
     confirm(f"Run {book.name} for incident {incident}?", yes)
-    run = ctx.responder.respond(
-        book,
-        incident,
-        actor=ctx.settings.actor,
-        target=target,
-        params=params,
-        confirm_irreversible=irreversible,
-    )
+    with render.progress_bar(fmt) as progress:
+        progress.add_task(f"{book.name}: {len(book.steps)} step(s)")
+        run = ctx.responder.respond(
+            book,
+            incident,
+            actor=ctx.settings.actor,
+            target=target,
+            params=params,
+            confirm_irreversible=irreversible,
+        )
     print_run(run, fmt)
     if run.status == RunStatus.AWAITING_APPROVAL:
         if fmt == "table":

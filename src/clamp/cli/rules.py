@@ -155,9 +155,10 @@ def rules_run(
     check_format(fmt)
     ctx = context(actor)
     rules = _load(ctx, file)
-    report = RuleRunner(ctx.store, ctx.engine, ctx.settings).run(
-        rules, actor=ctx.settings.actor, dry_run=dry_run
-    )
+    runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
+    with render.progress_bar(fmt) as progress:
+        progress.add_task(f"running {len(rules)} rule(s)" + (" (dry run)" if dry_run else ""))
+        report = runner.run(rules, actor=ctx.settings.actor, dry_run=dry_run)
     _print_report(report, fmt)
     if report.summary().get("failed"):
         raise typer.Exit(ExitCode.ERROR)
