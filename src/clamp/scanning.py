@@ -54,6 +54,8 @@ class ScanResult:
     errors: list[str] = field(default_factory=list)
     failures: list[CloudError] = field(default_factory=list)
     """The errors behind ``errors``, in the same order."""
+    unlisted: list[Provider] = field(default_factory=list)
+    """Providers whose scopes could not even be listed (no credentials, no access)."""
     skipped: list[tuple[Provider, str, str]] = field(default_factory=list)
     """(provider, scope, why): identity-plane scopes discovered but not readable."""
     checks: list[str] = field(default_factory=list)
@@ -89,6 +91,7 @@ def scan_clouds(
     seen: list[tuple[Provider, str]] = []
     errors: list[str] = []
     failures: list[CloudError] = []
+    unlisted: list[Provider] = []
     skipped: list[tuple[Provider, str, str]] = []
     for provider in providers:
         driver = drivers(provider)
@@ -98,6 +101,7 @@ def scan_clouds(
         except CloudError as exc:
             errors.append(f"{provider}: cannot list scopes: {exc}")
             failures.append(exc)
+            unlisted.append(provider)
             continue
         bar.scopes(provider, targets)
         for scope in targets:
@@ -121,7 +125,7 @@ def scan_clouds(
             seen.append((provider, scope))
             bar.scope_done(provider, scope, len(found))
     result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
-    result.skipped, result.failures = skipped, failures
+    result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
     return result
 
 

@@ -197,3 +197,17 @@ def test_a_scan_on_a_terminal_shows_scopes_and_resources_as_it_goes(
     assert result.exit_code == ExitCode.OK
     assert "scanning" in drawn and "resource(s)" in drawn
     assert "scanned 3 scope(s)" in drawn
+
+
+def test_scopes_that_cannot_be_listed_are_an_error_not_an_incomplete_scan(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    sandbox.state.faults.append(
+        Fault(status=403, provider="azure", method="GET", path="/subscriptions", times=None)
+    )
+
+    result = clamp(env, "scan", "--provider", "azure")
+
+    assert result.exit_code == ExitCode.ERROR, result.output
+    assert result.stderr.count("\n") == 1 and "cannot list scopes" in result.stderr
+    assert "Microsoft.Resources/subscriptions/read" in result.stderr

@@ -20,9 +20,9 @@ from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_file
 from clamp.store.codec import finding_to_json, scan_summary_to_json
 
 SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
-"""A scope that exists for the user but that this credential may not read: the scan is
-incomplete (exit 4). Anything else with nothing scanned (no credentials, cloud unreachable)
-is an error (exit 1)."""
+"""A scope asked for (or listed) that this credential may not read: the scan is incomplete
+(exit 4). With nothing scanned, anything else — scopes that could not be listed, no
+credentials, the cloud unreachable — is an error (exit 1)."""
 FailOnOpt = Annotated[
     Severity | None,
     typer.Option(
@@ -61,8 +61,8 @@ def at_or_above(severity: Severity, threshold: Severity | None) -> bool:
 class NothingScanned(ClampError):
     """No scope could be read: every provider's listing (or every scope) failed."""
 
-    def __init__(self, failures: Sequence[ClampError]) -> None:
-        super().__init__("nothing was scanned: " + "; ".join(str(f) for f in failures))
+    def __init__(self, errors: Sequence[str], failures: Sequence[ClampError]) -> None:
+        super().__init__("nothing was scanned: " + "; ".join(errors))
         self.__cause__ = failures[0] if failures else None
 
 
@@ -135,10 +135,11 @@ def scan(
             result = scan_clouds(
                 ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks
             )
-    if not result.scopes and any(not isinstance(f, SCOPE_UNREADABLE) for f in result.failures):
+    unreadable = all(isinstance(f, SCOPE_UNREADABLE) for f in result.failures)
+    if not result.scopes and result.errors and (result.unlisted or not unreadable):
         if fmt == "json":
             _print_scan(result, fmt)
-        raise NothingScanned(result.failures)
+        raise NothingScanned(result.errors, result.failures)
     _print_scan(result, fmt)
     if fail_on is not None:
         open_ids = {r.id for r in ctx.store.findings(status=FindingStatus.OPEN)}
