@@ -1,35 +1,78 @@
-"""Scans: collect resources, evaluate every check, record findings with their lifecycle.
+"""Scans: collect resources, evaluate the selected checks, record findings with their
+lifecycle.
 
 A scope (subscription or project) that could not be read is reported in ``errors`` and
-left out of the lifecycle update, so its findings are never resolved by a failed read.
+left out of the lifecycle update, so its findings are never resolved by a failed read;
+only the findings of the checks that ran can be resolved. An identity-plane scope (Entra
+tenant ``tenant:<id>``, Cloud Identity customer ``customer:<id>``) that was discovered, not
+asked for, and that the credential may not read is ``skipped`` instead: it names the
+permission that is missing and does not make the scan incomplete.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clamp.checks import evaluate
+from clamp.bulk import paused_gc
+from clamp.checks import CHECKS, Inventory
 from clamp.config import Settings
-from clamp.errors import CloudError
+from clamp.errors import CloudError, PermissionDenied
 from clamp.inventory.offline import load_offline
 from clamp.model import Finding, Provider, Resource
 from clamp.providers.interface import CloudDriver
 from clamp.store import ScanSummary, Store
 
 Progress = Callable[[str], None]
+IDENTITY_PLANE = ("tenant:", "customer:")
+"""Scope prefixes of the identity plane: read through Microsoft Graph / Cloud Identity,
+with permissions a subscription or project role does not grant."""
+
+
+class ScanProgress:
+    """What a scan reports as it goes (each method does nothing here; the CLI draws a bar)."""
+
+    def scopes(self, provider: Provider, scopes: Sequence[str]) -> None:
+        """``provider``'s scopes are known (listed or discovered)."""
+
+    def step(self, message: str) -> None:
+        """A driver's message: which service of which scope it reads now."""
+
+    def scope_done(self, provider: Provider, scope: str, resources: int) -> None:
+        """One scope was read (or failed, or was skipped: ``resources`` is then 0)."""
 
 
 @dataclass
 class ScanResult:
-    """What a scan saw, found and could not read."""
+    """What a scan saw, found, skipped and could not read."""
 
     scopes: list[tuple[Provider, str]]
     resources: int
     findings: list[Finding]
     summary: ScanSummary | None = None
     errors: list[str] = field(default_factory=list)
+    failures: list[CloudError] = field(default_factory=list)
+    """The errors behind ``errors``, in the same order."""
+    unlisted: list[Provider] = field(default_factory=list)
+    """Providers whose scopes could not even be listed (no credentials, no access)."""
+    skipped: list[tuple[Provider, str, str]] = field(default_factory=list)
+    """(provider, scope, why): identity-plane scopes discovered but not readable."""
+    checks: list[str] = field(default_factory=list)
+
+
+def evaluate_checks(
+    resources: Sequence[Resource], settings: Settings, checks: Collection[str] | None = None
+) -> list[Finding]:
+    """The findings of ``checks`` (every registered check when None) on the resources."""
+    with paused_gc():
+        inventory = Inventory(resources)
+        return [
+            finding
+            for name, check in CHECKS
+            if checks is None or name in checks
+            for finding in check(settings).evaluate(inventory)
+        ]
 
 
 def scan_clouds(
@@ -38,36 +81,74 @@ def scan_clouds(
     drivers: Callable[[Provider], CloudDriver],
     providers: Sequence[Provider],
     scopes: dict[Provider, list[str]],
-    progress: Progress | None = None,
+    progress: Progress | ScanProgress | None = None,
+    checks: Collection[str] | None = None,
 ) -> ScanResult:
-    """Scan the given (or discovered) subscriptions and projects of each provider."""
-    report = progress or (lambda _msg: None)
+    """Scan the given (or discovered) subscriptions and projects of each provider with
+    ``checks`` (every check when None)."""
+    bar = progress if isinstance(progress, ScanProgress) else _Messages(progress)
     resources: list[Resource] = []
     seen: list[tuple[Provider, str]] = []
     errors: list[str] = []
+    failures: list[CloudError] = []
+    unlisted: list[Provider] = []
+    skipped: list[tuple[Provider, str, str]] = []
     for provider in providers:
         driver = drivers(provider)
+        asked = scopes.get(provider) or []
         try:
-            targets = scopes.get(provider) or driver.discover_scopes()
+            targets = asked or driver.discover_scopes()
         except CloudError as exc:
             errors.append(f"{provider}: cannot list scopes: {exc}")
+            failures.append(exc)
+            unlisted.append(provider)
             continue
+        bar.scopes(provider, targets)
         for scope in targets:
-            report(f"{provider} {scope}")
+            bar.step(f"{provider} {scope}")
             try:
-                resources.extend(driver.collect(scope, report))
+                found = list(driver.collect(scope, bar.step))
+            except PermissionDenied as exc:
+                if scope.startswith(IDENTITY_PLANE) and scope not in asked:
+                    skipped.append((provider, scope, str(exc)))
+                else:
+                    errors.append(f"{provider} {scope}: not scanned: {exc}")
+                    failures.append(exc)
+                bar.scope_done(provider, scope, 0)
+                continue
             except CloudError as exc:
                 errors.append(f"{provider} {scope}: not scanned: {exc}")
+                failures.append(exc)
+                bar.scope_done(provider, scope, 0)
                 continue
+            resources.extend(found)
             seen.append((provider, scope))
-    return _record(settings, store, seen, resources, errors, source="cloud")
+            bar.scope_done(provider, scope, len(found))
+    result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
+    result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
+    return result
 
 
-def scan_file(settings: Settings, store: Store, path: Path) -> ScanResult:
+def scan_file(
+    settings: Settings, store: Store, path: Path, checks: Collection[str] | None = None
+) -> ScanResult:
     """Scan an offline export (Cloud Asset Inventory or Azure resource JSON)."""
     resources = load_offline(path)
     scopes = sorted({(r.provider, r.scope) for r in resources})
-    return _record(settings, store, scopes, resources, [], source=f"file:{path.name}")
+    return _record(
+        settings, store, scopes, resources, [], source=f"file:{path.name}", checks=checks
+    )
+
+
+class _Messages(ScanProgress):
+    """A plain message callback as a ``ScanProgress``."""
+
+    def __init__(self, callback: Progress | None) -> None:
+        self.callback = callback
+
+    def step(self, message: str) -> None:
+        if self.callback is not None:
+            self.callback(message)
 
 
 def _record(
@@ -78,9 +159,15 @@ def _record(
     errors: list[str],
     *,
     source: str,
+    checks: Collection[str] | None,
 ) -> ScanResult:
     in_scope = {(p, s) for p, s in scopes}
-    findings = [f for f in evaluate(resources, settings) if (f.provider, f.scope) in in_scope]
-    summary = store.record_scan(scopes, findings, resources=len(resources), source=source)
-    store.rules.record_inventory(scopes, resources)
-    return ScanResult(scopes, len(resources), findings, summary, errors)
+    evaluated = evaluate_checks(resources, settings, checks)
+    findings = [f for f in evaluated if (f.provider, f.scope) in in_scope]
+    summary = store.record_scan(
+        scopes, findings, resources=len(resources), source=source, checks=checks
+    )
+    if scopes:
+        store.rules.record_inventory(scopes, resources)
+    ran = CHECKS.names() if checks is None else sorted(checks)
+    return ScanResult(scopes, len(resources), findings, summary, errors, checks=ran)

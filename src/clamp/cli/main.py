@@ -7,30 +7,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from clamp.actions.params import parse_param
 from clamp.cli import render
+from clamp.cli.catalog import checks, permissions
 from clamp.cli.common import (
     ActorOpt,
     FormatOpt,
+    Verbosity,
     check_format,
     confirm,
     context,
     one_line_errors,
+    params_of,
 )
+from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
+from clamp.cli.scan import findings, scan
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.model import ActionRecord, FindingStatus, Plan, Provider, Severity
-from clamp.scanning import ScanResult, scan_clouds, scan_file
-from clamp.store.codec import (
-    action_to_json,
-    finding_to_json,
-    plan_to_json,
-    scan_summary_to_json,
-)
+from clamp.model import ActionRecord, Plan
+from clamp.store.codec import action_to_json, plan_to_json
 
 app = typer.Typer(
     help="Find, fix, verify and undo dangerous cloud misconfigurations.",
@@ -44,91 +41,21 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(incident_app, name="incident")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(rules_app, name="rules")
+app.command()(scan)
+app.command()(findings)
+app.command()(checks)
+app.command()(permissions)
 app.command()(respond)
 
 
-@app.command()
-@one_line_errors
-def scan(
-    provider: Annotated[list[Provider] | None, typer.Option(help="azure or gcp")] = None,
-    subscription: Annotated[list[str] | None, typer.Option(help="Azure subscription id")] = None,
-    project: Annotated[list[str] | None, typer.Option(help="GCP project id")] = None,
-    input: Annotated[Path | None, typer.Option("--input", help="offline export file")] = None,
-    fmt: FormatOpt = "table",
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="on an error, show its causes, one per line")
+    ] = False,
 ) -> None:
-    """Collect resources, evaluate the checks and record findings."""
-    check_format(fmt)
-    ctx = context()
-    if input is not None:
-        result = scan_file(ctx.settings, ctx.store, input)
-    else:
-        providers = provider or (
-            [Provider.AZURE]
-            if subscription and not project
-            else [Provider.GCP]
-            if project and not subscription
-            else list(Provider)
-        )
-        scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=render.console,
-            transient=True,
-            disable=fmt == "json",
-        ) as progress:
-            task = progress.add_task("scanning", total=None)
-            result = scan_clouds(
-                ctx.settings,
-                ctx.store,
-                ctx.drivers,
-                providers,
-                scopes,
-                lambda msg: progress.update(task, description=f"scanning {msg}"),
-            )
-    _print_scan(result, fmt)
-    if result.errors:
-        raise typer.Exit(1)
-
-
-def _print_scan(result: ScanResult, fmt: str) -> None:
-    summary = result.summary
-    if fmt == "json":
-        render.print_json(
-            {
-                "scopes": [{"provider": p, "scope": s} for p, s in result.scopes],
-                "resources": result.resources,
-                "findings": len(result.findings),
-                "errors": result.errors,
-                "summary": scan_summary_to_json(summary) if summary else None,
-            }
-        )
-        return
-    render.console.print(
-        f"scanned {len(result.scopes)} scope(s), {result.resources} "
-        f"resource(s): {len(result.findings)} finding(s)" + (f" — {summary}" if summary else "")
-    )
-    for error in result.errors:
-        render.console.print(f"[red]incomplete:[/red] {error}")
-
-
-@app.command()
-@one_line_errors
-def findings(
-    status: Annotated[
-        FindingStatus | None, typer.Option(help="open, resolved or suppressed")
-    ] = None,
-    severity: Annotated[list[Severity] | None, typer.Option(help="only these severities")] = None,
-    fmt: FormatOpt = "table",
-) -> None:
-    """List findings."""
-    check_format(fmt)
-    records = context().store.findings(status=status, severities=set(severity or []) or None)
-    if fmt == "json":
-        render.print_json([finding_to_json(r) for r in records])
-    else:
-        render.console.print(render.findings_table(records))
+    """Find, fix, verify and undo dangerous cloud misconfigurations."""
+    Verbosity.set(verbose)
 
 
 @app.command()
@@ -173,7 +100,7 @@ def fix(
     """Plan a fix for a finding, apply it, and verify the finding is gone."""
     check_format(fmt)
     ctx = context(actor)
-    params: dict[str, Any] = dict(parse_param(p) for p in param or ())
+    params: dict[str, Any] = params_of(param)
     if allow:
         params["allow"] = allow
     plan = ctx.engine.plan(finding_id, intent=intent, params=params, bundle=bundle)
@@ -231,7 +158,7 @@ def undo(
         undone = ctx.responder.undo(action_id, actor=ctx.settings.actor)
         print_run(undone, fmt)
         if undone.status != "undone":
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.ERROR)
         return
     plan = ctx.engine.undo_plan(action_id)
     if _go_ahead(plan, "Undo this action?", dry_run=dry_run, yes=yes, fmt=fmt):

@@ -9,6 +9,14 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -129,3 +137,18 @@ def print_plan(plan: Plan) -> None:
         for line in change_diff(change).splitlines():
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
             console.print(Text("    " + line, style=style))
+
+
+def progress_bar(fmt: str, *, bar: bool = False) -> Progress:
+    """A transient progress display on a terminal; disabled (silent) under ``--format
+    json`` or when stdout is not a terminal (a pipe, a file, CI)."""
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if bar:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    return Progress(
+        *columns,
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=fmt == "json" or not console.is_terminal,
+    )

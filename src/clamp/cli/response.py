@@ -7,12 +7,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from clamp.actions.params import parse_param
 from clamp.automation.rules import load_rules
 from clamp.automation.runner import RuleRunner
 from clamp.cli import render
-from clamp.cli.common import ActorOpt, FormatOpt, check_format, confirm, context, one_line_errors
+from clamp.cli.common import (
+    ActorOpt,
+    FormatOpt,
+    check_format,
+    confirm,
+    context,
+    one_line_errors,
+    params_of,
+)
 from clamp.cli.context import Context
+from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
 from clamp.model import Incident, Run, RunStatus, StepStatus
@@ -23,9 +31,6 @@ from clamp.store.incidents import record_to_json
 
 incident_app = typer.Typer(help="Open, show and close incidents.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_args_is_help=True)
-
-WAITING = 3
-"""Exit code of ``respond`` when the run waits for approval."""
 
 
 def run_to_json(run: Run) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def respond(
     check_format(fmt)
     ctx = context(actor)
     book = load_playbook(playbook)
-    params = dict(parse_param(p) for p in param or ())
+    params = params_of(param)
     if dry_run:
         rehearsal = ctx.responder.rehearse(book, incident, target=target, params=params)
         if fmt == "json":
@@ -104,21 +109,23 @@ def respond(
         render.console.print(f"{book.name}: {book.description}")
         render.console.print(" → ".join(s.intent for s in book.steps))
     confirm(f"Run {book.name} for incident {incident}?", yes)
-    run = ctx.responder.respond(
-        book,
-        incident,
-        actor=ctx.settings.actor,
-        target=target,
-        params=params,
-        confirm_irreversible=irreversible,
-    )
+    with render.progress_bar(fmt) as progress:
+        progress.add_task(f"{book.name}: {len(book.steps)} step(s)")
+        run = ctx.responder.respond(
+            book,
+            incident,
+            actor=ctx.settings.actor,
+            target=target,
+            params=params,
+            confirm_irreversible=irreversible,
+        )
     print_run(run, fmt)
     if run.status == RunStatus.AWAITING_APPROVAL:
         if fmt == "table":
             render.console.print("waiting for a second person: `clamp approvals list`")
-        raise typer.Exit(WAITING)
+        raise typer.Exit(ExitCode.WAITING)
     if run.status != RunStatus.SUCCEEDED:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.ERROR)
 
 
 def _incident_json(incident: Incident) -> dict[str, Any]:
@@ -277,7 +284,7 @@ def _decide(approval_id: str, approve: bool, reason: str, actor: str | None, fmt
     )
     print_run(run, fmt)
     if approve and run.status != RunStatus.SUCCEEDED:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @approvals_app.command("approve")
@@ -323,4 +330,4 @@ def _decide_plan(ctx: Context, approval_id: str, approve: bool, reason: str, fmt
     else:
         render.console.print(f"{outcome}: {line}")
     if outcome == "queued":
-        raise typer.Exit(WAITING)
+        raise typer.Exit(ExitCode.WAITING)

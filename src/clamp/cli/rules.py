@@ -15,6 +15,7 @@ from clamp.automation.runner import Report, RuleRunner
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
 from clamp.cli.context import Context
+from clamp.cli.exits import ExitCode
 from clamp.errors import InputError
 from clamp.store.codec import iso
 
@@ -154,12 +155,13 @@ def rules_run(
     check_format(fmt)
     ctx = context(actor)
     rules = _load(ctx, file)
-    report = RuleRunner(ctx.store, ctx.engine, ctx.settings).run(
-        rules, actor=ctx.settings.actor, dry_run=dry_run
-    )
+    runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
+    with render.progress_bar(fmt) as progress:
+        progress.add_task(f"running {len(rules)} rule(s)" + (" (dry run)" if dry_run else ""))
+        report = runner.run(rules, actor=ctx.settings.actor, dry_run=dry_run)
     _print_report(report, fmt)
     if report.summary().get("failed"):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @rules_app.command("rehearse")

@@ -7,7 +7,7 @@ same database (SQLite serializes writers, PostgreSQL locks what must be serializ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -169,11 +169,13 @@ class Store:
         *,
         resources: int,
         source: str,
+        checks: Collection[str] | None = None,
     ) -> ScanSummary:
         """Record what a scan of ``scopes`` found and move the findings' lifecycle.
 
         New findings open; seen ones refresh; resolved ones reopen; open findings of these
-        scopes that the scan no longer sees resolve. A live suppression stays as it is.
+        scopes that the scan no longer sees resolve — only those of ``checks`` when the scan
+        evaluated just those (``None``: every check ran). A live suppression stays as it is.
         """
         now = _now()
         seen = {f.id: f for f in findings}
@@ -205,6 +207,8 @@ class Store:
                     continue
                 open_ += 1
             for row in self._in_scopes(session, scopes):
+                if checks is not None and row.check not in checks:
+                    continue  # not evaluated by this scan: it says nothing about the finding
                 if row.id in seen or not (row.status == OPEN.value or _is_expired(row, now)):
                     continue
                 row.status, row.resolved_at = RESOLVED.value, now

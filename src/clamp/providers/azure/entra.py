@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from kiota_abstractions.api_error import APIError
 from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
 from msgraph.generated.models.domain import Domain
 from msgraph.generated.models.group_setting import GroupSetting
@@ -23,22 +22,18 @@ from msgraph.generated.models.setting_value import SettingValue
 from msgraph.graph_service_client import GraphServiceClient
 
 from clamp.compare import matches
-from clamp.errors import (
-    CloudError,
-    CloudUnavailable,
-    ConflictError,
-    InputError,
-    PermissionDenied,
-    RateLimited,
-    ResourceNotFound,
-)
+from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.clients import AzureClients
+from clamp.providers.azure.errors import GRAPH
+from clamp.providers.azure.errors import translated as _translated
 from clamp.providers.interface import ProgressCallback
 
 DOMAIN_TYPE = ChangeType.ENTRA_DOMAIN
 SETTING_TYPE = ChangeType.ENTRA_SETTING
-READ = "Domain.Read.All, Directory.Read.All, Policy.Read.All"
+READ_PERMISSIONS = ("Domain.Read.All", "Directory.Read.All", "Policy.Read.All")
+"""Microsoft Graph application permissions ``read`` needs (admin consent)."""
+READ = ", ".join(READ_PERMISSIONS)
 T = TypeVar("T")
 
 
@@ -50,25 +45,9 @@ def _wire(model: Any) -> dict[str, Any]:
     return data
 
 
-@contextmanager
-def translated(what: str, permission: str) -> Iterator[None]:
-    """Graph errors → Clamp's errors, naming the permission a 403 lacked."""
-    try:
-        yield
-    except APIError as exc:
-        status = exc.response_status_code or 0
-        message = f"Microsoft Graph refused to {what} ({status})"
-        if status in (401, 403):
-            raise PermissionDenied(
-                f"{message}: grant {permission}", hint="admin-consent the Graph permission"
-            ) from exc
-        if status == 404:
-            raise ResourceNotFound(f"not found while trying to {what}", status=404) from exc
-        if status == 429:
-            raise RateLimited(f"{message}: throttled", status=429) from exc
-        if status >= 500:
-            raise CloudUnavailable(message, status=status) from exc
-        raise CloudError(f"{message}: {exc.message or exc}", status=status) from exc
+def translated(what: str, permission: str) -> AbstractContextManager[None]:
+    """Graph (and credential) errors → Clamp's errors, from the Azure table."""
+    return _translated(what, permission, GRAPH)
 
 
 class EntraService:

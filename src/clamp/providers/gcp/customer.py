@@ -9,47 +9,21 @@ needs changed is listed as console steps by ``apply_password_policy``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from googleapiclient.errors import HttpError
-
-from clamp.errors import (
-    CloudError,
-    CloudUnavailable,
-    PermissionDenied,
-    RateLimited,
-    ResourceNotFound,
-)
+from clamp.errors import PermissionDenied, ResourceNotFound
 from clamp.model import Resource
 from clamp.providers.gcp.clients import GcpClients
-from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.errors import call, translated
 from clamp.providers.gcp.normalize_identity import PASSWORD, TWO_STEP, customer_resource
 from clamp.providers.interface import ProgressCallback
 
+POLICIES_SCOPE = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
 POLICIES_LIST = "cloudidentity.policies.list (Admin role: Services > Security settings read)"
-
-
-@contextmanager
-def translated(what: str, permission: str) -> Iterator[None]:
-    """google-api-python-client's HttpError → Clamp's errors."""
-    try:
-        yield
-    except HttpError as exc:
-        status = int(exc.resp.status)
-        if status in (401, 403):
-            raise PermissionDenied(
-                f"Google denied permission to {what}: grant {permission}", status=status
-            ) from exc
-        if status == 404:
-            raise ResourceNotFound(f"not found while trying to {what}", status=404) from exc
-        if status == 429:
-            raise RateLimited(f"Google kept throttling (429) while trying to {what}") from exc
-        if status >= 500:
-            raise CloudUnavailable(f"Google failed ({status}) while trying to {what}") from exc
-        raise CloudError(f"Google refused to {what} ({status}): {exc.reason}") from exc
+READ_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
+"""What reading a customer's policies needs besides IAM: the Policy API's OAuth scope and a
+Workspace / Cloud Identity admin privilege (neither goes in an IAM role)."""
 
 
 class CustomerService:
@@ -87,8 +61,8 @@ class CustomerService:
         wanted = f"setting.type.matches('^({PASSWORD}|{TWO_STEP})$')"
         query = f'customer == "customers/{customer}" && {wanted}'
         policies: list[dict[str, Any]] = []
-        request: Any = self.clients.cloudidentity.policies().list(filter=query, pageSize=100)
         with translated(f"list the policies of {scope}", POLICIES_LIST):
+            request: Any = self.clients.cloudidentity.policies().list(filter=query, pageSize=100)
             while request is not None:
                 page = request.execute(num_retries=3)
                 policies += page.get("policies") or []

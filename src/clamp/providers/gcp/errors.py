@@ -1,20 +1,28 @@
-"""Google API exceptions → Clamp's errors, translated here once, with bounded retries.
+"""Google API exceptions → Clamp's errors: one table for every Google service Clamp calls,
+with bounded retries.
 
-Every SDK call goes through ``call()``: 429, 5xx answers and dropped connections are
-retried a few times, honouring the ``Retry-After`` header when the server sends one.
+Compute, Resource Manager and Storage (google-api-core / google.cloud.exceptions), Cloud
+Identity (google-api-python-client's ``HttpError``, over httplib2) and the credentials
+(google.auth) all go through ``call()`` or ``translated()``; the HTTP status picks the row
+of ``STATUS``. ``call()`` retries 429, 5xx answers and dropped connections a few times,
+honouring the ``Retry-After`` header when the server sends one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+import httplib2  # type: ignore[import-untyped]
 from google.api_core import exceptions as gexc
-from google.auth.exceptions import DefaultCredentialsError, RefreshError
+from google.auth.exceptions import GoogleAuthError
+from google.auth.exceptions import TransportError as AuthTransportError
 from google.cloud import compute_v1
+from googleapiclient.errors import HttpError
 
 from clamp.errors import (
     AuthenticationError,
@@ -53,29 +61,94 @@ def _seconds(header: str) -> float | None:
             return None
 
 
+# HTTP status → (Clamp error, message, hint); ``{what}``, ``{permission}`` and ``{detail}``
+# are filled in. Any other status: 5xx → CloudUnavailable, else CloudError.
+STATUS: Mapping[int, tuple[type[CloudError], str, str | None]] = {
+    401: (
+        AuthenticationError,
+        "Google Cloud rejected the credentials while trying to {what}",
+        LOGIN_HINT,
+    ),
+    403: (
+        PermissionDenied,
+        "Google Cloud denied permission to {what}: grant {permission}",
+        "e.g. roles/compute.securityAdmin, or `clamp permissions --format gcp-role` (see README)",
+    ),
+    404: (ResourceNotFound, "not found while trying to {what}", None),
+    409: (ConflictError, "Google Cloud refused to {what}: {detail}", "re-read and plan again"),
+    412: (ConflictError, "Google Cloud refused to {what}: {detail}", "re-read and plan again"),
+    429: (
+        RateLimited,
+        "Google Cloud kept throttling (429) while trying to {what}",
+        "retry later",
+    ),
+}
+
+
+def from_status(code: int, what: str, permission: str, detail: str = "") -> CloudError:
+    """Clamp's error for an HTTP ``code`` from a Google API (the row of ``STATUS``)."""
+    row = STATUS.get(code)
+    if row is not None:
+        kind, message, hint = row
+        text = message.format(what=what, permission=permission, detail=detail)
+        return kind(text, hint=hint, status=code)
+    if code >= 500:
+        return CloudUnavailable(f"Google Cloud failed ({code}) while trying to {what}", status=code)
+    return CloudError(f"Google Cloud refused to {what} ({code}): {detail}", status=code or None)
+
+
+def _unreachable(exc: Exception, what: str) -> CloudUnavailable:
+    return CloudUnavailable(
+        f"could not reach Google Cloud to {what}: {exc}",
+        hint="check the network (or CLAMP_SANDBOX_URL when using the sandbox)",
+    )
+
+
+def translate(exc: Exception, what: str, permission: str) -> CloudError:
+    """Clamp's error for anything a Google SDK raised while trying to ``what``."""
+    if isinstance(exc, gexc.GoogleAPICallError):
+        return from_status(int(exc.code or 0), what, permission, exc.message)
+    if isinstance(exc, HttpError):
+        return from_status(int(exc.resp.status), what, permission, str(exc.reason))
+    if isinstance(exc, AuthTransportError):
+        return _unreachable(exc, f"authenticate to {what}")
+    if isinstance(exc, GoogleAuthError):
+        return AuthenticationError(f"no usable Google credentials to {what}", hint=LOGIN_HINT)
+    if isinstance(exc, (OSError, httplib2.HttpLib2Error)):
+        return _unreachable(exc, what)
+    return CloudError(f"Google Cloud failed while trying to {what}: {exc}")
+
+
+SDK_ERRORS = (gexc.GoogleAPICallError, HttpError, GoogleAuthError, httplib2.HttpLib2Error, OSError)
+"""What the Google SDKs raise (requests' ConnectionError/Timeout are OSErrors)."""
+
+
+RETRIED = (gexc.TooManyRequests, gexc.ServerError, OSError)
+"""Retried a few times before they are translated: throttling, server errors, dropped
+connections."""
+
+
 def call(what: str, permission: str, operation: Callable[[], T]) -> T:
-    """Run ``operation``; retry throttling and server errors; translate the rest."""
+    """Run ``operation``; retry ``RETRIED``; translate the rest."""
     for attempt in range(ATTEMPTS):
         try:
             return operation()
-        except (gexc.TooManyRequests, gexc.ServerError) as exc:
-            if attempt == ATTEMPTS - 1:
-                raise _translate(exc, what, permission) from exc
+        except SDK_ERRORS as exc:
+            retry = isinstance(exc, RETRIED) and not isinstance(exc, GoogleAuthError)
+            if not retry or attempt == ATTEMPTS - 1:
+                raise translate(exc, what, permission) from exc
             time.sleep(_retry_after(exc, attempt))
-        except gexc.GoogleAPICallError as exc:
-            raise _translate(exc, what, permission) from exc
-        except OSError as exc:  # requests' ConnectionError/Timeout are OSErrors
-            if attempt == ATTEMPTS - 1:
-                raise CloudUnavailable(
-                    f"could not reach Google Cloud to {what}: {exc}",
-                    hint="check the network (or CLAMP_SANDBOX_URL when using the sandbox)",
-                ) from exc
-            time.sleep(_retry_after(exc, attempt))
-        except (DefaultCredentialsError, RefreshError) as exc:
-            raise AuthenticationError(
-                f"no usable Google credentials to {what}", hint=LOGIN_HINT
-            ) from exc
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def translated(what: str, permission: str) -> Iterator[None]:
+    """Run SDK calls that retry by themselves (googleapiclient's ``num_retries``);
+    translate what they raise."""
+    try:
+        yield
+    except SDK_ERRORS as exc:
+        raise translate(exc, what, permission) from exc
 
 
 def operation_failed(op: compute_v1.Operation) -> CloudError:
@@ -83,39 +156,7 @@ def operation_failed(op: compute_v1.Operation) -> CloudError:
     first = op.error.errors[0]
     message = f"operation {op.name} on {op.target_link} failed: {first.code}: {first.message}"
     code = int(op.http_error_status_code or 0)
-    match code:
-        case 403:
-            return PermissionDenied(message, status=code)
-        case 404:
-            return ResourceNotFound(message, status=code)
-        case 409 | 412:
-            return ConflictError(message, hint="re-read the resource and plan again", status=code)
-        case _:
-            return CloudError(message, status=code or None)
-
-
-def _translate(exc: gexc.GoogleAPICallError, what: str, permission: str) -> CloudError:
-    code = int(exc.code or 0)
-    if code == 403:
-        return PermissionDenied(
-            f"Google Cloud denied permission to {what}: grant {permission}",
-            hint="e.g. roles/compute.securityAdmin (see README)",
-            status=403,
-        )
-    if code == 404:
-        return ResourceNotFound(f"not found while trying to {what}", status=404)
-    if code in (409, 412):
-        return ConflictError(
-            f"Google Cloud refused to {what}: {exc.message}",
-            hint="re-read the resource and plan again",
-            status=code,
-        )
-    if code == 429:
-        return RateLimited(
-            f"Google Cloud kept throttling (429) while trying to {what}",
-            hint="retry later",
-            status=429,
-        )
-    if code >= 500:
-        return CloudUnavailable(f"Google Cloud failed ({code}) while trying to {what}", status=code)
-    return CloudError(f"Google Cloud refused to {what} ({code}): {exc.message}", status=code)
+    row = STATUS.get(code)
+    kind = row[0] if row else CloudUnavailable if code >= 500 else CloudError
+    hint = "re-read the resource and plan again" if kind is ConflictError else None
+    return kind(message, hint=hint, status=code or None)

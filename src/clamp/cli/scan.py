@@ -1,0 +1,198 @@
+"""``clamp scan`` and ``clamp findings``: what to scan with which checks, what was found,
+and the exit codes CI relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, TaskID
+
+from clamp.checks import CHECKS
+from clamp.cli import render
+from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
+from clamp.cli.exits import ExitCode
+from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
+from clamp.model import FindingStatus, Provider, Severity
+from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_file
+from clamp.store.codec import finding_to_json, scan_summary_to_json
+
+SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
+"""A scope asked for (or listed) that this credential may not read: the scan is incomplete
+(exit 4). With nothing scanned, anything else — scopes that could not be listed, no
+credentials, the cloud unreachable — is an error (exit 1)."""
+FailOnOpt = Annotated[
+    Severity | None,
+    typer.Option(
+        "--fail-on", help="exit 3 when an open finding is at or above this severity (for CI)"
+    ),
+]
+
+
+def select_checks(
+    checks: Sequence[str], excluded: Sequence[str], severities: Sequence[Severity]
+) -> set[str] | None:
+    """The ids of the checks to run (None: every check); an unknown id is a usage error."""
+    valid = CHECKS.names()
+    unknown = sorted({*checks, *excluded} - set(valid))
+    if unknown:
+        raise UsageError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
+    if not checks and not excluded and not severities:
+        return None
+    chosen = {
+        name
+        for name, check in CHECKS
+        if (not checks or name in checks)
+        and name not in excluded
+        and (not severities or check.severity in severities)
+    }
+    if not chosen:
+        raise UsageError("the --check, --exclude-check and --severity options select no check")
+    return chosen
+
+
+def at_or_above(severity: Severity, threshold: Severity | None) -> bool:
+    """Whether ``severity`` reaches ``--fail-on`` (never when it is not given)."""
+    return threshold is not None and severity.rank >= threshold.rank
+
+
+class NothingScanned(ClampError):
+    """No scope could be read: every provider's listing (or every scope) failed."""
+
+    def __init__(self, errors: Sequence[str], failures: Sequence[ClampError]) -> None:
+        super().__init__("nothing was scanned: " + "; ".join(errors))
+        self.__cause__ = failures[0] if failures else None
+
+
+class _ScanBar(ScanProgress):
+    """The scan's progress on a terminal: scopes done of known, resources read so far."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID = progress.add_task("scanning", total=0)
+        self.resources = 0
+        self.where = ""
+
+    def scopes(self, provider: Provider, scopes: Sequence[str]) -> None:
+        total = self.progress.tasks[0].total or 0
+        self.progress.update(self.task, total=total + len(scopes))
+
+    def step(self, message: str) -> None:
+        self.where = message
+        self._show()
+
+    def scope_done(self, provider: Provider, scope: str, resources: int) -> None:
+        self.resources += resources
+        self.progress.advance(self.task)
+        self._show()
+
+    def _show(self) -> None:
+        text = f"scanning {self.where} — {self.resources} resource(s)"
+        self.progress.update(self.task, description=text)
+
+
+@one_line_errors
+def scan(
+    provider: Annotated[list[Provider] | None, typer.Option(help="azure or gcp")] = None,
+    subscription: Annotated[
+        list[str] | None, typer.Option(help="Azure subscription id, or tenant:<id>")
+    ] = None,
+    project: Annotated[
+        list[str] | None, typer.Option(help="GCP project id, or customer:<id>")
+    ] = None,
+    input: Annotated[Path | None, typer.Option("--input", help="offline export file")] = None,
+    check: Annotated[list[str] | None, typer.Option("--check", help="only this check")] = None,
+    exclude_check: Annotated[
+        list[str] | None, typer.Option("--exclude-check", help="not this check")
+    ] = None,
+    severity: Annotated[
+        list[Severity] | None, typer.Option("--severity", help="only checks of this severity")
+    ] = None,
+    fail_on: FailOnOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Collect resources, evaluate the checks and record findings.
+
+    Exit 0 done, 1 nothing could be scanned (credentials, network), 3 open findings at or
+    above --fail-on, 4 a scope could not be read (denied, not found)."""
+    check_format(fmt)
+    checks = select_checks(check or [], exclude_check or [], severity or [])
+    ctx = context()
+    if input is not None:
+        result = scan_file(ctx.settings, ctx.store, input, checks)
+    else:
+        providers = provider or (
+            [Provider.AZURE]
+            if subscription and not project
+            else [Provider.GCP]
+            if project and not subscription
+            else list(Provider)
+        )
+        scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
+        with render.progress_bar(fmt, bar=True) as progress:
+            result = scan_clouds(
+                ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks
+            )
+    unreadable = all(isinstance(f, SCOPE_UNREADABLE) for f in result.failures)
+    if not result.scopes and result.errors and (result.unlisted or not unreadable):
+        if fmt == "json":
+            _print_scan(result, fmt)
+        raise NothingScanned(result.errors, result.failures)
+    _print_scan(result, fmt)
+    if fail_on is not None:
+        open_ids = {r.id for r in ctx.store.findings(status=FindingStatus.OPEN)}
+        if any(f.id in open_ids and at_or_above(f.severity, fail_on) for f in result.findings):
+            raise typer.Exit(ExitCode.FINDINGS)
+    if result.errors:
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+def _print_scan(result: ScanResult, fmt: str) -> None:
+    summary = result.summary
+    if fmt == "json":
+        render.print_json(
+            {
+                "scopes": [{"provider": p, "scope": s} for p, s in result.scopes],
+                "resources": result.resources,
+                "findings": len(result.findings),
+                "checks": result.checks,
+                "errors": result.errors,
+                "skipped": [
+                    {"provider": p, "scope": s, "reason": why} for p, s, why in result.skipped
+                ],
+                "summary": scan_summary_to_json(summary) if summary else None,
+            }
+        )
+        return
+    render.console.print(
+        f"scanned {len(result.scopes)} scope(s), {result.resources} "
+        f"resource(s): {len(result.findings)} finding(s)" + (f" — {summary}" if summary else "")
+    )
+    for provider, scope, why in result.skipped:
+        render.console.print(f"[yellow]skipped:[/yellow] {provider} {scope}: {why}")
+    for error in result.errors:
+        render.console.print(f"[red]incomplete:[/red] {error}")
+
+
+@one_line_errors
+def findings(
+    status: Annotated[
+        FindingStatus | None, typer.Option(help="open, resolved or suppressed")
+    ] = None,
+    severity: Annotated[list[Severity] | None, typer.Option(help="only these severities")] = None,
+    fail_on: FailOnOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """List findings; exit 3 when an open one listed is at or above --fail-on."""
+    check_format(fmt)
+    records = context().store.findings(status=status, severities=set(severity or []) or None)
+    if fmt == "json":
+        render.print_json([finding_to_json(r) for r in records])
+    else:
+        render.console.print(render.findings_table(records))
+    if any(
+        r.status == FindingStatus.OPEN and at_or_above(r.finding.severity, fail_on) for r in records
+    ):
+        raise typer.Exit(ExitCode.FINDINGS)
