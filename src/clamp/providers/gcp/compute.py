@@ -16,14 +16,14 @@ from google.cloud import compute_v1
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
-FIREWALL_TYPE = "compute.googleapis.com/Firewall"
+FIREWALL_TYPE = ChangeType.GCP_FIREWALL
 # Fields Compute never fills in on its own: if the image a change was planned from lacks
 # one and the rule now has it, someone changed the rule (``matches`` alone only checks
 # the fields the image has).

@@ -18,7 +18,7 @@ from google.cloud import compute_v1
 
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
@@ -26,7 +26,7 @@ from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
-SNAPSHOT_TYPE = "compute#snapshot"
+SNAPSHOT_TYPE = ChangeType.GCP_SNAPSHOT
 
 
 def snapshot_ref(name: str) -> tuple[str, str]:

@@ -46,7 +46,9 @@ DIRECTORY_SCAN_PERMISSIONS = READ_PERMISSIONS
 class GcpService(Protocol):
     """What each Google service module provides to the driver."""
 
-    change_types: frozenset[str]
+    @property
+    def change_types(self) -> frozenset[str]:
+        """The ``ChangeType`` values it applies."""
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
         """Raw API objects of one project, each with its ``kind``."""

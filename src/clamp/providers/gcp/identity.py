@@ -17,15 +17,15 @@ from google.iam.v1 import policy_pb2
 from google.protobuf import json_format
 
 from clamp.errors import ClampError, CloudError, ConflictError, InputError
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.instance import InstanceService, instance_ref
 from clamp.providers.gcp.normalize import PROJECTS
 from clamp.providers.interface import ProgressCallback
 
-POLICY_TYPE = "cloudresourcemanager#policy"
-ACCOUNTS_TYPE = "compute#instance/serviceAccounts"
+POLICY_TYPE = ChangeType.GCP_PROJECT_POLICY
+ACCOUNTS_TYPE = ChangeType.GCP_INSTANCE_ACCOUNTS
 
 
 class IdentityService:

@@ -18,18 +18,18 @@ from typing import Any
 from google.cloud import compute_v1
 
 from clamp.errors import ConflictError, InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize import COMPUTE
 from clamp.providers.gcp.operations import wait_done
 
-STATUS_TYPE = "compute#instance/status"
-LABELS_TYPE = "compute#instance/labels"
-TAGS_TYPE = "compute#instance/tags"
-LIFECYCLE_TYPE = "compute#instance/lifecycle"
-ACCESS_TYPE = "compute#instance/accessConfigs"
+STATUS_TYPE = ChangeType.GCP_INSTANCE_STATUS
+LABELS_TYPE = ChangeType.GCP_INSTANCE_LABELS
+TAGS_TYPE = ChangeType.GCP_INSTANCE_TAGS
+LIFECYCLE_TYPE = ChangeType.GCP_INSTANCE_LIFECYCLE
+ACCESS_TYPE = ChangeType.GCP_INSTANCE_ACCESS
 # The call that takes an instance from its status to the wanted one.
 TRANSITIONS = {
     ("RUNNING", "TERMINATED"): "stop",

@@ -18,14 +18,14 @@ import google.cloud.storage as storage
 from google.api_core.iam import Policy
 
 from clamp.errors import InputError, ResourceNotFound
-from clamp.model import Change, ChangeOp
+from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.normalize_storage import POLICY_PREFIX, STORAGE, bucket_name
 from clamp.providers.interface import ProgressCallback
 
-BUCKET_TYPE = "storage#bucket"
-POLICY_TYPE = "storage#policy"
+BUCKET_TYPE = ChangeType.GCS_BUCKET
+POLICY_TYPE = ChangeType.GCS_BUCKET_POLICY
 IAM_VERSION = 3
 
 
