@@ -3,14 +3,17 @@ a run, approvals — driven as a user would drive them."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from clamp.cli import render
 from clamp.cli.main import app
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
@@ -152,3 +155,20 @@ def test_respond_dry_run_prints_each_steps_plan_and_changes_nothing(
     assert clamp(env, "sandbox", "state").stdout == before
     shown = json.loads(clamp(env, "incident", "show", incident, "--format", "json").stdout)
     assert shown["runs"] == []
+
+
+def test_respond_on_a_terminal_shows_each_step_as_it_goes(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "none.toml").write_text("")
+    incident = _open(env)
+    screen = io.StringIO()
+    monkeypatch.setattr(
+        render, "console", Console(file=screen, force_terminal=True, width=200, highlight=False)
+    )
+
+    result = clamp(env, "respond", "quarantine-network-only", "--incident", incident, "--yes")
+
+    assert result.exit_code == 0, result.output
+    drawn = screen.getvalue()
+    assert "tag_instance: verified" in drawn and "isolate_instance: planned" in drawn

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from clamp.actions.audit_trail import Observer
 from clamp.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
 from clamp.store import FindingRecord
@@ -152,3 +153,21 @@ def progress_bar(fmt: str, *, bar: bool = False) -> Progress:
         transient=True,
         disable=fmt == "json" or not console.is_terminal,
     )
+
+
+def follow_actions(progress: Progress, label: str) -> Observer:
+    """An engine observer that shows, on ``progress``, each action as it is planned,
+    applied and verified (the steps of a playbook run, the actions of a rules run)."""
+    task = progress.add_task(label, total=None)
+    settled: list[str] = []
+
+    def observe(event: str, record: ActionRecord, _actor: str) -> None:
+        stage = event.rsplit(".", 1)[-1]
+        if not record.in_flight and record.id not in settled:
+            settled.append(record.id)
+        progress.update(
+            task, description=f"{label} — {record.intent}: {stage} ({len(settled)} done)"
+        )
+        progress.refresh()  # each step is drawn, however fast the run
+
+    return observe

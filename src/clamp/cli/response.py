@@ -110,7 +110,8 @@ def respond(
         render.console.print(" → ".join(s.intent for s in book.steps))
     confirm(f"Run {book.name} for incident {incident}?", yes)
     with render.progress_bar(fmt) as progress:
-        progress.add_task(f"{book.name}: {len(book.steps)} step(s)")
+        label = f"{book.name}: {len(book.steps)} step(s)"
+        ctx.engine.observers.append(render.follow_actions(progress, label))
         run = ctx.responder.respond(
             book,
             incident,

@@ -157,7 +157,8 @@ def rules_run(
     rules = _load(ctx, file)
     runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
     with render.progress_bar(fmt) as progress:
-        progress.add_task(f"running {len(rules)} rule(s)" + (" (dry run)" if dry_run else ""))
+        label = f"running {len(rules)} rule(s)" + (" (dry run)" if dry_run else "")
+        ctx.engine.observers.append(render.follow_actions(progress, label))
         report = runner.run(rules, actor=ctx.settings.actor, dry_run=dry_run)
     _print_report(report, fmt)
     if report.summary().get("failed"):
