@@ -18,7 +18,7 @@ import yaml
 from rich.table import Column, Table
 
 import clamp.actions  # noqa: F401  (registers the intents)
-from clamp.actions.interface import INTENTS, Intent
+from clamp.actions.interface import INTENTS, Intent, remediations
 from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, one_line_errors
@@ -34,13 +34,14 @@ IAM_PERMISSION = re.compile(r"[a-z0-9]+\.[A-Za-z0-9]+\.[A-Za-z0-9]+")
 
 
 def check_rows() -> list[dict[str, Any]]:
-    """Every registered check with the intents whose ``fixes`` name it."""
+    """Every registered check with the intents that fix it, the default (``clamp fix``
+    without ``--intent``) first."""
     return [
         {
             "id": name,
             "title": check.title,
             "severity": str(check.severity),
-            "intents": sorted(i for i, intent in INTENTS if name in intent.fixes),
+            "intents": list(remediations(name)),
             "compliance": {k: list(v) for k, v in check.compliance.items()},
         }
         for name, check in CHECKS

@@ -23,7 +23,7 @@ from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
-from clamp.model import Incident, Run, RunStatus, StepStatus
+from clamp.model import ApprovalKind, Incident, Run, RunStatus, StepStatus
 from clamp.response import load_playbook
 from clamp.store import Store
 from clamp.store.codec import iso, plan_to_json
@@ -277,7 +277,7 @@ def approvals_list(
 def _decide(approval_id: str, approve: bool, reason: str, actor: str | None, fmt: str) -> None:
     check_format(fmt)
     ctx = context(actor)
-    if ctx.store.incidents.approval(approval_id).kind == "plan":
+    if ctx.store.incidents.approval(approval_id).kind == ApprovalKind.PLAN:
         _decide_plan(ctx, approval_id, approve, reason, fmt)
         return
     run = ctx.responder.decide(
