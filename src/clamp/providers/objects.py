@@ -14,7 +14,7 @@ from typing import Any
 
 from clamp.model import Resource, ResourceType
 from clamp.providers.azure.normalize import resources_from_arm
-from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.providers.gcp.normalize import compute_ref, resources_from_compute
 
 IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
 
@@ -43,6 +43,7 @@ def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | No
     (a VM or instance as a playbook run recorded it)."""
     if resource_id.lower().startswith("/subscriptions/"):
         found = resources_from_arm([dict(raw)])
-    else:  # //compute.googleapis.com/projects/P/...
-        found = resources_from_compute(resource_id.split("/")[4], [dict(raw)])
+    else:
+        project, _, _ = compute_ref(resource_id, "instances", zonal=True)
+        found = resources_from_compute(project, [dict(raw)])
     return next((r for r in found if r.id.lower() == resource_id.lower()), None)

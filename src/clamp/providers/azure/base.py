@@ -13,12 +13,18 @@ from clamp.errors import InputError
 from clamp.providers.interface import ProgressCallback
 
 
-def resource_ref(arm_id: str, collection: str) -> tuple[str, str, str]:
+def resource_ref(arm_id: str, collection: str, *, below: bool = False) -> tuple[str, str, str]:
     """(subscription, resource group, name) of ``/subscriptions/S/resourceGroups/G/
-    providers/NAMESPACE/COLLECTION/NAME``; ``InputError`` for any other id."""
+    providers/NAMESPACE/COLLECTION/NAME`` (or, with ``below``, of the resource an id of one
+    of its parts starts with); ``InputError`` for any other id. Clamp's one ARM id parser."""
     parts = arm_id.strip("/").split("/")
     lower = [p.lower() for p in parts]
-    if len(parts) != 8 or lower[0] != "subscriptions" or lower[6] != collection.lower():
+    if (
+        (len(parts) != 8 and not (below and len(parts) > 8))
+        or lower[0] != "subscriptions"
+        or lower[2] != "resourcegroups"
+        or lower[6] != collection.lower()
+    ):
         raise InputError(f"not a {collection} id: {arm_id}")
     return parts[1], parts[3], parts[7]
 

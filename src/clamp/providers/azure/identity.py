@@ -21,6 +21,7 @@ from clamp.providers.azure.base import if_unchanged, resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import NIC_READ, nic_ref, raw
+from clamp.providers.azure.normalize import subscription_of
 from clamp.providers.interface import ProgressCallback
 
 VM_TYPE = ChangeType.AZURE_VM_IDENTITY
@@ -103,7 +104,7 @@ class IdentityService:
                 with translated(f"read {change.target}", VM_READ):
                     vm = raw(self.clients.compute(subscription).virtual_machines.get(group, name))
                 return _identity_of(vm)
-            subscription = change.target.split("/")[2]
+            subscription = subscription_of(change.target)
             with translated(f"read {change.target}", ASSIGNMENTS_READ):
                 assignment = self.clients.authorization(subscription).role_assignments.get_by_id(
                     change.target
@@ -123,7 +124,7 @@ class IdentityService:
                 f"{change.target} changed since it was read; nothing was changed",
                 hint="re-run the plan",
             )
-        client = self.clients.authorization(change.target.split("/")[2]).role_assignments
+        client = self.clients.authorization(subscription_of(change.target)).role_assignments
         match change.op:
             case ChangeOp.DELETE:
                 with translated(f"delete {change.target}", f"{ASSIGNMENT_TYPE}/delete"):

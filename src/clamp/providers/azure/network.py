@@ -46,16 +46,11 @@ class ArmId:
     def parse(cls, arm_id: str) -> ArmId:
         """Parse ``/subscriptions/S/resourceGroups/G/providers/Microsoft.Network/
         networkSecurityGroups/N[/securityRules/R]``."""
-        parts = arm_id.strip("/").split("/")
-        lower = [p.lower() for p in parts]
-        if (
-            len(parts) not in (8, 10)
-            or lower[0] != "subscriptions"
-            or lower[2] != "resourcegroups"
-            or lower[6] != "networksecuritygroups"
-        ):
+        subscription, group, nsg = resource_ref(arm_id, "networkSecurityGroups", below=True)
+        rest = arm_id.strip("/").split("/")[8:]
+        if rest and (len(rest) != 2 or rest[0].lower() != "securityrules"):
             raise InputError(f"not a network security group or rule id: {arm_id}")
-        return cls(parts[1], parts[3], parts[7], parts[9] if len(parts) == 10 else "")
+        return cls(subscription, group, nsg, rest[1] if rest else "")
 
 
 def raw(model: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from azure.mgmt.storage.models import BlobServiceProperties, StorageAccountUpdat
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
+from clamp.providers.azure.base import resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.network import raw
@@ -36,11 +37,7 @@ LOCKS_READ = "Microsoft.Authorization/locks/read"
 
 def account_ref(arm_id: str) -> tuple[str, str, str]:
     """(subscription, resource group, account) of a storage account or one of its parts."""
-    parts = account_of(arm_id).strip("/").split("/")
-    if len(parts) != 8 or parts[0] != "subscriptions" or parts[2] != "resourcegroups":
-        raise InputError(f"not a storage account id: {arm_id}")
-    original = arm_id.strip("/").split("/")
-    return original[1], original[3], original[7]
+    return resource_ref(arm_id, "storageAccounts", below=True)
 
 
 class StorageService:

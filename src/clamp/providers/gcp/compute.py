@@ -19,7 +19,7 @@ from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
-from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.gcp.normalize import COMPUTE, compute_ref
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
@@ -55,10 +55,8 @@ def wire(message: Any) -> dict[str, Any]:
 
 def firewall_ref(name: str) -> tuple[str, str]:
     """(project, firewall) from ``//compute.googleapis.com/projects/P/global/firewalls/F``."""
-    parts = name.removeprefix(COMPUTE + "/").split("/")
-    if not name.startswith(COMPUTE) or len(parts) != 4 or parts[1:3] != ["global", "firewalls"]:
-        raise InputError(f"not a firewall resource name: {name}")
-    return parts[0], parts[3]
+    project, _, firewall = compute_ref(name, "firewalls", zonal=False)
+    return project, firewall
 
 
 class ComputeService:

@@ -22,7 +22,7 @@ from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
-from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.gcp.normalize import compute_ref
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
 
@@ -31,18 +31,18 @@ SNAPSHOT_TYPE = ChangeType.GCP_SNAPSHOT
 
 def snapshot_ref(name: str) -> tuple[str, str]:
     """(project, snapshot) of ``//compute.googleapis.com/projects/P/global/snapshots/S``."""
-    parts = name.removeprefix(COMPUTE + "/").split("/")
-    if not name.startswith(COMPUTE) or len(parts) != 4 or parts[1:3] != ["global", "snapshots"]:
-        raise InputError(f"not a snapshot resource name: {name}")
-    return parts[0], parts[3]
+    project, _, snapshot = compute_ref(name, "snapshots", zonal=False)
+    return project, snapshot
 
 
 def disk_ref(url: str) -> tuple[str, str, str]:
     """(project, zone, disk) of a zonal disk URL (``.../projects/P/zones/Z/disks/D``)."""
-    parts = url.split("/projects/", 1)[-1].split("/")
-    if "/projects/" not in url or len(parts) != 5 or parts[1] != "zones" or parts[3] != "disks":
-        raise InputError(f"not a zonal disk: {url}", hint="Clamp snapshots zonal disks only")
-    return parts[0], parts[2], parts[4]
+    try:
+        return compute_ref(url, "disks", zonal=True)
+    except InputError:
+        raise InputError(
+            f"not a zonal disk: {url}", hint="Clamp snapshots zonal disks only"
+        ) from None
 
 
 class SnapshotService:

@@ -22,7 +22,7 @@ from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
-from clamp.providers.gcp.normalize import COMPUTE
+from clamp.providers.gcp.normalize import compute_ref
 from clamp.providers.gcp.operations import wait_done
 
 STATUS_TYPE = ChangeType.GCP_INSTANCE_STATUS
@@ -41,10 +41,7 @@ TRANSITIONS = {
 
 def instance_ref(name: str) -> tuple[str, str, str]:
     """(project, zone, instance) of ``//compute.googleapis.com/projects/P/zones/Z/instances/I``."""
-    parts = name.removeprefix(COMPUTE + "/").split("/")
-    if not name.startswith(COMPUTE) or len(parts) != 5 or parts[1] != "zones":
-        raise InputError(f"not an instance resource name: {name}")
-    return parts[0], parts[2], parts[4]
+    return compute_ref(name, "instances", zonal=True)
 
 
 class InstanceService:

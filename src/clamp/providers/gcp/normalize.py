@@ -110,6 +110,21 @@ def _zone(obj: Mapping[str, Any]) -> str:
     return str(obj.get("zone", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
+def compute_ref(name: str, collection: str, *, zonal: bool) -> tuple[str, str, str]:
+    """(project, zone — empty for a global one —, resource) of a Compute Engine resource
+    named ``//compute.googleapis.com/projects/P/{global|zones/Z}/COLLECTION/NAME`` (or by
+    its ``https://…/compute/v1/projects/…`` URL); ``InputError`` for anything else.
+    Clamp's one Compute Engine name parser."""
+    head, sep, tail = name.partition("/projects/")
+    parts = tail.split("/")
+    known = head == COMPUTE.removesuffix("/projects") or head.endswith("/compute/v1")
+    wanted = ["zones", collection] if zonal else ["global", collection]
+    seen = [parts[1], parts[3]] if zonal and len(parts) == 5 else parts[1:3]
+    if not (sep and known and len(parts) == (5 if zonal else 4) and seen == wanted):
+        raise InputError(f"not a Compute Engine {collection} name: {name}")
+    return (parts[0], parts[2], parts[4]) if zonal else (parts[0], "", parts[3])
+
+
 def full_name(project: str, obj: Mapping[str, Any]) -> str:
     """The resource's full name, e.g. ``//compute.googleapis.com/projects/P/global/firewalls/F``."""
     name = obj.get("name", "")
