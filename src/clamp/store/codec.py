@@ -17,13 +17,11 @@ from clamp.model import (
     Change,
     ChangeOp,
     Finding,
-    FindingStatus,
     Plan,
     PortRange,
     Provider,
-    Severity,
 )
-from clamp.store.records import AuditEntry, FindingRecord, ScanSummary
+from clamp.store.records import FindingRecord, ScanSummary
 
 
 def to_jsonable(value: Any) -> Any:
@@ -96,20 +94,6 @@ def finding_to_json(record: FindingRecord | Finding) -> dict[str, Any]:
             suppressed_by=record.suppressed_by,
         )
     return data
-
-
-def finding_from_json(data: Mapping[str, Any]) -> Finding:
-    """The ``Finding`` inside a finding's JSON."""
-    return Finding(
-        check=data["check"],
-        provider=Provider(data["provider"]),
-        resource=data["resource"],
-        scope=data["scope"],
-        severity=Severity(data["severity"]),
-        title=data["title"],
-        details=dict(data["details"]),
-        status=FindingStatus(data.get("status", FindingStatus.OPEN)),
-    )
 
 
 # -- plans and changes ------------------------------------------------------------------
@@ -231,17 +215,4 @@ def scan_summary_to_json(summary: ScanSummary) -> dict[str, Any]:
         "source": summary.source,
         "scopes": [[p.value, s] for p, s in summary.scopes],
         "recorded": iso(summary.recorded),
-    }
-
-
-def audit_entry_to_json(entry: AuditEntry) -> dict[str, Any]:
-    """One audit entry with its chain hashes."""
-    return {
-        "seq": entry.seq,
-        "timestamp": iso(entry.timestamp),
-        "event": entry.event,
-        "actor": entry.actor,
-        "payload": to_jsonable(entry.payload),
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
     }
