@@ -51,6 +51,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_action_id() -> str:
+    """A fresh action id (a caller may take one before ``apply`` to link to the action)."""
+    return f"a-{uuid.uuid4().hex[:12]}"
+
+
 def provider_of(target: str) -> Provider:
     """The cloud of a target's id: an ARM id, or a Google full resource name."""
     if target.lower().startswith("/subscriptions/"):
@@ -190,12 +195,14 @@ class ActionEngine:
         reason: str = "",
         confirm_irreversible: bool = False,
         authorized_by: str | None = None,
+        action_id: str | None = None,
     ) -> ActionRecord:
         """Journal, apply, verify and record ``plan``; raise if it could not be verified.
 
         An irreversible plan is refused unless ``confirm_irreversible`` says the user
         confirmed it a second time, explicitly. ``authorized_by``: whose role allows it when
-        the actor is automation (``rule:NAME``) set going by a person."""
+        the actor is automation (``rule:NAME``) set going by a person. ``action_id``: the id
+        to journal it under (``new_action_id``), for a caller that records it first."""
         self._authorize(plan, authorized_by or actor, "apply")
         if plan.irreversible and not confirm_irreversible:
             raise PlanRefused(
@@ -205,7 +212,12 @@ class ActionEngine:
         driver = self.drivers(plan.provider)
         baseline = {f.id: str(f.severity) for f in self._findings_on_touched(plan, driver)}
         record = self._journal(
-            plan, actor=actor, reason=reason, event="action.planned", baseline=baseline
+            plan,
+            actor=actor,
+            reason=reason,
+            event="action.planned",
+            baseline=baseline,
+            action_id=action_id,
         )
         applied = self._write(record, driver, failed_event="action.failed")
         self._save(applied, "action.applied")
@@ -228,10 +240,11 @@ class ActionEngine:
         event: str,
         undoes: str | None = None,
         baseline: Mapping[str, str] | None = None,
+        action_id: str | None = None,
     ) -> ActionRecord:
         """Record the intent (in flight) before the first write."""
         record = ActionRecord(
-            id=f"a-{uuid.uuid4().hex[:12]}",
+            id=action_id or new_action_id(),
             finding=plan.finding,
             intent=plan.intent,
             status=ActionStatus.PLANNED,

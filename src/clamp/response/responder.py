@@ -16,12 +16,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from clamp.actions.engine import ActionEngine, provider_of
+from clamp.actions.engine import ActionEngine, new_action_id, provider_of
 from clamp.actions.interface import INTENTS
 from clamp.approvals import ApprovalQueue, new_approval_id
 from clamp.config import Settings
-from clamp.errors import ClampError, InputError, NothingToDo, PlanRefused
+from clamp.errors import ClampError, InputError, NotFoundError, NothingToDo, PlanRefused
 from clamp.model import (
+    ActionRecord,
     ActionStatus,
     Approval,
     ApprovalKind,
@@ -213,8 +214,9 @@ class Responder:
                     run, index, status=StepStatus.NOT_RUN, result="an earlier step failed"
                 )
                 continue
-            run = self._step(run, index, status=StepStatus.RUNNING)
-            run = self._step(run, index, **self._do(run, index, origin))
+            action = new_action_id()  # on the step before it is journaled: a crash keeps the link
+            run = self._step(run, index, status=StepStatus.RUNNING, action=action)
+            run = self._step(run, index, **self._do(run, index, origin, action))
             stopped = run.steps[index].status == StepStatus.FAILED and step.on_failure == "stop"
             self._save(run, "run.step")
         failed = [s for s in run.steps if s.status not in DONE]
@@ -237,30 +239,30 @@ class Responder:
             return None
         return resource_from_raw(run.target, earlier[0].origin["raw"])
 
-    def _do(self, run: Run, index: int, origin: Resource) -> dict[str, Any]:
-        """Plan, apply and verify one step; its outcome as ``RunStep`` fields."""
+    def _do(self, run: Run, index: int, origin: Resource, action: str) -> dict[str, Any]:
+        """Plan, apply and verify one step as action ``action``; its outcome as ``RunStep``
+        fields."""
         step = run.steps[index]
-        reason = _reason(run, index)
         try:
             plan = self.engine.plan_containment(step.intent, run.target, step.params, origin=origin)
         except NothingToDo as exc:
-            return {"status": StepStatus.SKIPPED, "result": str(exc)}
+            return {"status": StepStatus.SKIPPED, "result": str(exc), "action": None}
         except ClampError as exc:
-            return {"status": StepStatus.FAILED, "result": f"not planned: {exc}"}
+            return {"status": StepStatus.FAILED, "result": f"not planned: {exc}", "action": None}
         try:
             record = self.engine.apply(
                 plan,
                 actor=run.actor,
-                reason=reason,
+                reason=_reason(run, index),
                 confirm_irreversible=run.irreversible_confirmed,
+                action_id=action,
             )
         except ClampError as exc:
-            journaled = self.store.actions_with_reason(reason)
             return {
                 "status": StepStatus.FAILED,
                 "result": str(exc),
                 "summary": plan.summary,
-                "action": journaled[0].id if journaled else None,
+                "action": action if self._journaled(action) else None,
             }
         return {
             "status": StepStatus.VERIFIED,
@@ -363,16 +365,24 @@ class Responder:
     def _settled(self, run: Run, index: int, step: RunStep) -> RunStep:
         if step.status not in (StepStatus.RUNNING, StepStatus.PENDING):
             return step
-        journaled = self.store.actions_with_reason(_reason(run, index))
-        if not journaled:
-            return replace(step, status=StepStatus.NOT_RUN, result="interrupted before it began")
-        action = journaled[0]
+        action = self._journaled(step.action) if step.action else None
+        if action is None:
+            return replace(
+                step, status=StepStatus.NOT_RUN, action=None, result="interrupted before it began"
+            )
         status = (
             StepStatus.VERIFIED if action.status == ActionStatus.VERIFIED else StepStatus.FAILED
         )
         return replace(step, status=status, action=action.id, result=action.result)
 
     # -- journal --------------------------------------------------------------------------
+    def _journaled(self, action_id: str) -> ActionRecord | None:
+        """The engine's journal entry of a step's action, if it got that far."""
+        try:
+            return self.store.action(action_id)
+        except NotFoundError:
+            return None
+
     def _save(self, run: Run, event: str, actor: str | None = None) -> None:
         self.book.save_run(run)
         self._audit(

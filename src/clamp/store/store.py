@@ -393,16 +393,6 @@ class Store:
         with self._reads() as session:
             return [_action(row) for row in session.scalars(query)]
 
-    def actions_with_reason(self, reason: str) -> list[ActionRecord]:
-        """The actions journaled with exactly this reason (a playbook step's), newest first."""
-        query = (
-            select(ActionRow)
-            .where(ActionRow.reason == reason)
-            .order_by(ActionRow.created.desc(), ActionRow.id.desc())
-        )
-        with self._reads() as session:
-            return [_action(row) for row in session.scalars(query)]
-
     def copy_tables(self, other: Store, tables: Sequence[str]) -> None:
         """Copy every row of ``tables`` into ``other`` (a scratch store for a rehearsal)."""
         for name in tables:
