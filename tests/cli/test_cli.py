@@ -278,3 +278,14 @@ def test_sandbox_serve_first_line_is_the_url_and_state_round_trips(tmp_path: Pat
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_demo_never_writes_into_the_configured_store(tmp_path: Path) -> None:
+    real = tmp_path / "real.db"
+    env = {"CLAMP_DATABASE_URL": f"sqlite:///{real}", "CLAMP_CONFIG": str(tmp_path / "x.toml")}
+
+    result = CliRunner().invoke(app, ["demo"], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "audit log intact" in result.stdout
+    assert not real.exists()

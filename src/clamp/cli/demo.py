@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -49,7 +48,9 @@ def run_demo() -> None:
     contain a compromised VM per cloud with a playbook and release it."""
     console = render.console
     with tempfile.TemporaryDirectory(prefix="clamp-demo-") as tmp:
-        database = os.environ.get("CLAMP_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'demo.db'}"
+        # Always a store of its own: the demo must never write into a real store or its
+        # append-only audit log, whatever CLAMP_DATABASE_URL says.
+        database = f"sqlite:///{Path(tmp) / 'demo.db'}"
         with Sandbox(load_state(None)) as sandbox:
             settings = Settings(database_url=database, sandbox_url=sandbox.url, actor="demo")
             ctx = Context(settings)
