@@ -311,3 +311,20 @@ def test_a_marked_step_disables_the_system_identity_after_the_second_confirmatio
 
     assert run.status == RunStatus.SUCCEEDED, run.result
     assert "identity" not in _azure(rig)[WEB_VM]
+
+
+def test_a_bad_parameter_of_a_later_step_refuses_the_run_before_its_first_step(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1 miner", GCE, actor="tester")
+    before = _gcp(rig)
+
+    with pytest.raises(InputError, match=r"step 2 \(isolate_instance\)"):
+        responder.respond(
+            load_playbook("quarantine-network-only"),
+            incident.id,
+            actor="tester",
+            params={"forensics_cidr": "bogus"},
+        )
+
+    assert _gcp(rig) == before  # not even the tag of step 1
+    assert rig.store.actions() == []

@@ -160,6 +160,8 @@ class Responder:
                 f"playbook {playbook.name} has a step that can never be undone; nothing was done",
                 hint="re-run with --i-understand-this-is-irreversible to confirm a second time",
             )
+        steps = self._steps(playbook, incident, params)
+        self._check_inputs(playbook, steps, target)
         run = Run(
             id=f"run-{uuid.uuid4().hex[:10]}",
             incident=incident.id,
@@ -168,7 +170,7 @@ class Responder:
             actor=actor,
             status=RunStatus.RUNNING,
             created=_now(),
-            steps=tuple(self._steps(playbook, incident, params)),
+            steps=tuple(steps),
             irreversible_confirmed=confirm_irreversible,
         )
         if playbook.approval and self.settings.roles.enforced:
@@ -197,6 +199,21 @@ class Responder:
         if unused:
             raise InputError(f"no step of {playbook.name} takes the parameter(s) {sorted(unused)}")
         return steps
+
+    def _check_inputs(self, playbook: Playbook, steps: Sequence[RunStep], target: str) -> None:
+        """Refuse the run before its first step when any step's parameters are bad, so a
+        bad value never leaves a run half done. Each step is planned against the target as
+        it is now; only bad input refuses (a step an earlier one makes moot is fine)."""
+        for n, step in enumerate(steps, 1):
+            try:
+                self.engine.plan_containment(step.intent, target, step.params)
+            except InputError as exc:
+                raise InputError(
+                    f"{playbook.name} step {n} ({step.intent}): {exc.message}; nothing was done",
+                    hint=exc.hint,
+                ) from exc
+            except ClampError:
+                continue
 
     def _execute(self, run: Run) -> Run:
         run = replace(run, status=RunStatus.RUNNING, owner=_owner(), updated=_now())
