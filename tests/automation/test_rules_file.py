@@ -51,7 +51,15 @@ def _one(**fields: Any) -> dict[str, Any]:
         (_one(name="Bad Name"), "rule 1: field name"),
         (_one(colour="red"), "rule r1: unknown field(s) ['colour']"),
         (_one(action="nope"), "rule r1: field action: unknown intent 'nope'"),
-        (_one(action="enable_versioning"), "rule r1: field action: enable_versioning fixes none"),
+        (
+            _one(action="enable_versioning"),
+            "rule r1: field action: enable_versioning does not fix exposed-admin-port",
+        ),
+        (
+            _one(match={"check": ["exposed-admin-port", "storage-versioning-disabled"]}),
+            "rule r1: field action: restrict_ingress does not fix storage-versioning-disabled",
+        ),
+        (_one(match={"severity": ">=high"}), "rule r1: field match: name the checks"),
         (_one(mode="yolo"), "rule r1: field mode"),
         (_one(params={"allow": "everything"}), "rule r1: field params"),
         (_one(match={"check": ["nope"]}), "rule r1: field match.check: unknown check 'nope'"),

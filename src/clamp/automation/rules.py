@@ -168,11 +168,19 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
         intent = INTENTS.get(str(action))
     except ClampError as exc:
         raise InputError(f"{where}: field action: {exc}") from None
-    if match.checks and not (match.checks & set(intent.fixes)) and not intent.targets:
-        raise InputError(
-            f"{where}: field action: {action} fixes none of {sorted(match.checks)} "
-            f"(it fixes {', '.join(intent.fixes) or 'nothing'})"
-        )
+    fixes = ", ".join(intent.fixes) or "nothing"
+    if not intent.targets:  # a fix: every finding the rule takes must be one it fixes
+        if not match.checks:
+            raise InputError(
+                f"{where}: field match: name the checks {action} fixes (match.check: {fixes}); "
+                "a rule on every check would skip the findings it cannot fix"
+            )
+        unfixable = sorted(match.checks - set(intent.fixes))
+        if unfixable:
+            raise InputError(
+                f"{where}: field action: {action} does not fix {', '.join(unfixable)} "
+                f"(it fixes {fixes})"
+            )
     params = raw.get("params") or {}
     try:
         checked_params(str(action), intent.params_schema, params)
