@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -289,3 +291,32 @@ def test_the_demo_never_writes_into_the_configured_store(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "audit log intact" in result.stdout
     assert not real.exists()
+
+
+def test_a_sandbox_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = CliRunner().invoke(app, ["sandbox", "serve", "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the sandbox cannot listen on 127.0.0.1:")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_finding_ids_are_never_wrapped_in_tables(env: dict[str, str]) -> None:
+    assert clamp(env, "scan").exit_code in (0, 3)
+    ids = [f["id"] for f in json.loads(clamp(env, "findings", "--format", "json").stdout)]
+
+    table = clamp(env, "findings").stdout
+
+    assert ids and all(i in table for i in ids)
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"clamp {importlib.metadata.version('clamp')}"

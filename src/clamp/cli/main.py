@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,10 +49,20 @@ app.command()(permissions)
 app.command()(respond)
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"clamp {version('clamp')}")
+        raise typer.Exit(ExitCode.OK)
+
+
 @app.callback()
 def _options(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="on an error, show its causes, one per line")
+    ] = False,
+    _show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
     ] = False,
 ) -> None:
     """Find, fix, verify and undo dangerous cloud misconfigurations."""

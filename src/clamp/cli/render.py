@@ -52,7 +52,8 @@ def short_resource(resource_id: str) -> str:
 def findings_table(findings: Sequence[FindingRecord]) -> Table:
     """Findings as a table: id, check, cloud, severity, status, resource, why."""
     table = Table(title=f"{len(findings)} finding(s)", show_lines=False)
-    for column in ("id", "check", "cloud", "severity", "status", "resource", "exposure"):
+    table.add_column("id", no_wrap=True)  # ids are copied into the next command: never wrapped
+    for column in ("check", "cloud", "severity", "status", "resource", "exposure"):
         table.add_column(column, overflow="fold")
     for record in findings:
         data = finding_to_json(record)
@@ -82,7 +83,7 @@ def actions_table(actions: Iterable[ActionRecord]) -> Table:
     rows = [action_to_json(a) for a in actions]
     table = Table(title=f"{len(rows)} action(s)")
     for column in ("id", "created", "actor", "intent", "finding", "status", "result"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in ("id", "finding"), overflow="fold")
     for row in rows:
         table.add_row(
             row["id"],

@@ -83,7 +83,14 @@ def _bind(port: int) -> socket.socket:
     # Accepted connections inherit this (Linux): without it, a response's headers and body
     # go out as two segments and the second waits ~40 ms for the client's delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((HOST, port))
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(
+            f"the sandbox cannot listen on {HOST}:{port}: {exc.strerror}",
+            hint="pick another --port, or 0 for any free one",
+        ) from exc
     return sock
 
 
@@ -92,8 +99,14 @@ class Sandbox:
 
     def __init__(self, state: SandboxState, port: int = 0, azure_port: int = 0) -> None:
         self.state = state
+        control = _bind(port)
+        try:
+            azure = _bind(azure_port)
+        except InputError:
+            control.close()
+            raise
+        self._sockets = (control, azure)
         self.tls = SandboxTLS.create()
-        self._sockets = (_bind(port), _bind(azure_port))
         self.port = self._sockets[0].getsockname()[1]
         self.azure_port = self._sockets[1].getsockname()[1]
         self._servers: list[uvicorn.Server] = []
