@@ -320,3 +320,18 @@ def test_version_prints_the_installed_version() -> None:
 
     assert result.exit_code == 0
     assert result.stdout.strip() == f"clamp {importlib.metadata.version('clamp')}"
+
+
+def test_suppress_again_keeps_the_expiry_and_unsuppress_reopens(env: dict[str, str]) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    finding = json.loads(clamp(env, "findings", "--format", "json").stdout)[0]["id"]
+    first = clamp(env, "suppress", finding, "--reason", "bastion", "--until", "2099-01-31")
+    again = clamp(env, "suppress", finding, "--reason", "bastion, reviewed")
+
+    lifted = clamp(env, "unsuppress", finding, "--reason", "retired")
+
+    assert first.exit_code == again.exit_code == lifted.exit_code == 0
+    assert "until 2099-01-31" in again.stdout
+    opened = json.loads(clamp(env, "findings", "--status", "open", "--format", "json").stdout)
+    assert finding in [f["id"] for f in opened]
+    assert clamp(env, "unsuppress", finding).exit_code == 1  # not suppressed any more

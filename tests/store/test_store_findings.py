@@ -119,6 +119,22 @@ def test_suppressed_finding_stays_suppressed_across_scans(
     assert store.findings(status=FindingStatus.OPEN) == []
 
 
+def test_suppressing_again_without_an_expiry_keeps_the_one_it_has(
+    store: Store, make_finding: MakeFinding
+) -> None:
+    finding = make_finding("nsg-a")
+    store.record_scan([AZ], [finding], resources=1, source="cloud")
+    until = datetime.now(UTC) + timedelta(days=30)
+    store.suppress(finding.id, reason="bastion host", until=until, actor="alice")
+
+    again = store.suppress(finding.id, reason="bastion host, reviewed", until=None, actor="bob")
+
+    assert again.suppressed_until == until and again.suppressed_reason == "bastion host, reviewed"
+    assert store.audit.entries()[-1].payload["until"] is not None
+    lifted = store.unsuppress(finding.id, actor="carol", reason="bastion retired")
+    assert lifted.status is FindingStatus.OPEN and lifted.suppressed_until is None
+
+
 def test_expired_suppression_behaves_as_open(store: Store, make_finding: MakeFinding) -> None:
     finding = make_finding("nsg-a")
     store.record_scan([AZ], [finding], resources=1, source="cloud")

@@ -79,8 +79,23 @@ def suppress(
     """Suppress a finding with a reason and an optional expiry."""
     ctx = context()
     expiry = until.replace(tzinfo=UTC) if until and until.tzinfo is None else until
-    ctx.store.suppress(finding_id, reason=reason, until=expiry, actor=ctx.settings.actor)
-    render.console.print(f"suppressed {finding_id}")
+    record = ctx.store.suppress(finding_id, reason=reason, until=expiry, actor=ctx.settings.actor)
+    until_text = (
+        f" until {record.suppressed_until:%Y-%m-%d %H:%M %Z}" if record.suppressed_until else ""
+    )
+    render.console.print(f"suppressed {finding_id}{until_text}")
+
+
+@app.command()
+@one_line_errors
+def unsuppress(
+    finding_id: str,
+    reason: Annotated[str, typer.Option(help="why the suppression is lifted")] = "",
+) -> None:
+    """Lift a suppression: the finding is open again until a scan says otherwise."""
+    ctx = context()
+    ctx.store.unsuppress(finding_id, actor=ctx.settings.actor, reason=reason)
+    render.console.print(f"{finding_id} is open again")
 
 
 @app.command()

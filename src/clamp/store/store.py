@@ -301,7 +301,8 @@ class Store:
     def suppress(
         self, finding_id: str, *, reason: str, until: datetime | None, actor: str
     ) -> FindingRecord:
-        """Accept a finding for a reason, optionally until a time; audited."""
+        """Accept a finding for a reason, optionally until a time; audited. Suppressing a
+        suppressed finding again without ``until`` keeps the expiry it has."""
         now = _now()
         if not reason.strip():
             raise InputError("a suppression needs a reason")
@@ -314,6 +315,8 @@ class Store:
             if row is None:
                 raise self._no_finding(finding_id)
             previous = _record(row, now).status
+            if until is None and previous == SUPPRESSED and row.suppressed_until is not None:
+                until = row.suppressed_until
             row.status, row.resolved_at = SUPPRESSED.value, None
             row.suppressed_reason, row.suppressed_until, row.suppressed_by = reason, until, actor
             self._audit.append_in(
