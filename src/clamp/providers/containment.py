@@ -6,8 +6,9 @@ disks, delete it, quarantine it — and a ``VmChanges`` of the VM's cloud answer
 facts (its marks, its power state, its disks) and the ``Change`` records in the cloud's
 raw shape (ARM tags vs Compute labels and their fingerprint, ``PowerState/…`` codes vs
 instance ``status``, snapshot, NSG and firewall bodies). Every method is pure: it reads
-the ``Resource`` as read just now, and never calls the cloud. ``clamp.providers.factory.
-vm_changes`` returns the one for a provider.
+the ``Resource`` as read just now, and never calls the cloud. One implementation per cloud
+(``providers/azure/vm_changes.py``, ``providers/gcp/instance_changes.py``);
+``clamp.providers.factory.vm_changes(provider)`` returns the one for a provider.
 """
 
 from __future__ import annotations
