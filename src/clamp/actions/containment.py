@@ -16,7 +16,6 @@ Undo restores the tags/labels, or starts (resumes) the VM again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -24,14 +23,12 @@ from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import Change, ChangeOp, ChangeType, Plan, Provider, Resource
+from clamp.model import Change, Plan, Provider, Resource
+from clamp.providers.containment import PowerState
+from clamp.providers.factory import vm_changes
 
 TAG = "clamp-incident"
-AZURE_TAGS = ChangeType.AZURE_VM_TAGS
-AZURE_POWER = ChangeType.AZURE_VM_POWER
-GCP_LABELS = ChangeType.GCP_INSTANCE_LABELS
-GCP_STATUS = ChangeType.GCP_INSTANCE_STATUS
-STOPPED = {"deallocate": "PowerState/deallocated", "power_off": "PowerState/stopped"}
+STOPPED = {"deallocate": PowerState.DEALLOCATED, "power_off": PowerState.STOPPED}
 
 
 def _plan(
@@ -92,28 +89,10 @@ class TagInstance(Containment):
         """Add the incident tag or label, keeping every other one."""
         checked = checked_params(self.name, self.params_schema, params)
         incident = str(checked["incident"])
-        if _marks(resource).get(TAG) in (incident, label_value(incident)):
+        changes = vm_changes(resource.provider)
+        if changes.marks(resource).get(TAG) in (incident, changes.mark_value(incident)):
             raise NothingToDo(f"{resource.name} is already marked {TAG}={incident}")
-        if resource.provider == Provider.AZURE:
-            tags = dict(resource.tags)
-            change = Change(
-                ChangeOp.UPDATE,
-                resource.id,
-                AZURE_TAGS,
-                {"tags": tags},
-                {"tags": {**tags, TAG: incident}},
-                "VirtualMachinesOperations.begin_update",
-            )
-        else:
-            labels = _marks(resource)
-            change = Change(
-                ChangeOp.UPDATE,
-                resource.id,
-                GCP_LABELS,
-                {"labels": labels, "labelFingerprint": resource.raw.get("labelFingerprint", "")},
-                {"labels": {**labels, TAG: label_value(incident)}},
-                "InstancesClient.set_labels_unary",
-            )
+        change = changes.mark(resource, TAG, incident)
         return _plan(
             self.name,
             resource,
@@ -123,18 +102,6 @@ class TagInstance(Containment):
             self.permissions,
             checked,
         )
-
-
-def _marks(vm: Resource) -> dict[str, str]:
-    """The VM's tags (Azure) or labels (GCP)."""
-    if vm.provider == Provider.AZURE:
-        return dict(vm.tags)
-    return dict(vm.raw.get("labels") or {})
-
-
-def label_value(value: str) -> str:
-    """``value`` as a GCP label value (lowercase letters, digits, ``_`` and ``-``)."""
-    return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
 
 
 @INTENTS.register("stop_instance")
@@ -180,30 +147,8 @@ class StopInstance(Containment):
     ) -> Plan:
         """The VM's power state, from running to stopped."""
         checked = checked_params(self.name, self.params_schema, params)
-        if resource.provider == Provider.AZURE:
-            now = resource.facets.get("power_state")
-            wanted = STOPPED[checked["mode"]]
-            if now != "PowerState/running":
-                raise NothingToDo(f"VM {resource.name} is {now}, not running: nothing to stop")
-            change = Change(
-                ChangeOp.UPDATE,
-                resource.id,
-                AZURE_POWER,
-                {"powerState": now},
-                {"powerState": wanted},
-                f"VirtualMachinesOperations.begin_{'deallocate' if 'deall' in wanted else 'power_off'}",
-            )
-            radius = (
-                f"{resource.name} stops serving; "
-                + (
-                    "deallocated: compute billing stops and a dynamic public IP is released"
-                    if checked["mode"] == "deallocate"
-                    else "powered off: the host stays allocated (and billed)"
-                )
-                + "; disks are kept; undo starts it again"
-            )
-        else:
-            change, radius = _gcp_status(resource, "TERMINATED", "stop")
+        wanted = STOPPED[checked["mode"]]
+        change, radius = _power(resource, wanted, "stop")
         return _plan(
             self.name, resource, change, f"stop {resource.name}", radius, self.permissions, checked
         )
@@ -235,28 +180,27 @@ class SuspendInstance(Containment):
     ) -> Plan:
         """The instance's status, from running to suspended (GCP only)."""
         checked_params(self.name, self.params_schema, params)
-        if resource.provider == Provider.AZURE:
+        changes = vm_changes(resource.provider)
+        if PowerState.SUSPENDED not in changes.power_states:
             raise PlanRefused(
-                "Azure cannot suspend a VM with its memory kept",
+                f"{changes.cloud} cannot suspend a VM with its memory kept",
                 hint="use stop_instance (deallocate), after snapshot_disks for evidence",
             )
-        change, radius = _gcp_status(resource, "SUSPENDED", "suspend")
+        change, radius = _power(resource, PowerState.SUSPENDED, "suspend")
         return _plan(
             self.name, resource, change, f"suspend {resource.name}", radius, self.permissions, {}
         )
 
 
-def _gcp_status(instance: Resource, wanted: str, verb: str) -> tuple[Change, str]:
-    now = str(instance.raw.get("status", ""))
-    if now != "RUNNING":
-        raise NothingToDo(f"instance {instance.name} is {now}, not RUNNING: nothing to {verb}")
-    change = Change(
-        ChangeOp.UPDATE,
-        instance.id,
-        GCP_STATUS,
-        {"status": now},
-        {"status": wanted},
-        f"InstancesClient.{verb}_unary",
-    )
-    kept = "memory and disks are kept" if wanted == "SUSPENDED" else "disks are kept"
-    return change, f"{instance.name} stops serving; {kept}; undo starts it again"
+def _power(vm: Resource, wanted: PowerState, verb: str) -> tuple[Change, str]:
+    """The change that takes a running VM to ``wanted``, and its blast radius."""
+    changes = vm_changes(vm.provider)
+    now = changes.power(vm)
+    if now.state is not PowerState.RUNNING:
+        raise NothingToDo(
+            f"{changes.noun} {vm.name} is {now.shown}, not running: nothing to {verb}"
+        )
+    effects = changes.power_effects(wanted)
+    kept = "memory and disks are kept" if wanted is PowerState.SUSPENDED else "disks are kept"
+    radius = f"{vm.name} stops serving; " + (f"{effects}; " if effects else "")
+    return changes.power_change(vm, wanted), radius + f"{kept}; undo starts it again"

@@ -16,27 +16,19 @@ instances/I``), not on a finding, and are verified by re-reading what they chang
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from clamp.actions.containment import TAG, label_value
+from clamp.actions.containment import TAG
 from clamp.actions.interface import INTENTS, NO_PARAMS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.model import Change, ChangeOp, ChangeType, Plan, Provider, Resource
+from clamp.model import Plan, Provider, Resource
+from clamp.providers.factory import vm_changes
 
-AZURE_SNAPSHOT = ChangeType.AZURE_SNAPSHOT
-GCP_SNAPSHOT = ChangeType.GCP_SNAPSHOT
-AZURE_LIFECYCLE = ChangeType.AZURE_VM_LIFECYCLE
-GCP_LIFECYCLE = ChangeType.GCP_INSTANCE_LIFECYCLE
-COMPUTE = "//compute.googleapis.com/projects"
 STAMP = "%Y%m%dt%H%M%S"
-GCP_NAME_MAX = 63
-AZURE_NAME_MAX = 80
 
 
 def _now() -> datetime:
@@ -92,12 +84,10 @@ class SnapshotDisks(Containment):
         if not incident.strip():
             raise PlanRefused(f"{self.name} needs a non-empty incident id")
         stamp = _now().strftime(STAMP)
-        if resource.provider == Provider.AZURE:
-            disks, skipped = _azure_disks(resource)
-            changes = [_azure_snapshot(resource, disk, incident, stamp) for disk in disks]
-        else:
-            disks, skipped = _gcp_disks(resource)
-            changes = [_gcp_snapshot(resource, disk, incident, stamp) for disk in disks]
+        vm = vm_changes(resource.provider)
+        disks = vm.disks(resource)
+        skipped = disks.skipped
+        changes = [vm.snapshot(resource, disk, TAG, incident, stamp) for disk in disks.sources]
         if not changes:
             raise PlanRefused(
                 f"VM {resource.name} has no disk Clamp can snapshot"
@@ -126,89 +116,10 @@ class SnapshotDisks(Containment):
         )
 
 
-def _azure_disks(vm: Resource) -> tuple[list[str], list[str]]:
-    """The ARM ids of the VM's managed disks (OS first), and what cannot be snapshotted."""
-    profile = (vm.raw.get("properties") or {}).get("storageProfile") or {}
-    entries = [e for e in (profile.get("osDisk"), *(profile.get("dataDisks") or [])) if e]
-    ids: list[str] = []
-    skipped: list[str] = []
-    for entry in entries:
-        disk_id = str((entry.get("managedDisk") or {}).get("id") or "")
-        if disk_id:
-            ids.append(disk_id)
-        else:
-            skipped.append(f"{entry.get('name') or 'a disk'} (unmanaged: copy its VHD by hand)")
-    return list(dict.fromkeys(ids)), skipped
-
-
-def _azure_snapshot(vm: Resource, disk_id: str, incident: str, stamp: str) -> Change:
-    disk = disk_id.rstrip("/").rsplit("/", 1)[-1]
-    name = snapshot_name(disk, incident, stamp, Provider.AZURE)
-    group_id = vm.id.split("/providers/", 1)[0]
-    body = {
-        "location": vm.raw.get("location"),
-        "tags": {TAG: incident},
-        "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk_id}},
-    }
-    return Change(
-        ChangeOp.CREATE,
-        f"{group_id}/providers/{AZURE_SNAPSHOT}/{name}",
-        AZURE_SNAPSHOT,
-        None,
-        body,
-        "SnapshotsOperations.begin_create_or_update",
-    )
-
-
-def _gcp_disks(instance: Resource) -> tuple[list[str], list[str]]:
-    """The URLs of the instance's persistent disks (boot first), and what has none."""
-    entries = sorted(instance.raw.get("disks") or [], key=lambda d: not d.get("boot"))
-    urls: list[str] = []
-    skipped: list[str] = []
-    for entry in entries:
-        source = str(entry.get("source") or "")
-        if source:
-            urls.append(source)
-        else:
-            skipped.append(f"{entry.get('deviceName') or 'a disk'} (local SSD: no snapshot)")
-    return list(dict.fromkeys(urls)), skipped
-
-
-def _gcp_snapshot(instance: Resource, source: str, incident: str, stamp: str) -> Change:
-    disk = source.rstrip("/").rsplit("/", 1)[-1]
-    name = snapshot_name(disk, incident, stamp, Provider.GCP)
-    body = {"name": name, "sourceDisk": source, "labels": {TAG: label_value(incident)}}
-    return Change(
-        ChangeOp.CREATE,
-        f"{COMPUTE}/{instance.scope}/global/snapshots/{name}",
-        GCP_SNAPSHOT,
-        None,
-        body,
-        "DisksClient.create_snapshot_unary",
-    )
-
-
 def snapshot_name(disk: str, incident: str, stamp: str, provider: Provider) -> str:
-    """``<disk>-<incident>-<stamp>`` within the cloud's naming rules.
-
-    GCP: ``[a-z]([-a-z0-9]{0,61}[a-z0-9])?``; Azure: 1-80 letters, digits, ``_.-``,
-    starting with a letter or digit. When the name must be shortened, a hash of the disk
-    and incident keeps the names of two disks apart."""
-    if provider == Provider.GCP:
-        limit = GCP_NAME_MAX
-        base = re.sub(r"[^a-z0-9-]+", "-", f"{disk}-{incident}".lower())
-        base = re.sub(r"-{2,}", "-", base).strip("-")
-        if not base[:1].isalpha():
-            base = f"s-{base}".rstrip("-")
-    else:
-        limit = AZURE_NAME_MAX
-        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{disk}-{incident}")
-        base = re.sub(r"^[^A-Za-z0-9]+", "", base)
-    room = limit - len(stamp) - 1
-    if len(base) > room:
-        digest = hashlib.sha256(f"{disk}\x00{incident}".encode()).hexdigest()[:8]
-        base = f"{base[: room - len(digest) - 1].rstrip('-_.')}-{digest}"
-    return f"{base}-{stamp}" if base else stamp
+    """``<disk>-<incident>-<stamp>`` within ``provider``'s naming rules for snapshots
+    (``VmChanges.snapshot_name``)."""
+    return vm_changes(provider).snapshot_name(disk, incident, stamp)
 
 
 @INTENTS.register("terminate_instance")
@@ -245,13 +156,8 @@ class TerminateInstance(Containment):
     ) -> Plan:
         """The VM's deletion, with its raw object as the before-image (for the record)."""
         checked = checked_params(self.name, self.params_schema, params)
-        if resource.provider == Provider.AZURE:
-            kind, call = AZURE_LIFECYCLE, "VirtualMachinesOperations.begin_delete"
-            lost = _azure_losses(resource)
-        else:
-            kind, call = GCP_LIFECYCLE, "InstancesClient.delete_unary"
-            lost = _gcp_losses(resource)
-        change = Change(ChangeOp.DELETE, resource.id, kind, dict(resource.raw), None, call)
+        vm = vm_changes(resource.provider)
+        change, lost = vm.deletion(resource), vm.deletion_losses(resource)
         return Plan(
             intent=self.name,
             finding="",
@@ -268,49 +174,3 @@ class TerminateInstance(Containment):
             permissions=self.permissions[resource.provider],
             params=checked,
         )
-
-
-def _delete_option(entry: Mapping[str, Any]) -> str:
-    """An ARM reference's ``deleteOption`` (on the entry or in its ``properties``)."""
-    option = entry.get("deleteOption") or (entry.get("properties") or {}).get("deleteOption")
-    return str(option or "Detach")
-
-
-def _azure_losses(vm: Resource) -> str:
-    """Which of the VM's disks and NICs go with it (``deleteOption: Delete``) and which stay."""
-    props = vm.raw.get("properties") or {}
-    profile = props.get("storageProfile") or {}
-    disks = [e for e in (profile.get("osDisk"), *(profile.get("dataDisks") or [])) if e]
-    nics = (props.get("networkProfile") or {}).get("networkInterfaces") or []
-    named = [
-        *((str(d.get("name") or "a disk"), _delete_option(d)) for d in disks),
-        *((str(n.get("id", "")).rsplit("/", 1)[-1] or "a NIC", _delete_option(n)) for n in nics),
-    ]
-    deleted = [name for name, option in named if option.lower() == "delete"]
-    kept = [name for name, option in named if option.lower() != "delete"]
-    return (
-        f"deleted with it (deleteOption Delete): {', '.join(deleted) or 'nothing'}; "
-        f"kept (detached): {', '.join(kept) or 'nothing'}"
-    )
-
-
-def _gcp_losses(instance: Resource) -> str:
-    """Which of the instance's disks go with it (``autoDelete``) and which stay."""
-    disks = instance.raw.get("disks") or []
-
-    def label(d: Mapping[str, Any]) -> str:
-        name = str(d.get("source") or "").rsplit("/", 1)[-1] or str(d.get("deviceName") or "")
-        return f"{name} (boot)" if d.get("boot") else name or "a local SSD"
-
-    deleted = [label(d) for d in disks if d.get("autoDelete") or not d.get("source")]
-    kept = [label(d) for d in disks if not d.get("autoDelete") and d.get("source")]
-    external = any(
-        c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT"
-        for nic in instance.raw.get("networkInterfaces") or []
-        for c in nic.get("accessConfigs") or []
-    )
-    return (
-        f"disks deleted with it (autoDelete): {', '.join(deleted) or 'none'}; "
-        f"disks kept: {', '.join(kept) or 'none'}"
-        + ("; its external IP is released unless it is a reserved address" if external else "")
-    )

@@ -1,4 +1,5 @@
-"""Build the driver for a provider from the settings (sandbox or real cloud, same code)."""
+"""Build the driver for a provider from the settings (sandbox or real cloud, same code),
+and find the provider's containment changes (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.vm_changes import AzureVmChanges
+from clamp.providers.containment import VmChanges
+from clamp.providers.gcp.instance_changes import GceInstanceChanges
 from clamp.providers.interface import CloudDriver
+
+VM_CHANGES: dict[Provider, VmChanges] = {
+    Provider.AZURE: AzureVmChanges(),
+    Provider.GCP: GceInstanceChanges(),
+}
 
 
 def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
@@ -27,3 +36,8 @@ def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
         return cache[provider]
 
     return get
+
+
+def vm_changes(provider: Provider) -> VmChanges:
+    """What containment needs from ``provider`` about a VM (``clamp.providers.containment``)."""
+    return VM_CHANGES[provider]

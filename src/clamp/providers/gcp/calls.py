@@ -24,8 +24,8 @@ from clamp.providers.gcp.instance import (
     LIFECYCLE_TYPE,
     STATUS_TYPE,
     TAGS_TYPE,
-    TRANSITIONS,
 )
+from clamp.providers.gcp.instance_changes import TRANSITIONS
 from clamp.providers.gcp.storage import BUCKET_TYPE
 from clamp.providers.gcp.storage import POLICY_TYPE as BUCKET_POLICY_TYPE
 

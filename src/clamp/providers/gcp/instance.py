@@ -11,7 +11,6 @@ same endpoint.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -22,6 +21,7 @@ from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.compute import wire
 from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.instance_changes import TRANSITIONS, access_configs
 from clamp.providers.gcp.normalize import compute_ref
 from clamp.providers.gcp.operations import wait_done
 
@@ -30,13 +30,6 @@ LABELS_TYPE = ChangeType.GCP_INSTANCE_LABELS
 TAGS_TYPE = ChangeType.GCP_INSTANCE_TAGS
 LIFECYCLE_TYPE = ChangeType.GCP_INSTANCE_LIFECYCLE
 ACCESS_TYPE = ChangeType.GCP_INSTANCE_ACCESS
-# The call that takes an instance from its status to the wanted one.
-TRANSITIONS = {
-    ("RUNNING", "TERMINATED"): "stop",
-    ("RUNNING", "SUSPENDED"): "suspend",
-    ("TERMINATED", "RUNNING"): "start",
-    ("SUSPENDED", "RUNNING"): "resume",
-}
 
 
 def instance_ref(name: str) -> tuple[str, str, str]:
@@ -228,14 +221,3 @@ class InstanceService:
             ),
             "compute.zoneOperations.get",
         )
-
-
-def access_configs(instance: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Each network interface's external IPs: ``{nic: [{name, natIP, type, networkTier}]}``."""
-    keys = ("name", "natIP", "type", "networkTier")
-    return {
-        str(nic.get("name")): [
-            {k: c[k] for k in keys if c.get(k)} for c in nic.get("accessConfigs") or []
-        ]
-        for nic in instance.get("networkInterfaces") or []
-    }
