@@ -19,9 +19,10 @@ from clamp.bulk import paused_gc
 from clamp.checks import CHECKS, Inventory
 from clamp.config import Settings
 from clamp.errors import CloudError, PermissionDenied
-from clamp.inventory.offline import load_offline
+from clamp.inventory.offline import read_offline
 from clamp.model import Finding, Provider, Resource
 from clamp.providers.interface import CloudDriver
+from clamp.providers.objects import api_objects
 from clamp.store import ScanSummary, Store
 
 Progress = Callable[[str], None]
@@ -129,15 +130,30 @@ def scan_clouds(
     return result
 
 
-def scan_file(
-    settings: Settings, store: Store, path: Path, checks: Collection[str] | None = None
+def scan_files(
+    settings: Settings,
+    store: Store,
+    paths: Sequence[Path],
+    checks: Collection[str] | None = None,
 ) -> ScanResult:
-    """Scan an offline export (Cloud Asset Inventory or Azure resource JSON)."""
-    resources = load_offline(path)
-    scopes = sorted({(r.provider, r.scope) for r in resources})
-    return _record(
-        settings, store, scopes, resources, [], source=f"file:{path.name}", checks=checks
-    )
+    """Scan offline exports (Cloud Asset Inventory, Azure resource JSON; files or folders).
+
+    An export may hold only part of a scope (the IAM policies without the resources, or
+    the other way round): what it gives is merged with the scope's stored inventory (from
+    an earlier import or scan) and the whole is evaluated, so an import never resolves a
+    finding on something it did not cover, and a bucket meets its IAM policy whichever
+    came first."""
+    stored = store.rules.inventory()
+    objects = read_offline(paths, known={item.id: item.scope for item in stored})
+    fresh = {r.id: r.scope for r in objects.resources()}
+    scopes = sorted({(r.provider, r.scope) for r in objects.resources()})
+    for item in stored:
+        if (item.provider, item.scope) in scopes or item.id in fresh:
+            scope = fresh.get(item.id, item.scope)  # a part filed elsewhere joins its resource
+            objects.keep(item.provider, scope, api_objects(item.type, item.raw))
+    resources = objects.resources()
+    names = ", ".join(p.name for p in paths)
+    return _record(settings, store, scopes, resources, [], source=f"file:{names}", checks=checks)
 
 
 class _Messages(ScanProgress):

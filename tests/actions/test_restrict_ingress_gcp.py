@@ -381,7 +381,7 @@ CAI = (
 @pytest.mark.skipif(not CAI.is_dir(), reason=f"real-format data absent at {CAI}")
 @pytest.mark.parametrize("asset", ["protocol_and_port", "protocol_and_all_ports", "sources"])
 def test_cai_firewalls_are_closed_by_their_plans(asset: str) -> None:
-    resources = load_offline(CAI / asset / "data.json")
+    resources = load_offline([CAI / asset / "data.json"])
     by_id = {r.id: r for r in resources}
     findings = [f for f in evaluate(resources, SETTINGS) if f.check == "exposed-admin-port"]
     assert findings

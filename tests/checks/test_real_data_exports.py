@@ -26,7 +26,7 @@ SETTINGS = Settings(database_url="sqlite://")
 
 def findings(path: Path, check: str = "exposed-admin-port") -> dict[str, Finding]:
     """Findings of one check by ``project/firewall`` (from the full resource name)."""
-    found = evaluate(load_offline(path), SETTINGS)
+    found = evaluate(load_offline([path]), SETTINGS)
     return {short(f.resource): f for f in found if f.check == check}
 
 

@@ -176,7 +176,7 @@ def test_a_public_write_grant_is_critical_and_public_acls_count_without_uniform_
 
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/gcp-cai is not present")
 def test_cai_bucket_exports_are_read_with_their_iam_policies() -> None:
-    resources = load_offline(FIXTURES / "storage_bucket_world_readable" / "assets" / "data.json")
+    resources = load_offline([FIXTURES / "storage_bucket_world_readable" / "assets" / "data.json"])
     findings = {
         f.resource.rsplit("/", 1)[-1]: f
         for f in evaluate(resources, SETTINGS)
@@ -194,7 +194,7 @@ def test_cai_bucket_exports_are_read_with_their_iam_policies() -> None:
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data/gcp-cai is not present")
 def test_cai_buckets_without_versioning_are_reported_in_their_project() -> None:
     path = FIXTURES / "storage_bucket_retention" / "assets" / "buckets_all" / "data.json"
-    resources = load_offline(path)
+    resources = load_offline([path])
     assets = json.loads(path.read_text())
     findings = [
         f for f in evaluate(resources, SETTINGS) if f.check == "storage-versioning-disabled"
@@ -212,7 +212,7 @@ def test_an_export_without_blob_services_or_locks_reports_them_unknown_not_missi
     account = storage_account("bare", service={})[0]
     export.write_text(json.dumps({"value": [account]}))
 
-    [resource] = load_offline(export)
+    [resource] = load_offline([export])
     findings = {f.check for f in evaluate([resource], SETTINGS)}
 
     assert findings == set()

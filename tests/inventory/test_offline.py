@@ -21,7 +21,7 @@ SETTINGS = Settings(database_url="sqlite://")
 
 
 def flagged(path: Path, check: str) -> set[str]:
-    findings = evaluate(load_offline(path), SETTINGS)
+    findings = evaluate(load_offline([path]), SETTINGS)
     return {f.resource.rsplit("/", 1)[-1] for f in findings if f.check == check}
 
 
@@ -50,7 +50,7 @@ def test_cai_rule_on_unrelated_ports_is_not_flagged() -> None:
 def test_cai_gcp_resource_names_are_full_compute_names() -> None:
     path = CAI / "restricted_firewall_rules" / "assets" / "sources" / "data.json"
 
-    firewalls = [r for r in load_offline(path) if r.type == ResourceType.GCP_FIREWALL]
+    firewalls = [r for r in load_offline([path]) if r.type == ResourceType.GCP_FIREWALL]
 
     assert len(firewalls) == 12
     assert all(
@@ -62,7 +62,7 @@ def test_cai_gcp_resource_names_are_full_compute_names() -> None:
 
 @needs_data
 def test_cai_ndjson_dump_loads_compute_and_storage_assets_and_skips_the_rest() -> None:
-    resources = load_offline(DATA / "gcp-cai" / "forseti" / "mock_cai_resources.dump")
+    resources = load_offline([DATA / "gcp-cai" / "forseti" / "mock_cai_resources.dump"])
 
     assert resources
     assert {r.type for r in resources} <= {
@@ -101,7 +101,7 @@ def test_recorded_azure_nsgs_load_and_evaluate(tmp_path: Path) -> None:
     path = tmp_path / "nsgs.json"
     path.write_text(json.dumps({"value": nsgs}))
 
-    resources = load_offline(path)
+    resources = load_offline([path])
 
     assert len([r for r in resources if r.type == ResourceType.AZURE_NSG]) == len(nsgs) > 0
     findings = evaluate(resources, SETTINGS)
@@ -125,7 +125,7 @@ def test_azure_cli_flattened_output_gives_the_same_findings(tmp_path: Path) -> N
     cli.write_text(json.dumps([flatten(n) for n in nsgs]))
 
     def ids(path: Path) -> set[str]:
-        return {f.id for f in evaluate(load_offline(path), SETTINGS)}
+        return {f.id for f in evaluate(load_offline([path]), SETTINGS)}
 
     assert ids(cli) == ids(arm)
 
@@ -135,7 +135,7 @@ def test_malformed_ndjson_names_the_line(tmp_path: Path) -> None:
     path.write_text('{"name": "x", "asset_type": "a"}\n{not json\n')
 
     with pytest.raises(InputError, match="line 2"):
-        load_offline(path)
+        load_offline([path])
 
 
 def test_unknown_objects_are_refused_with_the_item_number(tmp_path: Path) -> None:
@@ -143,12 +143,12 @@ def test_unknown_objects_are_refused_with_the_item_number(tmp_path: Path) -> Non
     path.write_text(json.dumps([{"hello": "world"}]))
 
     with pytest.raises(InputError, match="item 1"):
-        load_offline(path)
+        load_offline([path])
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
-        load_offline(tmp_path / "nope.json")
+        load_offline([tmp_path / "nope.json"])
 
 
 def test_comment_lines_in_ndjson_are_skipped(tmp_path: Path) -> None:
@@ -179,7 +179,7 @@ def test_cai_asset_without_kind_gets_it_from_the_asset_type(tmp_path: Path) -> N
     path = tmp_path / "export.json"
     path.write_text(json.dumps({"assets": [asset]}))
 
-    [resource] = load_offline(path)
+    [resource] = load_offline([path])
 
     assert resource.type == ResourceType.GCP_INSTANCE
     assert resource.id == asset["name"]
@@ -201,7 +201,7 @@ def test_malformed_rule_inside_an_export_names_the_file_and_the_resource(tmp_pat
     path.write_text(json.dumps([nsg]))
 
     with pytest.raises(InputError, match=rf"{path}: {nsg_id}: security rule 'r'"):
-        load_offline(path)
+        load_offline([path])
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data is not present")
@@ -218,7 +218,7 @@ def test_recorded_azure_storage_accounts_and_blob_services_are_scanned_offline(
     export = tmp_path / "storage.json"
     export.write_text(json.dumps(objects))
 
-    resources = load_offline(export)
+    resources = load_offline([export])
     findings = {
         (f.resource.rsplit("/", 1)[-1], f.check)
         for f in evaluate(resources, Settings(database_url="sqlite://"))
@@ -269,7 +269,7 @@ def test_cai_project_policies_meet_instances_by_project_id(tmp_path: Path) -> No
 
     [finding] = [
         f
-        for f in evaluate(load_offline(export), Settings(database_url="sqlite://"))
+        for f in evaluate(load_offline([export]), Settings(database_url="sqlite://"))
         if f.check == "vm-identity-overprivileged"
     ]
 

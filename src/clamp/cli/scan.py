@@ -16,7 +16,7 @@ from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_l
 from clamp.cli.exits import ExitCode
 from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
-from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_file
+from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
 from clamp.store.codec import finding_to_json, scan_summary_to_json
 
 SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
@@ -102,7 +102,10 @@ def scan(
     project: Annotated[
         list[str] | None, typer.Option(help="GCP project id, or customer:<id>")
     ] = None,
-    input: Annotated[Path | None, typer.Option("--input", help="offline export file")] = None,
+    input: Annotated[
+        list[Path] | None,
+        typer.Option("--input", help="offline export file or folder (repeat for several)"),
+    ] = None,
     check: Annotated[list[str] | None, typer.Option("--check", help="only this check")] = None,
     exclude_check: Annotated[
         list[str] | None, typer.Option("--exclude-check", help="not this check")
@@ -120,8 +123,8 @@ def scan(
     check_format(fmt)
     checks = select_checks(check or [], exclude_check or [], severity or [])
     ctx = context()
-    if input is not None:
-        result = scan_file(ctx.settings, ctx.store, input, checks)
+    if input:
+        result = scan_files(ctx.settings, ctx.store, input, checks)
     else:
         providers = provider or (
             [Provider.AZURE]

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clamp.errors import InputError
-from clamp.model import Resource
+from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.providers.objects import object_key
 
 CAI_KINDS = {
     "compute.googleapis.com/Firewall": "compute#firewall",
@@ -59,34 +61,107 @@ ARM_TOP_LEVEL = frozenset(
 AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
 
 
-def load_offline(path: Path) -> list[Resource]:
-    """Every resource Clamp understands in an export file; unknown asset types are skipped."""
-    items = _read_items(path)
-    gcp: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    azure: list[Mapping[str, Any]] = []
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, Mapping):
-            raise InputError(f"{path}: item {number} is not a JSON object")
-        if "asset_type" in item or "assetType" in item:
-            project, data = _cai_item(path, number, item)
-            gcp[project].extend(data)
-        elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
-            azure.append(_unflatten_az(item))
+EXPORT_SUFFIXES = (".json", ".ndjson", ".jsonl", ".dump")
+
+
+@dataclass
+class OfflineObjects:
+    """API objects read from export files, before they are normalized: Google's by
+    project, Azure's in one list (ARM ids carry their subscription)."""
+
+    gcp: dict[str, list[Mapping[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    azure: list[Mapping[str, Any]] = field(default_factory=list)
+    where: str = ""
+
+    def keep(self, provider: Provider, scope: str, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Add the objects an earlier import or scan saw, unless the files give them anew
+        (what the files say wins)."""
+        given = self.azure if provider == Provider.AZURE else self.gcp[scope]
+        known = {object_key(o) for o in given}
+        given.extend(o for o in objects if object_key(o) not in known)
+
+    def resources(self) -> list[Resource]:
+        """The objects normalized into resources (joined across files: a bucket and its
+        IAM policy, a NIC and its NSG)."""
+        try:
+            # Storage protections whose objects the export lacks are unknown, not missing.
+            listed = {str(obj.get("type", "")).lower() for obj in self.azure}
+            resources = resources_from_arm(self.azure, listed=listed)
+            for project, objects in self.gcp.items():
+                resources.extend(resources_from_compute(project, objects))
+        except InputError as exc:
+            raise InputError(f"{self.where}: {exc.message}") from None
+        return resources
+
+
+def export_files(paths: Sequence[Path]) -> list[Path]:
+    """The files to read: each file given, and every export file in each folder given."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in EXPORT_SUFFIXES)
+            if not found:
+                raise InputError(f"{path}: no export files in it ({', '.join(EXPORT_SUFFIXES)})")
+            files.extend(found)
         else:
-            raise InputError(
-                f"{path}: item {number} is neither a Cloud Asset Inventory asset "
-                "(name, asset_type, resource.data) nor an Azure resource (id, type)"
-            )
-    _name_projects_by_id(items, gcp)
-    try:
-        # Storage protections whose objects the export lacks are unknown, not missing.
-        listed = {str(obj.get("type", "")).lower() for obj in azure}
-        resources = resources_from_arm(azure, listed=listed)
-        for project, objects in gcp.items():
-            resources.extend(resources_from_compute(project, objects))
-    except InputError as exc:
-        raise InputError(f"{path}: {exc.message}") from None
-    return resources
+            files.append(path)
+    return files
+
+
+def read_offline(
+    paths: Sequence[Path], known: Mapping[str, str] | None = None
+) -> OfflineObjects:
+    """Every object Clamp understands in the export files (or folders) ``paths``; unknown
+    asset types are skipped. Parts of one resource may come in different files.
+
+    ``known`` maps resource ids to the scope an earlier import or scan filed them under:
+    a bucket's IAM policy exported without its bucket names no project, and goes there."""
+    files = export_files(paths)
+    out = OfflineObjects(where=", ".join(str(p) for p in paths))
+    every: list[Any] = []
+    for path in files:
+        items = _read_items(path)
+        every.extend(items)
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, Mapping):
+                raise InputError(f"{path}: item {number} is not a JSON object")
+            if "asset_type" in item or "assetType" in item:
+                project, data = _cai_item(path, number, item)
+                if project == UNKNOWN_PROJECT:
+                    project = (known or {}).get(str(item.get("name", "")), project)
+                out.gcp[project].extend(data)
+            elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
+                out.azure.append(_unflatten_az(item))
+            else:
+                raise InputError(
+                    f"{path}: item {number} is neither a Cloud Asset Inventory asset "
+                    "(name, asset_type, resource.data) nor an Azure resource (id, type)"
+                )
+    _name_projects_by_id(every, out.gcp)
+    _file_policies_with_their_buckets(out.gcp)
+    out.gcp = defaultdict(list, {p: o for p, o in out.gcp.items() if p and o})
+    return out
+
+
+def _file_policies_with_their_buckets(gcp: dict[str, list[Mapping[str, Any]]]) -> None:
+    """A bucket's IAM policy exported apart names no project: file it with its bucket."""
+    homes = {
+        str(o.get("name")): project
+        for project, objects in gcp.items()
+        for o in objects
+        if o.get("kind") == "storage#bucket" and project != UNKNOWN_PROJECT
+    }
+    stray = gcp.get(UNKNOWN_PROJECT, [])
+    for policy in [o for o in stray if o.get("kind") == "storage#policy"]:
+        home = homes.get(str(policy.get("resourceId", "")).rsplit("/", 1)[-1])
+        if home is not None:
+            stray.remove(policy)
+            gcp[home].append(policy)
+
+
+def load_offline(paths: Sequence[Path]) -> list[Resource]:
+    """Every resource Clamp understands in the export files (or folders) ``paths``."""
+    return read_offline(paths).resources()
 
 
 def _read_items(path: Path) -> list[Any]:

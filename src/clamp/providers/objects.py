@@ -47,3 +47,12 @@ def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | No
         project, _, _ = compute_ref(resource_id, "instances", zonal=True)
         found = resources_from_compute(project, [dict(raw)])
     return next((r for r in found if r.id.lower() == resource_id.lower()), None)
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    """What identifies one API object among others of its estate: an ARM id, or a Google
+    object's kind with its self link, id, policy resource or name (lower-cased)."""
+    for field_name in ("selfLink", "id", "resourceId", "resource", "name"):
+        if obj.get(field_name):
+            return f"{obj.get('kind', '')}:{obj[field_name]}".lower()
+    return repr(sorted(obj.items()))

@@ -3,7 +3,7 @@ rule did (the basis of its hourly cap, failure budget and clean-run count)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -95,6 +95,10 @@ class RuleBook:
         with self._writes.begin() as session:
             if scopes:
                 session.execute(delete(InventoryRow).where(where))
+            # a resource filed under another scope before (a bucket by project number,
+            # then by project id) is replaced, not duplicated
+            for ids in _batches(list(rows)):
+                session.execute(delete(InventoryRow).where(InventoryRow.id.in_(ids)))
             session.add_all(rows.values())
 
     def inventory(self) -> list[InventoryItem]:
@@ -148,3 +152,9 @@ class RuleBook:
         with self._reads() as session:
             rows = session.scalars(query.order_by(RuleActionRow.id))
             return [record_from_json(RuleAction, row.data) for row in rows]
+
+
+def _batches(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``ids`` in slices small enough for one ``IN (…)`` on every database."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
