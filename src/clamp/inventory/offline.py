@@ -108,9 +108,7 @@ def export_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def read_offline(
-    paths: Sequence[Path], known: Mapping[str, str] | None = None
-) -> OfflineObjects:
+def read_offline(paths: Sequence[Path], known: Mapping[str, str] | None = None) -> OfflineObjects:
     """Every object Clamp understands in the export files (or folders) ``paths``; unknown
     asset types are skipped. Parts of one resource may come in different files.
 
