@@ -328,3 +328,23 @@ def test_a_bad_parameter_of_a_later_step_refuses_the_run_before_its_first_step(r
 
     assert _gcp(rig) == before  # not even the tag of step 1
     assert rig.store.actions() == []
+
+
+def test_releasing_a_vm_another_open_incident_still_contains_is_refused(rig: Rig) -> None:
+    responder = _responder(rig)
+    first = responder.open_incident("web-1 miner", GCE, actor="tester")
+    second = responder.open_incident("web-1 exfiltration", GCE, actor="tester")
+    playbook = load_playbook("quarantine-network-only")
+    run = responder.respond(playbook, first.id, actor="tester")
+    other = responder.respond(playbook, second.id, actor="tester")
+    assert run.status == other.status == RunStatus.SUCCEEDED
+    contained = _gcp(rig)
+
+    with pytest.raises(InputError, match=second.id):
+        responder.undo(run.id, actor="tester")
+
+    assert _gcp(rig) == contained
+    responder.close_incident(second.id, actor="tester")
+    released = responder.undo(run.id, actor="tester")
+    isolate = next(s for s in released.steps if s.intent == "isolate_instance")
+    assert isolate.status == StepStatus.UNDONE  # the second run's own tag is drift: kept

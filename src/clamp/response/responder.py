@@ -306,6 +306,14 @@ class Responder:
         run = self.book.run(run_id)
         if run.status not in UNDOABLE:
             raise InputError(f"run {run_id} is {run.status}; it has nothing to undo")
+        holding = self._held_elsewhere(run)
+        if holding:
+            raise InputError(
+                f"{run.target} is also contained for open incident(s) {', '.join(holding)}; "
+                f"releasing it for {run.incident} would release it for them too; nothing was "
+                "undone",
+                hint="close those incidents (or undo their runs) first",
+            )
         steps = list(run.steps)
         for index in reversed(range(len(steps))):
             step = steps[index]
@@ -332,6 +340,24 @@ class Responder:
         done = replace(run, status=status, result=result, updated=_now())
         self._save(done, "run.undone" if not left else "run.undo_failed", actor)
         return done
+
+    def _held_elsewhere(self, run: Run) -> list[str]:
+        """Other open incidents whose runs still contain the same target."""
+        open_incidents = {i.id for i in self.book.incidents(open_only=True)}
+        return sorted(
+            {
+                other.incident
+                for other in self.book.runs()
+                if other.incident != run.incident
+                and other.incident in open_incidents
+                and other.target.lower() == run.target.lower()
+                and other.status in UNDOABLE
+                and (
+                    other.status == RunStatus.SUCCEEDED  # its steps may rely on this run's
+                    or any(s.status == StepStatus.VERIFIED for s in other.steps)
+                )
+            }
+        )
 
     # -- approvals ------------------------------------------------------------------------
     def _queue(self, run: Run) -> Run:
