@@ -172,3 +172,17 @@ def test_respond_on_a_terminal_shows_each_step_as_it_goes(
     assert result.exit_code == 0, result.output
     drawn = screen.getvalue()
     assert "tag_instance: verified" in drawn and "isolate_instance: planned" in drawn
+
+
+def test_respond_yes_shows_each_steps_plan_and_its_warning_before_running(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "none.toml").write_text("")
+    incident = _open(env)
+
+    result = clamp(env, "respond", "revoke-vm-identity", "--incident", incident, "--yes")
+
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("blast radius:") >= 2 and "every workload running as" in out
+    assert out.index("blast radius:") < out.index("succeeded")  # shown before the run's result

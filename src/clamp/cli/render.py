@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -118,7 +119,7 @@ def print_plan(plan: Plan) -> None:
     """The plan as a user reads it before saying yes."""
     console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
     console.print(f"  {plan.summary}")
-    console.print(f"  blast radius: {plan.blast_radius}")
+    console.print(f"  [bold yellow]⚠ blast radius:[/bold yellow] {escape(plan.blast_radius)}")
     console.print(
         "  reversible: "
         + (

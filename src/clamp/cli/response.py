@@ -23,7 +23,7 @@ from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
-from clamp.model import ApprovalKind, Incident, Run, RunStatus, StepStatus
+from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep, StepStatus
 from clamp.response import load_playbook
 from clamp.store import Store
 from clamp.store.codec import iso, plan_to_json
@@ -98,16 +98,12 @@ def respond(
                 ]
             )
             return
-        for n, (step, plan, note) in enumerate(rehearsal, 1):
-            render.console.rule(f"step {n}: {step.intent}")
-            if plan is None:
-                render.console.print(note)
-            else:
-                render.print_plan(plan)
+        _print_rehearsal(rehearsal)
         return
-    if fmt == "table":
+    if fmt == "table":  # what each step will do, warnings included, before anyone says yes
         render.console.print(f"{book.name}: {book.description}")
         render.console.print(" → ".join(s.intent for s in book.steps))
+        _print_rehearsal(ctx.responder.rehearse(book, incident, target=target, params=params))
     confirm(f"Run {book.name} for incident {incident}?", yes)
     with render.progress_bar(fmt) as progress:
         label = f"{book.name}: {len(book.steps)} step(s)"
@@ -127,6 +123,16 @@ def respond(
         raise typer.Exit(ExitCode.WAITING)
     if run.status != RunStatus.SUCCEEDED:
         raise typer.Exit(ExitCode.ERROR)
+
+
+def _print_rehearsal(rehearsal: list[tuple[RunStep, Plan | None, str]]) -> None:
+    """Each step's plan as planned now (a step's note when it cannot be planned yet)."""
+    for n, (step, plan, note) in enumerate(rehearsal, 1):
+        render.console.rule(f"step {n}: {step.intent}")
+        if plan is None:
+            render.console.print(note)
+        else:
+            render.print_plan(plan)
 
 
 def _incident_json(incident: Incident) -> dict[str, Any]:
