@@ -348,3 +348,22 @@ def test_releasing_a_vm_another_open_incident_still_contains_is_refused(rig: Rig
     released = responder.undo(run.id, actor="tester")
     isolate = next(s for s in released.steps if s.intent == "isolate_instance")
     assert isolate.status == StepStatus.UNDONE  # the second run's own tag is drift: kept
+
+
+def test_running_a_playbook_again_keeps_the_evidence_it_already_took(rig: Rig) -> None:
+    responder = _responder(rig)
+    incident = responder.open_incident("web-1 miner", GCE, actor="tester")
+    playbook = load_playbook("contain-compromised-vm")
+    first = responder.respond(playbook, incident.id, actor="tester")
+
+    def snapshots() -> list[str]:
+        objects = rig.state()["gcp"]["clamp-demo-prod"]
+        return sorted(o["name"] for o in objects if o.get("kind") == "compute#snapshot")
+
+    taken = snapshots()
+    again = responder.respond(playbook, incident.id, actor="tester")
+
+    assert first.status == again.status == RunStatus.SUCCEEDED, again.result
+    assert taken and snapshots() == taken
+    step = next(s for s in again.steps if s.intent == "snapshot_disks")
+    assert step.status == StepStatus.SKIPPED and first.id in step.result

@@ -231,6 +231,11 @@ class Responder:
                     run, index, status=StepStatus.NOT_RUN, result="an earlier step failed"
                 )
                 continue
+            taken = self._evidence_taken(run, step)
+            if taken:
+                run = self._step(run, index, status=StepStatus.SKIPPED, result=taken)
+                self._save(run, "run.step")
+                continue
             action = new_action_id()  # on the step before it is journaled: a crash keeps the link
             run = self._step(run, index, status=StepStatus.RUNNING, action=action)
             run = self._step(run, index, **self._do(run, index, origin, action))
@@ -243,6 +248,19 @@ class Responder:
         return self._finish(
             run, RunStatus.FAILED, f"{first.intent} failed: {first.result}; {_tally(run.steps)}"
         )
+
+    def _evidence_taken(self, run: Run, step: RunStep) -> str:
+        """Why a step that is never undone (evidence: disk snapshots) need not run again:
+        an earlier run of the incident on the target took it (empty when none did)."""
+        if INTENTS.get(step.intent).reversible:
+            return ""
+        for earlier in self.book.runs(incident=run.incident):
+            if earlier.id == run.id or earlier.target.lower() != run.target.lower():
+                continue
+            for done in earlier.steps:
+                if done.intent == step.intent and done.status == StepStatus.VERIFIED:
+                    return f"already done by run {earlier.id} (action {done.action}): kept"
+        return ""
 
     def _first_seen(self, run: Run) -> Resource | None:
         """The target as the incident's first run on it found it: a run after a crash or a
