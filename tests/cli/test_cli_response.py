@@ -186,3 +186,29 @@ def test_respond_yes_shows_each_steps_plan_and_its_warning_before_running(
     out = result.stdout
     assert out.count("blast radius:") >= 2 and "every workload running as" in out
     assert out.index("blast radius:") < out.index("succeeded")  # shown before the run's result
+
+
+def test_undo_of_a_run_in_a_table_says_why_a_step_was_not_undone(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "none.toml").write_text("")
+    first, second = _open(env), _open(env)
+    runs = []
+    for incident in (first, second):  # the second run re-tags the VM: drift for the first
+        result = clamp(
+            env,
+            "respond",
+            "quarantine-network-only",
+            "--incident",
+            incident,
+            "--yes",
+            "--format",
+            "json",
+        )
+        runs.append(json.loads(result.stdout)["run"])
+    assert clamp(env, "incident", "close", second).exit_code == 0
+
+    undone = clamp(env, "undo", runs[0], "--yes")
+
+    assert undone.exit_code == 1
+    assert "undo failed" in undone.stdout and "changed since" in undone.stdout

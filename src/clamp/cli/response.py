@@ -23,7 +23,7 @@ from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
-from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep, StepStatus
+from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep
 from clamp.response import load_playbook
 from clamp.store import Store
 from clamp.store.codec import iso, plan_to_json
@@ -45,11 +45,14 @@ def print_run(run: Run, fmt: str) -> None:
     if fmt == "json":
         render.print_json(run_to_json(run))
         return
-    table = Table("#", "step", "status", "action", "what", title=f"{run.playbook} on {run.target}")
+    table = Table(
+        "#", "step", "status", "action", "what", "result", title=f"{run.playbook} on {run.target}"
+    )
     for n, step in enumerate(run.steps, 1):
-        done = step.status in (StepStatus.VERIFIED, StepStatus.UNDONE, StepStatus.KEPT)
-        what = step.summary if done and step.summary else step.result
-        table.add_row(str(n), step.intent, str(step.status), step.action or "", what)
+        # the result says why a step failed, was skipped, or could not be undone
+        table.add_row(
+            str(n), step.intent, str(step.status), step.action or "", step.summary, step.result
+        )
     render.console.print(table)
     colour = "green" if run.status in (RunStatus.SUCCEEDED, RunStatus.UNDONE) else "red"
     render.console.print(f"[{colour}]{run.status}[/{colour}] {run.id}: {run.result}")
