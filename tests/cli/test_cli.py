@@ -335,3 +335,24 @@ def test_suppress_again_keeps_the_expiry_and_unsuppress_reopens(env: dict[str, s
     opened = json.loads(clamp(env, "findings", "--status", "open", "--format", "json").stdout)
     assert finding in [f["id"] for f in opened]
     assert clamp(env, "unsuppress", finding).exit_code == 1  # not suppressed any more
+
+
+def test_findings_filter_by_check_and_cloud_and_one_shows_its_evidence(
+    env: dict[str, str],
+) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    every = json.loads(clamp(env, "findings", "--format", "json").stdout)
+    picked = clamp(
+        env, "findings", "--check", "exposed-admin-port", "--provider", "gcp", "--format", "json"
+    )
+    chosen = json.loads(picked.stdout)
+    expected = [f for f in every if f["check"] == "exposed-admin-port" and f["provider"] == "gcp"]
+    assert chosen == expected and 0 < len(chosen) < len(every)
+    assert clamp(env, "findings", "--check", "no-such-check").exit_code == 2
+
+    shown = clamp(env, "finding", chosen[0]["id"])
+
+    assert shown.exit_code == 0
+    assert chosen[0]["resource"] in shown.stdout and "evidence:" in shown.stdout
+    assert "ports:" in shown.stdout  # the details that make the finding
+    assert clamp(env, "finding", "f-0000000000000000").exit_code == 1

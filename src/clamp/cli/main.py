@@ -24,7 +24,7 @@ from clamp.cli.common import (
 from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
-from clamp.cli.scan import findings, scan
+from clamp.cli.scan import finding, findings, scan
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
@@ -44,6 +44,7 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(rules_app, name="rules")
 app.command()(scan)
 app.command()(findings)
+app.command()(finding)
 app.command()(checks)
 app.command()(permissions)
 app.command()(respond)

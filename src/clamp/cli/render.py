@@ -25,7 +25,7 @@ from clamp.actions.audit_trail import Observer
 from clamp.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
 from clamp.store import FindingRecord
-from clamp.store.codec import action_to_json, finding_to_json
+from clamp.store.codec import action_to_json, finding_to_json, to_jsonable
 
 console = Console()
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -173,3 +173,9 @@ def follow_actions(progress: Progress, label: str) -> Observer:
         progress.refresh()  # each step is drawn, however fast the run
 
     return observe
+
+
+def indented_yaml(data: Any, indent: int = 4) -> str:
+    """``data`` as YAML, each line indented (a finding's evidence, a plan's images)."""
+    text = yaml.safe_dump(to_jsonable(data), sort_keys=False, default_flow_style=False)
+    return "\n".join(" " * indent + line for line in text.splitlines())

@@ -17,7 +17,7 @@ from clamp.cli.exits import ExitCode
 from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
 from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
-from clamp.store.codec import finding_to_json, scan_summary_to_json
+from clamp.store.codec import action_to_json, finding_to_json, scan_summary_to_json
 
 SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
 """A scope asked for (or listed) that this credential may not read: the scan is incomplete
@@ -185,12 +185,20 @@ def findings(
         FindingStatus | None, typer.Option(help="open, resolved or suppressed")
     ] = None,
     severity: Annotated[list[Severity] | None, typer.Option(help="only these severities")] = None,
+    check: Annotated[list[str] | None, typer.Option("--check", help="only these checks")] = None,
+    provider: Annotated[Provider | None, typer.Option(help="only this cloud")] = None,
     fail_on: FailOnOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
     """List findings; exit 3 when an open one listed is at or above --fail-on."""
     check_format(fmt)
-    records = context().store.findings(status=status, severities=set(severity or []) or None)
+    checks = select_checks(check or [], [], [])
+    records = [
+        r
+        for r in context().store.findings(status=status, severities=set(severity or []) or None)
+        if (checks is None or r.finding.check in checks)
+        and (provider is None or r.finding.provider == provider)
+    ]
     if fmt == "json":
         render.print_json([finding_to_json(r) for r in records])
     else:
@@ -199,3 +207,30 @@ def findings(
         r.status == FindingStatus.OPEN and at_or_above(r.finding.severity, fail_on) for r in records
     ):
         raise typer.Exit(ExitCode.FINDINGS)
+
+
+@one_line_errors
+def finding(finding_id: str, fmt: FormatOpt = "table") -> None:
+    """One finding in full: its evidence (details), lifecycle, and the actions taken on it."""
+    check_format(fmt)
+    ctx = context()
+    record = ctx.store.finding(finding_id)
+    actions = ctx.store.actions_for(finding_id)
+    if fmt == "json":
+        render.print_json(
+            {**finding_to_json(record), "actions": [action_to_json(a) for a in actions]}
+        )
+        return
+    data = finding_to_json(record)
+    render.console.print(f"[bold]{data['id']}[/bold] {data['check']} ({data['severity']})")
+    for key in ("title", "status", "provider", "scope", "resource", "first_seen", "last_seen"):
+        if data.get(key):
+            render.console.print(f"  {key.replace('_', ' ')}: {data[key]}")
+    if record.suppressed_reason:
+        render.console.print(
+            f"  suppressed: {record.suppressed_reason} (until {data.get('suppressed_until') or 'no expiry'})"
+        )
+    render.console.print("  evidence:")
+    render.console.print(render.indented_yaml(data["details"]), markup=False)
+    if actions:
+        render.console.print(render.actions_table(actions))
