@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from clamp.actions.engine import ActionEngine
 from clamp.cli.main import app
+from clamp.config import Settings
+from clamp.model import ActionRecord, ActionStatus
+from clamp.providers.factory import driver_factory
 from clamp.sandbox.scenario import demo_scenario, load_state
 from clamp.sandbox.server import Sandbox
+from clamp.store import Store
 
 FINDING_KEYS = {"id", "check", "provider", "resource", "severity", "status", "details"}
 ACTION_KEYS = {"id", "finding", "intent", "status", "actor", "created"}
@@ -356,3 +362,38 @@ def test_findings_filter_by_check_and_cloud_and_one_shows_its_evidence(
     assert chosen[0]["resource"] in shown.stdout and "evidence:" in shown.stdout
     assert "ports:" in shown.stdout  # the details that make the finding
     assert clamp(env, "finding", "f-0000000000000000").exit_code == 1
+
+
+@pytest.mark.parametrize("command", [["actions"], ["findings"], ["audit", "verify"]])
+def test_any_command_settles_an_action_a_crash_left_in_flight(
+    env: dict[str, str], command: list[str]
+) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    settings = Settings(
+        database_url=env["CLAMP_DATABASE_URL"], sandbox_url=env["CLAMP_SANDBOX_URL"], actor="x"
+    )
+    with Store.open(settings.database_url) as store:
+        engine = ActionEngine(store, driver_factory(settings), settings)
+        finding = next(
+            r for r in store.findings() if r.finding.check == "exposed-admin-port"
+        ).finding
+        plan = engine.plan(finding.id)
+        record = ActionRecord(
+            "a-crashed00001",
+            finding.id,
+            plan.intent,
+            ActionStatus.PLANNED,
+            "x",
+            datetime.now(UTC),
+            plan,
+            in_flight=True,
+        )
+        store.save_action(record)  # journaled, then the process died before the first write
+
+    result = clamp(env, *command)
+
+    assert result.exit_code == 0, result.output
+    with Store.open(settings.database_url) as store:
+        settled = store.action("a-crashed00001")
+    assert not settled.in_flight and settled.status == ActionStatus.FAILED
+    assert "nothing was changed" in settled.result

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+import typer
+
 from clamp.actions.engine import ActionEngine
 from clamp.config import Settings
-from clamp.model import Provider
+from clamp.errors import ClampError
+from clamp.model import Provider, RunStatus
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
 from clamp.response import Responder
@@ -24,8 +27,19 @@ class Context:
 
     @cached_property
     def store(self) -> Store:
-        """The store, migrated to the latest schema."""
-        return Store.open(self.settings.database_url)
+        """The store, migrated to the latest schema; what a crash left in flight (actions,
+        playbook runs) is settled first, whatever the command."""
+        store = Store.open(self.settings.database_url)
+        if store.in_flight_actions() or store.incidents.runs(status=RunStatus.RUNNING):
+            self.__dict__["store"] = store  # the engine and responder below use this one
+            try:
+                _ = self.responder  # settles the engine's actions first, then the runs
+            except ClampError as exc:
+                typer.echo(
+                    f"warning: what a crash left in flight could not be settled yet: {exc}",
+                    err=True,
+                )
+        return store
 
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:
