@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from clamp.actions.interface import INTENTS
 from clamp.actions.protect_storage import StorageIntent, storage_plan
-from clamp.actions.storage_draft import Draft
 from clamp.checks import evaluate
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError
 from clamp.model import Finding, Plan, Resource
+from clamp.providers.factory import storage_changes
+from clamp.providers.storage_changes import Draft
 
 BUNDLES: dict[str, tuple[str, ...]] = {
     "data-protection": (
@@ -34,11 +35,12 @@ def plan_bundle(name: str, finding: Finding, resource: Resource, settings: Setti
     if name not in BUNDLES:
         raise InputError(f"unknown bundle {name!r}; valid: {', '.join(sorted(BUNDLES))}")
     draft = Draft.of(resource)
+    cloud = storage_changes(resource.provider)
     permissions: dict[str, None] = {}
     for intent_name in BUNDLES[name]:
         intent = INTENTS.get(intent_name)()
         assert isinstance(intent, StorageIntent) and not intent.irreversible
-        open_checks = {f.check for f in evaluate([draft.edited()], settings)}
+        open_checks = {f.check for f in evaluate([cloud.edited(draft)], settings)}
         if resource.provider not in intent.permissions or not open_checks & set(intent.fixes):
             continue
         try:

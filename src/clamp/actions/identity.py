@@ -16,34 +16,18 @@ refuse when the change would not make the finding go away.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from clamp.actions.interface import INTENTS, NO_PARAMS, VM_TARGETS, Category, Intent
 from clamp.actions.params import checked_params
 from clamp.checks import evaluate
-from clamp.checks.identity import BROAD_GCP_ROLES, DEFAULT_ACCOUNT, azure_roles
-from clamp.checks.interface import Inventory
 from clamp.config import Settings
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import (
-    Change,
-    ChangeOp,
-    ChangeType,
-    Finding,
-    Plan,
-    Provider,
-    Resource,
-    ResourceType,
-)
-from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.model import Finding, Plan, Provider, Resource, ResourceType
+from clamp.providers.factory import identity_changes
+from clamp.providers.identity_changes import Detach, Detachment, Revocation
 
-ASSIGNMENT_TYPE = ChangeType.AZURE_ROLE_ASSIGNMENT
-VM_TYPE = ChangeType.AZURE_VM_IDENTITY
-POLICY_TYPE = ChangeType.GCP_PROJECT_POLICY
-ACCOUNTS_TYPE = ChangeType.GCP_INSTANCE_ACCOUNTS
-CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 CHECK = "vm-identity-overprivileged"
 
 
@@ -60,10 +44,6 @@ def _still_fixes(
     """Refuse unless the finding is gone from the resources as the plan leaves them."""
     if any(f.id == finding.id for f in evaluate(resources, settings)):
         raise PlanRefused(f"{name} alone would not make finding {finding.id} go away", hint=hint)
-
-
-def _flagged(finding: Finding) -> list[Mapping[str, Any]]:
-    return [i for i in finding.details.get("identities") or [] if isinstance(i, Mapping)]
 
 
 @INTENTS.register("revoke_identity_roles")
@@ -101,17 +81,10 @@ class RevokeIdentityRoles(Intent):
         checked_params(self.name, self.params_schema, params)
         _check_target(self.name, finding, resource)
         context = [r for r in context if r.id != resource.id]
-        if resource.provider == Provider.AZURE:
-            principals = {p["principal_id"] for p in resource.facets.get("principals") or ()}
-            changes, summary, radius = self._azure(resource, context, principals, broad_only=True)
-            remaining = [r for r in context if r.id not in {c.target for c in changes}]
-        else:
-            members = {f"serviceAccount:{i.get('email')}" for i in _flagged(finding)}
-            changes, summary, radius, edited = self._gcp(
-                resource, context, members, BROAD_GCP_ROLES
-            )
-            remaining = [edited if r.id == edited.id else r for r in context]
-        if not changes:
+        identity = identity_changes(resource.provider)
+        holders = identity.flagged(resource, finding)
+        revocation = identity.revocation(resource, context, holders, broad_only=True)
+        if not revocation.changes:
             raise PlanRefused(
                 "the VM's identity holds no broad role that Clamp can revoke",
                 hint="use --intent detach_identity (e.g. it runs as the default service account)",
@@ -119,22 +92,11 @@ class RevokeIdentityRoles(Intent):
         _still_fixes(
             self.name,
             finding,
-            [resource, *remaining],
+            [resource, *revocation.after],
             settings,
             "it runs as the Compute Engine default service account: use --intent detach_identity",
         )
-        return Plan(
-            intent=self.name,
-            finding=finding.id,
-            resource=resource.id,
-            provider=resource.provider,
-            summary=summary,
-            changes=changes,
-            reversible=True,
-            blast_radius=radius,
-            permissions=self.permissions[resource.provider],
-            params={},
-        )
+        return self._plan(finding.id, resource, revocation)
 
     def contain(
         self,
@@ -148,99 +110,28 @@ class RevokeIdentityRoles(Intent):
         """Incident response: revoke every role of the identities the VM runs (or ran, when
         the response began) as — not only the broad ones."""
         checked_params(self.name, self.params_schema, params)
+        identity = identity_changes(resource.provider)
         vms = [resource, *([origin] if origin is not None else [])]
+        holders = set().union(*(identity.holders(vm) for vm in vms))
         context = [r for r in context if r.id != resource.id]
-        if resource.provider == Provider.AZURE:
-            principals = {
-                p["principal_id"] for vm in vms for p in vm.facets.get("principals") or ()
-            }
-            changes, summary, radius = self._azure(resource, context, principals, broad_only=False)
-        else:
-            members = {
-                f"serviceAccount:{sa.get('email')}"
-                for vm in vms
-                for sa in vm.raw.get("serviceAccounts") or []
-            }
-            changes, summary, radius, _ = self._gcp(resource, context, members, None)
-        if not changes:
+        revocation = identity.revocation(resource, context, holders, broad_only=False)
+        if not revocation.changes:
             raise NothingToDo(f"the identity of {resource.name} holds no role Clamp can revoke")
+        return self._plan("", resource, revocation)
+
+    def _plan(self, finding: str, resource: Resource, revocation: Revocation) -> Plan:
         return Plan(
             intent=self.name,
-            finding="",
+            finding=finding,
             resource=resource.id,
             provider=resource.provider,
-            summary=summary,
-            changes=changes,
+            summary=revocation.summary,
+            changes=revocation.changes,
             reversible=True,
-            blast_radius=radius,
+            blast_radius=revocation.blast_radius,
             permissions=self.permissions[resource.provider],
             params={},
         )
-
-    @staticmethod
-    def _azure(
-        vm: Resource, context: Sequence[Resource], principals: set[str], *, broad_only: bool
-    ) -> tuple[tuple[Change, ...], str, str]:
-        found = azure_roles(Inventory(context), principals, broad_only=broad_only)
-        changes = tuple(
-            Change(
-                ChangeOp.DELETE,
-                assignment.id,
-                ASSIGNMENT_TYPE,
-                copy.deepcopy(dict(assignment.raw)),
-                None,
-                "RoleAssignmentsOperations.delete_by_id",
-            )
-            for assignment, _ in found
-        )
-        words = [f"{role} at {a.facets['scope']}" for a, role in found]
-        summary = f"revoke from VM {vm.name}'s identity: " + "; ".join(words)
-        radius = (
-            f"code on {vm.name} that uses its managed identity loses {', '.join(words)}; "
-            "the identity keeps any narrower roles, other principals are unaffected; undo "
-            "re-creates the same assignments"
-        )
-        return changes, summary, radius
-
-    @staticmethod
-    def _gcp(
-        instance: Resource,
-        context: Sequence[Resource],
-        members: set[str],
-        roles: Collection[str] | None,
-    ) -> tuple[tuple[Change, ...], str, str, Resource]:
-        """Remove ``members`` from the bindings of ``roles`` (every role when None)."""
-        policy = next((r for r in context if r.type == ResourceType.GCP_PROJECT_POLICY), None)
-        if policy is None:
-            raise PlanRefused(f"the IAM policy of project {instance.scope} was not read")
-        after = copy.deepcopy(dict(policy.raw))
-        removed = []
-        for binding in after.get("bindings") or []:
-            if roles is not None and binding.get("role") not in roles:
-                continue
-            gone = [m for m in binding.get("members") or [] if m in members]
-            removed += [f"{m} from {binding['role']}" for m in gone]
-            binding["members"] = [m for m in binding.get("members") or [] if m not in members]
-        after["bindings"] = [b for b in after.get("bindings") or [] if b.get("members")]
-        if not removed:
-            return (), "", "", policy
-        [edited] = resources_from_compute(policy.scope, [after])
-        change = Change(
-            ChangeOp.UPDATE,
-            policy.id,
-            POLICY_TYPE,
-            copy.deepcopy(dict(policy.raw)),
-            after,
-            "ProjectsClient.set_iam_policy",
-        )
-        accounts = ", ".join(sorted(m.removeprefix("serviceAccount:") for m in members))
-        summary = f"project {policy.scope} IAM policy: remove {', '.join(removed)}"
-        radius = (
-            f"every workload running as {accounts} — not only instance {instance.name} — loses "
-            "these roles in the project; other bindings are unchanged; the write carries the "
-            "policy's etag, so a concurrent change is never overwritten"
-        )
-        return (change,), summary, radius, edited
 
 
 @INTENTS.register("detach_identity")
@@ -301,12 +192,9 @@ class DetachIdentity(Intent):
         """The VM's identity change, and whether it can be undone."""
         checked = checked_params(self.name, self.params_schema, params)
         _check_target(self.name, finding, resource)
-        if resource.provider == Provider.AZURE:
-            flagged = [i for i in _flagged(finding) if i.get("roles")]
-            drop_system = any(i.get("kind") == "system" for i in flagged)
-            users = [str(i["id"]) for i in flagged if i.get("kind") == "user"]
-            return self._plan(finding.id, resource, checked, users, drop_system=drop_system)
-        return self._plan(finding.id, resource, checked)
+        identity = identity_changes(resource.provider)
+        detachment = identity.detach_flagged(resource, finding, _asked(checked))
+        return self._plan(finding.id, resource, checked, detachment)
 
     def contain(
         self,
@@ -321,127 +209,31 @@ class DetachIdentity(Intent):
         (Azure: the user-assigned ones; a system-assigned identity stays, and
         ``revoke_identity_roles`` takes its roles — unless ``system_identity=disable``)."""
         checked = checked_params(self.name, self.params_schema, params)
-        if resource.provider == Provider.AZURE:
-            identity = resource.raw.get("identity") or {}
-            users = list(identity.get("userAssignedIdentities") or {})
-            has_system = "systemassigned" in str(identity.get("type", "")).lower()
-            drop_system = has_system and self.irreversible_with(checked)
-            if not users and not drop_system:
-                raise NothingToDo(
-                    f"VM {resource.name} has no user-assigned identity to detach (a "
-                    "system-assigned one stays unless system_identity=disable: turning it off "
-                    "cannot be undone; revoke_identity_roles takes its roles)"
-                )
-            return self._plan("", resource, checked, users, drop_system=drop_system)
-        if not resource.raw.get("serviceAccounts") and not checked.get("service_account"):
-            raise NothingToDo(f"instance {resource.name} runs with no service account")
-        return self._plan("", resource, checked)
+        detachment = identity_changes(resource.provider).detach_all(resource, _asked(checked))
+        return self._plan("", resource, checked, detachment)
 
     def _plan(
-        self,
-        finding: str,
-        resource: Resource,
-        checked: Mapping[str, Any],
-        users: Sequence[str] = (),
-        *,
-        drop_system: bool = False,
+        self, finding: str, resource: Resource, checked: Mapping[str, Any], detachment: Detachment
     ) -> Plan:
-        if resource.provider == Provider.AZURE:
-            if "service_account" in checked:
-                raise PlanRefused("service_account is for GCP; on Azure identities are removed")
-            change, summary, radius = self._azure(resource, users, drop_system=drop_system)
-        else:
-            if "system_identity" in checked:
-                raise PlanRefused("system_identity is for Azure VMs; GCP instances have none")
-            change, summary, radius = self._gcp(resource, checked.get("service_account"))
         return Plan(
             intent=self.name,
             finding=finding,
             resource=resource.id,
             provider=resource.provider,
-            summary=summary,
-            changes=(change,),
-            reversible=not drop_system,
-            irreversible=drop_system,
-            blast_radius=radius,
+            summary=detachment.summary,
+            changes=(detachment.change,),
+            reversible=not detachment.irreversible,
+            irreversible=detachment.irreversible,
+            blast_radius=detachment.blast_radius,
             permissions=self.permissions[resource.provider],
             params=checked,
         )
 
-    @staticmethod
-    def _azure(
-        vm: Resource, dropped: Sequence[str], *, drop_system: bool
-    ) -> tuple[Change, str, str]:
-        identity = copy.deepcopy(dict(vm.raw.get("identity") or {}))
-        users = dict(identity.get("userAssignedIdentities") or {})
-        kept = {k: v for k, v in users.items() if k not in dropped}
-        has_system = "systemassigned" in str(identity.get("type", "")).lower()
-        kinds = [
-            *(["SystemAssigned"] if has_system and not drop_system else []),
-            *(["UserAssigned"] if kept else []),
-        ]
-        after_identity: dict[str, Any] = {"type": ", ".join(kinds) or "None"}
-        if kept:
-            after_identity["userAssignedIdentities"] = kept
-        change = Change(
-            ChangeOp.UPDATE,
-            vm.id,
-            VM_TYPE,
-            {"id": vm.id, "identity": identity},
-            {"id": vm.id, "identity": after_identity},
-            "VirtualMachinesOperations.begin_update",
-        )
-        steps = [
-            *(["turn the system-assigned identity off"] if drop_system else []),
-            *(f"remove user-assigned identity {d.rsplit('/', 1)[-1]}" for d in dropped),
-        ]
-        radius = (
-            f"code on {vm.name} can no longer get tokens for the removed identities; "
-            "user-assigned identities and their role assignments still exist"
-        )
-        if drop_system:
-            radius += (
-                "; the system-assigned identity's principal is deleted — undo cannot bring it "
-                "back (a re-enabled identity gets a new principal without the old roles); "
-                "use --intent revoke_identity_roles for a reversible fix"
-            )
-        return change, f"VM {vm.name}: " + "; ".join(steps), radius
 
-    @staticmethod
-    def _gcp(instance: Resource, replacement: str | None) -> tuple[Change, str, str]:
-        raw = instance.raw
-        before: dict[str, Any] = {
-            "status": raw.get("status"),
-            "serviceAccounts": [
-                {"email": sa.get("email"), "scopes": list(sa.get("scopes") or [])}
-                for sa in raw.get("serviceAccounts") or []
-            ],
-        }
-        if replacement and replacement.endswith(DEFAULT_ACCOUNT):
-            raise PlanRefused("the replacement must not be the Compute Engine default account")
-        accounts = [{"email": replacement, "scopes": [CLOUD_PLATFORM]}] if replacement else []
-        change = Change(
-            ChangeOp.UPDATE,
-            instance.id,
-            ACCOUNTS_TYPE,
-            before,
-            {**before, "serviceAccounts": accounts},
-            "InstancesClient.set_service_account_unary",
-        )
-        old = ", ".join(str(a["email"]) for a in before["serviceAccounts"]) or "none"
-        running = raw.get("status") == "RUNNING"
-        summary = (
-            f"instance {instance.name}: "
-            + ("STOP it, " if running else "")
-            + f"set its service account to {replacement or 'none'} (was {old})"
-            + (", START it again" if running else "")
-        )
-        radius = (
-            (f"{instance.name} is down while it restarts; " if running else "")
-            + "code on it can no longer use "
-            + old
-            + "'s token; "
-            + (f"it runs as {replacement} instead" if replacement else "it runs with no identity")
-            + "; undo restores the account and scopes the same way (stop, set, start)"
-        )
-        return change, summary, radius
+def _asked(checked: Mapping[str, Any]) -> Detach:
+    """``detach_identity``'s parameters in Clamp's terms."""
+    system = checked.get("system_identity")
+    return Detach(
+        replacement=checked.get("service_account"),
+        disable_system=None if system is None else system == "disable",
+    )

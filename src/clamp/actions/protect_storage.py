@@ -3,8 +3,8 @@
 ``enable_versioning``, ``enable_soft_delete``, ``protect_from_deletion``,
 ``block_public_access``, ``require_secure_transport`` (reversible) and
 ``lock_retention_policy`` (irreversible). Each edits a ``Draft`` of the account or bucket
-through ``storage_azure``/``storage_gcs``; the plan's changes are the draft's difference
-from what was read, and ``resolves`` lists every storage finding the edit makes disappear
+through its cloud's ``StorageChanges`` (``clamp.providers.storage_changes``); the plan's
+changes are the draft's difference from what was read, and ``resolves`` lists every storage finding the edit makes disappear
 (computed by running the checks on the edited resource), so verification checks them all.
 """
 
@@ -13,18 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions import storage_azure as azure
-from clamp.actions import storage_gcs as gcs
 from clamp.actions.interface import INTENTS, NO_PARAMS, Category, Intent
 from clamp.actions.params import checked_params
-from clamp.actions.storage_draft import Draft
 from clamp.checks import evaluate
 from clamp.config import Settings
-from clamp.errors import InputError, PlanRefused
+from clamp.errors import PlanRefused
 from clamp.model import Finding, Plan, Provider, Resource, ResourceType
+from clamp.providers.factory import storage_changes
+from clamp.providers.storage_changes import Draft, StorageChanges
 
 STORAGE_TYPES = (ResourceType.AZURE_STORAGE_ACCOUNT, ResourceType.GCS_BUCKET)
-NOUNS = {ResourceType.AZURE_STORAGE_ACCOUNT: "storage account", ResourceType.GCS_BUCKET: "bucket"}
 GONE = "nothing to change: the protection is already on; run `clamp scan`"
 ACCOUNT_READ = "Microsoft.Storage/storageAccounts/read"
 ACCOUNT_WRITE = "Microsoft.Storage/storageAccounts/write"
@@ -76,6 +74,10 @@ class StorageIntent(Intent):
         )
 
 
+def _cloud(draft: Draft) -> StorageChanges:
+    return storage_changes(draft.resource.provider)
+
+
 def _check_target(
     name: str, finding: Finding, resource: Resource, permissions: Mapping[Provider, Any]
 ) -> None:
@@ -97,12 +99,13 @@ def storage_plan(
     irreversible: bool = False,
 ) -> Plan:
     """The plan that makes the cloud look like ``draft``; refuses when it fixes nothing."""
-    changes = draft.changes()
+    changes = storage_changes(draft.resource.provider).changes(draft)
     if not changes:
         raise PlanRefused(GONE)
     resource = draft.resource
+    cloud = storage_changes(resource.provider)
     before = {f.id for f in evaluate([resource], settings)}
-    after = {f.id for f in evaluate([draft.edited()], settings)}
+    after = {f.id for f in evaluate([cloud.edited(draft)], settings)}
     if finding.id in after:
         raise PlanRefused(f"{intent} would not make finding {finding.id} go away")
     resolves = sorted((before - after) - {finding.id})
@@ -111,7 +114,7 @@ def storage_plan(
         finding=finding.id,
         resource=resource.id,
         provider=resource.provider,
-        summary=f"{intent} on {NOUNS[resource.type]} {resource.name}: " + "; ".join(draft.steps),
+        summary=f"{intent} on {cloud.noun} {resource.name}: " + "; ".join(draft.steps),
         changes=changes,
         reversible=reversible,
         blast_radius="; ".join(dict.fromkeys(draft.effects)),
@@ -137,7 +140,7 @@ class EnableVersioning(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """Versioning on."""
-        (azure.enable_versioning if draft.is_azure else gcs.enable_versioning)(draft)
+        _cloud(draft).enable_versioning(draft)
 
 
 @INTENTS.register("enable_soft_delete")
@@ -165,13 +168,7 @@ class EnableSoftDelete(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """Soft delete on for ``days``."""
-        days = int(params["days"])
-        if draft.is_azure:
-            azure.enable_soft_delete(draft, days)
-        elif not 7 <= days <= 90:
-            raise InputError(f"Cloud Storage soft delete lasts 7 to 90 days, not {days}")
-        else:
-            gcs.enable_soft_delete(draft, days)
+        _cloud(draft).enable_soft_delete(draft, int(params["days"]))
 
 
 @INTENTS.register("protect_from_deletion")
@@ -206,16 +203,10 @@ class ProtectFromDeletion(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """A lock (Azure); a retention policy or versioning (GCS)."""
-        if draft.is_azure:
-            if params:
-                raise InputError(
-                    f"protect_from_deletion takes no parameters on Azure, not {sorted(params)}"
-                )
-            azure.protect_from_deletion(draft, finding.id)
-        elif params.get("method") == "versioning":
-            gcs.enable_versioning(draft)
-        else:
-            gcs.set_retention(draft, int(params.get("days") or 7), lock=False)
+        days = params.get("days")
+        _cloud(draft).protect_from_deletion(
+            draft, finding.id, params.get("method"), None if days is None else int(days)
+        )
 
 
 @INTENTS.register("block_public_access")
@@ -238,7 +229,7 @@ class BlockPublicAccess(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """Public access off."""
-        (azure.block_public_access if draft.is_azure else gcs.block_public_access)(draft)
+        _cloud(draft).block_public_access(draft)
 
 
 @INTENTS.register("require_secure_transport")
@@ -255,7 +246,7 @@ class RequireSecureTransport(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """HTTPS only, TLS 1.2."""
-        azure.require_secure_transport(draft)
+        _cloud(draft).require_secure_transport(draft)
 
 
 @INTENTS.register("lock_retention_policy")
@@ -283,10 +274,5 @@ class LockRetentionPolicy(StorageIntent):
 
     def protect(self, draft: Draft, params: Mapping[str, Any], finding: Finding) -> None:
         """Set the retention policy if there is none, then lock it."""
-        has_policy = bool(draft.resource.facets.get("retention_seconds"))
-        if not has_policy and "days" not in params:
-            raise InputError(
-                "lock_retention_policy needs --param days=N: the bucket has no retention "
-                "policy yet, and a locked one can never be shortened, so Clamp will not pick one"
-            )
-        gcs.set_retention(draft, int(params.get("days") or 0), lock=True)
+        days = params.get("days")
+        _cloud(draft).lock_retention(draft, None if days is None else int(days))

@@ -1,5 +1,5 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
-and find the provider's containment changes (pure, no SDK)."""
+and find the provider's containment, identity and storage changes (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,28 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.identity_changes import AzureIdentityChanges
+from clamp.providers.azure.storage_changes import AzureStorageChanges
 from clamp.providers.azure.vm_changes import AzureVmChanges
 from clamp.providers.containment import VmChanges
+from clamp.providers.gcp.bucket_changes import GcsBucketChanges
+from clamp.providers.gcp.identity_changes import GceIdentityChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
+from clamp.providers.identity_changes import IdentityChanges
 from clamp.providers.interface import CloudDriver
+from clamp.providers.storage_changes import StorageChanges
 
 VM_CHANGES: dict[Provider, VmChanges] = {
     Provider.AZURE: AzureVmChanges(),
     Provider.GCP: GceInstanceChanges(),
+}
+IDENTITY_CHANGES: dict[Provider, IdentityChanges] = {
+    Provider.AZURE: AzureIdentityChanges(),
+    Provider.GCP: GceIdentityChanges(),
+}
+STORAGE_CHANGES: dict[Provider, StorageChanges] = {
+    Provider.AZURE: AzureStorageChanges(),
+    Provider.GCP: GcsBucketChanges(),
 }
 
 
@@ -41,3 +55,15 @@ def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
 def vm_changes(provider: Provider) -> VmChanges:
     """What containment needs from ``provider`` about a VM (``clamp.providers.containment``)."""
     return VM_CHANGES[provider]
+
+
+def identity_changes(provider: Provider) -> IdentityChanges:
+    """What the identity intents need from ``provider`` about a VM's identity
+    (``clamp.providers.identity_changes``)."""
+    return IDENTITY_CHANGES[provider]
+
+
+def storage_changes(provider: Provider) -> StorageChanges:
+    """What the storage intents need from ``provider`` about a storage account or bucket
+    (``clamp.providers.storage_changes``)."""
+    return STORAGE_CHANGES[provider]
