@@ -74,3 +74,12 @@ def test_no_modules_import_each_other_in_a_circle() -> None:
         if module not in seen:
             visit(module, [module])
     assert circles == []
+
+
+def test_providers_import_no_check_and_no_action() -> None:
+    offenders = {
+        m: sorted(i for i in imported if _under(i, "clamp.checks") or _under(i, "clamp.actions"))
+        for m, imported in GRAPH.items()
+        if _under(m, "clamp.providers")
+    }
+    assert {m: i for m, i in offenders.items() if i} == {}

@@ -21,56 +21,24 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.identity_roles import (
+    BROAD_GCP_ROLES,
+    CLOUD_PLATFORM,
+    DEFAULT_ACCOUNT,
+    GRANTING,
+    azure_roles,
+)
 from clamp.model import Finding, Provider, Resource, ResourceType, Severity
-
-# Built-in role definition GUIDs, so exports without the definitions still resolve them.
-BUILT_IN = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-}
-GRANTING = frozenset({"Owner", "User Access Administrator"})
-CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
-BROAD_GCP_ROLES = ("roles/owner", "roles/editor")
-DEFAULT_ACCOUNT = "-compute@developer.gserviceaccount.com"
-
-
-def broad_scope(scope: str) -> bool:
-    """A subscription, resource group or management group — not a single resource."""
-    parts = [p.lower() for p in scope.strip("/").split("/") if p]
-    if parts[:1] == ["providers"]:
-        return "managementgroups" in parts
-    return parts[:1] == ["subscriptions"] and len(parts) in (2, 4)
-
-
-def _guid(definition_id: str) -> str:
-    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def broad_azure_roles(inventory: Inventory, principals: set[str]) -> list[tuple[Resource, str]]:
     """The role assignments (with role names) that make any of ``principals`` overpowered."""
-    return azure_roles(inventory, principals, broad_only=True)
-
-
-def azure_roles(
-    inventory: Inventory, principals: set[str], *, broad_only: bool = False
-) -> list[tuple[Resource, str]]:
-    """The role assignments (with role names) of ``principals``: every one, or only the
-    broad roles at subscription or group scope."""
-    names: dict[str, tuple[str, bool]] = {
-        _guid(d.id): (d.facets["role_name"], d.facets["broad"])
-        for d in inventory.of_type(ResourceType.AZURE_ROLE_DEFINITION)
-    }
-    found = []
-    for assignment in inventory.of_type(ResourceType.AZURE_ROLE_ASSIGNMENT):
-        facets = assignment.facets
-        if facets["principal_id"] not in principals:
-            continue
-        guid = _guid(facets["role_definition"])
-        name, broad = names.get(guid) or (BUILT_IN.get(guid, ""), guid in BUILT_IN)
-        if not broad_only or (broad and broad_scope(facets["scope"])):
-            found.append((assignment, name or guid))
-    return found
+    return azure_roles(
+        inventory.of_type(ResourceType.AZURE_ROLE_DEFINITION),
+        inventory.of_type(ResourceType.AZURE_ROLE_ASSIGNMENT),
+        principals,
+        broad_only=True,
+    )
 
 
 def broad_gcp_roles(inventory: Inventory, instance: Resource, email: str) -> list[str]:

@@ -14,10 +14,9 @@ import copy
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from clamp.checks.identity import azure_roles
-from clamp.checks.interface import Inventory
 from clamp.errors import NothingToDo, PlanRefused
-from clamp.model import Change, ChangeOp, ChangeType, Finding, Provider, Resource
+from clamp.identity_roles import azure_roles
+from clamp.model import Change, ChangeOp, ChangeType, Finding, Provider, Resource, ResourceType
 from clamp.providers.identity_changes import (
     Detach,
     Detachment,
@@ -49,7 +48,9 @@ class AzureIdentityChanges(IdentityChanges):
         broad_only: bool,
     ) -> Revocation:
         """``delete_by_id`` of each (broad) role assignment of ``holders``."""
-        found = azure_roles(Inventory(context), set(holders), broad_only=broad_only)
+        definitions = [r for r in context if r.type == ResourceType.AZURE_ROLE_DEFINITION]
+        assignments = [r for r in context if r.type == ResourceType.AZURE_ROLE_ASSIGNMENT]
+        found = azure_roles(definitions, assignments, set(holders), broad_only=broad_only)
         changes = tuple(
             Change(
                 ChangeOp.DELETE,

@@ -14,8 +14,8 @@ import copy
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from clamp.checks.identity import BROAD_GCP_ROLES, CLOUD_PLATFORM, DEFAULT_ACCOUNT
 from clamp.errors import NothingToDo, PlanRefused
+from clamp.identity_roles import BROAD_GCP_ROLES, CLOUD_PLATFORM, DEFAULT_ACCOUNT
 from clamp.model import Change, ChangeOp, ChangeType, Finding, Provider, Resource, ResourceType
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.identity_changes import (
