@@ -150,3 +150,30 @@ def test_an_approve_mode_rule_queues_and_the_approval_applies_the_plan(
     assert json.loads(approved.stdout)["outcome"] == "applied"
     [action] = json.loads(clamp(env, "actions", "--format", "json").stdout)
     assert action["status"] == "verified" and action["actor"] == "rule:close-public-admin-ports"
+
+
+PASSWORD_RULE = """
+rules:
+  - name: enforce-password-baseline
+    match: {check: [password-policy-weak], provider: [azure]}
+    action: apply_password_policy
+    mode: auto
+    backlog: true
+"""
+
+
+def test_a_password_policy_rule_rehearses_as_it_runs(env: dict[str, str], tmp_path: Path) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    rules = tmp_path / "password.yaml"
+    rules.write_text(PASSWORD_RULE)
+
+    planned = json.loads(
+        clamp(env, "rules", "run", "--file", str(rules), "--dry-run", "--format", "json").stdout
+    )
+    rehearsed = clamp(env, "rules", "rehearse", str(rules), "--format", "json")
+
+    assert rehearsed.exit_code == 0, rehearsed.output
+    report = json.loads(rehearsed.stdout)
+    assert planned["summary"]["planned"] == 1
+    assert report["summary"]["applied"] == 1 and report["summary"]["failed"] == 0
+    assert [a["finding"] for a in report["actions"]] == [a["finding"] for a in planned["actions"]]

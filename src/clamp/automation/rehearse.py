@@ -21,7 +21,7 @@ from clamp.automation.runner import Report, RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.providers.factory import driver_factory
-from clamp.providers.objects import api_objects
+from clamp.providers.objects import api_objects, directory_of, object_key
 from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import SandboxState
 from clamp.store import Store
@@ -31,15 +31,23 @@ COPIED = ("findings", "rule_state", "rule_actions", "inventory")
 
 
 def scenario_from_inventory(items: Iterable[InventoryItem]) -> dict[str, Any]:
-    """A sandbox scenario holding the raw objects of every inventoried resource."""
+    """A sandbox scenario holding the raw objects of every inventoried resource, and the
+    identity-plane directories (an Entra tenant's Graph objects, a Google customer's
+    policies) so that password-policy rules rehearse as they would run."""
     clouds: dict[str, dict[str, dict[str, Any]]] = {"azure": {}, "gcp": {}}
+    directories: dict[str, dict[str, Any]] = {"entra": {}, "cloudidentity": {}}
     for item in items:
+        directory = directory_of(item.id, item.type, item.raw)
+        if directory is not None:
+            section, key, content = directory
+            directories[section][key] = content
+            continue
         objects = clouds[item.provider.value].setdefault(item.scope, {})
         for obj in api_objects(item.type, item.raw):
-            key = str(obj.get("id") or obj.get("selfLink") or obj.get("resource") or obj)
-            objects.setdefault(key.lower(), obj)
+            objects.setdefault(object_key(obj), obj)
     return {
-        cloud: {s: list(o.values()) for s, o in scopes.items()} for cloud, scopes in clouds.items()
+        **{c: {s: list(o.values()) for s, o in scopes.items()} for c, scopes in clouds.items()},
+        **{section: found for section, found in directories.items() if found},
     }
 
 

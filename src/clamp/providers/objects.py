@@ -56,3 +56,18 @@ def object_key(obj: Mapping[str, Any]) -> str:
         if obj.get(field_name):
             return f"{obj.get('kind', '')}:{obj[field_name]}".lower()
     return repr(sorted(obj.items()))
+
+
+def directory_of(
+    resource_id: str, resource_type: str, raw: Mapping[str, Any]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """An identity-plane resource as a directory a stand-in for the clouds can serve:
+    ``("entra", tenant, Graph objects)`` or ``("cloudidentity", customer, policies)``; None
+    for anything else. (The organization a customer belongs to is not kept with it; a
+    rehearsal reads the customer directly, so it needs none.)"""
+    if resource_type == ResourceType.ENTRA_TENANT:
+        return "entra", resource_id.removeprefix("tenant:"), dict(raw)
+    if resource_type == ResourceType.GOOGLE_CUSTOMER:
+        customer = resource_id.removeprefix("customer:")
+        return "cloudidentity", customer, {"policies": list(raw.get("policies") or [])}
+    return None
