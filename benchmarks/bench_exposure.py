@@ -13,6 +13,7 @@ of a fresh process. Not a test.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import subprocess
@@ -233,6 +234,11 @@ def main(argv: list[str]) -> None:
         return
     print(f"Python {sys.version.split()[0]}; half Azure, half GCP resources in API shapes")
     for size in args.sizes:
+        # the machine's load beside each figure: a busy machine makes any figure slower
+        one, five, _ = os.getloadavg()
+        print(
+            f"load average before {size:,}: {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} cores"
+        )
         subprocess.run([sys.executable, __file__, "--one", str(size)], check=True)
 
 
