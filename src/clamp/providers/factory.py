@@ -1,5 +1,5 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
-and find the provider's containment changes (pure, no SDK)."""
+and find the provider's containment and ingress changes (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.nsg_changes import AzureNsgChanges
 from clamp.providers.azure.vm_changes import AzureVmChanges
 from clamp.providers.containment import VmChanges
+from clamp.providers.gcp.firewall_changes import GceFirewallChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
+from clamp.providers.ingress import IngressChanges
 from clamp.providers.interface import CloudDriver
 
 VM_CHANGES: dict[Provider, VmChanges] = {
     Provider.AZURE: AzureVmChanges(),
     Provider.GCP: GceInstanceChanges(),
+}
+INGRESS_CHANGES: dict[Provider, IngressChanges] = {
+    Provider.AZURE: AzureNsgChanges(),
+    Provider.GCP: GceFirewallChanges(),
 }
 
 
@@ -41,3 +48,9 @@ def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
 def vm_changes(provider: Provider) -> VmChanges:
     """What containment needs from ``provider`` about a VM (``clamp.providers.containment``)."""
     return VM_CHANGES[provider]
+
+
+def ingress_changes(provider: Provider) -> IngressChanges:
+    """What ``restrict_ingress`` needs from ``provider`` (``clamp.providers.ingress``)."""
+    return INGRESS_CHANGES[provider]
+
