@@ -1,5 +1,5 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
-and find the provider's containment and ingress changes (pure, no SDK)."""
+and find the provider's containment, ingress and password changes (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.entra_password import EntraPasswordChanges
 from clamp.providers.azure.nsg_changes import AzureNsgChanges
 from clamp.providers.azure.vm_changes import AzureVmChanges
 from clamp.providers.containment import VmChanges
+from clamp.providers.gcp.customer_password import GoogleCustomerPasswordChanges
 from clamp.providers.gcp.firewall_changes import GceFirewallChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
 from clamp.providers.ingress import IngressChanges
 from clamp.providers.interface import CloudDriver
+from clamp.providers.password import PasswordChanges
 
 VM_CHANGES: dict[Provider, VmChanges] = {
     Provider.AZURE: AzureVmChanges(),
@@ -22,6 +25,10 @@ VM_CHANGES: dict[Provider, VmChanges] = {
 INGRESS_CHANGES: dict[Provider, IngressChanges] = {
     Provider.AZURE: AzureNsgChanges(),
     Provider.GCP: GceFirewallChanges(),
+}
+PASSWORD_CHANGES: dict[Provider, PasswordChanges] = {
+    Provider.AZURE: EntraPasswordChanges(),
+    Provider.GCP: GoogleCustomerPasswordChanges(),
 }
 
 
@@ -54,3 +61,7 @@ def ingress_changes(provider: Provider) -> IngressChanges:
     """What ``restrict_ingress`` needs from ``provider`` (``clamp.providers.ingress``)."""
     return INGRESS_CHANGES[provider]
 
+
+def password_changes(provider: Provider) -> PasswordChanges:
+    """What ``apply_password_policy`` needs from ``provider`` (``clamp.providers.password``)."""
+    return PASSWORD_CHANGES[provider]
