@@ -1,23 +1,23 @@
-"""What both clouds' ingress planners share: the ``allow`` parameter, sources, port words.
+"""The cloud-neutral side of ``restrict_ingress``: the ``allow`` parameter, which sources
+keep access, and ports in a user's words.
 
-Internet-ness of a source and port-range arithmetic come from the exposure engine
-(``clamp.checks.exposure`` / ``clamp.ports``) so the planner and the check that
-verifies it can never disagree.
+The clouds' rule changes are in ``clamp.providers.ingress``; there, as here, internet-ness
+of a source and port-range arithmetic come from the exposure engine
+(``clamp.checks.exposure`` / ``clamp.ports``) so the planner and the check that verifies it
+can never disagree.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from clamp.checks.exposure import is_internet
 from clamp.errors import InputError
-from clamp.model import Change, PortRange, Protocol
-from clamp.ports import intersect, is_all
-
-Ports = Mapping[Protocol, tuple[PortRange, ...]]
+from clamp.model import PortRange
+from clamp.ports import intersect
+from clamp.providers.ingress import Ports
 
 # The narrowest prefix length accepted in ``allow``: anything wider is a large slice of the
 # internet (two /1s are the whole of it) and would reopen what the fix closes.
@@ -48,31 +48,6 @@ SERVICES: tuple[tuple[int, int, str], ...] = (
     (27017, 27019, "MongoDB"),
     (50000, 50000, "DB2"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RuleFix:
-    """How one rule is narrowed: a phrase for the plan, its changes, and what it may break."""
-
-    rule: str
-    how: str
-    changes: tuple[Change, ...]
-    kept: tuple[str, ...] = ()
-    warning: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IngressFixes:
-    """A provider planner's answer: the rule fixes and the internet traffic they stop."""
-
-    fixes: tuple[RuleFix, ...] = ()
-    closed: Ports = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-
-    @property
-    def changes(self) -> tuple[Change, ...]:
-        """Every change, in the order they are applied."""
-        return tuple(c for fix in self.fixes for c in fix.changes)
 
 
 def allowed_cidrs(params: Mapping[str, Any]) -> list[str]:
@@ -118,20 +93,13 @@ def _cidr(value: object) -> str:
 def keep_sources(
     sources: Iterable[str], allow: Iterable[str], internet: Callable[[str], bool] = is_internet
 ) -> list[str]:
-    """The rule's non-internet sources followed by the allowed CIDRs, without repeats."""
+    """The rule's non-internet sources followed by the allowed CIDRs, without repeats: a
+    narrowed rule keeps its private and named sources, and ``--allow`` adds to them."""
     out: list[str] = []
     for source in [*sources, *allow]:
         if source and not internet(source) and source not in out:
             out.append(source)
     return out
-
-
-def port_strings(ranges: Iterable[PortRange], *, star: bool) -> list[str]:
-    """Ports as the clouds write them: ``22``, ``20-25``; ``*`` for all when ``star``."""
-    ranges = list(ranges)
-    if star and is_all(ranges):
-        return ["*"]
-    return [str(r) for r in ranges]
 
 
 def describe_ports(ports: Ports) -> str:

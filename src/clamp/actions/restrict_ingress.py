@@ -1,9 +1,9 @@
 """``restrict_ingress``: stop internet traffic to sensitive ports, narrowly and reversibly.
 
-Azure: the offending rules of the NSG lose their internet sources (``ingress_azure``).
-GCP: the offending firewall loses its internet ranges (``ingress_gcp``). Private sources
-are always kept, ``--allow`` CIDRs are added, and rules that also open other ports are
-split so that traffic stays exactly as it was.
+The offending rules lose their internet sources: an Azure NSG's security rules, a GCP
+firewall's source ranges (the cloud's ``IngressChanges``, ``clamp.providers.ingress``).
+Private sources are always kept, ``--allow`` CIDRs are added (``ingress_common``), and
+rules that also open other ports are split so that traffic stays exactly as it was.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.ingress_azure import plan_nsg
-from clamp.actions.ingress_common import IngressFixes, allowed_cidrs, describe_ports, plural
-from clamp.actions.ingress_gcp import plan_firewall
+from clamp.actions.ingress_common import allowed_cidrs, describe_ports, keep_sources, plural
 from clamp.actions.interface import INTENTS, Category, Intent
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.model import Finding, Plan, PortRange, Provider, Resource, ResourceType
+from clamp.model import Finding, Plan, PortRange, Provider, Resource
+from clamp.providers.factory import ingress_changes
+from clamp.providers.ingress import IngressFixes
 
 PORT_SETTINGS = {"exposed-admin-port": "admin_ports", "exposed-database-port": "database_ports"}
 # Distinct names for the split-off rules per check, so fixing the admin ports and then the
@@ -76,16 +76,15 @@ class RestrictIngress(Intent):
         if finding.resource.lower() != resource.id.lower():
             raise PlanRefused(f"{resource.id} is not the resource of finding {finding.id}")
         sensitive: tuple[PortRange, ...] = getattr(settings, PORT_SETTINGS[finding.check])
-        suffix = SUFFIXES[finding.check]
-        match resource.type:
-            case ResourceType.AZURE_NSG:
-                fixes = plan_nsg(resource.raw, sensitive, allow, suffix)
-                kind, noun = "network security group", "VM"
-            case ResourceType.GCP_FIREWALL:
-                fixes = plan_firewall(resource.raw, resource.id, sensitive, allow, suffix)
-                kind, noun = "firewall", "instance"
-            case _:
-                raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
+        ingress = ingress_changes(resource.provider)
+        if resource.type != ingress.resource_type:
+            raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
+        fixes = ingress.narrow(
+            resource,
+            sensitive,
+            lambda sources, internet: keep_sources(sources, allow, internet),
+            SUFFIXES[finding.check],
+        )
         if not fixes.fixes:
             raise PlanRefused(GONE)
         return Plan(
@@ -94,12 +93,12 @@ class RestrictIngress(Intent):
             resource=resource.id,
             provider=resource.provider,
             summary=(
-                f"stop internet access to {describe_ports(fixes.closed)} on {kind} "
+                f"stop internet access to {describe_ports(fixes.closed)} on {ingress.kind} "
                 f"{resource.name}: " + "; ".join(fix.how for fix in fixes.fixes)
             ),
             changes=fixes.changes,
             reversible=True,
-            blast_radius=_blast_radius(fixes, finding, noun),
+            blast_radius=_blast_radius(fixes, finding, ingress.noun),
             permissions=self.permissions[resource.provider],
             params={"allow": allow} if allow else {},
         )

@@ -1,5 +1,6 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
-and find the provider's containment, identity and storage changes (pure, no SDK)."""
+and find the provider's change plug-points: containment, identity, storage, ingress and
+password (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.entra_password import EntraPasswordChanges
 from clamp.providers.azure.identity_changes import AzureIdentityChanges
+from clamp.providers.azure.nsg_changes import AzureNsgChanges
 from clamp.providers.azure.storage_changes import AzureStorageChanges
 from clamp.providers.azure.vm_changes import AzureVmChanges
 from clamp.providers.containment import VmChanges
 from clamp.providers.gcp.bucket_changes import GcsBucketChanges
+from clamp.providers.gcp.customer_password import GoogleCustomerPasswordChanges
+from clamp.providers.gcp.firewall_changes import GceFirewallChanges
 from clamp.providers.gcp.identity_changes import GceIdentityChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
 from clamp.providers.identity_changes import IdentityChanges
+from clamp.providers.ingress import IngressChanges
 from clamp.providers.interface import CloudDriver
+from clamp.providers.password import PasswordChanges
 from clamp.providers.storage_changes import StorageChanges
 
 VM_CHANGES: dict[Provider, VmChanges] = {
@@ -29,6 +36,15 @@ IDENTITY_CHANGES: dict[Provider, IdentityChanges] = {
 STORAGE_CHANGES: dict[Provider, StorageChanges] = {
     Provider.AZURE: AzureStorageChanges(),
     Provider.GCP: GcsBucketChanges(),
+}
+
+INGRESS_CHANGES: dict[Provider, IngressChanges] = {
+    Provider.AZURE: AzureNsgChanges(),
+    Provider.GCP: GceFirewallChanges(),
+}
+PASSWORD_CHANGES: dict[Provider, PasswordChanges] = {
+    Provider.AZURE: EntraPasswordChanges(),
+    Provider.GCP: GoogleCustomerPasswordChanges(),
 }
 
 
@@ -67,3 +83,13 @@ def storage_changes(provider: Provider) -> StorageChanges:
     """What the storage intents need from ``provider`` about a storage account or bucket
     (``clamp.providers.storage_changes``)."""
     return STORAGE_CHANGES[provider]
+
+
+def ingress_changes(provider: Provider) -> IngressChanges:
+    """What ``restrict_ingress`` needs from ``provider`` (``clamp.providers.ingress``)."""
+    return INGRESS_CHANGES[provider]
+
+
+def password_changes(provider: Provider) -> PasswordChanges:
+    """What ``apply_password_policy`` needs from ``provider`` (``clamp.providers.password``)."""
+    return PASSWORD_CHANGES[provider]

@@ -43,12 +43,12 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.ingress_gcp import FIREWALL_TYPE, UPDATE
 from clamp.actions.interface import Category, Intent
 from clamp.actions.params import checked_params
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import Change, ChangeOp, Finding, Plan, Provider, Resource, ResourceType
+from clamp.providers.gcp.firewall_changes import FIREWALL_TYPE, UPDATE
 
 __all__ = ["DisableFirewallRule"]
 

@@ -1,4 +1,5 @@
-"""Planning ``restrict_ingress`` on an Azure network security group (pure, no I/O).
+"""``restrict_ingress`` on an Azure network security group, in ARM's shapes (pure: the
+security-rule PUTs ``NetworkService`` applies).
 
 Which rules: every custom inbound Allow rule that lets internet traffic reach a sensitive
 port unless a higher-priority internet Deny already blocks it (the exposure engine's
@@ -6,9 +7,10 @@ port unless a higher-priority internet Deny already blocks it (the exposure engi
 fixed too, while an Allow shadowed by a Deny is left alone.
 
 How each rule changes (DESIGN rule 7, narrow changes):
-- all its ports are sensitive: its internet sources are replaced by its other sources plus
-  ``allow``; when none would remain it becomes a Deny. A Deny keeps the rule's priority
-  slot, so nothing below it is uncovered, and undo is a plain update back.
+- all its ports are sensitive: its internet sources are replaced by the sources the
+  intent keeps (its other sources plus ``--allow``); when none would remain it becomes a
+  Deny. A Deny keeps the rule's priority slot, so nothing below it is uncovered, and undo
+  is a plain update back.
 - it also opens other ports: it is split. The rule keeps only the other ports (interval
   arithmetic; ``*`` becomes the complement), sources unchanged; the sensitive ports move
   to a new rule ``<name>-restricted`` for the remaining sources, at a free priority next
@@ -23,12 +25,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clamp.actions.ingress_common import IngressFixes, RuleFix, keep_sources, port_strings
-from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports
+from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports, is_internet
 from clamp.errors import PlanRefused
-from clamp.model import Change, ChangeOp, ChangeType, Direction, NetworkRule, PortRange
+from clamp.model import (
+    Change,
+    ChangeOp,
+    ChangeType,
+    Direction,
+    NetworkRule,
+    PortRange,
+    Provider,
+    Resource,
+    ResourceType,
+)
 from clamp.ports import intersect, merge, subtract
 from clamp.providers.azure.normalize import security_rule
+from clamp.providers.ingress import IngressChanges, IngressFixes, Keep, RuleFix, port_strings
 
 RULE_TYPE = ChangeType.AZURE_SECURITY_RULE
 API_CALL = "SecurityRulesOperations.begin_create_or_update"
@@ -58,32 +70,54 @@ def _inbound(nsg: Mapping[str, Any]) -> list[_Rule]:
     )
 
 
-def plan_nsg(
-    nsg: Mapping[str, Any],
-    sensitive: tuple[PortRange, ...],
-    allow: Sequence[str],
-    suffix: str = "restricted",
-) -> IngressFixes:
-    """The rule changes that stop internet traffic to ``sensitive`` ports on this NSG."""
-    sensitive = merge(sensitive)
-    inbound = _inbound(nsg)
-    rules = [r.rule for r in inbound]
-    closed = internet_ports(azure_exposure(rules, sensitive))
-    by_name = {r.rule.name: r for r in inbound}
-    taken = {r.priority for r in rules}
-    names = {str(raw.get("name", "")).lower() for raw in _custom_rules(nsg)}
-    fixes = tuple(
-        _fix(str(nsg.get("id", "")), by_name[name], sensitive, allow, taken, names, suffix)
-        for name in internet_allow_rules(rules, sensitive)
-    )
-    return IngressFixes(fixes, closed)
+class AzureNsgChanges(IngressChanges):
+    """An NSG's custom inbound rules narrowed, turned to Deny, or split at a free priority."""
+
+    provider = Provider.AZURE
+    resource_type = ResourceType.AZURE_NSG
+    kind = "network security group"
+    noun = "VM"
+
+    def is_internet(self, source: str) -> bool:
+        """``Internet``, ``*``, ``any`` and public prefixes (the exposure engine's test)."""
+        return is_internet(source)
+
+    def narrow(
+        self,
+        resource: Resource,
+        sensitive: tuple[PortRange, ...],
+        keep: Keep,
+        suffix: str,
+    ) -> IngressFixes:
+        """The rule changes that stop internet traffic to ``sensitive`` ports on this NSG."""
+        nsg = resource.raw
+        sensitive = merge(sensitive)
+        inbound = _inbound(nsg)
+        rules = [r.rule for r in inbound]
+        closed = internet_ports(azure_exposure(rules, sensitive))
+        by_name = {r.rule.name: r for r in inbound}
+        taken = {r.priority for r in rules}
+        names = {str(raw.get("name", "")).lower() for raw in _custom_rules(nsg)}
+        fixes = tuple(
+            _fix(
+                str(nsg.get("id", "")),
+                by_name[name],
+                keep(by_name[name].rule.sources, self.is_internet),
+                sensitive,
+                taken,
+                names,
+                suffix,
+            )
+            for name in internet_allow_rules(rules, sensitive)
+        )
+        return IngressFixes(fixes, closed)
 
 
 def _fix(
     nsg_id: str,
     rule: _Rule,
+    kept: list[str],
     sensitive: tuple[PortRange, ...],
-    allow: Sequence[str],
     taken: set[int],
     names: set[str],
     suffix: str,
@@ -91,7 +125,6 @@ def _fix(
     name = rule.rule.name
     target = str(rule.raw.get("id") or f"{nsg_id}/securityRules/{name}")
     before = copy.deepcopy(dict(rule.raw))
-    kept = keep_sources(rule.rule.sources, allow)
     others = subtract(rule.rule.ports, sensitive)
     after = _writable(rule.raw)
     props = after["properties"]
