@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from builders import DEFAULT_RULES, admin, arm_nsg, arm_rule, scan
 from clamp.actions.restrict_ingress import RestrictIngress
 from clamp.checks import evaluate
-from clamp.checks.exposure import azure_exposure
 from clamp.config import ADMIN_PORTS, Settings
 from clamp.errors import InputError, PlanRefused
+from clamp.exposure import azure_exposure
 from clamp.model import ChangeOp, Finding, Plan, PortRange
 from clamp.providers.azure.normalize import resources_from_arm
 

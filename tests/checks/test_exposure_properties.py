@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clamp.checks.exposure import azure_exposure, gcp_exposure, internet_ports, is_gcp_shadow
+from clamp.exposure import azure_exposure, gcp_exposure, internet_ports, is_gcp_shadow
 from clamp.model import Access, Direction, NetworkRule, PortRange, Protocol
 from clamp.ports import merge
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checks.test_exposure_properties import nsg_rules
-from clamp.checks.exposure import (
+from clamp.exposure import (
     azure_exposure,
     gcp_exposure,
     internet_allow_rules,

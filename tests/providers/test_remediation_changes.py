@@ -84,6 +84,7 @@ def test_each_entra_change_is_one_the_driver_makes(demo_rig: Rig) -> None:
     assert fixes.changes and "MFA for everyone" in fixes.manual
     granted = set(ApplyPasswordPolicy.permissions[Provider.AZURE])
     for change in fixes.changes:
+        assert driver.describe(change).api == change.api_call, change
         assert set(driver.describe(change).permissions) <= granted, change
         assert driver.describe(change).permissions, change
         assert set(driver.describe(change.inverse()).permissions) <= granted, change

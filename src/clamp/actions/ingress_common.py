@@ -3,7 +3,7 @@ keep access, and ports in a user's words.
 
 The clouds' rule changes are in ``clamp.providers.ingress``; there, as here, internet-ness
 of a source and port-range arithmetic come from the exposure engine
-(``clamp.checks.exposure`` / ``clamp.ports``) so the planner and the check that verifies it
+(``clamp.exposure`` / ``clamp.ports``) so the planner and the check that verifies it
 can never disagree.
 """
 
@@ -13,8 +13,8 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from clamp.checks.exposure import is_internet
 from clamp.errors import InputError
+from clamp.exposure import is_internet
 from clamp.model import PortRange
 from clamp.ports import intersect
 from clamp.providers.ingress import Ports

@@ -1,7 +1,7 @@
 """Detection rules over normalized facets: pure functions, no I/O, no SDK imports.
 
 ``evaluate`` runs every registered check; ``exposures_of`` and ``internet_allow_rules``
-(from ``clamp.checks.exposure``) serve the action engine's planning and verification.
+(from ``clamp.exposure``) serve the action engine's planning and verification.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from clamp.checks import identity as _identity  # noqa: F401
 from clamp.checks import network as _network  # noqa: F401  (registers the checks)
 from clamp.checks import password as _password  # noqa: F401
 from clamp.checks import storage as _storage  # noqa: F401
-from clamp.checks.exposure import Exposure, exposures_of, internet_allow_rules
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.config import Settings
+from clamp.exposure import Exposure, exposures_of, internet_allow_rules
 from clamp.model import Finding, Resource
 
 

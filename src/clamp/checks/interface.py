@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import ClassVar
 
-from clamp.checks.exposure import gcp_network_key
 from clamp.config import Settings
+from clamp.exposure import gcp_network_key
 from clamp.model import Finding, Resource, ResourceType, Severity
 from clamp.registry import Registry
 

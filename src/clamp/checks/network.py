@@ -23,7 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from clamp.checks.exposure import (
+from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.config import Settings
+from clamp.exposure import (
     Exposure,
     azure_exposure,
     both_allow,
@@ -33,8 +35,6 @@ from clamp.checks.exposure import (
     is_gcp_shadow,
     is_internet,
 )
-from clamp.checks.interface import CHECKS, Check, Inventory
-from clamp.config import Settings
 from clamp.model import (
     Finding,
     NetworkRule,

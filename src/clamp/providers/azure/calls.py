@@ -102,8 +102,10 @@ CALLS: CallTable = {
     (LIFECYCLE_TYPE, ChangeOp.DELETE): Call(
         "VirtualMachinesOperations.begin_delete", (f"{VM}/delete",)
     ),
-    (DOMAIN_TYPE, ChangeOp.UPDATE): Call("graph: PATCH /domains/{id}", ("Domain.ReadWrite.All",)),
+    (DOMAIN_TYPE, ChangeOp.UPDATE): Call(
+        "DomainItemRequestBuilder.patch", ("Domain.ReadWrite.All",)
+    ),
     (SETTING_TYPE, ChangeOp.UPDATE): Call(
-        "graph: PATCH /groupSettings/{id}", ("Directory.ReadWrite.All",)
+        "GroupSettingItemRequestBuilder.patch", ("Directory.ReadWrite.All",)
     ),
 }

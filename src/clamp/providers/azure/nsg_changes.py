@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from clamp.checks.exposure import azure_exposure, internet_allow_rules, internet_ports, is_internet
 from clamp.errors import PlanRefused
+from clamp.exposure import azure_exposure, internet_allow_rules, internet_ports, is_internet
 from clamp.model import (
     Change,
     ChangeOp,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clamp.checks.exposure import GCP_INTERNET, gcp_exposure, internet_ports
+from clamp.exposure import GCP_INTERNET, gcp_exposure, internet_ports
 from clamp.model import (
     Access,
     Change,
