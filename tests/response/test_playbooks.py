@@ -318,7 +318,7 @@ def test_a_bad_parameter_of_a_later_step_refuses_the_run_before_its_first_step(r
     incident = responder.open_incident("web-1 miner", GCE, actor="tester")
     before = _gcp(rig)
 
-    with pytest.raises(InputError, match=r"step 2 \(isolate_instance\)"):
+    with pytest.raises(InputError, match=r"step 2 \(isolate_instance\): forensics_cidr 'bogus'"):
         responder.respond(
             load_playbook("quarantine-network-only"),
             incident.id,

@@ -64,27 +64,29 @@ def allowed_cidrs(params: Mapping[str, Any]) -> list[str]:
         raise InputError("'allow' must be a list of CIDRs, e.g. ['10.0.0.0/8']")
     cidrs: list[str] = []
     for value in raw:
-        cidr = _cidr(value)
+        cidr = checked_cidr(value, "--allow")
         if cidr not in cidrs:
             cidrs.append(cidr)
     return cidrs
 
 
-def _cidr(value: object) -> str:
+def checked_cidr(value: object, parameter: str) -> str:
+    """``value`` as a network that may keep access (``parameter`` names it in errors): a
+    CIDR, not the whole internet nor most of it."""
     if not isinstance(value, str):
-        raise InputError(f"--allow {value!r} is not a CIDR string (e.g. '10.0.0.0/8')")
+        raise InputError(f"{parameter} {value!r} is not a CIDR string (e.g. '10.0.0.0/8')")
     try:
         network = ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
-        raise InputError(f"--allow {value!r} is not a CIDR (e.g. 10.0.0.0/8)") from None
+        raise InputError(f"{parameter} {value!r} is not a CIDR (e.g. 10.0.0.0/8)") from None
     if network.prefixlen == 0 or network.network_address.is_unspecified:
         raise InputError(
-            f"--allow {value!r} means any address, i.e. the internet; name the networks "
+            f"{parameter} {value!r} means any address, i.e. the internet; name the networks "
             "that should keep access (e.g. your office range or a bastion subnet)"
         )
     if network.prefixlen < MIN_PREFIX[network.version] and not network.is_private:
         raise InputError(
-            f"--allow {value!r} covers {network.num_addresses:,} internet addresses; "
+            f"{parameter} {value!r} covers {network.num_addresses:,} internet addresses; "
             f"name a range of /{MIN_PREFIX[network.version]} or narrower"
         )
     return str(network)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from clamp.actions.ingress_common import allowed_cidrs
+from clamp.actions.ingress_common import checked_cidr
 from clamp.actions.interface import INTENTS, Containment
 from clamp.actions.params import checked_params
 from clamp.config import Settings
@@ -80,7 +80,7 @@ class IsolateInstance(Containment):
         """The quarantine for this VM alone, then the VM put into it."""
         checked = checked_params(self.name, self.params_schema, params)
         cidr = checked.get("forensics_cidr")
-        forensics = allowed_cidrs({"allow": [cidr]}) if cidr else []
+        forensics = [checked_cidr(cidr, "forensics_cidr")] if cidr else []
         drop = bool(checked["drop_public_ip"])
         quarantine = vm_changes(resource.provider).quarantine(resource, context, forensics, drop)
         radius = (
