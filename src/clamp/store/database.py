@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -92,6 +90,10 @@ def writer(engine: Engine) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
+    # Alembic is imported here, when a store opens, not when a command starts.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.set_main_option("path_separator", "os")

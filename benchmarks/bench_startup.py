@@ -1,0 +1,57 @@
+"""How long each ``clamp`` command takes to start, as whole processes (no cloud reached).
+
+``python benchmarks/bench_startup.py [--runs N]`` prints, per command, the minimum and
+median wall time over N runs and the machine's load; ``python -X importtime -c "import
+clamp.cli.main"`` gives the breakdown by module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+COMMANDS = (
+    ["--help"],
+    ["--version"],
+    ["checks", "--format", "json"],
+    ["findings", "--format", "json"],
+    ["actions", "--format", "json"],
+    ["audit", "verify"],
+)
+
+
+def main(argv: list[str]) -> None:
+    """Time each command's start, a fresh process per run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    clamp = Path(sys.executable).with_name("clamp")
+    one, five, _ = os.getloadavg()
+    print(f"load average {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "CLAMP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+            "CLAMP_CONFIG": str(Path(tmp) / "none.toml"),
+        }
+        (Path(tmp) / "none.toml").write_text("")
+        for command in COMMANDS:
+            times = []
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                subprocess.run([str(clamp), *command], env=env, capture_output=True, check=False)
+                times.append(time.perf_counter() - start)
+            print(
+                f"clamp {' '.join(command):<28} min {min(times):.2f} s"
+                f"  median {statistics.median(times):.2f} s"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
