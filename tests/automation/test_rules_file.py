@@ -107,3 +107,9 @@ def test_an_irreversible_intent_is_allowed_only_when_the_rule_says_so() -> None:
         ]
     }
     assert parse_rules(data, "rules.yaml", STAGES)[0].allow_irreversible
+
+
+@pytest.mark.parametrize("allow", ["0.0.0.0/0", "::/0", "0.0.0.0/1", "8.0.0.0/5"])
+def test_a_rule_that_would_allow_the_internet_is_refused_at_load(allow: str) -> None:
+    with pytest.raises(InputError, match=r"rule r1: field params: --allow"):
+        parse_rules(_one(params={"allow": [allow]}), "rules.yaml", STAGES)

@@ -397,3 +397,18 @@ def test_any_command_settles_an_action_a_crash_left_in_flight(
         settled = store.action("a-crashed00001")
     assert not settled.in_flight and settled.status == ActionStatus.FAILED
     assert "nothing was changed" in settled.result
+
+
+def test_fix_allow_the_internet_is_refused_before_anything_is_read(env: dict[str, str]) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    finding = next(
+        f["id"]
+        for f in json.loads(clamp(env, "findings", "--format", "json").stdout)
+        if f["check"] == "exposed-admin-port"
+    )
+    before = clamp(env, "sandbox", "state").stdout
+
+    result = clamp(env, "fix", finding, "--allow", "0.0.0.0/0", "--yes")
+
+    assert result.exit_code == 1 and "means any address" in result.stderr
+    assert clamp(env, "sandbox", "state").stdout == before

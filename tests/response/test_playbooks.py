@@ -367,3 +367,13 @@ def test_running_a_playbook_again_keeps_the_evidence_it_already_took(rig: Rig) -
     assert taken and snapshots() == taken
     step = next(s for s in again.steps if s.intent == "snapshot_disks")
     assert step.status == StepStatus.SKIPPED and first.id in step.result
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0", "0.0.0.0/2"])
+def test_a_playbook_that_would_open_the_quarantine_to_the_internet_is_refused(cidr: str) -> None:
+    book = {
+        "name": "x",
+        "steps": [{"intent": "isolate_instance", "params": {"forensics_cidr": cidr}}],
+    }
+    with pytest.raises(InputError, match="field params: forensics_cidr"):
+        parse_playbook(book, "book.yaml")

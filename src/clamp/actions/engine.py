@@ -150,6 +150,8 @@ class ActionEngine:
         if bundle is not None and (intent is not None or params):
             raise InputError("--bundle chooses its own intents and parameters")
         chosen = None if bundle is not None else self.choose_intent(finding.check, intent)
+        if chosen is not None:
+            chosen.check_values(dict(params or {}))  # before the cloud is even read
         driver = self.drivers(finding.provider)
         related = driver.read_related(finding.resource)
         if bundle is not None:
@@ -175,6 +177,7 @@ class ActionEngine:
         chosen = INTENTS.get(intent)()
         if not chosen.targets:
             raise PlanRefused(f"{intent} fixes findings; it does not act on a target")
+        chosen.check_values(dict(params or {}))
         driver = self.drivers(provider_of(target))
         related = driver.read_related(target)
         if related[0].type not in chosen.targets:

@@ -54,6 +54,13 @@ class Intent(ABC):
     """The resource types it can also act on directly, by cloud id (incident response)."""
 
     @classmethod
+    def check_values(cls, params: Mapping[str, Any]) -> None:
+        """Refuse (``InputError``) parameter values the schema cannot judge: a network that
+        would widen what the intent narrows. Rules, playbooks and ``clamp fix`` call it
+        when they load, before anything is planned. Most intents have none to judge."""
+        return
+
+    @classmethod
     def irreversible_with(cls, params: Mapping[str, Any]) -> bool:
         """Whether a plan with these parameters can never be undone (most intents: always
         or never; ``detach_identity`` when asked to disable a system-assigned identity)."""

@@ -68,6 +68,12 @@ class IsolateInstance(Containment):
         ),
     }
 
+    @classmethod
+    def check_values(cls, params: Mapping[str, Any]) -> None:
+        """``forensics_cidr`` must be a forensics network, never (most of) the internet."""
+        if params.get("forensics_cidr"):
+            checked_cidr(params["forensics_cidr"], "forensics_cidr")
+
     def contain(
         self,
         resource: Resource,

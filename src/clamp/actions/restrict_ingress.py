@@ -61,6 +61,11 @@ class RestrictIngress(Intent):
         ),
     }
 
+    @classmethod
+    def check_values(cls, params: Mapping[str, Any]) -> None:
+        """``allow`` must name networks that keep access, never (most of) the internet."""
+        allowed_cidrs(params)
+
     def plan(
         self,
         finding: Finding,

@@ -184,6 +184,7 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     params = raw.get("params") or {}
     try:
         checked_params(str(action), intent.params_schema, params)
+        intent.check_values(params)
     except ClampError as exc:
         raise InputError(f"{where}: field params: {exc}") from None
     allow_irreversible = _flag(raw, "allow_irreversible", where)

@@ -128,6 +128,7 @@ def _step(raw: Any, where: str) -> Step:
     params = raw.get("params") or {}
     try:
         checked_params(name, intent.params_schema, with_incident(intent.params_schema, params, "x"))
+        intent.check_values(params)
     except ClampError as exc:
         raise InputError(f"{where}: field params: {exc}") from None
     on_failure = raw.get("on_failure", "stop")
