@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import platformdirs
 
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
+from clamp.files import Format, load
 from clamp.model import PortRange
 from clamp.roles import Roles
 from clamp.selectors import Selector
@@ -133,10 +133,8 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
     path = Path(named) if named else Path(platformdirs.user_config_dir("clamp")) / "clamp.toml"
     if not named and not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
+    data: dict[str, Any] = load(path, "config file", Format.TOML, error=ConfigError)
+    return data
 
 
 def parse_stages(data: Any, where: str) -> dict[str, tuple[Selector, ...]]:

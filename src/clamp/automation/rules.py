@@ -16,14 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import clamp.actions  # noqa: F401  (registers the intents, plugins included)
 from clamp.actions.interface import INTENTS
 from clamp.actions.params import checked_params
 from clamp.checks import CHECKS
 from clamp.errors import ClampError, InputError
 from clamp.fields import check_fields
+from clamp.files import Format, load
 from clamp.model import Provider, Severity
 from clamp.selectors import Selector, tag_text
 
@@ -131,10 +130,7 @@ class Rule:
 
 def load_rules(path: Path, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
     """The rules of a YAML file, each validated (``stages`` from the config)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read the rules file: {exc}") from exc
+    data = load(path, "rules file", Format.YAML)
     return parse_rules(data, str(path), stages)
 
 

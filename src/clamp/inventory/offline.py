@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clamp.errors import InputError
+from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
 from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.gcp.normalize import resources_from_compute
@@ -163,14 +164,14 @@ def load_offline(paths: Sequence[Path]) -> list[Resource]:
 
 
 def _read_items(path: Path) -> list[Any]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    text = read_text(path, "export", limit=LARGE)
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError:
         return _read_ndjson(path, text)
+    check_depth(data, str(path))
     if isinstance(data, list):
         return data
     if isinstance(data, dict):
@@ -186,10 +187,7 @@ def _read_ndjson(path: Path, text: str) -> list[Any]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue  # blank lines and ``#`` comments (as in Forseti's CAI dumps)
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: line {number} is not JSON: {exc.msg}") from exc
+        items.append(parse(line, f"{path}: line {number}", Format.JSON))
     return items
 
 

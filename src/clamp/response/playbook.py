@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import clamp.actions  # noqa: F401  (registers the intents)
 from clamp.actions.interface import INTENTS
 from clamp.actions.params import checked_params
 from clamp.errors import ClampError, InputError
 from clamp.fields import check_fields
+from clamp.files import Format, load
 from clamp.roles import Role
 
 SHIPPED = Path(__file__).parent / "playbooks"
@@ -75,11 +74,7 @@ def load_playbook(name: str) -> Playbook:
                 f"no playbook {name!r}; shipped: {', '.join(shipped_playbooks())} "
                 "(or give the path of a YAML file)"
             )
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read the playbook: {exc}") from exc
-    return parse_playbook(data, str(path))
+    return parse_playbook(load(path, "playbook", Format.YAML), str(path))
 
 
 def parse_playbook(data: Any, where: str) -> Playbook:

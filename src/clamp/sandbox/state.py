@@ -11,16 +11,14 @@ A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns the
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from clamp.errors import InputError
+from clamp.files import LARGE, Format, load
 
 Json = dict[str, Any]
 
@@ -105,11 +103,8 @@ class SandboxState:
     @classmethod
     def from_file(cls, path: Path) -> SandboxState:
         """State seeded from a JSON or YAML scenario file."""
-        try:
-            text = path.read_text()
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read scenario {path}: {exc}") from exc
+        fmt = Format.JSON if path.suffix == ".json" else Format.YAML
+        data = load(path, "scenario", fmt, limit=LARGE)
         if not isinstance(data, dict):
             raise InputError(f"scenario {path} must be a mapping with 'azure' and/or 'gcp'")
         return cls.from_scenario(data)

@@ -1,0 +1,107 @@
+"""Reading the files users hand Clamp (rules, playbooks, scenarios, the config, offline
+exports): one loader, with a size limit and a nesting limit, and for anything wrong — not
+UTF-8, not YAML/JSON/TOML, too big, nested too deep — one clear line naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from clamp.errors import ClampError, InputError
+
+MAX_DEPTH = 64
+"""No file Clamp reads nests deeper; a deeper one is refused, not recursed into."""
+SMALL = 4 * 1024**2
+"""Rules, playbooks and the config: a few KiB in practice."""
+LARGE = 2 * 1024**3
+"""Scenarios and offline exports (a Cloud Asset Inventory export of a large estate)."""
+
+
+class Format(StrEnum):
+    """How a file is written."""
+
+    YAML = "YAML"
+    JSON = "JSON"
+    TOML = "TOML"
+
+
+def read_text(
+    path: Path, what: str, *, limit: int = SMALL, error: type[ClampError] = InputError
+) -> str:
+    """The file's text: UTF-8 and at most ``limit`` bytes, else ``error`` naming it."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"{path}: the {what} is {size:,} bytes; at most {limit:,} are read")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: the {what} is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})"
+        ) from None
+
+
+def parse(text: str, where: str, fmt: Format, *, error: type[ClampError] = InputError) -> Any:
+    """``text`` parsed as ``fmt``, no deeper than ``MAX_DEPTH``; ``error`` naming ``where``."""
+    try:
+        match fmt:
+            case Format.YAML:
+                data = yaml.safe_load(text)
+            case Format.JSON:
+                data = json.loads(text)
+            case Format.TOML:
+                data = tomllib.loads(text)
+    except RecursionError:
+        raise error(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
+    except (yaml.YAMLError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError
+        raise error(f"{where}: not valid {fmt}: {_first_line(exc)}") from None
+    check_depth(data, where, error=error)
+    return data
+
+
+def check_depth(data: Any, where: str, *, error: type[ClampError] = InputError) -> None:
+    """Refuse data nested deeper than ``MAX_DEPTH`` (parsed by a caller of its own)."""
+    if _depth(data) > MAX_DEPTH:
+        raise error(f"{where}: nested deeper than {MAX_DEPTH} levels")
+
+
+def load(
+    path: Path,
+    what: str,
+    fmt: Format,
+    *,
+    limit: int = SMALL,
+    error: type[ClampError] = InputError,
+) -> Any:
+    """A user's file read and parsed (``read_text`` then ``parse``)."""
+    return parse(read_text(path, what, limit=limit, error=error), str(path), fmt, error=error)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _depth(data: Any) -> int:
+    """How deep containers nest (a YAML alias shared many times is walked once)."""
+    deepest, seen = 0, set()
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, dict | list) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            return depth
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

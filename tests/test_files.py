@@ -1,0 +1,90 @@
+"""Hostile files: every file a user hands Clamp is read through one loader, and binary,
+truncated, huge or deeply nested input is one clear error naming the file — never a
+traceback, never a hang."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from clamp.automation.rules import load_rules
+from clamp.cli.main import app
+from clamp.config import Settings
+from clamp.errors import ClampError
+from clamp.inventory.offline import load_offline
+from clamp.response.playbook import load_playbook
+from clamp.sandbox.state import SandboxState
+
+
+def _config(path: Path) -> Any:
+    return Settings.from_env({"CLAMP_CONFIG": str(path)})
+
+
+LOADERS: dict[str, tuple[str, Callable[[Path], Any]]] = {
+    "rules": (".yaml", lambda p: load_rules(p, {})),
+    "playbook": (".yaml", load_playbook),
+    "scenario (YAML)": (".yaml", SandboxState.from_file),
+    "scenario (JSON)": (".json", SandboxState.from_file),
+    "config": (".toml", _config),
+    "export": (".json", lambda p: load_offline([p])),
+}
+HOSTILE: dict[str, Callable[[str], bytes]] = {
+    "binary": lambda _: b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 10,
+    "truncated": lambda suffix: {".toml": b"[roles\nalice = ", ".json": b'{"a": [1, 2'}.get(
+        suffix, b"rules:\n  - name: [unclosed\n"
+    ),
+    "deeply nested": lambda suffix: (
+        b"a = " + b"[" * 5000 if suffix == ".toml" else b"[" * 5000 + b"]" * 5000
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+@pytest.mark.parametrize("loader", LOADERS)
+def test_a_hostile_file_is_one_clear_error_naming_it(
+    tmp_path: Path, loader: str, kind: str
+) -> None:
+    suffix, load = LOADERS[loader]
+    path = tmp_path / f"hostile{suffix}"
+    path.write_bytes(HOSTILE[kind](suffix))
+
+    with pytest.raises(ClampError) as caught:
+        load(path)
+
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path, loader: str) -> None:
+    suffix, load = LOADERS[loader]
+    path = tmp_path / f"huge{suffix}"
+    with path.open("wb") as f:
+        f.truncate(3 * 1024**3)  # sparse: nothing is written, the size says 3 GiB
+
+    with pytest.raises(ClampError, match="bytes; at most"):
+        load(path)
+
+
+def test_a_yaml_bomb_of_shared_aliases_is_read_without_expanding_it(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 40)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\nrules: []\n")
+
+    with pytest.raises(ClampError, match="one key, rules"):  # judged, never expanded
+        load_rules(path, {})
+
+
+def test_the_cli_turns_a_binary_rules_file_into_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+
+    result = CliRunner().invoke(app, ["rules", "validate", str(path)])
+
+    assert result.exit_code == 1
+    assert "not UTF-8" in result.stderr and result.stderr.count("\n") == 1
