@@ -230,3 +230,32 @@ def test_every_step_is_in_the_audit_chain(rig: Any) -> None:
     assert ("action.verified", "alice") in events
     assert ("action.undone", "bob") in events
     assert rig.store.audit.verify() == len(entries)
+
+
+def test_the_journal_and_the_audit_log_never_disagree_after_a_crash(
+    rig: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clamp.store.audit import AuditLog
+
+    append_in = AuditLog.append_in
+
+    def die_on_verified(self: AuditLog, session: Any, event: str, *args: Any) -> Any:
+        if event == "action.verified":
+            raise Crash  # the process dies while recording that the fix was verified
+        return append_in(self, session, event, *args)
+
+    monkeypatch.setattr(AuditLog, "append_in", die_on_verified)
+    finding = rig.finding(Provider.AZURE, ADMIN, "web-nsg")
+    with pytest.raises(Crash):
+        rig.engine.apply(rig.engine.plan(finding.id), actor="tester")
+
+    [record] = rig.store.actions()
+    assert record.status == ActionStatus.APPLIED and record.in_flight  # not "verified"
+    assert rig.store.audit.entries()[-1].event == "action.applied"  # the log agrees
+    monkeypatch.setattr(AuditLog, "append_in", append_in)
+
+    [settled] = rig.engine_with().reconcile()
+
+    assert settled.status == ActionStatus.VERIFIED
+    assert rig.store.audit.entries()[-1].event == "action.verified"
+    assert rig.store.audit.verify() == len(rig.store.audit.entries())

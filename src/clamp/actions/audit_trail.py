@@ -1,8 +1,10 @@
-"""The audit log as an observer of the action engine.
+"""The audit log's view of the action engine: what it records of each event.
 
-The engine journals each action (``Store.save_action``) and then tells its observers what
-happened; ``AuditTrail`` is the first of them on every engine and appends each event —
-who, what, why, the plan and the result — to the hash-chained audit log.
+The engine journals each action and tells its observers what happened (``Observer``:
+progress displays, tests). The audit entry of an event is not left to an observer that a
+crash could cut off: ``audit_note`` says what the log records, and the journal writes it
+in the same transaction as the action (``Store.save_action(record, audit=…)``), so the log
+always tells exactly what the journal says.
 """
 
 from __future__ import annotations
@@ -10,32 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clamp.model import ActionRecord
-from clamp.store import AuditLog
+from clamp.store import AuditNote
 from clamp.store.codec import plan_to_json
 
 Observer = Callable[[str, ActionRecord, str], None]
 """Told ``(event, record, actor)`` after each journaled step (``action.planned``, …)."""
 
 
-class AuditTrail:
-    """Appends every engine event to the audit log."""
-
-    def __init__(self, audit: AuditLog) -> None:
-        self.audit = audit
-
-    def __call__(self, event: str, record: ActionRecord, actor: str) -> None:
-        """One entry: the event, who acted, and the action with its plan."""
-        self.audit.append(
-            event,
-            actor,
-            {
-                "action": record.id,
-                "finding": record.finding,
-                "intent": record.intent,
-                "status": str(record.status),
-                "reason": record.reason,
-                "result": record.result,
-                "undoes": record.undoes,
-                "plan": plan_to_json(record.plan),
-            },
-        )
+def audit_note(event: str, record: ActionRecord, actor: str) -> AuditNote:
+    """The audit entry of one engine event: who acted, and the action with its plan."""
+    return AuditNote(
+        event,
+        actor,
+        {
+            "action": record.id,
+            "finding": record.finding,
+            "intent": record.intent,
+            "status": str(record.status),
+            "reason": record.reason,
+            "result": record.result,
+            "undoes": record.undoes,
+            "plan": plan_to_json(record.plan),
+        },
+    )

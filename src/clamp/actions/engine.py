@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from clamp.actions.audit_trail import AuditTrail, Observer
+from clamp.actions.audit_trail import Observer, audit_note
 from clamp.actions.bundles import plan_bundle
 from clamp.actions.interface import INTENTS, Intent, remediations
 from clamp.checks import evaluate
@@ -118,7 +118,7 @@ class ActionEngine:
         self.store = store
         self.drivers = drivers
         self.settings = settings
-        self.observers: list[Observer] = [AuditTrail(store.audit), *observers]
+        self.observers: list[Observer] = list(observers)
 
     # -- planning -------------------------------------------------------------------------
     def choose_intent(self, check: str, intent: str | None) -> Intent:
@@ -466,10 +466,12 @@ class ActionEngine:
         return done
 
     def _save(self, record: ActionRecord, event: str, actor: str | None = None) -> None:
-        """Journal ``record``, then tell the observers (the audit trail first)."""
-        self.store.save_action(record)
+        """Journal ``record`` with its audit entry (one transaction), then tell the
+        observers."""
+        who = actor or record.actor
+        self.store.save_action(record, audit=audit_note(event, record, who))
         for observer in self.observers:
-            observer(event, record, actor or record.actor)
+            observer(event, record, who)
 
 
 __all__ = ["ActionEngine", "ActionError", "ConflictError"]

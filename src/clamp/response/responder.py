@@ -38,7 +38,7 @@ from clamp.model import (
 from clamp.providers.objects import resource_from_raw
 from clamp.response.playbook import Playbook, with_incident
 from clamp.roles import Role
-from clamp.store import Store
+from clamp.store import AuditNote, Store
 from clamp.store.incidents import record_to_json
 
 DONE = {StepStatus.VERIFIED, StepStatus.SKIPPED}
@@ -445,16 +445,15 @@ class Responder:
             return None
 
     def _save(self, run: Run, event: str, actor: str | None = None) -> None:
-        self.book.save_run(run)
-        self._audit(
-            event,
-            actor or run.actor,
-            run=run.id,
-            incident=run.incident,
-            playbook=run.playbook,
-            status=run.status.value,
-            steps=[record_to_json(s) for s in run.steps],
-        )
+        """Save the run with its audit entry, in one transaction."""
+        payload = {
+            "run": run.id,
+            "incident": run.incident,
+            "playbook": run.playbook,
+            "status": run.status.value,
+            "steps": [record_to_json(s) for s in run.steps],
+        }
+        self.book.save_run(run, audit=AuditNote(event, actor or run.actor, payload))
 
     def _audit(self, event: str, actor: str, **payload: Any) -> None:
         self.store.audit.append(event, actor, payload)

@@ -8,7 +8,7 @@ records into the JSON that ``--format json`` prints.
 from __future__ import annotations
 
 from clamp.store.audit import AuditLog
-from clamp.store.records import AuditEntry, FindingRecord, ScanSummary
+from clamp.store.records import AuditEntry, AuditNote, FindingRecord, ScanSummary
 from clamp.store.store import Store
 
-__all__ = ["AuditEntry", "AuditLog", "FindingRecord", "ScanSummary", "Store"]
+__all__ = ["AuditEntry", "AuditLog", "AuditNote", "FindingRecord", "ScanSummary", "Store"]

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import NotFoundError
 from clamp.model import Approval, Decision, Incident, Run, RunStatus, RunStep
+from clamp.store.audit import AuditLog
 from clamp.store.codec import parse_iso, to_jsonable
+from clamp.store.records import AuditNote
 from clamp.store.tables import ApprovalRow, IncidentRow, RunRow
 
 _R = TypeVar("_R")
@@ -63,9 +65,12 @@ def _value(hint: Any, value: Any) -> Any:
 class IncidentBook:
     """Incidents, runs and approvals in the store's database."""
 
-    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+    def __init__(
+        self, reads: sessionmaker[Session], writes: sessionmaker[Session], audit: AuditLog
+    ) -> None:
         self._reads = reads
         self._writes = writes
+        self._audit = audit
 
     # -- incidents ------------------------------------------------------------------------
     def save_incident(self, incident: Incident) -> None:
@@ -92,8 +97,9 @@ class IncidentBook:
             return [record_from_json(Incident, row.data) for row in session.scalars(query)]
 
     # -- runs -----------------------------------------------------------------------------
-    def save_run(self, run: Run) -> None:
-        """Insert or update one playbook run (every step change is saved at once)."""
+    def save_run(self, run: Run, audit: AuditNote | None = None) -> None:
+        """Insert or update one playbook run (every step change is saved at once), with its
+        audit entry in the same transaction."""
         row = RunRow(
             id=run.id,
             incident=run.incident,
@@ -103,6 +109,8 @@ class IncidentBook:
         )
         with self._writes.begin() as session:
             session.merge(row)
+            if audit is not None:
+                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
 
     def run(self, run_id: str) -> Run:
         """One run; ``NotFoundError`` if there is none."""

@@ -103,3 +103,13 @@ class AuditEntry:
     payload: Mapping[str, Any]
     prev_hash: str
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditNote:
+    """An audit entry to append in the same transaction as the record it tells of, so a
+    crash can never keep one without the other."""
+
+    event: str
+    actor: str
+    payload: Mapping[str, Any]

@@ -22,7 +22,7 @@ from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
 from clamp.store.incidents import IncidentBook
-from clamp.store.records import FindingRecord, ScanSummary
+from clamp.store.records import AuditNote, FindingRecord, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 
 _CHUNK = 500
@@ -122,7 +122,7 @@ class Store:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
-        self._incidents = IncidentBook(self._reads, self._writes)
+        self._incidents = IncidentBook(self._reads, self._writes, self._audit)
         self._rules = RuleBook(self._reads, self._writes)
 
     @classmethod
@@ -354,10 +354,13 @@ class Store:
             return [_summary(row) for row in session.scalars(query)]
 
     # -- actions (the journal) ------------------------------------------------------------
-    def save_action(self, record: ActionRecord) -> None:
-        """Insert or update one journaled action by id."""
+    def save_action(self, record: ActionRecord, audit: AuditNote | None = None) -> None:
+        """Insert or update one journaled action by id, with its audit entry in the same
+        transaction."""
         with self._writes.begin() as session:
             session.merge(_action_row(record))
+            if audit is not None:
+                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
 
     def action(self, action_id: str) -> ActionRecord:
         """One action by id; ``NotFoundError`` if there is none."""
