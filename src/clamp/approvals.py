@@ -19,7 +19,7 @@ from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.model import Approval, ApprovalKind, Decision
 from clamp.roles import authorize_decision
-from clamp.store import Store
+from clamp.store import AuditNote, Store
 
 WHO_DECIDES = {
     ApprovalKind.RUN: "a playbook run: `clamp approvals approve` runs it",
@@ -41,8 +41,8 @@ class ApprovalQueue:
 
     def request(self, approval: Approval) -> Approval:
         """Queue ``approval`` and audit the request."""
-        self.store.incidents.save_approval(approval)
-        self._audit("approval.requested", approval.requester, approval)
+        note = _note("approval.requested", approval.requester, approval)
+        self.store.incidents.save_approval(approval, audit=note)
         return approval
 
     def pending(self, approval_id: str, kind: ApprovalKind, *, actor: str, verb: str) -> Approval:
@@ -62,18 +62,21 @@ class ApprovalQueue:
         decided = replace(
             approval, decision=decision, decided_by=actor, decided=datetime.now(UTC), reason=reason
         )
-        self.store.incidents.save_approval(decided)
-        self._audit(f"approval.{decision}", actor, decided)
+        self.store.incidents.save_approval(
+            decided, audit=_note(f"approval.{decision}", actor, decided)
+        )
         return decided
 
-    def _audit(self, event: str, actor: str, approval: Approval) -> None:
-        payload: dict[str, Any] = {
-            "approval": approval.id,
-            "kind": str(approval.kind),
-            "subject": approval.subject,
-            "summary": approval.summary,
-            "reason": approval.reason,
-        }
-        if approval.rule:
-            payload["rule"] = approval.rule
-        self.store.audit.append(event, actor, payload)
+
+def _note(event: str, actor: str, approval: Approval) -> AuditNote:
+    """The audit entry of a request or decision, written with it."""
+    payload: dict[str, Any] = {
+        "approval": approval.id,
+        "kind": str(approval.kind),
+        "subject": approval.subject,
+        "summary": approval.summary,
+        "reason": approval.reason,
+    }
+    if approval.rule:
+        payload["rule"] = approval.rule
+    return AuditNote(event, actor, payload)

@@ -92,8 +92,8 @@ class Responder:
             opened_by=actor,
             created=_now(),
         )
-        self.book.save_incident(incident)
-        self._audit("incident.opened", actor, incident=incident.id, title=title, resource=resource)
+        payload = {"incident": incident.id, "title": title, "resource": resource}
+        self.book.save_incident(incident, audit=AuditNote("incident.opened", actor, payload))
         return incident
 
     def close_incident(self, incident_id: str, *, actor: str, note: str = "") -> Incident:
@@ -110,8 +110,8 @@ class Responder:
         if busy:
             raise InputError(f"incident {incident_id} has runs in progress: {', '.join(busy)}")
         closed = replace(incident, open=False, closed_by=actor, closed=_now(), note=note)
-        self.book.save_incident(closed)
-        self._audit("incident.closed", actor, incident=incident_id, note=note)
+        payload = {"incident": incident_id, "note": note}
+        self.book.save_incident(closed, audit=AuditNote("incident.closed", actor, payload))
         return closed
 
     # -- runs -----------------------------------------------------------------------------
@@ -454,9 +454,6 @@ class Responder:
             "steps": [record_to_json(s) for s in run.steps],
         }
         self.book.save_run(run, audit=AuditNote(event, actor or run.actor, payload))
-
-    def _audit(self, event: str, actor: str, **payload: Any) -> None:
-        self.store.audit.append(event, actor, payload)
 
 
 def _reason(run: Run, index: int) -> str:

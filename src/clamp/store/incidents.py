@@ -73,16 +73,15 @@ class IncidentBook:
         self._audit = audit
 
     # -- incidents ------------------------------------------------------------------------
-    def save_incident(self, incident: Incident) -> None:
-        """Insert or update one incident."""
+    def save_incident(self, incident: Incident, audit: AuditNote | None = None) -> None:
+        """Insert or update one incident, with its audit entry in the same transaction."""
         row = IncidentRow(
             id=incident.id,
             open=incident.open,
             created=incident.created,
             data=record_to_json(incident),
         )
-        with self._writes.begin() as session:
-            session.merge(row)
+        self._write(row, audit)
 
     def incident(self, incident_id: str) -> Incident:
         """One incident; ``NotFoundError`` if there is none."""
@@ -107,10 +106,7 @@ class IncidentBook:
             created=run.created,
             data=record_to_json(run),
         )
-        with self._writes.begin() as session:
-            session.merge(row)
-            if audit is not None:
-                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
+        self._write(row, audit)
 
     def run(self, run_id: str) -> Run:
         """One run; ``NotFoundError`` if there is none."""
@@ -127,16 +123,24 @@ class IncidentBook:
             return [record_from_json(Run, row.data) for row in session.scalars(query)]
 
     # -- approvals ------------------------------------------------------------------------
-    def save_approval(self, approval: Approval) -> None:
-        """Insert or update one approval request."""
+    def save_approval(self, approval: Approval, audit: AuditNote | None = None) -> None:
+        """Insert or update one approval request, with its audit entry in the same
+        transaction."""
         row = ApprovalRow(
             id=approval.id,
             decision=approval.decision,
             created=approval.created,
             data=record_to_json(approval),
         )
+        self._write(row, audit)
+
+    def _write(self, row: IncidentRow | RunRow | ApprovalRow, audit: AuditNote | None) -> None:
+        """One row and the audit entry that tells of it: one transaction, so a crash keeps
+        both or neither."""
         with self._writes.begin() as session:
             session.merge(row)
+            if audit is not None:
+                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
 
     def approval(self, approval_id: str) -> Approval:
         """One approval request; ``NotFoundError`` if there is none."""
