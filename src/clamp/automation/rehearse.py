@@ -22,8 +22,6 @@ from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.providers.factory import driver_factory
 from clamp.providers.objects import api_objects, directory_of, object_key
-from clamp.sandbox.server import Sandbox
-from clamp.sandbox.state import SandboxState
 from clamp.store import Store
 from clamp.store.automation import InventoryItem
 
@@ -56,6 +54,10 @@ def rehearse(store: Store, settings: Settings, rules: Sequence[Rule], *, actor: 
     items = store.rules.inventory()
     if not items:
         raise InputError("no inventory to rehearse on: run `clamp scan` first")
+    # The sandbox (a web server) loads only when a rehearsal runs, not when a command starts.
+    from clamp.sandbox.server import Sandbox
+    from clamp.sandbox.state import SandboxState
+
     state = SandboxState.from_scenario(scenario_from_inventory(items))
     with tempfile.TemporaryDirectory(prefix="clamp-rehearse-") as tmp, Sandbox(state) as sandbox:
         scratch_url = f"sqlite:///{Path(tmp) / 'rehearsal.db'}"
