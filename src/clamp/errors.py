@@ -4,6 +4,9 @@
     ├── InputError            bad user input: malformed file, unknown id, bad CIDR
     │   └── NotFoundError     an id Clamp does not know (finding, action)
     ├── ConfigError           Clamp's own configuration is wrong or incomplete
+    ├── Unauthenticated       the service cannot tell who is asking (no or a bad token)
+    ├── TooManyAttempts       sign-in tried too often; wait
+    ├── Forbidden             the actor's role does not allow it (or four-eyes refuses)
     ├── CloudError            a cloud API refused or failed (translated at the driver boundary)
     │   ├── AuthenticationError   no usable credentials
     │   ├── PermissionDenied      403: names the permission that is missing
@@ -46,6 +49,15 @@ class NotFoundError(InputError):
 
 class ConfigError(ClampError):
     """Clamp's configuration is wrong or incomplete."""
+
+
+class Unauthenticated(ClampError):
+    """The service cannot tell who is asking: no token or session, or one that is wrong,
+    expired, revoked, or of a disabled user."""
+
+
+class TooManyAttempts(ClampError):
+    """Sign-in was tried too often in a short time; try again later."""
 
 
 class Forbidden(ClampError):

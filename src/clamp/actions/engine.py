@@ -206,6 +206,28 @@ class ActionEngine:
         confirmed it a second time, explicitly. ``authorized_by``: whose role allows it when
         the actor is automation (``rule:NAME``) set going by a person. ``action_id``: the id
         to journal it under (``new_action_id``), for a caller that records it first."""
+        record = self.start(
+            plan,
+            actor=actor,
+            reason=reason,
+            confirm_irreversible=confirm_irreversible,
+            authorized_by=authorized_by,
+            action_id=action_id,
+        )
+        return self.finish(record)
+
+    def start(
+        self,
+        plan: Plan,
+        *,
+        actor: str,
+        reason: str = "",
+        confirm_irreversible: bool = False,
+        authorized_by: str | None = None,
+        action_id: str | None = None,
+    ) -> ActionRecord:
+        """The first half of ``apply``: authorize, read the baseline and journal the plan
+        (``planned``, in flight; nothing written yet). ``finish`` makes the changes."""
         self._authorize(plan, authorized_by or actor, "apply")
         if plan.irreversible and not confirm_irreversible:
             raise PlanRefused(
@@ -214,7 +236,7 @@ class ActionEngine:
             )
         driver = self.drivers(plan.provider)
         baseline = {f.id: str(f.severity) for f in self._findings_on_touched(plan, driver)}
-        record = self._journal(
+        return self._journal(
             plan,
             actor=actor,
             reason=reason,
@@ -222,6 +244,10 @@ class ActionEngine:
             baseline=baseline,
             action_id=action_id,
         )
+
+    def finish(self, record: ActionRecord) -> ActionRecord:
+        """The second half of ``apply``: write a journaled plan's changes and verify them."""
+        driver = self.drivers(record.plan.provider)
         applied = self._write(record, driver, failed_event="action.failed")
         self._save(applied, "action.applied")
         return self._verify(applied, driver)
@@ -371,9 +397,12 @@ class ActionEngine:
 
     def undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
         """Restore an action's before-image, refusing if the resource drifted since."""
+        return self.finish_undo(self.start_undo(action_id, actor=actor, reason=reason))
+
+    def start_undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
+        """The first half of ``undo``: authorize, refuse on drift, journal the undo plan."""
         plan = self.undo_plan(action_id)
         self._authorize(plan, actor, "undo")
-        original = self.store.action(action_id)
         driver = self.drivers(plan.provider)
         for change in plan.changes:
             if not matches(change.before, driver.current(change)):
@@ -382,20 +411,21 @@ class ActionEngine:
                     "nothing was undone",
                     hint="re-scan, review the resource and fix it by hand or with `clamp fix`",
                 )
-        record = self.apply_undo(plan, original, actor=actor, reason=reason)
-        self._save(
-            replace(original, status=ActionStatus.UNDONE, updated=_now()), "action.undone", actor
+        return self._journal(
+            plan,
+            actor=actor,
+            reason=reason or f"undo of {action_id}",
+            event="undo.planned",
+            undoes=action_id,
         )
-        return record
 
-    def apply_undo(
-        self, plan: Plan, original: ActionRecord, *, actor: str, reason: str
-    ) -> ActionRecord:
-        """Apply an undo plan and verify that every object is back to its before-image."""
-        reason = reason or f"undo of {original.id}"
-        record = self._journal(
-            plan, actor=actor, reason=reason, event="undo.planned", undoes=original.id
-        )
+    def finish_undo(self, record: ActionRecord) -> ActionRecord:
+        """The second half of ``undo``: write the journaled undo, verify that every object
+        is back to its before-image, and mark the original action undone."""
+        undoes = record.undoes
+        if undoes is None:
+            raise InputError(f"action {record.id} is not an undo")
+        plan = record.plan
         driver = self.drivers(plan.provider)
         applied = self._write(record, driver, failed_event="undo.failed").applied
         restored = all(matches(c.after, driver.current(c)) for c in plan.changes)
@@ -405,7 +435,14 @@ class ActionEngine:
             self._settle(record, ActionStatus.FAILED, why, "undo.failed")
             raise VerificationFailed(f"undo {record.id} could not be verified")
         done = "verified: the before-image is restored"
-        return self._settle(record, ActionStatus.VERIFIED, done, "undo.verified")
+        settled = self._settle(record, ActionStatus.VERIFIED, done, "undo.verified")
+        original = self.store.action(undoes)
+        self._save(
+            replace(original, status=ActionStatus.UNDONE, updated=_now()),
+            "action.undone",
+            record.actor,
+        )
+        return settled
 
     # -- crash recovery -------------------------------------------------------------------
     def reconcile(self) -> list[ActionRecord]:

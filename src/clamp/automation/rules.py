@@ -21,7 +21,7 @@ from clamp.actions.interface import INTENTS
 from clamp.actions.params import checked_params
 from clamp.checks import CHECKS
 from clamp.errors import ClampError, InputError
-from clamp.fields import check_fields
+from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import Provider, Severity
 from clamp.selectors import Selector, tag_text
@@ -43,8 +43,6 @@ RULE_KEYS = {
 MATCH_KEYS = {"check", "severity", "provider", "scope"}
 LIMIT_KEYS = {"max_actions_per_run", "max_actions_per_hour", "failure_budget"}
 EXEMPT_KEYS = {"tag", "value", "resource", "reason", "expires"}
-DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True)
@@ -348,12 +346,5 @@ def _promotion(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -
     if not isinstance(clean, int) or isinstance(clean, bool) or clean < 0:
         raise InputError(f"{where}.after.clean_runs: a whole number, not {clean!r}")
     return Promotion(
-        tuple(names), clean, _duration(after.get("min_age", "24h"), f"{where}.after.min_age")
+        tuple(names), clean, parse_duration(after.get("min_age", "24h"), f"{where}.after.min_age")
     )
-
-
-def _duration(raw: Any, where: str) -> timedelta:
-    found = DURATION.match(str(raw).strip())
-    if found is None:
-        raise InputError(f"{where}: a duration such as 30m, 24h or 7d, not {raw!r}")
-    return timedelta(**{UNITS[found.group(2)]: int(found.group(1))})

@@ -25,6 +25,7 @@ from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
 from clamp.cli.scan import finding, findings, scan
+from clamp.cli.users import users_app
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
@@ -42,6 +43,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(incident_app, name="incident")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(rules_app, name="rules")
+app.add_typer(users_app, name="users")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)

@@ -22,8 +22,10 @@ from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
 from clamp.store.incidents import IncidentBook
+from clamp.store.jobs import JobBook
 from clamp.store.records import AuditNote, FindingRecord, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
+from clamp.store.users import UserBook
 
 _CHUNK = 500
 _T = TypeVar("_T")
@@ -124,6 +126,8 @@ class Store:
         self._audit = AuditLog(self._reads, self._writes)
         self._incidents = IncidentBook(self._reads, self._writes, self._audit)
         self._rules = RuleBook(self._reads, self._writes)
+        self._users = UserBook(self._reads, self._writes, self._audit)
+        self._jobs = JobBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -160,6 +164,16 @@ class Store:
     def incidents(self) -> IncidentBook:
         """Incidents, playbook runs and the approval queue."""
         return self._incidents
+
+    @property
+    def users(self) -> UserBook:
+        """The service's users, their API tokens and its keys."""
+        return self._users
+
+    @property
+    def jobs(self) -> JobBook:
+        """The scans and rule runs the service made."""
+        return self._jobs
 
     # -- findings -------------------------------------------------------------------------
     def record_scan(
