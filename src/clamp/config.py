@@ -8,7 +8,8 @@
 - ``CLAMP_CONFIG``: Clamp's TOML config file (default: ``clamp.toml`` in the user config
   directory, if it exists); its ``[password_baseline]`` table sets the password baseline,
   its ``[roles]`` table who may do what (``clamp.roles``), its ``[stages.NAME]`` tables
-  the stages automation rules are promoted through (``clamp.selectors``).
+  the stages automation rules are promoted through (``clamp.selectors``), its
+  ``[schedule]`` table what ``clamp serve`` runs on its own (``Schedule``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import platformdirs
 
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
+from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
 from clamp.roles import Roles
@@ -83,6 +86,44 @@ def _default_actor() -> str:
         return "unknown"
 
 
+AFTER_SCAN = "after-scan"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the service runs on its own: a scan every ``scan``; the automation rules every
+    ``rules``, or after each scheduled scan (``rules = "after-scan"``). None: never.
+
+        [schedule]
+        scan = "1h"
+        rules = "after-scan"
+    """
+
+    scan: timedelta | None = None
+    rules: timedelta | str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str) -> Schedule:
+        """The ``[schedule]`` table, each entry checked."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: schedule: a table with scan and rules")
+        try:
+            check_fields(data, ("scan", "rules"), f"{where}: schedule")
+            scan = (
+                parse_duration(data["scan"], f"{where}: schedule.scan") if "scan" in data else None
+            )
+            rules: timedelta | str | None = None
+            if data.get("rules") == AFTER_SCAN:
+                rules = AFTER_SCAN
+            elif "rules" in data:
+                rules = parse_duration(data["rules"], f"{where}: schedule.rules (or after-scan)")
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        if rules == AFTER_SCAN and scan is None:
+            raise ConfigError(f"{where}: schedule.rules = after-scan needs schedule.scan")
+        return cls(scan, rules)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once at start."""
@@ -96,6 +137,7 @@ class Settings:
     roles: Roles = field(default_factory=Roles)
     stages: Mapping[str, tuple[Selector, ...]] = field(default_factory=dict)
     rules_file: Path | None = None
+    schedule: Schedule = field(default_factory=Schedule)
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
     """Named stages for rule promotion (``[stages.NAME]``), e.g. non-prod, prod: a resource
     is in a stage when it matches any of the stage's selectors."""
@@ -120,6 +162,10 @@ class Settings:
             )
         if "stages" in config:
             kwargs["stages"] = parse_stages(config["stages"], env.get("CLAMP_CONFIG") or "config")
+        if "schedule" in config:
+            kwargs["schedule"] = Schedule.from_mapping(
+                config["schedule"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"

@@ -25,19 +25,12 @@ from clamp.cli.rules import rules_path
 from clamp.errors import InputError
 from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep
 from clamp.response import load_playbook
-from clamp.store import Store
+from clamp.response.timeline import run_to_json, timeline
 from clamp.store.codec import iso, plan_to_json
 from clamp.store.incidents import record_to_json
 
 incident_app = typer.Typer(help="Open, show and close incidents.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_args_is_help=True)
-
-
-def run_to_json(run: Run) -> dict[str, Any]:
-    """A run as JSON: ``run`` is its id."""
-    data = record_to_json(run)
-    data.pop("origin", None)
-    return {"run": data.pop("id"), **data}
 
 
 def print_run(run: Run, fmt: str) -> None:
@@ -187,64 +180,22 @@ def incident_show(incident_id: str, fmt: FormatOpt = "table") -> None:
     ctx = context()
     incident = ctx.store.incidents.incident(incident_id)
     runs = ctx.store.incidents.runs(incident=incident_id)
-    timeline = _timeline(ctx.store, incident, runs)
+    events = timeline(ctx.store, incident, runs)
     if fmt == "json":
         render.print_json(
             {
                 **_incident_json(incident),
                 "runs": [run_to_json(r) for r in runs],
-                "timeline": timeline,
+                "timeline": events,
             }
         )
         return
     status = "open" if incident.open else f"closed by {incident.closed_by}"
     render.console.print(f"{incident.id} ({status}): {incident.title} — {incident.resource}")
     table = Table("time", "who", "event", "result")
-    for entry in timeline:
+    for entry in events:
         table.add_row(entry["time"], entry["actor"], entry["event"], entry.get("result", ""))
     render.console.print(table)
-
-
-def _timeline(store: Store, incident: Incident, runs: list[Run]) -> list[dict[str, Any]]:
-    """What happened, in order: opened, each run and each step (plan and result), closed."""
-    events: list[dict[str, Any]] = [
-        {"time": iso(incident.created), "actor": incident.opened_by, "event": "incident opened"}
-    ]
-    for run in runs:
-        events.append(
-            {
-                "time": iso(run.created),
-                "actor": run.actor,
-                "event": f"{run.id}: {run.playbook} on {run.target}",
-                "run": run.id,
-                "result": f"{run.status}: {run.result}",
-                **({"approved_by": run.approved_by} if run.approved_by else {}),
-            }
-        )
-        for n, step in enumerate(run.steps, 1):
-            entry: dict[str, Any] = {
-                "time": iso(run.updated or run.created),
-                "actor": run.actor,
-                "event": f"{run.id} step {n}: {step.intent} {step.status}",
-                "run": run.id,
-                "step": n,
-                "result": step.result,
-            }
-            if step.action:
-                action = store.action(step.action)
-                entry |= {"time": iso(action.updated or action.created), "action": action.id}
-                entry["plan"] = plan_to_json(action.plan)
-            events.append(entry)
-    if not incident.open:
-        events.append(
-            {
-                "time": iso(incident.closed),
-                "actor": incident.closed_by,
-                "event": "incident closed",
-                "result": incident.note,
-            }
-        )
-    return sorted(events, key=lambda e: e["time"] or "")
 
 
 @incident_app.command("close")

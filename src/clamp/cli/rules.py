@@ -12,12 +12,12 @@ from rich.table import Table
 from clamp.automation.rehearse import rehearse
 from clamp.automation.rules import Rule, load_rules
 from clamp.automation.runner import Report, RuleRunner
+from clamp.automation.status import report_to_json, rule_status
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
 from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.errors import InputError
-from clamp.store.codec import iso
 
 rules_app = typer.Typer(help="Automation rules with guardrails.", no_args_is_help=True)
 FileOpt = Annotated[
@@ -43,29 +43,6 @@ def _rule(rules: list[Rule], name: str) -> Rule:
     if found is None:
         raise InputError(f"no rule {name!r}; rules: {', '.join(r.name for r in rules)}")
     return found
-
-
-def report_to_json(report: Report) -> dict[str, Any]:
-    """The contract: ``summary`` counts and ``actions`` (rule, finding, intent, outcome,
-    reason), plus the run id, notes and whether it was a dry run."""
-    return {
-        "run": report.run,
-        "dry_run": report.dry_run,
-        "summary": report.summary(),
-        "actions": [
-            {
-                "rule": a.rule,
-                "finding": a.finding,
-                "intent": a.intent,
-                "outcome": a.outcome,
-                "reason": a.reason,
-                "action": a.action,
-                "resource": a.resource,
-            }
-            for a in report.actions
-        ],
-        "notes": report.notes,
-    }
 
 
 def _print_report(report: Report, fmt: str) -> None:
@@ -183,26 +160,7 @@ def rules_status(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
     check_format(fmt)
     ctx = context()
     rules = _load(ctx, file)
-    runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
-    rows: list[dict[str, Any]] = []
-    for rule in rules:
-        state = ctx.store.rules.state(rule.name)
-        done = ctx.store.rules.actions(rule.name, since=state.stage_since if state else None)
-        tried = [a for a in done if a.outcome in ("applied", "failed")]
-        rows.append(
-            {
-                "name": rule.name,
-                "enabled": iso(state.enabled) if state else None,
-                "stage": runner.stage_name(rule, state)
-                if state
-                else (rule.promote.stages[0] if rule.promote else ""),
-                "clean_runs": runner.clean_runs(rule, state) if state else 0,
-                "failed": sum(1 for a in tried if a.outcome == "failed"),
-                "attempted": len(tried),
-                "halted": state.halted if state else "",
-                "last_run": iso(state.last_run) if state else None,
-            }
-        )
+    rows = rule_status(RuleRunner(ctx.store, ctx.engine, ctx.settings), rules)
     if fmt == "json":
         render.print_json(rows)
         return

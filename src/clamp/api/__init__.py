@@ -1,0 +1,2 @@
+"""Clamp as a service: the REST API under ``/api/v1``, its authentication, the console and
+the scheduler (``clamp serve``)."""

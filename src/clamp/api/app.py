@@ -1,0 +1,46 @@
+"""The ASGI application: the REST API under ``/api/v1`` (OpenAPI at
+``/api/v1/openapi.json``) and the console at ``/``, over one ``Service``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from clamp.api import actions, admin, findings, jobs, problems, response
+from clamp.api.auth import SignInLimiter
+from clamp.api.service import Service
+
+SESSION_HOURS = 8
+
+
+def create_app(service: Service, *, secure_cookies: bool = False) -> FastAPI:
+    """The service's app; ``secure_cookies`` when it is served over HTTPS."""
+    app = FastAPI(
+        title="Clamp",
+        version="1",
+        summary="Find, fix, verify and undo dangerous cloud misconfigurations; contain incidents.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.state.sign_ins = SignInLimiter()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=service.store.users.key("session"),
+        session_cookie="clamp_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="lax",
+        https_only=secure_cookies,
+    )
+    problems.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for module in (findings, actions, jobs, response, admin):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

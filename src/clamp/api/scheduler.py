@@ -1,0 +1,82 @@
+"""The service's clock: periodic scans and rule runs from the config's ``[schedule]``.
+
+When a job is due is worked out from the store (the newest job of its kind), so a restart
+keeps the cadence instead of scanning at once. Each run is a job like one a user asked
+for, recorded and shown; its actor is ``schedule``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from clamp.api.service import SCHEDULER, Service
+from clamp.config import AFTER_SCAN
+from clamp.errors import ClampError
+from clamp.store.jobs import Job, JobStatus
+
+log = logging.getLogger("clamp.service")
+
+
+class Scheduler:
+    """A daemon thread that starts the jobs the schedule says are due."""
+
+    def __init__(self, service: Service, tick: float = 1.0) -> None:
+        self.service = service
+        self.schedule = service.settings.schedule
+        self.tick = tick
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="clamp-scheduler", daemon=True)
+        self._after: str | None = None
+        """The scheduled scan whose end starts a rule run (``rules = "after-scan"``)."""
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is scheduled."""
+        return self.schedule.scan is not None or self.schedule.rules is not None
+
+    def start(self) -> None:
+        """Start ticking (nothing happens when nothing is scheduled)."""
+        if self.active:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking; a job already started finishes on the service's pool."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            try:
+                self.run_due(datetime.now(UTC))
+            except ClampError as exc:
+                log.error("scheduled job not started: %s", exc)
+
+    def run_due(self, now: datetime) -> list[Job]:
+        """Start what is due at ``now``; the jobs started."""
+        started: list[Job] = []
+        if self._due("scan", self.schedule.scan, now):
+            job = self.service.scan(SCHEDULER)
+            started.append(job)
+            if self.schedule.rules == AFTER_SCAN:
+                self._after = job.id
+        rules = self.schedule.rules
+        if isinstance(rules, timedelta) and self._due("rules", rules, now):
+            started.append(self.service.run_rules(SCHEDULER))
+        elif rules == AFTER_SCAN and self._after is not None:
+            scan = self.service.store.jobs.get(self._after)
+            if scan.status != JobStatus.RUNNING:
+                self._after = None
+                if scan.status == JobStatus.SUCCEEDED:
+                    started.append(self.service.run_rules(SCHEDULER))
+        return started
+
+    def _due(self, kind: str, every: timedelta | None, now: datetime) -> bool:
+        if every is None:
+            return False
+        last = self.service.store.jobs.recent(kind=kind, limit=1)
+        if last and last[0].status == JobStatus.RUNNING:
+            return False  # never two of a kind at once
+        return not last or last[0].created + every <= now

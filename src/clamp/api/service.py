@@ -1,0 +1,204 @@
+"""One running Clamp service: the store, the drivers, the users, and work in the background.
+
+Requests act as the signed-in user: each gets an engine whose settings carry the user's
+name as the actor and the roles of every enabled user from the store, so the engine's own
+role checks and four-eyes compare authenticated identities. Fixes, undos, scans and rule
+runs are journaled before the request returns (``202``) and finish on a thread pool; a
+crash in between is settled by the engine's reconcile on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from clamp.actions.engine import ActionEngine
+from clamp.automation.rules import load_rules
+from clamp.automation.runner import RuleRunner
+from clamp.config import Settings
+from clamp.errors import ClampError, Forbidden, InputError
+from clamp.model import ActionRecord, Plan, Provider
+from clamp.providers.factory import driver_factory
+from clamp.providers.interface import CloudDriver
+from clamp.response import Responder
+from clamp.roles import Role, Roles
+from clamp.scanning import scan_clouds
+from clamp.store import Store
+from clamp.store.codec import scan_summary_to_json
+from clamp.store.jobs import Job, JobStatus
+from clamp.store.users import User
+from clamp.users import Accounts
+
+log = logging.getLogger("clamp.service")
+SCHEDULER = "schedule"
+"""The actor of scheduled scans and rule runs (its authority is the config file's
+``[schedule]`` table, which only the service's operators can change)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    """What every request and the scheduler share."""
+
+    def __init__(self, settings: Settings, store: Store | None = None, workers: int = 4) -> None:
+        self.settings = settings
+        self.store = store if store is not None else Store.open(settings.database_url)
+        self.drivers: Callable[[Provider], CloudDriver] = driver_factory(settings)
+        self.accounts = Accounts(self.store)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
+        self._futures: set[Future[Any]] = set()
+
+    # -- start and stop -------------------------------------------------------------------
+    def settle(self) -> None:
+        """What a crash left: actions and runs in flight are finished or rolled back, jobs
+        that were running are marked failed."""
+        responder = self.responder(SCHEDULER)
+        responder.engine.reconcile()
+        responder.reconcile()
+        for job in self.store.jobs.running():
+            why = "interrupted: the service stopped before it finished"
+            self.store.jobs.save(replace(job, status=JobStatus.FAILED, finished=_now(), result=why))
+
+    def close(self) -> None:
+        """Wait for background work, then release the database."""
+        self.pool.shutdown(wait=True)
+        self.store.close()
+
+    def idle(self, timeout: float = 30.0) -> None:
+        """Wait until the background work started so far has finished (for tests)."""
+        for future in list(self._futures):
+            future.exception(timeout=timeout)
+
+    # -- acting as a user -----------------------------------------------------------------
+    def roles(self) -> Roles:
+        """Every enabled user's roles; the scheduler remediates (see ``SCHEDULER``)."""
+        users = self.accounts.roles()
+        return Roles({**users.actors, SCHEDULER: frozenset({Role.REMEDIATOR})})
+
+    def settings_for(self, actor: str) -> Settings:
+        """The settings a request of ``actor`` runs with."""
+        return replace(self.settings, actor=actor, roles=self.roles())
+
+    def engine(self, actor: str) -> ActionEngine:
+        """An action engine acting as ``actor``."""
+        return ActionEngine(self.store, self.drivers, self.settings_for(actor))
+
+    def responder(self, actor: str) -> Responder:
+        """Incident response acting as ``actor``."""
+        engine = self.engine(actor)
+        return Responder(self.store, engine, engine.settings)
+
+    def rule_runner(self, actor: str) -> RuleRunner:
+        """The automation rules' runner acting as ``actor``."""
+        engine = self.engine(actor)
+        return RuleRunner(self.store, engine, engine.settings)
+
+    @staticmethod
+    def require(user: User, roles: tuple[Role, ...], doing: str) -> None:
+        """Refuse unless ``user`` holds one of ``roles`` (or is admin)."""
+        held = set(user.roles)
+        if held & {r.value for r in (*roles, Role.ADMIN)}:
+            return
+        needed = " or ".join(r.value for r in roles)
+        raise Forbidden(f"{user.name} ({', '.join(user.roles)}) may not {doing}: needs {needed}")
+
+    # -- fixes and undo -------------------------------------------------------------------
+    def plan(
+        self, actor: str, finding_id: str, body: Mapping[str, Any]
+    ) -> tuple[ActionEngine, Plan]:
+        """The plan a fix of ``finding_id`` would follow (``body``: intent, params, bundle)."""
+        engine = self.engine(actor)
+        plan = engine.plan(
+            finding_id,
+            intent=body.get("intent"),
+            params=body.get("params") or {},
+            bundle=body.get("bundle"),
+        )
+        return engine, plan
+
+    def fix(
+        self, actor: str, finding_id: str, body: Mapping[str, Any], *, reason: str = ""
+    ) -> ActionRecord:
+        """Plan, authorize and journal a fix now; write and verify it in the background."""
+        engine, plan = self.plan(actor, finding_id, body)
+        record = engine.start(
+            plan,
+            actor=actor,
+            reason=reason or f"fix {finding_id}",
+            confirm_irreversible=bool(body.get("confirm_irreversible")),
+        )
+        self._submit(engine.finish, record)
+        return record
+
+    def undo(self, actor: str, action_id: str) -> ActionRecord:
+        """Authorize, check for drift and journal an undo now; write it in the background."""
+        engine = self.engine(actor)
+        record = engine.start_undo(action_id, actor=actor)
+        self._submit(engine.finish_undo, record)
+        return record
+
+    # -- scans and rule runs --------------------------------------------------------------
+    def scan(self, actor: str, providers: list[Provider] | None = None) -> Job:
+        """Start a scan of every discovered scope (of ``providers``); its job at once."""
+        job = Job(f"scan-{uuid.uuid4().hex[:10]}", "scan", actor, _now())
+        self.store.jobs.save(job)
+        self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider)))
+        return job
+
+    def run_rules(self, actor: str) -> Job:
+        """Start a run of the automation rules file; its job at once."""
+        path = self.settings.rules_file
+        if path is None or not path.is_file():
+            raise InputError(
+                "no automation rules file configured", hint="set CLAMP_RULES for the service"
+            )
+        rules = load_rules(path, self.settings.stages)  # a bad file is refused now
+        job = Job(f"rules-{uuid.uuid4().hex[:10]}", "rules", actor, _now())
+        self.store.jobs.save(job)
+
+        def run() -> tuple[str, dict[str, Any]]:
+            report = self.rule_runner(actor).run(rules, actor=actor)
+            counts = report.summary()
+            done = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
+            return f"{report.run}: {done}", {"run": report.run, **counts}
+
+        self._submit(self._run_job, job, run)
+        return job
+
+    def _scan(self, providers: list[Provider]) -> tuple[str, dict[str, Any]]:
+        result = scan_clouds(self.settings, self.store, self.drivers, providers, {})
+        summary = scan_summary_to_json(result.summary) if result.summary else {}
+        words = f"{result.resources} resource(s), {len(result.findings)} finding(s)"
+        if result.errors:
+            words += "; " + "; ".join(result.errors)
+        return words, summary
+
+    def _run_job(self, job: Job, work: Callable[[], tuple[str, dict[str, Any]]]) -> Job:
+        try:
+            result, summary = work()
+        except ClampError as exc:
+            done = replace(job, status=JobStatus.FAILED, finished=_now(), result=str(exc))
+        else:
+            done = replace(
+                job, status=JobStatus.SUCCEEDED, finished=_now(), result=result, summary=summary
+            )
+        self.store.jobs.save(done)
+        return done
+
+    def _submit(self, work: Callable[..., Any], *args: Any) -> None:
+        future = self.pool.submit(work, *args)
+        self._futures.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[Any]) -> None:
+        self._futures.discard(future)
+        exc = future.exception()
+        if exc is not None and not isinstance(exc, ClampError):
+            log.error("background work failed", exc_info=exc)
