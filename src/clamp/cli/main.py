@@ -25,6 +25,7 @@ from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
 from clamp.cli.scan import finding, findings, scan
+from clamp.cli.serve import serve
 from clamp.cli.users import users_app
 from clamp.config import Settings
 from clamp.errors import PlanRefused
@@ -50,6 +51,7 @@ app.command()(finding)
 app.command()(checks)
 app.command()(permissions)
 app.command()(respond)
+app.command()(serve)
 
 
 def _version(shown: bool) -> None:
