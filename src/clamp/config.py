@@ -138,6 +138,9 @@ class Settings:
     stages: Mapping[str, tuple[Selector, ...]] = field(default_factory=dict)
     rules_file: Path | None = None
     schedule: Schedule = field(default_factory=Schedule)
+    approve_playbooks: frozenset[str] = frozenset()
+    """Playbooks whose runs wait for a second person in this install, whatever their file
+    says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
     """Named stages for rule promotion (``[stages.NAME]``), e.g. non-prod, prod: a resource
     is in a stage when it matches any of the stage's selectors."""
@@ -166,6 +169,10 @@ class Settings:
             kwargs["schedule"] = Schedule.from_mapping(
                 config["schedule"], env.get("CLAMP_CONFIG") or "config"
             )
+        if "approvals" in config:
+            kwargs["approve_playbooks"] = _approve_playbooks(
+                config["approvals"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -181,6 +188,20 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = load(path, "config file", Format.TOML, error=ConfigError)
     return data
+
+
+def _approve_playbooks(data: Any, where: str) -> frozenset[str]:
+    """``[approvals] playbooks = [...]``: names of playbooks whose runs need approval."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: approvals: a table with playbooks = [names]")
+    try:
+        check_fields(data, ("playbooks",), f"{where}: approvals")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    names = data.get("playbooks", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f'{where}: approvals.playbooks: a list of playbook names (or "*")')
+    return frozenset(names)
 
 
 def parse_stages(data: Any, where: str) -> dict[str, tuple[Selector, ...]]:

@@ -3,84 +3,35 @@ an HTTP client over ``httpx.ASGITransport``."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from clamp.api.app import create_app
 from clamp.api.service import Service
-from clamp.config import Settings
-from clamp.model import Provider
+from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
-from clamp.scanning import scan_clouds
-
-ROLES = {
-    "ada": ["admin"],
-    "rem": ["remediator"],
-    "resp": ["responder"],
-    "appr": ["approver"],
-    "appr2": ["approver"],
-    "view": ["viewer"],
-}
-PASSWORD = "correct horse battery"
+from service_client import PASSWORD, ROLES, Api, make_service
 
 
-class Api:
-    """A synchronous face on an ``httpx.AsyncClient`` that calls the app in-process."""
-
-    def __init__(self, app: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        transport = httpx.ASGITransport(app=app)
-        self.client = httpx.AsyncClient(transport=transport, base_url="http://clamp.test")
-
-    def request(
-        self, method: str, url: str, token: str | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        """One request, as ``token``'s user when given."""
-        headers = dict(kwargs.pop("headers", {}))
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        call = self.client.request(method, url, headers=headers, **kwargs)
-        return self.loop.run_until_complete(call)
-
-    def get(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, token, **kwargs)
-
-    def post(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, token, **kwargs)
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.client.aclose())
-        self.loop.close()
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The sandbox serving the demo estate, shared by a module's tests."""
+    with Sandbox(load_state(None)) as running:
+        yield running
 
 
-def make_service(sandbox: Sandbox, tmp_path: Path, **settings: Any) -> Service:
-    """A settled service over a fresh SQLite store, the sandbox scanned once."""
-    config = Settings(
-        database_url=f"sqlite:///{tmp_path / 'clamp.db'}",
-        sandbox_url=sandbox.url,
-        actor="operator",
-        **settings,
-    )
-    service = Service(config)
-    service.settle()
-    scan_clouds(config, service.store, service.drivers, list(Provider), {})
-    return service
-
-
-@pytest.fixture
-def service(sandbox: Sandbox, tmp_path: Path) -> Iterator[Service]:
-    """The service over the demo estate, scanned once."""
-    running = make_service(sandbox, tmp_path)
+@pytest.fixture(scope="module")
+def service(estate: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """The service over the demo estate, scanned once; runs of the shipped
+    ``contain-compromised-vm`` wait for approval (``[approvals]``)."""
+    tmp = tmp_path_factory.mktemp("service")
+    running = make_service(estate, tmp, approve_playbooks=frozenset({"contain-compromised-vm"}))
     yield running
     running.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tokens(service: Service) -> dict[str, str]:
     """An API token per user of ``ROLES`` (each also has a console password)."""
     return {
@@ -89,9 +40,17 @@ def tokens(service: Service) -> dict[str, str]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api(service: Service) -> Iterator[Api]:
     """A client of the service's app."""
     client = Api(create_app(service))
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def api_schema(service: Service) -> object:
+    """The API's OpenAPI document, served by the app in-process, for schemathesis."""
+    import schemathesis
+
+    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(service))

@@ -115,6 +115,7 @@ def get_rule_run(service: ServiceDep, _user: UserDep, run_id: str) -> dict[str, 
 @router.post("/rules/{name}/{move}")
 def move_rule(service: ServiceDep, user: UserDep, name: str, move: str) -> dict[str, Any]:
     """``promote`` or ``demote`` a rule one stage, or ``resume`` a halted one."""
+    service.require(user, REMEDIATE, f"{move} rule {name}")
     runner = service.rule_runner(user.name)
     rule = _rule(service, name)
     match move:

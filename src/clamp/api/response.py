@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from clamp.api.deps import DECIDE, ServiceDep, UserDep
+from clamp.api.deps import DECIDE, RESPOND, ServiceDep, UserDep
 from clamp.api.service import Service
 from clamp.automation.rules import load_rules
 from clamp.errors import InputError
@@ -67,6 +67,7 @@ def list_incidents(
 @router.post("/incidents", status_code=201)
 def open_incident(service: ServiceDep, user: UserDep, body: IncidentRequest) -> dict[str, Any]:
     """Open an incident about a VM."""
+    service.require(user, RESPOND, "open an incident")
     incident = service.responder(user.name).open_incident(
         body.title, body.resource, actor=user.name
     )
@@ -90,6 +91,7 @@ def close_incident(
     service: ServiceDep, user: UserDep, incident_id: str, body: CloseRequest | None = None
 ) -> dict[str, Any]:
     """Close an incident (refused while a run is in progress)."""
+    service.require(user, RESPOND, f"close {incident_id}")
     note = body.note if body else ""
     closed = service.responder(user.name).close_incident(incident_id, actor=user.name, note=note)
     return record_to_json(closed)
@@ -117,14 +119,15 @@ def playbooks(_user: UserDep) -> list[dict[str, Any]]:
 def run_playbook(service: ServiceDep, user: UserDep, incident_id: str, body: RunRequest) -> Any:
     """Run a playbook for the incident (or queue it for approval); ``dry_run``: each step's
     plan against the target as it is now, nothing changes."""
+    service.require(user, RESPOND, f"run playbooks for {incident_id}")
     if body.playbook not in shipped_playbooks():
         raise InputError(
             f"unknown playbook {body.playbook!r}; shipped: {', '.join(shipped_playbooks())}"
         )
     book = load_playbook(body.playbook)
     responder = service.responder(user.name)
+    service.require(user, (book.role,), f"run playbook {book.name}")
     if body.dry_run:
-        service.require(user, (book.role,), f"rehearse playbook {book.name}")
         rehearsal = responder.rehearse(book, incident_id, target=body.target, params=body.params)
         return [
             {
@@ -155,6 +158,7 @@ def get_run(service: ServiceDep, _user: UserDep, run_id: str) -> dict[str, Any]:
 @router.post("/runs/{run_id}/undo")
 def undo_run(service: ServiceDep, user: UserDep, run_id: str) -> dict[str, Any]:
     """Undo every step of a run in reverse order, each verified (release)."""
+    service.require(user, RESPOND, f"release {run_id}")
     return run_to_json(service.responder(user.name).undo(run_id, actor=user.name))
 
 

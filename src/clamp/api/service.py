@@ -139,7 +139,9 @@ class Service:
 
     def undo(self, actor: str, action_id: str) -> ActionRecord:
         """Authorize, check for drift and journal an undo now; write it in the background."""
+        role = Role.REMEDIATOR if self.store.action(action_id).plan.findings else Role.RESPONDER
         engine = self.engine(actor)
+        engine.settings.roles.require(actor, role, f"undo {action_id}")
         record = engine.start_undo(action_id, actor=actor)
         self._submit(engine.finish_undo, record)
         return record

@@ -173,9 +173,15 @@ class Responder:
             steps=tuple(steps),
             irreversible_confirmed=confirm_irreversible,
         )
-        if playbook.approval and self.settings.roles.enforced:
+        if self.needs_approval(playbook) and self.settings.roles.enforced:
             return self._queue(run)
         return self._execute(run)
+
+    def needs_approval(self, playbook: Playbook) -> bool:
+        """Whether a run of ``playbook`` waits for a second person: its file says so, or
+        the config's ``[approvals] playbooks`` names it (or ``*``)."""
+        wanted = self.settings.approve_playbooks
+        return playbook.approval or playbook.name in wanted or "*" in wanted
 
     def _steps(
         self, playbook: Playbook, incident: Incident, params: Mapping[str, Any] | None
