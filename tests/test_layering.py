@@ -83,3 +83,22 @@ def test_providers_import_no_check_and_no_action() -> None:
         if _under(m, "clamp.providers")
     }
     assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_only_the_command_line_reaches_the_service() -> None:
+    """``api`` and ``web`` sit on top: nothing below them imports them (only ``cli``), and
+    the service holds no cloud knowledge (no SDK, no driver module but the factory)."""
+    top = ("clamp.api", "clamp.web")
+    below = {
+        m: sorted(i for i in imported if any(_under(i, t) for t in top))
+        for m, imported in GRAPH.items()
+        if not any(_under(m, t) for t in (*top, "clamp.cli"))
+    }
+    assert {m: i for m, i in below.items() if i} == {}
+    sdk = ("azure", "google", "googleapiclient", "msgraph")
+    cloudy = {
+        m: sorted(i for i in imported if any(_under(i, s) for s in sdk))
+        for m, imported in GRAPH.items()
+        if any(_under(m, t) for t in top)
+    }
+    assert {m: i for m, i in cloudy.items() if i} == {}

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,9 +31,13 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
 TOKEN = re.compile(r"clamp_([0-9a-f]{16})_([A-Za-z0-9_-]{20,})")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
-"""Checked against when the user is unknown, so a wrong name costs what a wrong password
-does (no telling which names exist by the time it takes)."""
+
+
+@cache
+def _dummy() -> str:
+    """Checked against when the user is unknown, so a wrong name costs what a wrong password
+    does (no telling which names exist by the time it takes)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _now() -> datetime:
@@ -41,7 +46,7 @@ def _now() -> datetime:
 
 def _verify(hashed: str | None, secret: str) -> bool:
     try:
-        return _hasher.verify(hashed or _DUMMY, secret) and hashed is not None
+        return _hasher.verify(hashed or _dummy(), secret) and hashed is not None
     except (VerificationError, InvalidHashError):
         return False
 

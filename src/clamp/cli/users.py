@@ -7,7 +7,7 @@ The command line acts with the database's rights: whoever can run it against the
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,7 +17,9 @@ from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
 from clamp.errors import InputError
 from clamp.fields import parse_duration
 from clamp.store.codec import iso
-from clamp.users import Accounts
+
+if TYPE_CHECKING:
+    from clamp.users import Accounts
 
 users_app = typer.Typer(help="Users of the service, their roles and tokens.", no_args_is_help=True)
 RoleOpt = Annotated[
@@ -32,6 +34,8 @@ PasswordOpt = Annotated[
 
 
 def _accounts() -> tuple[Accounts, str]:
+    from clamp.users import Accounts  # argon2 loads only for these commands
+
     ctx = context()
     return Accounts(ctx.store), ctx.settings.actor
 
