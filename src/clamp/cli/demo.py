@@ -76,6 +76,13 @@ def run_demo() -> None:
             console.print(render.actions_table(ctx.store.actions()))
             count = ctx.store.audit.verify()
             console.print(f"audit log intact: {count} hash-chained entries verified")
+    console.rule("[bold]7. The console")
+    console.print(
+        "To open the console on this demo estate, run [bold].venv/bin/clamp serve --demo[/bold],"
+        " open the CLAMP_URL it prints first in a browser, and sign in as one of the demo"
+        " users it prints (admin, alice the remediator, bob the responder, carol the"
+        " approver, victor the viewer)."
+    )
 
 
 def _fix_and_undo(ctx: Context, target: FindingRecord, bundle: str | None) -> None:
