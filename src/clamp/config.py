@@ -125,6 +125,64 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class OidcSignIn:
+    """Console sign-in through an OpenID Connect provider (Microsoft Entra ID, Google):
+
+        [oidc]
+        name = "Microsoft Entra ID"
+        metadata_url = "https://login.microsoftonline.com/TENANT/v2.0/.well-known/openid-configuration"
+        client_id = "…"
+        client_secret = "…"          # or CLAMP_OIDC_CLIENT_SECRET
+        [oidc.roles]                  # who gets which roles: an email, or group:<id>
+        "alice@example.com" = "remediator"
+        "group:0a1b…" = ["responder", "viewer"]
+
+    A person no entry names is refused; the roles are set again at every sign-in.
+    """
+
+    metadata_url: str
+    client_id: str
+    client_secret: str
+    roles: Mapping[str, tuple[str, ...]]
+    name: str = "single sign-on"
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str, secret: str | None) -> OidcSignIn:
+        """The ``[oidc]`` table, each entry checked."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: oidc: a table")
+        known = ("name", "metadata_url", "client_id", "client_secret", "roles")
+        try:
+            check_fields(data, known, f"{where}: oidc")
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        secret = secret or data.get("client_secret")
+        for key, value in (
+            ("metadata_url", data.get("metadata_url")),
+            ("client_id", data.get("client_id")),
+            ("client_secret", secret),
+        ):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{where}: oidc.{key} is required (a string)")
+        roles = data.get("roles") or {}
+        if not isinstance(roles, Mapping) or not roles:
+            raise ConfigError(f"{where}: oidc.roles: a table of email or group:<id> = role(s)")
+        mapped = {}
+        for who, value in roles.items():
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ConfigError(f"{where}: oidc.roles.{who}: a role or a list of roles")
+            mapped[str(who).lower()] = tuple(names)
+        return cls(
+            metadata_url=data["metadata_url"],
+            client_id=data["client_id"],
+            client_secret=str(secret),
+            roles=mapped,
+            name=str(data.get("name") or "single sign-on"),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, resolved once at start."""
 
@@ -139,6 +197,8 @@ class Settings:
     rules_file: Path | None = None
     schedule: Schedule = field(default_factory=Schedule)
     approve_playbooks: frozenset[str] = frozenset()
+    oidc: OidcSignIn | None = None
+    """Console sign-in through an OpenID Connect provider (``[oidc]``), if configured."""
     """Playbooks whose runs wait for a second person in this install, whatever their file
     says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
@@ -172,6 +232,12 @@ class Settings:
         if "approvals" in config:
             kwargs["approve_playbooks"] = _approve_playbooks(
                 config["approvals"], env.get("CLAMP_CONFIG") or "config"
+            )
+        if "oidc" in config:
+            kwargs["oidc"] = OidcSignIn.from_mapping(
+                config["oidc"],
+                env.get("CLAMP_CONFIG") or "config",
+                env.get("CLAMP_OIDC_CLIENT_SECRET"),
             )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(

@@ -133,6 +133,26 @@ class Accounts:
             {u.name: frozenset(Role(r) for r in u.roles) for u in self.users() if not u.disabled}
         )
 
+    def vouched_for(self, name: str, roles: Iterable[str], *, by: str) -> User:
+        """A person an OpenID Connect provider (``by``) signed in: added on first sign-in
+        (no password, no token), their roles set from the mapping each time; a disabled
+        user stays refused."""
+        chosen = tuple(r.value for r in parse_roles(roles))
+        known = self.book.find(name)
+        payload = {"user": name, "roles": list(chosen), "provider": by}
+        if known is None:
+            if not NAME.fullmatch(name):
+                raise Unauthenticated(f"the provider's user name {name!r} is not usable")
+            user = User(name, chosen, _now())
+            self.book.add(user, AuditNote("user.added", f"oidc:{by}", payload))
+            return user
+        if known.disabled:
+            raise Unauthenticated(f"user {name!r} is disabled")
+        if known.roles != chosen:
+            known = replace(known, roles=chosen)
+            self.book.update(known, AuditNote("user.roles_set", f"oidc:{by}", payload))
+        return known
+
     # -- authentication -------------------------------------------------------------------
     def by_token(self, token: str) -> User:
         """The enabled user whose unexpired, unrevoked token this is."""

@@ -23,6 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clamp.errors import ClampError, InputError
 from clamp.sandbox.azure import build_azure_app
 from clamp.sandbox.gcp_app import build_gcp_app
+from clamp.sandbox.oidc import PREFIX as OIDC_PREFIX
+from clamp.sandbox.oidc import SandboxIdentities, build_oidc_app
 from clamp.sandbox.state import Fault, SandboxState
 from clamp.sandbox.tls import SandboxTLS
 
@@ -112,6 +114,8 @@ class Sandbox:
         self._servers: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self.identities = SandboxIdentities()
+        """The OpenID Connect provider's key and its users' groups (``sandbox.oidc``)."""
 
     @property
     def url(self) -> str:
@@ -151,6 +155,7 @@ class Sandbox:
                 Route("/_sandbox/info", self._info),
                 Route("/_sandbox/state", self._state),
                 Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
+                Mount(OIDC_PREFIX, app=build_oidc_app(self.identities)),
                 Mount("/", app=build_gcp_app(self.state)),
             ]
         )
