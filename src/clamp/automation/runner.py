@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.actions.engine import ActionEngine
 from clamp.actions.interface import INTENTS
@@ -33,9 +33,12 @@ from clamp.model import (
     Plan,
 )
 from clamp.roles import Role
-from clamp.store import FindingRecord, Store
-from clamp.store.automation import RuleAction, RuleState
+from clamp.store import FindingRecord
 from clamp.store.codec import plan_from_json, plan_to_json
+from clamp.store.records import RuleAction, RuleState
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 ACTED = (Outcome.APPLIED, Outcome.FAILED, Outcome.QUEUED)
 TRIED = (Outcome.APPLIED, Outcome.FAILED)

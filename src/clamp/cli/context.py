@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,7 +17,9 @@ from clamp.model import Provider, RunStatus
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
 from clamp.response import Responder
-from clamp.store import Store
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Context:
     def store(self) -> Store:
         """The store, migrated to the latest schema; what a crash left in flight (actions,
         playbook runs) is settled first, whatever the command."""
+        from clamp.store import Store  # SQLAlchemy loads only for commands that open a store
+
         store = Store.open(self.settings.database_url)
         if store.in_flight_actions() or store.incidents.runs(status=RunStatus.RUNNING):
             self.__dict__["store"] = store  # the engine and responder below use this one

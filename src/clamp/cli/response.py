@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,9 +25,10 @@ from clamp.cli.rules import rules_path
 from clamp.errors import InputError
 from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep
 from clamp.response import load_playbook
-from clamp.store import Store
-from clamp.store.codec import iso, plan_to_json
-from clamp.store.incidents import record_to_json
+from clamp.store.codec import iso, plan_to_json, record_to_json
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 incident_app = typer.Typer(help="Open, show and close incidents.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_args_is_help=True)
