@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from clamp.actions.engine import ActionEngine
 from clamp.config import Settings
 from clamp.errors import ClampError
 from clamp.model import Provider, RunStatus
-from clamp.providers.factory import driver_factory
-from clamp.providers.interface import CloudDriver
-from clamp.response import Responder
 
+# Each part's modules load when a command first uses it (a fast start for the others).
 if TYPE_CHECKING:
+    from clamp.actions.engine import ActionEngine
+    from clamp.providers.interface import CloudDriver
+    from clamp.response import Responder
     from clamp.store import Store
 
 
@@ -32,7 +32,7 @@ class Context:
     def store(self) -> Store:
         """The store, migrated to the latest schema; what a crash left in flight (actions,
         playbook runs) is settled first, whatever the command."""
-        from clamp.store import Store  # SQLAlchemy loads only for commands that open a store
+        from clamp.store import Store
 
         store = Store.open(self.settings.database_url)
         if store.in_flight_actions() or store.incidents.runs(status=RunStatus.RUNNING):
@@ -49,11 +49,15 @@ class Context:
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:
         """One driver per provider, built on first use."""
+        from clamp.providers.factory import driver_factory
+
         return driver_factory(self.settings)
 
     @cached_property
     def engine(self) -> ActionEngine:
         """The action engine; actions a crash left in flight are settled first."""
+        from clamp.actions.engine import ActionEngine
+
         engine = ActionEngine(self.store, self.drivers, self.settings)
         engine.reconcile()
         return engine
@@ -61,6 +65,8 @@ class Context:
     @cached_property
     def responder(self) -> Responder:
         """Incident response; runs a crash left behind are settled first."""
+        from clamp.response import Responder
+
         responder = Responder(self.store, self.engine, self.settings)
         responder.reconcile()
         return responder

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from clamp.automation.rules import load_rules
-from clamp.automation.runner import RuleRunner
 from clamp.cli import render
 from clamp.cli.common import (
     ActorOpt,
@@ -24,7 +22,6 @@ from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
 from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep
-from clamp.response import load_playbook
 from clamp.store.codec import iso, plan_to_json, record_to_json
 
 if TYPE_CHECKING:
@@ -83,6 +80,8 @@ def respond(
 ) -> None:
     """Run a containment playbook against a VM for an incident; exit 0 only when every
     step is verified."""
+    from clamp.response import load_playbook  # the action engine loads with the command
+
     check_format(fmt)
     ctx = context(actor)
     book = load_playbook(playbook)
@@ -325,6 +324,9 @@ def approvals_reject(
 def _decide_plan(ctx: Context, approval_id: str, approve: bool, reason: str, fmt: str) -> None:
     """A rule's queued plan: applied exactly as approved, or re-planned and queued again
     when its resource changed since (exit 3)."""
+    from clamp.automation.rules import load_rules
+    from clamp.automation.runner import RuleRunner
+
     try:  # the rules are needed only to re-plan a plan whose resource changed
         rules = load_rules(rules_path(ctx, None), ctx.settings.stages) if approve else []
     except InputError:
