@@ -10,17 +10,21 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.model import Provider, Resource
+from clamp.store.audit import AuditLog
 from clamp.store.codec import record_from_json, record_to_json, to_jsonable
-from clamp.store.records import InventoryItem, RuleAction, RuleState
+from clamp.store.records import AuditNote, InventoryItem, RuleAction, RuleState
 from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
 
 
 class RuleBook:
     """Inventory, rule state and rule actions in the store's database."""
 
-    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+    def __init__(
+        self, reads: sessionmaker[Session], writes: sessionmaker[Session], audit: AuditLog
+    ) -> None:
         self._reads = reads
         self._writes = writes
+        self._audit = audit
 
     # -- inventory ------------------------------------------------------------------------
     def record_inventory(
@@ -86,10 +90,13 @@ class RuleBook:
             rows = session.scalars(select(RuleStateRow).order_by(RuleStateRow.name))
             return [record_from_json(RuleState, row.data) for row in rows]
 
-    def save_state(self, state: RuleState) -> None:
-        """Insert or update a rule's state."""
+    def save_state(self, state: RuleState, audit: AuditNote | None = None) -> None:
+        """Insert or update a rule's state, with its audit entry (enabled, promoted, halted,
+        …) in the same transaction: a crash cannot keep one without the other."""
         with self._writes.begin() as session:
             session.merge(RuleStateRow(name=state.name, data=record_to_json(state)))
+            if audit is not None:
+                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
 
     # -- rule actions ---------------------------------------------------------------------
     def record(self, action: RuleAction) -> None:

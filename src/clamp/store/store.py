@@ -123,7 +123,7 @@ class Store:
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
         self._incidents = IncidentBook(self._reads, self._writes, self._audit)
-        self._rules = RuleBook(self._reads, self._writes)
+        self._rules = RuleBook(self._reads, self._writes, self._audit)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
