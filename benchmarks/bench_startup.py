@@ -20,10 +20,18 @@ COMMANDS = (
     ["--help"],
     ["--version"],
     ["checks", "--format", "json"],
+    ["rules", "validate", "{tmp}/rules.yaml"],
     ["findings", "--format", "json"],
     ["actions", "--format", "json"],
     ["audit", "verify"],
 )
+
+
+RULES = """rules:
+  - name: close-admin-ports
+    match: {check: [exposed-admin-port]}
+    action: restrict_ingress
+"""
 
 
 def main(argv: list[str]) -> None:
@@ -41,14 +49,16 @@ def main(argv: list[str]) -> None:
             "CLAMP_CONFIG": str(Path(tmp) / "none.toml"),
         }
         (Path(tmp) / "none.toml").write_text("")
+        (Path(tmp) / "rules.yaml").write_text(RULES)
         for command in COMMANDS:
             times = []
             for _ in range(args.runs):
                 start = time.perf_counter()
-                subprocess.run([str(clamp), *command], env=env, capture_output=True, check=False)
+                argv = [str(clamp), *(part.format(tmp=tmp) for part in command)]
+                subprocess.run(argv, env=env, capture_output=True, check=False)
                 times.append(time.perf_counter() - start)
             print(
-                f"clamp {' '.join(command):<28} min {min(times):.2f} s"
+                f"clamp {' '.join(command).replace('{tmp}/', ''):<28} min {min(times):.2f} s"
                 f"  median {statistics.median(times):.2f} s"
             )
 

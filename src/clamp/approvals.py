@@ -13,13 +13,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.model import Approval, ApprovalKind, Decision
 from clamp.roles import authorize_decision
-from clamp.store import AuditNote, Store
+from clamp.store import AuditNote
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 WHO_DECIDES = {
     ApprovalKind.RUN: "a playbook run: `clamp approvals approve` runs it",

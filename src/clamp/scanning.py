@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clamp.bulk import paused_gc
 from clamp.checks import CHECKS, Inventory
@@ -23,7 +24,10 @@ from clamp.inventory.offline import read_offline
 from clamp.model import Finding, Provider, Resource
 from clamp.providers.interface import CloudDriver
 from clamp.providers.objects import api_objects
-from clamp.store import ScanSummary, Store
+from clamp.store import ScanSummary
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 Progress = Callable[[str], None]
 IDENTITY_PLANE = ("tenant:", "customer:")

@@ -15,6 +15,7 @@ from clamp.automation.runner import RuleRunner
 from clamp.model import FindingStatus
 from clamp.sandbox.state import Fault
 from clamp.selectors import Selector
+from clamp.store.audit import AuditLog
 from clamp.store.codec import plan_to_json
 from rig import Rig
 
@@ -149,6 +150,30 @@ def test_manual_promotion_and_demotion_are_audited(rig: Rig) -> None:
     assert runner.move(rule, actor="lead", step=-1).stage == 0
     events = [(e.event, e.actor) for e in rig.store.audit.entries()]
     assert ("rule.promoted", "lead") in events and ("rule.demoted", "lead") in events
+
+
+class _Crash(BaseException):
+    """The process dying mid-write: nothing in Clamp catches it."""
+
+
+def test_a_crash_while_a_promotion_is_audited_leaves_the_rule_where_it_was(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [rule] = _rules(_rule(promote={"stages": ["non-prod", "prod"]}))
+    runner = _runner(rig)
+    runner.move(rule, actor="lead", step=1)
+    before = len(rig.store.audit.entries())
+
+    def die(*_args: Any) -> None:
+        raise _Crash
+
+    monkeypatch.setattr(AuditLog, "append_in", die)
+    with pytest.raises(_Crash):
+        runner.move(rule, actor="lead", step=-1)
+    monkeypatch.undo()
+
+    assert rig.store.rules.state(rule.name).stage == 1  # type: ignore[union-attr]
+    assert len(rig.store.audit.entries()) == before and rig.store.audit.verify() == before
 
 
 def test_exemptions_hold_until_they_expire_then_are_reported_and_ignored(rig: Rig) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from clamp.errors import ConfigError
 from clamp.model import Finding, Provider, Severity
 from clamp.store import Store
+from clamp.store.database import MIGRATIONS, head_revision, writer
 from clamp.store.tables import Base
 
 
@@ -68,3 +72,26 @@ def test_bad_database_urls_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot use the database") as caught:
         unreachable.migrate()
     assert "secret" not in str(caught.value)
+
+
+def test_the_head_read_without_alembic_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_database_at_an_older_revision_is_migrated_when_it_opens(database_url: str) -> None:
+    with Store.open(database_url) as store:
+        store.audit.append("test", "alice", {"n": 1})
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        with writer(store.engine).begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        assert "baseline" not in {c["name"] for c in inspect(store.engine).get_columns("actions")}
+    with Store.open(database_url) as reopened:
+        columns = {c["name"] for c in inspect(reopened.engine).get_columns("actions")}
+        with reopened.engine.connect() as connection:
+            version = MigrationContext.configure(connection).get_current_revision()
+        assert "baseline" in columns and version == head_revision()
+        assert [e.payload for e in reopened.audit.entries()] == [{"n": 1}]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from clamp.actions.audit_trail import Observer, audit_note
 from clamp.actions.bundles import plan_bundle
@@ -42,7 +42,9 @@ from clamp.model import (
 )
 from clamp.providers.interface import CloudDriver
 from clamp.roles import Role
-from clamp.store import Store
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 DriverFactory = Callable[[Provider], CloudDriver]
 

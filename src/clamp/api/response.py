@@ -13,9 +13,8 @@ from clamp.automation.rules import load_rules
 from clamp.errors import InputError
 from clamp.model import ApprovalKind
 from clamp.response import load_playbook, shipped_playbooks
-from clamp.response.timeline import run_to_json, timeline
-from clamp.store.codec import plan_to_json
-from clamp.store.incidents import record_to_json
+from clamp.store.codec import plan_to_json, record_to_json
+from clamp.store.timeline import run_to_json, timeline
 from clamp.store.users import User
 
 router = APIRouter(tags=["incident response"])

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.actions.engine import ActionEngine
 from clamp.automation.rules import Rule
@@ -22,8 +22,10 @@ from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.providers.factory import driver_factory
 from clamp.providers.objects import api_objects, directory_of, object_key
-from clamp.store import Store
-from clamp.store.automation import InventoryItem
+from clamp.store.records import InventoryItem
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 COPIED = ("findings", "rule_state", "rule_actions", "inventory")
 
@@ -57,6 +59,7 @@ def rehearse(store: Store, settings: Settings, rules: Sequence[Rule], *, actor: 
     # The sandbox (a web server) loads only when a rehearsal runs, not when a command starts.
     from clamp.sandbox.server import Sandbox
     from clamp.sandbox.state import SandboxState
+    from clamp.store import Store
 
     state = SandboxState.from_scenario(scenario_from_inventory(items))
     with tempfile.TemporaryDirectory(prefix="clamp-rehearse-") as tmp, Sandbox(state) as sandbox:

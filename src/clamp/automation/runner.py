@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from clamp.actions.engine import ActionEngine
 from clamp.actions.interface import INTENTS
@@ -33,9 +33,12 @@ from clamp.model import (
     Plan,
 )
 from clamp.roles import Role
-from clamp.store import FindingRecord, Store
-from clamp.store.automation import RuleAction, RuleState
+from clamp.store import AuditNote, FindingRecord
 from clamp.store.codec import plan_from_json, plan_to_json
+from clamp.store.records import RuleAction, RuleState
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 ACTED = (Outcome.APPLIED, Outcome.FAILED, Outcome.QUEUED)
 TRIED = (Outcome.APPLIED, Outcome.FAILED)
@@ -108,19 +111,12 @@ class RuleRunner:
         if state is None:
             state = RuleState(rule.name, enabled=now, stage_since=now)
             if not dry_run:
-                self.book.save_state(state)
-                self.audit("rule.enabled", actor, rule=rule.name)
+                self.book.save_state(state, AuditNote("rule.enabled", actor, {"rule": rule.name}))
         earned = self.earned(rule, state, now)
         if earned and not dry_run and rule.promote is not None:
             state = replace(state, stage=state.stage + 1, stage_since=now)
-            self.book.save_state(state)
-            self.audit(
-                "rule.promoted",
-                "clamp",
-                rule=rule.name,
-                stage=self.stage_name(rule, state),
-                why=earned,
-            )
+            payload = {"rule": rule.name, "stage": self.stage_name(rule, state), "why": earned}
+            self.book.save_state(state, AuditNote("rule.promoted", "clamp", payload))
         return state
 
     def earned(self, rule: Rule, state: RuleState, now: datetime) -> str:
@@ -167,9 +163,9 @@ class RuleRunner:
             where = "last" if step > 0 else "first"
             raise InputError(f"rule {rule.name} is at its {where} stage already")
         state = replace(state, stage=stage, stage_since=now, halted="")
-        self.book.save_state(state)
         event = "rule.promoted" if step > 0 else "rule.demoted"
-        self.audit(event, actor, rule=rule.name, stage=rule.promote.stages[stage], why="by hand")
+        payload = {"rule": rule.name, "stage": rule.promote.stages[stage], "why": "by hand"}
+        self.book.save_state(state, AuditNote(event, actor, payload))
         return state
 
     def resume(self, rule: Rule, *, actor: str) -> RuleState:
@@ -179,8 +175,7 @@ class RuleRunner:
         if state is None or not state.halted:
             raise InputError(f"rule {rule.name} is not halted")
         state = replace(state, halted="", stage_since=datetime.now(UTC))
-        self.book.save_state(state)
-        self.audit("rule.resumed", actor, rule=rule.name)
+        self.book.save_state(state, AuditNote("rule.resumed", actor, {"rule": rule.name}))
         return state
 
     # -- matching -------------------------------------------------------------------------
@@ -269,10 +264,6 @@ class RuleRunner:
             authorized_by=approval.authorized_by or None,
         )
         return Outcome.APPLIED, f"{record.status} {record.id}: {record.result}"
-
-    def audit(self, event: str, actor: str, **payload: Any) -> None:
-        """Append to the audit log."""
-        self.store.audit.append(event, actor, payload)
 
 
 class _Pass:
@@ -394,8 +385,8 @@ class _Pass:
             )
             why = f"failure budget exceeded: {self.failed} of {self.attempted} actions failed (budget {budget})"
             self.state = replace(self.state, halted=why)
-            self.runner.book.save_state(self.state)
-            self.runner.audit("rule.halted", "clamp", rule=self.rule.name, why=why)
+            halted = AuditNote("rule.halted", "clamp", {"rule": self.rule.name, "why": why})
+            self.runner.book.save_state(self.state, halted)
             self.report.notes.append(
                 f"rule {self.rule.name} halted: {why}; `clamp rules resume {self.rule.name}` after a review"
             )

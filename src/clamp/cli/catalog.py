@@ -11,18 +11,19 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 from rich.table import Column, Table
 
-import clamp.actions  # noqa: F401  (registers the intents)
-from clamp.actions.interface import INTENTS, Intent, remediations
 from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, one_line_errors
 from clamp.model import Provider
+
+if TYPE_CHECKING:
+    from clamp.actions.interface import Intent
 
 PLACEHOLDER_SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 ROLE_FORMATS = ("table", "azure-role", "gcp-role")
@@ -36,6 +37,9 @@ IAM_PERMISSION = re.compile(r"[a-z0-9]+\.[A-Za-z0-9]+\.[A-Za-z0-9]+")
 def check_rows() -> list[dict[str, Any]]:
     """Every registered check with the intents that fix it, the default (``clamp fix``
     without ``--intent``) first."""
+    import clamp.actions  # noqa: F401  (registers the intents: loaded when a command lists them)
+    from clamp.actions.interface import remediations
+
     return [
         {
             "id": name,
@@ -155,6 +159,9 @@ def gcp_role(intents: Sequence[type[Intent]]) -> tuple[dict[str, Any], list[str]
 
 def chosen_intents(names: Sequence[str]) -> list[type[Intent]]:
     """The intents named (unknown names are a usage error listing the valid ones)."""
+    import clamp.actions  # noqa: F401  (registers the intents: loaded when a command lists them)
+    from clamp.actions.interface import INTENTS
+
     unknown = sorted(set(names) - set(INTENTS.names()))
     if unknown:
         valid = ", ".join(INTENTS.names())

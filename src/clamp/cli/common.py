@@ -12,7 +12,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from clamp.actions.params import parse_param
 from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.config import Settings
@@ -96,6 +95,8 @@ def check_format(fmt: str, valid: Iterable[str] = ("table", "json")) -> None:
 
 def params_of(texts: Iterable[str] | None) -> dict[str, Any]:
     """``--param KEY=VALUE`` options as a dict; a malformed one is a usage error."""
+    from clamp.actions.params import parse_param  # the action engine loads with the command
+
     try:
         return dict(parse_param(p) for p in texts or ())
     except InputError as exc:

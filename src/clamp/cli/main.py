@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +55,8 @@ app.command()(serve)
 
 def _version(shown: bool) -> None:
     if shown:
+        from importlib.metadata import version  # reads the installed packages: only here
+
         typer.echo(f"clamp {version('clamp')}")
         raise typer.Exit(ExitCode.OK)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
@@ -21,11 +21,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from clamp.actions.audit_trail import Observer
 from clamp.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
 from clamp.store import FindingRecord
 from clamp.store.codec import action_to_json, finding_to_json, to_jsonable
+
+if TYPE_CHECKING:
+    from clamp.actions.audit_trail import Observer
 
 console = Console()
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}

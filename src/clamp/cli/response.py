@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from clamp.automation.rules import load_rules
-from clamp.automation.runner import RuleRunner
 from clamp.cli import render
 from clamp.cli.common import (
     ActorOpt,
@@ -24,10 +22,11 @@ from clamp.cli.exits import ExitCode
 from clamp.cli.rules import rules_path
 from clamp.errors import InputError
 from clamp.model import ApprovalKind, Incident, Plan, Run, RunStatus, RunStep
-from clamp.response import load_playbook
-from clamp.response.timeline import run_to_json, timeline
-from clamp.store.codec import iso, plan_to_json
-from clamp.store.incidents import record_to_json
+from clamp.store.codec import iso, plan_to_json, record_to_json
+from clamp.store.timeline import run_to_json, timeline
+
+if TYPE_CHECKING:
+    pass
 
 incident_app = typer.Typer(help="Open, show and close incidents.", no_args_is_help=True)
 approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_args_is_help=True)
@@ -75,6 +74,8 @@ def respond(
 ) -> None:
     """Run a containment playbook against a VM for an incident; exit 0 only when every
     step is verified."""
+    from clamp.response import load_playbook  # the action engine loads with the command
+
     check_format(fmt)
     ctx = context(actor)
     book = load_playbook(playbook)
@@ -275,6 +276,9 @@ def approvals_reject(
 def _decide_plan(ctx: Context, approval_id: str, approve: bool, reason: str, fmt: str) -> None:
     """A rule's queued plan: applied exactly as approved, or re-planned and queued again
     when its resource changed since (exit 3)."""
+    from clamp.automation.rules import load_rules
+    from clamp.automation.runner import RuleRunner
+
     try:  # the rules are needed only to re-plan a plan whose resource changed
         rules = load_rules(rules_path(ctx, None), ctx.settings.stages) if approve else []
     except InputError:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import platformdirs
 import typer
 from rich.table import Table
 
-from clamp.automation.rehearse import rehearse
-from clamp.automation.rules import Rule, load_rules
-from clamp.automation.runner import Report, RuleRunner
-from clamp.automation.status import report_to_json, rule_status
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
 from clamp.cli.context import Context
 from clamp.cli.exits import ExitCode
 from clamp.errors import InputError
+
+# Automation (and with it the action engine) loads when a rules command runs.
+if TYPE_CHECKING:
+    from clamp.automation.rules import Rule
+    from clamp.automation.runner import Report, RuleRunner
 
 rules_app = typer.Typer(help="Automation rules with guardrails.", no_args_is_help=True)
 FileOpt = Annotated[
@@ -35,7 +36,15 @@ def rules_path(ctx: Context, given: Path | None) -> Path:
 
 
 def _load(ctx: Context, given: Path | None) -> list[Rule]:
+    from clamp.automation.rules import load_rules
+
     return load_rules(rules_path(ctx, given), ctx.settings.stages)
+
+
+def _runner(ctx: Context) -> RuleRunner:
+    from clamp.automation.runner import RuleRunner
+
+    return RuleRunner(ctx.store, ctx.engine, ctx.settings)
 
 
 def _rule(rules: list[Rule], name: str) -> Rule:
@@ -47,6 +56,8 @@ def _rule(rules: list[Rule], name: str) -> Rule:
 
 def _print_report(report: Report, fmt: str) -> None:
     if fmt == "json":
+        from clamp.automation.status import report_to_json
+
         render.print_json(report_to_json(report))
         return
     table = Table("rule", "outcome", "finding", "resource", "reason")
@@ -71,6 +82,8 @@ def _print_report(report: Report, fmt: str) -> None:
 @one_line_errors
 def rules_validate(path: Path) -> None:
     """Check a rules file; errors name the file, the rule and the field."""
+    from clamp.automation.rules import load_rules
+
     ctx = context()
     rules = load_rules(path, ctx.settings.stages)
     for rule in rules:
@@ -132,7 +145,7 @@ def rules_run(
     check_format(fmt)
     ctx = context(actor)
     rules = _load(ctx, file)
-    runner = RuleRunner(ctx.store, ctx.engine, ctx.settings)
+    runner = _runner(ctx)
     with render.progress_bar(fmt) as progress:
         label = f"running {len(rules)} rule(s)" + (" (dry run)" if dry_run else "")
         ctx.engine.observers.append(render.follow_actions(progress, label))
@@ -147,6 +160,9 @@ def rules_run(
 def rules_rehearse(path: Path, actor: ActorOpt = None, fmt: FormatOpt = "table") -> None:
     """Run a rules file against a sandbox copy of the last scan's estate; nothing real
     changes."""
+    from clamp.automation.rehearse import rehearse
+    from clamp.automation.rules import load_rules
+
     check_format(fmt)
     ctx = context(actor)
     rules = load_rules(path, ctx.settings.stages)
@@ -160,7 +176,9 @@ def rules_status(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
     check_format(fmt)
     ctx = context()
     rules = _load(ctx, file)
-    rows = rule_status(RuleRunner(ctx.store, ctx.engine, ctx.settings), rules)
+    from clamp.automation.status import rule_status
+
+    rows = rule_status(_runner(ctx), rules)
     if fmt == "json":
         render.print_json(rows)
         return
@@ -180,10 +198,9 @@ def rules_status(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
 def _move(name: str, file: Path | None, actor: str | None, step: int) -> None:
     ctx = context(actor)
     rule = _rule(_load(ctx, file), name)
-    state = RuleRunner(ctx.store, ctx.engine, ctx.settings).move(
-        rule, actor=ctx.settings.actor, step=step
-    )
-    render.console.print(f"{rule.name} is at stage {RuleRunner.stage_name(rule, state)}")
+    runner = _runner(ctx)
+    state = runner.move(rule, actor=ctx.settings.actor, step=step)
+    render.console.print(f"{rule.name} is at stage {runner.stage_name(rule, state)}")
 
 
 @rules_app.command("promote")
@@ -206,5 +223,5 @@ def rules_resume(name: str, file: FileOpt = None, actor: ActorOpt = None) -> Non
     """Lift a failure-budget halt after a review (audited)."""
     ctx = context(actor)
     rule = _rule(_load(ctx, file), name)
-    RuleRunner(ctx.store, ctx.engine, ctx.settings).resume(rule, actor=ctx.settings.actor)
+    _runner(ctx).resume(rule, actor=ctx.settings.actor)
     render.console.print(f"{rule.name} resumed")

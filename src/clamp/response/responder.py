@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.actions.engine import ActionEngine, new_action_id, provider_of
 from clamp.actions.interface import INTENTS
@@ -38,8 +38,11 @@ from clamp.model import (
 from clamp.providers.objects import resource_from_raw
 from clamp.response.playbook import Playbook, with_incident
 from clamp.roles import Role
-from clamp.store import AuditNote, Store
-from clamp.store.incidents import record_to_json
+from clamp.store import AuditNote
+from clamp.store.codec import record_to_json
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 DONE = {StepStatus.VERIFIED, StepStatus.SKIPPED}
 UNDOABLE = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.UNDO_FAILED}

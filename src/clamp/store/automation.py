@@ -4,67 +4,27 @@ rule did (the basis of its hourly cap, failure budget and clean-run count)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clamp.model import Outcome, Provider, Resource
-from clamp.store.codec import to_jsonable
-from clamp.store.incidents import record_from_json, record_to_json
+from clamp.model import Provider, Resource
+from clamp.store.audit import AuditLog
+from clamp.store.codec import record_from_json, record_to_json, to_jsonable
+from clamp.store.records import AuditNote, InventoryItem, RuleAction, RuleState
 from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
-
-
-@dataclass(frozen=True, slots=True)
-class RuleState:
-    """Where a rule stands: when it was enabled, its stage, whether it is halted."""
-
-    name: str
-    enabled: datetime
-    stage: int = 0
-    stage_since: datetime | None = None
-    halted: str = ""
-    """Why the rule is halted (its failure budget ran out), or empty."""
-    last_run: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RuleAction:
-    """One finding a rule took up in one run, and what came of it."""
-
-    rule: str
-    run: str
-    finding: str
-    intent: str
-    outcome: Outcome
-    """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
-    created: datetime
-    reason: str = ""
-    action: str | None = None
-    stage: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryItem:
-    """A resource as the last scan saw it."""
-
-    id: str
-    provider: Provider
-    scope: str
-    type: str
-    tags: Mapping[str, str]
-    raw: Mapping[str, Any]
 
 
 class RuleBook:
     """Inventory, rule state and rule actions in the store's database."""
 
-    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+    def __init__(
+        self, reads: sessionmaker[Session], writes: sessionmaker[Session], audit: AuditLog
+    ) -> None:
         self._reads = reads
         self._writes = writes
+        self._audit = audit
 
     # -- inventory ------------------------------------------------------------------------
     def record_inventory(
@@ -130,10 +90,13 @@ class RuleBook:
             rows = session.scalars(select(RuleStateRow).order_by(RuleStateRow.name))
             return [record_from_json(RuleState, row.data) for row in rows]
 
-    def save_state(self, state: RuleState) -> None:
-        """Insert or update a rule's state."""
+    def save_state(self, state: RuleState, audit: AuditNote | None = None) -> None:
+        """Insert or update a rule's state, with its audit entry (enabled, promoted, halted,
+        …) in the same transaction: a crash cannot keep one without the other."""
         with self._writes.begin() as session:
             session.merge(RuleStateRow(name=state.name, data=record_to_json(state)))
+            if audit is not None:
+                self._audit.append_in(session, audit.event, audit.actor, audit.payload)
 
     # -- rule actions ---------------------------------------------------------------------
     def record(self, action: RuleAction) -> None:

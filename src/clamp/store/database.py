@@ -4,16 +4,23 @@ SQLite runs with foreign keys on, WAL journaling and a busy timeout. pysqlite's 
 transaction handling is turned off so Clamp emits ``BEGIN`` itself: reads use a
 deferred ``BEGIN``, writes ``BEGIN IMMEDIATE`` (taken from the ``clamp_begin``
 execution option), which serializes writers across processes without upgrade deadlocks.
+
+Opening a store that is already at the newest revision does not import Alembic (a quarter
+of a second): the revision stored in ``alembic_version`` is compared with the head read from
+the migration files; anything else — an older, newer or missing revision, version files
+not in the plain form — goes through Alembic as before.
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from clamp.errors import ConfigError
@@ -22,6 +29,11 @@ BEGIN_OPTION = "clamp_begin"
 MIGRATIONS = "clamp.store:migrations"
 _MIGRATION_LOCK = 0x636C616D70  # "clamp": one migrator at a time on PostgreSQL
 _BUSY_TIMEOUT_MS = 30_000
+_VERSIONS = Path(__file__).with_name("migrations") / "versions"
+# The lines Alembic's script template writes: ``revision: str = "0004"`` and
+# ``down_revision: str | None = "0003"`` (or ``None``); a merge's tuple does not match.
+_REVISION = re.compile(r"^revision(?::[^=\n]*)?=\s*[\"']([\w-]+)[\"']\s*$", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision(?::[^=\n]*)?=\s*(?:[\"']([\w-]+)[\"']|None)\s*$", re.M)
 
 
 def parse_url(url: str) -> URL:
@@ -88,8 +100,41 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
 
 
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the version files without importing
+    Alembic; ``None`` when a file is not in the plain form or there is not exactly one head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in _VERSIONS.glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision[1])
+        if down[1]:
+            parents.add(down[1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is already at the newest revision (one plain read)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return list(stored.scalars()) == [head]
+    except DBAPIError:  # no version table yet, or the database is unusable: Alembic decides
+        return False
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
+    if at_head(engine):
+        return
     # Alembic is imported here, when a store opens, not when a command starts.
     from alembic import command
     from alembic.config import Config

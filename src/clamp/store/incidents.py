@@ -7,59 +7,19 @@ Every write is audited by the caller (``clamp.response``), which knows why it ha
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
-from collections.abc import Mapping
-from datetime import datetime
-from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import NotFoundError
-from clamp.model import Approval, Decision, Incident, Run, RunStatus, RunStep
+from clamp.model import Approval, Decision, Incident, Run, RunStatus
 from clamp.store.audit import AuditLog
-from clamp.store.codec import parse_iso, to_jsonable
+from clamp.store.codec import record_from_json, record_to_json
 from clamp.store.records import AuditNote
 from clamp.store.tables import ApprovalRow, IncidentRow, RunRow
 
 _R = TypeVar("_R")
-
-
-def record_to_json(record: Any) -> dict[str, Any]:
-    """A response record (incident, run, step, approval) as JSON."""
-    return {f.name: _jsonable(getattr(record, f.name)) for f in dataclasses.fields(record)}
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return record_to_json(value)
-    if isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
-        return [record_to_json(v) for v in value]
-    return to_jsonable(value)
-
-
-def record_from_json(cls: type[_R], data: Mapping[str, Any]) -> _R:
-    """The record of type ``cls`` from ``record_to_json``'s JSON."""
-    hints = typing.get_type_hints(cls)
-    return cls(**{k: _value(hints[k], v) for k, v in data.items() if k in hints})
-
-
-def _value(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return _value(args[0], value)
-    if hint is datetime:
-        return parse_iso(value)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    if typing.get_origin(hint) is tuple and args and args[0] is RunStep:
-        return tuple(record_from_json(RunStep, step) for step in value)
-    return value
 
 
 class IncidentBook:

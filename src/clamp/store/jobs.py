@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import NotFoundError
-from clamp.store.incidents import record_from_json, record_to_json
+from clamp.store.codec import record_from_json, record_to_json
 from clamp.store.tables import JobRow
 
 

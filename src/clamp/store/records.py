@@ -1,13 +1,14 @@
-"""What the store hands back: a finding with its lifecycle, a scan's summary, an audit entry."""
+"""What the store hands back: a finding with its lifecycle, a scan's summary, an audit entry,
+and what automation keeps (rule state, rule actions, the inventory)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from clamp.model import Finding, FindingStatus, Provider, Severity
+from clamp.model import Finding, FindingStatus, Outcome, Provider, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +114,45 @@ class AuditNote:
     event: str
     actor: str
     payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """Where a rule stands: when it was enabled, its stage, whether it is halted."""
+
+    name: str
+    enabled: datetime
+    stage: int = 0
+    stage_since: datetime | None = None
+    halted: str = ""
+    """Why the rule is halted (its failure budget ran out), or empty."""
+    last_run: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleAction:
+    """One finding a rule took up in one run, and what came of it."""
+
+    rule: str
+    run: str
+    finding: str
+    intent: str
+    outcome: Outcome
+    """``planned``, ``applied``, ``failed``, ``queued`` or ``skipped``."""
+    created: datetime
+    reason: str = ""
+    action: str | None = None
+    stage: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryItem:
+    """A resource as the last scan saw it."""
+
+    id: str
+    provider: Provider
+    scope: str
+    type: str
+    tags: Mapping[str, str]
+    raw: Mapping[str, Any]

@@ -125,7 +125,7 @@ class Store:
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
         self._incidents = IncidentBook(self._reads, self._writes, self._audit)
-        self._rules = RuleBook(self._reads, self._writes)
+        self._rules = RuleBook(self._reads, self._writes, self._audit)
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
 

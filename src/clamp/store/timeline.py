@@ -3,12 +3,13 @@ run and step with its plan and result, closed), shared by the command line and t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.model import Incident, Run
-from clamp.store import Store
-from clamp.store.codec import iso, plan_to_json
-from clamp.store.incidents import record_to_json
+from clamp.store.codec import iso, plan_to_json, record_to_json
+
+if TYPE_CHECKING:
+    from clamp.store import Store
 
 
 def run_to_json(run: Run) -> dict[str, Any]:
