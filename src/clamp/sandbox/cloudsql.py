@@ -74,7 +74,9 @@ class CloudSqlApi:
         with self.state.lock:
             current = self._find(project, name)
             if current is None:
-                return google_error(404, f"The Cloud SQL instance {name} does not exist.")
+                return google_error(
+                    404, "The Cloud SQL instance does not exist.", reason="instanceDoesNotExist"
+                )
             if request.method == "GET":
                 return JSONResponse(copy.deepcopy(current))
             try:
@@ -118,7 +120,9 @@ class CloudSqlApi:
         with self.state.lock:
             op = self.operations.get(key)
             if op is None:
-                return google_error(404, f"The operation {key[1]} does not exist.")
+                return google_error(
+                    404, f"The operation {key[1]} does not exist.", reason="operationDoesNotExist"
+                )
             op["polls"] += 1
             op["status"] = "RUNNING" if op["polls"] == 1 else "DONE"
             if op["status"] == "DONE":
