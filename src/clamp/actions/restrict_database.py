@@ -136,6 +136,8 @@ class RestrictDatabaseAccess(Intent):
             blast = _public_off_radius(resource)
         else:
             changes = cloud.replace_rules(resource, exposure.offending, allow)
+            spans = {(r.lo, r.hi) for r in exposure.kept}
+            allow = [c for c in allow if cidr_span(c) not in spans]  # not already kept
             kept = [*exposure.kept, *(AccessRule("allow", *cidr_span(c)) for c in allow)]
             if exposure_of({**f, "rules": tuple(kept)}) is not None:
                 raise PlanRefused(f"{self.name} would not close {what} to the internet")
@@ -155,7 +157,11 @@ class RestrictDatabaseAccess(Intent):
             changes=changes,
             reversible=True,
             blast_radius=blast,
-            permissions=self.permissions[resource.provider],
+            permissions=tuple(
+                p
+                for p in self.permissions[resource.provider]
+                if resource.provider != Provider.AZURE or p.startswith(f"{resource.type}/")
+            ),
             params=({"allow": allow} if allow else {}) | {"mode": checked["mode"]},
         )
 
