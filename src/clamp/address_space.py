@@ -45,7 +45,8 @@ Spans = tuple[tuple[int, int], ...]
 
 
 def merged(spans: Iterable[tuple[int, int]]) -> Spans:
-    """Sorted, merged ``(lo, hi)`` pairs (adjacent and overlapping ones joined)."""
+    """Sorted, merged ``(lo, hi)`` pairs (adjacent and overlapping ones joined): address
+    ranges here, port ranges in ``clamp.exposure``."""
     out: list[tuple[int, int]] = []
     for lo, hi in sorted(spans):
         if out and lo <= out[-1][1] + 1:
