@@ -11,8 +11,8 @@ Accepted files:
   ``{"value": [...]}`` as the REST API returns it. The Azure CLI's flattened shape
   (properties lifted to the top level) is accepted too. Database servers and their
   firewall rules come as separate objects (``az sql server list`` and ``az sql server
-  firewall-rule list``, the ``postgres``/``mysql flexible-server`` equivalents); a server
-  whose export has no firewall rules at all is not judged (its rules are unknown).
+  firewall-rule list``, the ``postgres``/``mysql flexible-server`` equivalents); when the
+  export holds no firewall rules at all, its servers are not judged (rules unknown).
 """
 
 from __future__ import annotations
