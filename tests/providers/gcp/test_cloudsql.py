@@ -8,6 +8,7 @@ import copy
 from collections.abc import Iterator
 
 import pytest
+from googleapiclient.errors import HttpError
 
 from clamp.config import Settings
 from clamp.errors import CloudError, ConflictError
@@ -89,5 +90,5 @@ def test_cloud_sql_refuses_an_instance_with_no_way_in_and_bad_networks(driver: G
 def test_a_stale_settings_version_is_refused_by_the_api(demo: Sandbox, driver: GcpDriver) -> None:
     api = driver.clients.sqladmin.instances()
     body = {"settings": {"settingsVersion": "1", "ipConfiguration": {"authorizedNetworks": []}}}
-    with pytest.raises(Exception, match="412"):
+    with pytest.raises(HttpError, match="412"):
         api.patch(project="clamp-demo-prod", instance="orders-db", body=body).execute()
