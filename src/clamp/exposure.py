@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from clamp.address_space import merged
 from clamp.model import (
     Access,
     Direction,
@@ -57,14 +58,7 @@ class Exposure:
 # -- interval arithmetic on sorted, disjoint (lo, hi) pairs -------------------------------
 def _spans(ports: Iterable[PortRange]) -> Spans:
     """Sorted, merged ``(lo, hi)`` pairs of ``ports`` (which may overlap or be unsorted)."""
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted((r.lo, r.hi) for r in ports):
-        if out and lo <= out[-1][1] + 1:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return tuple(out)
+    return merged((r.lo, r.hi) for r in ports)
 
 
 _sensitive_spans = lru_cache(maxsize=64)(_spans)

@@ -82,6 +82,9 @@ class ResourceType(StrEnum):
     AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
     AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
     AZURE_ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+    AZURE_SQL_SERVER = "Microsoft.Sql/servers"
+    AZURE_POSTGRES_SERVER = "Microsoft.DBforPostgreSQL/flexibleServers"
+    AZURE_MYSQL_SERVER = "Microsoft.DBforMySQL/flexibleServers"
     ENTRA_TENANT = "graph.microsoft.com/organization"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
     GCP_INSTANCE = "compute.googleapis.com/Instance"
@@ -89,6 +92,7 @@ class ResourceType(StrEnum):
     GCS_BUCKET = "storage.googleapis.com/Bucket"
     GCP_PROJECT_POLICY = "cloudresourcemanager.googleapis.com/Project"
     GOOGLE_CUSTOMER = "cloudidentity.googleapis.com/Customer"
+    CLOUD_SQL_INSTANCE = "sqladmin.googleapis.com/Instance"
 
 
 ALL_PORTS_MAX = 65535
@@ -221,6 +225,12 @@ class ChangeType(StrEnum):
     AZURE_BLOB_SERVICE = "Microsoft.Storage/storageAccounts/blobServices"
     AZURE_LOCK = "Microsoft.Authorization/locks"
     AZURE_SNAPSHOT = "Microsoft.Compute/snapshots"
+    AZURE_SQL_FIREWALL_RULE = "Microsoft.Sql/servers/firewallRules"
+    AZURE_SQL_PUBLIC_ACCESS = "Microsoft.Sql/servers/publicNetworkAccess"
+    AZURE_POSTGRES_FIREWALL_RULE = "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"
+    AZURE_POSTGRES_PUBLIC_ACCESS = "Microsoft.DBforPostgreSQL/flexibleServers/publicNetworkAccess"
+    AZURE_MYSQL_FIREWALL_RULE = "Microsoft.DBforMySQL/flexibleServers/firewallRules"
+    AZURE_MYSQL_PUBLIC_ACCESS = "Microsoft.DBforMySQL/flexibleServers/publicNetworkAccess"
     ENTRA_DOMAIN = "graph#domain"
     ENTRA_SETTING = "graph#groupSetting"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
@@ -234,6 +244,7 @@ class ChangeType(StrEnum):
     GCP_PROJECT_POLICY = "cloudresourcemanager#policy"
     GCS_BUCKET = "storage#bucket"
     GCS_BUCKET_POLICY = "storage#policy"
+    CLOUD_SQL_IP_CONFIGURATION = "sql#instance/ipConfiguration"
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,11 +64,28 @@ def test_scan_then_findings_json_has_the_contract_fields(env: dict[str, str]) ->
         "storage-insecure-transport",
         "vm-identity-overprivileged",
         "password-policy-weak",
+        "exposed-database-service",
+    }
+    databases = {
+        f["resource"].rsplit("/", 1)[-1]: f["details"]["kind"]
+        for f in findings
+        if f["check"] == "exposed-database-service"
+    }
+    assert databases == {
+        "clamp-demo-sql": "internet",
+        "clamp-demo-pg": "internet",
+        "clamp-demo-mysql": "azure-services",
+        "orders-db": "internet",
     }
     gcp = [f for f in findings if f["provider"] == "gcp"]
     assert all(
         f["resource"].startswith(
-            ("//compute.googleapis.com/projects/", "//storage.googleapis.com/", "customer:")
+            (
+                "//compute.googleapis.com/projects/",
+                "//storage.googleapis.com/",
+                "//cloudsql.googleapis.com/projects/",
+                "customer:",
+            )
         )
         for f in gcp
     )

@@ -177,3 +177,38 @@ def test_a_password_policy_rule_rehearses_as_it_runs(env: dict[str, str], tmp_pa
     assert planned["summary"]["planned"] == 1
     assert report["summary"]["applied"] == 1 and report["summary"]["failed"] == 0
     assert [a["finding"] for a in report["actions"]] == [a["finding"] for a in planned["actions"]]
+
+
+DATABASE_RULES = """
+rules:
+  - name: close-public-databases
+    description: Managed databases admit named networks only.
+    match:
+      check: [exposed-database-service]
+    action: restrict_database_access
+    params: {allow: [198.51.100.0/24]}
+    mode: auto
+    backlog: true
+    limits: {max_actions_per_run: 10, max_actions_per_hour: 50, failure_budget: 10%}
+"""
+
+
+def test_a_database_rule_rehearses_every_database_fix_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    before = clamp(env, "sandbox", "state").stdout
+    rules = tmp_path / "databases.yaml"
+    rules.write_text(DATABASE_RULES)
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(DATABASE_RULES.replace("198.51.100.0/24", "0.0.0.0/1"))
+
+    result = clamp(env, "rules", "rehearse", str(rules), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["applied"] == 4  # SQL, PostgreSQL, MySQL and Cloud SQL
+    assert {a["intent"] for a in report["actions"]} == {"restrict_database_access"}
+    assert clamp(env, "sandbox", "state").stdout == before
+    refused = clamp(env, "rules", "validate", str(wide))
+    assert refused.exit_code == 1 and "0.0.0.0/1" in refused.output

@@ -61,7 +61,7 @@ def test_cai_gcp_resource_names_are_full_compute_names() -> None:
 
 
 @needs_data
-def test_cai_ndjson_dump_loads_compute_and_storage_assets_and_skips_the_rest() -> None:
+def test_cai_ndjson_dump_loads_compute_storage_and_cloud_sql_assets_and_skips_the_rest() -> None:
     resources = load_offline([DATA / "gcp-cai" / "forseti" / "mock_cai_resources.dump"])
 
     assert resources
@@ -71,6 +71,7 @@ def test_cai_ndjson_dump_loads_compute_and_storage_assets_and_skips_the_rest() -
         ResourceType.GCP_NETWORK,
         ResourceType.GCS_BUCKET,
         ResourceType.GCP_PROJECT_POLICY,
+        ResourceType.CLOUD_SQL_INSTANCE,
     }
     assert any(r.type == ResourceType.GCP_FIREWALL for r in resources)
     buckets = [r for r in resources if r.type == ResourceType.GCS_BUCKET]

@@ -27,6 +27,7 @@ APIS = (
     "cloudresourcemanager.v1",
     "cloudresourcemanager.v3",
     "cloudidentity.v1",
+    "sqladmin.v1",
 )
 STRING_NUMBERS = frozenset({"int64", "uint64"})
 

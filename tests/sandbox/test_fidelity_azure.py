@@ -17,10 +17,13 @@ from typing import Any
 import pytest
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import models as compute
+from azure.mgmt.mysqlflexibleservers import models as mysql
 from azure.mgmt.network import models as network
 from azure.mgmt.network.models import NetworkSecurityGroup
+from azure.mgmt.postgresqlflexibleservers import models as postgres
 from azure.mgmt.resource.locks import models as locks
 from azure.mgmt.resource.subscriptions import models as subscriptions
+from azure.mgmt.sql import models as sql
 from azure.mgmt.storage import models as storage
 
 from arm_models import check_msrest, check_output_fields, check_typespec
@@ -68,6 +71,18 @@ ROUTES: list[tuple[str, type, type]] = [
     (r"/storageaccounts(/[^/]+)?$", storage.StorageAccount, storage.StorageAccount),
     (r"/locks(/[^/]+)?$", locks.ManagementLockObject, locks.ManagementLockObject),
     (r"^/subscriptions(/[^/]+)?$", subscriptions.Subscription, subscriptions.Subscription),
+    (r"/microsoft.sql/servers/[^/]+/firewallrules(/[^/]+)?$", sql.FirewallRule, sql.FirewallRule),
+    (r"/microsoft.sql/servers(/[^/]+)?$", sql.Server, sql.Server),
+    *(
+        (f"/microsoft.dbfor{name}/flexibleservers/[^/]+/{part}(/[^/]+)?$", model, model)
+        for name, models in (("postgresql", postgres), ("mysql", mysql))
+        for part, model in (
+            ("firewallrules", models.FirewallRule),
+            ("configurations", models.Configuration),
+        )
+    ),
+    (r"/microsoft.dbforpostgresql/flexibleservers(/[^/]+)?$", postgres.Server, postgres.Server),
+    (r"/microsoft.dbformysql/flexibleservers(/[^/]+)?$", mysql.Server, mysql.Server),
 ]
 
 
@@ -205,6 +220,20 @@ def _write_as_clamp_does(driver: AzureDriver) -> None:
             "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk.id}},
         },
     ).result()
+    rule = {"properties": {"startIpAddress": "198.51.100.1", "endIpAddress": "198.51.100.9"}}
+    driver.clients.sql(SUB).firewall_rules.create_or_update(GROUP, "clamp-demo-sql", "r1", rule)
+    driver.clients.sql(SUB).servers.begin_update(
+        GROUP, "clamp-demo-sql", {"properties": {"publicNetworkAccess": "Disabled"}}
+    ).result()
+    pg = driver.clients.postgres(SUB)
+    pg.firewall_rules.begin_create_or_update(GROUP, "clamp-demo-pg", "r1", rule).result()
+    pg.servers.begin_update(
+        GROUP, "clamp-demo-pg", {"properties": {"network": {"publicNetworkAccess": "Disabled"}}}
+    ).result()
+    my = driver.clients.mysql(SUB)
+    my.firewall_rules.begin_create_or_update(
+        GROUP, "clamp-demo-mysql", "r1", mysql.FirewallRule.deserialize(rule)
+    ).result()
     account = next(iter(driver.clients.storage(SUB).storage_accounts.list()))
     driver.clients.locks(SUB).management_locks.create_or_update_by_scope(
         str(account.id), "clamp-hold", {"level": "CanNotDelete", "notes": "incident INC-1"}
@@ -230,6 +259,14 @@ def test_every_arm_type_clamp_reads_was_answered(seen: Seen) -> None:
         storage.BlobContainer,
         locks.ManagementLockObject,
         subscriptions.Subscription,
+        sql.Server,
+        sql.FirewallRule,
+        postgres.Server,
+        postgres.FirewallRule,
+        postgres.Configuration,
+        mysql.Server,
+        mysql.FirewallRule,
+        mysql.Configuration,
         object,  # role assignments and definitions
     } <= kinds
 

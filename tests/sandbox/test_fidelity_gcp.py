@@ -118,14 +118,15 @@ def _resources(api: str, schema_name: str, body: Any) -> Iterator[tuple[str, Any
 def _error_problems(api: str, raw: bytes) -> list[str]:
     """How an error body departs from Google's shape: Compute and Cloud Storage answer
     ``{"error": {"code", "message", "errors": [{"message", "domain", "reason"}]}}`` (the
-    recorded ``firewall-delete`` 404), the newer APIs ``{"error": {"code", "message",
-    "status"}}`` (google.rpc.Status)."""
+    recorded ``firewall-delete`` 404) and so does the Cloud SQL Admin API (its reasons such as
+    ``instanceDoesNotExist``), the newer APIs ``{"error": {"code", "message", "status"}}``
+    (google.rpc.Status)."""
     error = json.loads(raw).get("error")
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
         return [f"error body {raw[:120]!r} is not Google's"]
     expected = (
         {"code", "message", "errors"}
-        if api in ("compute.v1", "storage.v1")
+        if api in ("compute.v1", "storage.v1", "sqladmin.v1")
         else {"code", "message", "status"}
     )
     if set(error) != expected:
@@ -312,4 +313,8 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
         "storage.buckets.getIamPolicy",
         "storage.buckets.setIamPolicy",
         "cloudidentity.policies.list",
+        "sql.instances.list",
+        "sql.instances.get",
+        "sql.instances.patch",
+        "sql.operations.get",
     } <= called, sorted(called)

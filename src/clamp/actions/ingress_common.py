@@ -13,15 +13,16 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from clamp.address_space import MIN_PREFIX
 from clamp.errors import InputError
 from clamp.exposure import is_internet
 from clamp.model import PortRange
 from clamp.ports import intersect
 from clamp.providers.ingress import Ports
 
-# The narrowest prefix length accepted in ``allow``: anything wider is a large slice of the
-# internet (two /1s are the whole of it) and would reopen what the fix closes.
-MIN_PREFIX = {4: 8, 6: 16}
+# ``MIN_PREFIX`` (``clamp.address_space``) is the widest prefix accepted in ``allow``:
+# anything wider is a large slice of the internet (two /1s are the whole of it) and would
+# reopen what the fix closes.
 
 SERVICES: tuple[tuple[int, int, str], ...] = (
     (21, 21, "FTP"),

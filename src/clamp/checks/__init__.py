@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from clamp.bulk import paused_gc
+from clamp.checks import database as _database  # noqa: F401
 from clamp.checks import identity as _identity  # noqa: F401
 from clamp.checks import network as _network  # noqa: F401  (registers the checks)
 from clamp.checks import password as _password  # noqa: F401

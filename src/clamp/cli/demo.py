@@ -22,6 +22,10 @@ DEMO_TARGETS = {Provider.AZURE: "/web-nsg", Provider.GCP: "/allow-ssh-web"}
 # The unprotected, partly public business-critical storage of the demo estate.
 STORAGE_TARGETS = {Provider.AZURE: "/clampdemodata", Provider.GCP: "/clamp-demo-prod-backups"}
 BUNDLE = "data-protection"
+# The managed databases of the demo estate open to the internet, and the office range that
+# keeps access once they are narrowed.
+DATABASE_TARGETS = {Provider.AZURE: "/clamp-demo-sql", Provider.GCP: "/orders-db"}
+DATABASE_ALLOW = "198.51.100.0/24"
 # The compromised VMs of the demo: one with a user-assigned identity that holds a broad
 # role (Azure), one running as the default service account with editor (GCP).
 INCIDENT_TARGETS = (
@@ -61,15 +65,16 @@ def run_demo() -> None:
             open_findings = ctx.store.findings(status=FindingStatus.OPEN)
             console.print(render.findings_table(open_findings))
             for provider in Provider:
-                for check, suffixes, bundle in (
-                    ("exposed-admin-port", DEMO_TARGETS, None),
-                    ("storage-public-access", STORAGE_TARGETS, BUNDLE),
+                for check, suffixes, bundle, allow in (
+                    ("exposed-admin-port", DEMO_TARGETS, None, DEMO_ALLOW),
+                    ("storage-public-access", STORAGE_TARGETS, BUNDLE, None),
+                    ("exposed-database-service", DATABASE_TARGETS, None, DATABASE_ALLOW),
                 ):
                     target = _pick(open_findings, provider, check, suffixes[provider])
                     if target is None:
                         console.print(f"[red]no {provider} {check} finding to fix[/red]")
                         continue
-                    _fix_and_undo(ctx, target, bundle)
+                    _fix_and_undo(ctx, target, bundle, allow or DEMO_ALLOW)
             for vm in INCIDENT_TARGETS:
                 _contain_and_release(ctx, vm)
             console.rule("[bold]6. What was done")
@@ -85,16 +90,16 @@ def run_demo() -> None:
     )
 
 
-def _fix_and_undo(ctx: Context, target: FindingRecord, bundle: str | None) -> None:
-    """Fix one finding (with the bundle, or keeping ``DEMO_ALLOW``), re-scan, undo, re-scan."""
+def _fix_and_undo(ctx: Context, target: FindingRecord, bundle: str | None, allow: str) -> None:
+    """Fix one finding (with the bundle, or keeping ``allow``), re-scan, undo, re-scan."""
     console = render.console
     provider = target.finding.provider
-    how = f"with the {bundle} bundle" if bundle else f"keep {DEMO_ALLOW}"
+    how = f"with the {bundle} bundle" if bundle else f"keep {allow}"
     console.rule(f"[bold]2. Fix {target.id} ({target.finding.check}) on {provider}, {how}")
     if bundle:
         plan = ctx.engine.plan(target.id, bundle=bundle)
     else:
-        plan = ctx.engine.plan(target.id, params={"allow": [DEMO_ALLOW]})
+        plan = ctx.engine.plan(target.id, params={"allow": [allow]})
     render.print_plan(plan)
     record = ctx.engine.apply(plan, actor="demo", reason="clamp demo")
     console.print(f"[green]{record.status}[/green] {record.id}: {record.result}")

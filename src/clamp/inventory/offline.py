@@ -9,7 +9,10 @@ Accepted files:
   ``resource.parent``/``ancestors`` (a project number, as CAI records it).
 - Azure: a JSON array of ARM objects (``az network nsg list``, Resource Graph) or
   ``{"value": [...]}`` as the REST API returns it. The Azure CLI's flattened shape
-  (properties lifted to the top level) is accepted too.
+  (properties lifted to the top level) is accepted too. Database servers and their
+  firewall rules come as separate objects (``az sql server list`` and ``az sql server
+  firewall-rule list``, the ``postgres``/``mysql flexible-server`` equivalents); when the
+  export holds no firewall rules at all, its servers are not judged (rules unknown).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ CAI_KINDS = {
     "compute.googleapis.com/Network": "compute#network",
     "storage.googleapis.com/Bucket": "storage#bucket",
     "cloudresourcemanager.googleapis.com/Project": "cloudresourcemanager#policy",
+    "sqladmin.googleapis.com/Instance": "sql#instance",
 }
+CLOUD_SQL = "//cloudsql.googleapis.com/projects/"
 PROJECT_ASSET = "//cloudresourcemanager.googleapis.com/projects/"
 STORAGE = "//storage.googleapis.com/"
 UNKNOWN_PROJECT = "unknown-project"
@@ -203,6 +208,8 @@ def _cai_item(
         return _cai_bucket(path, number, item, name)
     if kind == "cloudresourcemanager#policy":
         return _cai_project(item, name)
+    if kind == "sql#instance":
+        return _cai_cloud_sql(path, number, item, name)
     parts = name.split("/")
     if not name.startswith("//compute.googleapis.com/projects/") or len(parts) < 5:
         raise InputError(f"{path}: item {number} has no Compute resource name: {name!r}")
@@ -210,6 +217,19 @@ def _cai_item(
     if not isinstance(data, Mapping):
         raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
     return parts[4], [{"kind": kind, **data}]
+
+
+def _cai_cloud_sql(
+    path: Path, number: int, item: Mapping[str, Any], name: str
+) -> tuple[str, list[Mapping[str, Any]]]:
+    """A Cloud SQL instance asset: its Cloud SQL Admin API ``DatabaseInstance``."""
+    parts = name.removeprefix(CLOUD_SQL).split("/")
+    if not name.startswith(CLOUD_SQL) or len(parts) != 3 or parts[1] != "instances":
+        raise InputError(f"{path}: item {number} has no Cloud SQL instance name: {name!r}")
+    data = (item.get("resource") or {}).get("data")
+    if not isinstance(data, Mapping):
+        raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
+    return parts[0], [{**data, "kind": "sql#instance", "name": data.get("name", parts[2])}]
 
 
 def _cai_project(item: Mapping[str, Any], name: str) -> tuple[str, list[Mapping[str, Any]]]:

@@ -1,6 +1,6 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
-and find the provider's change plug-points: containment, identity, storage, ingress and
-password (pure, no SDK)."""
+and find the provider's change plug-points: containment, identity, storage, ingress,
+database and password (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.database_changes import AzureDatabaseChanges
 from clamp.providers.azure.entra_password import EntraPasswordChanges
 from clamp.providers.azure.identity_changes import AzureIdentityChanges
 from clamp.providers.azure.nsg_changes import AzureNsgChanges
 from clamp.providers.azure.storage_changes import AzureStorageChanges
 from clamp.providers.azure.vm_changes import AzureVmChanges
 from clamp.providers.containment import VmChanges
+from clamp.providers.database_changes import DatabaseChanges
 from clamp.providers.gcp.bucket_changes import GcsBucketChanges
 from clamp.providers.gcp.customer_password import GoogleCustomerPasswordChanges
+from clamp.providers.gcp.database_changes import CloudSqlChanges
 from clamp.providers.gcp.firewall_changes import GceFirewallChanges
 from clamp.providers.gcp.identity_changes import GceIdentityChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
@@ -41,6 +44,10 @@ STORAGE_CHANGES: dict[Provider, StorageChanges] = {
 INGRESS_CHANGES: dict[Provider, IngressChanges] = {
     Provider.AZURE: AzureNsgChanges(),
     Provider.GCP: GceFirewallChanges(),
+}
+DATABASE_CHANGES: dict[Provider, DatabaseChanges] = {
+    Provider.AZURE: AzureDatabaseChanges(),
+    Provider.GCP: CloudSqlChanges(),
 }
 PASSWORD_CHANGES: dict[Provider, PasswordChanges] = {
     Provider.AZURE: EntraPasswordChanges(),
@@ -93,3 +100,9 @@ def ingress_changes(provider: Provider) -> IngressChanges:
 def password_changes(provider: Provider) -> PasswordChanges:
     """What ``apply_password_policy`` needs from ``provider`` (``clamp.providers.password``)."""
     return PASSWORD_CHANGES[provider]
+
+
+def database_changes(provider: Provider) -> DatabaseChanges:
+    """What ``restrict_database_access`` needs from ``provider``
+    (``clamp.providers.database_changes``)."""
+    return DATABASE_CHANGES[provider]

@@ -1,7 +1,8 @@
 """Collected resources and the cloud API objects they were made of, both ways.
 
 A collector joins some objects into one ``Resource`` (an Azure storage account with its
-blob service, containers and locks; a bucket with its IAM policy) and keeps others inside
+blob service, containers and locks; a bucket with its IAM policy; a database server with
+its firewall rules) and keeps others inside
 their parent (a VNet's subnets). Rehearsal needs the objects back to seed a sandbox, and a
 playbook run needs a ``Resource`` again from the raw object it recorded; both are cloud
 knowledge, so they live here and nowhere above the providers.
@@ -17,6 +18,13 @@ from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.gcp.normalize import compute_ref, resources_from_compute
 
 IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
+AZURE_DATABASES = frozenset(
+    {
+        ResourceType.AZURE_SQL_SERVER,
+        ResourceType.AZURE_POSTGRES_SERVER,
+        ResourceType.AZURE_MYSQL_SERVER,
+    }
+)
 
 
 def api_objects(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -35,6 +43,13 @@ def api_objects(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, An
         return [dict(o) for o in parts if o]
     if resource_type == ResourceType.GCS_BUCKET:
         return [dict(o) for o in (raw.get("bucket"), raw.get("iam")) if o]
+    if resource_type in AZURE_DATABASES:
+        parts = (
+            raw.get("server"),
+            *(raw.get("firewallRules") or []),
+            *(raw.get("configurations") or []),
+        )
+        return [dict(o) for o in parts if o]
     return [dict(raw)]
 
 

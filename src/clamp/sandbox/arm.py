@@ -87,6 +87,7 @@ class Kind:
     put_keeps: bool = False  # properties a PUT leaves out keep their values
     extension: bool = False  # sits on any scope; locks never refuse writing it
     provisioning: bool = True  # carries properties.provisioningState
+    accepted: bool = False  # PUT, PATCH and DELETE answer 202 + Azure-AsyncOperation
 
 
 NETWORK_OR_COMPUTE = Kind()
@@ -105,6 +106,18 @@ KINDS: dict[str, Kind] = {
     # Disks and snapshots carry no etag (compute 2026-04-01: neither model has one).
     SNAPSHOT: Kind(etag=None, create_accepted=True, put_keeps=True),
     DISK: Kind(etag=None),
+    # Managed databases (``clamp.sandbox.arm_databases``): a SQL server's PATCH and every
+    # flexible-server write are long-running 202s; SQL firewall rules are written at once.
+    # None of them carries an etag or a provisioningState.
+    "microsoft.sql/servers": Kind(etag=None, accepted=True, provisioning=False),
+    "microsoft.sql/servers/firewallrules": Kind(etag=None, async_writes=False, provisioning=False),
+    **{
+        f"microsoft.dbfor{engine}/flexibleservers{part}": Kind(
+            etag=None, accepted=True, provisioning=False
+        )
+        for engine in ("postgresql", "mysql")
+        for part in ("", "/firewallrules", "/configurations")
+    },
     "microsoft.authorization/locks": Kind(
         etag=None, async_writes=False, extension=True, provisioning=False
     ),

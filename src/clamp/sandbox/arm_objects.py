@@ -47,6 +47,12 @@ from clamp.sandbox.arm_authorization import (
     scope_locked,
     visible_at,
 )
+from clamp.sandbox.arm_databases import (
+    CONFIGURATIONS,
+    check_database,
+    default_configuration,
+    server_id_of,
+)
 from clamp.sandbox.arm_network import NSG, check_inline_rules, restamp, stamp_inline_rules
 from clamp.sandbox.arm_storage import (
     ACCOUNT,
@@ -110,6 +116,11 @@ class ResourceObjects:
         """The resource an item path names, as ``GET`` returns it."""
         self._ensure_blob_service(arm)
         obj = self.find(arm.subscription, arm.path)
+        if obj is None and arm.kind in CONFIGURATIONS:
+            server = self.find(arm.subscription, server_id_of(arm.path) or "")
+            obj = default_configuration(server, arm.path.rsplit("/", 1)[-1]) if server else None
+            if obj is not None:  # stored once read, so a PUT over it is kept
+                self._store(arm.subscription, obj)
         if obj is None and arm.kind == ROLE_DEFINITION:
             wanted = arm.path.lower()
             obj = next((r for r in built_in_roles(arm.subscription) if id_of(r) == wanted), None)
@@ -197,6 +208,7 @@ class ResourceObjects:
         refusal = (
             check_storage(arm.kind, props, account)
             or check_authorization(arm.kind, props)
+            or check_database(arm.kind, props)
             or (check_inline_rules(arm_id, props) if arm.kind == NSG else None)
         )
         if refusal is not None:

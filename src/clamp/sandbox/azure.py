@@ -180,6 +180,8 @@ class ArmApi:
                 written = self.resources.write(arm, current, body, patch=patch)
                 if isinstance(written, Response):
                     return written
+                if kind.accepted:
+                    return self._accepted(request)
                 if patch:
                     return JSONResponse(written)
                 if created and kind.create_accepted:

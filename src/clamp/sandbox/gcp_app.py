@@ -1,6 +1,6 @@
 """The Google side of the sandbox assembled: Compute Engine (firewalls, networks,
-instances, disks, snapshots, operations), Resource Manager, Cloud Storage and Cloud
-Identity, on the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
+instances, disks, snapshots, operations), Resource Manager, Cloud Storage, Cloud
+Identity and the Cloud SQL Admin API, on the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from clamp.sandbox.cloudidentity import cloudidentity_routes
+from clamp.sandbox.cloudsql import cloudsql_routes
 from clamp.sandbox.gcp import ComputeApi
 from clamp.sandbox.gcp_disks import disk_routes
 from clamp.sandbox.gcp_errors import unknown_route
@@ -42,6 +43,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
             *cloudidentity_routes(state),
+            *cloudsql_routes(state),
             *gcs_routes(state),
         ],
     )

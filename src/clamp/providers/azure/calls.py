@@ -11,6 +11,7 @@ Associating an NSG or a public IP with a NIC needs ``join/action`` on it besides
 from __future__ import annotations
 
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.databases import ENGINES
 from clamp.providers.azure.disks import SNAPSHOT_TYPE
 from clamp.providers.azure.entra import DOMAIN_TYPE, SETTING_TYPE
 from clamp.providers.azure.identity import ASSIGNMENT_TYPE, VM_TYPE
@@ -57,7 +58,27 @@ _LOCK_WRITE = Call(
     "ManagementLocksOperations.create_or_update_by_scope", ("Microsoft.Authorization/locks/write",)
 )
 
+
+def _database_calls() -> CallTable:
+    """Firewall rules created and deleted, public network access switched, per engine:
+    Azure SQL's rules are written at once, the flexible servers' are long-running."""
+    calls: dict[tuple[str, ChangeOp], Call] = {}
+    for engine in ENGINES:
+        prefix = "begin_" if engine.flexible else ""
+        rules = f"{engine.namespace}/firewallRules"
+        write = Call(f"FirewallRulesOperations.{prefix}create_or_update", (f"{rules}/write",))
+        calls[(engine.rule_type, ChangeOp.CREATE)] = write
+        calls[(engine.rule_type, ChangeOp.DELETE)] = Call(
+            f"FirewallRulesOperations.{prefix}delete", (f"{rules}/delete",)
+        )
+        calls[(engine.access_type, ChangeOp.UPDATE)] = Call(
+            "ServersOperations.begin_update", (f"{engine.namespace}/write",)
+        )
+    return calls
+
+
 CALLS: CallTable = {
+    **_database_calls(),
     (RULE_TYPE, ChangeOp.CREATE): _RULE_WRITE,
     (RULE_TYPE, ChangeOp.UPDATE): _RULE_WRITE,
     (RULE_TYPE, ChangeOp.DELETE): Call(

@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.mysqlflexibleservers import MySQLManagementClient
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
 from azure.mgmt.resource.locks import ManagementLockClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
+from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
 from clamp.config import Settings
@@ -136,3 +139,15 @@ class AzureClients:
     def locks(self, subscription: str) -> ManagementLockClient:
         """The management-locks client of one subscription."""
         return self._client(ManagementLockClient, subscription)
+
+    def sql(self, subscription: str) -> SqlManagementClient:
+        """The Azure SQL client of one subscription."""
+        return self._client(SqlManagementClient, subscription)
+
+    def postgres(self, subscription: str) -> PostgreSQLManagementClient:
+        """The PostgreSQL flexible servers client of one subscription."""
+        return self._client(PostgreSQLManagementClient, subscription)
+
+    def mysql(self, subscription: str) -> MySQLManagementClient:
+        """The MySQL flexible servers client of one subscription."""
+        return self._client(MySQLManagementClient, subscription)

@@ -1,7 +1,8 @@
 """The Azure driver: one service module per Azure service, dispatched by id and change type.
 
 ``network`` (NSGs and what exposure needs), ``storage`` (storage accounts, blob
-services, containers, locks) and ``identity`` (VM identities, role assignments); the
+services, containers, locks), ``identity`` (VM identities, role assignments) and
+``databases`` (SQL servers, PostgreSQL / MySQL flexible servers, firewall rules); the
 tenant's password settings come from Microsoft Graph (``entra``, scope ``tenant:<id>``). Collection gathers every service's raw ARM objects and
 normalizes them together, so links between them (a NIC's NSG, a lock's scope) resolve.
 """
@@ -18,6 +19,8 @@ from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
+from clamp.providers.azure.databases import READ_PERMISSIONS as DATABASE_READ
+from clamp.providers.azure.databases import DatabaseService
 from clamp.providers.azure.disks import SnapshotService
 from clamp.providers.azure.entra import READ_PERMISSIONS, EntraService
 from clamp.providers.azure.errors import translated
@@ -42,6 +45,7 @@ SCAN_PERMISSIONS = (
     "Microsoft.Authorization/locks/read",
     "Microsoft.Authorization/roleAssignments/read",
     "Microsoft.Authorization/roleDefinitions/read",
+    *DATABASE_READ,
 )
 """The ARM actions ``discover_scopes`` and ``collect`` of a subscription need (what the
 services above name in their read calls)."""
@@ -80,12 +84,14 @@ class AzureDriver(CloudDriver):
 
     def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
         self.clients = AzureClients(settings, credential)
+        self.databases = DatabaseService(self.clients)
         self.services: tuple[AzureService, ...] = (
             NetworkService(self.clients),
             StorageService(self.clients),
             IdentityService(self.clients),
             VmService(self.clients),
             SnapshotService(self.clients),
+            self.databases,
         )
         self.entra = EntraService(self.clients)
 
@@ -119,7 +125,8 @@ class AzureDriver(CloudDriver):
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
             raise InputError(
-                f"Clamp cannot read {resource_id} (not an NSG, storage account, VM or tenant)"
+                f"Clamp cannot read {resource_id} (not an NSG, storage account, VM, database "
+                "server or tenant)"
             )
         wanted = resource_id.lower()
         resources = resources_from_arm(service.read(resource_id))
@@ -140,6 +147,8 @@ class AzureDriver(CloudDriver):
         """The NSG of a security rule; an NSG, storage account or VM itself."""
         if change.type == RULE_TYPE:
             return change.target[: change.target.lower().rindex("/securityrules/")]
+        if (server := self.databases.server_of(change)) is not None:
+            return server
         owner = next((s for s in self.services if s.owns(change.target)), None)
         return change.target if owner is not None else None
 

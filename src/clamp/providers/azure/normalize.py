@@ -13,6 +13,8 @@ Facets per type:
   Role definition: ``role_name``, ``broad`` (Owner, Contributor, User Access Administrator,
   or any role whose actions include ``*``).
 - Storage account: see ``clamp.providers.azure.normalize_storage``.
+- Azure SQL server, PostgreSQL / MySQL flexible server: see
+  ``clamp.providers.azure.normalize_database``.
 
 Security rules: sources are the address prefixes as written plus the ids of source
 application security groups; protocol ``*``/``Any`` becomes ``Protocol.ANY``, Tcp/Udp/Icmp/Esp/Ah their
@@ -40,6 +42,8 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
+from clamp.providers.azure.normalize_database import database_servers
 from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
 from clamp.providers.azure.normalize_storage import storage_accounts
 
@@ -52,11 +56,19 @@ PROTOCOLS = {
     "esp": frozenset({Protocol.ESP}),
     "ah": frozenset({Protocol.AH}),
 }
+JOINED = frozenset(
+    {
+        ResourceType.AZURE_STORAGE_ACCOUNT,
+        ResourceType.AZURE_SQL_SERVER,
+        ResourceType.AZURE_POSTGRES_SERVER,
+        ResourceType.AZURE_MYSQL_SERVER,
+    }
+)
+"""Types normalized with their parts (``normalize_storage``, ``normalize_database``)."""
 TYPES = {
-    t.value.lower(): t
-    for t in ResourceType
-    if t.value.startswith("Microsoft.") and t != ResourceType.AZURE_STORAGE_ACCOUNT
+    t.value.lower(): t for t in ResourceType if t.value.startswith("Microsoft.") and t not in JOINED
 }
+LISTED = STORAGE_PARTS | DATABASE_PARTS
 
 
 ASSIGNMENT_SEGMENT = "/providers/Microsoft.Authorization/roleAssignments/"
@@ -228,18 +240,20 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
 def resources_from_arm(
     objects: Iterable[Mapping[str, Any]],
     subscription: str | None = None,
-    listed: Collection[str] = STORAGE_PARTS,
+    listed: Collection[str] = LISTED,
 ) -> list[Resource]:
     """Normalize ARM objects; types Clamp does not evaluate are skipped.
 
-    An NSG yields one NSG Resource, a VNet the VNet plus one Resource per subnet, and a
-    storage account one Resource joined with its parts (``normalize_storage``; ``listed``
-    names the part types the caller read completely)."""
+    An NSG yields one NSG Resource, a VNet the VNet plus one Resource per subnet, a
+    storage account one Resource joined with its parts (``normalize_storage``) and a
+    database server one joined with its firewall rules (``normalize_database``); ``listed``
+    names the part types the caller read completely."""
     objects = list(objects)
     with paused_gc():
         return [
             *_resources_from_arm(objects, subscription),
             *storage_accounts(objects, subscription_of, subscription, listed),
+            *database_servers(objects, subscription_of, subscription, listed),
         ]
 
 

@@ -2,7 +2,7 @@
 needs, by change type and operation.
 
 Sources: the ``iam.permissions`` Google lists per method in the Compute Engine, Cloud
-Storage and Resource Manager references (https://cloud.google.com/compute/docs/reference/
+Storage, Cloud SQL Admin and Resource Manager references (https://cloud.google.com/compute/docs/reference/
 rest/v1, https://cloud.google.com/iam/docs/permissions-reference). Changing a VPC firewall
 also needs ``compute.networks.updatePolicy`` on its network; waiting on an operation needs
 ``compute.globalOperations.get`` / ``compute.zoneOperations.get``; giving an instance a
@@ -15,6 +15,9 @@ from __future__ import annotations
 from clamp.errors import InputError
 from clamp.model import Change, ChangeOp
 from clamp.providers.calls import Call, CallTable
+from clamp.providers.gcp.cloudsql import GET as SQL_GET
+from clamp.providers.gcp.cloudsql import IP_TYPE as SQL_IP_TYPE
+from clamp.providers.gcp.cloudsql import UPDATE as SQL_UPDATE
 from clamp.providers.gcp.compute import FIREWALL_TYPE
 from clamp.providers.gcp.disks import SNAPSHOT_TYPE
 from clamp.providers.gcp.identity import ACCOUNTS_TYPE, POLICY_TYPE
@@ -62,6 +65,8 @@ def _access(change: Change) -> Call:
 
 
 CALLS: CallTable = {
+    # Cloud SQL's operations.get needs cloudsql.instances.get (Cloud SQL IAM reference).
+    (SQL_IP_TYPE, ChangeOp.UPDATE): Call("sqladmin.instances.patch", (SQL_UPDATE, SQL_GET)),
     (FIREWALL_TYPE, ChangeOp.CREATE): Call(
         "FirewallsClient.insert_unary", ("compute.firewalls.create", *FIREWALL)
     ),

@@ -93,12 +93,21 @@ class GcpClients:
     def cloudidentity(self) -> Any:
         """The Cloud Identity API (google-api-python-client, from its bundled discovery
         document; same endpoint and credentials as every other client)."""
+        return self._discovered("cloudidentity", "v1")
+
+    @cached_property
+    def sqladmin(self) -> Any:
+        """The Cloud SQL Admin API v1 (google-api-python-client; it has no google-cloud-*
+        library), built like ``cloudidentity``."""
+        return self._discovered("sqladmin", "v1")
+
+    def _discovered(self, api: str, version: str) -> Any:
         from googleapiclient.discovery import build
 
         options = {"api_endpoint": self.settings.sandbox_url} if self.settings.sandbox_url else {}
         return build(
-            "cloudidentity",
-            "v1",
+            api,
+            version,
             credentials=self.options["credentials"],
             client_options=options,
             static_discovery=True,

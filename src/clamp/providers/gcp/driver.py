@@ -1,7 +1,8 @@
 """The GCP driver: one service module per Google service, dispatched by name and change type.
 
 ``compute`` (firewalls, instances, networks), ``storage`` (buckets and their IAM
-policies) and ``identity`` (project IAM policies, instance service accounts). Collection gathers every service's raw objects of a project and normalizes
+policies), ``identity`` (project IAM policies, instance service accounts) and ``cloudsql``
+(Cloud SQL instances). Collection gathers every service's raw objects of a project and normalizes
 them together.
 """
 
@@ -17,6 +18,7 @@ from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.gcp.calls import CALLS
 from clamp.providers.gcp.clients import GcpClients
+from clamp.providers.gcp.cloudsql import CloudSqlService
 from clamp.providers.gcp.compute import FIREWALL_TYPE, ComputeService
 from clamp.providers.gcp.customer import READ_PERMISSIONS, CustomerService
 from clamp.providers.gcp.disks import SnapshotService
@@ -35,6 +37,7 @@ SCAN_PERMISSIONS = (
     "compute.networks.list",
     "storage.buckets.list",
     "storage.buckets.getIamPolicy",
+    "cloudsql.instances.list",
 )
 """The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
 services above name in their read calls; ``organizations.get`` finds the Cloud Identity
@@ -83,6 +86,7 @@ class GcpDriver(CloudDriver):
             StorageService(self.clients),
             IdentityService(self.clients),
             SnapshotService(self.clients),
+            CloudSqlService(self.clients),
         )
         self.customer = CustomerService(self.clients)
 
@@ -116,7 +120,8 @@ class GcpDriver(CloudDriver):
         service = next((s for s in self.services if s.owns(resource_id)), None)
         if service is None:
             raise InputError(
-                f"not a Compute firewall, instance or network, a bucket or a project: {resource_id}"
+                "not a Compute firewall, instance or network, a bucket, a Cloud SQL instance or "
+                f"a project: {resource_id}"
             )
         project, objects = service.read(resource_id)
         objects += [o for s in self.services for o in s.context(resource_id)]

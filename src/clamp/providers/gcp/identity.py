@@ -54,7 +54,10 @@ class IdentityService:
 
     def context(self, resource_id: str) -> list[dict[str, Any]]:
         """An instance's checks need its project's IAM policy."""
-        if "/instances/" not in resource_id:
+        if (
+            not resource_id.startswith("//compute.googleapis.com/")
+            or "/instances/" not in resource_id
+        ):
             return []
         return [self.policy(instance_ref(resource_id)[0])]
 

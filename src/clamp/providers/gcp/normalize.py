@@ -13,6 +13,7 @@ Facets per type:
   ``//cloudresourcemanager.googleapis.com/projects/P``): ``bindings`` as (role, member).
 - Network: none.
 - Bucket (``storage#bucket`` and its ``storage#policy``): see ``normalize_storage``.
+- Cloud SQL instance (``sql#instance``): see ``normalize_database``.
 ``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
 (``"6"`` is TCP); missing ``ports`` means all ports.
 """
@@ -36,6 +37,7 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.gcp.normalize_database import cloud_sql_instances
 from clamp.providers.gcp.normalize_storage import buckets
 
 COMPUTE = "//compute.googleapis.com/projects"
@@ -189,7 +191,11 @@ def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -
     Storage buckets with their IAM policies (``normalize_storage``); others skipped."""
     objects = list(objects)
     with paused_gc():
-        return [*_resources_from_compute(project, objects), *buckets(project, objects)]
+        return [
+            *_resources_from_compute(project, objects),
+            *buckets(project, objects),
+            *cloud_sql_instances(project, objects),
+        ]
 
 
 def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
