@@ -1,7 +1,7 @@
 """The check plug-point: a check reads normalized facets and yields findings. No I/O.
 
 To add a check: subclass ``Check``, fill its class attributes (id, title, severity,
-rationale, compliance references, the intents that remediate it), implement ``evaluate``
+rationale), map it to compliance controls in ``clamp/compliance/*.yaml``, implement ``evaluate``
 over an ``Inventory``, and register it with ``@CHECKS.register(id)``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import ClassVar
 
@@ -135,11 +135,9 @@ class Check(ABC):
     title: ClassVar[str]
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]]
-    """Framework name → control ids, e.g. ``{"NIST CSF 2.0": ("PR.IR-01",)}``.
-
-    What fixes a check is declared by the intents (``Intent.fixes``), never here:
-    ``clamp.actions.interface.remediations`` lists them."""
+    """What fixes a check is declared by the intents (``Intent.fixes``), never here:
+    ``clamp.actions.interface.remediations`` lists them. Which compliance controls it
+    assesses is data: ``clamp/compliance/*.yaml``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -22,6 +22,7 @@ from clamp.actions.interface import INTENTS, Intent, remediations
 from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, one_line_errors
+from clamp.compliance import references
 from clamp.model import Provider
 
 PLACEHOLDER_SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -42,7 +43,7 @@ def check_rows() -> list[dict[str, Any]]:
             "title": check.title,
             "severity": str(check.severity),
             "intents": list(remediations(name)),
-            "compliance": {k: list(v) for k, v in check.compliance.items()},
+            "compliance": references(name),
         }
         for name, check in CHECKS
     ]
