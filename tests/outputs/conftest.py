@@ -13,7 +13,7 @@ from clamp.sandbox.server import Sandbox
 from report_cli import Cli
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """The scanned demo estate with three actions: a fix, its undo, a storage fix."""
     db: Path = tmp_path_factory.mktemp("outputs") / "clamp.db"

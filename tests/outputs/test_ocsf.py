@@ -29,10 +29,16 @@ REMEDIATION_STATUS = {1: "Success", 2: "Failure", 4: "Partial"}
 SEVERITY = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
 
 
+jsonschema.Draft202012Validator.check_schema(SCHEMA)
+VALIDATORS = {
+    uid: jsonschema.Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{name}"})
+    for uid, name in CLASS_DEF.items()
+}
+
+
 def validate(event: dict[str, Any]) -> None:
     """``event`` against the definition of its class in the OCSF 1.5 schema subset."""
-    definition = {**SCHEMA, "$ref": f"#/$defs/{CLASS_DEF[event['class_uid']]}"}
-    jsonschema.validate(event, definition)
+    VALIDATORS[event["class_uid"]].validate(event)
     assert event["type_uid"] == event["class_uid"] * 100 + event["activity_id"]
 
 
