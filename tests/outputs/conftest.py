@@ -1,5 +1,6 @@
 """One estate for the output tests: the demo sandbox scanned, an SSH fix applied and
-undone, a bucket's versioning turned on, scanned again — the tests only read it."""
+undone, a bucket's versioning turned on, scanned again, and a VM quarantined for an
+incident — the tests only read it."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from report_cli import Cli
 
+GCE = "//compute.googleapis.com/projects/clamp-demo-prod/zones/europe-west1-b/instances/web-1"
+
 
 @pytest.fixture(scope="session")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    """The scanned demo estate with three actions: a fix, its undo, a storage fix."""
-    db: Path = tmp_path_factory.mktemp("outputs") / "clamp.db"
+    """The scanned demo estate with a fix, its undo, a storage fix and a playbook run."""
+    home = tmp_path_factory.mktemp("outputs")
+    db: Path = home / "clamp.db"
+    (home / "clamp.toml").write_text("")
     with Sandbox(load_state(None)) as sandbox:
         cli = Cli(
             {
                 "CLAMP_SANDBOX_URL": sandbox.url,
                 "CLAMP_DATABASE_URL": f"sqlite:///{db}",
                 "CLAMP_ACTOR": "outputs-tester",
+                "CLAMP_CONFIG": str(home / "clamp.toml"),
             }
         )
         assert cli("scan").exit_code == 0
@@ -43,4 +49,10 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         assert cli("undo", fixed["id"], "--yes").exit_code == 0
         assert cli("fix", bucket["id"], "--yes").exit_code == 0
         assert cli("scan").exit_code == 0  # the bucket's finding is resolved
+        incident = cli.json(
+            "incident", "open", "--title", "miner", "--resource", GCE, "--format", "json"
+        )["id"]
+        contain = ("respond", "quarantine-network-only", "--incident", incident, "--target", GCE)
+        params = ("--param", "forensics_cidr=10.99.0.0/24", "--yes")
+        assert cli(*contain, *params).exit_code == 0
         yield cli

@@ -57,6 +57,7 @@ def test_findings_are_detection_findings_that_validate(estate: Cli) -> None:
         assert event["resources"][0]["uid"] == finding["resource"]
         assert event["cloud"]["provider"] == {"azure": "Azure", "gcp": "GCP"}[finding["provider"]]
         assert event["cloud"]["account"]["uid"] == finding["scope"]
+        assert event["severity"] == SEVERITY[event["severity_id"]]
         assert event["remediation"]["desc"].startswith(f"clamp fix {finding['id']}")
         assert 0 < now_ms - event["time"] < 10 * 60 * 1000  # milliseconds, not seconds
         status = {"open": ("New", 1), "resolved": ("Resolved", 4), "suppressed": ("Suppressed", 3)}
@@ -73,7 +74,8 @@ def test_actions_are_remediation_activities_that_validate(estate: Cli) -> None:
     assert set(by_id) == set(own)
     for event in events:
         validate(event)
-        assert event["activity_name"] == REMEDIATION_ACTIVITY[event["activity_id"]]
+        caption = REMEDIATION_ACTIVITY.get(event["activity_id"], event["unmapped"]["intent"])
+        assert event["activity_name"] == caption  # Other (99): the intent, e.g. tag_instance
         assert event["status"] == REMEDIATION_STATUS[event["status_id"]]
         assert event["severity"] == SEVERITY[event["severity_id"]]
     fix, undo, bucket = (
@@ -91,6 +93,9 @@ def test_actions_are_remediation_activities_that_validate(estate: Cli) -> None:
     assert (bucket["class_uid"], bucket["activity_name"]) == (7001, "Harden")
     assert bucket["cloud"]["provider"] == "GCP"
     assert fix["observables"][0]["value"] == own[fix["command_uid"]]["plan"]["resource"]
+    isolate = next(by_id[i] for i, a in own.items() if a["intent"] == "isolate_instance")
+    assert (isolate["class_uid"], isolate["activity_name"]) == (7004, "Isolate")
+    assert isolate["cloud"]["account"]["uid"] == "clamp-demo-prod"  # no finding: from the id
 
 
 def test_every_built_in_intent_has_a_remediation_activity() -> None:

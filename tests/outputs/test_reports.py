@@ -16,6 +16,15 @@ from clamp.compliance import FRAMEWORK_IDS
 from report_cli import Cli
 
 
+def test_the_html_actions_report_lists_containment_too(estate: Cli) -> None:
+    actions = estate.json("actions", "--format", "json")
+
+    page = estate("actions", "--format", "html").stdout
+
+    assert all(a["id"] in page for a in actions)
+    assert "isolate_instance" in page and "<h2>Findings by severity" not in page
+
+
 def test_csv_has_one_row_per_finding_and_action_with_the_same_ids(estate: Cli) -> None:
     findings = estate.json("findings", "--format", "json")
     actions = estate.json("actions", "--format", "json")
@@ -40,7 +49,7 @@ def test_the_html_report_is_one_self_contained_page(estate: Cli) -> None:
     assert page.count("<svg") >= 2  # the charts are inline
     assert "Findings by severity" in page and "Fixes done and undone" in page
     assert all(f["id"] in page for f in findings)
-    assert all(a["id"] in page for a in actions)  # the fix, its undo, the bucket fix
+    assert all(a["id"] in page for a in actions if a["finding"])  # the fixes and the undo
     assert "(later undone)" in page
     # most severe first
     sections = page[page.index("<h3>") :]
@@ -73,7 +82,10 @@ def test_a_resolved_finding_and_its_fix_are_the_evidence_of_a_control(estate: Cl
     backups = controls["PR.DS-11"]
     resolved = [f for f in backups["findings"] if f["status"] == "resolved"]
     assert resolved and any(a["intent"] == "enable_versioning" for a in backups["actions"])
-    assert controls["RS.MI-01"]["status"] == "not assessed"
+    contained = controls["RS.MI-01"]
+    assert contained["status"] == "not assessed"  # Clamp cannot judge it, whatever it did
+    assert [i["title"] for i in contained["incidents"]] == ["miner"]
+    assert {a["intent"] for a in contained["actions"]} == {"isolate_instance"}
     assert controls["DE.CM-01"]["status"] == "not assessed"
 
 

@@ -32,6 +32,7 @@ SEVERITY_ID = {
     Severity.HIGH: 4,
     Severity.CRITICAL: 5,
 }
+SEVERITY_CAPTION = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
 # A finding's lifecycle as OCSF's status_id (New / Suppressed / Resolved) and the finding
 # activity that last changed it (Create / Update / Close).
 FINDING_STATUS_ID = {FindingStatus.OPEN: 1, FindingStatus.SUPPRESSED: 3, FindingStatus.RESOLVED: 4}
@@ -109,7 +110,7 @@ def detection_finding(record: FindingRecord) -> dict[str, Any]:
         type_uid=2004 * 100 + activity,
         type_name=f"Detection Finding: {({1: 'Create', 2: 'Update', 3: 'Close'})[activity]}",
         severity_id=SEVERITY_ID[f.severity],
-        severity=f.severity.value.capitalize(),
+        severity=SEVERITY_CAPTION[SEVERITY_ID[f.severity]],
         status_id=FINDING_STATUS_ID[record.status],
         status={1: "New", 3: "Suppressed", 4: "Resolved"}[FINDING_STATUS_ID[record.status]],
         status_detail=record.suppressed_reason,
@@ -183,8 +184,8 @@ def remediation_activity(action: ActionRecord, finding: FindingRecord | None) ->
         "time": millis(action.updated or action.created),
         "start_time": millis(action.created),
         "end_time": millis(action.updated) if not action.in_flight else None,
-        "severity_id": SEVERITY_ID[severity] if severity else 1,
-        "severity": (severity or Severity.INFO).value.capitalize(),
+        "severity_id": SEVERITY_ID[severity or Severity.INFO],
+        "severity": SEVERITY_CAPTION[SEVERITY_ID[severity or Severity.INFO]],
         "status_id": status_id,
         "status": status,
         "status_detail": detail,
