@@ -40,7 +40,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em
 h1{margin-bottom:0}.meta{color:#666;margin-top:.2em}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em;font-size:.9em}
 th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.id{white-space:nowrap;font-family:monospace}
+th{background:#f3f3f3}.id{white-space:nowrap;font-family:monospace}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;padding:.6em 1em}
 .card b{display:block;font-size:1.6em}.charts{display:flex;gap:2em;flex-wrap:wrap}
 .lbl,.val,.ttl{font-size:12px;fill:#222}.ttl{font-weight:bold}
@@ -97,13 +97,18 @@ def _findings_section(findings: Sequence[FindingRecord]) -> str:
     return "".join(parts)
 
 
+def _what(action: ActionRecord) -> str:
+    """What an action did, in a few words: its intent, or which action it undid."""
+    return f"undo of {action.undoes}" if action.undoes else action.intent
+
+
 def _actions_section(actions: Sequence[ActionRecord]) -> str:
     undone = {a.undoes for a in actions if a.undoes}
     rows = (
         (
             f'<span class="id">{escape(a.id)}</span>',
             escape((iso(a.created) or "")[:19]),
-            escape(("undo of " + a.undoes) if a.undoes else a.intent),
+            escape(_what(a)),
             escape(short_resource(a.plan.resource)),
             escape(a.actor),
             _badge(a.status.value, STATUS_COLOR.get(a.status.value, "#555")),
@@ -127,7 +132,7 @@ def _compliance_section(report: ComplianceReport) -> str:
                 for f in r.findings
             ),
             "<br>".join(
-                f"{escape(a.id)} {escape(a.intent)} {escape(a.status.value)}" for a in r.actions
+                f"{escape(a.id)} {escape(_what(a))}: {escape(a.status.value)}" for a in r.actions
             )
             + "".join(f"<br>incident {escape(i.id)}: {escape(i.title)}" for i in r.incidents),
         )
@@ -168,7 +173,10 @@ class HtmlFormat(OutputFormat):
             (
                 ("findings", len(findings)),
                 ("open", sum(1 for r in findings if r.status.value == "open")),
-                ("fixed (verified)", statuses[ActionStatus.VERIFIED.value]),
+                (
+                    "fixes verified",
+                    sum(1 for a in actions if a.status == ActionStatus.VERIFIED and not a.undoes),
+                ),
                 ("undone", statuses[ActionStatus.UNDONE.value]),
                 ("failed", statuses[ActionStatus.FAILED.value]),
             )
