@@ -129,15 +129,16 @@ class Inventory:
 
 
 class Check(ABC):
-    """One detection rule: declares what it is and how it is fixed, evaluates an inventory."""
+    """One detection rule: declares what it is, evaluates an inventory.
+
+    What fixes a check is declared by the intents (``Intent.fixes``), never here:
+    ``clamp.actions.interface.remediations`` lists them. Which compliance controls it
+    assesses is data: ``clamp/compliance/*.yaml``."""
 
     id: ClassVar[str]
     title: ClassVar[str]
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
-    """What fixes a check is declared by the intents (``Intent.fixes``), never here:
-    ``clamp.actions.interface.remediations`` lists them. Which compliance controls it
-    assesses is data: ``clamp/compliance/*.yaml``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
