@@ -103,15 +103,19 @@ def test_internet_allow_rules_on_gcp_entries() -> None:
 
 
 def test_port_checks_declare_severity_rationale_compliance_and_remediation() -> None:
+    from clamp.compliance import references
+
     assert {"exposed-admin-port", "exposed-database-port"} <= set(CHECKS.names())
     for check in (CHECKS.get("exposed-admin-port"), CHECKS.get("exposed-database-port")):
         assert check.severity == Severity.HIGH
         assert check.rationale and check.title
         assert remediations(check.id)[0] == "restrict_ingress"
-        assert check.compliance["NIST CSF 2.0"] == ("PR.AA-05", "PR.IR-01")
-    admin = CHECKS.get("exposed-admin-port")
-    assert admin.compliance["CIS Microsoft Azure Foundations 2.0"] == ("6.1", "6.2")
-    assert admin.compliance["CIS Google Cloud Platform Foundation 2.0"] == ("3.6", "3.7")
+        assert {"PR.AA-05", "PR.IR-01"} <= set(
+            references(check.id)["NIST Cybersecurity Framework 2.0"]
+        )
+    admin = references("exposed-admin-port")
+    assert admin["CIS Microsoft Azure Foundations Benchmark 3.0.0"] == ["7.1", "7.2"]
+    assert admin["CIS Google Cloud Platform Foundation Benchmark 3.0.0"] == ["3.6", "3.7"]
 
 
 def test_a_check_takes_its_port_set_in_the_constructor() -> None:

@@ -37,6 +37,7 @@ NEEDS_NO_CLOUD = {
     ("approvals", "list"),
     ("audit", "verify"),
     ("checks",),
+    ("compliance", "report"),
     ("findings",),
     ("incident", "list"),
     ("incident", "open"),

@@ -29,6 +29,7 @@ BY_NAME = {
     "resource": "/subscriptions/0/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v",
     "summary": "testing",
     "name": "a-rule",
+    "framework_id": "nist-csf-2.0",
 }
 
 

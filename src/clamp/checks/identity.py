@@ -17,8 +17,8 @@ owner/editor with the cloud-platform scope.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import Any
 
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.identity_roles import (
@@ -65,11 +65,6 @@ class VmIdentityOverprivileged(Check):
         "service; an identity with Owner/Contributor or owner/editor rights turns one "
         "compromised VM into a compromised subscription or project."
     )
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Google Cloud Platform Foundation 2.0": ("4.1", "4.2"),
-        "NIST CSF 2.0": ("PR.AA-05",),
-        "ISO 27001:2022": ("A.5.15", "A.8.2"),
-    }
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """Findings on every overpowered VM or instance."""

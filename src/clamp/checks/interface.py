@@ -1,7 +1,7 @@
 """The check plug-point: a check reads normalized facets and yields findings. No I/O.
 
 To add a check: subclass ``Check``, fill its class attributes (id, title, severity,
-rationale, compliance references, the intents that remediate it), implement ``evaluate``
+rationale), map it to compliance controls in ``clamp/compliance/*.yaml``, implement ``evaluate``
 over an ``Inventory``, and register it with ``@CHECKS.register(id)``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import ClassVar
 
@@ -129,17 +129,16 @@ class Inventory:
 
 
 class Check(ABC):
-    """One detection rule: declares what it is and how it is fixed, evaluates an inventory."""
+    """One detection rule: declares what it is, evaluates an inventory.
+
+    What fixes a check is declared by the intents (``Intent.fixes``), never here:
+    ``clamp.actions.interface.remediations`` lists them. Which compliance controls it
+    assesses is data: ``clamp/compliance/*.yaml``."""
 
     id: ClassVar[str]
     title: ClassVar[str]
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]]
-    """Framework name → control ids, e.g. ``{"NIST CSF 2.0": ("PR.IR-01",)}``.
-
-    What fixes a check is declared by the intents (``Intent.fixes``), never here:
-    ``clamp.actions.interface.remediations`` lists them."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

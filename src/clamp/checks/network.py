@@ -204,14 +204,6 @@ class ExposedAdminPort(ExposedPorts):
         "Internet-facing SSH, RDP, WinRM, SMB, Telnet, FTP and VNC are scanned and "
         "brute-forced within minutes; restrict them to known networks or a bastion."
     )
-    # CIS Azure 6.1/6.2: RDP/SSH access from the internet is evaluated and restricted;
-    # CIS GCP 3.6/3.7: SSH/RDP access is restricted from the internet.
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("6.1", "6.2"),
-        "CIS Google Cloud Platform Foundation 2.0": ("3.6", "3.7"),
-        "NIST CSF 2.0": ("PR.AA-05", "PR.IR-01"),
-        "ISO/IEC 27001:2022": ("A.8.20", "A.8.22"),
-    }
 
 
 @CHECKS.register("exposed-database-port")
@@ -226,10 +218,3 @@ class ExposedDatabasePort(ExposedPorts):
         "Databases and caches reachable from the internet are found by mass scanners "
         "and ransomed or dumped; they should only accept application networks."
     )
-    # The CIS Azure and GCP benchmarks have no control for database ports in NSGs or VPC
-    # firewalls (their database controls cover the managed services' own firewalls), so
-    # only the framework-level controls are claimed.
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "NIST CSF 2.0": ("PR.AA-05", "PR.IR-01"),
-        "ISO/IEC 27001:2022": ("A.8.20", "A.8.22"),
-    }

@@ -13,9 +13,9 @@ Google's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from clamp.baseline import PasswordBaseline
 from clamp.checks.interface import CHECKS, Check, Inventory
@@ -196,11 +196,6 @@ class PasswordPolicyWeak(Check):
         "Weak, never-changing passwords without lockout or MFA are how most accounts are "
         "taken over; the baseline is what the organisation decided to require."
     )
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("1.1.1", "1.3"),
-        "NIST CSF 2.0": ("PR.AA-01", "PR.AA-03"),
-        "ISO 27001:2022": ("A.5.17", "A.8.5"),
-    }
 
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """A finding per tenant or customer with an item not met."""

@@ -137,7 +137,6 @@ def protections(resource: Resource) -> list[dict[str, str]]:
 class StorageCheck(Check):
     """Shared shape: one finding per account or bucket whose ``problem`` is not None."""
 
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     noun: ClassVar[Mapping[ResourceType, str]] = {
         ResourceType.AZURE_STORAGE_ACCOUNT: "storage account",
         ResourceType.GCS_BUCKET: "bucket",
@@ -189,10 +188,6 @@ class VersioningDisabled(StorageCheck):
     title = "Versioning is off, so overwritten or deleted data cannot be recovered"
     severity = Severity.MEDIUM
     rationale = "Ransomware and mistakes overwrite data in place; versions keep what was there."
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "NIST CSF 2.0": ("PR.DS-11",),
-        "ISO 27001:2022": ("A.8.13",),
-    }
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """Blob versioning off."""
@@ -213,11 +208,6 @@ class SoftDeleteDisabled(StorageCheck):
     title = "Soft delete is off, so deleted data is gone at once"
     severity = Severity.MEDIUM
     rationale = "Soft delete keeps deleted blobs, containers and objects recoverable for days."
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("3.11",),
-        "NIST CSF 2.0": ("PR.DS-11",),
-        "ISO 27001:2022": ("A.8.13",),
-    }
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """Blob or container soft delete off."""
@@ -247,10 +237,6 @@ class DeleteProtectionMissing(StorageCheck):
         "A delete lock, immutable storage or a retention policy makes deletion a deliberate, "
         "separate step; insiders and stolen credentials cannot wipe the data in one call."
     )
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "NIST CSF 2.0": ("PR.DS-01", "PR.DS-11"),
-        "ISO 27001:2022": ("A.8.13",),
-    }
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """No delete lock (own or inherited) and no immutable storage."""
@@ -273,12 +259,6 @@ class PublicAccess(StorageCheck):
     title = "Anonymous or all-users access to stored data"
     severity = Severity.HIGH
     rationale = "Public buckets and containers are the most common source of data leaks."
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("3.7",),
-        "CIS Google Cloud Platform Foundation 2.0": ("5.1", "5.2"),
-        "NIST CSF 2.0": ("PR.AA-05", "PR.DS-01"),
-        "ISO 27001:2022": ("A.5.15", "A.8.3"),
-    }
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """The account allows anonymous blob access; worse when a container uses it."""
@@ -313,11 +293,6 @@ class InsecureTransport(StorageCheck):
     title = "Storage accepts plain HTTP or TLS older than 1.2"
     severity = Severity.MEDIUM
     rationale = "Plain HTTP and TLS 1.0/1.1 expose data and keys in transit."
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("3.1", "3.15"),
-        "NIST CSF 2.0": ("PR.DS-02",),
-        "ISO 27001:2022": ("A.8.24",),
-    }
 
     def azure(self, f: Mapping[str, Any]) -> tuple[str, int] | None:
         """HTTPS-only off or minimum TLS below 1.2."""

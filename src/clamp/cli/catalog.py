@@ -20,6 +20,7 @@ from rich.table import Column, Table
 from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, one_line_errors
+from clamp.compliance import references
 from clamp.model import Provider
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def check_rows() -> list[dict[str, Any]]:
             "title": check.title,
             "severity": str(check.severity),
             "intents": list(remediations(name)),
-            "compliance": {k: list(v) for k, v in check.compliance.items()},
+            "compliance": references(name),
         }
         for name, check in CHECKS
     ]

@@ -19,6 +19,9 @@ from clamp.errors import ClampError, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 FormatOpt = Annotated[str, typer.Option("--format", help="table or json")]
+ReportFormatOpt = Annotated[
+    str, typer.Option("--format", help="table, json, csv, ocsf (OCSF 1.5 events) or html")
+]
 
 
 class UsageError(InputError):

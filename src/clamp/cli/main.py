@@ -13,6 +13,7 @@ from clamp.cli.catalog import checks, permissions
 from clamp.cli.common import (
     ActorOpt,
     FormatOpt,
+    ReportFormatOpt,
     Verbosity,
     check_format,
     confirm,
@@ -20,6 +21,7 @@ from clamp.cli.common import (
     one_line_errors,
     params_of,
 )
+from clamp.cli.compliance import compliance_app
 from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
@@ -29,6 +31,7 @@ from clamp.cli.users import users_app
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
+from clamp.outputs import Report, Subject, formats_for
 from clamp.store.codec import action_to_json, plan_to_json
 
 app = typer.Typer(
@@ -44,6 +47,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(rules_app, name="rules")
 app.add_typer(users_app, name="users")
+app.add_typer(compliance_app, name="compliance")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)
@@ -199,14 +203,15 @@ def undo(
 
 @app.command()
 @one_line_errors
-def actions(fmt: FormatOpt = "table") -> None:
-    """What was done, by whom, and the result."""
-    check_format(fmt)
-    records = context().store.actions()
-    if fmt == "json":
-        render.print_json([action_to_json(r) for r in records])
-    else:
-        render.console.print(render.actions_table(records))
+def actions(fmt: ReportFormatOpt = "table") -> None:
+    """What was done, by whom, and the result (table, json, csv, ocsf, html)."""
+    check_format(fmt, formats_for(Subject.ACTIONS))
+    store = context().store
+    records = store.actions()
+    fixed = {a.finding for a in records if a.finding}
+    findings = [r for r in store.findings() if r.id in fixed] if fmt in ("ocsf", "html") else []
+    report = Report(generated=datetime.now(UTC), findings=findings, actions=records)
+    render.print_report(fmt, report, Subject.ACTIONS)
 
 
 @audit_app.command("verify")

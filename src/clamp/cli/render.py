@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -18,86 +20,33 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 from rich.text import Text
 
+from clamp import outputs
 from clamp.compare import VOLATILE_KEYS
 from clamp.model import ActionRecord, Change, ChangeOp, Plan
-from clamp.store import FindingRecord
-from clamp.store.codec import action_to_json, finding_to_json, to_jsonable
+from clamp.outputs import Report, Subject
+from clamp.outputs.table import actions_table as actions_table
+from clamp.outputs.table import findings_table as findings_table
+from clamp.store.codec import to_jsonable
 
 if TYPE_CHECKING:
     from clamp.actions.audit_trail import Observer
 
 console = Console()
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
-STATUS_STYLE = {
-    "verified": "green",
-    "failed": "red",
-    "undone": "magenta",
-    "open": "red",
-    "resolved": "green",
-    "suppressed": "dim",
-}
+
+
+def print_report(fmt: str, report: Report, subject: Subject) -> None:
+    """``report`` in the output format ``fmt`` on stdout (tables as wide as the terminal,
+    colored only on one)."""
+    sized = replace(report, width=console.width, color=console.is_terminal)
+    sys.stdout.write(outputs.render(fmt, sized, subject))
+    sys.stdout.flush()
 
 
 def print_json(data: Any) -> None:
     """JSON on stdout, nothing else (for scripts)."""
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def short_resource(resource_id: str) -> str:
-    """The readable tail of a long cloud id."""
-    parts = resource_id.strip("/").split("/")
-    return "/".join(parts[-3:]) if len(parts) > 3 else resource_id
-
-
-def findings_table(findings: Sequence[FindingRecord]) -> Table:
-    """Findings as a table: id, check, cloud, severity, status, resource, why."""
-    table = Table(title=f"{len(findings)} finding(s)", show_lines=False)
-    table.add_column("id", no_wrap=True)  # ids are copied into the next command: never wrapped
-    for column in ("check", "cloud", "severity", "status", "resource", "exposure"):
-        table.add_column(column, overflow="fold")
-    for record in findings:
-        data = finding_to_json(record)
-        table.add_row(
-            data["id"],
-            data["check"],
-            data["provider"],
-            Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
-            Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
-            short_resource(data["resource"]),
-            exposure_summary(data["details"]),
-        )
-    return table
-
-
-def exposure_summary(details: Mapping[str, Any]) -> str:
-    """A one-line why: the ports and the rules that open them."""
-    ports = details.get("ports") or []
-    rules = details.get("rules") or []
-    names = ", ".join(str(r.get("name", r)) if isinstance(r, Mapping) else str(r) for r in rules)
-    text = f"ports {', '.join(map(str, ports))}" if ports else ""
-    return f"{text} via {names}" if names else text
-
-
-def actions_table(actions: Iterable[ActionRecord]) -> Table:
-    """Actions as a table: what was done, by whom, with what result."""
-    rows = [action_to_json(a) for a in actions]
-    table = Table(title=f"{len(rows)} action(s)")
-    for column in ("id", "created", "actor", "intent", "finding", "status", "result"):
-        table.add_column(column, no_wrap=column in ("id", "finding"), overflow="fold")
-    for row in rows:
-        table.add_row(
-            row["id"],
-            str(row["created"])[:19],
-            row["actor"],
-            row["intent"],
-            row["finding"],
-            Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
-            row.get("result", ""),
-        )
-    return table
 
 
 def _lines(obj: Mapping[str, Any] | None) -> list[str]:

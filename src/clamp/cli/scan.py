@@ -4,6 +4,7 @@ and the exit codes CI relies on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,10 +13,18 @@ from rich.progress import Progress, TaskID
 
 from clamp.checks import CHECKS
 from clamp.cli import render
-from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
+from clamp.cli.common import (
+    FormatOpt,
+    ReportFormatOpt,
+    UsageError,
+    check_format,
+    context,
+    one_line_errors,
+)
 from clamp.cli.exits import ExitCode
 from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
+from clamp.outputs import Report, Subject, formats_for
 from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
 from clamp.store.codec import action_to_json, finding_to_json, scan_summary_to_json
 
@@ -188,21 +197,23 @@ def findings(
     check: Annotated[list[str] | None, typer.Option("--check", help="only these checks")] = None,
     provider: Annotated[Provider | None, typer.Option(help="only this cloud")] = None,
     fail_on: FailOnOpt = None,
-    fmt: FormatOpt = "table",
+    fmt: ReportFormatOpt = "table",
 ) -> None:
-    """List findings; exit 3 when an open one listed is at or above --fail-on."""
-    check_format(fmt)
+    """List findings (table, json, csv, ocsf, html); exit 3 when an open one listed is at
+    or above --fail-on."""
+    check_format(fmt, formats_for(Subject.FINDINGS))
     checks = select_checks(check or [], [], [])
+    store = context().store
     records = [
         r
-        for r in context().store.findings(status=status, severities=set(severity or []) or None)
+        for r in store.findings(status=status, severities=set(severity or []) or None)
         if (checks is None or r.finding.check in checks)
         and (provider is None or r.finding.provider == provider)
     ]
-    if fmt == "json":
-        render.print_json([finding_to_json(r) for r in records])
-    else:
-        render.console.print(render.findings_table(records))
+    listed = {r.id for r in records}
+    actions = [a for a in store.actions() if a.finding in listed] if fmt == "html" else []
+    report = Report(generated=datetime.now(UTC), findings=records, actions=actions)
+    render.print_report(fmt, report, Subject.FINDINGS)
     if any(
         r.status == FindingStatus.OPEN and at_or_above(r.finding.severity, fail_on) for r in records
     ):
