@@ -14,8 +14,7 @@ true / false / null when not read). An internet exposure without required TLS is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import ClassVar
+from collections.abc import Iterator
 
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.database_exposure import ExposureKind, exposure_of
@@ -40,13 +39,6 @@ class ExposedDatabaseService(Check):
         "Internet-reachable database endpoints are scanned within minutes and brute-forced; "
         "only the networks that need them should be admitted."
     )
-    compliance: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "CIS Microsoft Azure Foundations 2.0": ("4.1.2",),
-        "CIS Google Cloud Platform Foundation 2.0": ("6.5", "6.6"),
-        "NIST CSF 2.0": ("PR.IR-01", "PR.AA-05"),
-        "ISO 27001:2022": ("A.8.20", "A.8.22"),
-    }
-
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """One finding per exposed server or instance."""
         for kind in DATABASE_TYPES:
