@@ -95,18 +95,20 @@ def roles(name: str, role: RoleOpt) -> None:
 @one_line_errors
 def disable(name: str) -> None:
     """Disable a user: their tokens and console sessions stop working at once."""
-    accounts, actor = _accounts()
-    accounts.set_disabled(name, True, actor=actor)
-    render.console.print(f"{name} is disabled")
+    _set_disabled(name, True)
 
 
 @users_app.command("enable")
 @one_line_errors
 def enable(name: str) -> None:
     """Enable a disabled user again."""
+    _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
     accounts, actor = _accounts()
-    accounts.set_disabled(name, False, actor=actor)
-    render.console.print(f"{name} is enabled")
+    accounts.set_disabled(name, disabled, actor=actor)
+    render.console.print(f"{name} is {'disabled' if disabled else 'enabled'}")
 
 
 @users_app.command("list")
