@@ -21,6 +21,7 @@ from clamp.store import codec
 from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
+from clamp.store.events import EventBook
 from clamp.store.incidents import IncidentBook
 from clamp.store.jobs import JobBook
 from clamp.store.records import AuditNote, FindingRecord, ScanSummary
@@ -53,6 +54,12 @@ def _expired(now: datetime) -> ColumnElement[bool]:
 def _is_expired(row: FindingRow, now: datetime) -> bool:
     until = row.suppressed_until
     return row.status == SUPPRESSED.value and until is not None and until <= now
+
+
+def _lock_findings(session: Session) -> None:
+    """On PostgreSQL, writers of findings would race on inserting the same new finding."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def _record(row: FindingRow, now: datetime) -> FindingRecord:
@@ -128,6 +135,7 @@ class Store:
         self._rules = RuleBook(self._reads, self._writes, self._audit)
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
+        self._events = EventBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -175,6 +183,11 @@ class Store:
         """The scans and rule runs the service made."""
         return self._jobs
 
+    @property
+    def events(self) -> EventBook:
+        """Cloud change events received, and the delivery counters."""
+        return self._events
+
     # -- findings -------------------------------------------------------------------------
     def record_scan(
         self,
@@ -193,33 +206,10 @@ class Store:
         """
         now = _now()
         seen = {f.id: f for f in findings}
-        new = open_ = resolved = reopened = suppressed = 0
+        resolved = 0
         with self._writes.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # concurrent scans would race on inserting the same new finding
-                session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
-            existing = self._rows(session, list(seen))
-            for fid, finding in seen.items():
-                row = existing.get(fid)
-                if row is None:
-                    row = FindingRow(id=fid, status=OPEN.value, first_seen=now, last_seen=now)
-                    _refresh(row, finding)
-                    session.add(row)
-                    new += 1
-                    open_ += 1
-                    continue
-                _refresh(row, finding)
-                row.last_seen = now
-                if row.status == RESOLVED.value:
-                    row.status, row.resolved_at = OPEN.value, None
-                    reopened += 1
-                elif _is_expired(row, now):
-                    row.status = OPEN.value
-                    _clear_suppression(row)
-                elif row.status == SUPPRESSED.value:
-                    suppressed += 1
-                    continue
-                open_ += 1
+            _lock_findings(session)
+            new, open_, reopened, suppressed = self._open_seen(session, seen, now)
             for row in self._in_scopes(session, scopes):
                 if checks is not None and row.check not in checks:
                     continue  # not evaluated by this scan: it says nothing about the finding
@@ -241,6 +231,58 @@ class Store:
             )
             session.add(scan)
             return _summary(scan)
+
+    def record_findings(self, resources: Collection[str], findings: Sequence[Finding]) -> int:
+        """Record what re-reading ``resources`` (cloud ids) found: ``findings`` open or
+        refresh, open findings on those resources that are no longer found resolve;
+        findings on any other resource are not touched. How many resolved."""
+        now = _now()
+        wanted = {r.lower() for r in resources}
+        seen = {f.id: f for f in findings if f.resource.lower() in wanted}
+        resolved = 0
+        with self._writes.begin() as session:
+            _lock_findings(session)
+            self._open_seen(session, seen, now)
+            for chunk in _chunks(sorted(wanted)):
+                live = FindingRow.status.in_([OPEN.value, SUPPRESSED.value])
+                query = select(FindingRow).where(live, func.lower(FindingRow.resource).in_(chunk))
+                for row in session.scalars(query):
+                    if row.id in seen or not (row.status == OPEN.value or _is_expired(row, now)):
+                        continue
+                    row.status, row.resolved_at = RESOLVED.value, now
+                    _clear_suppression(row)
+                    resolved += 1
+        return resolved
+
+    def _open_seen(
+        self, session: Session, seen: dict[str, Finding], now: datetime
+    ) -> tuple[int, int, int, int]:
+        """Open new findings, refresh seen ones, reopen resolved ones: (new, open,
+        reopened, suppressed)."""
+        new = open_ = reopened = suppressed = 0
+        existing = self._rows(session, list(seen))
+        for fid, finding in seen.items():
+            row = existing.get(fid)
+            if row is None:
+                row = FindingRow(id=fid, status=OPEN.value, first_seen=now, last_seen=now)
+                _refresh(row, finding)
+                session.add(row)
+                new += 1
+                open_ += 1
+                continue
+            _refresh(row, finding)
+            row.last_seen = now
+            if row.status == RESOLVED.value:
+                row.status, row.resolved_at = OPEN.value, None
+                reopened += 1
+            elif _is_expired(row, now):
+                row.status = OPEN.value
+                _clear_suppression(row)
+            elif row.status == SUPPRESSED.value:
+                suppressed += 1
+                continue
+            open_ += 1
+        return new, open_, reopened, suppressed
 
     @staticmethod
     def _rows(session: Session, ids: Sequence[str]) -> dict[str, FindingRow]:
