@@ -341,7 +341,11 @@ def test_a_firewall_opened_to_the_internet_is_found_from_its_audit_entries(
     assert after["duplicates"] == before["duplicates"] + 2
 
 
-def test_stats_are_served_to_any_signed_in_role(client: Api, intake: Service) -> None:
+def test_stats_are_served_to_any_signed_in_role(
+    client: Api, intake: Service, estate: Sandbox
+) -> None:
+    assert deliver_azure(client, rule_written("allow-ssh-corp"), entra(estate)).status_code == 200
+    intake.idle()
     token = intake.accounts.add("watcher", ["viewer"], actor="operator")
     answer = client.get("/api/v1/events/stats", token)
     assert answer.status_code == 200

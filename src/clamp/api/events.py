@@ -4,6 +4,8 @@ change events, and ``/api/v1/events/stats``.
 A delivery is verified first (``401``, counted, nothing stored, when it does not prove
 where it comes from), parsed (``400`` when malformed), and its events are in the store
 before the ``200``; their processing runs on the service's pool, never in the request.
+The delivery endpoints are the clouds' webhooks, with their own proof of origin instead of
+a user's token: they stay out of the OpenAPI document of the user API.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def _azure(service: Service, body: bytes, key: str | None, authorization: str | 
     return {"accepted": accepted, "ignored": delivery.ignored}
 
 
-@router.post("/events/azure")
+@router.post("/events/azure", include_in_schema=False)
 async def azure_delivery(request: Request, service: ServiceDep, key: str | None = None) -> Any:
     """An Event Grid delivery (its schema or CloudEvents 1.0), or its validation handshake."""
     body = await request.body()
@@ -69,7 +71,7 @@ def _gcp(service: Service, body: bytes, authorization: str | None) -> Any:
     return {"accepted": service.take_events([event]), "ignored": 0, "message": message}
 
 
-@router.post("/events/gcp")
+@router.post("/events/gcp", include_in_schema=False)
 async def gcp_delivery(request: Request, service: ServiceDep) -> Any:
     """A Pub/Sub push delivery of an audit log entry or an asset change."""
     body = await request.body()
