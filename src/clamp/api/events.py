@@ -10,6 +10,7 @@ a user's token: they stay out of the OpenAPI document of the user API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,10 +25,10 @@ from clamp.events.gcp import parse_push
 router = APIRouter(tags=["events"])
 
 
-def _refusing(service: Service, check: Any, *args: Any, **kwargs: Any) -> None:
+def _refusing(service: Service, check: Callable[[], None]) -> None:
     """Run a verifier's ``check``, counting a refusal."""
     try:
-        check(*args, **kwargs)
+        check()
     except Unauthenticated:
         service.events.rejected()
         raise
@@ -37,7 +38,7 @@ def _refusing(service: Service, check: Any, *args: Any, **kwargs: Any) -> None:
 def azure_handshake(request: Request, service: ServiceDep, key: str | None = None) -> Response:
     """The CloudEvents abuse-protection handshake: allow the origin that asks."""
     authorization = request.headers.get("authorization")
-    _refusing(service, service.events.azure.check, key, authorization, handshake=True)
+    _refusing(service, lambda: service.events.azure.check(key, authorization, handshake=True))
     origin = request.headers.get("webhook-request-origin")
     if not origin:
         raise InputError("the abuse-protection handshake needs a WebHook-Request-Origin header")
@@ -45,7 +46,7 @@ def azure_handshake(request: Request, service: ServiceDep, key: str | None = Non
 
 
 def _azure(service: Service, body: bytes, key: str | None, authorization: str | None) -> Any:
-    _refusing(service, service.events.azure.check, key, authorization)
+    _refusing(service, lambda: service.events.azure.check(key, authorization))
     delivery = parse_azure(body)
     if delivery.validation_code is not None:
         return {"validationResponse": delivery.validation_code}
@@ -63,7 +64,7 @@ async def azure_delivery(request: Request, service: ServiceDep, key: str | None 
 
 
 def _gcp(service: Service, body: bytes, authorization: str | None) -> Any:
-    _refusing(service, service.events.gcp.check, authorization)
+    _refusing(service, lambda: service.events.gcp.check(authorization))
     event, message = parse_push(body)
     if event is None:
         service.events.ignored(1)
