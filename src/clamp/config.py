@@ -26,6 +26,7 @@ import platformdirs
 
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
+from clamp.events.config import EventsConfig
 from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
@@ -199,6 +200,8 @@ class Settings:
     approve_playbooks: frozenset[str] = frozenset()
     oidc: OidcSignIn | None = None
     """Console sign-in through an OpenID Connect provider (``[oidc]``), if configured."""
+    events: EventsConfig = field(default_factory=EventsConfig)
+    """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
     """Playbooks whose runs wait for a second person in this install, whatever their file
     says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
@@ -238,6 +241,10 @@ class Settings:
                 config["oidc"],
                 env.get("CLAMP_CONFIG") or "config",
                 env.get("CLAMP_OIDC_CLIENT_SECRET"),
+            )
+        if "events" in config:
+            kwargs["events"] = EventsConfig.from_mapping(
+                config["events"], env.get("CLAMP_CONFIG") or "config"
             )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(

@@ -225,3 +225,19 @@ def test_scans_are_recorded_newest_first(store: Store, make_finding: MakeFinding
     latest, first = store.scans()
     assert (latest.source, latest.resolved, latest.resources) == ("file:nsgs.json", 1, 4)
     assert (first.new, first.scopes) == (1, (AZ,))
+
+
+def test_record_findings_moves_only_the_re_read_resources(store: Store) -> None:
+    def on(resource: str, check: str = "exposed-admin-port") -> Finding:
+        return Finding(check, Provider.AZURE, resource, "s", Severity.HIGH, "t", {})
+
+    old, other = on("/subscriptions/s/nsg/A"), on("/subscriptions/s/nsg/B")
+    store.record_scan([(Provider.AZURE, "s")], [old, other], resources=2, source="cloud")
+    fresh = on("/subscriptions/s/nsg/A", "exposed-database-port")
+    resolved = store.record_findings(["/SUBSCRIPTIONS/s/nsg/a"], [fresh, on("/elsewhere")])
+    assert resolved == 1
+    assert store.finding(old.id).status == FindingStatus.RESOLVED
+    assert store.finding(fresh.id).status == FindingStatus.OPEN
+    assert store.finding(other.id).status == FindingStatus.OPEN  # not re-read: untouched
+    with pytest.raises(NotFoundError):
+        store.finding(on("/elsewhere").id)  # not among the re-read resources

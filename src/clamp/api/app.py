@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from clamp.api import actions, admin, findings, jobs, oidc, problems, response
+from clamp.api import actions, admin, events, findings, jobs, oidc, problems, response
 from clamp.api.auth import SignInLimiter
 from clamp.api.service import Service
 
@@ -39,6 +39,7 @@ def create_app(service: Service, *, secure_cookies: bool = False) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(oidc.router)
+    app.include_router(events.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,6 +22,8 @@ from clamp.automation.rules import load_rules
 from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import ClampError, Forbidden, InputError
+from clamp.events.intake import EventIntake
+from clamp.events.record import CloudEvent
 from clamp.model import ActionRecord, Plan, Provider
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
@@ -54,17 +56,20 @@ class Service:
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
         self._futures: set[Future[Any]] = set()
+        self.events = EventIntake(self.store, self.drivers, settings)
 
     # -- start and stop -------------------------------------------------------------------
     def settle(self) -> None:
         """What a crash left: actions and runs in flight are finished or rolled back, jobs
-        that were running are marked failed."""
+        that were running are marked failed, events stored but not processed are processed."""
         responder = self.responder(SCHEDULER)
         responder.engine.reconcile()
         responder.reconcile()
         for job in self.store.jobs.running():
             why = "interrupted: the service stopped before it finished"
             self.store.jobs.save(replace(job, status=JobStatus.FAILED, finished=_now(), result=why))
+        for stored in self.events.pending():  # acknowledged, never processed
+            self._submit(self.events.process, stored.event.id)
 
     def close(self) -> None:
         """Wait for background work, then release the database."""
@@ -145,6 +150,15 @@ class Service:
         record = engine.start_undo(action_id, actor=actor)
         self._submit(engine.finish_undo, record)
         return record
+
+    # -- events ---------------------------------------------------------------------------
+    def take_events(self, events: Sequence[CloudEvent]) -> int:
+        """Store delivered events (each once) now; process the new ones in the background.
+        How many were new."""
+        due = self.events.accept(events)
+        for event_id in due:
+            self._submit(self.events.process, event_id)
+        return len(due)
 
     # -- scans and rule runs --------------------------------------------------------------
     def scan(self, actor: str, providers: list[Provider] | None = None) -> Job:

@@ -42,6 +42,12 @@ class CloudDriver(ABC):
         assignments and role definitions, an instance's project IAM policy."""
         return [self.read(resource_id)]
 
+    def evaluated_resource(self, object_id: str) -> str | None:
+        """The resource Clamp evaluates that holds the cloud object ``object_id`` (the
+        object itself, an NSG for one of its rules), or None when Clamp evaluates nothing
+        there: what a change event about ``object_id`` makes Clamp re-read."""
+        return None
+
     @abstractmethod
     def apply(self, change: Change) -> None:
         """Make one change, refusing with ``ConflictError`` if the object is no longer

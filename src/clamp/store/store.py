@@ -7,12 +7,11 @@ same database (SQLite serializes writers, PostgreSQL locks what must be serializ
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select
+from sqlalchemy.orm import sessionmaker
 
 from clamp.config import Settings
 from clamp.errors import InputError, NotFoundError
@@ -21,72 +20,25 @@ from clamp.store import codec
 from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
+from clamp.store.events import EventBook
 from clamp.store.incidents import IncidentBook
 from clamp.store.jobs import JobBook
+from clamp.store.lifecycle import (
+    OPEN,
+    RESOLVED,
+    SUPPRESSED,
+    clear_suppression,
+    expired_clause,
+    finding_record,
+    live_in_scopes,
+    live_on_resources,
+    lock_findings,
+    open_seen,
+    resolve_unseen,
+)
 from clamp.store.records import AuditNote, FindingRecord, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 from clamp.store.users import UserBook
-
-_CHUNK = 500
-_T = TypeVar("_T")
-OPEN, RESOLVED, SUPPRESSED = FindingStatus.OPEN, FindingStatus.RESOLVED, FindingStatus.SUPPRESSED
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _expired(now: datetime) -> ColumnElement[bool]:
-    """SQL: a suppression whose expiry has passed (the finding behaves as open)."""
-    return and_(
-        FindingRow.status == SUPPRESSED.value,
-        FindingRow.suppressed_until.is_not(None),
-        FindingRow.suppressed_until <= now,
-    )
-
-
-def _is_expired(row: FindingRow, now: datetime) -> bool:
-    until = row.suppressed_until
-    return row.status == SUPPRESSED.value and until is not None and until <= now
-
-
-def _record(row: FindingRow, now: datetime) -> FindingRecord:
-    status = OPEN if _is_expired(row, now) else FindingStatus(row.status)
-    finding = Finding(
-        check=row.check,
-        provider=Provider(row.provider),
-        resource=row.resource,
-        scope=row.scope,
-        severity=Severity(row.severity),
-        title=row.title,
-        details=row.details,
-        status=status,
-    )
-    return FindingRecord(
-        finding=finding,
-        status=status,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        resolved_at=row.resolved_at,
-        suppressed_reason=row.suppressed_reason,
-        suppressed_until=row.suppressed_until,
-        suppressed_by=row.suppressed_by,
-    )
-
-
-def _refresh(row: FindingRow, finding: Finding) -> None:
-    row.check, row.provider, row.resource = finding.check, finding.provider.value, finding.resource
-    row.scope, row.severity, row.title = finding.scope, finding.severity.value, finding.title
-    row.details = codec.to_jsonable(finding.details)
-
-
-def _clear_suppression(row: FindingRow) -> None:
-    row.suppressed_reason = row.suppressed_until = row.suppressed_by = None
 
 
 def _summary(row: ScanRow) -> ScanSummary:
@@ -115,6 +67,10 @@ def _action(row: ActionRow) -> ActionRecord:
     return codec.action_from_json(data)
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class Store:
     """Clamp's persistence over SQLAlchemy: SQLite by default, PostgreSQL for teams."""
 
@@ -128,6 +84,7 @@ class Store:
         self._rules = RuleBook(self._reads, self._writes, self._audit)
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
+        self._events = EventBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -175,6 +132,11 @@ class Store:
         """The scans and rule runs the service made."""
         return self._jobs
 
+    @property
+    def events(self) -> EventBook:
+        """Cloud change events received, and the delivery counters."""
+        return self._events
+
     # -- findings -------------------------------------------------------------------------
     def record_scan(
         self,
@@ -193,41 +155,14 @@ class Store:
         """
         now = _now()
         seen = {f.id: f for f in findings}
-        new = open_ = resolved = reopened = suppressed = 0
+        resolved = 0
         with self._writes.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # concurrent scans would race on inserting the same new finding
-                session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
-            existing = self._rows(session, list(seen))
-            for fid, finding in seen.items():
-                row = existing.get(fid)
-                if row is None:
-                    row = FindingRow(id=fid, status=OPEN.value, first_seen=now, last_seen=now)
-                    _refresh(row, finding)
-                    session.add(row)
-                    new += 1
-                    open_ += 1
-                    continue
-                _refresh(row, finding)
-                row.last_seen = now
-                if row.status == RESOLVED.value:
-                    row.status, row.resolved_at = OPEN.value, None
-                    reopened += 1
-                elif _is_expired(row, now):
-                    row.status = OPEN.value
-                    _clear_suppression(row)
-                elif row.status == SUPPRESSED.value:
-                    suppressed += 1
-                    continue
-                open_ += 1
-            for row in self._in_scopes(session, scopes):
+            lock_findings(session)
+            new, open_, reopened, suppressed = open_seen(session, seen, now)
+            for row in live_in_scopes(session, scopes):
                 if checks is not None and row.check not in checks:
                     continue  # not evaluated by this scan: it says nothing about the finding
-                if row.id in seen or not (row.status == OPEN.value or _is_expired(row, now)):
-                    continue
-                row.status, row.resolved_at = RESOLVED.value, now
-                _clear_suppression(row)
-                resolved += 1
+                resolved += resolve_unseen(row, seen, now)
             scan = ScanRow(
                 recorded=now,
                 source=source,
@@ -242,28 +177,18 @@ class Store:
             session.add(scan)
             return _summary(scan)
 
-    @staticmethod
-    def _rows(session: Session, ids: Sequence[str]) -> dict[str, FindingRow]:
-        rows: dict[str, FindingRow] = {}
-        for chunk in _chunks(ids):
-            query = select(FindingRow).where(FindingRow.id.in_(chunk))
-            rows.update((row.id, row) for row in session.scalars(query))
-        return rows
-
-    @staticmethod
-    def _in_scopes(session: Session, scopes: Iterable[tuple[Provider, str]]) -> list[FindingRow]:
-        by_provider: dict[str, list[str]] = {}
-        for provider, scope in scopes:
-            by_provider.setdefault(Provider(provider).value, []).append(scope.lower())
-        rows: list[FindingRow] = []
-        live = FindingRow.status.in_([OPEN.value, SUPPRESSED.value])
-        for cloud, names in by_provider.items():
-            for chunk in _chunks(sorted(set(names))):
-                query = select(FindingRow).where(
-                    live, FindingRow.provider == cloud, func.lower(FindingRow.scope).in_(chunk)
-                )
-                rows.extend(session.scalars(query))
-        return rows
+    def record_findings(self, resources: Collection[str], findings: Sequence[Finding]) -> int:
+        """Record what re-reading ``resources`` (cloud ids) found: ``findings`` open or
+        refresh, open findings on those resources that are no longer found resolve;
+        findings on any other resource are not touched. How many resolved."""
+        now = _now()
+        wanted = {r.lower() for r in resources}
+        seen = {f.id: f for f in findings if f.resource.lower() in wanted}
+        with self._writes.begin() as session:
+            lock_findings(session)
+            open_seen(session, seen, now)
+            rows = live_on_resources(session, wanted)
+            return sum(resolve_unseen(row, seen, now) for row in rows)
 
     def findings(
         self,
@@ -279,7 +204,7 @@ class Store:
             case None:
                 pass
             case FindingStatus.OPEN:
-                query = query.where(or_(FindingRow.status == OPEN.value, _expired(now)))
+                query = query.where(or_(FindingRow.status == OPEN.value, expired_clause(now)))
             case FindingStatus.SUPPRESSED:
                 query = query.where(
                     FindingRow.status == SUPPRESSED.value,
@@ -293,7 +218,7 @@ class Store:
         if wanted != set(Severity):
             query = query.where(FindingRow.severity.in_(sorted(s.value for s in wanted)))
         with self._reads() as session:
-            records = [_record(row, now) for row in session.scalars(query)]
+            records = [finding_record(row, now) for row in session.scalars(query)]
         records.sort(key=lambda r: (-r.severity.rank, r.check, r.provider, r.resource))
         return records
 
@@ -303,7 +228,7 @@ class Store:
             row = session.get(FindingRow, finding_id)
             if row is None:
                 raise self._no_finding(finding_id)
-            return _record(row, _now())
+            return finding_record(row, _now())
 
     @staticmethod
     def _no_finding(finding_id: str) -> NotFoundError:
@@ -328,7 +253,7 @@ class Store:
             row = session.get(FindingRow, finding_id)
             if row is None:
                 raise self._no_finding(finding_id)
-            previous = _record(row, now).status
+            previous = finding_record(row, now).status
             if until is None and previous == SUPPRESSED and row.suppressed_until is not None:
                 until = row.suppressed_until
             row.status, row.resolved_at = SUPPRESSED.value, None
@@ -344,7 +269,7 @@ class Store:
                     "previous_status": previous.value,
                 },
             )
-            return _record(row, now)
+            return finding_record(row, now)
 
     def unsuppress(self, finding_id: str, *, actor: str, reason: str = "") -> FindingRecord:
         """Lift a suppression: the finding is open again until a scan says otherwise; audited."""
@@ -355,11 +280,11 @@ class Store:
             if row.status != SUPPRESSED.value:
                 raise InputError(f"finding {finding_id} is {row.status}, not suppressed")
             row.status = OPEN.value
-            _clear_suppression(row)
+            clear_suppression(row)
             self._audit.append_in(
                 session, "finding.unsuppressed", actor, {"finding": finding_id, "reason": reason}
             )
-            return _record(row, _now())
+            return finding_record(row, _now())
 
     def scans(self, *, limit: int = 20) -> list[ScanSummary]:
         """The most recent recorded scans, newest first."""

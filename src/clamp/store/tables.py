@@ -264,3 +264,41 @@ class ServiceKeyRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class EventRow(Base):
+    """One cloud change event, stored before its delivery is acknowledged: when the cloud
+    says it happened, when Clamp received it, processed it, and acted on it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    resource: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(256))
+    final: Mapped[bool] = mapped_column(Boolean)
+    event_time: Mapped[datetime | None]
+    received: Mapped[datetime] = mapped_column(index=True)
+    processed: Mapped[datetime | None] = mapped_column(index=True)
+    acted: Mapped[datetime | None]
+    result: Mapped[str] = mapped_column(Text)
+
+
+class EventKeyRow(Base):
+    """One identity of a stored event (Event Grid id, Pub/Sub message id, audit insertId,
+    operation id): a delivery sharing any of them is a duplicate."""
+
+    __tablename__ = "event_keys"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    event: Mapped[str] = mapped_column(String(512), index=True)
+
+
+class EventCounterRow(Base):
+    """A running count of deliveries: received, rejected, duplicates, ignored."""
+
+    __tablename__ = "event_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

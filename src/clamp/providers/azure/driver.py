@@ -135,6 +135,16 @@ class AzureDriver(CloudDriver):
             raise ResourceNotFound(f"{resource_id} was not found")
         return [found[0], *(r for r in resources if r.id.lower() != wanted)]
 
+    def evaluated_resource(self, object_id: str) -> str | None:
+        """The top-level resource an ARM id is or lies below (an NSG for its security rule,
+        a storage account for its blob service, container or lock, a database server for
+        its firewall rule), if Clamp reads it."""
+        parts = object_id.strip("/").split("/")
+        if len(parts) < 8 or parts[0].lower() != "subscriptions" or parts[4].lower() != "providers":
+            return None
+        top = "/" + "/".join(parts[:8])
+        return top if any(s.owns(top) for s in self.services) else None
+
     def current(self, change: Change) -> dict[str, object] | None:
         """The object ``change`` targets as Azure has it now, or None."""
         return self._service(change).current(change)

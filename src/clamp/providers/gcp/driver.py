@@ -24,7 +24,7 @@ from clamp.providers.gcp.customer import READ_PERMISSIONS, CustomerService
 from clamp.providers.gcp.disks import SnapshotService
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.identity import IdentityService
-from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.providers.gcp.normalize import COMPUTE, resources_from_compute
 from clamp.providers.gcp.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
 
@@ -130,6 +130,14 @@ class GcpDriver(CloudDriver):
         if not found:
             raise ResourceNotFound(f"{resource_id} was not found")
         return [found[0], *(r for r in resources if r.id != resource_id)]
+
+    def evaluated_resource(self, object_id: str) -> str | None:
+        """A firewall, instance, network, bucket, Cloud SQL instance or project Clamp reads
+        by its full name (Compute's other collections are not read)."""
+        if object_id.startswith(COMPUTE + "/"):
+            collection = object_id.split("/")[-2]
+            return object_id if collection in ("firewalls", "instances", "networks") else None
+        return object_id if any(s.owns(object_id) for s in self.services) else None
 
     def current(self, change: Change) -> dict[str, object] | None:
         """The object ``change`` targets as Google Cloud has it now, or None."""

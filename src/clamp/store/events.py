@@ -1,0 +1,157 @@
+"""Cloud change events in the store: each stored once (by any of its keys), before the
+delivery is acknowledged, with its times; and the delivery counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from clamp.events.record import CloudEvent, EventKind
+from clamp.model import Provider
+from clamp.store.tables import EventCounterRow, EventKeyRow, EventRow
+
+COUNTERS = ("received", "rejected", "duplicates", "ignored")
+RECENT = 10_000
+"""Latency figures are taken over the newest events processed."""
+
+
+class Intake(StrEnum):
+    """What storing a delivered event did."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"
+    COMPLETES = "completes"
+    """A duplicate that ends the long-running operation a stored event began: the stored
+    event is to be processed again, now that the change is done."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored, with its times."""
+
+    event: CloudEvent
+    received: datetime
+    processed: datetime | None = None
+    acted: datetime | None = None
+    result: str = ""
+
+
+def _stored(row: EventRow) -> StoredEvent:
+    event = CloudEvent(
+        provider=Provider(row.provider),
+        keys=(row.id,),
+        resource=row.resource,
+        kind=EventKind(row.kind),
+        type=row.type,
+        event_time=row.event_time,
+        final=row.final,
+    )
+    return StoredEvent(event, row.received, row.processed, row.acted, row.result)
+
+
+class EventBook:
+    """Events and counters in the store's database."""
+
+    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+        self._reads = reads
+        self._writes = writes
+
+    def record(self, event: CloudEvent, received: datetime) -> Intake:
+        """Store ``event`` unless one sharing a key is stored (then count a duplicate)."""
+        try:
+            return self._record(event, received)
+        except IntegrityError:  # a concurrent delivery of the same event won
+            self.count("duplicates")
+            return Intake.DUPLICATE
+
+    def _record(self, event: CloudEvent, received: datetime) -> Intake:
+        with self._writes.begin() as session:
+            known = session.scalars(
+                select(EventKeyRow).where(EventKeyRow.key.in_(event.keys))
+            ).all()
+            if known:
+                row = session.get(EventRow, known[0].event)
+                have = {k.key for k in known}
+                session.add_all(
+                    EventKeyRow(key=k, event=known[0].event) for k in event.keys if k not in have
+                )
+                _bump(session, "duplicates")
+                if row is not None and event.final and not row.final:
+                    row.final, row.processed, row.result = True, None, ""
+                    return Intake.COMPLETES
+                return Intake.DUPLICATE
+            session.add(
+                EventRow(
+                    id=event.id,
+                    provider=event.provider.value,
+                    resource=event.resource,
+                    kind=event.kind.value,
+                    type=event.type[:256],
+                    final=event.final,
+                    event_time=event.event_time,
+                    received=received,
+                    processed=None,
+                    acted=None,
+                    result="",
+                )
+            )
+            session.add_all(EventKeyRow(key=k, event=event.id) for k in dict.fromkeys(event.keys))
+            _bump(session, "received")
+            return Intake.NEW
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to one of ``COUNTERS``."""
+        with self._writes.begin() as session:
+            _bump(session, name, n)
+
+    def get(self, event_id: str) -> StoredEvent | None:
+        """One stored event."""
+        with self._reads() as session:
+            row = session.get(EventRow, event_id)
+            return _stored(row) if row is not None else None
+
+    def pending(self) -> list[StoredEvent]:
+        """Events stored but not processed (a crash between ack and processing), oldest first."""
+        query = select(EventRow).where(EventRow.processed.is_(None)).order_by(EventRow.received)
+        with self._reads() as session:
+            return [_stored(row) for row in session.scalars(query)]
+
+    def done(self, event_id: str, when: datetime, result: str) -> None:
+        """Record that an event was processed, and what came of it."""
+        with self._writes.begin() as session:
+            row = session.get(EventRow, event_id)
+            if row is not None:
+                row.processed, row.result = when, result
+
+    def counters(self) -> dict[str, int]:
+        """Every counter, and how many events were processed."""
+        with self._reads() as session:
+            counts = {name: 0 for name in COUNTERS}
+            counts.update((r.name, r.value) for r in session.scalars(select(EventCounterRow)))
+            done = EventRow.processed.is_not(None)
+            counts["processed"] = session.scalar(select(func.count()).where(done)) or 0
+        return counts
+
+    def recent(self, limit: int = RECENT) -> list[StoredEvent]:
+        """The newest processed events (for latency figures)."""
+        query = (
+            select(EventRow)
+            .where(EventRow.processed.is_not(None))
+            .order_by(EventRow.processed.desc())
+            .limit(limit)
+        )
+        with self._reads() as session:
+            return [_stored(row) for row in session.scalars(query)]
+
+
+def _bump(session: Session, name: str, n: int = 1) -> None:
+    row = session.get(EventCounterRow, name)
+    if row is None:
+        session.add(EventCounterRow(name=name, value=n))
+    else:
+        row.value += n

@@ -1,0 +1,157 @@
+"""The findings' lifecycle rules shared by the ``Store``'s writers: a scan of scopes, and
+the re-read of single resources (an event). New findings open, seen ones refresh, resolved
+ones reopen, an expired suppression behaves as open."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy.orm import Session
+
+from clamp.model import Finding, FindingStatus, Provider, Severity
+from clamp.store import codec
+from clamp.store.records import FindingRecord
+from clamp.store.tables import FindingRow
+
+_CHUNK = 500
+_T = TypeVar("_T")
+OPEN, RESOLVED, SUPPRESSED = FindingStatus.OPEN, FindingStatus.RESOLVED, FindingStatus.SUPPRESSED
+
+
+def chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in slices small enough for an SQL ``IN``."""
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def expired_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL: a suppression whose expiry has passed (the finding behaves as open)."""
+    return and_(
+        FindingRow.status == SUPPRESSED.value,
+        FindingRow.suppressed_until.is_not(None),
+        FindingRow.suppressed_until <= now,
+    )
+
+
+def is_expired(row: FindingRow, now: datetime) -> bool:
+    until = row.suppressed_until
+    return row.status == SUPPRESSED.value and until is not None and until <= now
+
+
+def lock_findings(session: Session) -> None:
+    """On PostgreSQL, writers of findings would race on inserting the same new finding."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def finding_record(row: FindingRow, now: datetime) -> FindingRecord:
+    status = OPEN if is_expired(row, now) else FindingStatus(row.status)
+    finding = Finding(
+        check=row.check,
+        provider=Provider(row.provider),
+        resource=row.resource,
+        scope=row.scope,
+        severity=Severity(row.severity),
+        title=row.title,
+        details=row.details,
+        status=status,
+    )
+    return FindingRecord(
+        finding=finding,
+        status=status,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        resolved_at=row.resolved_at,
+        suppressed_reason=row.suppressed_reason,
+        suppressed_until=row.suppressed_until,
+        suppressed_by=row.suppressed_by,
+    )
+
+
+def refresh_row(row: FindingRow, finding: Finding) -> None:
+    row.check, row.provider, row.resource = finding.check, finding.provider.value, finding.resource
+    row.scope, row.severity, row.title = finding.scope, finding.severity.value, finding.title
+    row.details = codec.to_jsonable(finding.details)
+
+
+def clear_suppression(row: FindingRow) -> None:
+    row.suppressed_reason = row.suppressed_until = row.suppressed_by = None
+
+
+def open_seen(
+    session: Session, seen: dict[str, Finding], now: datetime
+) -> tuple[int, int, int, int]:
+    """Open new findings, refresh seen ones, reopen resolved ones: (new, open,
+    reopened, suppressed)."""
+    new = open_ = reopened = suppressed = 0
+    existing = rows_by_id(session, list(seen))
+    for fid, finding in seen.items():
+        row = existing.get(fid)
+        if row is None:
+            row = FindingRow(id=fid, status=OPEN.value, first_seen=now, last_seen=now)
+            refresh_row(row, finding)
+            session.add(row)
+            new += 1
+            open_ += 1
+            continue
+        refresh_row(row, finding)
+        row.last_seen = now
+        if row.status == RESOLVED.value:
+            row.status, row.resolved_at = OPEN.value, None
+            reopened += 1
+        elif is_expired(row, now):
+            row.status = OPEN.value
+            clear_suppression(row)
+        elif row.status == SUPPRESSED.value:
+            suppressed += 1
+            continue
+        open_ += 1
+    return new, open_, reopened, suppressed
+
+
+def rows_by_id(session: Session, ids: Sequence[str]) -> dict[str, FindingRow]:
+    rows: dict[str, FindingRow] = {}
+    for chunk in chunks(ids):
+        query = select(FindingRow).where(FindingRow.id.in_(chunk))
+        rows.update((row.id, row) for row in session.scalars(query))
+    return rows
+
+
+def live_in_scopes(session: Session, scopes: Iterable[tuple[Provider, str]]) -> list[FindingRow]:
+    by_provider: dict[str, list[str]] = {}
+    for provider, scope in scopes:
+        by_provider.setdefault(Provider(provider).value, []).append(scope.lower())
+    rows: list[FindingRow] = []
+    live = FindingRow.status.in_([OPEN.value, SUPPRESSED.value])
+    for cloud, names in by_provider.items():
+        for chunk in chunks(sorted(set(names))):
+            query = select(FindingRow).where(
+                live, FindingRow.provider == cloud, func.lower(FindingRow.scope).in_(chunk)
+            )
+            rows.extend(session.scalars(query))
+    return rows
+
+
+def live_on_resources(session: Session, resources: Iterable[str]) -> list[FindingRow]:
+    """Open and suppressed findings on ``resources`` (cloud ids, matched case-blind)."""
+    live = FindingRow.status.in_([OPEN.value, SUPPRESSED.value])
+    rows: list[FindingRow] = []
+    for chunk in chunks(sorted({r.lower() for r in resources})):
+        rows.extend(
+            session.scalars(
+                select(FindingRow).where(live, func.lower(FindingRow.resource).in_(chunk))
+            )
+        )
+    return rows
+
+
+def resolve_unseen(row: FindingRow, seen: Collection[str], now: datetime) -> int:
+    """Resolve an open (or expired-suppression) finding that ``seen`` lacks; 1 if it was."""
+    if row.id in seen or not (row.status == OPEN.value or is_expired(row, now)):
+        return 0
+    row.status, row.resolved_at = RESOLVED.value, now
+    clear_suppression(row)
+    return 1
