@@ -2,7 +2,8 @@
 
     ClampError
     ├── InputError            bad user input: malformed file, unknown id, bad CIDR
-    │   └── NotFoundError     an id Clamp does not know (finding, action)
+    │   ├── NotFoundError     an id Clamp does not know (finding, action)
+    │   └── PayloadTooLarge   a request body larger than the service reads
     ├── ConfigError           Clamp's own configuration is wrong or incomplete
     ├── Unauthenticated       the service cannot tell who is asking (no or a bad token)
     ├── TooManyAttempts       sign-in tried too often; wait
@@ -45,6 +46,10 @@ class InputError(ClampError):
 
 class NotFoundError(InputError):
     """An id (finding, action, scope) that Clamp does not know."""
+
+
+class PayloadTooLarge(InputError):
+    """A request body larger than the service reads."""
 
 
 class ConfigError(ClampError):

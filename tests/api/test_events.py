@@ -269,6 +269,17 @@ def test_malformed_deliveries_are_bad_requests(client: Api, estate: Sandbox) -> 
     )
 
 
+def test_an_oversized_delivery_is_refused_before_it_is_read_whole(
+    client: Api, intake: Service, estate: Sandbox
+) -> None:
+    before = stats(intake)
+    huge = b"[" + b" " * (11 * 1024 * 1024) + b"]"
+    answer = client.post(f"/events/azure?key={SECRET}", entra(estate), content=huge)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert stats(intake) == before
+
+
 def _open_findings(intake: Service, resource: str) -> list[str]:
     return [
         r.finding.check

@@ -18,11 +18,28 @@ from starlette.concurrency import run_in_threadpool
 
 from clamp.api.deps import ServiceDep, UserDep
 from clamp.api.service import Service
-from clamp.errors import InputError, Unauthenticated
+from clamp.errors import InputError, PayloadTooLarge, Unauthenticated
 from clamp.events.azure import parse_azure
 from clamp.events.gcp import parse_push
 
 router = APIRouter(tags=["events"])
+MAX_DELIVERY = 10 * 1024 * 1024
+"""The largest delivery read: a Pub/Sub message holds at most 10 MB (Pub/Sub quotas), an
+Event Grid event 1 MB and a delivered batch no more than that (Event Grid quotas)."""
+
+
+async def delivery_body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it grows past ``MAX_DELIVERY``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_DELIVERY:
+        raise PayloadTooLarge(f"a delivery of {declared} bytes; at most {MAX_DELIVERY}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_DELIVERY:
+            raise PayloadTooLarge(f"a delivery of more than {MAX_DELIVERY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _refusing(service: Service, check: Callable[[], None]) -> None:
@@ -58,7 +75,7 @@ def _azure(service: Service, body: bytes, key: str | None, authorization: str | 
 @router.post("/events/azure", include_in_schema=False)
 async def azure_delivery(request: Request, service: ServiceDep, key: str | None = None) -> Any:
     """An Event Grid delivery (its schema or CloudEvents 1.0), or its validation handshake."""
-    body = await request.body()
+    body = await delivery_body(request)
     authorization = request.headers.get("authorization")
     return await run_in_threadpool(_azure, service, body, key, authorization)
 
@@ -75,7 +92,7 @@ def _gcp(service: Service, body: bytes, authorization: str | None) -> Any:
 @router.post("/events/gcp", include_in_schema=False)
 async def gcp_delivery(request: Request, service: ServiceDep) -> Any:
     """A Pub/Sub push delivery of an audit log entry or an asset change."""
-    body = await request.body()
+    body = await delivery_body(request)
     authorization = request.headers.get("authorization")
     return await run_in_threadpool(_gcp, service, body, authorization)
 

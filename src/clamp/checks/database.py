@@ -39,6 +39,7 @@ class ExposedDatabaseService(Check):
         "Internet-reachable database endpoints are scanned within minutes and brute-forced; "
         "only the networks that need them should be admitted."
     )
+
     def evaluate(self, inventory: Inventory) -> Iterator[Finding]:
         """One finding per exposed server or instance."""
         for kind in DATABASE_TYPES:
