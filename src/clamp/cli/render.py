@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,8 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from clamp.actions.audit_trail import Observer
-from clamp.compare import VOLATILE_KEYS
-from clamp.model import ActionRecord, Change, ChangeOp, Plan
+from clamp.model import ActionRecord, Plan
+from clamp.plan_text import change_diff, short_resource
 from clamp.store import FindingRecord
 from clamp.store.codec import action_to_json, finding_to_json, to_jsonable
 
@@ -42,12 +41,6 @@ STATUS_STYLE = {
 def print_json(data: Any) -> None:
     """JSON on stdout, nothing else (for scripts)."""
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def short_resource(resource_id: str) -> str:
-    """The readable tail of a long cloud id."""
-    parts = resource_id.strip("/").split("/")
-    return "/".join(parts[-3:]) if len(parts) > 3 else resource_id
 
 
 def findings_table(findings: Sequence[FindingRecord]) -> Table:
@@ -96,23 +89,6 @@ def actions_table(actions: Iterable[ActionRecord]) -> Table:
             row.get("result", ""),
         )
     return table
-
-
-def _lines(obj: Mapping[str, Any] | None) -> list[str]:
-    if obj is None:
-        return []
-    body = {k: v for k, v in obj.get("properties", obj).items() if k not in VOLATILE_KEYS}
-    return yaml.safe_dump(body, sort_keys=True, default_flow_style=False).splitlines()
-
-
-def change_diff(change: Change) -> str:
-    """One change as a unified diff of the object's fields."""
-    verb = {ChangeOp.CREATE: "create", ChangeOp.UPDATE: "update", ChangeOp.DELETE: "delete"}
-    header = f"{verb[change.op]} {change.target}\n  via {change.api_call}"
-    diff = difflib.unified_diff(
-        _lines(change.before), _lines(change.after), "before", "after", lineterm="", n=2
-    )
-    return header + "\n" + "\n".join(diff)
 
 
 def print_plan(plan: Plan) -> None:
