@@ -41,6 +41,7 @@ NEEDS_NO_CLOUD = {
     ("incident", "list"),
     ("incident", "open"),
     ("permissions",),
+    ("users", "list"),
 }
 """Commands that legitimately succeed on an empty store with no cloud at all."""
 NOT_WALKED = {
