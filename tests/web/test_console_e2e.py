@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,18 @@ SLOW = 30_000
 """Milliseconds to wait for a scan, a fix or a playbook run in the sandbox."""
 
 
-def _clamp(env: dict[str, str], *args: str, stdin: str = "") -> str:
+def _add_user(env: dict[str, str], name: str, role: str) -> None:
+    """``clamp users add NAME --role ROLE --password-stdin``, as an operator does."""
     done = subprocess.run(
-        [sys.executable, "-m", "clamp", *args],
-        input=stdin,
+        [sys.executable, "-m", "clamp", "users", "add", name, "--role", role, "--password-stdin"],
+        input=PASSWORD,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    assert done.returncode == 0 and "CLAMP_TOKEN=clamp_" in done.stdout, done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +68,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "CLAMP_CONFIG": str(tmp / "clamp.toml"),
             "PYTHONPATH": str(REPO / "src"),
         }
-        for name, role in USERS.items():
-            added = _clamp(
-                env, "users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD
-            )
-            assert "CLAMP_TOKEN=clamp_" in added
+        first, *others = USERS.items()
+        _add_user(env, *first)  # creates the database; the others may then come at once
+        with ThreadPoolExecutor(len(others)) as pool:
+            list(pool.map(lambda user: _add_user(env, *user), others))
         with (tmp / "serve.err").open("w") as errors:
             process = subprocess.Popen(
                 [sys.executable, "-m", "clamp", "serve", "--port", "0"],
