@@ -110,3 +110,45 @@ def test_only_admins_manage_users(console: Console, service: Service) -> None:
         assert service.accounts.book.get("newbie").disabled
     finally:
         admin.close()
+
+
+def test_an_irreversible_plan_needs_the_second_confirmation(
+    console: Console, service: Service
+) -> None:
+    finding = next(
+        f.id
+        for f in service.store.findings(status=FindingStatus.OPEN)
+        if f.check == "storage-delete-protection-missing" and f.provider == "gcp"
+    )
+    console.sign_in("rem")
+    confirm = console.page(f"/findings/{finding}/confirm?intent=lock_retention_policy&param.days=7")
+    assert "I understand this can never be undone" in confirm.text
+    choice = {"intent": "lock_retention_policy", "param.days": "7"}
+    refused = console.submit(f"/findings/{finding}/fix", choice)
+    assert refused.status_code == 409 and "can never be undone" in refused.text
+    assert service.store.actions_for(finding) == []
+    confirmed = console.submit(
+        f"/findings/{finding}/fix", {**choice, "confirm_irreversible": "yes"}
+    )
+    service.idle()
+    assert confirmed.status_code == 303
+    locked = console.page(confirmed.headers["location"])
+    assert "data-status>verified<" in locked.text and 'data-action="undo"' not in locked.text
+
+
+def test_rules_show_their_stage_and_only_a_remediator_moves_them(
+    console: Console, service: Service
+) -> None:
+    console.sign_in("view")
+    page = console.page("/rules")
+    assert "tell-about-open-admin-ports" in page.text and 'data-action="promote"' not in page.text
+    forged = console.submit("/rules/tell-about-open-admin-ports/promote")
+    assert forged.status_code == 403
+    console.submit("/logout")
+    console.sign_in("rem")
+    assert console.submit("/rules/tell-about-open-admin-ports/promote").status_code == 303
+    row = console.page("/rules").text.split('data-rule="tell-about-open-admin-ports"')[1]
+    assert "<td>prod</td>" in row.split("</tr>")[0]
+    started = console.submit("/rules/runs")
+    service.idle()
+    assert "data-job-status>succeeded<" in console.page(started.headers["location"]).text
