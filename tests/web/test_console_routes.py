@@ -3,6 +3,7 @@ viewer may see and do, and errors as pages."""
 
 from __future__ import annotations
 
+from api.conftest import PASSWORD
 from clamp.api.service import Service
 from clamp.model import FindingStatus
 from web.client import Console
@@ -29,6 +30,9 @@ def test_sign_in_opens_the_overview_and_sign_out_ends_the_session(console: Conso
     assert overview.status_code == 200 and 'data-metric="open"' in overview.text
     assert console.submit("/logout").status_code == 303
     assert console.get("/").status_code == 303
+    console.page("/login")
+    elsewhere = {"username": "rem", "password": PASSWORD, "next": "//evil.example/"}
+    assert console.submit("/login", elsewhere).headers["location"] == "/"
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
