@@ -15,6 +15,7 @@ from clamp.api import response as api
 from clamp.api.deps import UserDep
 from clamp.model import ApprovalKind, ResourceType
 from clamp.response import load_playbook, shipped_playbooks
+from clamp.response.responder import UNDOABLE
 from clamp.response.timeline import timeline
 from clamp.store.codec import plan_from_json
 from clamp.web.pages import ConsoleRoute, back_to, page, service
@@ -122,7 +123,8 @@ def run(request: Request, user: UserDep, run_id: str) -> Response:
     store = service(request).store
     record = store.incidents.run(run_id)
     approvals = [a for a in store.incidents.approvals(pending_only=False) if a.subject == run_id]
-    return page(request, user, "run.html", run=record, approvals=approvals)
+    releasable = record.status in UNDOABLE
+    return page(request, user, "run.html", run=record, approvals=approvals, releasable=releasable)
 
 
 @router.post("/runs/{run_id}/undo")
