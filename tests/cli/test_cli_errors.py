@@ -47,6 +47,7 @@ NEEDS_NO_CLOUD = {
 NOT_WALKED = {
     ("demo",): "runs the built-in sandbox end to end (needs no cloud)",
     ("sandbox", "serve"): "serves until stopped (tests/cli/test_cli.py drives it)",
+    ("serve",): "serves until stopped (tests/web/test_console_e2e.py drives it)",
 }
 PATHS = [p for p in command_paths(app) if p not in NOT_WALKED]
 
