@@ -35,6 +35,12 @@ def sso(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[Api, Service]]:
     service.close()
 
 
+def test_the_sign_in_page_offers_the_provider(sso: tuple[Api, Service]) -> None:
+    api, _service = sso
+    page = api.get("/login")
+    assert 'href="/login/oidc"' in page.text and "Microsoft Entra ID" in page.text
+
+
 def sign_in(api: Api, who: str) -> httpx.Response:
     """Start at the console, let the provider sign ``who`` in, come back with the code."""
     start = api.get("/login/oidc")

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from clamp.api import actions, admin, events, findings, jobs, oidc, problems, response
 from clamp.api.auth import SignInLimiter
 from clamp.api.service import Service
+from clamp.web import STATIC
+from clamp.web import router as console
 
 SESSION_HOURS = 8
 
@@ -40,6 +43,8 @@ def create_app(service: Service, *, secure_cookies: bool = False) -> FastAPI:
     app.include_router(api)
     app.include_router(oidc.router)
     app.include_router(events.router)
+    app.include_router(console)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

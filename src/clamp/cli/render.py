@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +21,11 @@ from rich.progress import (
 from rich.text import Text
 
 from clamp import outputs
-from clamp.compare import VOLATILE_KEYS
-from clamp.model import ActionRecord, Change, ChangeOp, Plan
+from clamp.model import ActionRecord, Plan
 from clamp.outputs import Report, Subject
 from clamp.outputs.table import actions_table as actions_table
 from clamp.outputs.table import findings_table as findings_table
+from clamp.plan_text import change_diff
 from clamp.store.codec import to_jsonable
 
 if TYPE_CHECKING:
@@ -47,23 +45,6 @@ def print_report(fmt: str, report: Report, subject: Subject) -> None:
 def print_json(data: Any) -> None:
     """JSON on stdout, nothing else (for scripts)."""
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def _lines(obj: Mapping[str, Any] | None) -> list[str]:
-    if obj is None:
-        return []
-    body = {k: v for k, v in obj.get("properties", obj).items() if k not in VOLATILE_KEYS}
-    return yaml.safe_dump(body, sort_keys=True, default_flow_style=False).splitlines()
-
-
-def change_diff(change: Change) -> str:
-    """One change as a unified diff of the object's fields."""
-    verb = {ChangeOp.CREATE: "create", ChangeOp.UPDATE: "update", ChangeOp.DELETE: "delete"}
-    header = f"{verb[change.op]} {change.target}\n  via {change.api_call}"
-    diff = difflib.unified_diff(
-        _lines(change.before), _lines(change.after), "before", "after", lineterm="", n=2
-    )
-    return header + "\n" + "\n".join(diff)
 
 
 def print_plan(plan: Plan) -> None:

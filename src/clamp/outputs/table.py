@@ -13,6 +13,7 @@ from rich.text import Text
 from clamp.compliance import ComplianceReport, ControlStatus
 from clamp.model import ActionRecord
 from clamp.outputs.interface import FORMATS, OutputFormat, Report, Subject
+from clamp.plan_text import short_resource as short_resource
 from clamp.store.codec import action_to_json, finding_to_json
 from clamp.store.records import FindingRecord
 
@@ -28,12 +29,6 @@ STATUS_STYLE = {
     "fail": "red",
     "not assessed": "yellow",
 }
-
-
-def short_resource(resource_id: str) -> str:
-    """The readable tail of a long cloud id."""
-    parts = resource_id.strip("/").split("/")
-    return "/".join(parts[-3:]) if len(parts) > 3 else resource_id
 
 
 def exposure_summary(details: Mapping[str, Any]) -> str:

@@ -1,0 +1,15 @@
+"""The web console: server-rendered pages over the ``Service``, one CSS file and a few
+lines of JavaScript (polling an action or job while it runs). No build step, no CDN."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from clamp.web import actions, admin, findings, overview, response, session
+from clamp.web.pages import STATIC
+
+router = APIRouter(include_in_schema=False)
+for _module in (session, overview, findings, actions, response, admin):
+    router.include_router(_module.router)
+
+__all__ = ["STATIC", "router"]
