@@ -24,6 +24,7 @@ from clamp.config import Settings
 from clamp.errors import ClampError, Forbidden, InputError
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
+from clamp.events.triggers import EVENTS, EventRules
 from clamp.model import ActionRecord, Plan, Provider
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
@@ -57,6 +58,7 @@ class Service:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
         self._futures: set[Future[Any]] = set()
         self.events = EventIntake(self.store, self.drivers, settings)
+        self.events.triggers = EventRules(self.store, settings, lambda: self.rule_runner(EVENTS))
 
     # -- start and stop -------------------------------------------------------------------
     def settle(self) -> None:
@@ -83,9 +85,11 @@ class Service:
 
     # -- acting as a user -----------------------------------------------------------------
     def roles(self) -> Roles:
-        """Every enabled user's roles; the scheduler remediates (see ``SCHEDULER``)."""
+        """Every enabled user's roles; the scheduler and event-triggered rules remediate
+        (see ``SCHEDULER`` and ``EVENTS``)."""
         users = self.accounts.roles()
-        return Roles({**users.actors, SCHEDULER: frozenset({Role.REMEDIATOR})})
+        machine = frozenset({Role.REMEDIATOR})
+        return Roles({**users.actors, SCHEDULER: machine, EVENTS: machine})
 
     def settings_for(self, actor: str) -> Settings:
         """The settings a request of ``actor`` runs with."""

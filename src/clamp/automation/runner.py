@@ -94,10 +94,23 @@ class RuleRunner:
         now: datetime | None = None,
     ) -> Report:
         """Run every rule once; ``dry_run`` plans and changes nothing (state included)."""
+        findings = self.store.findings(status=FindingStatus.OPEN)
+        return self.run_on(rules, findings, actor=actor, dry_run=dry_run, now=now)
+
+    def run_on(
+        self,
+        rules: Sequence[Rule],
+        findings: Sequence[FindingRecord],
+        *,
+        actor: str,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> Report:
+        """Run every rule once over ``findings`` alone (those a cloud change event opened,
+        say), with the same guardrails as a whole run."""
         now = now or datetime.now(UTC)
         report = Report(run=f"rr-{uuid.uuid4().hex[:10]}", dry_run=dry_run)
-        findings = self.store.findings(status=FindingStatus.OPEN)
-        findings.sort(key=lambda r: (-r.severity.rank, r.first_seen, r.id))
+        findings = sorted(findings, key=lambda r: (-r.severity.rank, r.first_seen, r.id))
         tags = self.book.tags_of()
         for rule in rules:
             state = self._state(rule, now, actor, dry_run)
@@ -106,12 +119,24 @@ class RuleRunner:
         return report
 
     # -- state and promotion --------------------------------------------------------------
+    def enable(self, rules: Sequence[Rule], *, actor: str, at: datetime) -> None:
+        """Enable the rules never run before as of ``at`` (an event's receipt: the findings
+        that event opens are then not backlog)."""
+        for rule in rules:
+            if self.book.state(rule.name) is None:
+                self._enable(rule, at, actor)
+
+    def _enable(self, rule: Rule, now: datetime, actor: str) -> RuleState:
+        state = RuleState(rule.name, enabled=now, stage_since=now)
+        self.book.save_state(state, AuditNote("rule.enabled", actor, {"rule": rule.name}))
+        return state
+
     def _state(self, rule: Rule, now: datetime, actor: str, dry_run: bool) -> RuleState:
         state = self.book.state(rule.name)
         if state is None:
             state = RuleState(rule.name, enabled=now, stage_since=now)
             if not dry_run:
-                self.book.save_state(state, AuditNote("rule.enabled", actor, {"rule": rule.name}))
+                state = self._enable(rule, now, actor)
         earned = self.earned(rule, state, now)
         if earned and not dry_run and rule.promote is not None:
             state = replace(state, stage=state.stage + 1, stage_since=now)

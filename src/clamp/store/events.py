@@ -121,12 +121,15 @@ class EventBook:
         with self._reads() as session:
             return [_stored(row) for row in session.scalars(query)]
 
-    def done(self, event_id: str, when: datetime, result: str) -> None:
-        """Record that an event was processed, and what came of it."""
+    def done(
+        self, event_id: str, when: datetime, result: str, acted: datetime | None = None
+    ) -> None:
+        """Record that an event was processed, what came of it and when its first action
+        call was issued."""
         with self._writes.begin() as session:
             row = session.get(EventRow, event_id)
             if row is not None:
-                row.processed, row.result = when, result
+                row.processed, row.result, row.acted = when, result, acted
 
     def counters(self) -> dict[str, int]:
         """Every counter, and how many events were processed."""

@@ -1,0 +1,171 @@
+"""Event-triggered rules through the service in-process: a port opened with the SDK, its
+real-format event delivered (signed with the sandbox's keys), and the rule that says
+``trigger: event`` acting on the finding it opened — applied in non-production, queued in
+production, once for duplicates, never again for the events of Clamp's own fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import compute_v1
+
+from clamp.api.app import create_app
+from clamp.api.service import Service
+from clamp.config import Settings
+from clamp.events.config import AzureEvents, EventsConfig, GcpEvents
+from clamp.model import ActionStatus
+from clamp.providers.azure.clients import AzureClients
+from clamp.sandbox.oidc import TENANT
+from clamp.sandbox.server import Sandbox
+from clamp.selectors import Selector
+from deliveries import (
+    PUSH_AUDIENCE,
+    PUSHER,
+    SECRET,
+    SUB,
+    deliver_azure,
+    firewall_inserted,
+    google,
+    rule_written,
+)
+from service_client import Api, make_service
+
+PROJECT = "clamp-demo-dev"
+STAGES = {
+    "non-prod": (Selector(projects=frozenset({PROJECT})),),
+    "prod": (Selector(subscriptions=frozenset({SUB})),),
+}
+CLOSE = {
+    "match": {"check": ["exposed-admin-port"]},
+    "action": "restrict_ingress",
+    "trigger": "event",
+}
+RULES = {
+    "rules": [
+        {
+            **CLOSE,
+            "name": "close-ssh-non-prod",
+            "mode": "auto",
+            "match": {**CLOSE["match"], "scope": {"projects": [PROJECT]}},
+        },
+        {
+            **CLOSE,
+            "name": "close-ssh-prod",
+            "mode": "approve",
+            "match": {**CLOSE["match"], "scope": {"subscriptions": [SUB]}},
+        },
+        {**CLOSE, "name": "on-demand-only", "mode": "auto", "trigger": "demand"},
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def reacting(estate: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("event-rules")
+    rules = tmp / "rules.yaml"
+    rules.write_text(yaml.safe_dump(RULES))
+    keys = f"{estate.url}/oidc/{TENANT}/discovery/v2.0/keys"
+    events = EventsConfig(azure=AzureEvents(SECRET), gcp=GcpEvents(PUSH_AUDIENCE, PUSHER, keys))
+    running = make_service(estate, tmp, events=events, rules_file=rules, stages=STAGES)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def client(reacting: Service) -> Iterator[Api]:
+    api = Api(create_app(reacting))
+    yield api
+    api.close()
+
+
+def _compute(estate: Sandbox) -> dict[str, Any]:
+    return {
+        "credentials": AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        "transport": "rest",
+        "client_options": {"api_endpoint": estate.url},
+    }
+
+
+def _audit(method: str, operation: str, message: str) -> dict[str, Any]:
+    return firewall_inserted(
+        operation, last=True, message=message, firewall="event-ssh", method=method
+    )
+
+
+def test_an_event_rule_closes_ssh_opened_in_non_production_once(
+    client: Api, reacting: Service, estate: Sandbox
+) -> None:
+    options = _compute(estate)
+    firewalls = compute_v1.FirewallsClient(**options)
+    firewall = compute_v1.Firewall(
+        name="event-ssh",
+        network=f"https://www.googleapis.com/compute/v1/projects/{PROJECT}/global/networks/default",
+        source_ranges=["0.0.0.0/0"],
+        allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
+    )
+    op = firewalls.insert_unary(project=PROJECT, firewall_resource=firewall)
+    compute_v1.GlobalOperationsClient(**options).wait(project=PROJECT, operation=op.name)
+    before = len(reacting.store.actions())
+
+    inserted = _audit("v1.compute.firewalls.insert", "op-event-ssh", "m-1")
+    assert client.post("/events/gcp", google(estate), json=inserted).json()["accepted"] == 1
+    assert client.post("/events/gcp", google(estate), json=inserted).json()["accepted"] == 0
+    reacting.idle()
+
+    # its only source is the internet: closed by disabling it, never deleted
+    assert firewalls.get(project=PROJECT, firewall="event-ssh").disabled
+    actions = reacting.store.actions()
+    assert len(actions) == before + 1  # the duplicate acted on nothing
+    [fix] = actions[:1]
+    assert fix.actor == "rule:close-ssh-non-prod" and fix.status == ActionStatus.VERIFIED
+    stored = reacting.store.events.get("gcp:operation:op-event-ssh")
+    assert stored is not None and stored.acted is not None
+    assert stored.received <= fix.created == stored.acted
+    latency = reacting.events.stats()["latency_ms"]
+    assert isinstance(latency, dict) and latency["p50"] is not None
+
+    # Clamp's own write is an audit entry too: its re-read finds the fix holding
+    own = _audit("v1.compute.firewalls.patch", "op-clamp-fix", "m-2")
+    assert client.post("/events/gcp", google(estate), json=own).json()["accepted"] == 1
+    reacting.idle()
+    assert len(reacting.store.actions()) == before + 1
+    echoed = reacting.store.events.get("gcp:operation:op-clamp-fix")
+    assert echoed is not None and echoed.acted is None and "0 opened" in echoed.result
+
+
+def test_an_event_rule_queues_ssh_opened_in_production_for_approval(
+    client: Api, reacting: Service, estate: Sandbox
+) -> None:
+    network = AzureClients(Settings(database_url="sqlite://", sandbox_url=estate.url)).network(SUB)
+    rule = {
+        "properties": {
+            "protocol": "Tcp",
+            "access": "Allow",
+            "direction": "Inbound",
+            "priority": 3910,
+            "sourceAddressPrefix": "*",
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "22",
+        }
+    }
+    network.security_rules.begin_create_or_update(
+        "clamp-demo", "internal-nsg", "event-ssh", rule
+    ).result()
+    before = len(reacting.store.actions())
+    event = rule_written("event-ssh", "grid-event-ssh")
+    assert deliver_azure(client, event, None).json()["accepted"] == 1
+    assert deliver_azure(client, event, None).json()["accepted"] == 0
+    reacting.idle()
+
+    queued = [a for a in reacting.store.incidents.approvals() if a.rule == "close-ssh-prod"]
+    assert len(queued) == 1 and "event-ssh" in queued[0].summary
+    assert len(reacting.store.actions()) == before  # nothing written before an approval
+    still = network.security_rules.get("clamp-demo", "internal-nsg", "event-ssh")
+    assert still.source_address_prefix == "*"
+    stored = reacting.store.events.get("azure:grid-event-ssh")
+    assert stored is not None and stored.acted is None and "1 queued" in stored.result
