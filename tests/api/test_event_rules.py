@@ -5,7 +5,10 @@ production, once for duplicates, never again for the events of Clamp's own fix."
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +38,7 @@ from deliveries import (
 from service_client import Api, make_service
 
 PROJECT = "clamp-demo-dev"
+LATER = "clamp-demo-prod"
 STAGES = {
     "non-prod": (Selector(projects=frozenset({PROJECT})),),
     "prod": (Selector(subscriptions=frozenset({SUB})),),
@@ -57,6 +61,13 @@ RULES = {
             "name": "close-ssh-prod",
             "mode": "approve",
             "match": {**CLOSE["match"], "scope": {"subscriptions": [SUB]}},
+        },
+        {
+            **CLOSE,
+            "name": "close-ssh-after-deploy",
+            "mode": "auto",
+            "enforcement_delay": "30s",
+            "match": {**CLOSE["match"], "scope": {"projects": [LATER]}},
         },
         {**CLOSE, "name": "on-demand-only", "mode": "auto", "trigger": "demand"},
     ]
@@ -90,25 +101,35 @@ def _compute(estate: Sandbox) -> dict[str, Any]:
     }
 
 
-def _audit(method: str, operation: str, message: str) -> dict[str, Any]:
-    return firewall_inserted(
+def _audit(method: str, operation: str, message: str, project: str = PROJECT) -> dict[str, Any]:
+    push = firewall_inserted(
         operation, last=True, message=message, firewall="event-ssh", method=method
     )
+    entry = json.loads(base64.b64decode(push["message"]["data"]))
+    entry["protoPayload"]["resourceName"] = f"projects/{project}/global/firewalls/event-ssh"
+    data = base64.b64encode(json.dumps(entry).encode()).decode()
+    return {**push, "message": {**push["message"], "data": data}}
+
+
+def _open_ssh(estate: Sandbox, project: str) -> compute_v1.FirewallsClient:
+    """Insert firewall event-ssh letting the internet reach SSH, through the SDK."""
+    options = _compute(estate)
+    firewalls = compute_v1.FirewallsClient(**options)
+    firewall = compute_v1.Firewall(
+        name="event-ssh",
+        network=f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/default",
+        source_ranges=["0.0.0.0/0"],
+        allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
+    )
+    op = firewalls.insert_unary(project=project, firewall_resource=firewall)
+    compute_v1.GlobalOperationsClient(**options).wait(project=project, operation=op.name)
+    return firewalls
 
 
 def test_an_event_rule_closes_ssh_opened_in_non_production_once(
     client: Api, reacting: Service, estate: Sandbox
 ) -> None:
-    options = _compute(estate)
-    firewalls = compute_v1.FirewallsClient(**options)
-    firewall = compute_v1.Firewall(
-        name="event-ssh",
-        network=f"https://www.googleapis.com/compute/v1/projects/{PROJECT}/global/networks/default",
-        source_ranges=["0.0.0.0/0"],
-        allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
-    )
-    op = firewalls.insert_unary(project=PROJECT, firewall_resource=firewall)
-    compute_v1.GlobalOperationsClient(**options).wait(project=PROJECT, operation=op.name)
+    firewalls = _open_ssh(estate, PROJECT)
     before = len(reacting.store.actions())
 
     inserted = _audit("v1.compute.firewalls.insert", "op-event-ssh", "m-1")
@@ -169,3 +190,35 @@ def test_an_event_rule_queues_ssh_opened_in_production_for_approval(
     assert still.source_address_prefix == "*"
     stored = reacting.store.events.get("azure:grid-event-ssh")
     assert stored is not None and stored.acted is None and "1 queued" in stored.result
+
+
+def test_a_rule_with_an_enforcement_delay_acts_once_the_delay_has_passed(
+    client: Api, reacting: Service, estate: Sandbox
+) -> None:
+    firewalls = _open_ssh(estate, LATER)
+    before = len(reacting.store.actions())
+    push = _audit("v1.compute.firewalls.insert", "op-later-ssh", "m-later", LATER)
+    assert client.post("/events/gcp", google(estate), json=push).json()["accepted"] == 1
+    reacting.idle()
+    stored = reacting.store.events.get("gcp:operation:op-later-ssh")
+    assert stored is not None and stored.due == stored.received + timedelta(seconds=30)
+
+    assert stored.event.id not in reacting.run_delayed(stored.received + timedelta(seconds=29))
+    reacting.idle()
+    assert not firewalls.get(project=LATER, firewall="event-ssh").disabled  # still waiting
+
+    # the due time is in the store: another service over it (a restart) runs the rule
+    other = Service(reacting.settings)
+    try:
+        assert other.run_delayed(stored.received + timedelta(seconds=31)) == [stored.event.id]
+        other.idle()
+        assert other.run_delayed(stored.received + timedelta(minutes=5)) == []  # once
+    finally:
+        other.close()
+    assert firewalls.get(project=LATER, firewall="event-ssh").disabled
+    [fix] = reacting.store.actions()[:1]
+    assert (
+        fix.actor == "rule:close-ssh-after-deploy" and len(reacting.store.actions()) == before + 1
+    )
+    done = reacting.store.events.get(stored.event.id)
+    assert done is not None and done.due is None and done.acted == fix.created

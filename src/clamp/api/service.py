@@ -10,6 +10,7 @@ crash in between is settled by the engine's reconcile on the next start.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +58,9 @@ class Service:
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
         self._futures: set[Future[Any]] = set()
+        self._waiting: set[str] = set()
+        """Events whose delayed rules are running now (never two runs of one at once)."""
+        self._lock = threading.Lock()
         self.events = EventIntake(self.store, self.drivers, settings)
         self.events.triggers = EventRules(self.store, settings, lambda: self.rule_runner(EVENTS))
 
@@ -163,6 +167,27 @@ class Service:
         for event_id in due:
             self._submit(self.events.process, event_id)
         return len(due)
+
+    def run_delayed(self, now: datetime) -> list[str]:
+        """Start the event rules whose enforcement delay has run out at ``now``, on the
+        pool; the events they run for."""
+        started = []
+        for stored in self.events.due(now):
+            event_id = stored.event.id
+            with self._lock:
+                if event_id in self._waiting:
+                    continue
+                self._waiting.add(event_id)
+            self._submit(self._act_delayed, event_id, now)
+            started.append(event_id)
+        return started
+
+    def _act_delayed(self, event_id: str, now: datetime) -> str:
+        try:
+            return self.events.act_delayed(event_id, now)
+        finally:
+            with self._lock:
+                self._waiting.discard(event_id)
 
     # -- scans and rule runs --------------------------------------------------------------
     def scan(self, actor: str, providers: list[Provider] | None = None) -> Job:

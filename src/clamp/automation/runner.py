@@ -204,6 +204,11 @@ class RuleRunner:
         return state
 
     # -- matching -------------------------------------------------------------------------
+    def takes(self, rule: Rule, findings: Sequence[FindingRecord]) -> bool:
+        """Whether ``rule`` matches any of ``findings`` (guardrails aside)."""
+        tags = self.book.tags_of()
+        return any(self._matches(rule, f, tags) for f in findings)
+
     @staticmethod
     def _matches(rule: Rule, finding: FindingRecord, tags: Mapping[str, Mapping[str, str]]) -> bool:
         match = rule.match

@@ -93,12 +93,27 @@ class EventIntake:
         except ClampError as exc:
             result, opened = f"not evaluated: {exc}", ()
         processed = _now()
-        acted = None
+        acted = due = None
         if self.triggers is not None and opened:
             triggered = self.triggers.act(opened, stored.received)
-            result, acted = "; ".join(filter(None, (result, triggered.note))), triggered.acted
-        self.store.events.done(event_id, processed, result, acted)
+            result = "; ".join(filter(None, (result, triggered.note)))
+            acted, due = triggered.acted, triggered.due
+        self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
         return result
+
+    def due(self, now: datetime) -> list[StoredEvent]:
+        """Events whose rules with an enforcement delay are due at ``now``."""
+        return self.store.events.due(now)
+
+    def act_delayed(self, event_id: str, now: datetime) -> str:
+        """Run the event's rules whose enforcement delay has run out at ``now`` (each delay
+        once)."""
+        stored = self.store.events.get(event_id)
+        if stored is None or stored.due is None or self.triggers is None:
+            return ""
+        triggered = self.triggers.act(stored.opened, stored.received, since=stored.due, now=now)
+        self.store.events.waited(event_id, triggered.note, triggered.acted, triggered.due)
+        return triggered.note
 
     def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...]]:
         """What re-reading the event's resource did, and the findings it opened."""
