@@ -20,10 +20,11 @@ from clamp.api.app import create_app
 from clamp.api.service import Service
 from clamp.config import Settings
 from clamp.events.config import AzureEvents, EventsConfig, GcpEvents
-from clamp.model import ActionStatus
+from clamp.model import ActionStatus, FindingStatus, Provider
 from clamp.providers.azure.clients import AzureClients
 from clamp.sandbox.oidc import TENANT
 from clamp.sandbox.server import Sandbox
+from clamp.scanning import scan_clouds
 from clamp.selectors import Selector
 from deliveries import (
     PUSH_AUDIENCE,
@@ -54,6 +55,7 @@ RULES = {
             **CLOSE,
             "name": "close-ssh-non-prod",
             "mode": "auto",
+            "backlog": True,  # the in-flight test scans first
             "match": {**CLOSE["match"], "scope": {"projects": [PROJECT]}},
         },
         {
@@ -101,22 +103,26 @@ def _compute(estate: Sandbox) -> dict[str, Any]:
     }
 
 
-def _audit(method: str, operation: str, message: str, project: str = PROJECT) -> dict[str, Any]:
-    push = firewall_inserted(
-        operation, last=True, message=message, firewall="event-ssh", method=method
-    )
+def _audit(
+    method: str,
+    operation: str,
+    message: str,
+    project: str = PROJECT,
+    firewall: str = "event-ssh",
+) -> dict[str, Any]:
+    push = firewall_inserted(operation, last=True, message=message, method=method)
     entry = json.loads(base64.b64decode(push["message"]["data"]))
-    entry["protoPayload"]["resourceName"] = f"projects/{project}/global/firewalls/event-ssh"
+    entry["protoPayload"]["resourceName"] = f"projects/{project}/global/firewalls/{firewall}"
     data = base64.b64encode(json.dumps(entry).encode()).decode()
     return {**push, "message": {**push["message"], "data": data}}
 
 
-def _open_ssh(estate: Sandbox, project: str) -> compute_v1.FirewallsClient:
-    """Insert firewall event-ssh letting the internet reach SSH, through the SDK."""
+def _open_ssh(estate: Sandbox, project: str, name: str = "event-ssh") -> compute_v1.FirewallsClient:
+    """Insert a firewall letting the internet reach SSH, through the SDK."""
     options = _compute(estate)
     firewalls = compute_v1.FirewallsClient(**options)
     firewall = compute_v1.Firewall(
-        name="event-ssh",
+        name=name,
         network=f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/default",
         source_ranges=["0.0.0.0/0"],
         allowed=[compute_v1.Allowed(I_p_protocol="tcp", ports=["22"])],
@@ -222,3 +228,27 @@ def test_a_rule_with_an_enforcement_delay_acts_once_the_delay_has_passed(
     )
     done = reacting.store.events.get(stored.event.id)
     assert done is not None and done.due is None and done.acted == fix.created
+
+
+def test_an_event_on_a_resource_clamp_is_changing_leaves_it_to_that_action(
+    client: Api, reacting: Service, estate: Sandbox
+) -> None:
+    _open_ssh(estate, PROJECT, "busy-ssh")
+    scan_clouds(reacting.settings, reacting.store, reacting.drivers, [Provider.GCP], {})
+    busy = f"//compute.googleapis.com/projects/{PROJECT}/global/firewalls/busy-ssh"
+    [finding] = [
+        f for f in reacting.store.findings(status=FindingStatus.OPEN) if f.resource == busy
+    ]
+    engine = reacting.engine("events")
+    journaled = engine.start(engine.plan(finding.id), actor="events")  # in flight, not written
+    reacting.store.record_findings([busy], [])  # as if a re-read had seen it fixed
+    before = len(reacting.store.actions())
+
+    push = _audit("v1.compute.firewalls.patch", "op-busy", "m-busy", firewall="busy-ssh")
+    assert client.post("/events/gcp", google(estate), json=push).json()["accepted"] == 1
+    reacting.idle()
+    stored = reacting.store.events.get("gcp:operation:op-busy")
+    assert stored is not None and "1 opened" in stored.result and stored.acted is None
+    assert "nothing to do" in stored.result  # the finding was left to the action in flight
+    assert len(reacting.store.actions()) == before  # no second action
+    assert engine.finish(journaled).status == ActionStatus.VERIFIED

@@ -5,7 +5,9 @@ that say ``trigger: event`` run on the findings that event opened (new or reopen
 on no other, through ``RuleRunner.run_on``: the same guardrails, caps, stages and
 approvals as a run of every rule. An event that opens nothing runs nothing — which is how
 the events of Clamp's own fixes end: their re-read finds the fix holding, opens nothing,
-and so never triggers a second action.
+and so never triggers a second action; and a finding on a resource with an action of Clamp
+in flight (a write whose event overtook its verification, a rollback) is left to that
+action.
 
 A rule with an ``enforcement_delay`` acts only once the delay has passed since the event's
 receipt: the event keeps the findings it opened and when those rules are due, in the
@@ -123,12 +125,15 @@ class EventRules:
         return f"rules {report.run}: {counts or 'nothing to do'}", acted
 
     def _open(self, ids: Sequence[str]) -> list[FindingRecord]:
+        """The findings of ``ids`` still open, less those on a resource Clamp is changing
+        right now (an action in flight: its writes' events re-verify, never act again)."""
+        busy = {a.plan.resource.lower() for a in self.store.in_flight_actions()}
         found = []
         for finding_id in ids:
             try:
                 record = self.store.finding(finding_id)
             except NotFoundError:
                 continue
-            if record.status == FindingStatus.OPEN:
+            if record.status == FindingStatus.OPEN and record.resource.lower() not in busy:
                 found.append(record)
         return found
