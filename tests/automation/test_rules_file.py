@@ -99,6 +99,14 @@ def test_mistakes_name_the_file_rule_and_field(data: dict[str, Any], message: st
     assert message in str(caught.value)
 
 
+def test_the_readme_event_rules_are_valid() -> None:
+    section = _section("Events: cloud changes re-evaluated as they happen")
+    body = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    now, prod = parse_rules(yaml.safe_load(body), "README", STAGES)
+    assert now.on_events and not now.enforcement_delay
+    assert prod.mode == "approve" and prod.enforcement_delay == timedelta(seconds=30)
+
+
 def test_a_rule_runs_on_demand_unless_it_says_trigger_event() -> None:
     [plain] = parse_rules(_one(), "rules.yaml", STAGES)
     [evented] = parse_rules(_one(trigger="event", enforcement_delay="30s"), "rules.yaml", STAGES)
