@@ -3,16 +3,13 @@ keys (served as a JWKS), verified, stored once, and processed against the sandbo
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
@@ -27,17 +24,21 @@ from clamp.model import FindingStatus
 from clamp.providers.azure.clients import AzureClients
 from clamp.sandbox.oidc import TENANT, SandboxIdentities
 from clamp.sandbox.server import Sandbox
+from deliveries import (
+    AUDIENCE,
+    NSG,
+    PUSH_AUDIENCE,
+    PUSHER,
+    SECRET,
+    SUB,
+    deliver_azure,
+    entra,
+    firewall_inserted,
+    google,
+    rule_written,
+)
 from service_client import Api, make_service
 
-SUB = "00000000-0000-4000-8000-000000000001"
-NSG = (
-    f"/subscriptions/{SUB}/resourceGroups/clamp-demo/providers/Microsoft.Network/"
-    "networkSecurityGroups/internal-nsg"
-)
-SECRET = "s3cret-key"
-AUDIENCE = "api://clamp-events"
-PUSH_AUDIENCE = "https://clamp.test/events/gcp"
-PUSHER = "clamp-push@clamp-demo-dev.iam.gserviceaccount.com"
 FIREWALL = "//compute.googleapis.com/projects/clamp-demo-dev/global/firewalls/opened-ssh"
 
 
@@ -58,95 +59,6 @@ def client(intake: Service) -> Iterator[Api]:
     api = Api(create_app(intake))
     yield api
     api.close()
-
-
-def entra(estate: Sandbox, **claims: Any) -> str:
-    now = int(time.time())
-    base = {
-        "iss": f"https://sts.windows.net/{TENANT}/",
-        "aud": AUDIENCE,
-        "appid": EVENT_GRID_APP_ID,
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-    }
-    return estate.identities.sign({**base, **claims})
-
-
-def google(estate: Sandbox, **claims: Any) -> str:
-    now = int(time.time())
-    base = {
-        "iss": "https://accounts.google.com",
-        "aud": PUSH_AUDIENCE,
-        "email": PUSHER,
-        "email_verified": True,
-        "iat": now,
-        "exp": now + 600,
-    }
-    return estate.identities.sign({**base, **claims})
-
-
-def rule_written(rule: str, event_id: str | None = None) -> list[dict[str, Any]]:
-    resource = f"{NSG}/securityRules/{rule}"
-    return [
-        {
-            "id": event_id or str(uuid.uuid4()),
-            "topic": f"/subscriptions/{SUB}",
-            "subject": resource,
-            "eventType": "Microsoft.Resources.ResourceWriteSuccess",
-            "eventTime": "2026-12-02T06:00:00Z",
-            "data": {
-                "authorization": {
-                    "scope": resource,
-                    "action": "Microsoft.Network/networkSecurityGroups/securityRules/write",
-                },
-                "claims": {},
-                "correlationId": str(uuid.uuid4()),
-                "resourceProvider": "Microsoft.Network",
-                "resourceUri": resource,
-                "operationName": "Microsoft.Network/networkSecurityGroups/securityRules/write",
-                "status": "Succeeded",
-                "subscriptionId": SUB,
-                "tenantId": TENANT,
-            },
-            "dataVersion": "2",
-            "metadataVersion": "1",
-        }
-    ]
-
-
-def firewall_inserted(operation: str, *, last: bool, message: str) -> dict[str, Any]:
-    entry = {
-        "protoPayload": {
-            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
-            "authenticationInfo": {"principalEmail": "dev@example.com"},
-            "serviceName": "compute.googleapis.com",
-            "methodName": "v1.compute.firewalls.insert",
-            "resourceName": "projects/clamp-demo-dev/global/firewalls/opened-ssh",
-        },
-        "insertId": f"{operation}-{int(last)}",
-        "resource": {"type": "gce_firewall_rule", "labels": {"project_id": "clamp-demo-dev"}},
-        "timestamp": "2026-12-02T06:00:00.123456789Z",
-        "severity": "NOTICE",
-        "logName": "projects/clamp-demo-dev/logs/cloudaudit.googleapis.com%2Factivity",
-        "operation": {
-            "id": operation,
-            "producer": "compute.googleapis.com",
-            **({"last": True} if last else {"first": True}),
-        },
-    }
-    data = base64.b64encode(json.dumps(entry).encode()).decode()
-    return {
-        "message": {"data": data, "messageId": message, "publishTime": "2026-12-02T06:00:01Z"},
-        "subscription": "projects/clamp-demo-dev/subscriptions/clamp",
-    }
-
-
-def deliver_azure(
-    client: Api, body: Any, token: str | None, key: str | None = SECRET
-) -> httpx.Response:
-    url = "/events/azure" + (f"?key={key}" if key is not None else "")
-    return client.post(url, token, content=json.dumps(body))
 
 
 def stats(intake: Service) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,9 @@ def _one(**fields: Any) -> dict[str, Any]:
             "rule lock: field action: lock_retention_policy can never be undone",
         ),
         ({"rules": [_one()["rules"][0], _one()["rules"][0]]}, "rule r1: the name is used twice"),
+        (_one(trigger="cron"), "rule r1: field trigger: must be one of demand, event"),
+        (_one(trigger="event", enforcement_delay="soon"), "field enforcement_delay: a duration"),
+        (_one(enforcement_delay="30s"), "enforcement_delay: only a rule with trigger: event"),
     ],
 )
 def test_mistakes_name_the_file_rule_and_field(data: dict[str, Any], message: str) -> None:
@@ -93,6 +97,21 @@ def test_mistakes_name_the_file_rule_and_field(data: dict[str, Any], message: st
         parse_rules(data, "rules.yaml", STAGES)
     assert str(caught.value).startswith("rules.yaml: ")
     assert message in str(caught.value)
+
+
+def test_the_readme_event_rules_are_valid() -> None:
+    section = _section("Events: cloud changes re-evaluated as they happen")
+    body = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    now, prod = parse_rules(yaml.safe_load(body), "README", STAGES)
+    assert now.on_events and not now.enforcement_delay
+    assert prod.mode == "approve" and prod.enforcement_delay == timedelta(seconds=30)
+
+
+def test_a_rule_runs_on_demand_unless_it_says_trigger_event() -> None:
+    [plain] = parse_rules(_one(), "rules.yaml", STAGES)
+    [evented] = parse_rules(_one(trigger="event", enforcement_delay="30s"), "rules.yaml", STAGES)
+    assert not plain.on_events and plain.enforcement_delay == timedelta(0)
+    assert evented.on_events and evented.enforcement_delay == timedelta(seconds=30)
 
 
 def test_an_irreversible_intent_is_allowed_only_when_the_rule_says_so() -> None:

@@ -234,8 +234,10 @@ def test_record_findings_moves_only_the_re_read_resources(store: Store) -> None:
     old, other = on("/subscriptions/s/nsg/A"), on("/subscriptions/s/nsg/B")
     store.record_scan([(Provider.AZURE, "s")], [old, other], resources=2, source="cloud")
     fresh = on("/subscriptions/s/nsg/A", "exposed-database-port")
-    resolved = store.record_findings(["/SUBSCRIPTIONS/s/nsg/a"], [fresh, on("/elsewhere")])
-    assert resolved == 1
+    update = store.record_findings(["/SUBSCRIPTIONS/s/nsg/a"], [fresh, on("/elsewhere")])
+    assert update.resolved == 1 and update.opened == (fresh.id,)
+    again = store.record_findings(["/subscriptions/s/nsg/a"], [fresh])
+    assert again.opened == () and again.resolved == 0  # seen again: opens nothing
     assert store.finding(old.id).status == FindingStatus.RESOLVED
     assert store.finding(fresh.id).status == FindingStatus.OPEN
     assert store.finding(other.id).status == FindingStatus.OPEN  # not re-read: untouched

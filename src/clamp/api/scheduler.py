@@ -2,7 +2,8 @@
 
 When a job is due is worked out from the store (the newest job of its kind), so a restart
 keeps the cadence instead of scanning at once. Each run is a job like one a user asked
-for, recorded and shown; its actor is ``schedule``.
+for, recorded and shown; its actor is ``schedule``. Each tick also starts the event rules
+whose enforcement delay has run out (their due times are in the store too).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ class Scheduler:
 
     @property
     def active(self) -> bool:
-        """Whether anything is scheduled."""
-        return self.schedule.scan is not None or self.schedule.rules is not None
+        """Whether anything is scheduled, or may be: event rules with an enforcement
+        delay are run when they are due (a rules file is configured)."""
+        scheduled = self.schedule.scan is not None or self.schedule.rules is not None
+        return scheduled or self.service.settings.rules_file is not None
 
     def start(self) -> None:
         """Start ticking (nothing happens when nothing is scheduled)."""
@@ -55,7 +58,9 @@ class Scheduler:
                 log.error("scheduled job not started: %s", exc)
 
     def run_due(self, now: datetime) -> list[Job]:
-        """Start what is due at ``now``; the jobs started."""
+        """Start what is due at ``now``: event rules whose enforcement delay ran out, and
+        scheduled jobs; the jobs started."""
+        self.service.run_delayed(now)
         started: list[Job] = []
         if self._due("scan", self.schedule.scan, now):
             job = self.service.scan(SCHEDULER)

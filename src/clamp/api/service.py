@@ -10,6 +10,7 @@ crash in between is settled by the engine's reconcile on the next start.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,7 @@ from clamp.config import Settings
 from clamp.errors import ClampError, Forbidden, InputError
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
+from clamp.events.triggers import EVENTS, EventRules
 from clamp.model import ActionRecord, Plan, Provider
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
@@ -56,7 +58,11 @@ class Service:
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
         self._futures: set[Future[Any]] = set()
+        self._waiting: set[str] = set()
+        """Events whose delayed rules are running now (never two runs of one at once)."""
+        self._lock = threading.Lock()
         self.events = EventIntake(self.store, self.drivers, settings)
+        self.events.triggers = EventRules(self.store, settings, lambda: self.rule_runner(EVENTS))
 
     # -- start and stop -------------------------------------------------------------------
     def settle(self) -> None:
@@ -83,9 +89,11 @@ class Service:
 
     # -- acting as a user -----------------------------------------------------------------
     def roles(self) -> Roles:
-        """Every enabled user's roles; the scheduler remediates (see ``SCHEDULER``)."""
+        """Every enabled user's roles; the scheduler and event-triggered rules remediate
+        (see ``SCHEDULER`` and ``EVENTS``)."""
         users = self.accounts.roles()
-        return Roles({**users.actors, SCHEDULER: frozenset({Role.REMEDIATOR})})
+        machine = frozenset({Role.REMEDIATOR})
+        return Roles({**users.actors, SCHEDULER: machine, EVENTS: machine})
 
     def settings_for(self, actor: str) -> Settings:
         """The settings a request of ``actor`` runs with."""
@@ -159,6 +167,27 @@ class Service:
         for event_id in due:
             self._submit(self.events.process, event_id)
         return len(due)
+
+    def run_delayed(self, now: datetime) -> list[str]:
+        """Start the event rules whose enforcement delay has run out at ``now``, on the
+        pool; the events they run for."""
+        started = []
+        for stored in self.events.due(now):
+            event_id = stored.event.id
+            with self._lock:
+                if event_id in self._waiting:
+                    continue
+                self._waiting.add(event_id)
+            self._submit(self._act_delayed, event_id, now)
+            started.append(event_id)
+        return started
+
+    def _act_delayed(self, event_id: str, now: datetime) -> str:
+        try:
+            return self.events.act_delayed(event_id, now)
+        finally:
+            with self._lock:
+                self._waiting.discard(event_id)
 
     # -- scans and rule runs --------------------------------------------------------------
     def scan(self, actor: str, providers: list[Provider] | None = None) -> Job:

@@ -4,7 +4,9 @@ field. See the README's "Automation rules" for the whole format.
 Nothing in a rule is unlimited: a rule without ``limits`` gets the defaults (5 actions per
 run, 20 per hour, a failure budget of 10%), an irreversible intent is refused unless the
 rule says ``allow_irreversible: true``, and a rule acts only on findings first seen after
-it was enabled unless it says ``backlog: true``.
+it was enabled unless it says ``backlog: true``. A rule runs when someone runs the rules;
+one that says ``trigger: event`` also runs on the findings a cloud change event opens,
+after its ``enforcement_delay`` if it has one.
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ RULE_KEYS = {
     "promote",
     "backlog",
     "allow_irreversible",
+    "trigger",
+    "enforcement_delay",
 }
+TRIGGERS = ("demand", "event")
+"""``demand``: only when the rules are run (the default); ``event``: on cloud change
+events as well."""
 MATCH_KEYS = {"check", "severity", "provider", "scope"}
 LIMIT_KEYS = {"max_actions_per_run", "max_actions_per_hour", "failure_budget"}
 EXEMPT_KEYS = {"tag", "value", "resource", "reason", "expires"}
@@ -123,7 +130,16 @@ class Rule:
     promote: Promotion | None = None
     backlog: bool = False
     allow_irreversible: bool = False
+    trigger: str = "demand"
+    enforcement_delay: timedelta = timedelta(0)
+    """How long after an event the rule waits before acting (infrastructure-as-code runs
+    are not fought mid-deployment)."""
     source: str = ""
+
+    @property
+    def on_events(self) -> bool:
+        """Whether cloud change events trigger the rule."""
+        return self.trigger == "event"
 
 
 def load_rules(path: Path, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
@@ -190,6 +206,18 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     mode = raw.get("mode", "notify")
     if mode not in MODES:
         raise InputError(f"{where}: field mode: must be one of {', '.join(MODES)}, not {mode!r}")
+    trigger = raw.get("trigger", "demand")
+    if trigger not in TRIGGERS:
+        raise InputError(
+            f"{where}: field trigger: must be one of {', '.join(TRIGGERS)}, not {trigger!r}"
+        )
+    delay = timedelta(0)
+    if raw.get("enforcement_delay") is not None:
+        if trigger != "event":
+            raise InputError(
+                f"{where}: field enforcement_delay: only a rule with trigger: event waits"
+            )
+        delay = parse_duration(raw["enforcement_delay"], f"{where}: field enforcement_delay")
     return Rule(
         name=name,
         description=str(raw.get("description") or ""),
@@ -202,6 +230,8 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
         promote=_promotion(raw.get("promote"), f"{where}: field promote", stages),
         backlog=_flag(raw, "backlog", where),
         allow_irreversible=allow_irreversible,
+        trigger=str(trigger),
+        enforcement_delay=delay,
     )
 
 

@@ -5,24 +5,35 @@ each is either skipped with a reason — exempt, outside the rule's current stag
 a cap reached, the rule halted — or planned, then applied (``auto``), queued for an
 approver (``approve``) or only reported (``notify``). A failure budget halts the rule
 (until ``clamp rules resume``) when too many of its actions fail; a rule is promoted to its
-next stage once it has earned it (clean runs and age) or by hand (audited).
+next stage once it has earned it (clean runs and age) or by hand (audited). One rule's pass
+over its findings lives in ``clamp.automation.rule_pass``; ``run_on`` runs the rules over
+a given list of findings (those a cloud change event opened).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from clamp.actions.engine import ActionEngine
 from clamp.actions.interface import INTENTS
 from clamp.approvals import ApprovalQueue, new_approval_id
+from clamp.automation.rule_pass import (
+    ACTED,
+    HOUR,
+    TRIED,
+    Report,
+    RuleOutcome,
+    RulePass,
+    stage_name,
+)
 from clamp.automation.rules import Rule
 from clamp.compare import matches
 from clamp.config import Settings
-from clamp.errors import ClampError, InputError, PlanRefused
+from clamp.errors import InputError, PlanRefused
 from clamp.model import (
     ActionStatus,
     Approval,
@@ -35,44 +46,12 @@ from clamp.model import (
 from clamp.roles import Role
 from clamp.store import AuditNote, FindingRecord
 from clamp.store.codec import plan_from_json, plan_to_json
-from clamp.store.records import RuleAction, RuleState
+from clamp.store.records import RuleState
 
 if TYPE_CHECKING:
     from clamp.store import Store
 
-ACTED = (Outcome.APPLIED, Outcome.FAILED, Outcome.QUEUED)
-TRIED = (Outcome.APPLIED, Outcome.FAILED)
-HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class RuleOutcome:
-    """What one rule did with one finding."""
-
-    rule: str
-    finding: str
-    intent: str
-    outcome: Outcome
-    reason: str = ""
-    action: str | None = None
-    resource: str = ""
-
-
-@dataclass
-class Report:
-    """A rules run: every outcome, plus what the user should know (halts, expiries)."""
-
-    run: str
-    dry_run: bool
-    actions: list[RuleOutcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> dict[str, int]:
-        """Counts per outcome (always with planned, applied, queued, skipped)."""
-        counts: dict[str, int] = dict.fromkeys(map(str, Outcome), 0)
-        for outcome in self.actions:
-            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
-        return counts
+__all__ = ["ACTED", "HOUR", "TRIED", "Report", "RuleOutcome", "RuleRunner"]
 
 
 class RuleRunner:
@@ -94,24 +73,49 @@ class RuleRunner:
         now: datetime | None = None,
     ) -> Report:
         """Run every rule once; ``dry_run`` plans and changes nothing (state included)."""
+        findings = self.store.findings(status=FindingStatus.OPEN)
+        return self.run_on(rules, findings, actor=actor, dry_run=dry_run, now=now)
+
+    def run_on(
+        self,
+        rules: Sequence[Rule],
+        findings: Sequence[FindingRecord],
+        *,
+        actor: str,
+        dry_run: bool = False,
+        now: datetime | None = None,
+    ) -> Report:
+        """Run every rule once over ``findings`` alone (those a cloud change event opened,
+        say), with the same guardrails as a whole run."""
         now = now or datetime.now(UTC)
         report = Report(run=f"rr-{uuid.uuid4().hex[:10]}", dry_run=dry_run)
-        findings = self.store.findings(status=FindingStatus.OPEN)
-        findings.sort(key=lambda r: (-r.severity.rank, r.first_seen, r.id))
+        findings = sorted(findings, key=lambda r: (-r.severity.rank, r.first_seen, r.id))
         tags = self.book.tags_of()
         for rule in rules:
             state = self._state(rule, now, actor, dry_run)
             matched = [f for f in findings if self._matches(rule, f, tags)]
-            _Pass(self, rule, state, report, actor, now, tags).work(matched)
+            RulePass(self, rule, state, report, actor, now, tags).work(matched)
         return report
 
     # -- state and promotion --------------------------------------------------------------
+    def enable(self, rules: Sequence[Rule], *, actor: str, at: datetime) -> None:
+        """Enable the rules never run before as of ``at`` (an event's receipt: the findings
+        that event opens are then not backlog)."""
+        for rule in rules:
+            if self.book.state(rule.name) is None:
+                self._enable(rule, at, actor)
+
+    def _enable(self, rule: Rule, now: datetime, actor: str) -> RuleState:
+        state = RuleState(rule.name, enabled=now, stage_since=now)
+        self.book.save_state(state, AuditNote("rule.enabled", actor, {"rule": rule.name}))
+        return state
+
     def _state(self, rule: Rule, now: datetime, actor: str, dry_run: bool) -> RuleState:
         state = self.book.state(rule.name)
         if state is None:
             state = RuleState(rule.name, enabled=now, stage_since=now)
             if not dry_run:
-                self.book.save_state(state, AuditNote("rule.enabled", actor, {"rule": rule.name}))
+                state = self._enable(rule, now, actor)
         earned = self.earned(rule, state, now)
         if earned and not dry_run and rule.promote is not None:
             state = replace(state, stage=state.stage + 1, stage_since=now)
@@ -148,7 +152,7 @@ class RuleRunner:
     @staticmethod
     def stage_name(rule: Rule, state: RuleState) -> str:
         """The name of the rule's current stage ("" when it has no promotion)."""
-        return rule.promote.stages[state.stage] if rule.promote else ""
+        return stage_name(rule, state)
 
     def move(self, rule: Rule, *, actor: str, step: int) -> RuleState:
         """Promote (``step`` 1) or demote (-1) a rule by hand; audited."""
@@ -179,6 +183,11 @@ class RuleRunner:
         return state
 
     # -- matching -------------------------------------------------------------------------
+    def takes(self, rule: Rule, findings: Sequence[FindingRecord]) -> bool:
+        """Whether ``rule`` matches any of ``findings`` (guardrails aside)."""
+        tags = self.book.tags_of()
+        return any(self._matches(rule, f, tags) for f in findings)
+
     @staticmethod
     def _matches(rule: Rule, finding: FindingRecord, tags: Mapping[str, Mapping[str, str]]) -> bool:
         match = rule.match
@@ -264,152 +273,3 @@ class RuleRunner:
             authorized_by=approval.authorized_by or None,
         )
         return Outcome.APPLIED, f"{record.status} {record.id}: {record.result}"
-
-
-class _Pass:
-    """One rule's pass over its matched findings in one run (caps counted as it goes)."""
-
-    def __init__(
-        self,
-        runner: RuleRunner,
-        rule: Rule,
-        state: RuleState,
-        report: Report,
-        actor: str,
-        now: datetime,
-        tags: Mapping[str, Mapping[str, str]],
-    ) -> None:
-        self.runner, self.rule, self.state, self.report = runner, rule, state, report
-        self.actor, self.now, self.tags = actor, now, tags
-        book = runner.book
-        self.this_run = 0
-        self.this_hour = sum(
-            1 for a in book.actions(rule.name, since=now - HOUR) if a.outcome in ACTED
-        )
-        lifetime = [
-            a for a in book.actions(rule.name, since=state.stage_since) if a.outcome in TRIED
-        ]
-        self.attempted = len(lifetime)
-        self.failed = sum(1 for a in lifetime if a.outcome == Outcome.FAILED)
-        self.stage = RuleRunner.stage_name(rule, state)
-
-    def work(self, findings: Sequence[FindingRecord]) -> None:
-        for finding in findings:
-            reason = self._skip(finding)
-            if reason.startswith("limit: "):
-                note = f"rule {self.rule.name}: {reason.removeprefix('limit: ')}"
-                if note not in self.report.notes:
-                    self.report.notes.append(note)
-            if reason:
-                self._out(finding, Outcome.SKIPPED, reason)
-            else:
-                self._act(finding)
-        if not self.report.dry_run:
-            self.runner.book.save_state(replace(self.state, last_run=self.now))
-
-    def _skip(self, finding: FindingRecord) -> str:
-        rule, limits = self.rule, self.rule.limits
-        if self.state.halted:
-            return f"rule halted: {self.state.halted}"
-        tags = self.tags.get(finding.resource.lower(), {})
-        for exemption in rule.exempt:
-            if not exemption.covers(finding.resource, tags):
-                continue
-            if not exemption.expired(self.now):
-                return f"exempt: {exemption.describe()}"
-            note = f"rule {rule.name}: exemption {exemption.describe()} has expired and is ignored"
-            if note not in self.report.notes:
-                self.report.notes.append(note)
-        if rule.promote is not None:
-            active = rule.promote.stages[: self.state.stage + 1]
-            stages = self.runner.settings.stages
-            selectors = [sel for name in active for sel in stages[name]]
-            if not any(sel.matches(finding.provider, finding.scope, tags) for sel in selectors):
-                return f"stage: outside {', '.join(active)} (the rule is at stage {self.stage})"
-        if not rule.backlog and finding.first_seen < self.state.enabled:
-            return "backlog: first seen before the rule was enabled (set backlog: true to work it)"
-        if self.this_run >= limits.per_run:
-            return f"limit: max_actions_per_run ({limits.per_run}) reached"
-        if self.this_hour >= limits.per_hour:
-            return f"limit: max_actions_per_hour ({limits.per_hour}) reached"
-        return ""
-
-    def _act(self, finding: FindingRecord) -> None:
-        rule = self.rule
-        try:
-            plan = self.runner.plan(rule, finding)
-        except PlanRefused as exc:
-            self._out(finding, Outcome.SKIPPED, f"no plan: {exc}")
-            return
-        except ClampError as exc:
-            self._count(finding, Outcome.FAILED, f"could not plan: {exc}")
-            return
-        if rule.mode == "notify":
-            self._out(finding, Outcome.PLANNED, plan.summary)
-            return
-        if self.report.dry_run:  # what the run would do, caps included
-            self._count(finding, Outcome.PLANNED, plan.summary)
-            return
-        if rule.mode == "approve":
-            approval = self.runner.queue(rule, finding, plan, actor=self.actor)
-            self._count(
-                finding, Outcome.QUEUED, f"waiting for approval {approval.id}: {plan.summary}"
-            )
-            return
-        try:
-            record = self.runner.engine.apply(
-                plan,
-                actor=f"rule:{rule.name}",
-                reason=f"rule {rule.name}",
-                authorized_by=self.actor,
-            )
-        except ClampError as exc:
-            self._count(finding, Outcome.FAILED, str(exc))
-            return
-        self._count(finding, Outcome.APPLIED, record.result, record.id)
-
-    def _count(
-        self, finding: FindingRecord, outcome: Outcome, reason: str, action: str | None = None
-    ) -> None:
-        """An outcome that uses the caps (and, when applied or failed, the budget)."""
-        self.this_run += 1
-        self.this_hour += 1
-        if outcome in TRIED:
-            self.attempted += 1
-            self.failed += outcome == Outcome.FAILED
-        self._out(finding, outcome, reason, action)
-        limits = self.rule.limits
-        if outcome == Outcome.FAILED and limits.exceeded(self.failed, self.attempted):
-            budget = (
-                f"{limits.budget:g} failures" if limits.budget_is_count else f"{limits.budget:.0%}"
-            )
-            why = f"failure budget exceeded: {self.failed} of {self.attempted} actions failed (budget {budget})"
-            self.state = replace(self.state, halted=why)
-            halted = AuditNote("rule.halted", "clamp", {"rule": self.rule.name, "why": why})
-            self.runner.book.save_state(self.state, halted)
-            self.report.notes.append(
-                f"rule {self.rule.name} halted: {why}; `clamp rules resume {self.rule.name}` after a review"
-            )
-
-    def _out(
-        self, finding: FindingRecord, outcome: Outcome, reason: str, action: str | None = None
-    ) -> None:
-        done = RuleOutcome(
-            self.rule.name, finding.id, self.rule.action, outcome, reason, action, finding.resource
-        )
-        self.report.actions.append(done)
-        if self.report.dry_run or outcome == Outcome.SKIPPED:  # skips are reported, not kept
-            return
-        self.runner.book.record(
-            RuleAction(
-                rule=self.rule.name,
-                run=self.report.run,
-                finding=finding.id,
-                intent=self.rule.action,
-                outcome=outcome,
-                created=datetime.now(UTC),
-                reason=reason,
-                action=action,
-                stage=self.stage,
-            )
-        )

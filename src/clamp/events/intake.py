@@ -3,8 +3,8 @@ delivery is acknowledged), then — on the service's pool, never in the request 
 only the changed resource, re-evaluate the checks on what was read, and record the
 findings of those resources alone.
 
-Later (issue 14): automation rules with ``trigger: event`` run after the findings update,
-and ``acted`` records when their action call was issued.
+Then the rules that say ``trigger: event`` run on the findings the event opened
+(``clamp.events.triggers``), and ``acted`` records when their first action call was issued.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, ResourceNotFound
 from clamp.events.record import CloudEvent
+from clamp.events.triggers import EventRules
 from clamp.events.verify import AzureVerifier, GcpVerifier
 from clamp.model import Provider
 from clamp.providers.interface import CloudDriver
@@ -58,6 +59,8 @@ class EventIntake:
         self.settings = settings
         self.azure = AzureVerifier(settings.events.azure)
         self.gcp = GcpVerifier(settings.events.gcp)
+        self.triggers: EventRules | None = None
+        """The event-triggered rules, when the service sets them."""
 
     def rejected(self) -> None:
         """Count a delivery refused as unauthenticated."""
@@ -86,34 +89,56 @@ class EventIntake:
         if stored is None:
             raise InputError(f"no event {event_id!r}")
         try:
-            result = self._refresh(stored.event)
+            result, opened = self._refresh(stored.event)
         except ClampError as exc:
-            result = f"not evaluated: {exc}"
-        self.store.events.done(event_id, _now(), result)
+            result, opened = f"not evaluated: {exc}", ()
+        processed = _now()
+        acted = due = None
+        if self.triggers is not None and opened:
+            triggered = self.triggers.act(opened, stored.received)
+            result = "; ".join(filter(None, (result, triggered.note)))
+            acted, due = triggered.acted, triggered.due
+        self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
         return result
 
-    def _refresh(self, event: CloudEvent) -> str:
+    def due(self, now: datetime) -> list[StoredEvent]:
+        """Events whose rules with an enforcement delay are due at ``now``."""
+        return self.store.events.due(now)
+
+    def act_delayed(self, event_id: str, now: datetime) -> str:
+        """Run the event's rules whose enforcement delay has run out at ``now`` (each delay
+        once)."""
+        stored = self.store.events.get(event_id)
+        if stored is None or stored.due is None or self.triggers is None:
+            return ""
+        triggered = self.triggers.act(stored.opened, stored.received, since=stored.due, now=now)
+        self.store.events.waited(event_id, triggered.note, triggered.acted, triggered.due)
+        return triggered.note
+
+    def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...]]:
+        """What re-reading the event's resource did, and the findings it opened."""
         driver = self.drivers(event.provider)
         resource = driver.evaluated_resource(event.resource)
         if resource is None:
-            return f"nothing Clamp evaluates: {event.resource}"
+            return f"nothing Clamp evaluates: {event.resource}", ()
         try:
             related = driver.read_related(resource)
         except ResourceNotFound:
-            resolved = self.store.record_findings([resource], [])
-            return f"{resource} is gone: {resolved} finding(s) resolved"
+            gone = self.store.record_findings([resource], [])
+            return f"{resource} is gone: {gone.resolved} finding(s) resolved", ()
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
-        resolved = self.store.record_findings([changed], findings)
-        return f"re-read {changed}: {len(findings)} finding(s), {resolved} resolved"
+        update = self.store.record_findings([changed], findings)
+        words = f"re-read {changed}: {len(findings)} finding(s), {len(update.opened)} opened"
+        return f"{words}, {update.resolved} resolved", update.opened
 
     def pending(self) -> list[StoredEvent]:
         """Events stored but never processed (the service stopped in between)."""
         return self.store.events.pending()
 
     def stats(self) -> dict[str, object]:
-        """Counts and latencies: ``latency_ms`` receipt → action call issued (none until
-        event-triggered rules act), ``processing_ms`` receipt → findings updated,
+        """Counts and latencies: ``latency_ms`` receipt → the first action call an
+        event-triggered rule issued, ``processing_ms`` receipt → findings updated,
         ``cloud_delay_ms`` the cloud's ``eventTime`` → receipt."""
         counts = self.store.events.counters()
         recent = self.store.events.recent()

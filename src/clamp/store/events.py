@@ -3,6 +3,8 @@ delivery is acknowledged, with its times; and the delivery counters."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -39,6 +41,10 @@ class StoredEvent:
     processed: datetime | None = None
     acted: datetime | None = None
     result: str = ""
+    due: datetime | None = None
+    """When rules with an enforcement delay are next due to act on ``opened``."""
+    opened: tuple[str, ...] = ()
+    """The findings the event opened, kept while delayed rules wait."""
 
 
 def _stored(row: EventRow) -> StoredEvent:
@@ -51,7 +57,8 @@ def _stored(row: EventRow) -> StoredEvent:
         event_time=row.event_time,
         final=row.final,
     )
-    return StoredEvent(event, row.received, row.processed, row.acted, row.result)
+    opened = tuple(json.loads(row.opened)) if row.opened else ()
+    return StoredEvent(event, row.received, row.processed, row.acted, row.result, row.due, opened)
 
 
 class EventBook:
@@ -121,12 +128,45 @@ class EventBook:
         with self._reads() as session:
             return [_stored(row) for row in session.scalars(query)]
 
-    def done(self, event_id: str, when: datetime, result: str) -> None:
-        """Record that an event was processed, and what came of it."""
+    def done(
+        self,
+        event_id: str,
+        when: datetime,
+        result: str,
+        acted: datetime | None = None,
+        *,
+        due: datetime | None = None,
+        opened: Sequence[str] = (),
+    ) -> None:
+        """Record that an event was processed, what came of it, when its first action call
+        was issued, and — while rules with an enforcement delay wait — when they are due
+        and the findings they are to act on."""
         with self._writes.begin() as session:
             row = session.get(EventRow, event_id)
             if row is not None:
-                row.processed, row.result = when, result
+                row.processed, row.result, row.acted = when, result, acted
+                row.due, row.opened = due, json.dumps(list(opened)) if due else None
+
+    def waited(
+        self, event_id: str, note: str, acted: datetime | None, due: datetime | None
+    ) -> None:
+        """Record what delayed rules did: ``note`` added to the result, the first action
+        call kept, and when the next ones are due (None: none wait any more)."""
+        with self._writes.begin() as session:
+            row = session.get(EventRow, event_id)
+            if row is None:
+                return
+            row.result = "; ".join(filter(None, (row.result, note)))
+            row.acted = row.acted or acted
+            row.due = due
+            if due is None:
+                row.opened = None
+
+    def due(self, now: datetime) -> list[StoredEvent]:
+        """Processed events whose delayed rules are due at ``now``, the earliest first."""
+        query = select(EventRow).where(EventRow.due <= now).order_by(EventRow.due)
+        with self._reads() as session:
+            return [_stored(row) for row in session.scalars(query)]
 
     def counters(self) -> dict[str, int]:
         """Every counter, and how many events were processed."""

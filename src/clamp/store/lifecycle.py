@@ -82,10 +82,10 @@ def clear_suppression(row: FindingRow) -> None:
 
 
 def open_seen(
-    session: Session, seen: dict[str, Finding], now: datetime
+    session: Session, seen: dict[str, Finding], now: datetime, opened: list[str] | None = None
 ) -> tuple[int, int, int, int]:
     """Open new findings, refresh seen ones, reopen resolved ones: (new, open,
-    reopened, suppressed)."""
+    reopened, suppressed). The ids of the new and reopened ones go to ``opened``."""
     new = open_ = reopened = suppressed = 0
     existing = rows_by_id(session, list(seen))
     for fid, finding in seen.items():
@@ -96,12 +96,16 @@ def open_seen(
             session.add(row)
             new += 1
             open_ += 1
+            if opened is not None:
+                opened.append(fid)
             continue
         refresh_row(row, finding)
         row.last_seen = now
         if row.status == RESOLVED.value:
             row.status, row.resolved_at = OPEN.value, None
             reopened += 1
+            if opened is not None:
+                opened.append(fid)
         elif is_expired(row, now):
             row.status = OPEN.value
             clear_suppression(row)

@@ -12,6 +12,15 @@ from clamp.model import Finding, FindingStatus, Outcome, Provider, Severity
 
 
 @dataclass(frozen=True, slots=True)
+class FindingsUpdate:
+    """What re-reading some resources did to their findings: the ids it opened (new or
+    reopened) and how many it resolved."""
+
+    opened: tuple[str, ...]
+    resolved: int
+
+
+@dataclass(frozen=True, slots=True)
 class FindingRecord:
     """A stored finding: the ``Finding`` plus when it was seen and where it stands.
 

@@ -36,7 +36,7 @@ from clamp.store.lifecycle import (
     open_seen,
     resolve_unseen,
 )
-from clamp.store.records import AuditNote, FindingRecord, ScanSummary
+from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 from clamp.store.users import UserBook
 
@@ -177,18 +177,22 @@ class Store:
             session.add(scan)
             return _summary(scan)
 
-    def record_findings(self, resources: Collection[str], findings: Sequence[Finding]) -> int:
+    def record_findings(
+        self, resources: Collection[str], findings: Sequence[Finding]
+    ) -> FindingsUpdate:
         """Record what re-reading ``resources`` (cloud ids) found: ``findings`` open or
         refresh, open findings on those resources that are no longer found resolve;
-        findings on any other resource are not touched. How many resolved."""
+        findings on any other resource are not touched."""
         now = _now()
         wanted = {r.lower() for r in resources}
         seen = {f.id: f for f in findings if f.resource.lower() in wanted}
+        opened: list[str] = []
         with self._writes.begin() as session:
             lock_findings(session)
-            open_seen(session, seen, now)
+            open_seen(session, seen, now, opened)
             rows = live_on_resources(session, wanted)
-            return sum(resolve_unseen(row, seen, now) for row in rows)
+            resolved = sum(resolve_unseen(row, seen, now) for row in rows)
+        return FindingsUpdate(tuple(opened), resolved)
 
     def findings(
         self,

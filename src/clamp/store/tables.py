@@ -283,6 +283,10 @@ class EventRow(Base):
     processed: Mapped[datetime | None] = mapped_column(index=True)
     acted: Mapped[datetime | None]
     result: Mapped[str] = mapped_column(Text)
+    due: Mapped[datetime | None] = mapped_column(index=True)
+    """When rules with an enforcement delay are next due to act on the event's findings."""
+    opened: Mapped[str | None] = mapped_column(Text)
+    """The ids of the findings the event opened (JSON), while delayed rules wait."""
 
 
 class EventKeyRow(Base):
