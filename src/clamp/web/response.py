@@ -16,8 +16,8 @@ from clamp.api.deps import UserDep
 from clamp.model import ApprovalKind, ResourceType
 from clamp.response import load_playbook, shipped_playbooks
 from clamp.response.responder import UNDOABLE
-from clamp.store.timeline import timeline
 from clamp.store.codec import plan_from_json
+from clamp.store.timeline import timeline
 from clamp.web.pages import ConsoleRoute, back_to, page, service
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
