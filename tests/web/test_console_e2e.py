@@ -119,6 +119,7 @@ def scan(page: Any) -> None:
     page.goto("/")
     page.click("[data-action=scan]")
     expect(page.locator("[data-job-status]")).to_have_text("succeeded", timeout=SLOW)
+    expect(page.locator("[data-poll]")).to_have_count(0)  # the settled page, not a reload
 
 
 def test_fix_verify_undo_and_the_finding_opens_again_after_a_rescan(

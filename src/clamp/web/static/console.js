@@ -12,8 +12,11 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
+        // The outcome is shown by the page the server renders once it has settled, so a
+        // settled status word always belongs to a page that is no longer reloading.
+        if (settled(data)) { window.location.reload(); return; }
         if (word && data.status) { word.textContent = data.status; }
-        if (settled(data)) { window.location.reload(); } else { window.setTimeout(poll, 700); }
+        window.setTimeout(poll, 700);
       })
       .catch(function () { window.setTimeout(poll, 2000); });
   }
