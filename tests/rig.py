@@ -61,13 +61,15 @@ class Rig:
         }
 
 
-def make_rig(sandbox: Sandbox, tmp_path: Path) -> Rig:
-    """Settings, store and engine over ``sandbox``, after a scan of both clouds."""
+def make_rig(sandbox: Sandbox, tmp_path: Path, *, scan: bool = True) -> Rig:
+    """Settings, store and engine over ``sandbox`` (and the store in ``tmp_path``), after a
+    scan of both clouds unless ``scan`` is false."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'clamp.db'}", sandbox_url=sandbox.url, actor="tester"
     )
     store = Store.open(settings.database_url)
     engine = ActionEngine(store, driver_factory(settings), settings)
     rig = Rig(sandbox, settings, store, engine)
-    rig.scan()
+    if scan:
+        rig.scan()
     return rig

@@ -5,6 +5,7 @@ does) the audit log tells exactly what the journal says, and its chain verifies.
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,14 +82,27 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
-def _fresh(sandbox: Sandbox, tmp: Path, pristine: dict[str, Any]) -> Rig:
-    """The demo estate as it began, and a new store scanned from it."""
+def _restore(sandbox: Sandbox, estate: dict[str, Any]) -> None:
+    """Put the sandbox's estate back as ``estate`` says."""
     with sandbox.state.lock:
         for name in ("azure", "gcp", "entra", "cloudidentity"):
             part = getattr(sandbox.state, name)
             part.clear()
-            part.update(copy.deepcopy(pristine[name]))
-    return make_rig(sandbox, tmp)
+            part.update(copy.deepcopy(estate[name]))
+
+
+def _estate(sandbox: Sandbox) -> dict[str, Any]:
+    """The sandbox's whole estate, as ``_restore`` takes it."""
+    return {"entra": {}, "cloudidentity": {}, **sandbox.state.to_scenario()}
+
+
+def _reopened(sandbox: Sandbox, saved: Path, tmp: Path, estate: dict[str, Any]) -> Rig:
+    """The moment ``saved`` was closed, again: the estate as it was then and a copy of the
+    store file, so each crash starts from the same place without scanning again."""
+    _restore(sandbox, estate)
+    tmp.mkdir()
+    shutil.copy(saved, tmp / "clamp.db")
+    return make_rig(sandbox, tmp, scan=False)
 
 
 def _dying_at(monkeypatch: pytest.MonkeyPatch, n: int | None, *, after: bool = False) -> list[int]:
@@ -130,10 +144,14 @@ def test_a_crash_at_any_persistence_point_leaves_journal_and_audit_log_agreeing(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
 ) -> None:
     before, crashing = SCENARIOS[scenario]
-    pristine = {"entra": {}, "cloudidentity": {}, **load_state(None).to_scenario()}
-    rig = _fresh(sandbox, tmp_path / "count", pristine)
+    _restore(sandbox, {"entra": {}, "cloudidentity": {}, **load_state(None).to_scenario()})
+    start = make_rig(sandbox, tmp_path / "start")
     if before:
-        before(rig)
+        before(start)
+    start.store.close()  # the whole store in one file, to copy for every crash
+    saved, estate = tmp_path / "start" / "clamp.db", _estate(sandbox)
+
+    rig = _reopened(sandbox, saved, tmp_path / "count", estate)
     with monkeypatch.context() as counting:
         calls = _dying_at(counting, None)
         crashing(rig)
@@ -141,9 +159,7 @@ def test_a_crash_at_any_persistence_point_leaves_journal_and_audit_log_agreeing(
     assert points >= 3, f"{scenario}: only {points} persistence points"
 
     for n, after in [(n, after) for n in range(1, points + 1) for after in (False, True)]:
-        rig = _fresh(sandbox, tmp_path / f"crash-{n}-{after}", pristine)
-        if before:
-            before(rig)
+        rig = _reopened(sandbox, saved, tmp_path / f"crash-{n}-{after}", estate)
         with monkeypatch.context() as dying, pytest.raises(Crash):
             _dying_at(dying, n, after=after)
             crashing(rig)

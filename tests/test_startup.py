@@ -40,3 +40,9 @@ def test_opening_a_store_at_the_newest_revision_imports_no_alembic(tmp_path: Pat
         pass  # the first open migrates
     code = f"from clamp.store import Store\nStore.open({url!r}).close()"
     assert _loaded(code, ("sqlalchemy", "alembic")) == "['sqlalchemy']"
+
+
+def test_the_permissions_a_scan_needs_are_known_without_importing_a_cloud_sdk() -> None:
+    code = "from clamp.cli.catalog import grants\nfrom clamp.model import Provider\n"
+    code += "[grants(p, []) for p in Provider]"
+    assert _loaded(code, SDKS) == "[]"

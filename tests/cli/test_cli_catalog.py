@@ -17,8 +17,8 @@ from clamp.cli.exits import ExitCode
 from clamp.cli.main import app
 from clamp.compliance import references
 from clamp.model import Provider
-from clamp.providers.azure import driver as azure
-from clamp.providers.gcp import driver as gcp
+from clamp.providers.azure import permissions as azure
+from clamp.providers.gcp import permissions as gcp
 
 
 def clamp(*args: str) -> Any:

@@ -86,10 +86,10 @@ def scan_permissions(provider: Provider) -> tuple[tuple[str, ...], tuple[str, ..
     """(role permissions, directory permissions) a scan of ``provider`` needs, as its
     driver declares them."""
     if provider == Provider.AZURE:
-        from clamp.providers.azure import driver as azure
+        from clamp.providers.azure import permissions as azure
 
         return azure.SCAN_PERMISSIONS, azure.DIRECTORY_SCAN_PERMISSIONS
-    from clamp.providers.gcp import driver as gcp
+    from clamp.providers.gcp import permissions as gcp
 
     return gcp.SCAN_PERMISSIONS, gcp.DIRECTORY_SCAN_PERMISSIONS
 

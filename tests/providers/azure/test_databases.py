@@ -12,7 +12,9 @@ from azure.core.exceptions import HttpResponseError
 from clamp.config import Settings
 from clamp.errors import CloudError, ConflictError
 from clamp.model import Change, ChangeOp, ChangeType, ResourceType
+from clamp.providers.azure.databases import ENGINES, read_actions
 from clamp.providers.azure.driver import AzureDriver
+from clamp.providers.azure.permissions import SCAN_PERMISSIONS
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 
@@ -111,3 +113,8 @@ def test_a_vnet_integrated_flexible_server_refuses_public_access(demo: Sandbox) 
     body = {"properties": {"network": {"publicNetworkAccess": "Enabled"}}}
     with pytest.raises(HttpResponseError, match="not integrated into a virtual network"):
         client.servers.begin_update("clamp-demo", "clamp-demo-pg-vnet", body).result()
+
+
+def test_the_scan_role_grants_every_read_the_database_engines_make() -> None:
+    reads = {action for engine in ENGINES for action in read_actions(engine)}
+    assert len(reads) == 8 and reads <= set(SCAN_PERMISSIONS)

@@ -85,16 +85,13 @@ ENGINES = (
 )
 BY_KIND = {e.kind: e for e in ENGINES}
 BY_CHANGE = {t: e for e in ENGINES for t in (e.rule_type, e.access_type)}
-READ_PERMISSIONS = tuple(
-    p
-    for e in ENGINES
-    for p in (
-        e.read_action(),
-        e.read_action("/firewallRules"),
-        *((e.read_action("/configurations"),) if e.flexible else ()),
-    )
-)
-"""The RBAC actions a scan of a subscription's databases needs."""
+
+
+def read_actions(engine: Engine) -> tuple[str, ...]:
+    """The RBAC actions a scan of ``engine``'s servers needs (``permissions.SCAN_PERMISSIONS``
+    lists them without importing this module; a test holds the two together)."""
+    parts = ("", "/firewallRules", *(("/configurations",) if engine.flexible else ()))
+    return tuple(engine.read_action(part) for part in parts)
 
 
 def sdk_json(model: Any) -> dict[str, Any]:

@@ -19,10 +19,9 @@ from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
 from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
-from clamp.providers.azure.databases import READ_PERMISSIONS as DATABASE_READ
 from clamp.providers.azure.databases import DatabaseService
 from clamp.providers.azure.disks import SnapshotService
-from clamp.providers.azure.entra import READ_PERMISSIONS, EntraService
+from clamp.providers.azure.entra import EntraService
 from clamp.providers.azure.errors import translated
 from clamp.providers.azure.identity import IdentityService
 from clamp.providers.azure.network import RULE_TYPE, NetworkService
@@ -31,26 +30,6 @@ from clamp.providers.azure.normalize_entra import tenant_resource
 from clamp.providers.azure.storage import StorageService
 from clamp.providers.azure.vm import VmService
 from clamp.providers.interface import CloudDriver, ProgressCallback
-
-SCAN_PERMISSIONS = (
-    "Microsoft.Resources/subscriptions/read",
-    "Microsoft.Network/networkSecurityGroups/read",
-    "Microsoft.Network/networkInterfaces/read",
-    "Microsoft.Network/publicIPAddresses/read",
-    "Microsoft.Network/virtualNetworks/read",
-    "Microsoft.Compute/virtualMachines/read",
-    "Microsoft.Storage/storageAccounts/read",
-    "Microsoft.Storage/storageAccounts/blobServices/read",
-    "Microsoft.Storage/storageAccounts/blobServices/containers/read",
-    "Microsoft.Authorization/locks/read",
-    "Microsoft.Authorization/roleAssignments/read",
-    "Microsoft.Authorization/roleDefinitions/read",
-    *DATABASE_READ,
-)
-"""The ARM actions ``discover_scopes`` and ``collect`` of a subscription need (what the
-services above name in their read calls)."""
-DIRECTORY_SCAN_PERMISSIONS = READ_PERMISSIONS
-"""The Microsoft Graph application permissions ``collect`` of ``tenant:<id>`` needs."""
 
 
 class AzureService(Protocol):

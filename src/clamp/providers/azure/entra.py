@@ -27,13 +27,12 @@ from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import GRAPH
 from clamp.providers.azure.errors import translated as _translated
+from clamp.providers.azure.permissions import GRAPH_READ_PERMISSIONS
 from clamp.providers.interface import ProgressCallback
 
 DOMAIN_TYPE = ChangeType.ENTRA_DOMAIN
 SETTING_TYPE = ChangeType.ENTRA_SETTING
-READ_PERMISSIONS = ("Domain.Read.All", "Directory.Read.All", "Policy.Read.All")
-"""Microsoft Graph application permissions ``read`` needs (admin consent)."""
-READ = ", ".join(READ_PERMISSIONS)
+READ = ", ".join(GRAPH_READ_PERMISSIONS)
 T = TypeVar("T")
 
 

@@ -17,13 +17,8 @@ from clamp.model import Resource
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call, translated
 from clamp.providers.gcp.normalize_identity import PASSWORD, TWO_STEP, customer_resource
+from clamp.providers.gcp.permissions import POLICIES_LIST
 from clamp.providers.interface import ProgressCallback
-
-POLICIES_SCOPE = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
-POLICIES_LIST = "cloudidentity.policies.list (Admin role: Services > Security settings read)"
-READ_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
-"""What reading a customer's policies needs besides IAM: the Policy API's OAuth scope and a
-Workspace / Cloud Identity admin privilege (neither goes in an IAM role)."""
 
 
 class CustomerService:

@@ -20,30 +20,13 @@ from clamp.providers.gcp.calls import CALLS
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.cloudsql import CloudSqlService
 from clamp.providers.gcp.compute import FIREWALL_TYPE, ComputeService
-from clamp.providers.gcp.customer import READ_PERMISSIONS, CustomerService
+from clamp.providers.gcp.customer import CustomerService
 from clamp.providers.gcp.disks import SnapshotService
 from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.identity import IdentityService
 from clamp.providers.gcp.normalize import COMPUTE, resources_from_compute
 from clamp.providers.gcp.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
-
-SCAN_PERMISSIONS = (
-    "resourcemanager.projects.get",
-    "resourcemanager.projects.getIamPolicy",
-    "resourcemanager.organizations.get",
-    "compute.firewalls.list",
-    "compute.instances.list",
-    "compute.networks.list",
-    "storage.buckets.list",
-    "storage.buckets.getIamPolicy",
-    "cloudsql.instances.list",
-)
-"""The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
-services above name in their read calls; ``organizations.get`` finds the Cloud Identity
-customer and only applies to an organization-level role)."""
-DIRECTORY_SCAN_PERMISSIONS = READ_PERMISSIONS
-"""What ``collect`` of ``customer:<id>`` needs outside IAM (Cloud Identity Policy API)."""
 
 
 class GcpService(Protocol):

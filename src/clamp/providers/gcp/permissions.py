@@ -1,0 +1,26 @@
+"""What a Google Cloud scan needs granted, declared without importing any SDK, so that
+``clamp permissions`` and the catalog start fast."""
+
+from __future__ import annotations
+
+POLICIES_SCOPE = "https://www.googleapis.com/auth/cloud-identity.policies.readonly"
+POLICIES_LIST = "cloudidentity.policies.list (Admin role: Services > Security settings read)"
+
+SCAN_PERMISSIONS = (
+    "resourcemanager.projects.get",
+    "resourcemanager.projects.getIamPolicy",
+    "resourcemanager.organizations.get",
+    "compute.firewalls.list",
+    "compute.instances.list",
+    "compute.networks.list",
+    "storage.buckets.list",
+    "storage.buckets.getIamPolicy",
+    "cloudsql.instances.list",
+)
+"""The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
+services name in their read calls; ``organizations.get`` finds the Cloud Identity
+customer and only applies to an organization-level role)."""
+DIRECTORY_SCAN_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
+"""What ``collect`` of ``customer:<id>`` needs outside IAM (Cloud Identity Policy API): the
+Policy API's OAuth scope and a Workspace / Cloud Identity admin privilege (neither goes in
+an IAM role)."""
