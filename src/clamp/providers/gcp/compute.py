@@ -1,4 +1,5 @@
-"""Compute Engine: list firewalls, instances and networks; change VPC firewall rules.
+"""Compute Engine: list firewalls, instances and networks (and the firewall policies in
+force on each network, ``firewall_policies``); change VPC firewall rules.
 
 Writes use the ``*_unary`` methods and wait on the operation with a GlobalOperationsClient
 built with the same endpoint and credentials (``.result()`` would poll the real endpoint).
@@ -19,6 +20,7 @@ from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.firewall_policies import effective_firewalls
 from clamp.providers.gcp.normalize import COMPUTE, compute_ref
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
@@ -98,7 +100,7 @@ class ComputeService:
             objects += call(f"list {label} in {scope}", permission, partial(_raw_all, lister))
         for obj, kind in _kinds(objects):
             obj.setdefault("kind", kind)
-        return objects
+        return objects + effective_firewalls(clients, scope, objects, progress)
 
     def _get(self, project: str, name: str) -> dict[str, Any]:
         return call(
