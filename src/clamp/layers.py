@@ -26,8 +26,9 @@ some VMs, so later layers are still asked).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
 from clamp.exposure import is_internet
@@ -102,7 +103,8 @@ class Match:
     """The traffic a rule matches. ``sources`` are address ranges as written (internet:
     ``0.0.0.0/0``, ``::/0``, ``*``, ``Internet``); ``partial_sources`` name sources that
     are a slice of the internet (``regions:CN``, ``fqdns:…``); ``narrowed`` names any
-    further condition that holds for part of the traffic only (a destination range)."""
+    further condition that holds for part of the traffic only (a destination range).
+    ``ports`` are normalized (``clamp.ports.merge``), as the normalizers produce them."""
 
     protocols: frozenset[Protocol]
     ports: tuple[PortRange, ...] = ALL_PORTS
@@ -157,18 +159,38 @@ class Decision:
     ports: tuple[PortRange, ...]
 
 
-def coverage(rule: LayerRule, layer: Layer, subject: Subject) -> Coverage:
-    """How much of the subject's internet ingress ``rule`` (of ``layer``) matches."""
+def coverage(
+    rule: LayerRule, layer: Layer, subject: Subject, own_targets: bool = False
+) -> Coverage:
+    """How much of the subject's internet ingress ``rule`` (of ``layer``) matches;
+    ``own_targets``: the subject is the rule's own targets, so they do not limit it."""
     if not rule.enabled or rule.match.direction != Direction.INGRESS:
         return Coverage.NONE
     if layer.region and subject.region and layer.region != subject.region:
         return Coverage.NONE
     by_region = Coverage.SOME if layer.region and not subject.region else Coverage.ALL
-    return min(rule.match.source_coverage(), rule.match.targets.coverage(subject), by_region)
+    targets = Coverage.ALL if own_targets else rule.match.targets.coverage(subject)
+    return min(rule.match.source_coverage(), targets, by_region)
+
+
+def _may_match(rule: LayerRule) -> bool:
+    """Whether a rule can match some internet ingress at all (whatever the subject)."""
+    return (
+        rule.enabled
+        and rule.match.direction == Direction.INGRESS
+        and rule.match.source_coverage() != Coverage.NONE
+    )
+
+
+def _key(rule: LayerRule) -> tuple[int, bool]:
+    return rule.priority, rule.action != Action.DENY
 
 
 def _ordered(rules: Iterable[LayerRule]) -> list[LayerRule]:
-    return sorted(rules, key=lambda r: (r.priority, r.action != Action.DENY))
+    return sorted(rules, key=_key)
+
+
+Ordered = Sequence[tuple[Layer, Sequence[LayerRule]]]
 
 
 def decide(
@@ -179,8 +201,20 @@ def decide(
 ) -> list[Decision]:
     """Every decision on the subject's internet ingress to ``ports``, per protocol: what
     each deciding rule allows or denies, and what the implied deny ends."""
+    return _walk([(layer, _ordered(layer.rules)) for layer in layers], subject, ports, protocols)
+
+
+def _walk(
+    ordered: Ordered,
+    subject: Subject,
+    ports: tuple[PortRange, ...],
+    protocols: Iterable[Protocol],
+    implied: bool = True,
+    alone: Sequence[LayerRule] = (),
+) -> list[Decision]:
+    """``decide`` over layers whose rules are already in order; rules in ``alone`` hold
+    for the whole subject (only their sources and their layer's region limit them)."""
     found: list[Decision] = []
-    ordered = [(layer, _ordered(layer.rules)) for layer in layers]
     for protocol in protocols:
         undecided = merge(ports)
         for layer, rules in ordered:
@@ -192,12 +226,12 @@ def decide(
                     break
                 if not rule.match.covers(protocol):
                     continue
-                cover = coverage(rule, layer, subject)
+                cover = coverage(rule, layer, subject, any(rule is a for a in alone))
                 if cover == Coverage.NONE or (
                     cover == Coverage.SOME and rule.action != Action.GOTO_NEXT
                 ):
                     continue
-                hit = intersect(undecided, merge(rule.match.ports))
+                hit = intersect(undecided, rule.match.ports)
                 if not hit:
                     continue
                 undecided = subtract(undecided, hit)
@@ -205,10 +239,77 @@ def decide(
                     passed.extend(hit)
                 else:
                     found.append(Decision(layer.name, rule, rule.action, protocol, hit))
-            undecided = merge([*undecided, *passed])
-        if undecided:
+            if passed:
+                undecided = merge([*undecided, *passed])
+        if undecided and implied:
             found.append(Decision(IMPLIED, None, Action.DENY, protocol, undecided))
     return found
+
+
+class EachAllowAlone:
+    """``decided_by`` for many allow rules of the same layers: each layer's denies and
+    ``goto_next`` rules are ordered once, and each candidate is slotted in among them."""
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        # rules that can never match internet ingress are left out once, here
+        self._kept = [
+            (
+                layer,
+                _ordered(r for r in layer.rules if r.action != Action.ALLOW and _may_match(r)),
+            )
+            for layer in layers
+        ]
+        self._keys = [[_key(r) for r in rules] for _, rules in self._kept]
+        self._entries: dict[tuple[str, str, int], list[LayerRule]] = {}
+        for layer in layers:
+            for rule in layer.rules:
+                if rule.action == Action.ALLOW and _may_match(rule):
+                    key = (layer.name, rule.name, rule.priority)
+                    self._entries.setdefault(key, []).append(rule)
+
+    def decisions(
+        self,
+        layer_name: str,
+        candidate: LayerRule,
+        subject: Subject,
+        ports: tuple[PortRange, ...],
+        protocols: Iterable[Protocol],
+    ) -> list[Decision]:
+        """What ``candidate`` (an allow of layer ``layer_name``) alone lets in."""
+        if candidate.action != Action.ALLOW:
+            return []
+        return self.decisions_of(
+            layer_name, candidate.name, candidate.priority, subject, ports, protocols
+        )
+
+    def decisions_of(
+        self,
+        layer_name: str,
+        name: str,
+        priority: int,
+        subject: Subject,
+        ports: tuple[PortRange, ...],
+        protocols: Iterable[Protocol],
+    ) -> list[Decision]:
+        """``decisions`` of the allow rule named ``name`` at ``priority`` in that layer."""
+        entries = self._entries.get((layer_name, name, priority))
+        if not entries:
+            return []
+        stack: list[tuple[Layer, Sequence[LayerRule]]] = []
+        for (layer, rules), keys in zip(self._kept, self._keys, strict=True):
+            if layer.name == layer_name:
+                at = bisect_right(keys, _key(entries[0]))
+                stack.append((layer, [*rules[:at], *entries, *rules[at:]]))
+                break
+            stack.append((layer, rules))
+        # only the candidate's own ports and protocols can be decided by it
+        wanted = merge(p for e in entries for p in intersect(merge(ports), e.match.ports))
+        mine = [p for p in protocols if any(e.match.covers(p) for e in entries)]
+        return [
+            d
+            for d in _walk(stack, subject, wanted, mine, implied=False, alone=entries)
+            if any(d.rule is e for e in entries)
+        ]
 
 
 def decided_by(
@@ -222,32 +323,6 @@ def decided_by(
     """What one allow rule would let in were it the only allow: every other allow is
     left out (closing the first allow would let the next one through), denies and
     ``goto_next`` stay. The rule is taken to hold for all of ``subject`` (its own
-    targets, and its layer's region), so only its sources limit it."""
-    alone = []
-    for layer in layers:
-        kept = []
-        for rule in layer.rules:
-            if _same(layer.name, rule, layer_name, candidate):
-                rule = replace(rule, match=replace(rule.match, targets=Targets()))
-            elif rule.action == Action.ALLOW:
-                continue
-            kept.append(rule)
-        alone.append(replace(layer, rules=tuple(kept)))
-    return [
-        d
-        for d in decide(alone, subject, ports, protocols)
-        if d.rule is not None
-        and d.action == Action.ALLOW
-        and _same(d.layer, d.rule, layer_name, candidate)
-    ]
-
-
-def _same(layer: str, rule: LayerRule, layer_name: str, candidate: LayerRule) -> bool:
-    """Whether ``rule`` of ``layer`` is (an entry of) the candidate rule: same layer, name,
-    priority and action (a policy's rule names need not be unique, its priorities are)."""
-    return (
-        layer == layer_name
-        and rule.name == candidate.name
-        and rule.priority == candidate.priority
-        and rule.action == candidate.action
-    )
+    targets, and its layer's region), so only its sources limit it. Entries of one rule
+    (split by protocol) share layer, name and priority."""
+    return EachAllowAlone(layers).decisions(layer_name, candidate, subject, ports, protocols)

@@ -13,12 +13,21 @@ the only layer, as before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clamp.exposure import GCP_PROTOCOLS, Exposure, gcp_network_key, is_gcp_internet_allow
-from clamp.layers import Action, Coverage, Decision, Layer, LayerRule, Match, Subject, Targets
-from clamp.layers import decided_by as alone_decides
+from clamp.layers import (
+    Action,
+    Coverage,
+    Decision,
+    EachAllowAlone,
+    Layer,
+    LayerRule,
+    Match,
+    Subject,
+    Targets,
+)
 from clamp.model import Access, Direction, NetworkRule, PortRange, Resource
 
 
@@ -47,6 +56,7 @@ class NetworkLayers:
     layers: tuple[Layer, ...]
     vpc: str
     policies_read: bool
+    alone: EachAllowAlone = field(compare=False, repr=False)
 
     @classmethod
     def of(cls, key: str, network: Resource | None, firewalls: Iterable[Resource]) -> NetworkLayers:
@@ -57,7 +67,7 @@ class NetworkLayers:
             tuple(vpc_rule(r) for fw in firewalls for r in fw.facets["rules"]),
         )
         layers = (*facets.get("policies_before", ()), vpc, *facets.get("policies_after", ()))
-        return cls(key, layers, vpc.name, "policies_before" in facets)
+        return cls(key, layers, vpc.name, "policies_before" in facets, EachAllowAlone(layers))
 
     def names(self) -> list[str]:
         """The layers' names in evaluation order."""
@@ -74,8 +84,8 @@ class NetworkLayers:
         subject = Subject(
             self.key, tags=first.target_tags, service_accounts=first.target_service_accounts
         )
-        decisions = alone_decides(
-            self.layers, self.vpc, vpc_rule(first), subject, ports, GCP_PROTOCOLS
+        decisions = self.alone.decisions_of(
+            self.vpc, first.name, first.priority, subject, ports, GCP_PROTOCOLS
         )
         return [(Exposure(d.protocol, d.ports, first), d) for d in decisions]
 
@@ -98,9 +108,7 @@ class NetworkLayers:
                     service_accounts=rule.match.targets.service_accounts,
                     secure_tags=rule.match.targets.secure_tags,
                 )
-                for d in alone_decides(
-                    self.layers, layer.name, rule, subject, ports, GCP_PROTOCOLS
-                ):
+                for d in self.alone.decisions(layer.name, rule, subject, ports, GCP_PROTOCOLS):
                     found.append((Exposure(d.protocol, d.ports, _as_network_rule(rule)), d, layer))
         return found
 

@@ -170,3 +170,11 @@ def test_patch_rule_changes_the_rule_and_refuses_a_bad_one(sandbox: Sandbox) -> 
         ).execute()
     assert refused.value.resp.status == 400
     assert rule.execute()["action"] == "allow"
+
+
+def test_re_reading_the_network_judges_it_as_a_scan_does(sandbox_settings: Settings) -> None:
+    related = GcpDriver(sandbox_settings).read_related(f"{NETWORKS}/prod-vpc")
+
+    assert related[0].id == f"{NETWORKS}/prod-vpc"
+    found = [f for f in evaluate(related, sandbox_settings) if f.resource == related[0].id]
+    assert [f.details["ports"] for f in found if f.check == "exposed-admin-port"] == [["5900"]]

@@ -110,7 +110,8 @@ class ComputeService:
         )
 
     def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
-        """The project and raw object of one firewall rule, instance or network."""
+        """The project and raw object of one firewall rule or instance; for a network,
+        everything its exposure is judged from (the project's Compute objects)."""
         parts = resource_id.removeprefix(COMPUTE + "/").split("/")
         match parts if resource_id.startswith(COMPUTE) else []:
             case [project, "global", "firewalls", name]:
@@ -123,12 +124,10 @@ class ComputeService:
                         self.clients.instances.get(project=project, zone=zone, instance=name)
                     ),
                 )
-            case [project, "global", "networks", name]:
-                obj = call(
-                    f"read network {name} in {project}",
-                    "compute.networks.get",
-                    lambda: wire(self.clients.networks.get(project=project, network=name)),
-                )
+            case [project, "global", "networks", _]:
+                # A network's findings come from its firewall policies, VPC firewalls and
+                # instances together: read them as a scan does, so a re-read judges alike.
+                return project, self.collect(project, None)
             case _:
                 raise InputError(f"not a Compute firewall, instance or network name: {resource_id}")
         obj.setdefault("kind", next(kind for _, kind in _kinds([obj])))
