@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from builders import GNET, admin, firewall, scan
-from clamp.errors import InputError
+from clamp.actions.restrict_ingress import RestrictIngress
+from clamp.config import Settings
+from clamp.errors import InputError, PlanRefused
+from clamp.providers.gcp.normalize import resources_from_compute
 
 TCP22 = [{"IPProtocol": "tcp", "ports": ["22"]}]
 OPEN_SSH = firewall("open-ssh", sourceRanges=["0.0.0.0/0"], allowed=TCP22)
@@ -192,3 +195,27 @@ def test_a_malformed_policy_is_a_clear_input_error() -> None:
     bad = policy_rule(100, "allow", ["twenty-two"])
     with pytest.raises(InputError, match="firewall policies of projects/p1/global/networks/vpc"):
         scan(gcp=[network(), effective(org(bad))])
+
+
+def _plan(objects: list[dict[str, Any]]) -> str:
+    [finding] = [f for f in scan(gcp=objects) if f.check == "exposed-admin-port"]
+    [network_resource] = [
+        r for r in resources_from_compute("p1", objects) if r.id == finding.resource
+    ]
+    with pytest.raises(PlanRefused) as refused:
+        RestrictIngress().plan(finding, network_resource, {}, Settings(database_url="sqlite://"))
+    return refused.value.message
+
+
+def test_restrict_ingress_says_which_policy_rule_to_narrow() -> None:
+    vnc = policy_rule(1000, "allow", ["5900"], ruleName="vnc")
+    message = _plan([network(), effective(net_policy(vnc))])
+    assert "rule vnc (priority 1000) of the network firewall policy" in message
+    assert "projects/p1/global/firewallPolicies/vpc-policy" in message
+
+
+def test_restrict_ingress_says_an_organization_policy_is_its_owners_to_close() -> None:
+    ssh = policy_rule(100, "allow", ["22"], ruleName="ssh-everywhere")
+    message = _plan([network(), effective(org(ssh))])
+    assert "hierarchical firewall policy firewallPolicies/123" in message
+    assert "only its owners can close it" in message
