@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from checks.test_exposure_properties_gcp import UNIVERSE, port_ranges
 from clamp.layers import (
     IMPLIED,
     Action,
@@ -19,21 +20,12 @@ from clamp.layers import (
     decided_by,
 )
 from clamp.model import ALL_PORTS, PortRange, Protocol
-from clamp.ports import merge
 
-UNIVERSE = 30
 NET = "projects/p/global/networks/n"
 PROTOCOLS = (Protocol.TCP, Protocol.UDP)
 WANTED = (PortRange(0, UNIVERSE),)
 SUBJECT = Subject(NET)
 
-port_ranges = st.lists(
-    st.tuples(st.integers(0, UNIVERSE), st.integers(0, 6)).map(
-        lambda t: PortRange(t[0], min(t[0] + t[1], UNIVERSE))
-    ),
-    min_size=1,
-    max_size=3,
-).map(merge)
 targets = st.sampled_from(
     [
         Targets(),

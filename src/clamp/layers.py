@@ -270,28 +270,14 @@ class EachAllowAlone:
     def decisions(
         self,
         layer_name: str,
-        candidate: LayerRule,
-        subject: Subject,
-        ports: tuple[PortRange, ...],
-        protocols: Iterable[Protocol],
-    ) -> list[Decision]:
-        """What ``candidate`` (an allow of layer ``layer_name``) alone lets in."""
-        if candidate.action != Action.ALLOW:
-            return []
-        return self.decisions_of(
-            layer_name, candidate.name, candidate.priority, subject, ports, protocols
-        )
-
-    def decisions_of(
-        self,
-        layer_name: str,
         name: str,
         priority: int,
         subject: Subject,
         ports: tuple[PortRange, ...],
         protocols: Iterable[Protocol],
     ) -> list[Decision]:
-        """``decisions`` of the allow rule named ``name`` at ``priority`` in that layer."""
+        """What the allow rule named ``name`` at ``priority`` in layer ``layer_name``
+        alone lets in (nothing when that layer has no such allow)."""
         entries = self._entries.get((layer_name, name, priority))
         if not entries:
             return []
@@ -325,4 +311,9 @@ def decided_by(
     ``goto_next`` stay. The rule is taken to hold for all of ``subject`` (its own
     targets, and its layer's region), so only its sources limit it. Entries of one rule
     (split by protocol) share layer, name and priority."""
-    return EachAllowAlone(layers).decisions(layer_name, candidate, subject, ports, protocols)
+    if candidate.action != Action.ALLOW:
+        return []
+    alone = EachAllowAlone(layers)
+    return alone.decisions(
+        layer_name, candidate.name, candidate.priority, subject, ports, protocols
+    )

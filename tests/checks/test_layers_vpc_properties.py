@@ -30,7 +30,7 @@ def _layered(
     for rule in allows:
         if is_gcp_internet_allow(rule):
             subject = Subject(NET, tags=rule.target_tags)
-            found += alone.decisions_of(
+            found += alone.decisions(
                 "vpc", rule.name, rule.priority, subject, sensitive, GCP_PROTOCOLS
             )
     by_protocol: dict[Protocol, tuple[PortRange, ...]] = {}

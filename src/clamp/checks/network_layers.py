@@ -84,7 +84,7 @@ class NetworkLayers:
         subject = Subject(
             self.key, tags=first.target_tags, service_accounts=first.target_service_accounts
         )
-        decisions = self.alone.decisions_of(
+        decisions = self.alone.decisions(
             self.vpc, first.name, first.priority, subject, ports, GCP_PROTOCOLS
         )
         return [(Exposure(d.protocol, d.ports, first), d) for d in decisions]
@@ -108,7 +108,9 @@ class NetworkLayers:
                     service_accounts=rule.match.targets.service_accounts,
                     secure_tags=rule.match.targets.secure_tags,
                 )
-                for d in self.alone.decisions(layer.name, rule, subject, ports, GCP_PROTOCOLS):
+                for d in self.alone.decisions(
+                    layer.name, rule.name, rule.priority, subject, ports, GCP_PROTOCOLS
+                ):
                     found.append((Exposure(d.protocol, d.ports, _as_network_rule(rule)), d, layer))
         return found
 
