@@ -11,12 +11,12 @@ from googleapiclient.errors import HttpError
 
 from clamp.checks import evaluate
 from clamp.config import Settings
-from clamp.errors import PermissionDenied
+from clamp.errors import InputError, PermissionDenied
 from clamp.model import Finding, ResourceType
 from clamp.providers.gcp.driver import GcpDriver
 from clamp.providers.gcp.permissions import SCAN_PERMISSIONS
 from clamp.sandbox.server import Sandbox
-from clamp.sandbox.state import Fault
+from clamp.sandbox.state import Fault, SandboxState
 
 PROJECT = "clamp-demo-prod"
 NETWORKS = f"//compute.googleapis.com/projects/{PROJECT}/global/networks"
@@ -178,3 +178,11 @@ def test_re_reading_the_network_judges_it_as_a_scan_does(sandbox_settings: Setti
     assert related[0].id == f"{NETWORKS}/prod-vpc"
     found = [f for f in evaluate(related, sandbox_settings) if f.resource == related[0].id]
     assert [f.details["ports"] for f in found if f.check == "exposed-admin-port"] == [["5900"]]
+
+
+def test_organization_policies_round_trip_through_a_scenario(sandbox: Sandbox) -> None:
+    scenario = sandbox.state.to_scenario()
+
+    assert SandboxState.from_scenario(scenario).gcp_organizations == scenario["gcp_organizations"]
+    with pytest.raises(InputError, match="gcp_organizations"):
+        SandboxState.from_scenario({"gcp_organizations": {"1": {"not": "a list"}}})
