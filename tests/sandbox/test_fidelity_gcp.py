@@ -20,6 +20,7 @@ import httpx
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
+from googleapiclient.discovery import build
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clamp.errors import ClampError
@@ -216,6 +217,37 @@ def _read_the_rest(sandbox: Sandbox) -> None:
     )
     compute_v1.GlobalOperationsClient(**options).get(project="clamp-demo-prod", operation=op.name)
     httpx.get(sandbox.url + "/v1/projects").raise_for_status()
+    _read_the_policies(sandbox)
+
+
+def _read_the_policies(sandbox: Sandbox) -> None:
+    """Firewall policies through google-api-python-client: hierarchical, global and regional
+    network policies, one rule of each, and a rule patched."""
+    compute = build(
+        "compute",
+        "v1",
+        developerKey="sandbox",
+        client_options={"api_endpoint": sandbox.url + "/compute/v1/"},
+        static_discovery=True,
+        cache_discovery=False,
+    )
+    project = "clamp-demo-prod"
+    org = compute.firewallPolicies().list(parentId="organizations/123456789012").execute()
+    for policy in org["items"]:
+        compute.firewallPolicies().get(firewallPolicy=policy["name"]).execute()
+        compute.firewallPolicies().getRule(firewallPolicy=policy["name"], priority=1000).execute()
+    network = compute.networkFirewallPolicies()
+    for policy in network.list(project=project).execute()["items"]:
+        network.get(project=project, firewallPolicy=policy["name"]).execute()
+        rule = network.getRule(project=project, firewallPolicy=policy["name"], priority=1000)
+        network.patchRule(
+            project=project,
+            firewallPolicy=policy["name"],
+            priority=1000,
+            body={"description": "checked"},
+        ).execute()
+        rule.execute()
+    compute.regionNetworkFirewallPolicies().list(project=project, region="europe-west1").execute()
 
 
 FLIGHTS = Path(__file__).parents[3] / "shared" / "data" / "custodian" / "gcp-flights"
@@ -288,6 +320,13 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
         "compute.firewalls.update",
         "compute.firewalls.insert",
         "compute.networks.list",
+        "compute.networks.getEffectiveFirewalls",
+        "compute.regionNetworkFirewallPolicies.getEffectiveFirewalls",
+        "compute.firewallPolicies.list",
+        "compute.firewallPolicies.getRule",
+        "compute.networkFirewallPolicies.get",
+        "compute.networkFirewallPolicies.patchRule",
+        "compute.regionNetworkFirewallPolicies.list",
         "compute.instances.aggregatedList",
         "compute.instances.get",
         "compute.instances.stop",

@@ -83,7 +83,9 @@ class RestrictIngress(Intent):
         sensitive: tuple[PortRange, ...] = getattr(settings, PORT_SETTINGS[finding.check])
         ingress = ingress_changes(resource.provider)
         if resource.type != ingress.resource_type:
-            raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
+            raise PlanRefused(
+                _policy_refusal(finding) or f"restrict_ingress cannot change a {resource.type}"
+            )
         fixes = ingress.narrow(
             resource,
             sensitive,
@@ -107,6 +109,28 @@ class RestrictIngress(Intent):
             permissions=self.permissions[resource.provider],
             params={"allow": allow} if allow else {},
         )
+
+
+def _policy_refusal(finding: Finding) -> str | None:
+    """Why a port a firewall policy opens is not narrowed here, and who can close it."""
+    decided = finding.details.get("decided_by")
+    if not isinstance(decided, Mapping) or str(decided.get("layer", "vpc:")).startswith("vpc:"):
+        return None
+    layer, rule = (
+        str(decided["layer"]),
+        f"{decided.get('rule')} (priority {decided.get('rule_priority')})",
+    )
+    if layer.startswith("hierarchical:"):
+        return (
+            f"rule {rule} of the hierarchical firewall policy {layer.partition(':')[2]} opens "
+            "these ports; it is owned at the organization or folder level and decides before "
+            "every rule of this project, so only its owners can close it"
+        )
+    return (
+        f"rule {rule} of the network firewall policy {layer.partition(':')[2]} opens these "
+        "ports; restrict_ingress narrows VPC firewall rules only: narrow that rule's source "
+        "ranges in the policy"
+    )
 
 
 def _blast_radius(fixes: IngressFixes, finding: Finding, noun: str) -> str:

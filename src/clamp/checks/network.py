@@ -19,28 +19,24 @@ address (Azure) or an external IP (GCP), because then the port is one hop from a
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
     azure_exposure,
     both_allow,
-    gcp_exposure,
     gcp_network_key,
     internet_ports,
-    is_gcp_shadow,
     is_internet,
 )
 from clamp.model import (
     Finding,
-    NetworkRule,
     PortRange,
     Protocol,
-    Provider,
     Resource,
     ResourceType,
     Severity,
@@ -124,17 +120,43 @@ class ExposedPorts(Check):
 
     # -- GCP ------------------------------------------------------------------------------
     def _gcp(self, inventory: Inventory) -> Iterator[Finding]:
-        firewalls = inventory.of_type(ResourceType.GCP_FIREWALL)
-        shadows: dict[str, list[NetworkRule]] = defaultdict(list)
-        for fw in firewalls:
-            for rule in fw.facets["rules"]:
-                if is_gcp_shadow(rule):
-                    shadows[gcp_network_key(fw.facets["network"], fw.scope)].append(rule)
-        for fw in firewalls:
-            key = gcp_network_key(fw.facets["network"], fw.scope)
-            exposures = gcp_exposure(fw.facets["rules"], shadows.get(key, ()), self.ports)
-            if exposures:
-                yield self._finding(fw, exposures, self._gcp_reaches(inventory, fw, key))
+        networks = {gcp_network_key(n.id): n for n in inventory.of_type(ResourceType.GCP_NETWORK)}
+        grouped = by_network(inventory.of_type(ResourceType.GCP_FIREWALL))
+        for key in [*grouped, *(k for k in networks if k not in grouped)]:
+            stack = NetworkLayers.of(key, networks.get(key), grouped.get(key, ()))
+            for fw in grouped.get(key, ()):
+                found = stack.firewall_exposures(fw, self.ports)
+                if found:
+                    reaches = self._gcp_reaches(inventory, fw, key)
+                    extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
+                    yield self._finding(fw, [e for e, _ in found], reaches, extra)
+            network = networks.get(key)
+            if network is not None and stack.policies_read:
+                yield from self._gcp_policies(inventory, network, stack)
+
+    def _gcp_policies(
+        self, inventory: Inventory, network: Resource, stack: NetworkLayers
+    ) -> Iterator[Finding]:
+        """One finding per network whose firewall policies alone open a sensitive port."""
+        found = stack.policy_exposures(self.ports)
+        if not found:
+            return
+        layer_of = {(e.rule.name, e.rule.priority): d.layer for e, d, _ in found}
+        reached: dict[str, dict[str, Any]] = {}
+        for exposure, _, layer in found:
+            for i in inventory.instances_on(
+                stack.key, service_accounts=exposure.rule.target_service_accounts
+            ):
+                if not layer.region or instance_region(i) == layer.region:
+                    reached[i.id] = {"instance": i.id, "external_ip": i.facets["external_ip"]}
+        listed = sorted(reached.values(), key=lambda r: not r["external_ip"])
+        extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
+        finding = self._finding(
+            network, [e for e, _, _ in found], (listed[:MAX_REACHES], len(listed)), extra
+        )
+        for rule in finding.details["rules"]:
+            rule["layer"] = layer_of[(rule["name"], rule["priority"])]
+        yield finding
 
     @staticmethod
     def _gcp_reaches(inventory: Inventory, fw: Resource, network: str) -> Reaches:
@@ -149,7 +171,13 @@ class ExposedPorts(Check):
         return listed, len(instances)
 
     # -- the finding ----------------------------------------------------------------------
-    def _finding(self, resource: Resource, exposures: list[Exposure], reach: Reaches) -> Finding:
+    def _finding(
+        self,
+        resource: Resource,
+        exposures: list[Exposure],
+        reach: Reaches,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Finding:
         by_rule: dict[str, list[Exposure]] = {}
         for e in exposures:
             by_rule.setdefault(e.rule.name, []).append(e)
@@ -169,7 +197,10 @@ class ExposedPorts(Check):
         ports = _port_strings(p for e in exposures for p in e.ports)
         reaches, total = reach
         public = any(r.get("public_ip") or r.get("external_ip") for r in reaches)
-        kind = "network security group" if resource.provider == Provider.AZURE else "firewall rule"
+        kind = {
+            ResourceType.AZURE_NSG: "network security group",
+            ResourceType.GCP_NETWORK: "firewall policies of network",
+        }.get(resource.type, "firewall rule")
         return Finding(
             check=self.id,
             provider=resource.provider,
@@ -184,6 +215,7 @@ class ExposedPorts(Check):
                 "rules": rules,
                 "reaches": reaches,
                 "reaches_total": total,
+                **(extra or {}),
             },
         )
 

@@ -1,5 +1,5 @@
 """The Google side of the sandbox assembled: Compute Engine (firewalls, networks,
-instances, disks, snapshots, operations), Resource Manager, Cloud Storage, Cloud
+firewall policies, instances, disks, snapshots, operations), Resource Manager, Cloud Storage, Cloud
 Identity and the Cloud SQL Admin API, on the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from clamp.sandbox.gcp import ComputeApi
 from clamp.sandbox.gcp_disks import disk_routes
 from clamp.sandbox.gcp_errors import unknown_route
 from clamp.sandbox.gcp_instances import instance_routes
+from clamp.sandbox.gcp_policies import policy_routes
 from clamp.sandbox.gcs import gcs_routes
 from clamp.sandbox.state import SandboxState
 
@@ -27,6 +28,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             # First: snapshots are global, and must not fall to global/{collection}.
             *instance_routes(api),
             *disk_routes(api),
+            *policy_routes(api),
             Route(base + "/global/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),

@@ -2,6 +2,7 @@
 
 A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns them>]},
 "gcp": {"<project id>": [<Google API objects, each with its kind>]},
+"gcp_organizations": {"<organization id>": [<hierarchical firewall policies>]},
 "entra": {"<tenant id>": {<Microsoft Graph directory objects>}},
 "cloudidentity": {"<customer id>": {"organization": ..., "policies": [...]}},
 "faults": [<fault rules>]}``. ``SandboxState`` keeps that structure as it is, so
@@ -62,6 +63,7 @@ class SandboxState:
 
     azure: dict[str, list[Json]] = field(default_factory=dict)
     gcp: dict[str, list[Json]] = field(default_factory=dict)
+    gcp_organizations: dict[str, list[Json]] = field(default_factory=dict)
     entra: dict[str, Json] = field(default_factory=dict)
     cloudidentity: dict[str, Json] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -70,14 +72,21 @@ class SandboxState:
     @classmethod
     def from_scenario(cls, scenario: Mapping[str, Any]) -> SandboxState:
         """State seeded from a scenario mapping (deep-copied)."""
-        unknown = set(scenario) - {"azure", "gcp", "entra", "cloudidentity", "faults"}
+        unknown = set(scenario) - {
+            "azure",
+            "gcp",
+            "gcp_organizations",
+            "entra",
+            "cloudidentity",
+            "faults",
+        }
         if unknown:
             raise InputError(
                 f"scenario has unknown top-level key(s) {sorted(unknown)}; "
-                "valid: azure, gcp, entra, cloudidentity, faults"
+                "valid: azure, gcp, gcp_organizations, entra, cloudidentity, faults"
             )
         data = copy.deepcopy(dict(scenario))
-        for cloud in ("azure", "gcp"):
+        for cloud in ("azure", "gcp", "gcp_organizations"):
             section = data.get(cloud) or {}
             if not isinstance(section, dict) or not all(
                 isinstance(v, list) and all(isinstance(o, dict) for o in v)
@@ -95,6 +104,7 @@ class SandboxState:
         return cls(
             azure=data.get("azure") or {},
             gcp=data.get("gcp") or {},
+            gcp_organizations=data.get("gcp_organizations") or {},
             entra=data.get("entra") or {},
             cloudidentity=data.get("cloudidentity") or {},
             faults=[Fault.from_json(f) for f in data.get("faults") or []],
@@ -113,6 +123,8 @@ class SandboxState:
         """The current estate as a scenario (the same format it was seeded with)."""
         with self.lock:
             out: Json = {"azure": copy.deepcopy(self.azure), "gcp": copy.deepcopy(self.gcp)}
+            if self.gcp_organizations:
+                out["gcp_organizations"] = copy.deepcopy(self.gcp_organizations)
             if self.entra:
                 out["entra"] = copy.deepcopy(self.entra)
             if self.cloudidentity:

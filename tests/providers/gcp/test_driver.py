@@ -37,7 +37,7 @@ def test_discovers_projects_and_collects_firewalls_instances_networks(
     resources = list(driver.collect(PROJECT))
 
     by_type = {t: [r for r in resources if r.type == t] for t in ResourceType}
-    assert len(by_type[ResourceType.GCP_FIREWALL]) == 8
+    assert len(by_type[ResourceType.GCP_FIREWALL]) == 9
     assert len(by_type[ResourceType.GCP_NETWORK]) == 3
     web = next(r for r in by_type[ResourceType.GCP_INSTANCE] if r.name == "web-1")
     assert web.facets["external_ip"] and "web" in web.facets["tags"]

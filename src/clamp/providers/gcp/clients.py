@@ -101,10 +101,19 @@ class GcpClients:
         library), built like ``cloudidentity``."""
         return self._discovered("sqladmin", "v1")
 
-    def _discovered(self, api: str, version: str) -> Any:
+    @cached_property
+    def compute_api(self) -> Any:
+        """Compute Engine v1 through google-api-python-client, for the firewall-policy reads
+        (``getEffectiveFirewalls`` answers as the API's JSON, policies and all), built like
+        ``cloudidentity``; its paths sit under the ``compute/v1/`` service path."""
+        return self._discovered("compute", "v1", service_path="compute/v1/")
+
+    def _discovered(self, api: str, version: str, service_path: str = "") -> Any:
         from googleapiclient.discovery import build
 
-        options = {"api_endpoint": self.settings.sandbox_url} if self.settings.sandbox_url else {}
+        # An api_endpoint replaces the root URL and the service path together.
+        sandbox = self.settings.sandbox_url
+        options = {"api_endpoint": f"{sandbox.rstrip('/')}/{service_path}"} if sandbox else {}
         return build(
             api,
             version,

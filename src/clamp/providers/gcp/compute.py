@@ -1,4 +1,5 @@
-"""Compute Engine: list firewalls, instances and networks; change VPC firewall rules.
+"""Compute Engine: list firewalls, instances and networks (and the firewall policies in
+force on each network, ``firewall_policies``); change VPC firewall rules.
 
 Writes use the ``*_unary`` methods and wait on the operation with a GlobalOperationsClient
 built with the same endpoint and credentials (``.result()`` would poll the real endpoint).
@@ -19,6 +20,7 @@ from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.firewall_policies import effective_firewalls
 from clamp.providers.gcp.normalize import COMPUTE, compute_ref
 from clamp.providers.gcp.operations import wait_done
 from clamp.providers.interface import ProgressCallback
@@ -98,7 +100,7 @@ class ComputeService:
             objects += call(f"list {label} in {scope}", permission, partial(_raw_all, lister))
         for obj, kind in _kinds(objects):
             obj.setdefault("kind", kind)
-        return objects
+        return objects + effective_firewalls(clients, scope, objects, progress)
 
     def _get(self, project: str, name: str) -> dict[str, Any]:
         return call(
@@ -108,7 +110,8 @@ class ComputeService:
         )
 
     def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
-        """The project and raw object of one firewall rule, instance or network."""
+        """The project and raw object of one firewall rule or instance; for a network,
+        everything its exposure is judged from (the project's Compute objects)."""
         parts = resource_id.removeprefix(COMPUTE + "/").split("/")
         match parts if resource_id.startswith(COMPUTE) else []:
             case [project, "global", "firewalls", name]:
@@ -121,12 +124,10 @@ class ComputeService:
                         self.clients.instances.get(project=project, zone=zone, instance=name)
                     ),
                 )
-            case [project, "global", "networks", name]:
-                obj = call(
-                    f"read network {name} in {project}",
-                    "compute.networks.get",
-                    lambda: wire(self.clients.networks.get(project=project, network=name)),
-                )
+            case [project, "global", "networks", _]:
+                # A network's findings come from its firewall policies, VPC firewalls and
+                # instances together: read them as a scan does, so a re-read judges alike.
+                return project, self.collect(project, None)
             case _:
                 raise InputError(f"not a Compute firewall, instance or network name: {resource_id}")
         obj.setdefault("kind", next(kind for _, kind in _kinds([obj])))

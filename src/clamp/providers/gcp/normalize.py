@@ -11,7 +11,8 @@ Facets per type:
   ``status``.
 - Project IAM policy (``cloudresourcemanager#policy`` with ``resource: projects/P``, id
   ``//cloudresourcemanager.googleapis.com/projects/P``): ``bindings`` as (role, member).
-- Network: none.
+- Network: when its firewall policies were read, ``policies_before``/``policies_after``
+  and ``enforcement_order`` (see ``normalize_layers``); otherwise none.
 - Bucket (``storage#bucket`` and its ``storage#policy``): see ``normalize_storage``.
 - Cloud SQL instance (``sql#instance``): see ``normalize_database``.
 ``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
@@ -25,45 +26,22 @@ from typing import Any
 
 from clamp.bulk import paused_gc
 from clamp.errors import InputError
+from clamp.exposure import gcp_network_key
 from clamp.model import (
-    ALL_PORTS,
     Access,
     Direction,
     NetworkRule,
-    PortRange,
-    Protocol,
     Provider,
     Resource,
     ResourceType,
 )
-from clamp.ports import parse_ranges
 from clamp.providers.gcp.normalize_database import cloud_sql_instances
+from clamp.providers.gcp.normalize_layers import effective_by_network, network_layers
+from clamp.providers.gcp.normalize_ports import ports_of, protocol_of
 from clamp.providers.gcp.normalize_storage import buckets
 
 COMPUTE = "//compute.googleapis.com/projects"
 PROJECTS = "//cloudresourcemanager.googleapis.com/projects"
-PROTOCOLS = {
-    "all": Protocol.ANY,
-    "tcp": Protocol.TCP,
-    "udp": Protocol.UDP,
-    "icmp": Protocol.ICMP,
-    "sctp": Protocol.SCTP,
-    "esp": Protocol.ESP,
-    "ah": Protocol.AH,
-}
-
-
-def _protocol(value: Any) -> Protocol:
-    text = str(value).lower()
-    if text.isdigit():
-        number = int(text)
-        return Protocol(number) if number in Protocol._value2member_map_ else Protocol.OTHER
-    return PROTOCOLS.get(text, Protocol.OTHER)
-
-
-def _ports(values: list[Any]) -> tuple[PortRange, ...]:
-    """An entry's ``ports``; none listed means every port."""
-    return parse_ranges(values) if values else ALL_PORTS
 
 
 def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
@@ -87,7 +65,7 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
     name = str(fw.get("name", ""))
     try:
         priority = int(fw.get("priority", 1000))
-        parsed = [(e, _ports(e.get("ports") or [])) for e in entries or []]
+        parsed = [(e, ports_of(e.get("ports") or [])) for e in entries or []]
     except (InputError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"firewall {name!r}: {exc}") from None
     return tuple(
@@ -96,7 +74,7 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
             priority=priority,
             direction=direction,
             access=access,
-            protocols=frozenset({_protocol(e.get("IPProtocol", "all"))}),
+            protocols=frozenset({protocol_of(e.get("IPProtocol", "all"))}),
             sources=tuple(sources),
             ports=ports,
             enabled=not fw.get("disabled", False),
@@ -199,6 +177,8 @@ def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -
 
 
 def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
+    objects = list(objects)
+    effective = effective_by_network(objects)
     out = []
     for obj in objects:
         kind = KINDS.get(str(obj.get("kind", "")))
@@ -206,6 +186,9 @@ def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) 
             continue
         try:
             facets = _facets(kind, obj)
+            policies = effective.get(gcp_network_key(full_name(project, obj)))
+            if kind == ResourceType.GCP_NETWORK and policies is not None:
+                facets = network_layers(obj, policies)
         except InputError as exc:
             raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
         except (AttributeError, TypeError, ValueError) as exc:

@@ -13,13 +13,16 @@ SCAN_PERMISSIONS = (
     "compute.firewalls.list",
     "compute.instances.list",
     "compute.networks.list",
+    "compute.networks.getEffectiveFirewalls",
+    "compute.networks.getRegionEffectiveFirewalls",
     "storage.buckets.list",
     "storage.buckets.getIamPolicy",
     "cloudsql.instances.list",
 )
 """The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
 services name in their read calls; ``organizations.get`` finds the Cloud Identity
-customer and only applies to an organization-level role)."""
+customer and only applies to an organization-level role; the two ``getEffectiveFirewalls``
+read the hierarchical, global and regional firewall policies in force on each network)."""
 DIRECTORY_SCAN_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
 """What ``collect`` of ``customer:<id>`` needs outside IAM (Cloud Identity Policy API): the
 Policy API's OAuth scope and a Workspace / Cloud Identity admin privilege (neither goes in
