@@ -79,7 +79,7 @@ def import_defender(
 
 
 def _resolvers(ctx: Context) -> dict[str, Resolver]:
-    """How an ``on:`` mapping finds the resources Clamp judges (read from the cloud)."""
+    """How a ``via:`` mapping finds the resources Clamp judges (read from the cloud)."""
 
     def vm_nsgs(found: ExternalFinding) -> list[str]:
         related = ctx.drivers(Provider.AZURE).read_related(found.resource)

@@ -23,9 +23,15 @@ from clamp.imports.interface import ExternalFinding, ImportResult, Source, Unmap
 from clamp.model import Finding, Provider
 
 Resolver = Callable[[ExternalFinding], list[str]]
-"""For an ``on:`` entry: the ids of the resources Clamp judges for the one reported (the
+"""For a ``via:`` entry: the ids of the resources Clamp judges for the one reported (the
 NSGs on a VM's NICs), read from the cloud by the caller; ``ClampError`` when it cannot."""
-RESOLVERS = ("vm-network-security-groups",)
+NO_TARGET = {
+    "vm-network-security-groups": "the VM's network interfaces have no network security group "
+    "(an NSG on its subnet is not looked up)"
+}
+"""Why a ``via:`` entry found nothing to map to, per resolver."""
+RESOLVERS = tuple(NO_TARGET)
+KEYS = {"check", "provider", "resource", "note", "title", "via", "match"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +45,7 @@ class Rule:
     resource: str
     note: str = ""
     title: str = ""
-    on: str | None = None
+    via: str | None = None
     by_display_name: bool = False
 
     def resource_of(self, found: ExternalFinding) -> str:
@@ -54,6 +60,9 @@ def rules() -> tuple[Rule, ...]:
     out: list[Rule] = []
     for source in Source:
         for name, entry in (data.get(str(source)) or {}).items():
+            unknown = sorted(map(str, set(entry) - KEYS))
+            if unknown:
+                raise ConfigError(f"mapping.yaml: {source} {name}: unknown key(s) {unknown}")
             rule = Rule(
                 source=source,
                 rule=str(name),
@@ -62,13 +71,13 @@ def rules() -> tuple[Rule, ...]:
                 resource=entry["resource"],
                 note=entry.get("note", ""),
                 title=entry.get("title", ""),
-                on=entry.get("on"),
+                via=entry.get("via"),
                 by_display_name=entry.get("match") == "display_name",
             )
             if rule.check not in CHECKS.names():
                 raise ConfigError(f"mapping.yaml: {source} {name}: unknown check {rule.check!r}")
-            if rule.on is not None and rule.on not in RESOLVERS:
-                raise ConfigError(f"mapping.yaml: {source} {name}: unknown 'on' {rule.on!r}")
+            if rule.via is not None and rule.via not in RESOLVERS:
+                raise ConfigError(f"mapping.yaml: {source} {name}: unknown 'via' {rule.via!r}")
             out.append(rule)
     return tuple(out)
 
@@ -109,7 +118,7 @@ def map_findings(
             result.unmapped.append(Unmapped(item, f"its resource could not be resolved: {exc}"))
             continue
         if not targets:
-            result.unmapped.append(Unmapped(item, "no resource Clamp judges was found for it"))
+            result.unmapped.append(Unmapped(item, NO_TARGET.get(rule.via or "", "no resource id")))
             continue
         for target in targets:
             finding = _finding(rule, item, target)
@@ -122,11 +131,11 @@ def map_findings(
 def _targets(rule: Rule, item: ExternalFinding, resolvers: Mapping[str, Resolver]) -> list[str]:
     if not item.resource:
         return []
-    if rule.on is None:
+    if rule.via is None:
         return [rule.resource_of(item)]
-    resolve = resolvers.get(rule.on)
+    resolve = resolvers.get(rule.via)
     if resolve is None:
-        raise ConfigError(f"{rule.on} cannot be resolved here")
+        raise ConfigError(f"{rule.via} cannot be resolved here")
     return resolve(item)
 
 
