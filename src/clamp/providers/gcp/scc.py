@@ -23,6 +23,7 @@ from clamp.imports.interface import ExternalFinding, Source
 from clamp.model import Provider, Severity
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
+from clamp.providers.gcp.scc_names import clamp_resource
 
 FINDINGS_LIST = "securitycenter.findings.list"
 SEVERITIES = {
@@ -50,11 +51,8 @@ def active_findings(settings: Settings, organization: str) -> list[ExternalFindi
 
 def _external(result: Any) -> ExternalFinding:
     finding, resource = result.finding, result.resource
-    name = str(finding.resource_name)
     display = str(resource.display_name or "")
-    head, _, last = name.rpartition("/")
-    if last.isdigit() and display and name.startswith("//compute.googleapis.com/"):
-        name = f"{head}/{display}"
+    name = clamp_resource(str(finding.resource_name), display)
     return ExternalFinding(
         source=Source.SCC,
         uid=str(finding.name),
