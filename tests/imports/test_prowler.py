@@ -157,3 +157,18 @@ def test_a_missing_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "cannot read" in result.stderr
+
+
+def test_a_scan_settles_imported_findings_confirmed_become_clamps_the_rest_resolve(
+    cli: Cli,
+) -> None:
+    ids = _imported(cli)
+
+    assert cli("scan", "--provider", "gcp").exit_code == 0
+
+    confirmed = cli.json("finding", ids[FIREWALLS + "allow-ssh-web"])
+    refuted = cli.json("finding", ids[FIREWALLS + "legacy-ssh-disabled"])
+    assert confirmed["status"] == "open" and confirmed["source"] == "clamp, prowler"
+    assert confirmed["details"]["rules"]  # Clamp's own evidence now
+    assert refuted["status"] == "resolved"
+    assert cli.json("finding", ids[NSG])["status"] == "open"  # Azure was not scanned
