@@ -30,6 +30,7 @@ from clamp.errors import (
     UndoRefused,
     VerificationFailed,
 )
+from clamp.imports.verify import confirm as confirm_imported
 from clamp.model import (
     ActionRecord,
     ActionStatus,
@@ -156,6 +157,7 @@ class ActionEngine:
             chosen.check_values(dict(params or {}))  # before the cloud is even read
         driver = self.drivers(finding.provider)
         related = driver.read_related(finding.resource)
+        finding = confirm_imported(finding, related, self.settings)  # another tool's: verify
         if bundle is not None:
             return described(plan_bundle(bundle, finding, related[0], self.settings), driver)
         assert chosen is not None

@@ -12,6 +12,9 @@ and the ``PubsubMessage`` schema of the pubsub v1 discovery document; Cloud Logg
 schema of the cloudasset v1 discovery document (``asset``, ``priorAsset``,
 ``priorAssetState``, ``deleted``, ``window.startTime``). Resource names follow Cloud Asset
 Inventory's full names ("Resource names"), which are Clamp's ids for Google resources.
+Security Command Center notifications (a notification config's Pub/Sub topic) are
+``NotificationMessage`` as JSON (google-cloud-securitycenter's type: ``finding`` with
+``name``, ``resourceName``, ``category``, ``state``, ``eventTime``; ``resource``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from clamp.errors import InputError
 from clamp.events.record import CloudEvent, EventKind, field, mapping, text, timestamp
 from clamp.model import Provider
+from clamp.providers.gcp.scc_names import clamp_resource
 
 VERSIONS = ("v1.", "beta.", "alpha.")
 """Compute's audit method names carry the API version first (``v1.compute.firewalls.insert``)."""
@@ -55,8 +59,13 @@ def parse_push(body: bytes) -> tuple[CloudEvent | None, str]:
         event = audit_entry(payload, f"gcp:message:{message_id}")
     elif "asset" in payload or "priorAsset" in payload:
         event = temporal_asset(payload, f"gcp:message:{message_id}")
+    elif "notificationConfigName" in payload:
+        event = scc_notification(payload, f"gcp:message:{message_id}")
     else:
-        raise InputError("push body: message.data is neither an audit log entry nor an asset")
+        raise InputError(
+            "push body: message.data is neither an audit log entry, an asset nor a "
+            "Security Command Center notification"
+        )
     if event is not None and event.event_time is None:
         event = replace(event, event_time=timestamp(published, "message.publishTime"))
     return event, message_id
@@ -154,4 +163,26 @@ def temporal_asset(change: Mapping[str, Any], delivery: str) -> CloudEvent:
         kind=EventKind.DELETE if change.get("deleted") else EventKind.WRITE,
         type=str(asset.get("assetType") or "asset"),
         event_time=timestamp(start, "TemporalAsset: window.startTime"),
+    )
+
+
+def scc_notification(message: Mapping[str, Any], delivery: str) -> CloudEvent:
+    """A Security Command Center notification (``NotificationMessage`` as JSON:
+    ``notificationConfigName``, ``finding``, ``resource``): Clamp re-reads the finding's
+    resource and judges it with its own checks (trust, but verify), whether SCC says the
+    finding is active or, now inactive, resolved."""
+    finding = mapping(message.get("finding"), "NotificationMessage: finding")
+    where = "NotificationMessage: finding"
+    resource = mapping(message.get("resource") or {}, "NotificationMessage: resource")
+    name = clamp_resource(
+        text(finding, "resourceName", where), str(resource.get("displayName") or "")
+    )
+    when = finding.get("eventTime")
+    return CloudEvent(
+        provider=Provider.GCP,
+        keys=(f"gcp:scc:{text(finding, 'name', where)}@{when}", delivery),
+        resource=name,
+        kind=EventKind.WRITE,
+        type=f"securitycenter:{finding.get('category') or 'finding'}",
+        event_time=timestamp(when, f"{where}: eventTime"),
     )

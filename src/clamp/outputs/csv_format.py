@@ -22,6 +22,7 @@ FINDING_COLUMNS = (
     "provider",
     "scope",
     "resource",
+    "source",
     "first_seen",
     "last_seen",
     "resolved_at",

@@ -40,6 +40,15 @@ def exposure_summary(details: Mapping[str, Any]) -> str:
     return f"{text} via {names}" if names else text
 
 
+def _why(data: Mapping[str, Any]) -> str:
+    """The exposure, and who reported the finding when it is not (only) Clamp."""
+    why = exposure_summary(data["details"])
+    source = str(data.get("source") or "clamp")
+    if source == "clamp":
+        return why
+    return f"{why}; reported by {source}" if why else f"reported by {source}"
+
+
 def findings_table(findings: Sequence[FindingRecord]) -> Table:
     """Findings as a table: id, check, cloud, severity, status, resource, why."""
     table = Table(title=f"{len(findings)} finding(s)", show_lines=False)
@@ -55,7 +64,7 @@ def findings_table(findings: Sequence[FindingRecord]) -> Table:
             Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
             Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
             short_resource(data["resource"]),
-            exposure_summary(data["details"]),
+            _why(data),
         )
     return table
 

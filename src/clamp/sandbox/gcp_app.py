@@ -1,6 +1,7 @@
 """The Google side of the sandbox assembled: Compute Engine (firewalls, networks,
-firewall policies, instances, disks, snapshots, operations), Resource Manager, Cloud Storage, Cloud
-Identity and the Cloud SQL Admin API, on the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
+firewall policies, instances, disks, snapshots, operations), Resource Manager, Cloud
+Storage, Cloud Identity, the Cloud SQL Admin API and Security Command Center's findings, on
+the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from clamp.sandbox.gcp_errors import unknown_route
 from clamp.sandbox.gcp_instances import instance_routes
 from clamp.sandbox.gcp_policies import policy_routes
 from clamp.sandbox.gcs import gcs_routes
+from clamp.sandbox.scc import scc_routes
 from clamp.sandbox.state import SandboxState
 
 
@@ -47,5 +49,6 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             *cloudidentity_routes(state),
             *cloudsql_routes(state),
             *gcs_routes(state),
+            *scc_routes(state),
         ],
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from clamp.imports.interface import source_of
 from clamp.model import (
     ActionRecord,
     ActionStatus,
@@ -85,6 +86,7 @@ def finding_to_json(record: FindingRecord | Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "status": finding.status.value,
         "title": finding.title,
+        "source": source_of(finding.details),
         "details": to_jsonable(finding.details),
     }
     if isinstance(record, FindingRecord):

@@ -4,9 +4,9 @@ ones reopen, an expired suppression behaves as open."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
@@ -74,7 +74,18 @@ def finding_record(row: FindingRow, now: datetime) -> FindingRecord:
 def refresh_row(row: FindingRow, finding: Finding) -> None:
     row.check, row.provider, row.resource = finding.check, finding.provider.value, finding.resource
     row.scope, row.severity, row.title = finding.scope, finding.severity.value, finding.title
-    row.details = codec.to_jsonable(finding.details)
+    row.details = codec.to_jsonable(_keep_reporters(finding.details, row.details))
+
+
+def _keep_reporters(details: Mapping[str, Any], previous: Any) -> Mapping[str, Any]:
+    """Clamp's fresh evidence, still naming the other tools that reported the finding
+    (``clamp.imports``): an imported finding Clamp now finds itself keeps its reports."""
+    if not isinstance(previous, Mapping) or details.get("source") or "reported_by" in details:
+        return details
+    reports = previous.get("reported_by") or (
+        previous.get("external") if previous.get("source") else None
+    )
+    return {**details, "reported_by": reports} if reports else details
 
 
 def clear_suppression(row: FindingRow) -> None:
