@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.config import Settings
 from clamp.errors import InputError, NotFoundError
@@ -36,6 +36,7 @@ from clamp.store.lifecycle import (
     open_seen,
     resolve_unseen,
 )
+from clamp.store.notices import NoticeBook, findings_moved_in
 from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 from clamp.store.users import UserBook
@@ -71,6 +72,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _notify_moved(
+    session: Session, opened: list[str], gone: list[FindingRow], now: datetime, actor: str
+) -> None:
+    """Queue the notices of the findings just opened (new or reopened) and resolved."""
+    session.flush()  # the new findings' rows, so that get() finds them without a query
+    moved: list[tuple[str, FindingRow]] = []
+    for fid in opened:
+        row = session.get(FindingRow, fid)  # in the session already: no query
+        if row is not None:
+            new = row.first_seen == now
+            moved.append(("finding.opened" if new else "finding.reopened", row))
+    moved.extend(("finding.resolved", row) for row in gone)
+    findings_moved_in(session, moved, now, actor)
+
+
 class Store:
     """Clamp's persistence over SQLAlchemy: SQLite by default, PostgreSQL for teams."""
 
@@ -85,6 +101,7 @@ class Store:
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
         self._events = EventBook(self._reads, self._writes)
+        self._notices = NoticeBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -137,6 +154,11 @@ class Store:
         """Cloud change events received, and the delivery counters."""
         return self._events
 
+    @property
+    def notices(self) -> NoticeBook:
+        """The outbox of outbound notifications and their deliveries."""
+        return self._notices
+
     # -- findings -------------------------------------------------------------------------
     def record_scan(
         self,
@@ -156,13 +178,18 @@ class Store:
         now = _now()
         seen = {f.id: f for f in findings}
         resolved = 0
+        opened: list[str] = []
         with self._writes.begin() as session:
             lock_findings(session)
-            new, open_, reopened, suppressed = open_seen(session, seen, now)
+            new, open_, reopened, suppressed = open_seen(session, seen, now, opened)
+            gone: list[FindingRow] = []
             for row in live_in_scopes(session, scopes):
                 if checks is not None and row.check not in checks:
                     continue  # not evaluated by this scan: it says nothing about the finding
-                resolved += resolve_unseen(row, seen, now)
+                if resolve_unseen(row, seen, now):
+                    gone.append(row)
+            resolved = len(gone)
+            _notify_moved(session, opened, gone, now, source)
             scan = ScanRow(
                 recorded=now,
                 source=source,
@@ -191,8 +218,9 @@ class Store:
             lock_findings(session)
             open_seen(session, seen, now, opened)
             rows = live_on_resources(session, wanted)
-            resolved = sum(resolve_unseen(row, seen, now) for row in rows)
-        return FindingsUpdate(tuple(opened), resolved)
+            gone = [row for row in rows if resolve_unseen(row, seen, now)]
+            _notify_moved(session, opened, gone, now, "clamp")
+        return FindingsUpdate(tuple(opened), len(gone))
 
     def findings(
         self,
