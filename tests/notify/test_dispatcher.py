@@ -135,3 +135,20 @@ def test_with_no_sink_the_notices_wait_for_one(store: Store, hook: Receiver) -> 
     assert Dispatcher(store, settings(store)).drain().routed == 0
     assert store.notices.unrouted() == 1
     assert dispatcher(store, hook, Clock()).drain().delivered == 1
+
+
+def test_a_claimed_delivery_is_not_sent_twice_and_a_dead_claimant_is_outlived(
+    store: Store, hook: Receiver
+) -> None:
+    from clamp.notify.dispatcher import LEASE
+
+    scan(store, finding("nsg-a"))
+    clock = Clock()
+    sender = dispatcher(store, hook, clock)
+    store.notices.route(lambda _n: ["hook"], clock.now)
+    [claimed] = store.notices.claim(clock.now, LEASE)  # a dispatcher that then dies
+
+    assert sender.drain().delivered == 0  # a second one leaves it alone
+    clock.advance(LEASE.total_seconds())
+    assert sender.drain().delivered == 1
+    assert [r.headers["webhook-id"] for r in hook.requests] == [claimed.notice.id]

@@ -31,6 +31,8 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_RETRY_AFTER = timedelta(hours=6)
 """A sink's ``Retry-After`` is honoured up to this long."""
 BATCH = 100
+LEASE = timedelta(minutes=5)
+"""How long a claimed delivery is this dispatcher's: past it, another may try it again."""
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -93,10 +95,8 @@ class Dispatcher:
         routed = self.store.notices.route(self._wanted_by, now)
         delivered = retrying = dead = 0
         rendered: dict[str, Message] = {}
-        seen: set[int] = set()
-        while batch := [d for d in self.store.notices.due(now, limit=BATCH) if d.id not in seen]:
+        while batch := self.store.notices.claim(now, LEASE, limit=BATCH):
             for delivery in batch:
-                seen.add(delivery.id)
                 match self._send(delivery, rendered, now):
                     case "delivered":
                         delivered += 1

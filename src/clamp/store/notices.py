@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, insert, select, update
@@ -132,20 +132,27 @@ class NoticeBook:
                 row.routed = True
         return made
 
-    def due(self, now: datetime, *, limit: int = 100) -> list[Delivery]:
-        """Pending deliveries due at ``now``, oldest first."""
+    def claim(self, now: datetime, lease: timedelta, *, limit: int = 100) -> list[Delivery]:
+        """Pending deliveries due at ``now``, oldest first, each leased for ``lease`` (its
+        due time moved past it) in one write transaction: a second dispatcher does not
+        send them too, and one whose process dies mid-send is tried again after the lease."""
         query = (
-            select(NoticeDeliveryRow, NoticeRow)
-            .join(NoticeRow, NoticeRow.id == NoticeDeliveryRow.notice)
+            select(NoticeDeliveryRow)
             .where(
                 NoticeDeliveryRow.status == DeliveryStatus.PENDING.value,
                 NoticeDeliveryRow.due <= now,
             )
             .order_by(NoticeDeliveryRow.due, NoticeDeliveryRow.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        with self._reads() as session:
-            return [_delivery(d, n) for d, n in session.execute(query)]
+        with self._writes.begin() as session:
+            rows = list(session.scalars(query))
+            notices = {n.id: n for n in _notices_of(session, {r.notice for r in rows})}
+            claimed = [_delivery(row, notices[row.notice]) for row in rows]
+            for row in rows:
+                row.due = now + lease
+        return claimed
 
     def delivered(self, delivery_id: int, now: datetime) -> None:
         """A sink accepted the notice."""
@@ -213,6 +220,12 @@ class NoticeBook:
             values = {"status": DeliveryStatus.PENDING.value, "attempts": 0, "due": now}
             result = cast(CursorResult[Any], session.execute(stmt.values(**values)))
             return int(result.rowcount)
+
+
+def _notices_of(session: Session, ids: set[str]) -> list[NoticeRow]:
+    return (
+        list(session.scalars(select(NoticeRow).where(NoticeRow.id.in_(sorted(ids))))) if ids else []
+    )
 
 
 def _pending(notice: str, sink: str, now: datetime) -> NoticeDeliveryRow:
