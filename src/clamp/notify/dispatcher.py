@@ -19,7 +19,8 @@ from clamp.notify.config import SinkConfig
 from clamp.notify.interface import DeliveryFailed, DeliveryRefused, Sink
 from clamp.notify.message import Message, render
 from clamp.notify.sinks import build_sink
-from clamp.store.notice_records import Delivery, Notice
+from clamp.store.notice_records import Delivery, Notice, Outcome
+from clamp.store.records import FindingRecord
 
 if TYPE_CHECKING:
     from clamp.store import Store
@@ -96,43 +97,46 @@ class Dispatcher:
         delivered = retrying = dead = 0
         rendered: dict[str, Message] = {}
         while batch := self.store.notices.claim(now, LEASE, limit=BATCH):
-            for delivery in batch:
-                match self._send(delivery, rendered, now):
-                    case "delivered":
-                        delivered += 1
-                    case "retrying":
-                        retrying += 1
-                    case _:
-                        dead += 1
+            about = self.store.notices.findings(
+                str(d.notice.data["finding_id"]) for d in batch if d.notice.data.get("finding_id")
+            )
+            outcomes = [self._send(delivery, rendered, about, now) for delivery in batch]
+            self.store.notices.record(outcomes, now)
+            for outcome in outcomes:
+                if outcome.error is None:
+                    delivered += 1
+                elif outcome.retry_at is None:
+                    dead += 1
+                else:
+                    retrying += 1
         return DrainReport(routed, delivered, retrying, dead)
 
     def _wanted_by(self, notice: Notice) -> list[str]:
         return [name for name, config in self.configs.items() if config.wants(notice)]
 
-    def _send(self, delivery: Delivery, rendered: dict[str, Message], now: datetime) -> str:
-        book = self.store.notices
+    def _send(
+        self,
+        delivery: Delivery,
+        rendered: dict[str, Message],
+        findings: Mapping[str, FindingRecord],
+        now: datetime,
+    ) -> Outcome:
         config = self.configs.get(delivery.sink)
         if config is None:
-            book.failed(delivery.id, f"sink {delivery.sink} is no longer configured", now, None)
-            return "dead"
+            return Outcome(delivery.id, f"sink {delivery.sink} is no longer configured")
         notice = delivery.notice
         try:
             if notice.id not in rendered:
-                rendered[notice.id] = render(notice, self.store.finding)
+                rendered[notice.id] = render(notice, findings.get)
             self.sink(delivery.sink).deliver(rendered[notice.id])
         except DeliveryRefused as exc:
-            book.failed(delivery.id, str(exc), now, None)
             log.warning("notice %s refused by %s: %s", notice.id, delivery.sink, exc)
-            return "dead"
+            return Outcome(delivery.id, str(exc))
         except DeliveryFailed as exc:
             attempts = delivery.attempts + 1
             if attempts >= config.max_attempts:
-                book.failed(delivery.id, str(exc), now, None)
-                return "dead"
-            book.failed(delivery.id, str(exc), now, now + backoff(attempts, exc.retry_after))
-            return "retrying"
-        except ValueError as exc:  # a notice that cannot be rendered: a bug, kept for a retry
-            book.failed(delivery.id, f"cannot render the notice: {exc}", now, None)
-            return "dead"
-        book.delivered(delivery.id, now)
-        return "delivered"
+                return Outcome(delivery.id, str(exc))
+            return Outcome(delivery.id, str(exc), now + backoff(attempts, exc.retry_after))
+        except ValueError as exc:  # a notice that cannot be rendered: a bug; `retry` after a fix
+            return Outcome(delivery.id, f"cannot render the notice: {exc}")
+        return Outcome(delivery.id)

@@ -9,15 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clamp.errors import NotFoundError
 from clamp.model import FindingStatus
 from clamp.outputs.ocsf import detection_finding, remediation_activity
 from clamp.store.codec import action_from_json, iso
 from clamp.store.notice_records import Notice
 from clamp.store.records import FindingRecord
 
-FindingLookup = Callable[[str], FindingRecord]
-"""The store's ``finding(id)``: a finding's record (``NotFoundError`` if unknown)."""
+FindingLookup = Callable[[str], FindingRecord | None]
+"""A finding's stored record by id (None if the store has none)."""
 
 HEADLINES = {
     "finding.opened": "Finding opened",
@@ -104,9 +103,4 @@ def render(notice: Notice, finding: FindingLookup) -> Message:
 
 def _finding(notice: Notice, lookup: FindingLookup) -> FindingRecord | None:
     finding_id = notice.data.get("finding_id")
-    if not finding_id:
-        return None
-    try:
-        return lookup(str(finding_id))
-    except NotFoundError:
-        return None
+    return lookup(str(finding_id)) if finding_id else None

@@ -72,3 +72,13 @@ class Delivery:
     due: datetime
     updated: datetime
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to: delivered (``error`` None), to be tried again at
+    ``retry_at``, or a dead letter (an ``error`` and no ``retry_at``)."""
+
+    delivery: int
+    error: str | None = None
+    retry_at: datetime | None = None

@@ -13,17 +13,26 @@ A delivery is one notice on its way to one sink: ``pending`` (due at ``due``),
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import InputError, NotFoundError
+from clamp.model import Finding
 from clamp.store.codec import iso
-from clamp.store.notice_records import NOTIFIED_EVENTS, Delivery, DeliveryStatus, Notice
-from clamp.store.tables import ActionRow, FindingRow, NoticeDeliveryRow, NoticeRow
+from clamp.store.lifecycle import finding_record, rows_by_id
+from clamp.store.notice_records import (
+    NOTIFIED_EVENTS,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    Outcome,
+)
+from clamp.store.records import FindingRecord
+from clamp.store.tables import ActionRow, Base, FindingRow, NoticeDeliveryRow, NoticeRow
 
 
 def _notice(row: NoticeRow) -> Notice:
@@ -38,6 +47,9 @@ def _notice(row: NoticeRow) -> Notice:
         row.scope,
         row.data,
     )
+
+
+NOTICES = Base.metadata.tables[NoticeRow.__tablename__]
 
 
 # -- writing, inside the caller's transaction ---------------------------------------------
@@ -81,27 +93,30 @@ def enqueue_in(
 
 
 def findings_moved_in(
-    session: Session, moved: Iterable[tuple[str, FindingRow]], when: datetime, actor: str
+    session: Session,
+    moved: Iterable[tuple[str, Finding | FindingRow]],
+    when: datetime,
+    actor: str,
 ) -> None:
     """Queue one notice per finding a scan (or an event's re-read) opened, reopened or
-    resolved: ``moved`` holds ``(kind, row)`` pairs."""
+    resolved: ``moved`` holds ``(kind, finding)`` pairs (the scan's finding, or the row)."""
     rows = [
         {
             "id": uuid.uuid4().hex,
             "kind": kind,
             "created": when,
             "actor": actor,
-            "subject": row.id,
-            "severity": row.severity,
-            "provider": row.provider,
-            "scope": row.scope,
-            "data": {"finding_id": row.id, "check": row.check, "title": row.title},
+            "subject": item.id,
+            "severity": str(item.severity),
+            "provider": str(item.provider),
+            "scope": item.scope,
+            "data": {"finding_id": item.id, "check": item.check, "title": item.title},
             "routed": False,
         }
-        for kind, row in moved
+        for kind, item in moved
     ]
     if rows:
-        session.execute(insert(NoticeRow), rows)
+        session.execute(NOTICES.insert(), rows)  # Core executemany: no ORM objects
 
 
 def action_row_json(row: ActionRow) -> dict[str, Any]:
@@ -124,7 +139,7 @@ class NoticeBook:
         (none: nobody wants it); how many deliveries were made."""
         made = 0
         with self._writes.begin() as session:
-            query = select(NoticeRow).where(NoticeRow.routed.is_(False)).order_by(NoticeRow.created)
+            query = select(NoticeRow).where(NoticeRow.routed.is_(False)).order_by(NoticeRow.seq)
             for row in session.scalars(query.with_for_update(skip_locked=True)):
                 for sink in sinks_for(_notice(row)):
                     session.add(_pending(row.id, sink, now))
@@ -154,29 +169,27 @@ class NoticeBook:
                 row.due = now + lease
         return claimed
 
-    def delivered(self, delivery_id: int, now: datetime) -> None:
-        """A sink accepted the notice."""
-        self._set(delivery_id, status=DeliveryStatus.DELIVERED.value, updated=now, error="")
-
-    def failed(
-        self, delivery_id: int, error: str, now: datetime, retry_at: datetime | None
-    ) -> None:
-        """An attempt failed: try again at ``retry_at``, or dead-letter it (``None``)."""
+    def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Record what a batch of attempts came to, in one transaction."""
         with self._writes.begin() as session:
-            row = session.get(NoticeDeliveryRow, delivery_id)
-            if row is None:
-                return
-            row.attempts += 1
-            row.error, row.updated = error, now
-            if retry_at is None:
-                row.status = DeliveryStatus.DEAD.value
-            else:
-                row.due = retry_at
-
-    def _set(self, delivery_id: int, **values: Any) -> None:
-        with self._writes.begin() as session:
-            stmt = update(NoticeDeliveryRow).where(NoticeDeliveryRow.id == delivery_id)
-            session.execute(stmt.values(attempts=NoticeDeliveryRow.attempts + 1, **values))
+            rows = session.scalars(
+                select(NoticeDeliveryRow).where(
+                    NoticeDeliveryRow.id.in_([o.delivery for o in outcomes])
+                )
+            )
+            by_id = {row.id: row for row in rows}
+            for outcome in outcomes:
+                row = by_id.get(outcome.delivery)
+                if row is None:
+                    continue
+                row.attempts += 1
+                row.updated, row.error = now, outcome.error or ""
+                if outcome.error is None:
+                    row.status = DeliveryStatus.DELIVERED.value
+                elif outcome.retry_at is None:
+                    row.status = DeliveryStatus.DEAD.value
+                else:
+                    row.due = outcome.retry_at
 
     def deliveries(self, status: DeliveryStatus | None = None) -> list[Delivery]:
         """Deliveries (in one status), oldest first."""
@@ -192,8 +205,15 @@ class NoticeBook:
     def notices(self) -> list[Notice]:
         """Every notice in the outbox, oldest first."""
         with self._reads() as session:
-            query = select(NoticeRow).order_by(NoticeRow.created, NoticeRow.id)
+            query = select(NoticeRow).order_by(NoticeRow.seq)
             return [_notice(row) for row in session.scalars(query)]
+
+    def findings(self, ids: Iterable[str]) -> dict[str, FindingRecord]:
+        """The stored findings among ``ids`` (what a batch of notices is about), by id."""
+        now = datetime.now(UTC)
+        with self._reads() as session:
+            rows = rows_by_id(session, sorted(set(ids)))
+            return {fid: finding_record(row, now) for fid, row in rows.items()}
 
     def unrouted(self) -> int:
         """How many notices wait for the dispatcher to route them."""
@@ -224,7 +244,13 @@ class NoticeBook:
 
 def _notices_of(session: Session, ids: set[str]) -> list[NoticeRow]:
     return (
-        list(session.scalars(select(NoticeRow).where(NoticeRow.id.in_(sorted(ids))))) if ids else []
+        list(
+            session.scalars(
+                select(NoticeRow).where(NoticeRow.id.in_(sorted(ids))).order_by(NoticeRow.seq)
+            )
+        )
+        if ids
+        else []
     )
 
 

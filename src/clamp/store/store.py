@@ -36,7 +36,7 @@ from clamp.store.lifecycle import (
     open_seen,
     resolve_unseen,
 )
-from clamp.store.notices import NoticeBook, findings_moved_in
+from clamp.store.notices import NoticeBook, action_row_json, findings_moved_in
 from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 from clamp.store.users import UserBook
@@ -63,9 +63,7 @@ def _action_row(record: ActionRecord) -> ActionRow:
 
 
 def _action(row: ActionRow) -> ActionRecord:
-    data = {column.key: getattr(row, column.key) for column in ActionRow.__table__.columns}
-    data.update(created=codec.iso(row.created), updated=codec.iso(row.updated))
-    return codec.action_from_json(data)
+    return codec.action_from_json(action_row_json(row))
 
 
 def _now() -> datetime:
@@ -73,16 +71,16 @@ def _now() -> datetime:
 
 
 def _notify_moved(
-    session: Session, opened: list[str], gone: list[FindingRow], now: datetime, actor: str
+    session: Session,
+    opened: list[tuple[bool, Finding]],
+    gone: list[FindingRow],
+    now: datetime,
+    actor: str,
 ) -> None:
-    """Queue the notices of the findings just opened (new or reopened) and resolved."""
-    session.flush()  # the new findings' rows, so that get() finds them without a query
-    moved: list[tuple[str, FindingRow]] = []
-    for fid in opened:
-        row = session.get(FindingRow, fid)  # in the session already: no query
-        if row is not None:
-            new = row.first_seen == now
-            moved.append(("finding.opened" if new else "finding.reopened", row))
+    """Queue the notices of the findings just opened (``True``: reopened) and resolved."""
+    moved: list[tuple[str, Finding | FindingRow]] = [
+        ("finding.reopened" if back else "finding.opened", finding) for back, finding in opened
+    ]
     moved.extend(("finding.resolved", row) for row in gone)
     findings_moved_in(session, moved, now, actor)
 
@@ -181,7 +179,8 @@ class Store:
         opened: list[str] = []
         with self._writes.begin() as session:
             lock_findings(session)
-            new, open_, reopened, suppressed = open_seen(session, seen, now, opened)
+            back: set[str] = set()
+            new, open_, reopened, suppressed = open_seen(session, seen, now, opened, back)
             gone: list[FindingRow] = []
             for row in live_in_scopes(session, scopes):
                 if checks is not None and row.check not in checks:
@@ -189,7 +188,7 @@ class Store:
                 if resolve_unseen(row, seen, now):
                     gone.append(row)
             resolved = len(gone)
-            _notify_moved(session, opened, gone, now, source)
+            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, source)
             scan = ScanRow(
                 recorded=now,
                 source=source,
@@ -214,12 +213,13 @@ class Store:
         wanted = {r.lower() for r in resources}
         seen = {f.id: f for f in findings if f.resource.lower() in wanted}
         opened: list[str] = []
+        back: set[str] = set()
         with self._writes.begin() as session:
             lock_findings(session)
-            open_seen(session, seen, now, opened)
+            open_seen(session, seen, now, opened, back)
             rows = live_on_resources(session, wanted)
             gone = [row for row in rows if resolve_unseen(row, seen, now)]
-            _notify_moved(session, opened, gone, now, "clamp")
+            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
         return FindingsUpdate(tuple(opened), len(gone))
 
     def findings(

@@ -314,7 +314,9 @@ class NoticeRow(Base):
 
     __tablename__ = "notices"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """The order the notices were written in (their ids are random)."""
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     kind: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(256))

@@ -22,7 +22,8 @@ def upgrade() -> None:
     """Create notices and notice_deliveries."""
     op.create_table(
         "notices",
-        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(32), nullable=False, unique=True),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(256), nullable=False),
