@@ -9,7 +9,8 @@
   directory, if it exists); its ``[password_baseline]`` table sets the password baseline,
   its ``[roles]`` table who may do what (``clamp.roles``), its ``[stages.NAME]`` tables
   the stages automation rules are promoted through (``clamp.selectors``), its
-  ``[schedule]`` table what ``clamp serve`` runs on its own (``Schedule``).
+  ``[schedule]`` table what ``clamp serve`` runs on its own (``Schedule``), its
+  ``[[notify.sinks]]`` where notifications go (``clamp.notify.config``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from clamp.events.config import EventsConfig
 from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
+from clamp.notify.config import NotifyConfig
 from clamp.roles import Roles
 from clamp.selectors import Selector
 
@@ -202,6 +204,8 @@ class Settings:
     """Console sign-in through an OpenID Connect provider (``[oidc]``), if configured."""
     events: EventsConfig = field(default_factory=EventsConfig)
     """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    """Where outbound notifications go (``[[notify.sinks]]``, ``clamp.notify``)."""
     """Playbooks whose runs wait for a second person in this install, whatever their file
     says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
@@ -245,6 +249,10 @@ class Settings:
         if "events" in config:
             kwargs["events"] = EventsConfig.from_mapping(
                 config["events"], env.get("CLAMP_CONFIG") or "config"
+            )
+        if "notify" in config:
+            kwargs["notify"] = NotifyConfig.from_mapping(
+                config["notify"], env.get("CLAMP_CONFIG") or "config", env
             )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(

@@ -41,6 +41,8 @@ NEEDS_NO_CLOUD = {
     ("findings",),
     ("incident", "list"),
     ("incident", "open"),
+    ("notify", "failed"),
+    ("notify", "send"),
     ("permissions",),
     ("users", "list"),
 }

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from clamp.api.app import create_app
+from clamp.api.notify_pump import NoticePump
 from clamp.api.scheduler import Scheduler
 from clamp.api.service import Service
 from clamp.config import Settings
@@ -125,6 +126,9 @@ def run(
         scheduler = Scheduler(service)
         scheduler.start()
         stack.callback(scheduler.stop)
+        pump = NoticePump(service)
+        pump.start()
+        stack.callback(pump.stop)
         say(f"console: {url}/   API: {url}/api/v1   OpenAPI: {url}/api/v1/openapi.json")
         app = create_app(service, secure_cookies=listener.tls)
         config = uvicorn.Config(

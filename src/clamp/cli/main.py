@@ -24,6 +24,7 @@ from clamp.cli.common import (
 from clamp.cli.compliance import compliance_app
 from clamp.cli.exits import ExitCode
 from clamp.cli.imports import import_app
+from clamp.cli.notify import notify_app
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
 from clamp.cli.scan import finding, findings, scan
@@ -49,6 +50,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(users_app, name="users")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(import_app, name="import")
+app.add_typer(notify_app, name="notify")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)

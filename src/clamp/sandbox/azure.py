@@ -44,6 +44,7 @@ from clamp.sandbox.arm_network import NSG, check_security_rule, nsg_in_use, rest
 from clamp.sandbox.arm_objects import ResourceObjects
 from clamp.sandbox.arm_storage import ACCOUNT, account_keys
 from clamp.sandbox.graph import build_graph_app
+from clamp.sandbox.logs_ingestion import logs_ingestion_route
 from clamp.sandbox.state import SandboxState
 
 OPERATIONS_PATH = "/_arm/operations/"
@@ -333,12 +334,14 @@ def _body(content: bytes) -> Json | Response:
 
 
 def build_azure_app(state: SandboxState) -> Starlette:
-    """The ASGI app for the sandbox's HTTPS listener: ARM, and Microsoft Graph at /v1.0."""
+    """The ASGI app for the sandbox's HTTPS listener: ARM, Microsoft Graph at /v1.0 and
+    the Logs Ingestion API at /dataCollectionRules."""
     api = ArmApi(state)
     methods = ["GET", "PUT", "DELETE", "PATCH", "POST"]
     return Starlette(
         routes=[
             Mount("/v1.0", app=build_graph_app(state)),
+            logs_ingestion_route(state),
             Route("/{path:path}", api.dispatch, methods=methods),
         ]
     )

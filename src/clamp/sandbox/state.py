@@ -67,6 +67,8 @@ class SandboxState:
     entra: dict[str, Json] = field(default_factory=dict)
     cloudidentity: dict[str, Json] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    ingested: dict[str, list[Json]] = field(default_factory=dict)
+    """Records uploaded to the Logs Ingestion API, by ``"{ruleId}/{stream}"``."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import AuditTampered
 from clamp.store.codec import iso, to_jsonable
+from clamp.store.notices import enqueue_in
 from clamp.store.records import AuditEntry
 from clamp.store.tables import GENESIS_HASH, AuditEntryRow, AuditHeadRow
 
@@ -75,7 +76,8 @@ class AuditLog:
     def append_in(
         self, session: Session, event: str, actor: str, payload: Mapping[str, Any]
     ) -> AuditEntry:
-        """Append one entry inside the caller's (write) transaction."""
+        """Append one entry inside the caller's (write) transaction, with the notice the
+        sinks get of it (``clamp.store.notices``) in the same transaction."""
         text = canonical_json(to_jsonable(payload))
         stored_payload = json.loads(text)
         head = session.scalars(
@@ -100,6 +102,7 @@ class AuditLog:
         )
         session.add(row)
         head.seq, head.hash = seq, digest
+        enqueue_in(session, event, actor, stored_payload, now)
         session.flush()
         return AuditEntry(seq, now, event, actor, stored_payload, row.prev_hash, digest)
 

@@ -93,10 +93,15 @@ def clear_suppression(row: FindingRow) -> None:
 
 
 def open_seen(
-    session: Session, seen: dict[str, Finding], now: datetime, opened: list[str] | None = None
+    session: Session,
+    seen: dict[str, Finding],
+    now: datetime,
+    opened: list[str] | None = None,
+    reopened_ids: set[str] | None = None,
 ) -> tuple[int, int, int, int]:
     """Open new findings, refresh seen ones, reopen resolved ones: (new, open,
-    reopened, suppressed). The ids of the new and reopened ones go to ``opened``."""
+    reopened, suppressed). The ids of the new and reopened ones go to ``opened``, those of
+    the reopened ones also to ``reopened_ids``."""
     new = open_ = reopened = suppressed = 0
     existing = rows_by_id(session, list(seen))
     for fid, finding in seen.items():
@@ -117,6 +122,8 @@ def open_seen(
             reopened += 1
             if opened is not None:
                 opened.append(fid)
+            if reopened_ids is not None:
+                reopened_ids.add(fid)
         elif is_expired(row, now):
             row.status = OPEN.value
             clear_suppression(row)

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.config import Settings
 from clamp.errors import InputError, NotFoundError
@@ -36,6 +36,7 @@ from clamp.store.lifecycle import (
     open_seen,
     resolve_unseen,
 )
+from clamp.store.notices import NoticeBook, action_row_json, findings_moved_in
 from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
 from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
 from clamp.store.users import UserBook
@@ -62,13 +63,26 @@ def _action_row(record: ActionRecord) -> ActionRow:
 
 
 def _action(row: ActionRow) -> ActionRecord:
-    data = {column.key: getattr(row, column.key) for column in ActionRow.__table__.columns}
-    data.update(created=codec.iso(row.created), updated=codec.iso(row.updated))
-    return codec.action_from_json(data)
+    return codec.action_from_json(action_row_json(row))
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _notify_moved(
+    session: Session,
+    opened: list[tuple[bool, Finding]],
+    gone: list[FindingRow],
+    now: datetime,
+    actor: str,
+) -> None:
+    """Queue the notices of the findings just opened (``True``: reopened) and resolved."""
+    moved: list[tuple[str, Finding | FindingRow]] = [
+        ("finding.reopened" if back else "finding.opened", finding) for back, finding in opened
+    ]
+    moved.extend(("finding.resolved", row) for row in gone)
+    findings_moved_in(session, moved, now, actor)
 
 
 class Store:
@@ -85,6 +99,7 @@ class Store:
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
         self._events = EventBook(self._reads, self._writes)
+        self._notices = NoticeBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -137,6 +152,11 @@ class Store:
         """Cloud change events received, and the delivery counters."""
         return self._events
 
+    @property
+    def notices(self) -> NoticeBook:
+        """The outbox of outbound notifications and their deliveries."""
+        return self._notices
+
     # -- findings -------------------------------------------------------------------------
     def record_scan(
         self,
@@ -156,13 +176,19 @@ class Store:
         now = _now()
         seen = {f.id: f for f in findings}
         resolved = 0
+        opened: list[str] = []
         with self._writes.begin() as session:
             lock_findings(session)
-            new, open_, reopened, suppressed = open_seen(session, seen, now)
+            back: set[str] = set()
+            new, open_, reopened, suppressed = open_seen(session, seen, now, opened, back)
+            gone: list[FindingRow] = []
             for row in live_in_scopes(session, scopes):
                 if checks is not None and row.check not in checks:
                     continue  # not evaluated by this scan: it says nothing about the finding
-                resolved += resolve_unseen(row, seen, now)
+                if resolve_unseen(row, seen, now):
+                    gone.append(row)
+            resolved = len(gone)
+            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, source)
             scan = ScanRow(
                 recorded=now,
                 source=source,
@@ -187,12 +213,14 @@ class Store:
         wanted = {r.lower() for r in resources}
         seen = {f.id: f for f in findings if f.resource.lower() in wanted}
         opened: list[str] = []
+        back: set[str] = set()
         with self._writes.begin() as session:
             lock_findings(session)
-            open_seen(session, seen, now, opened)
+            open_seen(session, seen, now, opened, back)
             rows = live_on_resources(session, wanted)
-            resolved = sum(resolve_unseen(row, seen, now) for row in rows)
-        return FindingsUpdate(tuple(opened), resolved)
+            gone = [row for row in rows if resolve_unseen(row, seen, now)]
+            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
+        return FindingsUpdate(tuple(opened), len(gone))
 
     def findings(
         self,

@@ -306,3 +306,42 @@ class EventCounterRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class NoticeRow(Base):
+    """One notification in the outbox, written in the same transaction as the change it
+    tells of (an audited event, a finding a scan opened or resolved)."""
+
+    __tablename__ = "notices"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """The order the notices were written in (their ids are random)."""
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(256))
+    subject: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    scope: Mapped[str | None] = mapped_column(String(256))
+    data: Mapped[dict[str, Any]]
+    routed: Mapped[bool] = mapped_column(Boolean, index=True)
+    """Whether the dispatcher has made its deliveries (one per matching sink)."""
+
+
+class NoticeDeliveryRow(Base):
+    """One notice on its way to one sink: attempts, when it is next due, the last error;
+    ``dead`` once it ran out of attempts (the dead letters)."""
+
+    __tablename__ = "notice_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice: Mapped[str] = mapped_column(String(32), index=True)
+    sink: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    due: Mapped[datetime] = mapped_column(index=True)
+    updated: Mapped[datetime]
+    error: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ux_notice_deliveries_notice_sink", "notice", "sink", unique=True),)

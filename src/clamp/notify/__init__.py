@@ -1,0 +1,2 @@
+"""Outbound notifications: the outbox's notices delivered to webhooks (Standard Webhooks),
+Slack, Microsoft Teams, Splunk HEC and Microsoft Sentinel (``Dispatcher``)."""
