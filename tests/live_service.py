@@ -39,13 +39,19 @@ def listening(service: Service) -> Iterator[str]:
         sock.close()
 
 
-def until(condition: Callable[[], T], what: str, timeout: float = 15.0) -> T:
-    """``condition()`` once it is truthy, polled every 10 ms; fail after ``timeout`` s."""
+def until(
+    condition: Callable[[], T],
+    what: str,
+    story: Callable[[], str] = lambda: "",
+    timeout: float = 15.0,
+) -> T:
+    """``condition()`` once it is truthy, polled every 10 ms; fail after ``timeout`` s,
+    saying what ``story`` tells of the state then."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}: {story()}")
         time.sleep(0.01)

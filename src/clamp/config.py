@@ -202,6 +202,9 @@ class Settings:
     """Console sign-in through an OpenID Connect provider (``[oidc]``), if configured."""
     events: EventsConfig = field(default_factory=EventsConfig)
     """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
+    metrics_public: bool = False
+    """Whether the service's Prometheus ``/metrics`` is served without a bearer token
+    (``[metrics] public = true``, for a scraper inside a trusted network)."""
     """Playbooks whose runs wait for a second person in this install, whatever their file
     says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
@@ -246,6 +249,10 @@ class Settings:
             kwargs["events"] = EventsConfig.from_mapping(
                 config["events"], env.get("CLAMP_CONFIG") or "config"
             )
+        if "metrics" in config:
+            kwargs["metrics_public"] = _metrics_public(
+                config["metrics"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -261,6 +268,16 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = load(path, "config file", Format.TOML, error=ConfigError)
     return data
+
+
+def _metrics_public(data: Any, where: str) -> bool:
+    """``[metrics] public = true|false``."""
+    if not isinstance(data, Mapping) or set(data) - {"public"}:
+        raise ConfigError(f"{where}: metrics: a table with public = true or false")
+    public = data.get("public", False)
+    if not isinstance(public, bool):
+        raise ConfigError(f"{where}: metrics.public: true or false")
+    return public
 
 
 def _approve_playbooks(data: Any, where: str) -> frozenset[str]:

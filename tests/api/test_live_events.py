@@ -8,9 +8,12 @@ Clamp's own fix only re-verify."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from azure.core.exceptions import HttpResponseError
@@ -23,8 +26,11 @@ from azure.mgmt.eventgrid.models import (
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
 from googleapiclient.discovery import build
+from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
 from clamp.api.service import Service
+from clamp.cli.main import app
 from clamp.config import Settings
 from clamp.events.config import AzureEvents, EntraWebhook, EventsConfig, GcpEvents
 from clamp.model import ActionStatus
@@ -125,6 +131,14 @@ def _subscribe(azure: AzureClients, name: str, endpoint: str) -> EventSubscripti
     return result
 
 
+def _story(estate: Sandbox, service: Service) -> str:
+    """What the deliveries and the events did, for a failure's message."""
+    done = [
+        f"{e.event.resource.rsplit('/', 1)[-1]}: {e.result}" for e in service.store.events.recent()
+    ]
+    return f"deliveries {estate.deliveries.stats()}; events {done}"
+
+
 def _settled(estate: Sandbox, service: Service) -> None:
     """Every delivery made and every event processed (Clamp's fix emits events too)."""
     for _ in range(3):
@@ -164,7 +178,7 @@ def test_ssh_opened_on_azure_is_closed_in_dev_and_queued_in_prod(
             got = network.security_rules.get("clamp-demo", "internal-nsg", "live-ssh")
             return bool(got.access == "Deny")  # its only source is the internet
 
-        until(closed, "the dev NSG's SSH rule to be closed")
+        until(closed, "the dev NSG's SSH rule to be closed", lambda: _story(estate, service))
         _settled(estate, service)
     finally:
         estate.deliveries.options = DeliveryOptions()
@@ -229,7 +243,8 @@ def test_ssh_opened_on_gcp_is_closed_in_dev_and_queued_in_prod(
         op = firewalls.insert_unary(project=project, firewall_resource=firewall)
         compute_v1.GlobalOperationsClient(**options).wait(project=project, operation=op.name)
 
-    until(lambda: firewalls.get(project=DEV, firewall="live-ssh").disabled, "the dev firewall")
+    disabled = lambda: firewalls.get(project=DEV, firewall="live-ssh").disabled  # noqa: E731
+    until(disabled, "the dev firewall to be disabled", lambda: _story(estate, service))
     _settled(estate, service)
     actions = service.store.actions()[: len(service.store.actions()) - before]
     assert [(a.actor, a.status) for a in actions] == [
@@ -246,3 +261,35 @@ def test_ssh_opened_on_gcp_is_closed_in_dev_and_queued_in_prod(
         if e.event.type == "v1.compute.firewalls.update" and e.event.resource == fixed
     ]
     assert fix_events and all(e.acted is None and "0 opened" in e.result for e in fix_events)
+
+
+def test_the_cli_and_prometheus_show_the_figures_the_api_serves(
+    live: tuple[Service, str], estate: Sandbox
+) -> None:
+    service, url = live
+    _settled(estate, service)
+    served = service.events.stats()
+    env = {"CLAMP_DATABASE_URL": service.settings.database_url}
+    shown = CliRunner().invoke(app, ["events", "stats", "--format", "json"], env=env)
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout) == served
+    assert isinstance(served["processed"], int) and served["processed"] >= 4
+
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    token = service.accounts.add("scraper", ["viewer"], actor="operator")
+    scraped = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(scraped.text)
+        for s in family.samples
+    }
+    assert samples["clamp_events_received_total"] == served["received"]
+    assert samples["clamp_events_duplicates_total"] == served["duplicates"]
+    assert samples["clamp_events_rejected_total"] == served["rejected"]
+    assert samples["clamp_event_action_latency_seconds_count"] == 2  # the two dev fixes
+    assert samples["clamp_event_cloud_delay_seconds_count"] == served["received"]
+
+    opened = Service(replace(service.settings, metrics_public=True), store=service.store)
+    with listening(opened) as public:
+        assert httpx.get(f"{public}/metrics").status_code == 200

@@ -22,6 +22,7 @@ from clamp.cli.common import (
     params_of,
 )
 from clamp.cli.compliance import compliance_app
+from clamp.cli.events import events_app
 from clamp.cli.exits import ExitCode
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
 from clamp.cli.rules import rules_app
@@ -48,6 +49,7 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(rules_app, name="rules")
 app.add_typer(users_app, name="users")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(events_app, name="events")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)
