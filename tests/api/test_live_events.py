@@ -168,14 +168,24 @@ def test_ssh_opened_on_azure_is_closed_in_dev_and_queued_in_prod(
     before = len(service.store.actions())
     estate.deliveries.options = DeliveryOptions(duplicate=True)  # at least once: twice
     try:
-        for nsg, priority in (("internal-nsg", 3920), ("db-nsg", 3921)):
-            rule = {"properties": {**SSH["properties"], "priority": priority}}
-            network.security_rules.begin_create_or_update(
-                "clamp-demo", nsg, "live-ssh", rule
-            ).result()
+        # a dev NSG no scan has seen (its tags come from the event's re-read), made open
+        ssh = {"name": "live-ssh", "properties": {**SSH["properties"], "priority": 3920}}
+        dev = {
+            "location": "westeurope",
+            "tags": {"env": "dev"},
+            "properties": {"securityRules": [ssh]},
+        }
+        network.network_security_groups.begin_create_or_update(
+            "clamp-demo", "live-dev-nsg", dev
+        ).result()
+        # and a prod NSG that was scanned, given a rule that opens SSH
+        rule = {"properties": {**SSH["properties"], "priority": 3921}}
+        network.security_rules.begin_create_or_update(
+            "clamp-demo", "db-nsg", "live-ssh", rule
+        ).result()
 
         def closed() -> bool:
-            got = network.security_rules.get("clamp-demo", "internal-nsg", "live-ssh")
+            got = network.security_rules.get("clamp-demo", "live-dev-nsg", "live-ssh")
             return bool(got.access == "Deny")  # its only source is the internet
 
         until(closed, "the dev NSG's SSH rule to be closed", lambda: _story(estate, service))

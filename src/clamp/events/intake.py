@@ -118,6 +118,7 @@ class EventIntake:
         except ResourceNotFound:
             gone = self.store.record_findings([resource], [])
             return f"{resource} is gone: {gone.resolved} finding(s) resolved", ()
+        self.store.rules.record_resource(related[0])  # its tags, for rules scoped by them
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
         update = self.store.record_findings([changed], findings)
