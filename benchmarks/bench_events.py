@@ -285,6 +285,5 @@ def _report(store: Store, driven: dict[str, Any], exposed: list[str]) -> None:
         print(f"mean processing {statistics.fmean(processing):.1f} ms")
 
 
-
 if __name__ == "__main__":
     main(sys.argv[1:])
