@@ -197,20 +197,23 @@ class Settings:
     password_baseline: PasswordBaseline = field(default_factory=PasswordBaseline)
     roles: Roles = field(default_factory=Roles)
     stages: Mapping[str, tuple[Selector, ...]] = field(default_factory=dict)
+    """Named stages for rule promotion (``[stages.NAME]``), e.g. non-prod, prod: a resource
+    is in a stage when it matches any of the stage's selectors."""
     rules_file: Path | None = None
+    """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
     schedule: Schedule = field(default_factory=Schedule)
     approve_playbooks: frozenset[str] = frozenset()
+    """Playbooks whose runs wait for a second person in this install, whatever their file
+    says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
     oidc: OidcSignIn | None = None
     """Console sign-in through an OpenID Connect provider (``[oidc]``), if configured."""
     events: EventsConfig = field(default_factory=EventsConfig)
     """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     """Where outbound notifications go (``[[notify.sinks]]``, ``clamp.notify``)."""
-    """Playbooks whose runs wait for a second person in this install, whatever their file
-    says (``[approvals] playbooks = ["contain-compromised-vm"]``; ``"*"``: every one)."""
-    """The automation rules (``CLAMP_RULES``; else ``rules.yaml`` in the config directory)."""
-    """Named stages for rule promotion (``[stages.NAME]``), e.g. non-prod, prod: a resource
-    is in a stage when it matches any of the stage's selectors."""
+    metrics_public: bool = False
+    """Whether the service's Prometheus ``/metrics`` is served without a bearer token
+    (``[metrics] public = true``, for a scraper inside a trusted network)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -254,6 +257,10 @@ class Settings:
             kwargs["notify"] = NotifyConfig.from_mapping(
                 config["notify"], env.get("CLAMP_CONFIG") or "config", env
             )
+        if "metrics" in config:
+            kwargs["metrics_public"] = _metrics_public(
+                config["metrics"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -269,6 +276,16 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = load(path, "config file", Format.TOML, error=ConfigError)
     return data
+
+
+def _metrics_public(data: Any, where: str) -> bool:
+    """``[metrics] public = true|false``."""
+    if not isinstance(data, Mapping) or set(data) - {"public"}:
+        raise ConfigError(f"{where}: metrics: a table with public = true or false")
+    public = data.get("public", False)
+    if not isinstance(public, bool):
+        raise ConfigError(f"{where}: metrics.public: true or false")
+    return public
 
 
 def _approve_playbooks(data: Any, where: str) -> frozenset[str]:

@@ -38,6 +38,7 @@ NEEDS_NO_CLOUD = {
     ("audit", "verify"),
     ("checks",),
     ("compliance", "report"),
+    ("events", "stats"),
     ("findings",),
     ("incident", "list"),
     ("incident", "open"),

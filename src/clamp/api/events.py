@@ -16,11 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from clamp.api.auth import current_user
 from clamp.api.deps import ServiceDep, UserDep
 from clamp.api.service import Service
 from clamp.errors import InputError, PayloadTooLarge, Unauthenticated
 from clamp.events.azure import parse_azure
 from clamp.events.gcp import parse_push
+from clamp.events.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["events"])
 MAX_DELIVERY = 10 * 1024 * 1024
@@ -101,3 +103,12 @@ async def gcp_delivery(request: Request, service: ServiceDep) -> Any:
 def event_stats(service: ServiceDep, _user: UserDep) -> dict[str, Any]:
     """Deliveries received, rejected, duplicated and processed, and the latencies."""
     return service.events.stats()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, service: ServiceDep) -> Response:
+    """Prometheus metrics: a bearer token (any role) unless ``[metrics] public = true``."""
+    if not service.settings.metrics_public:
+        await current_user(request)
+    body = await run_in_threadpool(service.events.metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -22,6 +22,7 @@ from clamp.cli.common import (
     params_of,
 )
 from clamp.cli.compliance import compliance_app
+from clamp.cli.events import events_app
 from clamp.cli.exits import ExitCode
 from clamp.cli.imports import import_app
 from clamp.cli.notify import notify_app
@@ -51,6 +52,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(import_app, name="import")
 app.add_typer(notify_app, name="notify")
+app.add_typer(events_app, name="events")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError, ResourceNotFound
+from clamp.events.metrics import EventMetrics
 from clamp.events.record import CloudEvent
+from clamp.events.stats import event_stats
 from clamp.events.triggers import EventRules
 from clamp.events.verify import AzureVerifier, GcpVerifier
 from clamp.model import Provider
@@ -31,23 +33,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def percentiles(values: Sequence[float]) -> dict[str, float | None]:
-    """p50, p95 and p99 (nearest rank) of ``values`` in milliseconds; None when empty."""
-    ordered = sorted(values)
-    if not ordered:
-        return {"p50": None, "p95": None, "p99": None}
-
-    def rank(p: int) -> float:
-        index = max(0, -(-p * len(ordered) // 100) - 1)
-        return round(ordered[index], 3)
-
-    return {"p50": rank(50), "p95": rank(95), "p99": rank(99)}
-
-
-def _ms(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() * 1000
-
-
 class EventIntake:
     """Events of one service: verification, storage, processing and their figures."""
 
@@ -61,6 +46,7 @@ class EventIntake:
         self.gcp = GcpVerifier(settings.events.gcp)
         self.triggers: EventRules | None = None
         """The event-triggered rules, when the service sets them."""
+        self.metrics = EventMetrics(store)
 
     def rejected(self) -> None:
         """Count a delivery refused as unauthenticated."""
@@ -77,7 +63,10 @@ class EventIntake:
         due = []
         for event in events:
             match self.store.events.record(event, received):
-                case Intake.NEW | Intake.COMPLETES:
+                case Intake.NEW:
+                    self.metrics.received(event.event_time, received)
+                    due.append(event.id)
+                case Intake.COMPLETES:
                     due.append(event.id)
                 case Intake.DUPLICATE:
                     pass
@@ -99,6 +88,7 @@ class EventIntake:
             result = "; ".join(filter(None, (result, triggered.note)))
             acted, due = triggered.acted, triggered.due
         self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
+        self.metrics.handled(stored.received, processed, acted)
         return result
 
     def due(self, now: datetime) -> list[StoredEvent]:
@@ -113,6 +103,8 @@ class EventIntake:
             return ""
         triggered = self.triggers.act(stored.opened, stored.received, since=stored.due, now=now)
         self.store.events.waited(event_id, triggered.note, triggered.acted, triggered.due)
+        if triggered.acted is not None and stored.acted is None:
+            self.metrics.action_latency.observe((triggered.acted - stored.received).total_seconds())
         return triggered.note
 
     def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...]]:
@@ -126,6 +118,7 @@ class EventIntake:
         except ResourceNotFound:
             gone = self.store.record_findings([resource], [])
             return f"{resource} is gone: {gone.resolved} finding(s) resolved", ()
+        self.store.rules.record_resource(related[0])  # its tags, for rules scoped by them
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
         update = self.store.record_findings([changed], findings)
@@ -137,18 +130,5 @@ class EventIntake:
         return self.store.events.pending()
 
     def stats(self) -> dict[str, object]:
-        """Counts and latencies: ``latency_ms`` receipt → the first action call an
-        event-triggered rule issued, ``processing_ms`` receipt → findings updated,
-        ``cloud_delay_ms`` the cloud's ``eventTime`` → receipt."""
-        counts = self.store.events.counters()
-        recent = self.store.events.recent()
-        return {
-            **counts,
-            "latency_ms": percentiles([_ms(e.received, e.acted) for e in recent if e.acted]),
-            "processing_ms": percentiles(
-                [_ms(e.received, e.processed) for e in recent if e.processed]
-            ),
-            "cloud_delay_ms": percentiles(
-                [_ms(e.event.event_time, e.received) for e in recent if e.event.event_time]
-            ),
-        }
+        """Counts and latencies (``clamp.events.stats``)."""
+        return event_stats(self.store)

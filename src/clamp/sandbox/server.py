@@ -21,12 +21,17 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clamp.errors import ClampError, InputError
+from clamp.sandbox.audit_logs import AuditLogs
 from clamp.sandbox.azure import build_azure_app
+from clamp.sandbox.deliveries import Deliveries, DeliveryOptions
+from clamp.sandbox.eventgrid import EventGrid, EventGridArm
 from clamp.sandbox.gcp_app import build_gcp_app
 from clamp.sandbox.oidc import PREFIX as OIDC_PREFIX
 from clamp.sandbox.oidc import SandboxIdentities, build_oidc_app
+from clamp.sandbox.pubsub import PubSub
 from clamp.sandbox.state import Fault, SandboxState
 from clamp.sandbox.tls import SandboxTLS
+from clamp.sandbox.write_events import WriteHook
 
 HOST = "127.0.0.1"
 # Google's status and reason for the HTTP codes faults usually inject.
@@ -116,6 +121,11 @@ class Sandbox:
         self._stopped = threading.Event()
         self.identities = SandboxIdentities()
         """The OpenID Connect provider's key and its users' groups (``sandbox.oidc``)."""
+        self.deliveries = Deliveries()
+        """Outbound webhook deliveries: Event Grid's and Pub/Sub push's (``sandbox.deliveries``)."""
+        self.event_grid = EventGrid(state, self.deliveries, self.identities)
+        self.pubsub = PubSub(state, self.deliveries, self.identities)
+        self.audit_logs = AuditLogs(state, self.pubsub)
 
     @property
     def url(self) -> str:
@@ -149,14 +159,31 @@ class Sandbox:
             self.state.faults.append(fault)
         return JSONResponse({"faults": len(self.state.faults)}, status_code=201)
 
+    async def _deliveries(self, request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                options = DeliveryOptions.from_json(await request.json())
+            except (InputError, ValueError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            self.deliveries.options = options
+        return JSONResponse(self.deliveries.stats())
+
+    async def _google_certs(self, _request: Request) -> Response:
+        # Where Google serves the keys of its OIDC tokens (/oauth2/v3/certs, a JWK set).
+        return JSONResponse(self.identities.public_jwks())
+
     def _control_app(self) -> ASGIApp:
         app = Starlette(
             routes=[
                 Route("/_sandbox/info", self._info),
                 Route("/_sandbox/state", self._state),
                 Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
+                Route("/_sandbox/deliveries", self._deliveries, methods=["GET", "PUT"]),
+                Route("/oauth2/v3/certs", self._google_certs),
                 Mount(OIDC_PREFIX, app=build_oidc_app(self.identities)),
-                Mount("/", app=build_gcp_app(self.state)),
+                *self.pubsub.routes(),
+                *self.audit_logs.routes(),
+                Mount("/", app=WriteHook(build_gcp_app(self.state), self.audit_logs.publish)),
             ]
         )
         return FaultInjection(app, self.state, "gcp")
@@ -172,7 +199,14 @@ class Sandbox:
         }
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(
-            FaultInjection(build_azure_app(self.state), self.state, "azure"),
+            FaultInjection(
+                WriteHook(
+                    EventGridArm(build_azure_app(self.state), self.event_grid),
+                    self.event_grid.publish,
+                ),
+                self.state,
+                "azure",
+            ),
             ssl_certfile=str(self.tls.cert_file),
             ssl_keyfile=str(self.tls.key_file),
             **common,
@@ -213,6 +247,7 @@ class Sandbox:
             self._thread.join(timeout=10)
         for sock in self._sockets:
             sock.close()
+        self.deliveries.stop()
         self.tls.cleanup()
         self._stopped.set()
 

@@ -61,6 +61,26 @@ class RuleBook:
                 session.execute(delete(InventoryRow).where(InventoryRow.id.in_(ids)))
             session.add_all(rows.values())
 
+    def record_resource(self, resource: Resource) -> None:
+        """Insert or replace one resource of the inventory, as an event's re-read just
+        saw it, when no scan has seen it or its tags changed since (so rules scoped by
+        tags know them); otherwise the scan's row stays, with no write."""
+        with self._reads() as session:
+            known = session.get(InventoryRow, resource.id)
+            if known is not None and dict(known.tags or {}) == dict(resource.tags):
+                return
+        row = InventoryRow(
+            id=resource.id,
+            provider=resource.provider.value,
+            scope=resource.scope,
+            type=str(resource.type),
+            tags=dict(resource.tags),
+            raw=to_jsonable(resource.raw),
+            seen=datetime.now(UTC),
+        )
+        with self._writes.begin() as session:
+            session.merge(row)
+
     def inventory(self) -> list[InventoryItem]:
         """Every resource of the last scan of each scope."""
         with self._reads() as session:

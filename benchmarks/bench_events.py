@@ -1,0 +1,289 @@
+"""Event intake under load: real-format Event Grid deliveries at a fixed rate against
+``clamp serve`` over the sandbox, each re-reading its NSG there.
+
+``python benchmarks/bench_events.py [--rate 500] [--seconds 60] [--acting 100]`` starts
+``clamp sandbox serve`` and ``clamp serve`` as processes of their own, creates ``--acting``
+NSGs that let the internet reach SSH (tagged for an ``auto`` rule with ``trigger:
+event``) and a few quiet ones through the SDK, then POSTs one ``ResourceWriteSuccess``
+per delivery at ``--rate`` a second for ``--seconds`` — the first event on each exposed
+NSG makes the rule close it, every other one re-reads a resource and finds nothing new
+(the common case: most changes are harmless), and one delivery in a hundred is sent
+twice (Event Grid delivers at least once). Then it waits for the service to finish and
+reads the store, and prints:
+
+- the sustained rate: deliveries acknowledged a second while sending, and events
+  processed a second end to end;
+- receipt → action call issued (the rule's first call), p50/p95/p99 — the issue's
+  target is p99 ≤ 50 ms at 500/s on 2 cores;
+- receipt → findings updated (every event), p50/p95/p99;
+- lost: deliveries acknowledged but never stored or never processed; twice: NSGs acted
+  on more than once, or duplicates that were stored again.
+
+Nothing here is timed by a test; the figures are for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clamp.config import Settings
+from clamp.providers.azure.clients import AzureClients
+from clamp.store import Store
+
+SUB = "00000000-0000-4000-8000-000000000001"
+GROUP = "clamp-demo"
+SECRET = "bench-secret"
+RULES = """rules:
+  - name: close-ssh-bench
+    match: {check: [exposed-admin-port], scope: {tags: {env: bench}}}
+    action: restrict_ingress
+    mode: auto
+    trigger: event
+    limits: {max_actions_per_run: 10000, max_actions_per_hour: 100000}
+"""
+CONFIG = f"""[events.azure]
+webhook_secret = "{SECRET}"
+"""
+
+
+def _start(command: list[str], env: dict[str, str], prefix: str, log: Path) -> tuple[Any, str]:
+    """A ``clamp`` process and the value of the ``PREFIX=`` line it prints first."""
+    errors = log.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clamp", *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    if not first.startswith(prefix):
+        process.kill()
+        raise SystemExit(f"{command[0]} did not start: {first!r}; see {log}")
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return process, first.removeprefix(prefix)
+
+
+def _nsgs(sandbox: str, acting: int, quiet: int) -> tuple[list[str], list[str]]:
+    """NSGs exposing SSH to the internet, and NSGs that expose nothing, through the SDK."""
+    network = AzureClients(Settings(database_url="sqlite://", sandbox_url=sandbox)).network(SUB)
+    ssh = {
+        "name": "open-ssh",
+        "properties": {
+            "protocol": "Tcp",
+            "access": "Allow",
+            "direction": "Inbound",
+            "priority": 300,
+            "sourceAddressPrefix": "*",
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "22",
+        },
+    }
+    made: tuple[list[str], list[str]] = ([], [])
+    for kind, count, rules in (("exposed", acting, [ssh]), ("quiet", quiet, [])):
+        for n in range(count):
+            body = {
+                "location": "westeurope",
+                "tags": {"env": "bench"},
+                "properties": {"securityRules": rules},
+            }
+            group = network.network_security_groups.begin_create_or_update(
+                GROUP, f"bench-{kind}-{n}", body
+            ).result()
+            made[kind == "quiet"].append(str(group.id))
+    return made
+
+
+def _event(resource: str) -> dict[str, Any]:
+    rule = f"{resource}/securityRules/open-ssh"
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": f"/subscriptions/{SUB}",
+        "subject": rule,
+        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
+        "eventTime": stamp,
+        "data": {
+            "resourceUri": rule,
+            "operationName": "Microsoft.Network/networkSecurityGroups/securityRules/write",
+            "status": "Succeeded",
+            "subscriptionId": SUB,
+            "claims": {"appid": "04b07795-8ddb-461a-bbee-02f9e1bf7b46"},
+            "correlationId": str(uuid.uuid4()),
+        },
+        "dataVersion": "2",
+        "metadataVersion": "1",
+    }
+
+
+async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> dict[str, Any]:
+    """POST deliveries at ``rate`` a second; what was sent and acknowledged."""
+    endpoint = f"{url}/events/azure?key={SECRET}"
+    total = int(rate * seconds)
+    sent: list[str] = []
+    duplicated: list[str] = []
+    statuses: Counter[int] = Counter()
+    acks: list[float] = []
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+
+        async def post(body: bytes) -> None:
+            began = time.perf_counter()
+            try:
+                answer = await client.post(
+                    endpoint, content=body, headers={"Content-Type": "application/json"}
+                )
+                statuses[answer.status_code] += 1
+            except httpx.HTTPError:
+                statuses[0] += 1
+            acks.append((time.perf_counter() - began) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        for n in range(total):
+            at = start + n / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = _event(targets[n % len(targets)])
+            body = json.dumps([event]).encode()
+            sent.append(event["id"])
+            tasks.append(asyncio.create_task(post(body)))
+            if n % 100 == 50:  # at least once: this one is delivered twice
+                duplicated.append(event["id"])
+                tasks.append(asyncio.create_task(post(body)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return {
+        "sent": sent,
+        "duplicated": duplicated,
+        "statuses": statuses,
+        "ack_ms": acks,
+        "elapsed": elapsed,
+    }
+
+
+def _pct(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, min(len(ordered) - 1, int(-(-p * len(ordered) // 100)) - 1))]
+
+    return f"p50 {rank(50):.1f} ms, p95 {rank(95):.1f} ms, p99 {rank(99):.1f} ms"
+
+
+def main(argv: list[str]) -> None:
+    """Run the load, then print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=500.0, help="deliveries a second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--acting", type=int, default=100, help="exposed NSGs to be closed")
+    parser.add_argument("--quiet", type=int, default=20, help="NSGs with nothing to find")
+    parser.add_argument("--database", help="a database URL (default: SQLite in a temp dir)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="clamp-bench-events-") as tmp:
+        root = Path(tmp)
+        (root / "rules.yaml").write_text(RULES)
+        (root / "clamp.toml").write_text(CONFIG)
+        database = args.database or f"sqlite:///{root / 'clamp.db'}"
+        env = {**os.environ, "HOME": tmp, "CLAMP_CONFIG": str(root / "clamp.toml")}
+        sandbox, sandbox_url = _start(
+            ["sandbox", "serve"], env, "CLAMP_SANDBOX_URL=", root / "sandbox.err"
+        )
+        service = None
+        try:
+            exposed, quiet = _nsgs(sandbox_url, args.acting, args.quiet)
+            env = {
+                **env,
+                "CLAMP_SANDBOX_URL": sandbox_url,
+                "CLAMP_DATABASE_URL": database,
+                "CLAMP_RULES": str(root / "rules.yaml"),
+            }
+            service, url = _start(["serve", "--port", "0"], env, "CLAMP_URL=", root / "serve.err")
+            # the first len(exposed) deliveries open (and close) one exposed NSG each
+            targets = exposed + quiet
+            print(
+                f"driving {args.rate:g}/s for {args.seconds:g} s: {len(exposed)} exposed NSGs, "
+                f"{len(quiet)} quiet ones, 1 in 100 deliveries twice; load "
+                f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+            )
+            driven = asyncio.run(_drive(url, args.rate, args.seconds, targets))
+            store = Store.open(database)
+            deadline = time.monotonic() + 120
+            while store.events.pending() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _report(store, driven, exposed)
+            store.close()
+        finally:
+            for process in (service, sandbox):
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=20)
+
+
+def _report(store: Store, driven: dict[str, Any], exposed: list[str]) -> None:
+    sent: list[str] = driven["sent"]
+    events = {}
+    for event_id in sent:
+        stored = store.events.get(f"azure:{event_id}")
+        if stored is not None:
+            events[event_id] = stored
+    processed = [e for e in events.values() if e.processed is not None]
+    acted = [e for e in processed if e.acted is not None]
+    acknowledged = driven["statuses"].get(200, 0)
+    print(
+        f"deliveries: {len(sent) + len(driven['duplicated'])} POSTed, statuses {dict(driven['statuses'])}"
+    )
+    print(
+        f"acknowledged at {acknowledged / driven['elapsed']:.0f}/s over {driven['elapsed']:.1f} s; "
+        f"ack round trip {_pct(driven['ack_ms'])}"
+    )
+    if processed:
+        first = min(e.received for e in processed)
+        last = max(e.processed for e in processed if e.processed)
+        span = (last - first).total_seconds() or 1e-9
+        print(
+            f"processed: {len(processed)} of {len(sent)} events, {len(processed) / span:.0f}/s end to end"
+        )
+    latency = [(e.acted - e.received).total_seconds() * 1000 for e in acted if e.acted]
+    processing = [
+        (e.processed - e.received).total_seconds() * 1000 for e in processed if e.processed
+    ]
+    print(f"receipt → action call issued ({len(acted)} events acted): {_pct(latency)}")
+    print(f"receipt → findings updated (every event): {_pct(processing)}")
+    lost = len(sent) - len(processed)
+    actions = Counter(a.plan.resource.lower() for a in store.actions())
+    twice = sum(1 for n in actions.values() if n > 1)
+    counts = store.events.counters()
+    print(
+        f"lost: {lost} (acknowledged but not processed); twice: {twice} NSG(s) acted on more "
+        f"than once; {len(actions)} of {len(exposed)} exposed NSGs closed; duplicates counted "
+        f"{counts['duplicates']} of {len(driven['duplicated'])} sent"
+    )
+    if processing:
+        print(f"mean processing {statistics.fmean(processing):.1f} ms")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,434 @@
+"""Microsoft.EventGrid event subscriptions on an Azure subscription (its system topic), as
+``azure-mgmt-eventgrid``'s ``EventGridManagementClient.event_subscriptions`` speaks to ARM,
+and the events they deliver for every ARM write the sandbox serves.
+
+Wire shapes from azure-mgmt-eventgrid 10.4 (api-version 2025-02-15: ``PUT|GET|PATCH|DELETE
+/{scope}/providers/Microsoft.EventGrid/eventSubscriptions/{name}``, ``POST …/getFullUrl``,
+``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; the
+``EventSubscription`` and ``WebHookEventSubscriptionDestination`` models: ``endpointUrl``
+is written, ``endpointBaseUrl`` read back, the full URL only from ``getFullUrl``) and the
+Event Grid documentation: "Webhook event delivery" (a PUT answers 201 ``Creating`` with an
+``Azure-AsyncOperation``; Event Grid then POSTs a ``SubscriptionValidationEvent`` with
+``aeg-event-type: SubscriptionValidation`` and expects ``{"validationResponse": code}``;
+for the CloudEvents schema, the ``OPTIONS`` abuse-protection handshake with
+``WebHook-Request-Origin: eventgrid.azure.net``), "Delivery and retry" (the ``aeg-*``
+headers), "Azure subscription as an Event Grid source" (the event's ``data``) and "Deliver
+events to Microsoft Entra protected endpoints" (a bearer token of the destination's tenant
+for its application, requested by Event Grid's own app).
+
+Where Azure's behaviour is not documented the sandbox picks the simplest: a subscription
+whose handshake fails is removed and its operation reports ``Failed``; a write's event is
+sent when the write is answered (Azure sends it when the operation has finished).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from clamp.sandbox.arm import ArmPath, Json, arm_error, not_found
+from clamp.sandbox.deliveries import Deliveries, Delivery
+from clamp.sandbox.oidc import TENANT, SandboxIdentities
+from clamp.sandbox.state import SandboxState
+from clamp.sandbox.write_events import ServedWrite
+
+PROVIDER = "/providers/microsoft.eventgrid/"
+TYPE = "Microsoft.EventGrid/eventSubscriptions"
+API_VERSION = "2025-02-15"
+EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
+"""The ``Microsoft.EventGrid`` service principal's app id, the same in every tenant (Event
+Grid's "Secure WebHook delivery with Microsoft Entra application" script)."""
+CALLER_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+"""The app id a write is reported as made by when its token says none: the Azure CLI's
+well-known public client id."""
+SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
+KINDS = {
+    "PUT": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
+    "PATCH": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
+    "DELETE": ("Microsoft.Resources.ResourceDeleteSuccess", "delete"),
+    "POST": ("Microsoft.Resources.ResourceActionSuccess", "action"),
+}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class EventGrid:
+    """The event subscriptions of the sandbox's Azure subscriptions, and their deliveries."""
+
+    def __init__(
+        self, state: SandboxState, deliveries: Deliveries, identities: SandboxIdentities
+    ) -> None:
+        self.state = state
+        self.deliveries = deliveries
+        self.identities = identities
+        self.subscriptions: dict[str, Json] = {}
+        """Lower-cased id → the object GET returns."""
+        self._urls: dict[str, str] = {}
+        """Lower-cased id → the full endpoint URL (never returned by GET)."""
+        self._operations: dict[str, Json] = {}
+        self._lock = threading.Lock()
+
+    # -- ARM ------------------------------------------------------------------------------
+    async def handle(self, request: Request) -> Response:
+        """One ARM request under ``/providers/Microsoft.EventGrid/``."""
+        path = ArmPath.parse(request.url.path).path
+        at = path.lower().index(PROVIDER)
+        scope, rest = path[:at], path[at + len(PROVIDER) :].split("/")
+        lower = [r.lower() for r in rest]
+        if lower[:1] == ["locations"] and len(lower) == 4 and lower[2] == "operationsstatus":
+            with self._lock:
+                status = self._operations.get(rest[3].lower())
+            return JSONResponse(status) if status else not_found(path)
+        if lower[:1] != ["eventsubscriptions"] or len(rest) > 3:
+            return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+        if len(rest) == 1:
+            if request.method != "GET":
+                return arm_error(405, "MethodNotAllowed", request.method)
+            return JSONResponse({"value": self._under(scope)})
+        sub_id = f"{scope}/providers/{TYPE}/{rest[1]}"
+        if len(rest) == 3:
+            if lower[2] != "getfullurl" or request.method != "POST":
+                return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+            with self._lock:
+                url = self._urls.get(sub_id.lower())
+            return JSONResponse({"endpointUrl": url}) if url else not_found(sub_id)
+        match request.method:
+            case "GET":
+                with self._lock:
+                    found = self.subscriptions.get(sub_id.lower())
+                return JSONResponse(found) if found else not_found(sub_id)
+            case "DELETE":
+                with self._lock:
+                    gone = self.subscriptions.pop(sub_id.lower(), None)
+                    self._urls.pop(sub_id.lower(), None)
+                return Response(status_code=200 if gone else 204)
+            case "PUT":
+                return self._create(request, scope, sub_id, await request.body())
+        return arm_error(405, "MethodNotAllowed", request.method)
+
+    def _under(self, scope: str) -> list[Json]:
+        with self._lock:
+            return [
+                s for key, s in self.subscriptions.items() if key.startswith(scope.lower() + "/")
+            ]
+
+    def _create(self, request: Request, scope: str, sub_id: str, content: bytes) -> Response:
+        try:
+            body = json.loads(content or b"{}")
+        except ValueError:
+            return arm_error(400, "InvalidRequestContent", "The request content is not JSON.")
+        problem = self._scope_problem(scope)
+        if problem is not None:
+            return problem
+        props = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict):
+            return arm_error(400, "InvalidRequestContent", "properties is missing")
+        destination = props.get("destination")
+        if not isinstance(destination, dict) or destination.get("endpointType") != "WebHook":
+            return arm_error(
+                400, "InvalidRequest", "the sandbox delivers to WebHook destinations only"
+            )
+        target = destination.get("properties") or {}
+        url = str(target.get("endpointUrl") or "")
+        parts = urlsplit(url)
+        # Azure takes https endpoints only; the sandbox also takes http on loopback.
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK):
+            return arm_error(400, "InvalidRequest", f"endpointUrl {url!r} is not an https URL")
+        schema = str(props.get("eventDeliverySchema") or "EventGridSchema")
+        if schema not in SCHEMAS:
+            return arm_error(400, "InvalidRequest", f"eventDeliverySchema must be one of {SCHEMAS}")
+        name = sub_id.rsplit("/", 1)[1]
+        created: Json = {
+            "id": sub_id,
+            "name": name,
+            "type": TYPE,
+            "properties": {
+                "topic": scope,
+                "provisioningState": "Creating",
+                "destination": {
+                    "endpointType": "WebHook",
+                    "properties": {
+                        "endpointBaseUrl": urlunsplit((*parts[:3], "", "")),
+                        "maxEventsPerBatch": int(target.get("maxEventsPerBatch") or 1),
+                        "preferredBatchSizeInKilobytes": int(
+                            target.get("preferredBatchSizeInKilobytes") or 64
+                        ),
+                        **{
+                            k: target[k]
+                            for k in (
+                                "azureActiveDirectoryTenantId",
+                                "azureActiveDirectoryApplicationIdOrUri",
+                            )
+                            if target.get(k)
+                        },
+                    },
+                },
+                "filter": {
+                    "subjectBeginsWith": "",
+                    "subjectEndsWith": "",
+                    "isSubjectCaseSensitive": False,
+                    **(props.get("filter") or {}),
+                },
+                "labels": props.get("labels") or [],
+                "eventDeliverySchema": schema,
+                "retryPolicy": props.get("retryPolicy")
+                or {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440},
+            },
+        }
+        op = uuid.uuid4().hex
+        with self._lock:
+            self.subscriptions[sub_id.lower()] = created
+            self._urls[sub_id.lower()] = url
+            self._operations[op] = {"id": op, "name": op, "status": "InProgress"}
+        threading.Thread(
+            target=self._validate, args=(sub_id, op), daemon=True, name="clamp-sandbox-grid"
+        ).start()
+        subscription = sub_id.split("/")[2]
+        status_url = (
+            f"{request.base_url}subscriptions/{subscription}/providers/Microsoft.EventGrid/"
+            f"locations/global/operationsStatus/{op}?api-version={API_VERSION}"
+        )
+        return JSONResponse(created, status_code=201, headers={"Azure-AsyncOperation": status_url})
+
+    def _scope_problem(self, scope: str) -> Response | None:
+        segments = scope.strip("/").split("/")
+        with self.state.lock:
+            known = {s.lower() for s in self.state.azure}
+        if len(segments) < 2 or segments[0].lower() != "subscriptions":
+            return arm_error(400, "InvalidRequestUri", f"{scope} is not a subscription scope")
+        if segments[1].lower() not in known:
+            return not_found(scope)
+        return None
+
+    # -- the handshake --------------------------------------------------------------------
+    def _validate(self, sub_id: str, op: str) -> None:
+        """Event Grid's handshake with the new endpoint; the subscription is usable (and
+        its operation ``Succeeded``) only once the endpoint has answered it."""
+        with self._lock:
+            sub = self.subscriptions.get(sub_id.lower())
+            url = self._urls.get(sub_id.lower(), "")
+        if sub is None:
+            return
+        problem = self._handshake(sub, url)
+        with self._lock:
+            if problem is None:
+                sub["properties"]["provisioningState"] = "Succeeded"
+                self._operations[op] = {"id": op, "name": op, "status": "Succeeded"}
+                return
+            self.subscriptions.pop(sub_id.lower(), None)
+            self._urls.pop(sub_id.lower(), None)
+            message = f"Webhook validation handshake failed for {urlsplit(url).netloc}: {problem}"
+            self._operations[op] = {
+                "id": op,
+                "name": op,
+                "status": "Failed",
+                "error": {"code": "Url validation", "message": message},
+            }
+
+    def _handshake(self, sub: Json, url: str) -> str | None:
+        """What was wrong with the endpoint's answer, or None when it passed."""
+        headers = self._auth(sub)
+        try:
+            if sub["properties"]["eventDeliverySchema"] == "CloudEventSchemaV1_0":
+                origin = "eventgrid.azure.net"
+                answer = self.deliveries.call(
+                    "OPTIONS", url, b"", {**headers, "WebHook-Request-Origin": origin}
+                )
+                allowed = answer.headers.get("webhook-allowed-origin")
+                if answer.status_code == 200 and allowed in (origin, "*"):
+                    return None
+                return f"OPTIONS answered {answer.status_code}, allowed origin {allowed!r}"
+            code = str(uuid.uuid4()).upper()
+            topic = sub["properties"]["topic"]
+            event = {
+                "id": str(uuid.uuid4()),
+                "topic": topic,
+                "subject": "",
+                "data": {"validationCode": code},
+                "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+                "eventTime": _now(),
+                "metadataVersion": "1",
+                "dataVersion": "1",
+            }
+            validation = {
+                **headers,
+                "Content-Type": "application/json",
+                "aeg-event-type": "SubscriptionValidation",
+                "aeg-subscription-name": sub["name"].upper(),
+            }
+            answer = self.deliveries.call("POST", url, json.dumps([event]).encode(), validation)
+        except httpx.HTTPError as exc:
+            return f"the endpoint did not answer: {type(exc).__name__}"
+        try:
+            echoed = answer.json().get("validationResponse")
+        except (ValueError, AttributeError):
+            echoed = None
+        if answer.status_code == 200 and echoed == code:
+            return None
+        return f"Http POST request returned {answer.status_code} without the validation code"
+
+    def _auth(self, sub: Json) -> dict[str, str]:
+        """A Microsoft Entra bearer token when the destination asks for one."""
+        target = sub["properties"]["destination"]["properties"]
+        app = target.get("azureActiveDirectoryApplicationIdOrUri")
+        if not app:
+            return {}
+        tenant = target.get("azureActiveDirectoryTenantId") or TENANT
+        now = int(time.time())
+        token = self.identities.sign(
+            {
+                "iss": f"https://sts.windows.net/{tenant}/",
+                "aud": app,
+                "appid": EVENT_GRID_APP_ID,
+                "tid": tenant,
+                "sub": EVENT_GRID_APP_ID,
+                "ver": "1.0",
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3600,
+            }
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    # -- events ---------------------------------------------------------------------------
+    def publish(self, write: ServedWrite) -> None:
+        """Deliver the event of one ARM write to every subscription that wants it."""
+        path = ArmPath.parse(write.path)
+        segments = path.path.strip("/").split("/")
+        if len(segments) < 2 or segments[0].lower() != "subscriptions" or not path.type:
+            return
+        event_type, verb = KINDS[write.method]
+        resource, operation = path.path, f"{path.type}/{verb}"
+        if write.method == "POST":  # an action on the resource above: …/listKeys/action
+            resource, operation = path.parent, f"{path.type}/action"
+        with self._lock:
+            targets = [
+                (s, self._urls[k])
+                for k, s in self.subscriptions.items()
+                if s["properties"]["provisioningState"] == "Succeeded"
+                and _wants(s, resource, event_type)
+            ]
+        if not targets:
+            return
+        event = self._event(write, segments[1], resource, operation, event_type)
+        for sub, url in targets:
+            self.deliveries.send(self._delivery(sub, url, event))
+
+    def _event(
+        self, write: ServedWrite, subscription: str, resource: str, operation: str, kind: str
+    ) -> Json:
+        caller = write.caller_claims()
+        claims = {
+            "aud": "https://management.azure.com/",
+            "iss": f"https://sts.windows.net/{TENANT}/",
+            "appid": CALLER_APP_ID,
+            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
+            **{k: v for k, v in caller.items() if isinstance(v, str)},
+        }
+        correlation = write.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
+        return {
+            "id": str(uuid.uuid4()),
+            "topic": f"/subscriptions/{subscription}",
+            "subject": resource,
+            "eventType": kind,
+            "eventTime": _now(),
+            "data": {
+                "authorization": {"scope": resource, "action": operation, "evidence": {}},
+                "claims": claims,
+                "correlationId": correlation,
+                "httpRequest": {
+                    "clientRequestId": write.headers.get("x-ms-client-request-id", ""),
+                    "clientIpAddress": "127.0.0.1",
+                    "method": write.method,
+                    "url": f"https://management.azure.com{write.path}",
+                },
+                "resourceProvider": resource.split("/providers/")[-1].split("/")[0],
+                "resourceUri": resource,
+                "operationName": operation,
+                "status": "Succeeded",
+                "subscriptionId": subscription,
+                "tenantId": TENANT,
+            },
+            "dataVersion": "2",
+            "metadataVersion": "1",
+        }
+
+    def _delivery(self, sub: Json, url: str, event: Json) -> Delivery:
+        props = sub["properties"]
+        if props["eventDeliverySchema"] == "CloudEventSchemaV1_0":
+            body = {
+                "specversion": "1.0",
+                "id": event["id"],
+                "source": event["topic"],
+                "type": event["eventType"],
+                "subject": event["subject"],
+                "time": event["eventTime"],
+                "datacontenttype": "application/json",
+                "data": event["data"],
+            }
+            content, kind = json.dumps(body).encode(), "application/cloudevents+json; charset=utf-8"
+        else:
+            content, kind = json.dumps([event]).encode(), "application/json"
+
+        def headers(attempt: int) -> dict[str, str]:
+            return {
+                **self._auth(sub),
+                "Content-Type": kind,
+                "aeg-event-type": "Notification",
+                "aeg-subscription-name": sub["name"].upper(),
+                "aeg-delivery-count": str(attempt),
+                "aeg-data-version": "2",
+                "aeg-metadata-version": "1",
+            }
+
+        return Delivery(
+            url,
+            content,
+            headers,
+            acknowledged=lambda status: 200 <= status < 300,
+            retried=lambda status: status not in (400, 413),
+        )
+
+
+def _wants(sub: Json, resource: str, event_type: str) -> bool:
+    """Whether the subscription's scope and filter take this event."""
+    props = sub["properties"]
+    scope = str(props["topic"]).lower()
+    if not (resource.lower() == scope or resource.lower().startswith(scope + "/")):
+        return False
+    flt = props.get("filter") or {}
+    included = flt.get("includedEventTypes")
+    if included and event_type not in included:
+        return False
+    sensitive = bool(flt.get("isSubjectCaseSensitive"))
+    subject = resource if sensitive else resource.lower()
+    begins, ends = str(flt.get("subjectBeginsWith") or ""), str(flt.get("subjectEndsWith") or "")
+    if not sensitive:
+        begins, ends = begins.lower(), ends.lower()
+    return subject.startswith(begins) and subject.endswith(ends)
+
+
+class EventGridArm:
+    """ASGI: ``/providers/Microsoft.EventGrid/`` paths to ``EventGrid``, the rest to ARM."""
+
+    def __init__(self, app: ASGIApp, grid: EventGrid) -> None:
+        self.app, self.grid = app, grid
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and PROVIDER in scope.get("path", "").lower():
+            response = await self.grid.handle(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
