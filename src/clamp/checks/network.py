@@ -1,7 +1,8 @@
 """Admin and database ports reachable from the internet, on Azure NSGs and GCP firewalls.
 
 A finding is raised per NSG (Azure) or per firewall rule (GCP) that lets internet traffic
-reach one of the check's ports. ``details``:
+reach one of the check's ports, and per GCP network whose firewall policies alone open one
+(``network_layers``: every layer decides, in the network's enforcement order). ``details``:
 
 - ``ports`` (range strings such as ``"22"``, ``"137-139"``), ``protocols`` (``tcp``...);
 - ``rules``: each rule that lets the traffic in, with ``name``, ``priority``, ``sources``
@@ -12,6 +13,8 @@ reach one of the check's ports. ``details``:
   inventory, which are assumed open); GCP — ``{"instance", "external_ip"}`` for each
   instance on the rule's network selected by its target tags / service accounts (or all).
   Public VMs are listed first, at most ``MAX_REACHES`` of them; ``reaches_total`` counts all.
+- GCP: ``decided_by`` (``layer``, ``rule``, ``rule_priority``, ``action``) and ``layers``
+  (the layers in evaluation order); on a network finding each rule names its ``layer``.
 
 Severity is the check's (high); it becomes critical when a reached VM has a public IP
 address (Azure) or an external IP (GCP), because then the port is one hop from anyone.
