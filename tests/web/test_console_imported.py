@@ -21,7 +21,7 @@ def test_imported_findings_name_their_reporter_and_an_unconfirmed_one_is_not_pla
 ) -> None:
     read = read_prowler(SAMPLE)
     result = map_findings(Source.PROWLER, read.failing, passed=read.passed)
-    record_import(service.store, result, label="import:prowler:test")
+    record_import(service.store, result, actor="tester", origin=str(SAMPLE))
     ids = {f.resource: f.id for f in result.mapped}
     console.sign_in("rem")
 

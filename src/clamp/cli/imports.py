@@ -41,7 +41,7 @@ def import_prowler(
     result = map_findings(
         Source.PROWLER, read.failing, passed=read.passed, resolvers=_resolvers(ctx)
     )
-    _finish(ctx, result, f"import:prowler:{file.name}", fmt)
+    _finish(ctx, result, str(file), fmt)
 
 
 @import_app.command("scc")
@@ -59,7 +59,7 @@ def import_scc(
     ctx = context()
     found = active_findings(ctx.settings, organization)
     result = map_findings(Source.SCC, found, resolvers=_resolvers(ctx))
-    _finish(ctx, result, f"import:scc:organizations/{organization}", fmt)
+    _finish(ctx, result, f"organizations/{organization}", fmt)
 
 
 @import_app.command("defender")
@@ -75,7 +75,7 @@ def import_defender(
     ctx = context()
     found, healthy = unhealthy_assessments(ctx.settings, subscription)
     result = map_findings(Source.DEFENDER, found, passed=healthy, resolvers=_resolvers(ctx))
-    _finish(ctx, result, f"import:defender:subscriptions/{subscription}", fmt)
+    _finish(ctx, result, f"/subscriptions/{subscription}", fmt)
 
 
 def _resolvers(ctx: Context) -> dict[str, Resolver]:
@@ -88,8 +88,8 @@ def _resolvers(ctx: Context) -> dict[str, Resolver]:
     return {"vm-network-security-groups": vm_nsgs}
 
 
-def _finish(ctx: Context, result: ImportResult, label: str, fmt: str) -> None:
-    record_import(ctx.store, result, label=label)
+def _finish(ctx: Context, result: ImportResult, origin: str, fmt: str) -> None:
+    record_import(ctx.store, result, actor=ctx.settings.actor, origin=origin)
     if fmt == "json":
         render.print_json(
             {
