@@ -16,7 +16,6 @@ from clamp.cli.context import Context
 from clamp.imports.interface import ExternalFinding, ImportResult, Source
 from clamp.imports.mapping import Resolver, map_findings
 from clamp.imports.record import record_import
-from clamp.model import Provider
 from clamp.plan_text import short_resource
 from clamp.store.codec import finding_to_json
 
@@ -82,8 +81,9 @@ def _resolvers(ctx: Context) -> dict[str, Resolver]:
     """How a ``via:`` mapping finds the resources Clamp judges (read from the cloud)."""
 
     def vm_nsgs(found: ExternalFinding) -> list[str]:
-        related = ctx.drivers(Provider.AZURE).read_related(found.resource)
-        return sorted({str(r.facets["nsg"]) for r in related[1:] if r.facets.get("nsg")})
+        from clamp.providers.azure.defender import vm_network_security_groups
+
+        return vm_network_security_groups(ctx.settings, found.resource)
 
     return {"vm-network-security-groups": vm_nsgs}
 
