@@ -5,19 +5,18 @@ mapped is listed, never dropped (exit 0 either way)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
-from clamp.cli.context import Context
 from clamp.imports.interface import ExternalFinding, ImportResult, Source
-from clamp.imports.mapping import Resolver, map_findings
-from clamp.imports.record import record_import
-from clamp.plan_text import short_resource
-from clamp.store.codec import finding_to_json
+
+# The mapping, the store and the table load when an import runs (a fast start for the rest).
+if TYPE_CHECKING:
+    from clamp.cli.context import Context
+    from clamp.imports.mapping import Resolver
 
 import_app = typer.Typer(
     help="Import other tools' findings (Prowler, Security Command Center, Defender for Cloud).",
@@ -32,6 +31,7 @@ def import_prowler(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the failing findings of a Prowler OCSF JSON file."""
+    from clamp.imports.mapping import map_findings
     from clamp.imports.prowler import read_prowler
 
     check_format(fmt)
@@ -52,6 +52,7 @@ def import_scc(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the active findings of Security Command Center (every source)."""
+    from clamp.imports.mapping import map_findings
     from clamp.providers.gcp.scc import active_findings
 
     check_format(fmt)
@@ -68,6 +69,7 @@ def import_defender(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the unhealthy assessments of Microsoft Defender for Cloud."""
+    from clamp.imports.mapping import map_findings
     from clamp.providers.azure.defender import unhealthy_assessments
 
     check_format(fmt)
@@ -89,6 +91,12 @@ def _resolvers(ctx: Context) -> dict[str, Resolver]:
 
 
 def _finish(ctx: Context, result: ImportResult, origin: str, fmt: str) -> None:
+    from rich.table import Table
+
+    from clamp.imports.record import record_import
+    from clamp.plan_text import short_resource
+    from clamp.store.codec import finding_to_json
+
     record_import(ctx.store, result, actor=ctx.settings.actor, origin=origin)
     if fmt == "json":
         render.print_json(
