@@ -67,6 +67,7 @@ def test_imported_findings_are_listed_with_their_source_and_unconfirmed(cli: Cli
     [external] = firewall["details"]["external"]
     assert external["rule"] == "compute_firewall_ssh_access_from_the_internet_allowed"
     assert "prowler" in cli("findings").output  # the table has a source column
+    assert "source: prowler (unconfirmed)" in cli("finding", firewall["id"]).output
 
 
 def test_the_table_output_names_every_unmapped_finding_and_exits_zero(cli: Cli) -> None:
