@@ -97,7 +97,7 @@ def run(n: int, work: Path) -> None:
     result = map_findings(Source.PROWLER, read.failing, passed=read.passed)
     t2 = time.perf_counter()
     store = Store.open(f"sqlite:///{work / f'bench-{n}.db'}")
-    record_import(store, result, label="import:prowler:bench")
+    record_import(store, result, actor="bench", origin=str(path))
     t3 = time.perf_counter()
     store.close()
     print(

@@ -21,7 +21,7 @@ def test_an_unconfirmed_imported_finding_is_refused_and_a_confirmed_one_planned(
 ) -> None:
     read = read_prowler(SAMPLE)
     result = map_findings(Source.PROWLER, read.failing, passed=read.passed)
-    record_import(service.store, result, label="import:prowler:test")
+    record_import(service.store, result, actor="tester", origin=str(SAMPLE))
     ids = {f.resource: f.id for f in result.mapped}
     rem = tokens["rem"]
 

@@ -15,7 +15,8 @@ from import_rig import SUBSCRIPTION, Cli, start
 GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/clamp-demo/providers"
 VMS = f"{GROUP}/Microsoft.Compute/virtualMachines/"
 ACCOUNTS = f"{GROUP}/Microsoft.Storage/storageAccounts/"
-WEB_NSG = f"{GROUP}/Microsoft.Network/networkSecurityGroups/web-nsg"
+NSGS = f"{GROUP}/Microsoft.Network/networkSecurityGroups/"
+WEB_NSG = NSGS + "web-nsg"
 MANAGEMENT_PORTS = (
     "bc303248-3d14-44c2-96a0-55f5c326b5fe",
     "Management ports should be closed on your virtual machines",
@@ -39,8 +40,9 @@ def assessment(resource: str, key: str, display: str, code: str = "Unhealthy") -
 
 
 ASSESSMENTS = [
-    assessment(VMS + "web-1", *MANAGEMENT_PORTS),  # → web-nsg, on web-1's NIC
-    assessment(VMS + "db-1", *MANAGEMENT_PORTS),  # db-1's NIC has no NSG: unmapped
+    assessment(VMS + "web-1", *MANAGEMENT_PORTS),  # → web-nsg (its NIC's), frontend-subnet-nsg
+    assessment(VMS + "db-1", *MANAGEMENT_PORTS),  # no NSG on its NIC: its subnet's, db-nsg
+    assessment(VMS + "ghost", *MANAGEMENT_PORTS),  # a VM that is gone: listed, not guessed
     assessment(VMS + "bastion", *MANAGEMENT_PORTS, code="Healthy"),
     assessment(
         ACCOUNTS + "clampdemodata",
@@ -72,15 +74,17 @@ def test_unhealthy_assessments_are_read_through_the_client_and_mapped(defender: 
     mapped = {(f["check"], f["resource"]) for f in report["mapped"]}
     assert mapped == {
         ("exposed-admin-port", WEB_NSG),
+        ("exposed-admin-port", NSGS + "frontend-subnet-nsg"),
+        ("exposed-admin-port", NSGS + "db-nsg"),
         ("storage-public-access", ACCOUNTS + "clampdemodata"),
         ("storage-insecure-transport", ACCOUNTS + "clampdemodata"),
     }
     unmapped = {(u["rule"], u["resource"].rsplit("/", 1)[-1]): u for u in report["unmapped"]}
     assert set(unmapped) == {
-        (MANAGEMENT_PORTS[0], "db-1"),
+        (MANAGEMENT_PORTS[0], "ghost"),
         ("c3b51c94-588b-426b-a892-24696f9e54cc", "web-1"),
     }
-    assert "no network security group" in unmapped[(MANAGEMENT_PORTS[0], "db-1")]["reason"]
+    assert "could not be resolved" in unmapped[(MANAGEMENT_PORTS[0], "ghost")]["reason"]
     assert report["passed"] == 1  # bastion's healthy assessment
 
 

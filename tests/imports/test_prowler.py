@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 
+from clamp.store import Store
 from import_rig import PROWLER_SAMPLE, SUBSCRIPTION, Cli
 from prowler_sample import sample
 
@@ -66,6 +67,7 @@ def test_imported_findings_are_listed_with_their_source_and_unconfirmed(cli: Cli
     [external] = firewall["details"]["external"]
     assert external["rule"] == "compute_firewall_ssh_access_from_the_internet_allowed"
     assert "prowler" in cli("findings").output  # the table has a source column
+    assert "source: prowler (unconfirmed)" in cli("finding", firewall["id"]).output
 
 
 def test_the_table_output_names_every_unmapped_finding_and_exits_zero(cli: Cli) -> None:
@@ -172,3 +174,16 @@ def test_a_scan_settles_imported_findings_confirmed_become_clamps_the_rest_resol
     assert confirmed["details"]["rules"]  # Clamp's own evidence now
     assert refuted["status"] == "resolved"
     assert cli.json("finding", ids[NSG])["status"] == "open"  # Azure was not scanned
+
+
+def test_an_import_is_audited_and_is_not_a_scan(cli: Cli) -> None:
+    ids = _imported(cli)
+
+    with Store.open(cli.env["CLAMP_DATABASE_URL"]) as store:
+        entry = store.audit.entries()[-1]
+        scans = store.scans()
+    assert entry.event == "findings.imported" and entry.actor == "importer"
+    assert sorted(entry.payload["mapped"]) == sorted(ids.values())
+    assert entry.payload["unmapped"] == 2 and entry.payload["from"] == str(PROWLER_SAMPLE)
+    assert scans == []  # Clamp read nothing: the overview's last scan is still a scan
+    assert cli("audit", "verify").exit_code == 0

@@ -5,20 +5,18 @@ mapped is listed, never dropped (exit 0 either way)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
-from clamp.cli.context import Context
 from clamp.imports.interface import ExternalFinding, ImportResult, Source
-from clamp.imports.mapping import Resolver, map_findings
-from clamp.imports.record import record_import
-from clamp.model import Provider
-from clamp.plan_text import short_resource
-from clamp.store.codec import finding_to_json
+
+# The mapping, the store and the table load when an import runs (a fast start for the rest).
+if TYPE_CHECKING:
+    from clamp.cli.context import Context
+    from clamp.imports.mapping import Resolver
 
 import_app = typer.Typer(
     help="Import other tools' findings (Prowler, Security Command Center, Defender for Cloud).",
@@ -33,6 +31,7 @@ def import_prowler(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the failing findings of a Prowler OCSF JSON file."""
+    from clamp.imports.mapping import map_findings
     from clamp.imports.prowler import read_prowler
 
     check_format(fmt)
@@ -41,7 +40,7 @@ def import_prowler(
     result = map_findings(
         Source.PROWLER, read.failing, passed=read.passed, resolvers=_resolvers(ctx)
     )
-    _finish(ctx, result, f"import:prowler:{file.name}", fmt)
+    _finish(ctx, result, str(file), fmt)
 
 
 @import_app.command("scc")
@@ -53,13 +52,14 @@ def import_scc(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the active findings of Security Command Center (every source)."""
+    from clamp.imports.mapping import map_findings
     from clamp.providers.gcp.scc import active_findings
 
     check_format(fmt)
     ctx = context()
     found = active_findings(ctx.settings, organization)
     result = map_findings(Source.SCC, found, resolvers=_resolvers(ctx))
-    _finish(ctx, result, f"import:scc:organizations/{organization}", fmt)
+    _finish(ctx, result, f"organizations/{organization}", fmt)
 
 
 @import_app.command("defender")
@@ -69,27 +69,35 @@ def import_defender(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the unhealthy assessments of Microsoft Defender for Cloud."""
+    from clamp.imports.mapping import map_findings
     from clamp.providers.azure.defender import unhealthy_assessments
 
     check_format(fmt)
     ctx = context()
     found, healthy = unhealthy_assessments(ctx.settings, subscription)
     result = map_findings(Source.DEFENDER, found, passed=healthy, resolvers=_resolvers(ctx))
-    _finish(ctx, result, f"import:defender:subscriptions/{subscription}", fmt)
+    _finish(ctx, result, f"/subscriptions/{subscription}", fmt)
 
 
 def _resolvers(ctx: Context) -> dict[str, Resolver]:
     """How a ``via:`` mapping finds the resources Clamp judges (read from the cloud)."""
 
     def vm_nsgs(found: ExternalFinding) -> list[str]:
-        related = ctx.drivers(Provider.AZURE).read_related(found.resource)
-        return sorted({str(r.facets["nsg"]) for r in related[1:] if r.facets.get("nsg")})
+        from clamp.providers.azure.defender import vm_network_security_groups
+
+        return vm_network_security_groups(ctx.settings, found.resource)
 
     return {"vm-network-security-groups": vm_nsgs}
 
 
-def _finish(ctx: Context, result: ImportResult, label: str, fmt: str) -> None:
-    record_import(ctx.store, result, label=label)
+def _finish(ctx: Context, result: ImportResult, origin: str, fmt: str) -> None:
+    from rich.table import Table
+
+    from clamp.imports.record import record_import
+    from clamp.plan_text import short_resource
+    from clamp.store.codec import finding_to_json
+
+    record_import(ctx.store, result, actor=ctx.settings.actor, origin=origin)
     if fmt == "json":
         render.print_json(
             {

@@ -235,7 +235,16 @@ def finding(finding_id: str, fmt: FormatOpt = "table") -> None:
         return
     data = finding_to_json(record)
     render.console.print(f"[bold]{data['id']}[/bold] {data['check']} ({data['severity']})")
-    for key in ("title", "status", "provider", "scope", "resource", "first_seen", "last_seen"):
+    for key in (
+        "title",
+        "status",
+        "source",
+        "provider",
+        "scope",
+        "resource",
+        "first_seen",
+        "last_seen",
+    ):
         if data.get(key):
             render.console.print(f"  {key.replace('_', ' ')}: {data[key]}")
     if record.suppressed_reason:

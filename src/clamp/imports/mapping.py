@@ -26,8 +26,8 @@ Resolver = Callable[[ExternalFinding], list[str]]
 """For a ``via:`` entry: the ids of the resources Clamp judges for the one reported (the
 NSGs on a VM's NICs), read from the cloud by the caller; ``ClampError`` when it cannot."""
 NO_TARGET = {
-    "vm-network-security-groups": "the VM's network interfaces have no network security group "
-    "(an NSG on its subnet is not looked up)"
+    "vm-network-security-groups": "no network security group guards the VM (none on its "
+    "network interfaces or their subnets)"
 }
 """Why a ``via:`` entry found nothing to map to, per resolver."""
 RESOLVERS = tuple(NO_TARGET)

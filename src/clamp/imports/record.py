@@ -5,7 +5,7 @@ A mapped finding has Clamp's finding id, so it may already be there:
   added to ``details.reported_by``;
 - imported before: the tools' reports are merged (``details.external``);
 - otherwise (new, or resolved since): it opens as the other tool's, unconfirmed.
-An import is recorded as a scan of no scope, so it resolves nothing.
+An import resolves nothing and is not a scan (Clamp read nothing): ``Store.record_reported``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ if TYPE_CHECKING:
     from clamp.store import Store
 
 
-def record_import(store: Store, result: ImportResult, *, label: str) -> None:
-    """Store ``result.mapped`` (merged as above); ``label`` names the import in the scan
-    history (``import:prowler:FILE``). Fills ``result.already_found``."""
-    if not result.mapped:
-        return
+def record_import(store: Store, result: ImportResult, *, actor: str, origin: str) -> None:
+    """Store ``result.mapped`` (merged as above) and audit the import (``origin``: the file
+    or the organization/subscription read); fills ``result.already_found``."""
     wanted = {f.id for f in result.mapped}
     stored = {r.id: r for r in store.findings() if r.id in wanted}
     merged: list[Finding] = []
@@ -41,7 +39,20 @@ def record_import(store: Store, result: ImportResult, *, label: str) -> None:
             result.already_found.append(finding.id)
             details["reported_by"] = _union(details.get("reported_by"), finding.details["external"])
         merged.append(replace(record.finding, details=details))
-    store.record_scan([], merged, resources=0, source=label)
+    opened = store.record_reported(merged) if merged else ()
+    store.audit.append(
+        "findings.imported",
+        actor,
+        {
+            "source": str(result.source),
+            "from": origin,
+            "mapped": [f.id for f in result.mapped],
+            "opened": list(opened),
+            "already_found": result.already_found,
+            "unmapped": len(result.unmapped),
+            "passed": result.passed,
+        },
+    )
 
 
 def _union(old: Any, new: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -203,6 +203,16 @@ class Store:
             session.add(scan)
             return _summary(scan)
 
+    def record_reported(self, findings: Sequence[Finding]) -> tuple[str, ...]:
+        """Record findings another tool reported (``clamp import``): they open or refresh
+        (resolved ones reopen); nothing resolves and no scan is recorded, since Clamp read
+        nothing. The ids of the findings opened."""
+        opened: list[str] = []
+        with self._writes.begin() as session:
+            lock_findings(session)
+            open_seen(session, {f.id: f for f in findings}, _now(), opened)
+        return tuple(opened)
+
     def record_findings(
         self, resources: Collection[str], findings: Sequence[Finding]
     ) -> FindingsUpdate:

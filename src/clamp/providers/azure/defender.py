@@ -9,6 +9,10 @@ of every resource below the subscription: ``name`` (the assessment key, a GUID),
 ``Unhealthy`` ones are findings. The list carries no severity (that is in the assessment
 metadata), so a mapped finding takes its Clamp check's. Needs
 ``Microsoft.Security/assessments/read`` (role Security Reader).
+
+A VM's assessment (the management-ports recommendation) maps to the network security
+groups that guard the VM: ``vm_network_security_groups`` reads the VM, its network
+interfaces and their subnets and names the NSG of each interface and each subnet.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.imports.interface import ExternalFinding, Source
 from clamp.model import Provider
+from clamp.providers.azure.base import resource_ref
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
+from clamp.providers.azure.identity import VM_READ, vm_ref
+from clamp.providers.azure.network import NIC_READ, nic_ref
 
 ASSESSMENTS_READ = "Microsoft.Security/assessments/read"
+SUBNET_READ = "Microsoft.Network/virtualNetworks/subnets/read"
 
 
 def unhealthy_assessments(
@@ -65,3 +73,32 @@ def _external(assessment: Any, subscription: str) -> ExternalFinding:
             "description": str(assessment.status.description or ""),
         },
     )
+
+
+def vm_network_security_groups(settings: Settings, vm_id: str) -> list[str]:
+    """The ids of the NSGs on the VM's network interfaces and on their subnets."""
+    clients = AzureClients(settings)
+    subscription, group, name = vm_ref(vm_id)
+    with translated(f"read {vm_id}", VM_READ):
+        vm = clients.compute(subscription).virtual_machines.get(group, name)
+    found: set[str] = set()
+    profile = vm.network_profile
+    for ref in (profile.network_interfaces if profile else None) or []:
+        nic_sub, nic_group, nic_name = nic_ref(str(ref.id))
+        with translated(f"read {ref.id}", NIC_READ):
+            nic = clients.network(nic_sub).network_interfaces.get(nic_group, nic_name)
+        if nic.network_security_group is not None:
+            found.add(str(nic.network_security_group.id))
+        for config in nic.ip_configurations or []:
+            if config.subnet is not None and config.subnet.id:
+                found.update(_subnet_nsg(clients, str(config.subnet.id)))
+    return sorted(found)
+
+
+def _subnet_nsg(clients: AzureClients, subnet_id: str) -> list[str]:
+    subscription, group, vnet = resource_ref(subnet_id, "virtualNetworks", below=True)
+    subnet_name = subnet_id.rstrip("/").rsplit("/", 1)[-1]
+    with translated(f"read {subnet_id}", SUBNET_READ):
+        subnet = clients.network(subscription).subnets.get(group, vnet, subnet_name)
+    nsg = subnet.network_security_group
+    return [str(nsg.id)] if nsg is not None and nsg.id else []
