@@ -11,7 +11,6 @@ from rich.table import Table
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
 from clamp.errors import InputError
-from clamp.store.codec import iso
 
 notify_app = typer.Typer(
     help="Outbound notifications: deliver, list the dead letters, retry.", no_args_is_help=True
@@ -51,22 +50,7 @@ def failed(fmt: FormatOpt = "table") -> None:
     check_format(fmt)
     dead = context().store.notices.deliveries(DeliveryStatus.DEAD)
     if fmt == "json":
-        render.print_json(
-            [
-                {
-                    "id": d.id,
-                    "sink": d.sink,
-                    "notice": d.notice.id,
-                    "kind": d.notice.kind,
-                    "subject": d.notice.subject,
-                    "created": iso(d.notice.created),
-                    "attempts": d.attempts,
-                    "failed": iso(d.updated),
-                    "error": d.error,
-                }
-                for d in dead
-            ]
-        )
+        render.print_json([d.to_json() for d in dead])
         return
     table = Table(title=f"{len(dead)} dead letter(s)")
     for column in ("id", "sink", "kind", "subject", "attempts", "last error"):

@@ -73,6 +73,22 @@ class Delivery:
     updated: datetime
     error: str
 
+    def to_json(self) -> dict[str, Any]:
+        """The delivery as ``clamp notify failed --format json`` and the API show it."""
+        return {
+            "id": self.id,
+            "sink": self.sink,
+            "status": self.status.value,
+            "notice": self.notice.id,
+            "kind": self.notice.kind,
+            "subject": self.notice.subject,
+            "severity": self.notice.severity,
+            "created": self.notice.created.isoformat(),
+            "attempts": self.attempts,
+            "updated": self.updated.isoformat(),
+            "error": self.error,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
