@@ -152,3 +152,13 @@ def test_a_claimed_delivery_is_not_sent_twice_and_a_dead_claimant_is_outlived(
     clock.advance(LEASE.total_seconds())
     assert sender.drain().delivered == 1
     assert [r.headers["webhook-id"] for r in hook.requests] == [claimed.notice.id]
+
+
+def test_a_sink_slower_than_its_timeout_is_retried(store: Store, hook: Receiver) -> None:
+    scan(store, finding("nsg-a"))
+    hook.delay = 1.0
+
+    report = dispatcher(store, hook, Clock(), timeout=0.2).drain()
+
+    assert report.retrying == 1
+    assert "ReadTimeout" in store.notices.deliveries(DeliveryStatus.PENDING)[0].error

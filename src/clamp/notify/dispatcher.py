@@ -67,21 +67,22 @@ class Dispatcher:
     ) -> None:
         self.store, self.settings, self.clock = store, settings, clock
         self.configs: dict[str, SinkConfig] = {s.name: s for s in settings.notify.sinks}
-        self._http: httpx.Client | None = None
+        self._clients: list[httpx.Client] = []
         self._sinks: dict[str, Sink] = dict(sinks or {})
 
     def sink(self, name: str) -> Sink:
-        """The sink configured under ``name`` (built on first use)."""
+        """The sink configured under ``name`` (built on first use, with its own timeout)."""
         if name not in self._sinks:
-            if self._http is None:
-                self._http = httpx.Client(timeout=self.configs[name].timeout)
-            self._sinks[name] = build_sink(self.configs[name], self.settings, self._http)
+            config = self.configs[name]
+            http = httpx.Client(timeout=config.timeout)
+            self._clients.append(http)
+            self._sinks[name] = build_sink(config, self.settings, http)
         return self._sinks[name]
 
     def close(self) -> None:
         """Release the sinks' connections."""
-        if self._http is not None:
-            self._http.close()
+        for http in self._clients:
+            http.close()
         for sink in self._sinks.values():
             close = getattr(sink, "close", None)
             if callable(close):
