@@ -28,9 +28,11 @@ NOTIFIED_EVENTS = frozenset(
         "run.undone",
         "run.undo_failed",
         "rule.halted",
+        "rule.notified",
     }
 )
-"""The audited events that become notices (``user.*``, ``*.planned``, ``run.step``… do not)."""
+"""The audited events that become notices (``user.*``, ``*.planned``, ``run.step``… do not),
+and ``rule.notified``: a ``notify`` rule matched a finding (told once while it is open)."""
 FINDING_EVENTS = ("finding.opened", "finding.reopened", "finding.resolved")
 NOTICE_KINDS = tuple(sorted(NOTIFIED_EVENTS | set(FINDING_EVENTS)))
 
