@@ -101,6 +101,11 @@ class GcpClients:
         library), built like ``cloudidentity``."""
         return self._discovered("sqladmin", "v1")
 
+    @cached_property
+    def logging(self) -> Any:
+        """The Cloud Logging API v2 (google-api-python-client), built like ``cloudidentity``."""
+        return self._discovered("logging", "v2")
+
     def _discovered(self, api: str, version: str) -> Any:
         from googleapiclient.discovery import build
 
