@@ -31,6 +31,7 @@ def test_importing_the_cli_imports_no_cloud_sdk_and_no_sqlalchemy() -> None:
 
 def test_importing_the_cli_loads_no_action_engine() -> None:
     parts = ("clamp.actions", "clamp.automation", "clamp.response", "clamp.providers.factory")
+    parts += ("clamp.outputs", "clamp.plan_text")  # the formats load when a command prints
     assert _loaded("import clamp.cli.main", (*parts, "importlib.metadata")) == "[]"
 
 

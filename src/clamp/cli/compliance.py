@@ -12,7 +12,6 @@ from clamp.cli import render
 from clamp.cli.common import UsageError, check_format, context, one_line_errors
 from clamp.compliance import FRAMEWORK_IDS, Evidence, evaluate, framework
 from clamp.errors import InputError
-from clamp.outputs import Report, Subject, formats_for
 
 compliance_app = typer.Typer(
     help="Compliance reports: CIS Azure and GCP, NIST CSF 2.0, ISO 27001:2022.",
@@ -32,6 +31,8 @@ def report(
 ) -> None:
     """Every control of a framework: pass, fail or not assessed, its evidence (findings
     and their resources) and the actions and incidents that acted on them."""
+    from clamp.outputs import Report, Subject, formats_for
+
     check_format(fmt, formats_for(Subject.COMPLIANCE))
     try:
         chosen = framework(framework_id)

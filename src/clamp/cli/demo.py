@@ -10,6 +10,7 @@ from clamp.cli.context import Context
 from clamp.cli.response import print_run
 from clamp.config import Settings
 from clamp.model import FindingStatus, Provider
+from clamp.outputs.table import actions_table, findings_table
 from clamp.response import load_playbook
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
@@ -63,7 +64,7 @@ def run_demo() -> None:
             result = scan_clouds(settings, ctx.store, ctx.drivers, list(Provider), {})
             console.print(f"{result.resources} resources in {len(result.scopes)} scopes")
             open_findings = ctx.store.findings(status=FindingStatus.OPEN)
-            console.print(render.findings_table(open_findings))
+            console.print(findings_table(open_findings))
             for provider in Provider:
                 for check, suffixes, bundle, allow in (
                     ("exposed-admin-port", DEMO_TARGETS, None, DEMO_ALLOW),
@@ -78,7 +79,7 @@ def run_demo() -> None:
             for vm in INCIDENT_TARGETS:
                 _contain_and_release(ctx, vm)
             console.rule("[bold]6. What was done")
-            console.print(render.actions_table(ctx.store.actions()))
+            console.print(actions_table(ctx.store.actions()))
             count = ctx.store.audit.verify()
             console.print(f"audit log intact: {count} hash-chained entries verified")
     console.rule("[bold]7. The console")

@@ -32,7 +32,6 @@ from clamp.cli.users import users_app
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
-from clamp.outputs import Report, Subject, formats_for
 from clamp.store.codec import action_to_json, plan_to_json
 
 app = typer.Typer(
@@ -207,6 +206,8 @@ def undo(
 @one_line_errors
 def actions(fmt: ReportFormatOpt = "table") -> None:
     """What was done, by whom, and the result (table, json, csv, ocsf, html)."""
+    from clamp.outputs import Report, Subject, formats_for
+
     check_format(fmt, formats_for(Subject.ACTIONS))
     store = context().store
     records = store.actions()

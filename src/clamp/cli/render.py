@@ -7,7 +7,6 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -20,16 +19,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from clamp import outputs
-from clamp.model import ActionRecord, Plan
-from clamp.outputs import Report, Subject
-from clamp.outputs.table import actions_table as actions_table
-from clamp.outputs.table import findings_table as findings_table
-from clamp.plan_text import change_diff
-from clamp.store.codec import to_jsonable
-
 if TYPE_CHECKING:
     from clamp.actions.audit_trail import Observer
+    from clamp.model import ActionRecord, Plan
+    from clamp.outputs import Report, Subject
+
+# The output formats, the plan diff and YAML load when a command prints, not when the
+# CLI starts (``--help`` needs none of them).
 
 console = Console()
 
@@ -37,6 +33,8 @@ console = Console()
 def print_report(fmt: str, report: Report, subject: Subject) -> None:
     """``report`` in the output format ``fmt`` on stdout (tables as wide as the terminal,
     colored only on one)."""
+    from clamp import outputs
+
     sized = replace(report, width=console.width, color=console.is_terminal)
     sys.stdout.write(outputs.render(fmt, sized, subject))
     sys.stdout.flush()
@@ -49,6 +47,8 @@ def print_json(data: Any) -> None:
 
 def print_plan(plan: Plan) -> None:
     """The plan as a user reads it before saying yes."""
+    from clamp.plan_text import change_diff
+
     console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
     console.print(f"  {plan.summary}")
     console.print(f"  [bold yellow]⚠ blast radius:[/bold yellow] {escape(plan.blast_radius)}")
@@ -109,5 +109,9 @@ def follow_actions(progress: Progress, label: str) -> Observer:
 
 def indented_yaml(data: Any, indent: int = 4) -> str:
     """``data`` as YAML, each line indented (a finding's evidence, a plan's images)."""
+    import yaml
+
+    from clamp.store.codec import to_jsonable
+
     text = yaml.safe_dump(to_jsonable(data), sort_keys=False, default_flow_style=False)
     return "\n".join(" " * indent + line for line in text.splitlines())

@@ -24,7 +24,6 @@ from clamp.cli.common import (
 from clamp.cli.exits import ExitCode
 from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
-from clamp.outputs import Report, Subject, formats_for
 from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
 from clamp.store.codec import action_to_json, finding_to_json, scan_summary_to_json
 
@@ -201,6 +200,8 @@ def findings(
 ) -> None:
     """List findings (table, json, csv, ocsf, html); exit 3 when an open one listed is at
     or above --fail-on."""
+    from clamp.outputs import Report, Subject, formats_for
+
     check_format(fmt, formats_for(Subject.FINDINGS))
     checks = select_checks(check or [], [], [])
     store = context().store
@@ -244,4 +245,6 @@ def finding(finding_id: str, fmt: FormatOpt = "table") -> None:
     render.console.print("  evidence:")
     render.console.print(render.indented_yaml(data["details"]), markup=False)
     if actions:
-        render.console.print(render.actions_table(actions))
+        from clamp.outputs.table import actions_table
+
+        render.console.print(actions_table(actions))
