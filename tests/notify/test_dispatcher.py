@@ -162,3 +162,25 @@ def test_a_sink_slower_than_its_timeout_is_retried(store: Store, hook: Receiver)
 
     assert report.retrying == 1
     assert "ReadTimeout" in store.notices.deliveries(DeliveryStatus.PENDING)[0].error
+
+
+def test_prune_deletes_only_what_was_delivered_everywhere_it_was_wanted(
+    store: Store, hook: Receiver
+) -> None:
+    scan(store, finding("nsg-a"), finding("nsg-b"))
+    scan(store, finding("nsg-c", scope="sub-2"), scope="sub-2")  # no sink wants sub-2
+    clock = Clock()
+    hook.answer(400)  # the first is refused: a dead letter
+    dispatcher(store, hook, clock, scopes=[finding("x").scope]).drain()
+    scan(store, finding("nsg-d"))  # not routed yet (nsg-a and nsg-b resolve: not routed either)
+
+    pruned = store.notices.prune(clock.now + timedelta(seconds=60))
+
+    left = {(n.kind, n.subject) for n in store.notices.notices()}
+    assert pruned == 2  # the delivered one, and the one no sink wanted
+    assert {(k, s) for k, s in left if k == "finding.opened"} == {
+        ("finding.opened", finding("nsg-a").id),
+        ("finding.opened", finding("nsg-d").id),
+    }
+    assert [d.status for d in store.notices.deliveries()] == [DeliveryStatus.DEAD]
+    assert store.notices.prune(clock.now - timedelta(days=1)) == 0

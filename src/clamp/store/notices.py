@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import InputError, NotFoundError
 from clamp.model import Finding
 from clamp.store.codec import iso
-from clamp.store.lifecycle import finding_record, rows_by_id
+from clamp.store.lifecycle import chunks, finding_record, rows_by_id
 from clamp.store.notice_records import (
     NOTIFIED_EVENTS,
     Delivery,
@@ -242,6 +242,27 @@ class NoticeBook:
         with self._reads() as session:
             rows = rows_by_id(session, sorted(set(ids)))
             return {fid: finding_record(row, now) for fid, row in rows.items()}
+
+    def prune(self, before: datetime) -> int:
+        """Delete the notices written before ``before`` that are done with: routed, and
+        delivered to every sink that wanted them (dead letters and pending ones stay);
+        how many notices went."""
+        unfinished = select(NoticeDeliveryRow.notice).where(
+            NoticeDeliveryRow.status != DeliveryStatus.DELIVERED.value
+        )
+        done = (
+            select(NoticeRow.id)
+            .where(NoticeRow.routed.is_(True), NoticeRow.created < before)
+            .where(NoticeRow.id.not_in(unfinished))
+        )
+        with self._writes.begin() as session:
+            ids = list(session.scalars(done))
+            for chunk in chunks(ids):
+                session.execute(
+                    delete(NoticeDeliveryRow).where(NoticeDeliveryRow.notice.in_(chunk))
+                )
+                session.execute(delete(NoticeRow).where(NoticeRow.id.in_(chunk)))
+        return len(ids)
 
     def unrouted(self) -> int:
         """How many notices wait for the dispatcher to route them."""
