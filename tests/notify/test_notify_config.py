@@ -81,6 +81,7 @@ def test_sinks_are_read_with_their_filters_and_secrets_from_the_environment(
     [
         ('kind = "pager"', "kind: 'pager' is not one of webhook, slack, teams, splunk, sentinel"),
         ('kind = "webhook"', "a webhook sink needs a signing secret"),
+        ('kind = "webhook"\nsecret = "whsec_not base64!"', "not valid base64 after the prefix"),
         ('kind = "splunk"\nsecret_env = "NOPE"', "the environment variable NOPE is not set"),
         ('kind = "slack"\nevents = ["finding.opend"]', "finding.opend match no notice kind"),
         ('kind = "slack"\nmin_severity = "huge"', "min_severity: 'huge' is not one of"),

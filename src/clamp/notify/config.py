@@ -31,6 +31,7 @@ from typing import Any
 from clamp.errors import ConfigError, InputError
 from clamp.fields import check_fields
 from clamp.model import Severity
+from clamp.notify.signing import signing_key
 from clamp.store.notice_records import NOTICE_KINDS, Notice
 
 FIELDS = (
@@ -152,6 +153,11 @@ def _sink(data: Any, where: str, env: Mapping[str, str]) -> SinkConfig:
         raise ConfigError(
             f"{where}: a {kind} sink needs {NEEDS_SECRET[kind]} (secret or secret_env)"
         )
+    if kind == SinkKind.WEBHOOK:
+        try:
+            signing_key(str(secret))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if kind == SinkKind.SENTINEL:
         for key in ("rule_id", "stream"):
             _text(data, key, where)
