@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from clamp.notify.dispatcher import Dispatcher
+from clamp.notify.interface import Sink
 from clamp.store import Store
 from clamp.store.notice_records import DeliveryStatus
 from notify_kit import Clock, finding, scan, settings, webhook
@@ -184,3 +187,27 @@ def test_prune_deletes_only_what_was_delivered_everywhere_it_was_wanted(
     }
     assert [d.status for d in store.notices.deliveries()] == [DeliveryStatus.DEAD]
     assert store.notices.prune(clock.now - timedelta(days=1)) == 0
+
+
+def test_a_sink_that_cannot_be_set_up_only_delays_its_own_notices(
+    store: Store, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clamp.errors import AuthenticationError
+    from clamp.notify.config import SinkConfig, SinkKind
+    from clamp.notify.sinks import BUILDERS
+
+    def no_credentials(*_args: object) -> Sink:
+        raise AuthenticationError("no usable credentials")
+
+    monkeypatch.setitem(BUILDERS, SinkKind.SLACK, no_credentials)
+    scan(store, finding("nsg-a"))
+    chat = SinkConfig(name="chat", kind=SinkKind.SLACK, url="https://hooks.slack.invalid/x")
+    sender = Dispatcher(store, settings(store, webhook(hook.url), chat), clock=Clock())
+
+    report = sender.drain()
+
+    assert (report.delivered, report.retrying) == (1, 1)
+    [waiting] = store.notices.deliveries(DeliveryStatus.PENDING)
+    assert (
+        waiting.sink == "chat" and "cannot set up the sink: no usable credentials" in waiting.error
+    )

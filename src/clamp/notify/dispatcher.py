@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from clamp.config import Settings
+from clamp.errors import ClampError
 from clamp.notify.config import SinkConfig
 from clamp.notify.interface import DeliveryFailed, DeliveryRefused, Sink
 from clamp.notify.message import Message, render
@@ -79,6 +80,14 @@ class Dispatcher:
             self._sinks[name] = build_sink(config, self.settings, http)
         return self._sinks[name]
 
+    def _built(self, name: str) -> Sink:
+        """``sink(name)``; a sink that cannot be built now (no credentials yet) is a
+        failed attempt of its own deliveries, never a stop for the others'."""
+        try:
+            return self.sink(name)
+        except ClampError as exc:
+            raise DeliveryFailed(f"{name}: cannot set up the sink: {exc}") from exc
+
     def close(self) -> None:
         """Release the sinks' connections."""
         for http in self._clients:
@@ -129,7 +138,7 @@ class Dispatcher:
         try:
             if notice.id not in rendered:
                 rendered[notice.id] = render(notice, findings.get)
-            self.sink(delivery.sink).deliver(rendered[notice.id])
+            self._built(delivery.sink).deliver(rendered[notice.id])
         except DeliveryRefused as exc:
             log.warning("notice %s refused by %s: %s", notice.id, delivery.sink, exc)
             return Outcome(delivery.id, str(exc))
