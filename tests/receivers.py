@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
     success: int = 200
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow sink)."""
 
     def answer(self, status: int, headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Answer the next ``times`` requests with ``status``."""
@@ -51,6 +54,7 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             box.requests.append(Received(self.path, headers, body))
+            time.sleep(box.delay)
             status, extra = box.answers.popleft() if box.answers else (box.success, {})
             self.send_response(status)
             for key, value in extra.items():

@@ -43,6 +43,7 @@ NEEDS_NO_CLOUD = {
     ("incident", "list"),
     ("incident", "open"),
     ("notify", "failed"),
+    ("notify", "prune"),
     ("notify", "send"),
     ("permissions",),
     ("users", "list"),

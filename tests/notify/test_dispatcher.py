@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from clamp.notify.dispatcher import Dispatcher
+from clamp.notify.interface import Sink
 from clamp.store import Store
 from clamp.store.notice_records import DeliveryStatus
 from notify_kit import Clock, finding, scan, settings, webhook
@@ -152,3 +155,59 @@ def test_a_claimed_delivery_is_not_sent_twice_and_a_dead_claimant_is_outlived(
     clock.advance(LEASE.total_seconds())
     assert sender.drain().delivered == 1
     assert [r.headers["webhook-id"] for r in hook.requests] == [claimed.notice.id]
+
+
+def test_a_sink_slower_than_its_timeout_is_retried(store: Store, hook: Receiver) -> None:
+    scan(store, finding("nsg-a"))
+    hook.delay = 1.0
+
+    report = dispatcher(store, hook, Clock(), timeout=0.2).drain()
+
+    assert report.retrying == 1
+    assert "ReadTimeout" in store.notices.deliveries(DeliveryStatus.PENDING)[0].error
+
+
+def test_prune_deletes_only_what_was_delivered_everywhere_it_was_wanted(
+    store: Store, hook: Receiver
+) -> None:
+    scan(store, finding("nsg-a"), finding("nsg-b"))
+    scan(store, finding("nsg-c", scope="sub-2"), scope="sub-2")  # no sink wants sub-2
+    clock = Clock()
+    hook.answer(400)  # the first is refused: a dead letter
+    dispatcher(store, hook, clock, scopes=[finding("x").scope]).drain()
+    scan(store, finding("nsg-d"))  # not routed yet (nsg-a and nsg-b resolve: not routed either)
+
+    pruned = store.notices.prune(clock.now + timedelta(seconds=60))
+
+    left = {(n.kind, n.subject) for n in store.notices.notices()}
+    assert pruned == 2  # the delivered one, and the one no sink wanted
+    assert {(k, s) for k, s in left if k == "finding.opened"} == {
+        ("finding.opened", finding("nsg-a").id),
+        ("finding.opened", finding("nsg-d").id),
+    }
+    assert [d.status for d in store.notices.deliveries()] == [DeliveryStatus.DEAD]
+    assert store.notices.prune(clock.now - timedelta(days=1)) == 0
+
+
+def test_a_sink_that_cannot_be_set_up_only_delays_its_own_notices(
+    store: Store, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clamp.errors import AuthenticationError
+    from clamp.notify.config import SinkConfig, SinkKind
+    from clamp.notify.sinks import BUILDERS
+
+    def no_credentials(*_args: object) -> Sink:
+        raise AuthenticationError("no usable credentials")
+
+    monkeypatch.setitem(BUILDERS, SinkKind.SLACK, no_credentials)
+    scan(store, finding("nsg-a"))
+    chat = SinkConfig(name="chat", kind=SinkKind.SLACK, url="https://hooks.slack.invalid/x")
+    sender = Dispatcher(store, settings(store, webhook(hook.url), chat), clock=Clock())
+
+    report = sender.drain()
+
+    assert (report.delivered, report.retrying) == (1, 1)
+    [waiting] = store.notices.deliveries(DeliveryStatus.PENDING)
+    assert (
+        waiting.sink == "chat" and "cannot set up the sink: no usable credentials" in waiting.error
+    )

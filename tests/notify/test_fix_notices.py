@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from clamp.model import ActionStatus, Provider
+import pytest
+
+from clamp.model import ActionStatus, Provider, Severity
 from clamp.notify.config import NotifyConfig, SinkConfig, SinkKind
 from clamp.notify.dispatcher import Dispatcher
 from clamp.store.notice_records import DeliveryStatus
@@ -111,3 +113,38 @@ def test_sentinel_with_an_unknown_rule_is_a_dead_letter(demo_rig: Rig) -> None:
     assert report.delivered == 0 and report.dead > 0
     dead = demo_rig.store.notices.deliveries(DeliveryStatus.DEAD)[0]
     assert "not found" in dead.error
+
+
+def test_cloud_logging_gets_structured_entries_through_the_logging_api(demo_rig: Rig) -> None:
+    sink = SinkConfig(
+        name="gcp-logs",
+        kind=SinkKind.CLOUD_LOGGING,
+        url="",
+        project="clamp-demo-prod",
+        events=["finding.opened"],
+        min_severity=Severity.CRITICAL,
+    )
+    settings = replace(demo_rig.settings, notify=NotifyConfig((sink,)))
+
+    report = Dispatcher(demo_rig.store, settings).drain()
+
+    entries = demo_rig.sandbox.state.ingested["projects/clamp-demo-prod/logs/clamp-notices"]
+    notices = {n.id: n for n in demo_rig.store.notices.notices()}
+    assert report.delivered == len(entries) > 0
+    for entry in entries:
+        notice = notices[entry["insertId"]]
+        assert notice.kind == "finding.opened" and notice.severity == "critical"
+        assert entry["severity"] == "CRITICAL"
+        assert entry["resource"] == {"type": "global", "labels": {"project_id": "clamp-demo-prod"}}
+        assert entry["labels"] == {"clamp_kind": "finding.opened", "clamp_subject": notice.subject}
+        validate(entry["jsonPayload"]["data"]["ocsf"])
+
+
+def test_a_write_cloud_logging_refuses_is_one_clear_error(demo_rig: Rig) -> None:
+    from clamp.errors import CloudError
+    from clamp.providers.gcp.cloud_logging import LogWriter
+
+    writer = LogWriter(demo_rig.settings, "no/such", "clamp-notices")
+    with pytest.raises(CloudError, match="write to projects/no/such/logs/clamp-notices"):
+        writer.write([{"jsonPayload": {"x": 1}}])
+    assert demo_rig.sandbox.state.ingested == {}

@@ -42,6 +42,11 @@ def test_sinks_are_read_with_their_filters_and_secrets_from_the_environment(
         scopes = ["Prod"]
 
         [[notify.sinks]]
+        name = "gcp"
+        kind = "cloud-logging"
+        project = "security-prod"
+
+        [[notify.sinks]]
         name = "sentinel"
         kind = "sentinel"
         url = "https://dce.westeurope-1.ingest.monitor.azure.com"
@@ -51,7 +56,13 @@ def test_sinks_are_read_with_their_filters_and_secrets_from_the_environment(
         SOC_SECRET=SECRET,
     )
 
-    soc, sentinel = settings.notify.sinks
+    soc, gcp, sentinel = settings.notify.sinks
+    assert (gcp.kind, gcp.project, gcp.log, gcp.url) == (
+        SinkKind.CLOUD_LOGGING,
+        "security-prod",
+        "clamp-notices",
+        "",
+    )
     assert (soc.kind, soc.url, soc.secret) == (
         SinkKind.WEBHOOK,
         "https://soar.example.com/hooks/clamp",
@@ -70,10 +81,13 @@ def test_sinks_are_read_with_their_filters_and_secrets_from_the_environment(
     [
         ('kind = "pager"', "kind: 'pager' is not one of webhook, slack, teams, splunk, sentinel"),
         ('kind = "webhook"', "a webhook sink needs a signing secret"),
+        ('kind = "webhook"\nsecret = "whsec_not base64!"', "not valid base64 after the prefix"),
         ('kind = "splunk"\nsecret_env = "NOPE"', "the environment variable NOPE is not set"),
         ('kind = "slack"\nevents = ["finding.opend"]', "finding.opend match no notice kind"),
         ('kind = "slack"\nmin_severity = "huge"', "min_severity: 'huge' is not one of"),
         ('kind = "sentinel"', "rule_id is required"),
+        ('kind = "cloud-logging"', "project is required"),
+        ('kind = "cloud-logging"\nproject = "p"\nlog = "a b"', "log: letters, digits"),
         ('kind = "slack"\nmax_attempts = 0', "max_attempts: a whole number of at least 1"),
         ('kind = "slack"\ncolour = "red"', "colour"),
     ],

@@ -75,3 +75,29 @@ def test_notices_survive_the_process_that_wrote_them(tmp_path: Path) -> None:
         assert kinds(second) == [("finding.opened", finding("nsg-a").id)]
         assert second.notices.unrouted() == 1
         assert second.notices.deliveries(DeliveryStatus.PENDING) == []
+
+
+def test_a_notify_rule_tells_of_a_finding_once_while_it_stays_open(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from clamp.model import Outcome
+    from clamp.store.records import RuleAction
+
+    a = finding("nsg-a")
+
+    def matched(run: str) -> None:
+        now = datetime.now(UTC)
+        store.rules.record(
+            RuleAction("ssh", run, a.id, "restrict_ingress", Outcome.PLANNED, now, "narrow 22")
+        )
+
+    scan(store, a)
+    matched("run-1")
+    matched("run-2")  # the next run matches it again: nothing new to tell
+    scan(store)  # resolved
+    scan(store, a)  # reopened
+    matched("run-3")
+
+    told = [n for n in store.notices.notices() if n.kind == "rule.notified"]
+    assert [(n.subject, n.actor, n.severity) for n in told] == [(a.id, "rule:ssh", "high")] * 2
+    assert told[0].data["event"]["summary"] == "narrow 22"

@@ -91,3 +91,29 @@ def test_splunk_hec_gets_one_event_with_the_splunk_token(store: Store, hook: Rec
     assert body["sourcetype"] == "clamp:notice" and isinstance(body["time"], float)
     assert body["event"]["type"] == "finding.opened"
     validate(body["event"]["data"]["ocsf"])
+
+
+def test_a_notify_rules_match_reads_as_what_the_rule_would_do(store: Store, hook: Receiver) -> None:
+    from datetime import UTC, datetime
+
+    from clamp.model import Outcome
+    from clamp.store.records import RuleAction
+
+    scan(store, finding("nsg-a", Severity.CRITICAL))
+    action = RuleAction(
+        "ssh",
+        "run-1",
+        finding("nsg-a").id,
+        "restrict_ingress",
+        Outcome.PLANNED,
+        datetime.now(UTC),
+        "narrow 22 to 10.0.0.0/8",
+    )
+    store.rules.record(action)
+    sink = webhook(hook.url, events=["rule.notified"])
+
+    assert Dispatcher(store, settings(store, sink)).drain().delivered == 1
+    data = hook.requests[0].json()["data"]
+    assert data["title"] == "Automation rule match (critical): SSH open"
+    assert data["text"] == "rule ssh would restrict_ingress: narrow 22 to 10.0.0.0/8 (by rule:ssh)"
+    validate(data["ocsf"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from clamp.api import actions, admin, events, findings, jobs, oidc, problems, response
+from clamp.api import actions, admin, events, findings, jobs, notify, oidc, problems, response
 from clamp.api.auth import SignInLimiter
 from clamp.api.service import Service
 from clamp.web import STATIC
@@ -38,7 +38,7 @@ def create_app(service: Service, *, secure_cookies: bool = False) -> FastAPI:
     )
     problems.install(app)
     api = APIRouter(prefix="/api/v1")
-    for module in (findings, actions, jobs, response, admin):
+    for module in (findings, actions, jobs, response, admin, notify):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(oidc.router)

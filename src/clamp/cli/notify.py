@@ -11,7 +11,7 @@ from rich.table import Table
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
 from clamp.errors import InputError
-from clamp.store.codec import iso
+from clamp.fields import parse_duration
 
 notify_app = typer.Typer(
     help="Outbound notifications: deliver, list the dead letters, retry.", no_args_is_help=True
@@ -51,22 +51,7 @@ def failed(fmt: FormatOpt = "table") -> None:
     check_format(fmt)
     dead = context().store.notices.deliveries(DeliveryStatus.DEAD)
     if fmt == "json":
-        render.print_json(
-            [
-                {
-                    "id": d.id,
-                    "sink": d.sink,
-                    "notice": d.notice.id,
-                    "kind": d.notice.kind,
-                    "subject": d.notice.subject,
-                    "created": iso(d.notice.created),
-                    "attempts": d.attempts,
-                    "failed": iso(d.updated),
-                    "error": d.error,
-                }
-                for d in dead
-            ]
-        )
+        render.print_json([d.to_json() for d in dead])
         return
     table = Table(title=f"{len(dead)} dead letter(s)")
     for column in ("id", "sink", "kind", "subject", "attempts", "last error"):
@@ -87,3 +72,17 @@ def retry(
         raise InputError("give a dead letter's id or --all (see `clamp notify failed`)")
     count = context().store.notices.retry(delivery, datetime.now(UTC))
     render.console.print(f"{count} dead letter(s) due again")
+
+
+@notify_app.command("prune")
+@one_line_errors
+def prune(
+    older_than: Annotated[
+        str, typer.Option("--older-than", help="delete delivered notices older than this")
+    ] = "30d",
+) -> None:
+    """Delete the notices delivered everywhere they were wanted, older than --older-than
+    (dead letters and notices still being tried are kept)."""
+    age = parse_duration(older_than, "--older-than")
+    count = context().store.notices.prune(datetime.now(UTC) - age)
+    render.console.print(f"{count} delivered notice(s) older than {older_than} deleted")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,6 +31,7 @@ from typing import Any
 from clamp.errors import ConfigError, InputError
 from clamp.fields import check_fields
 from clamp.model import Severity
+from clamp.notify.signing import signing_key
 from clamp.store.notice_records import NOTICE_KINDS, Notice
 
 FIELDS = (
@@ -45,6 +47,8 @@ FIELDS = (
     "rule_id",
     "stream",
     "timeout",
+    "project",
+    "log",
 )
 
 
@@ -56,8 +60,11 @@ class SinkKind(StrEnum):
     TEAMS = "teams"
     SPLUNK = "splunk"
     SENTINEL = "sentinel"
+    CLOUD_LOGGING = "cloud-logging"
 
 
+LOG_ID = re.compile(r"^[A-Za-z0-9_\-./]{1,511}$")
+"""A Cloud Logging log id (the LogEntry.logName documentation: letters, digits, _-./)."""
 NEEDS_SECRET = {SinkKind.WEBHOOK: "a signing secret", SinkKind.SPLUNK: "the HEC token"}
 
 
@@ -76,6 +83,8 @@ class SinkConfig:
     rule_id: str | None = None
     stream: str | None = None
     timeout: float = 10.0
+    project: str | None = None
+    log: str = "clamp-notices"
 
     def wants(self, notice: Notice) -> bool:
         """Whether this sink's filters let ``notice`` through."""
@@ -124,19 +133,31 @@ def _sink(data: Any, where: str, env: Mapping[str, str]) -> SinkConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: a table")
     check_fields(data, FIELDS, where)
-    name, url = _text(data, "name", where), _text(data, "url", where)
+    name = _text(data, "name", where)
     try:
         kind = SinkKind(_text(data, "kind", where))
     except ValueError:
         valid = ", ".join(k.value for k in SinkKind)
         raise ConfigError(f"{where}.kind: {data['kind']!r} is not one of {valid}") from None
-    if not url.startswith(("https://", "http://")):
-        raise ConfigError(f"{where}.url: {url!r} is not an http(s) URL")
+    if kind == SinkKind.CLOUD_LOGGING:  # an API, not a URL: a project and a log
+        url = ""
+        _text(data, "project", where)
+        if not LOG_ID.match(str(data.get("log", "clamp-notices"))):
+            raise ConfigError(f"{where}.log: letters, digits, _ - . / only, at most 511")
+    else:
+        url = _text(data, "url", where)
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{where}.url: {url!r} is not an http(s) URL")
     secret = _secret(data, where, env)
     if kind in NEEDS_SECRET and not secret:
         raise ConfigError(
             f"{where}: a {kind} sink needs {NEEDS_SECRET[kind]} (secret or secret_env)"
         )
+    if kind == SinkKind.WEBHOOK:
+        try:
+            signing_key(str(secret))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     if kind == SinkKind.SENTINEL:
         for key in ("rule_id", "stream"):
             _text(data, key, where)
@@ -159,6 +180,8 @@ def _sink(data: Any, where: str, env: Mapping[str, str]) -> SinkConfig:
         rule_id=data.get("rule_id"),
         stream=data.get("stream"),
         timeout=float(_positive(data, "timeout", 10, where)),
+        project=data.get("project"),
+        log=str(data.get("log", "clamp-notices")),
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from clamp.config import Settings
+from clamp.errors import ClampError
 from clamp.notify.config import SinkConfig
 from clamp.notify.interface import DeliveryFailed, DeliveryRefused, Sink
 from clamp.notify.message import Message, render
@@ -67,21 +68,30 @@ class Dispatcher:
     ) -> None:
         self.store, self.settings, self.clock = store, settings, clock
         self.configs: dict[str, SinkConfig] = {s.name: s for s in settings.notify.sinks}
-        self._http: httpx.Client | None = None
+        self._clients: list[httpx.Client] = []
         self._sinks: dict[str, Sink] = dict(sinks or {})
 
     def sink(self, name: str) -> Sink:
-        """The sink configured under ``name`` (built on first use)."""
+        """The sink configured under ``name`` (built on first use, with its own timeout)."""
         if name not in self._sinks:
-            if self._http is None:
-                self._http = httpx.Client(timeout=self.configs[name].timeout)
-            self._sinks[name] = build_sink(self.configs[name], self.settings, self._http)
+            config = self.configs[name]
+            http = httpx.Client(timeout=config.timeout)
+            self._clients.append(http)
+            self._sinks[name] = build_sink(config, self.settings, http)
         return self._sinks[name]
+
+    def _built(self, name: str) -> Sink:
+        """``sink(name)``; a sink that cannot be built now (no credentials yet) is a
+        failed attempt of its own deliveries, never a stop for the others'."""
+        try:
+            return self.sink(name)
+        except ClampError as exc:
+            raise DeliveryFailed(f"{name}: cannot set up the sink: {exc}") from exc
 
     def close(self) -> None:
         """Release the sinks' connections."""
-        if self._http is not None:
-            self._http.close()
+        for http in self._clients:
+            http.close()
         for sink in self._sinks.values():
             close = getattr(sink, "close", None)
             if callable(close):
@@ -128,7 +138,7 @@ class Dispatcher:
         try:
             if notice.id not in rendered:
                 rendered[notice.id] = render(notice, findings.get)
-            self.sink(delivery.sink).deliver(rendered[notice.id])
+            self._built(delivery.sink).deliver(rendered[notice.id])
         except DeliveryRefused as exc:
             log.warning("notice %s refused by %s: %s", notice.id, delivery.sink, exc)
             return Outcome(delivery.id, str(exc))

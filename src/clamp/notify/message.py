@@ -38,6 +38,7 @@ HEADLINES = {
     "run.undone": "Playbook run undone",
     "run.undo_failed": "Playbook run undo failed",
     "rule.halted": "Automation rule halted",
+    "rule.notified": "Automation rule match",
 }
 STATUS_OF = {
     "finding.opened": FindingStatus.OPEN,
@@ -87,6 +88,10 @@ def render(notice: Notice, finding: FindingLookup) -> Message:
         ocsf = detection_finding(record)
         text = f"{record.check} on {record.resource}"
         title = f"{headline} ({record.severity}): {record.title}"
+    elif notice.kind == "rule.notified" and record is not None:
+        ocsf = detection_finding(record)
+        title = f"{headline} ({record.severity}): {record.title}"
+        text = f"rule {event.get('rule')} would {event.get('intent')}: {event.get('summary')}"
     elif "action" in notice.data:
         action = action_from_json(notice.data["action"])
         ocsf = remediation_activity(action, record)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from clamp.config import Settings
+from clamp.notify.cloud_logging import CloudLoggingSink
 from clamp.notify.config import SinkConfig, SinkKind
 from clamp.notify.interface import Sink
 from clamp.notify.sentinel import SentinelSink
@@ -26,6 +27,7 @@ BUILDERS: dict[SinkKind, Builder] = {
     SinkKind.SENTINEL: lambda c, s, _http: SentinelSink(
         c.name, s, c.url, str(c.rule_id), str(c.stream), c.timeout
     ),
+    SinkKind.CLOUD_LOGGING: lambda c, s, _http: CloudLoggingSink(c.name, s, str(c.project), c.log),
 }
 
 

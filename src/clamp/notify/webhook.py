@@ -11,38 +11,15 @@ without the prefix is taken as raw bytes. The body is the notice's JSON event
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
 
 import httpx
 
-from clamp.errors import ConfigError
 from clamp.notify.http import post
 from clamp.notify.message import Message
-
-PREFIX = "whsec_"
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key a Standard Webhooks secret stands for."""
-    if not secret.startswith(PREFIX):
-        return secret.encode()
-    try:
-        return base64.b64decode(secret[len(PREFIX) :], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"webhook secret {PREFIX}…: not valid base64 after the prefix") from exc
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The ``webhook-signature`` header's value for one message."""
-    content = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, content, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+from clamp.notify.signing import sign, signing_key
 
 
 class WebhookSink:

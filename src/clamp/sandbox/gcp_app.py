@@ -1,13 +1,15 @@
 """The Google side of the sandbox assembled: Compute Engine (firewalls, networks,
 firewall policies, instances, disks, snapshots, operations), Resource Manager, Cloud
-Storage, Cloud Identity, the Cloud SQL Admin API and Security Command Center's findings, on
-the sandbox's plain-HTTP listener. Unknown routes answer Google's 404."""
+Storage, Cloud Identity, the Cloud SQL Admin API, Security Command Center's findings and
+Cloud Logging's entries.write, on the sandbox's plain-HTTP listener. Unknown routes answer
+Google's 404."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from clamp.sandbox.cloud_logging import cloud_logging_routes
 from clamp.sandbox.cloudidentity import cloudidentity_routes
 from clamp.sandbox.cloudsql import cloudsql_routes
 from clamp.sandbox.gcp import ComputeApi
@@ -47,6 +49,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
             *cloudidentity_routes(state),
+            *cloud_logging_routes(state),
             *cloudsql_routes(state),
             *gcs_routes(state),
             *scc_routes(state),

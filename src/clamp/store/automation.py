@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clamp.model import Provider, Resource
+from clamp.model import Outcome, Provider, Resource
 from clamp.store.audit import AuditLog
 from clamp.store.codec import record_from_json, record_to_json, to_jsonable
+from clamp.store.notices import rule_matched_in
 from clamp.store.records import AuditNote, InventoryItem, RuleAction, RuleState
 from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
 
@@ -126,6 +127,8 @@ class RuleBook:
         )
         with self._writes.begin() as session:
             session.add(row)
+            if action.outcome == Outcome.PLANNED:  # a notify rule's match: tell the sinks
+                rule_matched_in(session, action)
 
     def actions(self, rule: str, *, since: datetime | None = None) -> list[RuleAction]:
         """What a rule did (since a moment), oldest first."""

@@ -28,9 +28,11 @@ NOTIFIED_EVENTS = frozenset(
         "run.undone",
         "run.undo_failed",
         "rule.halted",
+        "rule.notified",
     }
 )
-"""The audited events that become notices (``user.*``, ``*.planned``, ``run.step``… do not)."""
+"""The audited events that become notices (``user.*``, ``*.planned``, ``run.step``… do not),
+and ``rule.notified``: a ``notify`` rule matched a finding (told once while it is open)."""
 FINDING_EVENTS = ("finding.opened", "finding.reopened", "finding.resolved")
 NOTICE_KINDS = tuple(sorted(NOTIFIED_EVENTS | set(FINDING_EVENTS)))
 
@@ -72,6 +74,22 @@ class Delivery:
     due: datetime
     updated: datetime
     error: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The delivery as ``clamp notify failed --format json`` and the API show it."""
+        return {
+            "id": self.id,
+            "sink": self.sink,
+            "status": self.status.value,
+            "notice": self.notice.id,
+            "kind": self.notice.kind,
+            "subject": self.notice.subject,
+            "severity": self.notice.severity,
+            "created": self.notice.created.isoformat(),
+            "attempts": self.attempts,
+            "updated": self.updated.isoformat(),
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import InputError, NotFoundError
 from clamp.model import Finding
 from clamp.store.codec import iso
-from clamp.store.lifecycle import finding_record, rows_by_id
+from clamp.store.lifecycle import chunks, finding_record, rows_by_id
 from clamp.store.notice_records import (
     NOTIFIED_EVENTS,
     Delivery,
@@ -31,7 +31,7 @@ from clamp.store.notice_records import (
     Notice,
     Outcome,
 )
-from clamp.store.records import FindingRecord
+from clamp.store.records import FindingRecord, RuleAction
 from clamp.store.tables import ActionRow, Base, FindingRow, NoticeDeliveryRow, NoticeRow
 
 
@@ -54,17 +54,19 @@ NOTICES = Base.metadata.tables[NoticeRow.__tablename__]
 
 # -- writing, inside the caller's transaction ---------------------------------------------
 def enqueue_in(
-    session: Session, event: str, actor: str, payload: Mapping[str, Any], when: datetime
+    session: Session,
+    event: str,
+    actor: str,
+    payload: Mapping[str, Any],
+    when: datetime,
+    subject: str | None = None,
 ) -> None:
     """Queue a notice of an audited event (if it is one the sinks hear of)."""
     if event not in NOTIFIED_EVENTS:
         return
-    subject = str(
-        next(
-            (payload[k] for k in ("action", "approval", "run", "incident", "rule") if k in payload),
-            "",
-        )
-    )
+    keys = ("action", "approval", "run", "incident", "rule")
+    if subject is None:
+        subject = str(next((payload[k] for k in keys if k in payload), ""))
     data: dict[str, Any] = {"event": dict(payload)}
     finding_id = payload.get("finding") or (
         payload.get("subject") if payload.get("kind") == "plan" else None
@@ -90,6 +92,32 @@ def enqueue_in(
             routed=False,
         )
     )
+
+
+def rule_matched_in(session: Session, action: RuleAction) -> None:
+    """Queue a ``rule.notified`` notice of a ``notify`` rule's match, once per rule and
+    finding while the finding stays open (a rule runs again and again; it told already)."""
+    actor, finding = f"rule:{action.rule}", action.finding
+    opened = session.scalar(
+        select(func.max(NoticeRow.seq)).where(
+            NoticeRow.kind.in_(("finding.opened", "finding.reopened")),
+            NoticeRow.subject == finding,
+        )
+    )
+    told = select(NoticeRow.seq).where(
+        NoticeRow.kind == "rule.notified", NoticeRow.subject == finding, NoticeRow.actor == actor
+    )
+    if opened is not None:
+        told = told.where(NoticeRow.seq > opened)
+    if session.scalar(told.limit(1)) is not None:
+        return
+    payload = {
+        "rule": action.rule,
+        "finding": finding,
+        "intent": action.intent,
+        "summary": action.reason,
+    }
+    enqueue_in(session, "rule.notified", actor, payload, action.created, subject=finding)
 
 
 def findings_moved_in(
@@ -214,6 +242,27 @@ class NoticeBook:
         with self._reads() as session:
             rows = rows_by_id(session, sorted(set(ids)))
             return {fid: finding_record(row, now) for fid, row in rows.items()}
+
+    def prune(self, before: datetime) -> int:
+        """Delete the notices written before ``before`` that are done with: routed, and
+        delivered to every sink that wanted them (dead letters and pending ones stay);
+        how many notices went."""
+        unfinished = select(NoticeDeliveryRow.notice).where(
+            NoticeDeliveryRow.status != DeliveryStatus.DELIVERED.value
+        )
+        done = (
+            select(NoticeRow.id)
+            .where(NoticeRow.routed.is_(True), NoticeRow.created < before)
+            .where(NoticeRow.id.not_in(unfinished))
+        )
+        with self._writes.begin() as session:
+            ids = list(session.scalars(done))
+            for chunk in chunks(ids):
+                session.execute(
+                    delete(NoticeDeliveryRow).where(NoticeDeliveryRow.notice.in_(chunk))
+                )
+                session.execute(delete(NoticeRow).where(NoticeRow.id.in_(chunk)))
+        return len(ids)
 
     def unrouted(self) -> int:
         """How many notices wait for the dispatcher to route them."""

@@ -328,6 +328,8 @@ class NoticeRow(Base):
     routed: Mapped[bool] = mapped_column(Boolean, index=True)
     """Whether the dispatcher has made its deliveries (one per matching sink)."""
 
+    __table_args__ = (Index("ix_notices_kind_subject", "kind", "subject"),)
+
 
 class NoticeDeliveryRow(Base):
     """One notice on its way to one sink: attempts, when it is next due, the last error;

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clamp.web import actions, admin, findings, overview, response, session
+from clamp.web import actions, admin, findings, notifications, overview, response, session
 from clamp.web.pages import STATIC
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, overview, findings, actions, response, admin):
+for _module in (session, overview, findings, actions, response, admin, notifications):
     router.include_router(_module.router)
 
 __all__ = ["STATIC", "router"]

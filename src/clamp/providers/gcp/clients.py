@@ -108,6 +108,11 @@ class GcpClients:
         ``cloudidentity``; its paths sit under the ``compute/v1/`` service path."""
         return self._discovered("compute", "v1", service_path="compute/v1/")
 
+    @cached_property
+    def logging(self) -> Any:
+        """The Cloud Logging API v2 (google-api-python-client), built like ``cloudidentity``."""
+        return self._discovered("logging", "v2")
+
     def _discovered(self, api: str, version: str, service_path: str = "") -> Any:
         from googleapiclient.discovery import build
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_notices_created", "notices", ["created"])
     op.create_index("ix_notices_routed", "notices", ["routed"])
+    op.create_index("ix_notices_kind_subject", "notices", ["kind", "subject"])
     op.create_table(
         "notice_deliveries",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
