@@ -18,7 +18,8 @@ for its application, requested by Event Grid's own app).
 
 Where Azure's behaviour is not documented the sandbox picks the simplest: a subscription
 whose handshake fails is removed and its operation reports ``Failed``; a write's event is
-sent when the write is answered (Azure sends it when the operation has finished).
+sent when the write is answered (Azure sends it when the operation has finished); writes of
+Event Grid's own resources emit none (a new subscription never hears of its own creation).
 """
 
 from __future__ import annotations
