@@ -6,7 +6,8 @@
 NSGs that let the internet reach SSH (tagged for an ``auto`` rule with ``trigger:
 event``) and a few quiet ones through the SDK, then POSTs one ``ResourceWriteSuccess``
 per delivery at ``--rate`` a second for ``--seconds`` — the first event on each exposed
-NSG makes the rule close it, every other one re-reads a resource and finds nothing new
+NSG (spread evenly over the run) makes the rule close it, every other one re-reads a
+resource and finds nothing new
 (the common case: most changes are harmless), and one delivery in a hundred is sent
 twice (Event Grid delivers at least once). Then it waits for the service to finish and
 reads the store, and prints:
@@ -112,6 +113,20 @@ def _nsgs(sandbox: str, acting: int, quiet: int) -> tuple[list[str], list[str]]:
     return made
 
 
+def _schedule(exposed: list[str], quiet: list[str], total: int) -> list[str]:
+    """The NSG of each delivery: the exposed ones spread evenly over the run (each one's
+    first event makes the rule act; bad changes are rare among the harmless ones), the
+    rest the quiet NSGs and the exposed ones already closed, in turn."""
+    stride = max(1, total // max(1, len(exposed)))
+    others = quiet + exposed
+    return [
+        exposed[n // stride]
+        if n % stride == 0 and n // stride < len(exposed)
+        else others[n % len(others)]
+        for n in range(total)
+    ]
+
+
 def _event(resource: str) -> dict[str, Any]:
     rule = f"{resource}/securityRules/open-ssh"
     now = time.time()
@@ -143,11 +158,12 @@ async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> d
     total = int(rate * seconds)
     bodies: list[tuple[str, bytes, bool]] = []
     for n in range(total):
-        event = _event(targets[n % len(targets)])
+        event = _event(targets[n])
         bodies.append((event["id"], json.dumps([event]).encode(), n % 100 == 50))
     statuses: Counter[int] = Counter()
     acks: list[float] = []
     lag: list[float] = []
+    acked: set[str] = set()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(total):
         queue.put_nowait(n)
@@ -155,15 +171,17 @@ async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> d
     start = time.perf_counter()
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
 
-        async def post(body: bytes) -> None:
+        async def post(event_id: str, body: bytes) -> None:
             began = time.perf_counter()
             try:
                 answer = await client.post(
                     endpoint, content=body, headers={"Content-Type": "application/json"}
                 )
                 statuses[answer.status_code] += 1
+                if answer.status_code == 200:
+                    acked.add(event_id)
             except httpx.HTTPError:
-                statuses[0] += 1
+                statuses[0] += 1  # no answer in 30 s: Event Grid would deliver it again
             acks.append((time.perf_counter() - began) * 1000)
 
         async def sender() -> None:
@@ -173,10 +191,10 @@ async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> d
                 if delay > 0:
                     await asyncio.sleep(delay)
                 lag.append(max(0.0, -delay) * 1000)
-                _id, body, twice = bodies[n]
-                await post(body)
+                event_id, body, twice = bodies[n]
+                await post(event_id, body)
                 if twice:  # at least once: this one is delivered twice
-                    await post(body)
+                    await post(event_id, body)
 
         await asyncio.gather(*(sender() for _ in range(SENDERS)))
     elapsed = time.perf_counter() - start
@@ -184,6 +202,7 @@ async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> d
         "sent": [b[0] for b in bodies],
         "duplicated": [b[0] for b in bodies if b[2]],
         "statuses": statuses,
+        "acked": acked,
         "ack_ms": acks,
         "lag_ms": lag,
         "elapsed": elapsed,
@@ -230,8 +249,7 @@ def main(argv: list[str]) -> None:
                 "CLAMP_RULES": str(root / "rules.yaml"),
             }
             service, url = _start(["serve", "--port", "0"], env, "CLAMP_URL=", root / "serve.err")
-            # the first len(exposed) deliveries open (and close) one exposed NSG each
-            targets = exposed + quiet
+            targets = _schedule(exposed, quiet, int(args.rate * args.seconds))
             print(
                 f"driving {args.rate:g}/s for {args.seconds:g} s: {len(exposed)} exposed NSGs, "
                 f"{len(quiet)} quiet ones, 1 in 100 deliveries twice; load "
@@ -286,12 +304,15 @@ def _report(store: Store, driven: dict[str, Any], exposed: list[str]) -> None:
     ]
     print(f"receipt → action call issued ({len(acted)} events acted): {_pct(latency)}")
     print(f"receipt → findings updated (every event): {_pct(processing)}")
-    lost = len(sent) - len(processed)
+    done = {e.event.id for e in processed}
+    lost = sum(1 for i in driven["acked"] if f"azure:{i}" not in done)
+    unanswered = len(sent) - len(driven["acked"])
     actions = Counter(a.plan.resource.lower() for a in store.actions())
     twice = sum(1 for n in actions.values() if n > 1)
     counts = store.events.counters()
     print(
-        f"lost: {lost} (acknowledged but not processed); twice: {twice} NSG(s) acted on more "
+        f"lost: {lost} (acknowledged but not processed); {unanswered} never acknowledged "
+        f"(the cloud delivers those again); twice: {twice} NSG(s) acted on more "
         f"than once; {len(actions)} of {len(exposed)} exposed NSGs closed; duplicates counted "
         f"{counts['duplicates']} of {len(driven['duplicated'])} sent"
     )

@@ -51,7 +51,7 @@ def until(
     condition: Callable[[], T],
     what: str,
     story: Callable[[], str] = lambda: "",
-    timeout: float = 15.0,
+    timeout: float = 30.0,
 ) -> T:
     """``condition()`` once it is truthy, polled every 10 ms; fail after ``timeout`` s,
     saying what ``story`` tells of the state then."""
