@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -37,32 +35,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clamp.sandbox.arm import ArmPath, Json, arm_error, not_found
-from clamp.sandbox.deliveries import Deliveries, Delivery
-from clamp.sandbox.oidc import TENANT, SandboxIdentities
+from clamp.sandbox.deliveries import Deliveries
+from clamp.sandbox.eventgrid_events import (
+    KINDS,
+    delivery,
+    entra_headers,
+    event_time,
+    wanted,
+    write_event,
+)
+from clamp.sandbox.oidc import SandboxIdentities
 from clamp.sandbox.state import SandboxState
 from clamp.sandbox.write_events import ServedWrite
 
 PROVIDER = "/providers/microsoft.eventgrid/"
 TYPE = "Microsoft.EventGrid/eventSubscriptions"
 API_VERSION = "2025-02-15"
-EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
-"""The ``Microsoft.EventGrid`` service principal's app id, the same in every tenant (Event
-Grid's "Secure WebHook delivery with Microsoft Entra application" script)."""
-CALLER_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-"""The app id a write is reported as made by when its token says none: the Azure CLI's
-well-known public client id."""
 SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
-KINDS = {
-    "PUT": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
-    "PATCH": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
-    "DELETE": ("Microsoft.Resources.ResourceDeleteSuccess", "delete"),
-    "POST": ("Microsoft.Resources.ResourceActionSuccess", "action"),
-}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class EventGrid:
@@ -240,7 +230,7 @@ class EventGrid:
 
     def _handshake(self, sub: Json, url: str) -> str | None:
         """What was wrong with the endpoint's answer, or None when it passed."""
-        headers = self._auth(sub)
+        headers = entra_headers(self.identities, sub)
         try:
             if sub["properties"]["eventDeliverySchema"] == "CloudEventSchemaV1_0":
                 origin = "eventgrid.azure.net"
@@ -259,7 +249,7 @@ class EventGrid:
                 "subject": "",
                 "data": {"validationCode": code},
                 "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
-                "eventTime": _now(),
+                "eventTime": event_time(),
                 "metadataVersion": "1",
                 "dataVersion": "1",
             }
@@ -280,29 +270,6 @@ class EventGrid:
             return None
         return f"Http POST request returned {answer.status_code} without the validation code"
 
-    def _auth(self, sub: Json) -> dict[str, str]:
-        """A Microsoft Entra bearer token when the destination asks for one."""
-        target = sub["properties"]["destination"]["properties"]
-        app = target.get("azureActiveDirectoryApplicationIdOrUri")
-        if not app:
-            return {}
-        tenant = target.get("azureActiveDirectoryTenantId") or TENANT
-        now = int(time.time())
-        token = self.identities.sign(
-            {
-                "iss": f"https://sts.windows.net/{tenant}/",
-                "aud": app,
-                "appid": EVENT_GRID_APP_ID,
-                "tid": tenant,
-                "sub": EVENT_GRID_APP_ID,
-                "ver": "1.0",
-                "iat": now,
-                "nbf": now,
-                "exp": now + 3600,
-            }
-        )
-        return {"Authorization": f"Bearer {token}"}
-
     # -- events ---------------------------------------------------------------------------
     def publish(self, write: ServedWrite) -> None:
         """Deliver the event of one ARM write to every subscription that wants it."""
@@ -319,106 +286,13 @@ class EventGrid:
                 (s, self._urls[k])
                 for k, s in self.subscriptions.items()
                 if s["properties"]["provisioningState"] == "Succeeded"
-                and _wants(s, resource, event_type)
+                and wanted(s, resource, event_type)
             ]
         if not targets:
             return
-        event = self._event(write, segments[1], resource, operation, event_type)
+        event = write_event(write, segments[1], resource, operation, event_type)
         for sub, url in targets:
-            self.deliveries.send(self._delivery(sub, url, event))
-
-    def _event(
-        self, write: ServedWrite, subscription: str, resource: str, operation: str, kind: str
-    ) -> Json:
-        caller = write.caller_claims()
-        claims = {
-            "aud": "https://management.azure.com/",
-            "iss": f"https://sts.windows.net/{TENANT}/",
-            "appid": CALLER_APP_ID,
-            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-            **{k: v for k, v in caller.items() if isinstance(v, str)},
-        }
-        correlation = write.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
-        return {
-            "id": str(uuid.uuid4()),
-            "topic": f"/subscriptions/{subscription}",
-            "subject": resource,
-            "eventType": kind,
-            "eventTime": _now(),
-            "data": {
-                "authorization": {"scope": resource, "action": operation, "evidence": {}},
-                "claims": claims,
-                "correlationId": correlation,
-                "httpRequest": {
-                    "clientRequestId": write.headers.get("x-ms-client-request-id", ""),
-                    "clientIpAddress": "127.0.0.1",
-                    "method": write.method,
-                    "url": f"https://management.azure.com{write.path}",
-                },
-                "resourceProvider": resource.split("/providers/")[-1].split("/")[0],
-                "resourceUri": resource,
-                "operationName": operation,
-                "status": "Succeeded",
-                "subscriptionId": subscription,
-                "tenantId": TENANT,
-            },
-            "dataVersion": "2",
-            "metadataVersion": "1",
-        }
-
-    def _delivery(self, sub: Json, url: str, event: Json) -> Delivery:
-        props = sub["properties"]
-        if props["eventDeliverySchema"] == "CloudEventSchemaV1_0":
-            body = {
-                "specversion": "1.0",
-                "id": event["id"],
-                "source": event["topic"],
-                "type": event["eventType"],
-                "subject": event["subject"],
-                "time": event["eventTime"],
-                "datacontenttype": "application/json",
-                "data": event["data"],
-            }
-            content, kind = json.dumps(body).encode(), "application/cloudevents+json; charset=utf-8"
-        else:
-            content, kind = json.dumps([event]).encode(), "application/json"
-
-        def headers(attempt: int) -> dict[str, str]:
-            return {
-                **self._auth(sub),
-                "Content-Type": kind,
-                "aeg-event-type": "Notification",
-                "aeg-subscription-name": sub["name"].upper(),
-                "aeg-delivery-count": str(attempt),
-                "aeg-data-version": "2",
-                "aeg-metadata-version": "1",
-            }
-
-        return Delivery(
-            url,
-            content,
-            headers,
-            acknowledged=lambda status: 200 <= status < 300,
-            retried=lambda status: status not in (400, 413),
-        )
-
-
-def _wants(sub: Json, resource: str, event_type: str) -> bool:
-    """Whether the subscription's scope and filter take this event."""
-    props = sub["properties"]
-    scope = str(props["topic"]).lower()
-    if not (resource.lower() == scope or resource.lower().startswith(scope + "/")):
-        return False
-    flt = props.get("filter") or {}
-    included = flt.get("includedEventTypes")
-    if included and event_type not in included:
-        return False
-    sensitive = bool(flt.get("isSubjectCaseSensitive"))
-    subject = resource if sensitive else resource.lower()
-    begins, ends = str(flt.get("subjectBeginsWith") or ""), str(flt.get("subjectEndsWith") or "")
-    if not sensitive:
-        begins, ends = begins.lower(), ends.lower()
-    return subject.startswith(begins) and subject.endswith(ends)
+            self.deliveries.send(delivery(self.identities, sub, url, event))
 
 
 class EventGridArm:
