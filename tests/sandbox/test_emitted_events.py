@@ -15,7 +15,11 @@ import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.eventgrid import EventGridManagementClient
-from azure.mgmt.eventgrid.models import EventSubscription, WebHookEventSubscriptionDestination
+from azure.mgmt.eventgrid.models import (
+    EventSubscription,
+    SystemTopic,
+    WebHookEventSubscriptionDestination,
+)
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import compute_v1
 from googleapiclient.discovery import build
@@ -281,3 +285,33 @@ def test_delivery_options_are_checked(sandbox: Sandbox) -> None:
     set_ = httpx.put(control, json={"duplicate": True, "delay_ms": 5})
     assert set_.status_code == 200 and set_.json()["duplicate"] is True
     assert httpx.put(control, json={}).json()["duplicate"] is False
+
+
+def test_a_system_topic_subscription_gets_the_azure_subscriptions_events(
+    sandbox: Sandbox, hook: tuple[Hook, str]
+) -> None:
+    recorder, url = hook
+    clients = _clients(sandbox)
+    grid = EventGridManagementClient(clients.credential, SUB, **clients.options)
+    topic = grid.system_topics.begin_create_or_update(
+        "clamp-demo",
+        "clamp-subscription",
+        SystemTopic(
+            location="global",
+            source=f"/subscriptions/{SUB}",
+            topic_type="Microsoft.Resources.Subscriptions",
+        ),
+    ).result()
+    assert topic.provisioning_state == "Succeeded"
+    info = EventSubscription(destination=WebHookEventSubscriptionDestination(endpoint_url=url))
+    created = grid.system_topic_event_subscriptions.begin_create_or_update(
+        "clamp-demo", "clamp-subscription", "recorder", info
+    ).result()
+    assert created.provisioning_state == "Succeeded" and created.topic == topic.id
+    _clients(sandbox).network(SUB).security_rules.begin_create_or_update(
+        "clamp-demo", "internal-nsg", "hook", RULE
+    ).result()
+    assert sandbox.deliveries.settled()
+    [(_headers, [event])] = recorder.notifications()
+    assert event["data"]["resourceUri"] == f"{NSG}/securityRules/hook"
+    sandbox.event_grid.topics.clear()

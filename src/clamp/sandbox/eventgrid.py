@@ -4,7 +4,9 @@ and the events they deliver for every ARM write the sandbox serves.
 
 Wire shapes from azure-mgmt-eventgrid 10.4 (api-version 2025-02-15: ``PUT|GET|PATCH|DELETE
 /{scope}/providers/Microsoft.EventGrid/eventSubscriptions/{name}``, ``POST …/getFullUrl``,
-``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; the
+``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; system topics
+``…/resourceGroups/{g}/providers/Microsoft.EventGrid/systemTopics/{t}`` of ``topicType``
+``Microsoft.Resources.Subscriptions`` and their ``eventSubscriptions``; the
 ``EventSubscription`` and ``WebHookEventSubscriptionDestination`` models: ``endpointUrl``
 is written, ``endpointBaseUrl`` read back, the full URL only from ``getFullUrl``) and the
 Event Grid documentation: "Webhook event delivery" (a PUT answers 201 ``Creating`` with an
@@ -50,6 +52,8 @@ from clamp.sandbox.write_events import ServedWrite
 
 PROVIDER = "/providers/microsoft.eventgrid/"
 TYPE = "Microsoft.EventGrid/eventSubscriptions"
+TOPIC_TYPE = "Microsoft.EventGrid/systemTopics"
+SUBSCRIPTION_TOPIC = "Microsoft.Resources.Subscriptions"
 API_VERSION = "2025-02-15"
 SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -68,6 +72,10 @@ class EventGrid:
         """Lower-cased id → the object GET returns."""
         self._urls: dict[str, str] = {}
         """Lower-cased id → the full endpoint URL (never returned by GET)."""
+        self._sources: dict[str, str] = {}
+        """Lower-cased id → the scope whose events it takes."""
+        self.topics: dict[str, Json] = {}
+        """System topics, by lower-cased id."""
         self._operations: dict[str, Json] = {}
         self._lock = threading.Lock()
 
@@ -82,16 +90,36 @@ class EventGrid:
             with self._lock:
                 status = self._operations.get(rest[3].lower())
             return JSONResponse(status) if status else not_found(path)
+        if lower[:1] == ["systemtopics"] and len(rest) >= 2:
+            topic_id = f"{scope}/providers/{TOPIC_TYPE}/{rest[1]}"
+            if len(rest) == 2:
+                return self._system_topic(request.method, topic_id, await request.body())
+            with self._lock:
+                topic = self.topics.get(topic_id.lower())
+            if topic is None:
+                return not_found(topic_id)
+            source = str(topic["properties"]["source"])
+            return await self._subscriptions(request, topic_id, rest[2:], source, topic_id)
+        return await self._subscriptions(
+            request, f"{scope}/providers/Microsoft.EventGrid", rest, scope, scope
+        )
+
+    async def _subscriptions(
+        self, request: Request, parent: str, rest: list[str], source: str, topic: str
+    ) -> Response:
+        """``eventSubscriptions`` under ``parent`` (a scope's provider, or a system topic)
+        for the events of ``source``."""
+        lower = [r.lower() for r in rest]
         if lower[:1] != ["eventsubscriptions"] or len(rest) > 3:
-            return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+            return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
         if len(rest) == 1:
             if request.method != "GET":
                 return arm_error(405, "MethodNotAllowed", request.method)
-            return JSONResponse({"value": self._under(scope)})
-        sub_id = f"{scope}/providers/{TYPE}/{rest[1]}"
+            return JSONResponse({"value": self._under(parent + "/eventsubscriptions")})
+        sub_id = f"{parent}/eventSubscriptions/{rest[1]}"
         if len(rest) == 3:
             if lower[2] != "getfullurl" or request.method != "POST":
-                return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+                return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
             with self._lock:
                 url = self._urls.get(sub_id.lower())
             return JSONResponse({"endpointUrl": url}) if url else not_found(sub_id)
@@ -106,16 +134,58 @@ class EventGrid:
                     self._urls.pop(sub_id.lower(), None)
                 return Response(status_code=200 if gone else 204)
             case "PUT":
-                return self._create(request, scope, sub_id, await request.body())
+                return self._create(request, source, topic, sub_id, await request.body())
         return arm_error(405, "MethodNotAllowed", request.method)
 
-    def _under(self, scope: str) -> list[Json]:
+    def _system_topic(self, method: str, topic_id: str, content: bytes) -> Response:
+        """A system topic: of an Azure subscription's resource events only."""
+        with self._lock:
+            found = self.topics.get(topic_id.lower())
+        if method == "GET":
+            return JSONResponse(found) if found else not_found(topic_id)
+        if method == "DELETE":
+            with self._lock:
+                self.topics.pop(topic_id.lower(), None)
+            return Response(status_code=200 if found else 204)
+        if method != "PUT":
+            return arm_error(405, "MethodNotAllowed", method)
+        try:
+            body = json.loads(content or b"{}")
+            props = body["properties"]
+            source, kind = str(props["source"]), str(props["topicType"])
+        except (ValueError, KeyError, TypeError):
+            return arm_error(400, "InvalidRequestContent", "properties.source and topicType")
+        if kind.lower() != SUBSCRIPTION_TOPIC.lower():
+            return arm_error(400, "InvalidRequest", f"the sandbox serves {SUBSCRIPTION_TOPIC} only")
+        if problem := self._scope_problem(source):
+            return problem
+        topic = {
+            "id": topic_id,
+            "name": topic_id.rsplit("/", 1)[1],
+            "type": TOPIC_TYPE,
+            "location": body.get("location") or "global",
+            "properties": {
+                "source": source,
+                "topicType": SUBSCRIPTION_TOPIC,
+                "metricResourceId": str(uuid.uuid5(uuid.NAMESPACE_URL, topic_id)),
+                "provisioningState": "Succeeded",
+            },
+        }
+        with self._lock:
+            self.topics[topic_id.lower()] = topic
+        return JSONResponse(topic, status_code=200 if found else 201)
+
+    def _under(self, collection: str) -> list[Json]:
         with self._lock:
             return [
-                s for key, s in self.subscriptions.items() if key.startswith(scope.lower() + "/")
+                s
+                for key, s in self.subscriptions.items()
+                if key.startswith(collection.lower() + "/")
             ]
 
-    def _create(self, request: Request, scope: str, sub_id: str, content: bytes) -> Response:
+    def _create(
+        self, request: Request, scope: str, topic: str, sub_id: str, content: bytes
+    ) -> Response:
         try:
             body = json.loads(content or b"{}")
         except ValueError:
@@ -146,7 +216,7 @@ class EventGrid:
             "name": name,
             "type": TYPE,
             "properties": {
-                "topic": scope,
+                "topic": topic,
                 "provisioningState": "Creating",
                 "destination": {
                     "endpointType": "WebHook",
@@ -182,6 +252,7 @@ class EventGrid:
         with self._lock:
             self.subscriptions[sub_id.lower()] = created
             self._urls[sub_id.lower()] = url
+            self._sources[sub_id.lower()] = scope
             self._operations[op] = {"id": op, "name": op, "status": "InProgress"}
         threading.Thread(
             target=self._validate, args=(sub_id, op), daemon=True, name="clamp-sandbox-grid"
@@ -286,7 +357,7 @@ class EventGrid:
                 (s, self._urls[k])
                 for k, s in self.subscriptions.items()
                 if s["properties"]["provisioningState"] == "Succeeded"
-                and wanted(s, resource, event_type)
+                and wanted(s, self._sources[k], resource, event_type)
             ]
         if not targets:
             return

@@ -139,10 +139,11 @@ def delivery(identities: SandboxIdentities, sub: Json, url: str, event: Json) ->
     )
 
 
-def wanted(sub: Json, resource: str, event_type: str) -> bool:
-    """Whether the subscription's scope and filter take this event."""
+def wanted(sub: Json, source: str, resource: str, event_type: str) -> bool:
+    """Whether a subscription to the events of ``source`` takes this one (its scope and
+    filter)."""
     props = sub["properties"]
-    scope = str(props["topic"]).lower()
+    scope = source.lower()
     if not (resource.lower() == scope or resource.lower().startswith(scope + "/")):
         return False
     flt = props.get("filter") or {}
