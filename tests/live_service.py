@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from clamp.api.app import create_app
 from clamp.api.server import Listener, bind, url_of
@@ -22,9 +23,16 @@ T = TypeVar("T")
 @contextmanager
 def listening(service: Service) -> Iterator[str]:
     """Serve ``service``'s app on a free loopback port; its URL."""
+    with serving(create_app(service)) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port; its URL."""
     listener = Listener(port=0)
     sock = bind(listener)
-    config = uvicorn.Config(create_app(service), log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="clamp-test-serve"
@@ -43,7 +51,7 @@ def until(
     condition: Callable[[], T],
     what: str,
     story: Callable[[], str] = lambda: "",
-    timeout: float = 15.0,
+    timeout: float = 30.0,
 ) -> T:
     """``condition()`` once it is truthy, polled every 10 ms; fail after ``timeout`` s,
     saying what ``story`` tells of the state then."""

@@ -23,6 +23,7 @@ from clamp.automation.rules import load_rules
 from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import ClampError, Forbidden, InputError
+from clamp.events.coalesce import Coalescer
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
 from clamp.events.triggers import EVENTS, EventRules
@@ -63,6 +64,8 @@ class Service:
         self._lock = threading.Lock()
         self.events = EventIntake(self.store, self.drivers, settings)
         self.events.triggers = EventRules(self.store, settings, lambda: self.rule_runner(EVENTS))
+        self.waiting = Coalescer(self.events.reread_key)
+        """Events stored and waiting for a worker (``clamp.events.coalesce``)."""
 
     # -- start and stop -------------------------------------------------------------------
     def settle(self) -> None:
@@ -164,9 +167,17 @@ class Service:
         """Store delivered events (each once) now; process the new ones in the background.
         How many were new."""
         due = self.events.accept(events)
+        by_id = {e.id: e for e in events}
         for event_id in due:
-            self._submit(self.events.process, event_id)
+            key = self.waiting.add(by_id[event_id])
+            self._submit(self._process, key, event_id)
         return len(due)
+
+    def _process(self, key: str, event_id: str) -> str:
+        covers = self.waiting.take(key, event_id)
+        if covers is None:
+            return ""  # an earlier event's re-read covered this one
+        return self.events.process(event_id, covers)
 
     def run_delayed(self, now: datetime) -> list[str]:
         """Start the event rules whose enforcement delay has run out at ``now``, on the

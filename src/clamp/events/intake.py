@@ -72,8 +72,14 @@ class EventIntake:
                     pass
         return due
 
-    def process(self, event_id: str) -> str:
-        """Re-read the event's resource, re-evaluate it and record its findings."""
+    def reread_key(self, event: CloudEvent) -> str:
+        """What the event's re-read reads: events of one key share a re-read."""
+        evaluated = self.drivers(event.provider).evaluated_resource(event.resource)
+        return f"{event.provider.value}:{(evaluated or event.resource).lower()}"
+
+    def process(self, event_id: str, covers: Sequence[str] = ()) -> str:
+        """Re-read the event's resource, re-evaluate it and record its findings; the events
+        of ``covers`` (received before, on the same resource) are done by that re-read."""
         stored = self.store.events.get(event_id)
         if stored is None:
             raise InputError(f"no event {event_id!r}")
@@ -89,6 +95,11 @@ class EventIntake:
             acted, due = triggered.acted, triggered.due
         self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
         self.metrics.handled(stored.received, processed, acted)
+        for other in covers:
+            covered = self.store.events.get(other)
+            if covered is not None:
+                self.store.events.done(other, processed, f"re-read with {event_id}")
+                self.metrics.handled(covered.received, processed, None)
         return result
 
     def due(self, now: datetime) -> list[StoredEvent]:

@@ -4,7 +4,9 @@ and the events they deliver for every ARM write the sandbox serves.
 
 Wire shapes from azure-mgmt-eventgrid 10.4 (api-version 2025-02-15: ``PUT|GET|PATCH|DELETE
 /{scope}/providers/Microsoft.EventGrid/eventSubscriptions/{name}``, ``POST …/getFullUrl``,
-``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; the
+``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; system topics
+``…/resourceGroups/{g}/providers/Microsoft.EventGrid/systemTopics/{t}`` of ``topicType``
+``Microsoft.Resources.Subscriptions`` and their ``eventSubscriptions``; the
 ``EventSubscription`` and ``WebHookEventSubscriptionDestination`` models: ``endpointUrl``
 is written, ``endpointBaseUrl`` read back, the full URL only from ``getFullUrl``) and the
 Event Grid documentation: "Webhook event delivery" (a PUT answers 201 ``Creating`` with an
@@ -18,16 +20,15 @@ for its application, requested by Event Grid's own app).
 
 Where Azure's behaviour is not documented the sandbox picks the simplest: a subscription
 whose handshake fails is removed and its operation reports ``Failed``; a write's event is
-sent when the write is answered (Azure sends it when the operation has finished).
+sent when the write is answered (Azure sends it when the operation has finished); writes of
+Event Grid's own resources emit none (a new subscription never hears of its own creation).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -36,32 +37,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clamp.sandbox.arm import ArmPath, Json, arm_error, not_found
-from clamp.sandbox.deliveries import Deliveries, Delivery
-from clamp.sandbox.oidc import TENANT, SandboxIdentities
+from clamp.sandbox.deliveries import Deliveries
+from clamp.sandbox.eventgrid_events import (
+    KINDS,
+    delivery,
+    entra_headers,
+    event_time,
+    wanted,
+    write_event,
+)
+from clamp.sandbox.oidc import SandboxIdentities
 from clamp.sandbox.state import SandboxState
 from clamp.sandbox.write_events import ServedWrite
 
 PROVIDER = "/providers/microsoft.eventgrid/"
 TYPE = "Microsoft.EventGrid/eventSubscriptions"
+TOPIC_TYPE = "Microsoft.EventGrid/systemTopics"
+SUBSCRIPTION_TOPIC = "Microsoft.Resources.Subscriptions"
 API_VERSION = "2025-02-15"
-EVENT_GRID_APP_ID = "4962773b-9cdb-44cf-a8bf-237846a00ab7"
-"""The ``Microsoft.EventGrid`` service principal's app id, the same in every tenant (Event
-Grid's "Secure WebHook delivery with Microsoft Entra application" script)."""
-CALLER_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-"""The app id a write is reported as made by when its token says none: the Azure CLI's
-well-known public client id."""
 SCHEMAS = ("EventGridSchema", "CloudEventSchemaV1_0")
-KINDS = {
-    "PUT": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
-    "PATCH": ("Microsoft.Resources.ResourceWriteSuccess", "write"),
-    "DELETE": ("Microsoft.Resources.ResourceDeleteSuccess", "delete"),
-    "POST": ("Microsoft.Resources.ResourceActionSuccess", "action"),
-}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class EventGrid:
@@ -77,6 +72,10 @@ class EventGrid:
         """Lower-cased id → the object GET returns."""
         self._urls: dict[str, str] = {}
         """Lower-cased id → the full endpoint URL (never returned by GET)."""
+        self._sources: dict[str, str] = {}
+        """Lower-cased id → the scope whose events it takes."""
+        self.topics: dict[str, Json] = {}
+        """System topics, by lower-cased id."""
         self._operations: dict[str, Json] = {}
         self._lock = threading.Lock()
 
@@ -91,16 +90,36 @@ class EventGrid:
             with self._lock:
                 status = self._operations.get(rest[3].lower())
             return JSONResponse(status) if status else not_found(path)
+        if lower[:1] == ["systemtopics"] and len(rest) >= 2:
+            topic_id = f"{scope}/providers/{TOPIC_TYPE}/{rest[1]}"
+            if len(rest) == 2:
+                return self._system_topic(request.method, topic_id, await request.body())
+            with self._lock:
+                topic = self.topics.get(topic_id.lower())
+            if topic is None:
+                return not_found(topic_id)
+            source = str(topic["properties"]["source"])
+            return await self._subscriptions(request, topic_id, rest[2:], source, topic_id)
+        return await self._subscriptions(
+            request, f"{scope}/providers/Microsoft.EventGrid", rest, scope, scope
+        )
+
+    async def _subscriptions(
+        self, request: Request, parent: str, rest: list[str], source: str, topic: str
+    ) -> Response:
+        """``eventSubscriptions`` under ``parent`` (a scope's provider, or a system topic)
+        for the events of ``source``."""
+        lower = [r.lower() for r in rest]
         if lower[:1] != ["eventsubscriptions"] or len(rest) > 3:
-            return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+            return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
         if len(rest) == 1:
             if request.method != "GET":
                 return arm_error(405, "MethodNotAllowed", request.method)
-            return JSONResponse({"value": self._under(scope)})
-        sub_id = f"{scope}/providers/{TYPE}/{rest[1]}"
+            return JSONResponse({"value": self._under(parent + "/eventsubscriptions")})
+        sub_id = f"{parent}/eventSubscriptions/{rest[1]}"
         if len(rest) == 3:
             if lower[2] != "getfullurl" or request.method != "POST":
-                return arm_error(400, "InvalidRequestUri", f"unsupported path {path}")
+                return arm_error(400, "InvalidRequestUri", f"unsupported path {request.url.path}")
             with self._lock:
                 url = self._urls.get(sub_id.lower())
             return JSONResponse({"endpointUrl": url}) if url else not_found(sub_id)
@@ -115,16 +134,58 @@ class EventGrid:
                     self._urls.pop(sub_id.lower(), None)
                 return Response(status_code=200 if gone else 204)
             case "PUT":
-                return self._create(request, scope, sub_id, await request.body())
+                return self._create(request, source, topic, sub_id, await request.body())
         return arm_error(405, "MethodNotAllowed", request.method)
 
-    def _under(self, scope: str) -> list[Json]:
+    def _system_topic(self, method: str, topic_id: str, content: bytes) -> Response:
+        """A system topic: of an Azure subscription's resource events only."""
+        with self._lock:
+            found = self.topics.get(topic_id.lower())
+        if method == "GET":
+            return JSONResponse(found) if found else not_found(topic_id)
+        if method == "DELETE":
+            with self._lock:
+                self.topics.pop(topic_id.lower(), None)
+            return Response(status_code=200 if found else 204)
+        if method != "PUT":
+            return arm_error(405, "MethodNotAllowed", method)
+        try:
+            body = json.loads(content or b"{}")
+            props = body["properties"]
+            source, kind = str(props["source"]), str(props["topicType"])
+        except (ValueError, KeyError, TypeError):
+            return arm_error(400, "InvalidRequestContent", "properties.source and topicType")
+        if kind.lower() != SUBSCRIPTION_TOPIC.lower():
+            return arm_error(400, "InvalidRequest", f"the sandbox serves {SUBSCRIPTION_TOPIC} only")
+        if problem := self._scope_problem(source):
+            return problem
+        topic = {
+            "id": topic_id,
+            "name": topic_id.rsplit("/", 1)[1],
+            "type": TOPIC_TYPE,
+            "location": body.get("location") or "global",
+            "properties": {
+                "source": source,
+                "topicType": SUBSCRIPTION_TOPIC,
+                "metricResourceId": str(uuid.uuid5(uuid.NAMESPACE_URL, topic_id)),
+                "provisioningState": "Succeeded",
+            },
+        }
+        with self._lock:
+            self.topics[topic_id.lower()] = topic
+        return JSONResponse(topic, status_code=200 if found else 201)
+
+    def _under(self, collection: str) -> list[Json]:
         with self._lock:
             return [
-                s for key, s in self.subscriptions.items() if key.startswith(scope.lower() + "/")
+                s
+                for key, s in self.subscriptions.items()
+                if key.startswith(collection.lower() + "/")
             ]
 
-    def _create(self, request: Request, scope: str, sub_id: str, content: bytes) -> Response:
+    def _create(
+        self, request: Request, scope: str, topic: str, sub_id: str, content: bytes
+    ) -> Response:
         try:
             body = json.loads(content or b"{}")
         except ValueError:
@@ -155,7 +216,7 @@ class EventGrid:
             "name": name,
             "type": TYPE,
             "properties": {
-                "topic": scope,
+                "topic": topic,
                 "provisioningState": "Creating",
                 "destination": {
                     "endpointType": "WebHook",
@@ -191,6 +252,7 @@ class EventGrid:
         with self._lock:
             self.subscriptions[sub_id.lower()] = created
             self._urls[sub_id.lower()] = url
+            self._sources[sub_id.lower()] = scope
             self._operations[op] = {"id": op, "name": op, "status": "InProgress"}
         threading.Thread(
             target=self._validate, args=(sub_id, op), daemon=True, name="clamp-sandbox-grid"
@@ -239,7 +301,7 @@ class EventGrid:
 
     def _handshake(self, sub: Json, url: str) -> str | None:
         """What was wrong with the endpoint's answer, or None when it passed."""
-        headers = self._auth(sub)
+        headers = entra_headers(self.identities, sub)
         try:
             if sub["properties"]["eventDeliverySchema"] == "CloudEventSchemaV1_0":
                 origin = "eventgrid.azure.net"
@@ -258,7 +320,7 @@ class EventGrid:
                 "subject": "",
                 "data": {"validationCode": code},
                 "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
-                "eventTime": _now(),
+                "eventTime": event_time(),
                 "metadataVersion": "1",
                 "dataVersion": "1",
             }
@@ -279,29 +341,6 @@ class EventGrid:
             return None
         return f"Http POST request returned {answer.status_code} without the validation code"
 
-    def _auth(self, sub: Json) -> dict[str, str]:
-        """A Microsoft Entra bearer token when the destination asks for one."""
-        target = sub["properties"]["destination"]["properties"]
-        app = target.get("azureActiveDirectoryApplicationIdOrUri")
-        if not app:
-            return {}
-        tenant = target.get("azureActiveDirectoryTenantId") or TENANT
-        now = int(time.time())
-        token = self.identities.sign(
-            {
-                "iss": f"https://sts.windows.net/{tenant}/",
-                "aud": app,
-                "appid": EVENT_GRID_APP_ID,
-                "tid": tenant,
-                "sub": EVENT_GRID_APP_ID,
-                "ver": "1.0",
-                "iat": now,
-                "nbf": now,
-                "exp": now + 3600,
-            }
-        )
-        return {"Authorization": f"Bearer {token}"}
-
     # -- events ---------------------------------------------------------------------------
     def publish(self, write: ServedWrite) -> None:
         """Deliver the event of one ARM write to every subscription that wants it."""
@@ -318,106 +357,13 @@ class EventGrid:
                 (s, self._urls[k])
                 for k, s in self.subscriptions.items()
                 if s["properties"]["provisioningState"] == "Succeeded"
-                and _wants(s, resource, event_type)
+                and wanted(s, self._sources[k], resource, event_type)
             ]
         if not targets:
             return
-        event = self._event(write, segments[1], resource, operation, event_type)
+        event = write_event(write, segments[1], resource, operation, event_type)
         for sub, url in targets:
-            self.deliveries.send(self._delivery(sub, url, event))
-
-    def _event(
-        self, write: ServedWrite, subscription: str, resource: str, operation: str, kind: str
-    ) -> Json:
-        caller = write.caller_claims()
-        claims = {
-            "aud": "https://management.azure.com/",
-            "iss": f"https://sts.windows.net/{TENANT}/",
-            "appid": CALLER_APP_ID,
-            "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
-            **{k: v for k, v in caller.items() if isinstance(v, str)},
-        }
-        correlation = write.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
-        return {
-            "id": str(uuid.uuid4()),
-            "topic": f"/subscriptions/{subscription}",
-            "subject": resource,
-            "eventType": kind,
-            "eventTime": _now(),
-            "data": {
-                "authorization": {"scope": resource, "action": operation, "evidence": {}},
-                "claims": claims,
-                "correlationId": correlation,
-                "httpRequest": {
-                    "clientRequestId": write.headers.get("x-ms-client-request-id", ""),
-                    "clientIpAddress": "127.0.0.1",
-                    "method": write.method,
-                    "url": f"https://management.azure.com{write.path}",
-                },
-                "resourceProvider": resource.split("/providers/")[-1].split("/")[0],
-                "resourceUri": resource,
-                "operationName": operation,
-                "status": "Succeeded",
-                "subscriptionId": subscription,
-                "tenantId": TENANT,
-            },
-            "dataVersion": "2",
-            "metadataVersion": "1",
-        }
-
-    def _delivery(self, sub: Json, url: str, event: Json) -> Delivery:
-        props = sub["properties"]
-        if props["eventDeliverySchema"] == "CloudEventSchemaV1_0":
-            body = {
-                "specversion": "1.0",
-                "id": event["id"],
-                "source": event["topic"],
-                "type": event["eventType"],
-                "subject": event["subject"],
-                "time": event["eventTime"],
-                "datacontenttype": "application/json",
-                "data": event["data"],
-            }
-            content, kind = json.dumps(body).encode(), "application/cloudevents+json; charset=utf-8"
-        else:
-            content, kind = json.dumps([event]).encode(), "application/json"
-
-        def headers(attempt: int) -> dict[str, str]:
-            return {
-                **self._auth(sub),
-                "Content-Type": kind,
-                "aeg-event-type": "Notification",
-                "aeg-subscription-name": sub["name"].upper(),
-                "aeg-delivery-count": str(attempt),
-                "aeg-data-version": "2",
-                "aeg-metadata-version": "1",
-            }
-
-        return Delivery(
-            url,
-            content,
-            headers,
-            acknowledged=lambda status: 200 <= status < 300,
-            retried=lambda status: status not in (400, 413),
-        )
-
-
-def _wants(sub: Json, resource: str, event_type: str) -> bool:
-    """Whether the subscription's scope and filter take this event."""
-    props = sub["properties"]
-    scope = str(props["topic"]).lower()
-    if not (resource.lower() == scope or resource.lower().startswith(scope + "/")):
-        return False
-    flt = props.get("filter") or {}
-    included = flt.get("includedEventTypes")
-    if included and event_type not in included:
-        return False
-    sensitive = bool(flt.get("isSubjectCaseSensitive"))
-    subject = resource if sensitive else resource.lower()
-    begins, ends = str(flt.get("subjectBeginsWith") or ""), str(flt.get("subjectEndsWith") or "")
-    if not sensitive:
-        begins, ends = begins.lower(), ends.lower()
-    return subject.startswith(begins) and subject.endswith(ends)
+            self.deliveries.send(delivery(self.identities, sub, url, event))
 
 
 class EventGridArm:

@@ -200,9 +200,10 @@ class Sandbox:
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(
             FaultInjection(
-                WriteHook(
-                    EventGridArm(build_azure_app(self.state), self.event_grid),
-                    self.event_grid.publish,
+                # Event Grid's own resources are served outside the hook: they emit no events
+                EventGridArm(
+                    WriteHook(build_azure_app(self.state), self.event_grid.publish),
+                    self.event_grid,
                 ),
                 self.state,
                 "azure",
