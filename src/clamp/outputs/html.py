@@ -39,6 +39,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em
 h1{margin-bottom:0}.meta{color:#666;margin-top:.2em}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em;font-size:.9em}
 th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
+td{overflow-wrap:anywhere}
 th{background:#f3f3f3}.id{white-space:nowrap;font-family:monospace}
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ddd;padding:.6em 1em}
 .card b{display:block;font-size:1.6em}.charts{display:flex;gap:2em;flex-wrap:wrap}
