@@ -31,6 +31,8 @@ STATE_CHANGING: dict[str, set[str]] = {
     "POST /api/v1/approvals/{approval_id}/reject": {"approver"},
     "POST /api/v1/users": {"admin"},
     "POST /api/v1/users/{name}": {"admin"},
+    "POST /api/v1/notifications/failed/{delivery_id}/retry": {"remediator", "responder"},
+    "POST /api/v1/notifications/failed/retry": {"remediator", "responder"},
 }
 """Who may (besides admin); ``plan`` reads only, so any signed-in user may ask for one."""
 
@@ -91,6 +93,7 @@ def _subjects(api: Api, service: Service, tokens: dict[str, str]) -> dict[str, s
         "approval_id": approval,
         "name": "view",
         "move": "promote",
+        "delivery_id": "1",
     }
 
 
