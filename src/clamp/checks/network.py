@@ -23,34 +23,31 @@ address (Azure) or an external IP (GCP), because then the port is one hop from a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.checks.network_azure import MAX_REACHES, Gates, Reaches, nsg_reaches
 from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
     azure_exposure,
-    both_allow,
     gcp_network_key,
-    internet_ports,
+    has_broad_sources,
+    is_broad_service_tag,
     is_internet,
 )
 from clamp.model import (
     Finding,
     PortRange,
-    Protocol,
     Resource,
     ResourceType,
     Severity,
 )
 from clamp.ports import merge
 
-Ports = dict[Protocol, tuple[PortRange, ...]]
-Reaches = tuple[list[dict[str, Any]], int]
-"""The reached VMs listed in a finding (public ones first, at most ``MAX_REACHES``), and
-how many there are in all."""
-MAX_REACHES = 100
+BROAD_TAG = "broad-service-tag"
 
 
 class ExposedPorts(Check):
@@ -75,51 +72,32 @@ class ExposedPorts(Check):
     # -- Azure ----------------------------------------------------------------------------
     def _azure(self, inventory: Inventory) -> Iterator[Finding]:
         nsgs = inventory.of_type(ResourceType.AZURE_NSG)
-        exposed = {n.id.lower(): azure_exposure(n.facets["rules"], self.ports) for n in nsgs}
-        open_ports: dict[str, Ports] = {}
+        gates = Gates({n.id.lower(): n for n in nsgs}, self.ports)
         for nsg in nsgs:
-            exposures = exposed[nsg.id.lower()]
+            rules = nsg.facets["rules"]
+            exposures = azure_exposure(rules, self.ports)
             if exposures:
-                reaches = self._azure_reaches(inventory, nsg, exposed, open_ports)
-                yield self._finding(nsg, exposures, reaches)
+                yield self._finding(nsg, exposures, nsg_reaches(inventory, nsg, gates, False))
+            elif has_broad_sources(rules):
+                yield from self._azure_broad(inventory, nsg, gates)
 
-    @staticmethod
-    def _azure_reaches(
-        inventory: Inventory,
-        nsg: Resource,
-        exposed: Mapping[str, list[Exposure]],
-        open_ports: dict[str, Ports],
-    ) -> Reaches:
-        reached = []
-        for nic in inventory.nics_behind(nsg.id):
-            if not nic.facets.get("vm"):
-                continue
-            passing: Ports | None = None
-            unknown = []
-            for gate in inventory.nsgs_guarding(nic):
-                if gate not in exposed:
-                    unknown.append(gate)
-                    continue
-                if gate not in open_ports:
-                    open_ports[gate] = internet_ports(exposed[gate])
-                passing = (
-                    open_ports[gate] if passing is None else both_allow(passing, open_ports[gate])
-                )
-            if not passing:
-                continue
-            ips = [inventory.get(i) for i in nic.facets.get("public_ips", ())]
-            address = next((ip.facets.get("ip_address") for ip in ips if ip is not None), None)
-            entry: dict[str, Any] = {
-                "vm": nic.facets["vm"],
-                "nic": nic.id,
-                # an attached public IP the inventory lacks still makes the VM public
-                "public_ip": address or next(iter(nic.facets.get("public_ips", ())), None),
-            }
-            if unknown:
-                entry["unknown_nsgs"] = unknown
-            reached.append(entry)
-        reached.sort(key=lambda r: not r["public_ip"])
-        return reached[:MAX_REACHES], len(reached)
+    def _azure_broad(self, inventory: Inventory, nsg: Resource, gates: Gates) -> Iterator[Finding]:
+        """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
+        finding with ``source_kind: broad-service-tag``, a severity lower than the
+        internet's (medium; high when a reached VM has a public IP)."""
+        exposures = azure_exposure(nsg.facets["rules"], self.ports, broad=True)
+        if not exposures:
+            return
+        reaches = nsg_reaches(inventory, nsg, gates, True)
+        finding = self._finding(nsg, exposures, reaches, {"source_kind": BROAD_TAG})
+        for rule in finding.details["rules"]:
+            rule["broad_sources"] = [s for s in rule["sources"] if is_broad_service_tag(s)]
+        public = finding.severity == Severity.CRITICAL
+        yield replace(
+            finding,
+            severity=Severity.HIGH if public else Severity.MEDIUM,
+            title=finding.title.replace("open to the internet", "open to all of Azure"),
+        )
 
     # -- GCP ------------------------------------------------------------------------------
     def _gcp(self, inventory: Inventory) -> Iterator[Finding]:

@@ -6,7 +6,8 @@ Facets per type:
   ``network_interfaces`` (ARM ids).
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
   ``vnet``.  VNet: ``subnets``.
-- NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
+- NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
+  application security groups its IP configurations are in).  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``
   (as ARM has it) and ``principals`` (``vm_principals``).
 - Role assignment: ``principal_id``, ``role_definition`` (id, lower-cased), ``scope``.
@@ -19,7 +20,8 @@ Facets per type:
 Security rules: sources are the address prefixes as written plus the ids of source
 application security groups; protocol ``*``/``Any`` becomes ``Protocol.ANY``, Tcp/Udp/Icmp/Esp/Ah their
 own (case-insensitive), anything else ``Protocol.OTHER``; singular and plural source and
-destination-port fields are both read. ``Resource.scope`` is the subscription given, else
+destination-port fields are both read; the ids of destination application security groups
+(lower-cased) are the rule's ``target_tags``: it applies only to NICs in one of them. ``Resource.scope`` is the subscription given, else
 the one in the ARM id; ``Resource.tags`` are the ARM tags.
 """
 
@@ -144,7 +146,13 @@ def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRu
         ),
         ports=port_ranges,
         default=default,
+        target_tags=_asg_ids(props.get("destinationApplicationSecurityGroups")),
     )
+
+
+def _asg_ids(items: Any) -> tuple[str, ...]:
+    """Lower-cased ARM ids of application security groups (ARM ids are case-insensitive)."""
+    return tuple(r.lower() for r in _refs(items))
 
 
 def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +180,11 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
                 "vm": _ref(props.get("virtualMachine")),
                 "public_ips": tuple(
                     r for r in (_ref(c.get("publicIPAddress")) for c in configs) if r
+                ),
+                "asgs": tuple(
+                    dict.fromkeys(
+                        a for c in configs for a in _asg_ids(c.get("applicationSecurityGroups"))
+                    )
                 ),
             }
         case ResourceType.AZURE_PUBLIC_IP:
