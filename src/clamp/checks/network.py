@@ -27,7 +27,8 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
-from clamp.checks.network_azure import MAX_REACHES, Gates, Reaches, nsg_reaches
+from clamp.checks.network_admin import AdminLayers, as_network_rule, vnet_of, without
+from clamp.checks.network_azure import MAX_REACHES, Gates, Reaches, nsg_reaches, vnet_reaches
 from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
 from clamp.config import Settings
 from clamp.exposure import (
@@ -73,13 +74,38 @@ class ExposedPorts(Check):
     def _azure(self, inventory: Inventory) -> Iterator[Finding]:
         nsgs = inventory.of_type(ResourceType.AZURE_NSG)
         gates = Gates({n.id.lower(): n for n in nsgs}, self.ports)
+        admin = AdminLayers(inventory, self.ports)
         for nsg in nsgs:
             rules = nsg.facets["rules"]
             exposures = azure_exposure(rules, self.ports)
+            if admin.vnets:  # ports the VNets' admin rules decide never reach the NSG
+                exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
             if exposures:
-                yield self._finding(nsg, exposures, nsg_reaches(inventory, nsg, gates, False))
+                reaches = nsg_reaches(inventory, nsg, gates, False, admin)
+                yield self._finding(nsg, exposures, reaches)
             elif has_broad_sources(rules):
                 yield from self._azure_broad(inventory, nsg, gates)
+        yield from self._azure_admin(inventory, admin)
+
+    def _azure_admin(self, inventory: Inventory, admin: AdminLayers) -> Iterator[Finding]:
+        """One finding per VNet whose security admin rules AlwaysAllow a sensitive port
+        from the internet (the NSGs are never asked)."""
+        for key, verdict in admin.verdicts.items():
+            if not verdict.allows:
+                continue
+            exposures = [
+                Exposure(d.protocol, d.ports, as_network_rule(d.rule))
+                for d in verdict.allows
+                if d.rule
+            ]
+            layers = [admin.layer_name(key), "nsg"]
+            extra = {"decided_by": decided(verdict.allows[0]), "layers": layers}
+            finding = self._finding(
+                admin.vnets[key], exposures, vnet_reaches(inventory, key), extra
+            )
+            for rule in finding.details["rules"]:
+                rule["layer"] = layers[0]
+            yield finding
 
     def _azure_broad(self, inventory: Inventory, nsg: Resource, gates: Gates) -> Iterator[Finding]:
         """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
@@ -181,6 +207,7 @@ class ExposedPorts(Check):
         kind = {
             ResourceType.AZURE_NSG: "network security group",
             ResourceType.GCP_NETWORK: "firewall policies of network",
+            ResourceType.AZURE_VNET: "security admin rules of virtual network",
         }.get(resource.type, "firewall rule")
         return Finding(
             check=self.id,
@@ -199,6 +226,15 @@ class ExposedPorts(Check):
                 **(extra or {}),
             },
         )
+
+
+def _vnets(inventory: Inventory, nsg: Resource) -> list[str]:
+    """The VNets (lower-cased ids) of the subnets and NICs an NSG guards."""
+    subnets = [*nsg.facets["subnets"]]
+    subnets += [
+        s for nic in inventory.nics_behind(nsg.id) for s in nic.facets.get("subnets", ())[:1]
+    ]
+    return [vnet_of(s) for s in subnets]
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from clamp.checks.interface import Inventory
+from clamp.checks.network_admin import AdminLayers, left_to_nsgs, vnet_of
 from clamp.exposure import azure_exposure, both_allow, internet_ports
-from clamp.model import PortRange, Protocol, Resource
+from clamp.model import PortRange, Protocol, Resource, ResourceType
 
 Ports = dict[Protocol, tuple[PortRange, ...]]
 Reaches = tuple[list[dict[str, Any]], int]
@@ -59,16 +60,41 @@ def nic_passing(
     return passing, unknown
 
 
-def nsg_reaches(inventory: Inventory, nsg: Resource, gates: Gates, broad: bool) -> Reaches:
-    """The VMs behind ``nsg`` that the traffic reaches, public ones first."""
+def nsg_reaches(
+    inventory: Inventory,
+    nsg: Resource,
+    gates: Gates,
+    broad: bool,
+    admin: AdminLayers | None = None,
+) -> Reaches:
+    """The VMs behind ``nsg`` that the traffic reaches on ports the VNet's security admin
+    rules (``admin``) leave to the NSGs, public ones first."""
     reached = []
     for nic in inventory.nics_behind(nsg.id):
         if not nic.facets.get("vm"):
             continue
         passing, unknown = nic_passing(inventory, nic, gates, broad)
+        if passing and admin is not None:
+            passing = left_to_nsgs(admin.of_nic(nic), passing)
         if not passing:
             continue
         reached.append(_entry(inventory, nic, unknown))
+    return listed(reached)
+
+
+def vnet_reaches(inventory: Inventory, vnet: str) -> Reaches:
+    """The VMs on a VNet (by their NICs' first subnet), public ones first."""
+    reached = [
+        _entry(inventory, nic, [])
+        for nic in inventory.of_type(ResourceType.AZURE_NIC)
+        if nic.facets.get("vm") and nic.facets.get("subnets")
+        if vnet_of(nic.facets["subnets"][0]) == vnet
+    ]
+    return listed(reached)
+
+
+def listed(reached: list[dict[str, Any]]) -> Reaches:
+    """Reached VMs, public ones first, at most ``MAX_REACHES``, and their count."""
     reached.sort(key=lambda r: not r["public_ip"])
     return reached[:MAX_REACHES], len(reached)
 

@@ -5,7 +5,8 @@ Facets per type:
 - NSG: ``rules`` (custom and default rules, both directions), ``subnets``,
   ``network_interfaces`` (ARM ids).
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
-  ``vnet``.  VNet: ``subnets``.
+  ``vnet``.  VNet: ``subnets``; ``admin_layer`` when its effective Virtual Network Manager
+  security admin rules were read (``normalize_admin``).
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
   application security groups its IP configurations are in).  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``
@@ -44,6 +45,7 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.azure.normalize_admin import admin_layer, effective_by_vnet
 from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
 from clamp.providers.azure.normalize_database import database_servers
 from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
@@ -236,7 +238,12 @@ def _checked_facets(kind: ResourceType, obj: Mapping[str, Any], arm_id: str) -> 
         raise InputError(f"{arm_id}: malformed {kind.value} object ({exc})") from None
 
 
-def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | None) -> Resource:
+def _resource(
+    kind: ResourceType,
+    obj: Mapping[str, Any],
+    subscription: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> Resource:
     arm_id = str(obj["id"])
     return Resource(
         id=arm_id,
@@ -244,7 +251,7 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
         type=kind,
         name=str(obj.get("name", "")),
         scope=subscription or subscription_of(arm_id),
-        facets=_checked_facets(kind, obj, arm_id),
+        facets={**_checked_facets(kind, obj, arm_id), **(extra or {})},
         raw=obj,
         tags=dict(obj.get("tags") or {}),
     )
@@ -274,11 +281,14 @@ def _resources_from_arm(
     objects: Iterable[Mapping[str, Any]], subscription: str | None
 ) -> list[Resource]:
     out: list[Resource] = []
+    admin = effective_by_vnet(objects)
     for obj in objects:
         kind = TYPES.get(str(obj.get("type", "")).lower())
         if kind is None or not obj.get("id"):
             continue
-        out.append(_resource(kind, obj, subscription))
+        rules = admin.get(str(obj["id"]).lower()) if kind == ResourceType.AZURE_VNET else None
+        extra = {"admin_layer": admin_layer(str(obj["id"]), rules)} if rules is not None else {}
+        out.append(_resource(kind, obj, subscription, extra))
         if kind == ResourceType.AZURE_VNET:
             for subnet in (obj.get("properties") or {}).get("subnets") or []:
                 if isinstance(subnet, Mapping) and subnet.get("id"):
