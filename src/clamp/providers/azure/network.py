@@ -17,6 +17,7 @@ from azure.mgmt.network.models import (
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
+from clamp.providers.azure.admin_rules import effective_admin_rules
 from clamp.providers.azure.base import resource_ref, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
@@ -68,7 +69,8 @@ class NetworkService:
         self.clients = clients
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
-        """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription."""
+        """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription, and
+        the security admin rules in effect on each VNet."""
         network, compute = self.clients.network(scope), self.clients.compute(scope)
         listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
             ("NSGs", NSG_READ, network.network_security_groups.list_all),
@@ -95,7 +97,9 @@ class NetworkService:
                 progress(f"azure {scope}: {label}")
             with translated(f"list {label} in subscription {scope}", permission):
                 objects.extend(raw(item) for item in lister())
-        return objects
+        if progress:
+            progress(f"azure {scope}: security admin rules")
+        return objects + effective_admin_rules(network, objects)
 
     def owns(self, resource_id: str) -> bool:
         """Whether ``resource_id`` is an NSG."""
