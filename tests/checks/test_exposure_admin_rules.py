@@ -9,12 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builders import NET, admin, arm_nsg, arm_rule, scan
+from builders import NET, SUB, admin, arm_nsg, arm_rule, scan
+from clamp.actions.restrict_ingress import RestrictIngress
 from clamp.checks.network_admin import left_to_nsgs, through_admin, verdict
-from clamp.errors import InputError
+from clamp.config import Settings
+from clamp.errors import InputError, PlanRefused
 from clamp.layers import Action, Layer, LayerRule, Match
 from clamp.model import PortRange, Protocol
 from clamp.ports import merge, subtract
+from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_admin import ENVELOPE
 
 VNET = f"{NET}/virtualNetworks/v"
@@ -270,3 +273,14 @@ def test_what_is_left_to_the_nsgs_never_includes_a_port_the_admin_rules_decided(
     left = left_to_nsgs(judged, {Protocol.TCP: nsg_open}).get(Protocol.TCP, ())
     assert subtract(merge(left), judged.decided(Protocol.TCP)) == merge(left)
     assert subtract(merge(left), nsg_open) == ()
+
+
+def test_restrict_ingress_says_the_admin_rule_is_the_network_managers_to_close() -> None:
+    objects = [vnet(), nsg(), nic("vm1"), effective(admin_rule("rdp", 10, ["3389"], "AlwaysAllow"))]
+    [finding] = [f for f in scan(objects) if f.check == "exposed-admin-port"]
+    [resource] = [r for r in resources_from_arm(objects, SUB) if r.id == finding.resource]
+    with pytest.raises(PlanRefused) as refused:
+        RestrictIngress().plan(finding, resource, {}, Settings(database_url="sqlite://"))
+    message = refused.value.message
+    assert "security admin rule rdp (priority 10)" in message
+    assert "virtualNetworks/v" in message and "network manager's owners" in message

@@ -32,6 +32,7 @@ NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
 NIC_TYPE = ChangeType.AZURE_NIC_ISOLATION
 """A NIC's NSG and public IPs (what isolation changes on it)."""
 NIC_READ = "Microsoft.Network/networkInterfaces/read"
+VNET_READ = "Microsoft.Network/virtualNetworks/read"
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,21 @@ class NetworkService:
         return objects + effective_admin_rules(network, objects)
 
     def owns(self, resource_id: str) -> bool:
-        """Whether ``resource_id`` is an NSG."""
-        return "/microsoft.network/networksecuritygroups/" in resource_id.lower()
+        """Whether ``resource_id`` is an NSG or a VNet."""
+        lower = resource_id.lower()
+        return "/microsoft.network/networksecuritygroups/" in lower or (
+            "/microsoft.network/virtualnetworks/" in lower and "/subnets/" not in lower
+        )
 
     def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """One network security group, as ARM returns it."""
+        """One network security group, or one VNet with its security admin rules, as ARM
+        returns them."""
+        if "/microsoft.network/virtualnetworks/" in resource_id.lower():
+            subscription, group, name = resource_ref(resource_id, "virtualNetworks")
+            network = self.clients.network(subscription)
+            with translated(f"read {resource_id}", VNET_READ):
+                vnet = raw(network.virtual_networks.get(group, name))
+            return [vnet, *effective_admin_rules(network, [vnet])]
         ref = ArmId.parse(resource_id)
         with translated(f"read {resource_id}", NSG_READ):
             nsg = self.clients.network(ref.subscription).network_security_groups.get(
