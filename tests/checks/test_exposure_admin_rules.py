@@ -284,3 +284,15 @@ def test_restrict_ingress_says_the_admin_rule_is_the_network_managers_to_close()
     message = refused.value.message
     assert "security admin rule rdp (priority 10)" in message
     assert "virtualNetworks/v" in message and "network manager's owners" in message
+
+
+def test_an_admin_deny_from_the_internet_also_stops_azure_datacenters() -> None:
+    # the Internet tag includes Azure's public address space (service tags docs)
+    objects = [
+        vnet(),
+        nsg(arm_rule("azure", 100, "22", "AzureCloud")),
+        nic("vm1"),
+        effective(admin_rule("no-ssh", 10, ["22"], "Deny")),
+    ]
+    assert admin(scan(objects)) == {}
+    assert admin(scan(objects[:3]))["n"].details["source_kind"] == "broad-service-tag"

@@ -2,7 +2,11 @@
 
 A finding is raised per NSG (Azure) or per firewall rule (GCP) that lets internet traffic
 reach one of the check's ports, and per GCP network whose firewall policies alone open one
-(``network_layers``: every layer decides, in the network's enforcement order). ``details``:
+(``network_layers``: every layer decides, in the network's enforcement order). On Azure a
+VNet's Virtual Network Manager security admin rules decide first (``network_admin``: a
+finding on the VNet for a port an AlwaysAllow opens; ports they decide leave the NSG
+findings), and an NSG that lets only Azure's datacenters in (``AzureCloud`` service
+tags) is reported as ``source_kind: broad-service-tag``, medium. ``details``:
 
 - ``ports`` (range strings such as ``"22"``, ``"137-139"``), ``protocols`` (``tcp``...);
 - ``rules``: each rule that lets the traffic in, with ``name``, ``priority``, ``sources``
@@ -84,7 +88,7 @@ class ExposedPorts(Check):
                 reaches = nsg_reaches(inventory, nsg, gates, False, admin)
                 yield self._finding(nsg, exposures, reaches)
             elif has_broad_sources(rules):
-                yield from self._azure_broad(inventory, nsg, gates)
+                yield from self._azure_broad(inventory, nsg, gates, admin)
         yield from self._azure_admin(inventory, admin)
 
     def _azure_admin(self, inventory: Inventory, admin: AdminLayers) -> Iterator[Finding]:
@@ -107,14 +111,18 @@ class ExposedPorts(Check):
                 rule["layer"] = layers[0]
             yield finding
 
-    def _azure_broad(self, inventory: Inventory, nsg: Resource, gates: Gates) -> Iterator[Finding]:
+    def _azure_broad(
+        self, inventory: Inventory, nsg: Resource, gates: Gates, admin: AdminLayers
+    ) -> Iterator[Finding]:
         """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
         finding with ``source_kind: broad-service-tag``, a severity lower than the
         internet's (medium; high when a reached VM has a public IP)."""
         exposures = azure_exposure(nsg.facets["rules"], self.ports, broad=True)
+        if admin.vnets:  # Azure's addresses are part of the internet the admin rules judge
+            exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
         if not exposures:
             return
-        reaches = nsg_reaches(inventory, nsg, gates, True)
+        reaches = nsg_reaches(inventory, nsg, gates, True, admin)
         finding = self._finding(nsg, exposures, reaches, {"source_kind": BROAD_TAG})
         for rule in finding.details["rules"]:
             rule["broad_sources"] = [s for s in rule["sources"] if is_broad_service_tag(s)]
