@@ -106,6 +106,7 @@ def _covers(rule: NetworkRule, protocol: Protocol) -> bool:
 
 
 # -- Azure --------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
 def is_broad_service_tag(source: str) -> bool:
     """Whether a source is Azure's ``AzureCloud`` service tag or a regional one
     (``AzureCloud.westeurope``): every public address of Azure's datacenters (Microsoft
@@ -172,7 +173,9 @@ def azure_exposure(
     ``asgs``: evaluate for a NIC in these application security groups (see ``_applies``);
     ``broad``: evaluate traffic from Azure's datacenters (``is_broad_service_tag``)."""
     found: list[Exposure] = []
-    inbound = [r for r in _azure_inbound(rules, broad) if _applies(r, asgs)]
+    inbound = _azure_inbound(rules, broad)
+    if any(r.target_tags for r in inbound):
+        inbound = [r for r in inbound if _applies(r, asgs)]
     if not inbound:
         return found
     wanted = _sensitive_spans(sensitive)

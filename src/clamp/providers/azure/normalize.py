@@ -148,13 +148,13 @@ def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRu
         ),
         ports=port_ranges,
         default=default,
-        target_tags=_asg_ids(props.get("destinationApplicationSecurityGroups")),
+        target_tags=_asg_ids(props.get("destinationApplicationSecurityGroups") or ()),
     )
 
 
 def _asg_ids(items: Any) -> tuple[str, ...]:
     """Lower-cased ARM ids of application security groups (ARM ids are case-insensitive)."""
-    return tuple(r.lower() for r in _refs(items))
+    return tuple(r.lower() for r in _refs(items)) if items else ()
 
 
 def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,7 +251,9 @@ def _resource(
         type=kind,
         name=str(obj.get("name", "")),
         scope=subscription or subscription_of(arm_id),
-        facets={**_checked_facets(kind, obj, arm_id), **(extra or {})},
+        facets={**_checked_facets(kind, obj, arm_id), **extra}
+        if extra
+        else _checked_facets(kind, obj, arm_id),
         raw=obj,
         tags=dict(obj.get("tags") or {}),
     )
