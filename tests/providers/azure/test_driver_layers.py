@@ -98,3 +98,11 @@ def test_an_admin_deny_read_from_the_sandbox_makes_the_nsg_allows_harmless() -> 
     assert "frontend-subnet-nsg" not in admin  # it opened only 22
     assert admin["web-nsg"].details["ports"] == ["3389"]
     assert "demo-vnet" not in admin
+
+
+def test_a_vnet_re_read_is_judged_as_in_a_scan(sandbox_settings: Settings) -> None:
+    vnet = f"{NET}/virtualNetworks/demo-vnet"
+    related = AzureDriver(sandbox_settings).read_related(vnet)
+    [finding] = [f for f in evaluate(related, sandbox_settings) if f.check == "exposed-admin-port"]
+    assert finding.resource == vnet and finding.details["ports"] == ["5985-5986"]
+    assert finding.details["reaches_total"] == 5 and finding.severity == "critical"

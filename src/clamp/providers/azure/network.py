@@ -55,6 +55,18 @@ class ArmId:
         return cls(subscription, group, nsg, rest[1] if rest else "")
 
 
+def _on_vnet(nic: Mapping[str, Any], vnet_id: str) -> bool:
+    """Whether one of a NIC's IP configurations is in a subnet of the VNet."""
+    prefix = f"{vnet_id.lower()}/subnets/"
+    configs = (nic.get("properties") or {}).get("ipConfigurations") or []
+    return any(
+        str(((c.get("properties") or {}).get("subnet") or {}).get("id", ""))
+        .lower()
+        .startswith(prefix)
+        for c in configs
+    )
+
+
 def raw(model: Any) -> dict[str, Any]:
     """An SDK model as the ARM JSON it was read from."""
     data: dict[str, Any] = model.as_dict()
@@ -110,14 +122,17 @@ class NetworkService:
         )
 
     def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """One network security group, or one VNet with its security admin rules, as ARM
-        returns them."""
+        """One network security group, or one VNet with its security admin rules and the
+        NICs on it (the VMs a finding on it reaches), as ARM returns them."""
         if "/microsoft.network/virtualnetworks/" in resource_id.lower():
             subscription, group, name = resource_ref(resource_id, "virtualNetworks")
             network = self.clients.network(subscription)
             with translated(f"read {resource_id}", VNET_READ):
                 vnet = raw(network.virtual_networks.get(group, name))
-            return [vnet, *effective_admin_rules(network, [vnet])]
+            with translated(f"list NICs in subscription {subscription}", NIC_READ):
+                nics = [raw(n) for n in network.network_interfaces.list_all()]
+            on_vnet = [n for n in nics if _on_vnet(n, resource_id)]
+            return [vnet, *effective_admin_rules(network, [vnet]), *on_vnet]
         ref = ArmId.parse(resource_id)
         with translated(f"read {resource_id}", NSG_READ):
             nsg = self.clients.network(ref.subscription).network_security_groups.get(
