@@ -32,7 +32,14 @@ from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
 from clamp.checks.network_admin import AdminLayers, as_network_rule, vnet_of, without
-from clamp.checks.network_azure import MAX_REACHES, Gates, Reaches, nsg_reaches, vnet_reaches
+from clamp.checks.network_azure import (
+    MAX_REACHES,
+    Gates,
+    Reaches,
+    nics_by_vnet,
+    nsg_reaches,
+    vnet_reaches,
+)
 from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
 from clamp.config import Settings
 from clamp.exposure import (
@@ -94,6 +101,7 @@ class ExposedPorts(Check):
     def _azure_admin(self, inventory: Inventory, admin: AdminLayers) -> Iterator[Finding]:
         """One finding per VNet whose security admin rules AlwaysAllow a sensitive port
         from the internet (the NSGs are never asked)."""
+        on_vnet = nics_by_vnet(inventory) if admin.verdicts else {}
         for key, verdict in admin.verdicts.items():
             if not verdict.allows:
                 continue
@@ -105,7 +113,7 @@ class ExposedPorts(Check):
             layers = [admin.layer_name(key), "nsg"]
             extra = {"decided_by": decided(verdict.allows[0]), "layers": layers}
             finding = self._finding(
-                admin.vnets[key], exposures, vnet_reaches(inventory, key), extra
+                admin.vnets[key], exposures, vnet_reaches(inventory, on_vnet.get(key, [])), extra
             )
             for rule in finding.details["rules"]:
                 rule["layer"] = layers[0]

@@ -82,15 +82,18 @@ def nsg_reaches(
     return listed(reached)
 
 
-def vnet_reaches(inventory: Inventory, vnet: str) -> Reaches:
-    """The VMs on a VNet (by their NICs' first subnet), public ones first."""
-    reached = [
-        _entry(inventory, nic, [])
-        for nic in inventory.of_type(ResourceType.AZURE_NIC)
-        if nic.facets.get("vm") and nic.facets.get("subnets")
-        if vnet_of(nic.facets["subnets"][0]) == vnet
-    ]
-    return listed(reached)
+def nics_by_vnet(inventory: Inventory) -> dict[str, list[Resource]]:
+    """The NICs of VMs per VNet (lower-cased id, by the NIC's first subnet)."""
+    index: dict[str, list[Resource]] = {}
+    for nic in inventory.of_type(ResourceType.AZURE_NIC):
+        if nic.facets.get("vm") and nic.facets.get("subnets"):
+            index.setdefault(vnet_of(nic.facets["subnets"][0]), []).append(nic)
+    return index
+
+
+def vnet_reaches(inventory: Inventory, nics: list[Resource]) -> Reaches:
+    """The VMs of ``nics`` (those on one VNet), public ones first."""
+    return listed([_entry(inventory, nic, []) for nic in nics])
 
 
 def listed(reached: list[dict[str, Any]]) -> Reaches:
