@@ -296,3 +296,58 @@ def test_an_admin_deny_from_the_internet_also_stops_azure_datacenters() -> None:
     ]
     assert admin(scan(objects)) == {}
     assert admin(scan(objects[:3]))["n"].details["source_kind"] == "broad-service-tag"
+
+
+NSG_PORTS = ["22", "3389", "20-25", "3000-4000", "*"]
+
+
+@st.composite
+def nsg_rule_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    count = draw(st.integers(0, 5))
+    priorities = draw(st.lists(st.integers(100, 4096), min_size=count, max_size=count, unique=True))
+    return [
+        arm_rule(
+            f"r{i}",
+            p,
+            draw(st.sampled_from(NSG_PORTS)),
+            draw(st.sampled_from(["*", "Internet", "10.0.0.0/8"])),
+            access=draw(st.sampled_from(["Allow", "Deny"])),
+            protocol=draw(st.sampled_from(["Tcp", "*"])),
+        )
+        for i, p in enumerate(priorities)
+    ]
+
+
+def _listed_ports(finding: Any) -> set[int]:
+    """The ports a finding lists (the admin rule covers every protocol)."""
+    out: set[int] = set()
+    for text in finding.details["ports"]:
+        lo, _, hi = text.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(nsg_rule_lists(), nsg_rule_lists(), st.sampled_from(["AlwaysAllow", "Deny"]))
+def test_through_whole_scans_no_nsg_undoes_an_always_allow_or_an_admin_deny(
+    subnet_rules: list[dict[str, Any]], nic_rules: list[dict[str, Any]], access: str
+) -> None:
+    nic_nsg = arm_nsg("m", *nic_rules)
+    vm = nic("vm1")
+    vm["properties"]["networkSecurityGroup"] = {"id": nic_nsg["id"]}
+    objects = [
+        vnet(),
+        nsg(*subnet_rules),
+        nic_nsg,
+        vm,
+        effective(admin_rule("a", 10, ["22"], access, protocol="Any")),
+    ]
+
+    found = admin(scan(objects))
+
+    assert all(22 not in _listed_ports(f) for name, f in found.items() if name != "v")
+    if access == "AlwaysAllow":
+        assert 22 in _listed_ports(found["v"])
+        assert [r["vm"].rsplit("/", 1)[-1] for r in found["v"].details["reaches"]] == ["vm1"]
+    else:
+        assert "v" not in found
