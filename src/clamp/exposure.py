@@ -106,29 +106,76 @@ def _covers(rule: NetworkRule, protocol: Protocol) -> bool:
 
 
 # -- Azure --------------------------------------------------------------------------------
-def _azure_inbound(rules: Iterable[NetworkRule]) -> list[NetworkRule]:
-    """Enabled inbound rules matching internet traffic, lowest priority number first."""
+@lru_cache(maxsize=4096)
+def is_broad_service_tag(source: str) -> bool:
+    """Whether a source is Azure's ``AzureCloud`` service tag or a regional one
+    (``AzureCloud.westeurope``): every public address of Azure's datacenters (Microsoft
+    docs, "Virtual network service tags") — anyone who rents a VM there, yet not the whole
+    internet."""
+    lowered = source.strip().lower()
+    return lowered == "azurecloud" or lowered.startswith("azurecloud.")
+
+
+def _azure_origin(source: str, broad: bool) -> bool:
+    # Traffic from Azure's datacenters matches ``Internet`` rules too: the tag's address
+    # range "includes the Azure owned public IP address space" (same docs page).
+    return is_internet(source) or (broad and is_broad_service_tag(source))
+
+
+def _azure_inbound(rules: Iterable[NetworkRule], broad: bool = False) -> list[NetworkRule]:
+    """Enabled inbound rules matching internet traffic (with ``broad``, traffic from a
+    broad service tag), lowest priority number first."""
     return sorted(
         (
             r
             for r in rules
             if r.direction == Direction.INGRESS
             and r.enabled
-            and any(is_internet(s) for s in r.sources)
+            and any(_azure_origin(s, broad) for s in r.sources)
         ),
         key=lambda r: r.priority,
     )
 
 
+def has_broad_sources(rules: Iterable[NetworkRule]) -> bool:
+    """Whether any inbound rule names a broad service tag as a source."""
+    return any(
+        r.direction == Direction.INGRESS and any(is_broad_service_tag(s) for s in r.sources)
+        for r in rules
+    )
+
+
+def _applies(rule: NetworkRule, asgs: frozenset[str] | None) -> bool:
+    """Whether an NSG rule holds for a NIC in the application security groups ``asgs``.
+
+    A rule whose destination is application security groups (``target_tags``) applies only
+    to NICs in one of them. With ``asgs=None`` (the NSG as a whole, NICs unknown) such an
+    Allow counts (it opens the port for some NIC) and such a Deny is skipped (it does not
+    hold for every NIC, so it never hides an exposure)."""
+    if not rule.target_tags:
+        return True
+    if asgs is None:
+        return rule.access == Access.ALLOW
+    return not asgs.isdisjoint(rule.target_tags)
+
+
 def azure_exposure(
-    rules: Iterable[NetworkRule], sensitive: tuple[PortRange, ...]
+    rules: Iterable[NetworkRule],
+    sensitive: tuple[PortRange, ...],
+    *,
+    asgs: frozenset[str] | None = None,
+    broad: bool = False,
 ) -> list[Exposure]:
     """What internet traffic to ``sensitive`` ports an NSG lets in, and through which rule.
 
     For each protocol the first matching rule decides each port: an Allow yields an
-    ``Exposure`` for the ports it decides, a Deny removes them from consideration."""
+    ``Exposure`` for the ports it decides, a Deny removes them from consideration.
+    ``asgs``: evaluate for a NIC in these application security groups (see ``_applies``);
+    ``broad``: evaluate traffic from Azure's datacenters (``is_broad_service_tag``)."""
     found: list[Exposure] = []
-    inbound = _azure_inbound(rules)
+    inbound = _azure_inbound(rules, broad)
+    if any(r.target_tags for r in inbound):
+        inbound = [r for r in inbound if _applies(r, asgs)]
     if not inbound:
         return found
     wanted = _sensitive_spans(sensitive)
@@ -263,7 +310,8 @@ def internet_allow_rules(
     protocols: tuple[Protocol, ...]
     if azure:
         inbound = _azure_inbound(rules)
-        denies = [r for r in inbound if r.access == Access.DENY]
+        # a Deny on application security groups holds for some NICs only (``_applies``)
+        denies = [r for r in inbound if r.access == Access.DENY and not r.target_tags]
         protocols = AZURE_PROTOCOLS
     else:
         inbound = sorted((r for r in rules if is_gcp_internet_allow(r)), key=lambda r: r.priority)

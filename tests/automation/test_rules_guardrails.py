@@ -68,9 +68,10 @@ def test_a_dry_run_plans_and_changes_nothing(rig: Rig) -> None:
 
     assert report.summary()["planned"] == 5  # the default cap: 5 actions per run
     assert report.summary()["applied"] == 0
-    # four over the cap, and the VNC port only prod-vpc's network firewall policy opens:
-    # restrict_ingress narrows VPC rules, not policy rules ("no plan")
-    assert report.summary()["skipped"] == 5
+    # four over the cap, the VNC port only prod-vpc's network firewall policy opens and the
+    # WinRM ports a security admin rule always allows on demo-vnet: restrict_ingress narrows
+    # VPC and NSG rules, not policy or admin rules ("no plan")
+    assert report.summary()["skipped"] == 6
     assert rig.state() == before
     assert rig.store.actions() == [] and rig.store.rules.states() == []
 

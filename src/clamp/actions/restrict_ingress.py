@@ -120,6 +120,12 @@ def _policy_refusal(finding: Finding) -> str | None:
         str(decided["layer"]),
         f"{decided.get('rule')} (priority {decided.get('rule_priority')})",
     )
+    if layer.startswith("admin:"):
+        return (
+            f"security admin rule {rule} of Azure Virtual Network Manager always allows these "
+            f"ports on {layer.partition(':')[2]}; it decides before every NSG, so only the "
+            "network manager's owners can close it (narrow or delete that admin rule)"
+        )
     if layer.startswith("hierarchical:"):
         return (
             f"rule {rule} of the hierarchical firewall policy {layer.partition(':')[2]} opens "

@@ -2,7 +2,11 @@
 
 A finding is raised per NSG (Azure) or per firewall rule (GCP) that lets internet traffic
 reach one of the check's ports, and per GCP network whose firewall policies alone open one
-(``network_layers``: every layer decides, in the network's enforcement order). ``details``:
+(``network_layers``: every layer decides, in the network's enforcement order). On Azure a
+VNet's Virtual Network Manager security admin rules decide first (``network_admin``: a
+finding on the VNet for a port an AlwaysAllow opens; ports they decide leave the NSG
+findings), and an NSG that lets only Azure's datacenters in (``AzureCloud`` service
+tags) is reported as ``source_kind: broad-service-tag``, medium. ``details``:
 
 - ``ports`` (range strings such as ``"22"``, ``"137-139"``), ``protocols`` (``tcp``...);
 - ``rules``: each rule that lets the traffic in, with ``name``, ``priority``, ``sources``
@@ -23,34 +27,39 @@ address (Azure) or an external IP (GCP), because then the port is one hop from a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from clamp.checks.interface import CHECKS, Check, Inventory
+from clamp.checks.network_admin import AdminLayers, as_network_rule, vnet_of, without
+from clamp.checks.network_azure import (
+    MAX_REACHES,
+    Gates,
+    Reaches,
+    nics_by_vnet,
+    nsg_reaches,
+    vnet_reaches,
+)
 from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
     azure_exposure,
-    both_allow,
     gcp_network_key,
-    internet_ports,
+    has_broad_sources,
+    is_broad_service_tag,
     is_internet,
 )
 from clamp.model import (
     Finding,
     PortRange,
-    Protocol,
     Resource,
     ResourceType,
     Severity,
 )
 from clamp.ports import merge
 
-Ports = dict[Protocol, tuple[PortRange, ...]]
-Reaches = tuple[list[dict[str, Any]], int]
-"""The reached VMs listed in a finding (public ones first, at most ``MAX_REACHES``), and
-how many there are in all."""
-MAX_REACHES = 100
+BROAD_TAG = "broad-service-tag"
 
 
 class ExposedPorts(Check):
@@ -75,51 +84,62 @@ class ExposedPorts(Check):
     # -- Azure ----------------------------------------------------------------------------
     def _azure(self, inventory: Inventory) -> Iterator[Finding]:
         nsgs = inventory.of_type(ResourceType.AZURE_NSG)
-        exposed = {n.id.lower(): azure_exposure(n.facets["rules"], self.ports) for n in nsgs}
-        open_ports: dict[str, Ports] = {}
+        gates = Gates({n.id.lower(): n for n in nsgs}, self.ports)
+        admin = AdminLayers(inventory, self.ports)
         for nsg in nsgs:
-            exposures = exposed[nsg.id.lower()]
+            rules = nsg.facets["rules"]
+            exposures = azure_exposure(rules, self.ports)
+            if admin.vnets:  # ports the VNets' admin rules decide never reach the NSG
+                exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
             if exposures:
-                reaches = self._azure_reaches(inventory, nsg, exposed, open_ports)
+                reaches = nsg_reaches(inventory, nsg, gates, False, admin)
                 yield self._finding(nsg, exposures, reaches)
+            elif has_broad_sources(rules):
+                yield from self._azure_broad(inventory, nsg, gates, admin)
+        yield from self._azure_admin(inventory, admin)
 
-    @staticmethod
-    def _azure_reaches(
-        inventory: Inventory,
-        nsg: Resource,
-        exposed: Mapping[str, list[Exposure]],
-        open_ports: dict[str, Ports],
-    ) -> Reaches:
-        reached = []
-        for nic in inventory.nics_behind(nsg.id):
-            if not nic.facets.get("vm"):
+    def _azure_admin(self, inventory: Inventory, admin: AdminLayers) -> Iterator[Finding]:
+        """One finding per VNet whose security admin rules AlwaysAllow a sensitive port
+        from the internet (the NSGs are never asked)."""
+        on_vnet = nics_by_vnet(inventory) if admin.verdicts else {}
+        for key, verdict in admin.verdicts.items():
+            if not verdict.allows:
                 continue
-            passing: Ports | None = None
-            unknown = []
-            for gate in inventory.nsgs_guarding(nic):
-                if gate not in exposed:
-                    unknown.append(gate)
-                    continue
-                if gate not in open_ports:
-                    open_ports[gate] = internet_ports(exposed[gate])
-                passing = (
-                    open_ports[gate] if passing is None else both_allow(passing, open_ports[gate])
-                )
-            if not passing:
-                continue
-            ips = [inventory.get(i) for i in nic.facets.get("public_ips", ())]
-            address = next((ip.facets.get("ip_address") for ip in ips if ip is not None), None)
-            entry: dict[str, Any] = {
-                "vm": nic.facets["vm"],
-                "nic": nic.id,
-                # an attached public IP the inventory lacks still makes the VM public
-                "public_ip": address or next(iter(nic.facets.get("public_ips", ())), None),
-            }
-            if unknown:
-                entry["unknown_nsgs"] = unknown
-            reached.append(entry)
-        reached.sort(key=lambda r: not r["public_ip"])
-        return reached[:MAX_REACHES], len(reached)
+            exposures = [
+                Exposure(d.protocol, d.ports, as_network_rule(d.rule))
+                for d in verdict.allows
+                if d.rule
+            ]
+            layers = [admin.layer_name(key), "nsg"]
+            extra = {"decided_by": decided(verdict.allows[0]), "layers": layers}
+            finding = self._finding(
+                admin.vnets[key], exposures, vnet_reaches(inventory, on_vnet.get(key, [])), extra
+            )
+            for rule in finding.details["rules"]:
+                rule["layer"] = layers[0]
+            yield finding
+
+    def _azure_broad(
+        self, inventory: Inventory, nsg: Resource, gates: Gates, admin: AdminLayers
+    ) -> Iterator[Finding]:
+        """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
+        finding with ``source_kind: broad-service-tag``, a severity lower than the
+        internet's (medium; high when a reached VM has a public IP)."""
+        exposures = azure_exposure(nsg.facets["rules"], self.ports, broad=True)
+        if admin.vnets:  # Azure's addresses are part of the internet the admin rules judge
+            exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
+        if not exposures:
+            return
+        reaches = nsg_reaches(inventory, nsg, gates, True, admin)
+        finding = self._finding(nsg, exposures, reaches, {"source_kind": BROAD_TAG})
+        for rule in finding.details["rules"]:
+            rule["broad_sources"] = [s for s in rule["sources"] if is_broad_service_tag(s)]
+        public = finding.severity == Severity.CRITICAL
+        yield replace(
+            finding,
+            severity=Severity.HIGH if public else Severity.MEDIUM,
+            title=finding.title.replace("open to the internet", "open to all of Azure"),
+        )
 
     # -- GCP ------------------------------------------------------------------------------
     def _gcp(self, inventory: Inventory) -> Iterator[Finding]:
@@ -203,6 +223,7 @@ class ExposedPorts(Check):
         kind = {
             ResourceType.AZURE_NSG: "network security group",
             ResourceType.GCP_NETWORK: "firewall policies of network",
+            ResourceType.AZURE_VNET: "security admin rules of virtual network",
         }.get(resource.type, "firewall rule")
         return Finding(
             check=self.id,
@@ -221,6 +242,15 @@ class ExposedPorts(Check):
                 **(extra or {}),
             },
         )
+
+
+def _vnets(inventory: Inventory, nsg: Resource) -> list[str]:
+    """The VNets (lower-cased ids) of the subnets and NICs an NSG guards."""
+    subnets = [*nsg.facets["subnets"]]
+    subnets += [
+        s for nic in inventory.nics_behind(nsg.id) for s in nic.facets.get("subnets", ())[:1]
+    ]
+    return [vnet_of(s) for s in subnets]
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:

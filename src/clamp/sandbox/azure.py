@@ -40,6 +40,7 @@ from clamp.sandbox.arm import (
     type_of,
     with_arm_defaults,
 )
+from clamp.sandbox.arm_admin import effective_admin_rules
 from clamp.sandbox.arm_network import NSG, check_security_rule, nsg_in_use, restamp
 from clamp.sandbox.arm_objects import ResourceObjects
 from clamp.sandbox.arm_storage import ACCOUNT, account_keys
@@ -66,6 +67,10 @@ ACTIONS: dict[tuple[str, str], Callable[[Json], Json | None]] = {
     (VM_TYPE.lower(), "start"): _power("running"),
     (VM_TYPE.lower(), "restart"): _power("running"),
 }
+
+
+ADMIN_RULES = ("microsoft.network/virtualnetworks", "listnetworkmanagereffectivesecurityadminrules")
+"""The POST listing a VNet's effective security admin rules (``arm_admin``)."""
 
 
 # The operations whose REST spec declares ``If-Match`` / ``If-None-Match``, by (type, verb):
@@ -197,6 +202,11 @@ class ArmApi:
         owner = self.resources.find(arm.subscription, arm.parent)
         if owner is None:
             return not_found(arm.parent)
+        if (type_of(owner), action) == ADMIN_RULES:
+            # a read: whether a ReadOnly lock refuses it is in no source found, so it does not
+            return JSONResponse(
+                effective_admin_rules(owner, self.resources.objects(arm.subscription))
+            )
         answer = ACTIONS.get((type_of(owner), action))
         if answer is None:
             return arm_error(400, "InvalidRequestUri", f"unsupported action {arm.path}")

@@ -130,6 +130,30 @@ def test_application_security_group_sources_are_kept_and_are_not_internet() -> N
     assert r.sources == (asg,)
 
 
+def test_destination_application_security_groups_are_the_rule_targets() -> None:
+    asg = f"{RG}/Microsoft.Network/applicationSecurityGroups/Web-ASG"
+    r = only_rule(rule("to-web", destinationApplicationSecurityGroups=[{"id": asg}]))
+    assert r.target_tags == (asg.lower(),)
+    assert only_rule(rule("plain")).target_tags == ()
+
+
+def test_nic_lists_the_application_security_groups_of_its_ip_configurations() -> None:
+    web = f"{RG}/Microsoft.Network/applicationSecurityGroups/WEB"
+    db = f"{RG}/Microsoft.Network/applicationSecurityGroups/db"
+    configs = [
+        {"name": "a", "properties": {"applicationSecurityGroups": [{"id": web}, {"id": db}]}},
+        {"name": "b", "properties": {"applicationSecurityGroups": [{"id": web}]}},
+    ]
+    nic = {
+        "id": NIC_ID,
+        "name": "nic",
+        "type": "Microsoft.Network/networkInterfaces",
+        "properties": {"ipConfigurations": configs},
+    }
+    [resource] = resources_from_arm([nic])
+    assert resource.facets["asgs"] == (web.lower(), db.lower())
+
+
 def test_nsg_links_to_subnets_and_nics() -> None:
     [resource] = resources_from_arm(
         [nsg(subnets=[{"id": SUBNET_ID}], networkInterfaces=[{"id": NIC_ID}])]
@@ -222,6 +246,7 @@ def test_nic_vm_and_public_ip_facets() -> None:
         "subnets": (SUBNET_ID,),
         "vm": VM_ID,
         "public_ips": (PIP_ID,),
+        "asgs": (),
     }
     assert vm_r.facets == {
         "network_interfaces": (NIC_ID,),

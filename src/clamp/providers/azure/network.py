@@ -17,6 +17,7 @@ from azure.mgmt.network.models import (
 from clamp.compare import matches
 from clamp.errors import ConflictError, InputError, ResourceNotFound
 from clamp.model import Change, ChangeOp, ChangeType
+from clamp.providers.azure.admin_rules import effective_admin_rules
 from clamp.providers.azure.base import resource_ref, same_read
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import translated
@@ -31,6 +32,7 @@ NSG_READ = "Microsoft.Network/networkSecurityGroups/read"
 NIC_TYPE = ChangeType.AZURE_NIC_ISOLATION
 """A NIC's NSG and public IPs (what isolation changes on it)."""
 NIC_READ = "Microsoft.Network/networkInterfaces/read"
+VNET_READ = "Microsoft.Network/virtualNetworks/read"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,18 @@ class ArmId:
         return cls(subscription, group, nsg, rest[1] if rest else "")
 
 
+def _on_vnet(nic: Mapping[str, Any], vnet_id: str) -> bool:
+    """Whether one of a NIC's IP configurations is in a subnet of the VNet."""
+    prefix = f"{vnet_id.lower()}/subnets/"
+    configs = (nic.get("properties") or {}).get("ipConfigurations") or []
+    return any(
+        str(((c.get("properties") or {}).get("subnet") or {}).get("id", ""))
+        .lower()
+        .startswith(prefix)
+        for c in configs
+    )
+
+
 def raw(model: Any) -> dict[str, Any]:
     """An SDK model as the ARM JSON it was read from."""
     data: dict[str, Any] = model.as_dict()
@@ -68,7 +82,8 @@ class NetworkService:
         self.clients = clients
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
-        """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription."""
+        """NSGs, NICs, VNets, public IPs and VMs (with power state) of a subscription, and
+        the security admin rules in effect on each VNet."""
         network, compute = self.clients.network(scope), self.clients.compute(scope)
         listings: list[tuple[str, str, Callable[[], Iterable[Any]]]] = [
             ("NSGs", NSG_READ, network.network_security_groups.list_all),
@@ -95,14 +110,29 @@ class NetworkService:
                 progress(f"azure {scope}: {label}")
             with translated(f"list {label} in subscription {scope}", permission):
                 objects.extend(raw(item) for item in lister())
-        return objects
+        if progress:
+            progress(f"azure {scope}: security admin rules")
+        return objects + effective_admin_rules(network, objects)
 
     def owns(self, resource_id: str) -> bool:
-        """Whether ``resource_id`` is an NSG."""
-        return "/microsoft.network/networksecuritygroups/" in resource_id.lower()
+        """Whether ``resource_id`` is an NSG or a VNet."""
+        lower = resource_id.lower()
+        return "/microsoft.network/networksecuritygroups/" in lower or (
+            "/microsoft.network/virtualnetworks/" in lower and "/subnets/" not in lower
+        )
 
     def read(self, resource_id: str) -> list[dict[str, Any]]:
-        """One network security group, as ARM returns it."""
+        """One network security group, or one VNet with its security admin rules and the
+        NICs on it (the VMs a finding on it reaches), as ARM returns them."""
+        if "/microsoft.network/virtualnetworks/" in resource_id.lower():
+            subscription, group, name = resource_ref(resource_id, "virtualNetworks")
+            network = self.clients.network(subscription)
+            with translated(f"read {resource_id}", VNET_READ):
+                vnet = raw(network.virtual_networks.get(group, name))
+            with translated(f"list NICs in subscription {subscription}", NIC_READ):
+                nics = [raw(n) for n in network.network_interfaces.list_all()]
+            on_vnet = [n for n in nics if _on_vnet(n, resource_id)]
+            return [vnet, *effective_admin_rules(network, [vnet]), *on_vnet]
         ref = ArmId.parse(resource_id)
         with translated(f"read {resource_id}", NSG_READ):
             nsg = self.clients.network(ref.subscription).network_security_groups.get(

@@ -5,8 +5,10 @@ Facets per type:
 - NSG: ``rules`` (custom and default rules, both directions), ``subnets``,
   ``network_interfaces`` (ARM ids).
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
-  ``vnet``.  VNet: ``subnets``.
-- NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``.  Public IP: ``ip_address``.
+  ``vnet``.  VNet: ``subnets``; ``admin_layer`` when its effective Virtual Network Manager
+  security admin rules were read (``normalize_admin``).
+- NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
+  application security groups its IP configurations are in).  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``
   (as ARM has it) and ``principals`` (``vm_principals``).
 - Role assignment: ``principal_id``, ``role_definition`` (id, lower-cased), ``scope``.
@@ -19,7 +21,8 @@ Facets per type:
 Security rules: sources are the address prefixes as written plus the ids of source
 application security groups; protocol ``*``/``Any`` becomes ``Protocol.ANY``, Tcp/Udp/Icmp/Esp/Ah their
 own (case-insensitive), anything else ``Protocol.OTHER``; singular and plural source and
-destination-port fields are both read. ``Resource.scope`` is the subscription given, else
+destination-port fields are both read; the ids of destination application security groups
+(lower-cased) are the rule's ``target_tags``: it applies only to NICs in one of them. ``Resource.scope`` is the subscription given, else
 the one in the ARM id; ``Resource.tags`` are the ARM tags.
 """
 
@@ -42,6 +45,7 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
+from clamp.providers.azure.normalize_admin import admin_layer, effective_by_vnet
 from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
 from clamp.providers.azure.normalize_database import database_servers
 from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
@@ -144,7 +148,13 @@ def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRu
         ),
         ports=port_ranges,
         default=default,
+        target_tags=_asg_ids(props.get("destinationApplicationSecurityGroups") or ()),
     )
+
+
+def _asg_ids(items: Any) -> tuple[str, ...]:
+    """Lower-cased ARM ids of application security groups (ARM ids are case-insensitive)."""
+    return tuple(r.lower() for r in _refs(items)) if items else ()
 
 
 def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +182,11 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
                 "vm": _ref(props.get("virtualMachine")),
                 "public_ips": tuple(
                     r for r in (_ref(c.get("publicIPAddress")) for c in configs) if r
+                ),
+                "asgs": tuple(
+                    dict.fromkeys(
+                        a for c in configs for a in _asg_ids(c.get("applicationSecurityGroups"))
+                    )
                 ),
             }
         case ResourceType.AZURE_PUBLIC_IP:
@@ -223,7 +238,12 @@ def _checked_facets(kind: ResourceType, obj: Mapping[str, Any], arm_id: str) -> 
         raise InputError(f"{arm_id}: malformed {kind.value} object ({exc})") from None
 
 
-def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | None) -> Resource:
+def _resource(
+    kind: ResourceType,
+    obj: Mapping[str, Any],
+    subscription: str | None,
+    extra: Mapping[str, Any] | None = None,
+) -> Resource:
     arm_id = str(obj["id"])
     return Resource(
         id=arm_id,
@@ -231,7 +251,9 @@ def _resource(kind: ResourceType, obj: Mapping[str, Any], subscription: str | No
         type=kind,
         name=str(obj.get("name", "")),
         scope=subscription or subscription_of(arm_id),
-        facets=_checked_facets(kind, obj, arm_id),
+        facets={**_checked_facets(kind, obj, arm_id), **extra}
+        if extra
+        else _checked_facets(kind, obj, arm_id),
         raw=obj,
         tags=dict(obj.get("tags") or {}),
     )
@@ -261,11 +283,14 @@ def _resources_from_arm(
     objects: Iterable[Mapping[str, Any]], subscription: str | None
 ) -> list[Resource]:
     out: list[Resource] = []
+    admin = effective_by_vnet(objects)
     for obj in objects:
         kind = TYPES.get(str(obj.get("type", "")).lower())
         if kind is None or not obj.get("id"):
             continue
-        out.append(_resource(kind, obj, subscription))
+        rules = admin.get(str(obj["id"]).lower()) if kind == ResourceType.AZURE_VNET else None
+        extra = {"admin_layer": admin_layer(str(obj["id"]), rules)} if rules is not None else {}
+        out.append(_resource(kind, obj, subscription, extra))
         if kind == ResourceType.AZURE_VNET:
             for subnet in (obj.get("properties") or {}).get("subnets") or []:
                 if isinstance(subnet, Mapping) and subnet.get("id"):

@@ -12,6 +12,8 @@ SCAN_PERMISSIONS = (
     "Microsoft.Network/networkInterfaces/read",
     "Microsoft.Network/publicIPAddresses/read",
     "Microsoft.Network/virtualNetworks/read",
+    # Virtual Network Manager security admin rules in effect on each VNet (``admin_rules``)
+    "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",
     "Microsoft.Compute/virtualMachines/read",
     "Microsoft.Storage/storageAccounts/read",
     "Microsoft.Storage/storageAccounts/blobServices/read",
