@@ -315,3 +315,27 @@ def test_a_system_topic_subscription_gets_the_azure_subscriptions_events(
     [(_headers, [event])] = recorder.notifications()
     assert event["data"]["resourceUri"] == f"{NSG}/securityRules/hook"
     sandbox.event_grid.topics.clear()
+
+
+def test_topics_and_subscriptions_are_read_refused_twice_and_deleted_as_pubsub_does(
+    sandbox: Sandbox,
+) -> None:
+    pubsub = _google(sandbox, "pubsub", "v1").projects()
+    name = "projects/clamp-demo-dev/topics/twice"
+    made = pubsub.topics().create(name=name, body={}).execute()
+    sub = "projects/clamp-demo-dev/subscriptions/twice"
+    pubsub.subscriptions().create(name=sub, body={"topic": name}).execute()
+
+    with pytest.raises(HttpError) as again:
+        pubsub.topics().create(name=name, body={}).execute()
+    assert again.value.status_code == 409
+    with pytest.raises(HttpError) as sub_again:
+        pubsub.subscriptions().create(name=sub, body={"topic": name}).execute()
+    assert sub_again.value.status_code == 409
+    assert pubsub.topics().get(topic=name).execute() == made
+    pubsub.subscriptions().delete(subscription=sub).execute()
+    pubsub.topics().delete(topic=name).execute()
+    for gone in (pubsub.topics().get(topic=name), pubsub.subscriptions().get(subscription=sub)):
+        with pytest.raises(HttpError) as missing:
+            gone.execute()
+        assert missing.value.status_code == 404

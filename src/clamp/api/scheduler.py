@@ -9,9 +9,9 @@ whose enforcement delay has run out (their due times are in the store too).
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
+from clamp.api.periodic import Periodic
 from clamp.api.service import SCHEDULER, Service
 from clamp.config import AFTER_SCAN
 from clamp.errors import ClampError
@@ -20,15 +20,13 @@ from clamp.store.jobs import Job, JobStatus
 log = logging.getLogger("clamp.service")
 
 
-class Scheduler:
+class Scheduler(Periodic):
     """A daemon thread that starts the jobs the schedule says are due."""
 
     def __init__(self, service: Service, tick: float = 1.0) -> None:
+        super().__init__("clamp-scheduler", tick, grace=5)
         self.service = service
         self.schedule = service.settings.schedule
-        self.tick = tick
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="clamp-scheduler", daemon=True)
         self._after: str | None = None
         """The scheduled scan whose end starts a rule run (``rules = "after-scan"``)."""
 
@@ -39,23 +37,12 @@ class Scheduler:
         scheduled = self.schedule.scan is not None or self.schedule.rules is not None
         return scheduled or self.service.settings.rules_file is not None
 
-    def start(self) -> None:
-        """Start ticking (nothing happens when nothing is scheduled)."""
-        if self.active:
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop ticking; a job already started finishes on the service's pool."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.tick):
-            try:
-                self.run_due(datetime.now(UTC))
-            except ClampError as exc:
-                log.error("scheduled job not started: %s", exc)
+    def tick(self) -> None:
+        """Start what is due now (a job already started finishes on the service's pool)."""
+        try:
+            self.run_due(datetime.now(UTC))
+        except ClampError as exc:
+            log.error("scheduled job not started: %s", exc)
 
     def run_due(self, now: datetime) -> list[Job]:
         """Start what is due at ``now``: event rules whose enforcement delay ran out, and

@@ -81,26 +81,32 @@ class PubSub:
             known = project in self.state.gcp
         return None if known else platform_error(404, f"Requested project not found: {project}")
 
-    async def topic(self, request: Request) -> Response:
-        """``projects.topics.create|get|delete``."""
-        project, topic = request.path_params["project"], request.path_params["topic"]
-        name = f"projects/{project}/topics/{topic}"
-        if problem := self._project_problem(project):
-            return problem
+    def _existing(self, held: dict[str, Json], name: str, method: str) -> Response | None:
+        """The answer to a get or delete of ``name`` in ``held`` (topics or subscriptions),
+        or to a create of one that exists (409); None when a create may go ahead."""
         with self._lock:
-            found = self.topics.get(name)
-            match request.method:
+            found = held.get(name)
+            match method:
                 case "GET":
                     return JSONResponse(found) if found else _missing(name)
                 case "DELETE":
                     if found is None:
                         return _missing(name)
-                    del self.topics[name]
+                    del held[name]
                     return JSONResponse({})
-        if found is not None:
-            return platform_error(
-                409, f"Resource already exists in the project (resource={topic})."
-            )
+        if found is None:
+            return None
+        short = name.rsplit("/", 1)[-1]
+        return platform_error(409, f"Resource already exists in the project (resource={short}).")
+
+    async def topic(self, request: Request) -> Response:
+        """``projects.topics.create|get|delete``."""
+        project, topic = request.path_params["project"], request.path_params["topic"]
+        name = f"projects/{project}/topics/{topic}"
+        if answer := self._project_problem(project) or self._existing(
+            self.topics, name, request.method
+        ):
+            return answer
         body = await _json(request)
         created = {"name": name, **({"labels": body["labels"]} if body.get("labels") else {})}
         with self._lock:
@@ -111,20 +117,10 @@ class PubSub:
         """``projects.subscriptions.create|get|delete``."""
         project, sub = request.path_params["project"], request.path_params["sub"]
         name = f"projects/{project}/subscriptions/{sub}"
-        if problem := self._project_problem(project):
-            return problem
-        with self._lock:
-            found = self.subscriptions.get(name)
-            match request.method:
-                case "GET":
-                    return JSONResponse(found) if found else _missing(name)
-                case "DELETE":
-                    if found is None:
-                        return _missing(name)
-                    del self.subscriptions[name]
-                    return JSONResponse({})
-        if found is not None:
-            return platform_error(409, f"Resource already exists in the project (resource={sub}).")
+        if answer := self._project_problem(project) or self._existing(
+            self.subscriptions, name, request.method
+        ):
+            return answer
         body = await _json(request)
         topic = str(body.get("topic") or "")
         with self._lock:
