@@ -1,7 +1,8 @@
 """Cloud Pub/Sub v1 topics and push subscriptions, as google-api-python-client's pubsub
 v1 discovery client sends them (``projects.topics.create|get|delete`` = ``PUT|GET|DELETE
 v1/{+name}``, ``projects.subscriptions.create|get|delete`` likewise), and the pushes a
-published message makes.
+published message makes; a subscription without a push endpoint keeps its messages to be
+pulled (``clamp.sandbox.pubsub_pull``).
 
 Shapes: the ``Topic``, ``Subscription``, ``PushConfig`` and ``OidcToken`` schemas of the
 pubsub v1 discovery document (defaults as the API documents them: ``ackDeadlineSeconds``

@@ -6,8 +6,9 @@ google-api-python-client (``discovery_cache/documents/pubsub.v1.json``):
 ``projects.subscriptions.pull`` = ``POST v1/{+subscription}:pull`` with a ``PullRequest``
 (``maxMessages``: "Required ... Must be a positive integer"), answered by a
 ``PullResponse`` (``receivedMessages``: ``ReceivedMessage`` = ``ackId``, ``message``
-(``PubsubMessage``: ``data``, ``messageId``, ``publishTime``, ``attributes``),
-``deliveryAttempt``); ``projects.subscriptions.acknowledge`` = ``POST
+(``PubsubMessage``: ``data``, ``messageId``, ``publishTime``, ``attributes``); no
+``deliveryAttempt``, which is 0 — left out — without a dead-letter policy, and the sandbox
+models none); ``projects.subscriptions.acknowledge`` = ``POST
 v1/{+subscription}:acknowledge`` with ``ackIds``, answered by ``Empty``. The
 ``Subscription.ackDeadlineSeconds`` text: an outstanding message is not redelivered until
 its ack deadline passes, then it is (with a new ``ackId``). The sandbox never expires
@@ -41,7 +42,6 @@ class _Kept:
     due: float = 0.0
     """When it may be delivered (again): now, or its ack deadline."""
     ack_id: str = ""
-    attempts: int = 0
 
 
 class PullQueues:
@@ -96,14 +96,8 @@ class PullQueues:
                 if kept.due > now:
                     continue  # outstanding: its ack deadline has not passed
                 kept.ack_id = f"{name.rsplit('/', 1)[-1]}-ack-{next(self._ack_ids)}"
-                kept.due, kept.attempts = now + deadline, kept.attempts + 1
-                received.append(
-                    {
-                        "ackId": kept.ack_id,
-                        "message": kept.message,
-                        "deliveryAttempt": kept.attempts,
-                    }
-                )
+                kept.due = now + deadline
+                received.append({"ackId": kept.ack_id, "message": kept.message})
         return JSONResponse({"receivedMessages": received} if received else {})
 
     async def acknowledge(self, request: Request) -> Response:
