@@ -179,3 +179,24 @@ def test_an_unacknowledged_message_comes_back_after_its_deadline_and_acts_once(
     assert again["acknowledged"] == again["received"] and again["processed"] == 0
     assert _actions_on(env, "unacked-ssh") == [("rule:close-ssh-dev", ActionStatus.VERIFIED)]
     assert _counts(env)["received"] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--subscription", "clamp-pull"],
+        ["--subscription", f"projects/{DEV}/topics/clamp-events"],
+        ["--subscription", SUBSCRIPTION, "--max-messages", "0"],
+    ],
+)
+def test_bad_input_is_one_line_and_pulls_nothing(
+    estate: tuple[Sandbox, dict[str, str]], args: list[str]
+) -> None:
+    sandbox, env = estate
+    _open_ssh(sandbox, "kept-ssh")
+
+    result = CliRunner().invoke(app, ["events", "pull", *args, "--once"], env=env)
+
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert _counts(env)["stored"] >= 1  # the messages were left for a good pull
