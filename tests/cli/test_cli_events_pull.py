@@ -127,6 +127,15 @@ def _actions_on(env: dict[str, str], name: str) -> list[tuple[str, ActionStatus]
     return [(a.actor, a.status) for a in store.actions() if a.plan.resource == _resource(name)]
 
 
+def _exposed(env: dict[str, str]) -> list[FindingStatus]:
+    store = Store.open(env["CLAMP_DATABASE_URL"])
+    return [
+        f.status
+        for f in store.findings()
+        if f.finding.resource == _resource("pulled-ssh") and f.finding.check == "exposed-admin-port"
+    ]
+
+
 def test_pulled_audit_entries_open_the_finding_and_the_event_rule_closes_the_port(
     estate: tuple[Sandbox, dict[str, str]],
 ) -> None:
@@ -137,20 +146,14 @@ def test_pulled_audit_entries_open_the_finding_and_the_event_rule_closes_the_por
 
     assert first["received"] >= 1 and first["stored"] == first["received"]
     assert first["duplicates"] == 0 and first["acknowledged"] == first["received"]
-    assert first["processed"] == first["stored"]
-    store = Store.open(env["CLAMP_DATABASE_URL"])
-    exposed = [
-        f
-        for f in store.findings()
-        if f.finding.resource == _resource("pulled-ssh") and f.finding.check == "exposed-admin-port"
-    ]
-    assert exposed, "the pulled event opened no finding"
+    assert first["processed"] == 1  # the insert's two entries are one event
+    assert _exposed(env) == [FindingStatus.OPEN], "the pulled event opened no finding"
     assert _actions_on(env, "pulled-ssh") == [("rule:close-ssh-dev", ActionStatus.VERIFIED)]
     assert _firewalls(sandbox).get(project=DEV, firewall="pulled-ssh").disabled
-    assert exposed[0].status == FindingStatus.RESOLVED  # opened by the event, closed by the fix
-    # the fix's own write was logged too: pulled, re-verified, nothing more done
+    # the fix's own write was logged too: pulled, re-read (the finding resolves), no action
     fix = _counts(env)
     assert fix["stored"] >= 1 and fix["acknowledged"] == fix["received"]
+    assert _exposed(env) == [FindingStatus.RESOLVED]
     assert _actions_on(env, "pulled-ssh") == [("rule:close-ssh-dev", ActionStatus.VERIFIED)]
     assert _counts(env)["received"] == 0
 

@@ -22,6 +22,7 @@ from clamp.actions.engine import ActionEngine
 from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
+from clamp.events.coalesce import Coalescer
 from clamp.events.gcp import parse_push
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
@@ -56,7 +57,7 @@ class Puller(Protocol):
 class PullCounts:
     """What pull rounds did: ``stored`` counts the events the store took (new ones, and
     the last entry of an operation whose first one it holds), ``duplicates`` those it
-    already held."""
+    already held, ``processed`` the events processed (an operation's entries are one)."""
 
     received: int = 0
     stored: int = 0
@@ -94,10 +95,21 @@ def pull_round(puller: Puller, intake: EventIntake, max_messages: int) -> PullCo
         puller.acknowledge([m.ack_id for m in received])
         counts.acknowledged = len(received)
     finally:  # stored events are processed even when the acknowledgement fails
-        for event_id in due:
-            intake.process(event_id)
-            counts.processed += 1
+        counts.processed = _process(intake, events, due)
     return counts
+
+
+def _process(intake: EventIntake, events: Sequence[CloudEvent], due: Sequence[str]) -> int:
+    """Process the due events as the service does: those of one resource share one re-read
+    (``clamp.events.coalesce``). How many events were processed."""
+    waiting = Coalescer(intake.reread_key)
+    by_id = {e.id: e for e in events}
+    started = [(waiting.add(by_id[event_id]), event_id) for event_id in due]
+    for key, event_id in started:
+        covers = waiting.take(key, event_id)
+        if covers is not None:
+            intake.process(event_id, covers)
+    return len(set(due))
 
 
 def local_intake(
