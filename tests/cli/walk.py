@@ -30,6 +30,7 @@ BY_NAME = {
     "summary": "testing",
     "name": "a-rule",
     "framework_id": "nist-csf-2.0",
+    "subscription": "projects/p/subscriptions/s",
 }
 
 

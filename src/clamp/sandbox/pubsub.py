@@ -1,7 +1,8 @@
 """Cloud Pub/Sub v1 topics and push subscriptions, as google-api-python-client's pubsub
 v1 discovery client sends them (``projects.topics.create|get|delete`` = ``PUT|GET|DELETE
 v1/{+name}``, ``projects.subscriptions.create|get|delete`` likewise), and the pushes a
-published message makes.
+published message makes; a subscription without a push endpoint keeps its messages to be
+pulled (``clamp.sandbox.pubsub_pull``).
 
 Shapes: the ``Topic``, ``Subscription``, ``PushConfig`` and ``OidcToken`` schemas of the
 pubsub v1 discovery document (defaults as the API documents them: ``ackDeadlineSeconds``
@@ -35,6 +36,7 @@ from starlette.routing import Route
 
 from clamp.sandbox.deliveries import Deliveries, Delivery
 from clamp.sandbox.oidc import SandboxIdentities
+from clamp.sandbox.pubsub_pull import PullQueues
 from clamp.sandbox.state import Json, SandboxState
 
 ACKS = frozenset({102, 200, 201, 202, 204})
@@ -66,12 +68,20 @@ class PubSub:
         self.subscriptions: dict[str, Json] = {}
         self._ids = itertools.count(int(time.time()) * 1000)
         self._lock = threading.Lock()
+        self.pulls = PullQueues(self._ack_deadline, platform_error)
+        """What pull subscriptions keep (``clamp.sandbox.pubsub_pull``)."""
+
+    def _ack_deadline(self, name: str) -> int | None:
+        with self._lock:
+            found = self.subscriptions.get(name)
+        return None if found is None else int(found["ackDeadlineSeconds"])
 
     def routes(self) -> list[Route]:
         """The API's routes, for the sandbox's Google listener."""
         base = "/v1/projects/{project}"
         methods = ["PUT", "GET", "DELETE"]
         return [
+            *self.pulls.routes(),
             Route(base + "/topics/{topic}", self.topic, methods=methods),
             Route(base + "/subscriptions/{sub}", self.subscription, methods=methods),
         ]
@@ -93,6 +103,7 @@ class PubSub:
                     if found is None:
                         return _missing(name)
                     del held[name]
+                    self.pulls.forget(name)
                     return JSONResponse({})
         if found is None:
             return None
@@ -160,21 +171,19 @@ class PubSub:
             pushes = [s for s in self.subscriptions.values() if s["topic"] == topic]
             message_id = str(next(self._ids))
         published = _now()
+        message = {
+            "attributes": attributes,
+            "data": base64.b64encode(data).decode(),
+            "messageId": message_id,
+            "publishTime": published,
+        }
         for sub in pushes:
             config = sub["pushConfig"]
             if not config.get("pushEndpoint"):
-                continue  # a pull subscription: the message waits to be pulled
-            body = {
-                "message": {
-                    "attributes": attributes,
-                    "data": base64.b64encode(data).decode(),
-                    "messageId": message_id,
-                    "message_id": message_id,
-                    "publishTime": published,
-                    "publish_time": published,
-                },
-                "subscription": sub["name"],
-            }
+                self.pulls.keep(sub["name"], message)  # a pull subscription keeps it
+                continue
+            wrapped = {**message, "message_id": message_id, "publish_time": published}
+            body = {"message": wrapped, "subscription": sub["name"]}
             self.deliveries.send(
                 Delivery(
                     config["pushEndpoint"],

@@ -113,6 +113,12 @@ class GcpClients:
         """The Cloud Logging API v2 (google-api-python-client), built like ``cloudidentity``."""
         return self._discovered("logging", "v2")
 
+    @cached_property
+    def pubsub(self) -> Any:
+        """The Pub/Sub API v1 (google-api-python-client), built like ``cloudidentity``: pull
+        subscriptions for ``clamp events pull``."""
+        return self._discovered("pubsub", "v1")
+
     def _discovered(self, api: str, version: str, service_path: str = "") -> Any:
         from googleapiclient.discovery import build
 
