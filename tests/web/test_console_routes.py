@@ -156,3 +156,26 @@ def test_rules_show_their_stage_and_only_a_remediator_moves_them(
     started = console.submit("/rules/runs")
     service.idle()
     assert "data-job-status>succeeded<" in console.page(started.headers["location"]).text
+
+
+def test_a_rehearsal_runs_the_rules_on_a_copy_and_changes_nothing_real(
+    console: Console, service: Service
+) -> None:
+    console.sign_in("view")
+    assert 'data-action="rehearse-rules"' not in console.page("/rules").text
+    assert console.submit("/rules/rehearsals").status_code == 403
+    console.submit("/logout")
+    console.sign_in("rem")
+    assert 'data-action="rehearse-rules"' in console.page("/rules").text
+    findings = [(f.id, f.status) for f in service.store.findings()]
+    actions = len(service.store.actions())
+
+    started = console.submit("/rules/rehearsals")
+    service.idle()
+
+    job = console.page(started.headers["location"]).text
+    assert "<h1>Rehearsal" in job and "data-job-status>succeeded<" in job
+    summary = job.split('<pre class="yaml">')[1].split("</pre>")[0]
+    assert "rehearsal: true" in summary
+    assert [(f.id, f.status) for f in service.store.findings()] == findings
+    assert len(service.store.actions()) == actions

@@ -91,11 +91,23 @@ def list_rules(service: ServiceDep, user: UserDep) -> list[dict[str, Any]]:
     return rule_status(service.rule_runner(user.name), _rules(service))
 
 
+class RuleRunRequest(BaseModel):
+    """``rehearse``: run the rules on a sandbox copy of the stored inventory instead (plans,
+    writes and verification for real on the copy; no cloud and no finding changes)."""
+
+    rehearse: bool = False
+
+
 @router.post("/rules/runs", status_code=202)
-def run_rules(service: ServiceDep, user: UserDep, response: Response) -> dict[str, Any]:
-    """Run the rules once over the open findings; poll the run at ``Location``."""
-    service.require(user, REMEDIATE, "run the automation rules")
-    job = service.run_rules(user.name)
+def run_rules(
+    service: ServiceDep, user: UserDep, response: Response, body: RuleRunRequest | None = None
+) -> dict[str, Any]:
+    """Run (or rehearse) the rules once over the open findings; poll the run at ``Location``."""
+    rehearse = body is not None and body.rehearse
+    service.require(
+        user, REMEDIATE, "rehearse the automation rules" if rehearse else "run the automation rules"
+    )
+    job = service.run_rules(user.name, rehearse=rehearse)
     response.headers["Location"] = f"/api/v1/rules/runs/{job.id}"
     return job_to_json(job)
 

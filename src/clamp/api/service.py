@@ -208,22 +208,32 @@ class Service:
         self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider)))
         return job
 
-    def run_rules(self, actor: str) -> Job:
-        """Start a run of the automation rules file; its job at once."""
+    def run_rules(self, actor: str, *, rehearse: bool = False) -> Job:
+        """Start a run of the automation rules file (or a rehearsal of it on a sandbox copy
+        of the stored inventory, which changes no cloud and no finding); its job at once."""
         path = self.settings.rules_file
         if path is None or not path.is_file():
             raise InputError(
                 "no automation rules file configured", hint="set CLAMP_RULES for the service"
             )
         rules = load_rules(path, self.settings.stages)  # a bad file is refused now
-        job = Job(f"rules-{uuid.uuid4().hex[:10]}", "rules", actor, _now())
+        if rehearse and not self.store.rules.inventory():
+            raise InputError("no inventory to rehearse on: run a scan first")
+        prefix = "rehearsal" if rehearse else "rules"
+        job = Job(f"{prefix}-{uuid.uuid4().hex[:10]}", "rules", actor, _now())
         self.store.jobs.save(job)
 
         def run() -> tuple[str, dict[str, Any]]:
-            report = self.rule_runner(actor).run(rules, actor=actor)
+            if rehearse:
+                from clamp.automation.rehearse import rehearse as rehearsal
+
+                report = rehearsal(self.store, self.settings, rules, actor=actor)
+            else:
+                report = self.rule_runner(actor).run(rules, actor=actor)
             counts = report.summary()
             done = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
-            return f"{report.run}: {done}", {"run": report.run, **counts}
+            words = f"{prefix} {report.run}: {done}" if rehearse else f"{report.run}: {done}"
+            return words, {"run": report.run, "rehearsal": rehearse, **counts}
 
         self._submit(self._run_job, job, run)
         return job

@@ -38,6 +38,14 @@ def run_rules(request: Request, user: UserDep) -> Response:
     return back_to(f"/rules/runs/{job['id']}")
 
 
+@router.post("/rules/rehearsals")
+def rehearse_rules(request: Request, user: UserDep) -> Response:
+    """Rehearse the rules on a sandbox copy of the inventory; follow the rehearsal."""
+    running = service(request)
+    job = jobs_api.run_rules(running, user, Response(), jobs_api.RuleRunRequest(rehearse=True))
+    return back_to(f"/rules/runs/{job['id']}")
+
+
 @router.get("/rules/runs/{run_id}", response_class=HTMLResponse)
 def rule_run(request: Request, user: UserDep, run_id: str) -> Response:
     """A rule run's progress and tally."""
