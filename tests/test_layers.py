@@ -37,33 +37,45 @@ targets = st.sampled_from(
 )
 
 
+# Strategies built once: building them inside each draw costs most of the run.
+names = st.sampled_from(["a", "b", "c", "d"])
+priorities = st.integers(0, 2000)
+actions = st.sampled_from(list(Action))
+protocol_sets = st.sampled_from([Protocol.TCP, Protocol.UDP, Protocol.ANY]).map(
+    lambda p: frozenset({p})
+)
+internet = st.lists(st.sampled_from(["0.0.0.0/0", "::/0", "10.0.0.0/8"]), max_size=2).map(tuple)
+partial = st.lists(st.just("regions:CN"), max_size=1).map(tuple)
+layer_names = st.sampled_from(["org", "folder", "network", "vpc"])
+regions = st.sampled_from(["", "", "europe-west1"])
+
+
 @st.composite
 def rules(draw: st.DrawFn, action: Action | None = None) -> LayerRule:
     return LayerRule(
-        name=draw(st.sampled_from(["a", "b", "c", "d"])),
-        priority=draw(st.integers(0, 2000)),
-        action=action or draw(st.sampled_from(list(Action))),
+        name=draw(names),
+        priority=draw(priorities),
+        action=action or draw(actions),
         match=Match(
-            protocols=frozenset(
-                {draw(st.sampled_from([Protocol.TCP, Protocol.UDP, Protocol.ANY]))}
-            ),
+            protocols=draw(protocol_sets),
             ports=draw(port_ranges),
-            sources=tuple(
-                draw(st.lists(st.sampled_from(["0.0.0.0/0", "::/0", "10.0.0.0/8"]), max_size=2))
-            ),
-            partial_sources=tuple(draw(st.lists(st.just("regions:CN"), max_size=1))),
+            sources=draw(internet),
+            partial_sources=draw(partial),
             targets=draw(targets),
         ),
         enabled=draw(st.booleans()),
     )
 
 
+any_rules = st.lists(rules(), max_size=5).map(tuple)
+
+
 @st.composite
 def layers(draw: st.DrawFn, name: str = "") -> Layer:
     return Layer(
-        name=name or draw(st.sampled_from(["org", "folder", "network", "vpc"])),
-        rules=tuple(draw(st.lists(rules(), max_size=5))),
-        region=draw(st.sampled_from(["", "", "europe-west1"])),
+        name=name or draw(layer_names),
+        rules=draw(any_rules),
+        region=draw(regions),
     )
 
 
