@@ -62,6 +62,8 @@ def test_fix_is_verified_undone_and_reopened_as_the_signed_in_user(
     action = wait_for(api, rem, started.headers["location"], {"verified", "failed"})
     assert action["status"] == "verified", action["result"]
     assert action["actor"] == "rem"
+    # verification re-read and re-evaluated it: resolved at once, and a re-scan agrees
+    assert api.get(f"/api/v1/findings/{finding['id']}", rem).json()["status"] == "resolved"
     rescan(api, rem)
     assert api.get(f"/api/v1/findings/{finding['id']}", rem).json()["status"] == "resolved"
 
@@ -70,6 +72,7 @@ def test_fix_is_verified_undone_and_reopened_as_the_signed_in_user(
     undone = wait_for(api, rem, undo.headers["location"], {"verified", "failed"})
     assert undone["status"] == "verified" and undone["undoes"] == action["id"]
     assert api.get(f"/api/v1/actions/{action['id']}", rem).json()["status"] == "undone"
+    assert api.get(f"/api/v1/findings/{finding['id']}", rem).json()["status"] == "open"
     rescan(api, rem)
     assert api.get(f"/api/v1/findings/{finding['id']}", rem).json()["status"] == "open"
     assert api.get("/api/v1/audit/verify", rem).json()["ok"] is True

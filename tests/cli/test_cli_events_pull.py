@@ -147,10 +147,11 @@ def test_pulled_audit_entries_open_the_finding_and_the_event_rule_closes_the_por
     assert first["received"] >= 1 and first["stored"] == first["received"]
     assert first["duplicates"] == 0 and first["acknowledged"] == first["received"]
     assert first["processed"] == 1  # the insert's two entries are one event
-    assert _exposed(env) == [FindingStatus.OPEN], "the pulled event opened no finding"
+    # the pulled event opened the finding, the rule fixed it, verification resolved it
+    assert _exposed(env) == [FindingStatus.RESOLVED], "the pulled event opened no finding"
     assert _actions_on(env, "pulled-ssh") == [("rule:close-ssh-dev", ActionStatus.VERIFIED)]
     assert _firewalls(sandbox).get(project=DEV, firewall="pulled-ssh").disabled
-    # the fix's own write was logged too: pulled, re-read (the finding resolves), no action
+    # the fix's own write was logged too: pulled, re-read (still resolved), no action
     fix = _counts(env)
     assert fix["stored"] >= 1 and fix["acknowledged"] == fix["received"]
     assert _exposed(env) == [FindingStatus.RESOLVED]

@@ -350,7 +350,10 @@ class ActionEngine:
                 f"run `clamp undo {record.id}` to restore the previous state"
             )
         done = f"verified: re-read from the cloud, {_outcome(plan)}"
-        return self._settle(record, ActionStatus.VERIFIED, done, "action.verified")
+        settled = self._settle(record, ActionStatus.VERIFIED, done, "action.verified")
+        # the re-evaluation proved these gone: they resolve now, not at the next scan
+        self.store.record_fixed(wanted - {f.id for f in findings}, fixed=True, actor=record.actor)
+        return settled
 
     def _verify_state(self, record: ActionRecord, driver: CloudDriver) -> ActionRecord:
         """Verify a plan with no finding (containment): every object shows its after-image."""
@@ -446,6 +449,8 @@ class ActionEngine:
             "action.undone",
             record.actor,
         )
+        # the before-image is back, and with it what the original action fixed
+        self.store.record_fixed(original.plan.findings, fixed=False, actor=record.actor)
         return settled
 
     # -- crash recovery -------------------------------------------------------------------

@@ -232,6 +232,25 @@ class Store:
             _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
         return FindingsUpdate(tuple(opened), len(gone))
 
+    def record_fixed(self, finding_ids: Collection[str], *, fixed: bool, actor: str) -> int:
+        """What a verified action proved about ``finding_ids``: gone (``fixed``: open ones
+        resolve) or back (an undo restored the before-image: resolved ones reopen); the
+        number of findings that moved. Suppressed findings stay as they are."""
+        now = _now()
+        frm, to = (OPEN, RESOLVED) if fixed else (RESOLVED, OPEN)
+        with self._writes.begin() as session:
+            lock_findings(session)
+            rows = session.scalars(
+                select(FindingRow).where(
+                    FindingRow.id.in_(sorted(finding_ids)), FindingRow.status == frm.value
+                )
+            ).all()
+            for row in rows:
+                row.status, row.resolved_at = to.value, (now if fixed else None)
+            moved = "finding.resolved" if fixed else "finding.reopened"
+            findings_moved_in(session, [(moved, row) for row in rows], now, actor)
+        return len(rows)
+
     def findings(
         self,
         *,
