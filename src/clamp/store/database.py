@@ -53,6 +53,13 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+POOL_SIZE, POOL_OVERFLOW = 10, 50
+"""Connections kept open, and opened beyond them at a peak: the service serves requests on
+up to 40 threads (anyio's default limit) beside its work pool and scheduler, and each may
+hold a connection; SQLAlchemy's default (5 + 10) is smaller than that, and a request
+waiting for a connection fails after 30 s."""
+
+
 def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or str(url.database).startswith("file::memory:")
 
@@ -63,8 +70,10 @@ def open_engine(url: URL) -> Engine:
     is_sqlite = url.get_backend_name() == "sqlite"
     if is_sqlite and _is_memory(url):
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-    elif is_sqlite and url.database and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    else:
+        if is_sqlite and url.database and not url.database.startswith("file:"):
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        options.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     try:
         engine = create_engine(url, **options)
     except (NoSuchModuleError, ImportError) as exc:
