@@ -5,22 +5,26 @@ projects, the fallback when CAI is disabled, and a clear error for a bad asset t
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import asset_v1, compute_v1
+from typer.testing import CliRunner
 
+from clamp.cli.main import app
 from clamp.config import Settings
-from clamp.errors import CloudError
+from clamp.errors import CloudError, ConfigError
 from clamp.model import Resource
 from clamp.providers.gcp.asset_inventory import LIST_RESOURCES, AssetInventory
 from clamp.providers.gcp.driver import GcpDriver
 from clamp.sandbox.scenario import demo_scenario
 from clamp.sandbox.server import Sandbox
-from clamp.sandbox.state import SandboxState
+from clamp.sandbox.state import Fault, SandboxState
 from clamp.scanning import evaluate_checks
 
 PROJECTS = ("clamp-demo-prod", "clamp-demo-dev")
@@ -168,3 +172,39 @@ def _fix_shows(driver: GcpDriver) -> None:
     assert isinstance(op, compute_v1.Operation)
     after = {r.id for r in driver.collect("clamp-demo-dev") if r.id.startswith(name)}
     assert after == before - {doomed}
+
+
+def test_a_project_cai_may_not_read_is_listed_by_api_and_cai_stays_on(demo: Sandbox) -> None:
+    driver = _driver(demo)
+    demo.state.faults.append(
+        Fault(status=403, provider="gcp", path="/v1/projects/clamp-demo-dev/assets", times=1)
+    )
+    dev = list(driver.collect("clamp-demo-dev"))
+    prod = list(driver.collect("clamp-demo-prod"))
+    assert dev and driver.assets_denied is None
+    assert driver.call_counts().made["gcp:clamp-demo-prod:cloudasset"] == 2
+    assert _view(dev + prod) == _view(_collect(_driver(demo, "api")))
+
+
+def test_gcp_config_names_the_inventory_and_the_organization(tmp_path: Path) -> None:
+    config = tmp_path / "clamp.toml"
+    config.write_text('[gcp]\ninventory = "api"\nscope = "organizations/123456789012"\n')
+    settings = Settings.from_env({"CLAMP_CONFIG": str(config)})
+    assert (settings.gcp_inventory, settings.gcp_parents) == ("api", (ORG,))
+    config.write_text('[gcp]\ninventory = "cai"\n')
+    with pytest.raises(ConfigError, match="asset-inventory"):
+        Settings.from_env({"CLAMP_CONFIG": str(config)})
+    config.write_text('[gcp]\nscope = "projects/x"\n')
+    with pytest.raises(ConfigError, match="organizations/N or folders/N"):
+        Settings.from_env({"CLAMP_CONFIG": str(config)})
+
+
+def test_scan_scope_organization_scans_its_projects(demo: Sandbox, tmp_path: Path) -> None:
+    env = {"CLAMP_SANDBOX_URL": demo.url, "CLAMP_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    result = CliRunner().invoke(app, ["scan", "--scope", ORG, "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    scopes = json.loads(result.stdout)["scopes"]
+    assert sorted(s["scope"] for s in scopes) == sorted(PROJECTS)
+    refused = CliRunner().invoke(app, ["scan", "--scope", "projects/clamp-demo-dev"], env=env)
+    assert refused.exit_code != 0 and "not an organization or folder" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1

@@ -90,7 +90,8 @@ class GcpDriver(CloudDriver):
         self.listed: ByProject = {}
         """Objects of projects an organization or folder listing gave, not yet collected."""
         self.assets_denied: str | None = None
-        """Why Cloud Asset Inventory was refused (403); each API is listed from then on."""
+        """Set when the Cloud Asset API is not enabled (403 ``SERVICE_DISABLED``): each API
+        is listed from then on."""
 
     def call_counts(self) -> CallCounts:
         """Every Google call made through this driver's clients (made, throttled)."""
@@ -173,11 +174,14 @@ class GcpDriver(CloudDriver):
         return objects + effective_firewalls(self.clients, project, objects, progress)
 
     def _denied(self, exc: PermissionDenied, progress: ProgressCallback | None) -> None:
-        cause = exc.__cause__
-        disabled = getattr(cause, "reason", None) == "SERVICE_DISABLED"
-        self.assets_denied = "the Cloud Asset API is not enabled" if disabled else exc.message
+        """CAI refused: a disabled API is the caller's for every scope (remembered); a
+        permission missing on one project or parent only sends that one to each API."""
+        disabled = getattr(exc.__cause__, "reason", None) == "SERVICE_DISABLED"
+        why = "the Cloud Asset API is not enabled" if disabled else exc.message
+        if disabled:
+            self.assets_denied = why
         if progress:
-            progress(f"gcp: Cloud Asset Inventory refused ({self.assets_denied}); listing each API")
+            progress(f"gcp: Cloud Asset Inventory refused ({why}); listing each API")
 
     def read(self, resource_id: str) -> Resource:
         """Re-read one firewall rule, instance, network, bucket or project IAM policy."""
