@@ -29,9 +29,12 @@ PARENT = re.compile(r"/(projects|organizations|folders)/([^/?:]+)")
 SANDBOX_APIS = (
     ("/compute/", "compute"),
     ("/storage/", "storage"),
-    ("/sql/", "sqladmin"),
     ("/assets", "cloudasset"),
     ("/v3/projects", "cloudresourcemanager"),
+    ("/v1/policies", "cloudidentity"),
+    ("/v2/", "logging"),
+    ("/subscriptions/", "pubsub"),
+    ("/instances", "sqladmin"),  # Cloud SQL Admin's v1/projects/P/instances
 )
 
 
