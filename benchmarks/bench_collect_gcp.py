@@ -102,9 +102,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every call")
     args = parser.parse_args()
     projects = [f"bench-{i:03d}" for i in range(args.projects)]
-    state = SandboxState.from_scenario(
-        {"gcp": {p: _project(p, args.per_project) for p in projects}}
-    )
+    estate = {p: _project(p, args.per_project) for p in projects}
+    faults = [{"latency_ms": args.latency_ms, "times": None}] if args.latency_ms else []
+    state = SandboxState.from_scenario({"gcp": estate, "faults": faults})
     with Sandbox(state) as box:
         print(
             f"{args.projects} projects x ~{args.per_project} resources, {args.latency_ms} ms a call"
@@ -113,7 +113,11 @@ def main() -> None:
             by_api, resources, wall = _run(box, projects, road)
             detail = ", ".join(f"{api} {n}" for api, n in sorted(by_api.items()))
             total = sum(by_api.values())
-            print(f"{road:17} {resources:6} resources  {total:5} calls ({detail})  {wall:6.2f} s")
+            floor = total * args.latency_ms / 1000
+            print(
+                f"{road:17} {resources:6} resources  {total:5} calls ({detail})  "
+                f"{wall:6.2f} s (calls x latency: {floor:.2f} s)"
+            )
 
 
 if __name__ == "__main__":
