@@ -208,3 +208,12 @@ def test_scan_scope_organization_scans_its_projects(demo: Sandbox, tmp_path: Pat
     refused = CliRunner().invoke(app, ["scan", "--scope", "projects/clamp-demo-dev"], env=env)
     assert refused.exit_code != 0 and "not an organization or folder" in refused.output
     assert len(refused.output.strip().splitlines()) == 1
+
+
+def test_without_asset_inventory_an_organization_is_found_through_resource_manager() -> None:
+    with _sandbox(clamp_demo_prod=[DISABLED]) as box:
+        driver = _driver(box)
+        assert driver.projects_under(ORG) == sorted(PROJECTS)
+        assert driver.assets_denied == "the Cloud Asset API is not enabled"
+        assert driver.call_counts().made["gcp:cloudresourcemanager"] == 1
+        assert {r.scope for r in _collect(driver)} == set(PROJECTS)

@@ -143,7 +143,9 @@ class GcpDriver(CloudDriver):
                 self.clients.projects.search_projects(request={"query": f"parent:{parent}"})
             ),
         )
-        return [p.project_id for p in projects if p.state.name == "ACTIVE" and p.parent == parent]
+        return sorted(
+            p.project_id for p in projects if p.state.name == "ACTIVE" and p.parent == parent
+        )
 
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """Every resource Clamp evaluates in one project (or a customer's policies)."""
