@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -214,6 +215,13 @@ class Settings:
     metrics_public: bool = False
     """Whether the service's Prometheus ``/metrics`` is served without a bearer token
     (``[metrics] public = true``, for a scraper inside a trusted network)."""
+    gcp_inventory: str = "asset-inventory"
+    """How Google Cloud resources are listed (``[gcp] inventory``): ``asset-inventory``
+    (Cloud Asset Inventory ``ListAssets``, per-API reads for the rest) or ``api`` (each
+    API's lists per project)."""
+    gcp_parents: tuple[str, ...] = ()
+    """Organizations or folders whose projects a scan covers when none are named
+    (``[gcp] scope = "organizations/N"`` or a list; default: every visible project)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -261,6 +269,10 @@ class Settings:
             kwargs["metrics_public"] = _metrics_public(
                 config["metrics"], env.get("CLAMP_CONFIG") or "config"
             )
+        if "gcp" in config:
+            kwargs["gcp_inventory"], kwargs["gcp_parents"] = _gcp(
+                config["gcp"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -276,6 +288,29 @@ def _config_file(env: Mapping[str, str]) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = load(path, "config file", Format.TOML, error=ConfigError)
     return data
+
+
+GCP_INVENTORIES = ("asset-inventory", "api")
+GCP_PARENT = re.compile(r"^(organizations|folders)/[0-9]+$")
+
+
+def _gcp(data: Any, where: str) -> tuple[str, tuple[str, ...]]:
+    """``[gcp] inventory = "asset-inventory" | "api"``, ``scope = "organizations/N"`` (or
+    a list of organizations and folders)."""
+    if not isinstance(data, Mapping) or set(data) - {"inventory", "scope"}:
+        raise ConfigError(f"{where}: gcp: a table with inventory and/or scope")
+    inventory = data.get("inventory", GCP_INVENTORIES[0])
+    if inventory not in GCP_INVENTORIES:
+        raise ConfigError(f'{where}: gcp.inventory: "asset-inventory" or "api", not {inventory!r}')
+    scope = data.get("scope", [])
+    parents = [scope] if isinstance(scope, str) else scope
+    if not isinstance(parents, list) or not all(
+        isinstance(p, str) and GCP_PARENT.match(p) for p in parents
+    ):
+        raise ConfigError(
+            f"{where}: gcp.scope: organizations/N or folders/N (or a list of them), not {scope!r}"
+        )
+    return str(inventory), tuple(parents)
 
 
 def _metrics_public(data: Any, where: str) -> bool:

@@ -28,6 +28,7 @@ APIS = (
     "cloudresourcemanager.v3",
     "cloudidentity.v1",
     "sqladmin.v1",
+    "cloudasset.v1",
 )
 STRING_NUMBERS = frozenset({"int64", "uint64"})
 

@@ -18,13 +18,16 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from google.api_core.exceptions import BadRequest
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import compute_v1
+from google.cloud import asset_v1, compute_v1
 from googleapiclient.discovery import build
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clamp.config import Settings
 from clamp.errors import ClampError
 from clamp.model import FindingStatus, Provider
+from clamp.providers.gcp.driver import GcpDriver
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from rig import Rig, make_rig
@@ -218,6 +221,32 @@ def _read_the_rest(sandbox: Sandbox) -> None:
     compute_v1.GlobalOperationsClient(**options).get(project="clamp-demo-prod", operation=op.name)
     httpx.get(sandbox.url + "/v1/projects").raise_for_status()
     _read_the_policies(sandbox)
+    _read_the_assets(sandbox, options)
+
+
+def _read_the_assets(sandbox: Sandbox, options: dict[str, Any]) -> None:
+    """The per-API lists a scan through Cloud Asset Inventory does not make, and the
+    inventory at organization scope (names only, IAM policies) and a refused asset type."""
+    settings = Settings(database_url="sqlite://", sandbox_url=sandbox.url, gcp_inventory="api")
+    for project in sandbox.state.gcp:
+        list(GcpDriver(settings).collect(project))
+    assets = asset_v1.AssetServiceClient(**options)
+    for content in (asset_v1.ContentType.CONTENT_TYPE_UNSPECIFIED, asset_v1.ContentType.IAM_POLICY):
+        list(
+            assets.list_assets(
+                request={
+                    "parent": "organizations/123456789012",
+                    "content_type": content,
+                    "page_size": 2,
+                }
+            )
+        )
+    with pytest.raises(BadRequest):
+        list(
+            assets.list_assets(
+                request={"parent": "projects/clamp-demo-dev", "asset_types": ["x/Y"]}
+            )
+        )
 
 
 def _read_the_policies(sandbox: Sandbox) -> None:
@@ -353,6 +382,7 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
         "storage.buckets.setIamPolicy",
         "cloudidentity.policies.list",
         "sql.instances.list",
+        "cloudasset.assets.list",
         "sql.instances.get",
         "sql.instances.patch",
         "sql.operations.get",

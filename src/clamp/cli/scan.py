@@ -3,7 +3,7 @@ and the exit codes CI relies on."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,8 +22,9 @@ from clamp.cli.common import (
     one_line_errors,
 )
 from clamp.cli.exits import ExitCode
-from clamp.errors import ClampError, PermissionDenied, ResourceNotFound
+from clamp.errors import ClampError, InputError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
+from clamp.providers.interface import CloudDriver
 from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
 from clamp.store.codec import action_to_json, finding_to_json, scan_summary_to_json
 
@@ -101,6 +102,19 @@ class _ScanBar(ScanProgress):
         self.progress.update(self.task, description=text)
 
 
+def _projects_under(drivers: Callable[[Provider], CloudDriver], parents: list[str]) -> list[str]:
+    """The projects of each GCP organization or folder in ``parents`` (the GCP driver lists
+    them through Cloud Asset Inventory, and collects them from that one listing)."""
+    if not parents:
+        return []
+    from clamp.providers.gcp.driver import GcpDriver
+
+    driver = drivers(Provider.GCP)
+    if not isinstance(driver, GcpDriver):
+        raise InputError("--scope names Google Cloud organizations or folders")
+    return [p for parent in parents for p in driver.projects_under(parent)]
+
+
 @one_line_errors
 def scan(
     provider: Annotated[list[Provider] | None, typer.Option(help="azure or gcp")] = None,
@@ -109,6 +123,10 @@ def scan(
     ] = None,
     project: Annotated[
         list[str] | None, typer.Option(help="GCP project id, or customer:<id>")
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="GCP organizations/N or folders/N: every project under it"),
     ] = None,
     input: Annotated[
         list[Path] | None,
@@ -134,14 +152,15 @@ def scan(
     if input:
         result = scan_files(ctx.settings, ctx.store, input, checks)
     else:
+        projects = list(project or []) + _projects_under(ctx.drivers, scope or [])
         providers = provider or (
             [Provider.AZURE]
-            if subscription and not project
+            if subscription and not projects
             else [Provider.GCP]
-            if project and not subscription
+            if projects and not subscription
             else list(Provider)
         )
-        scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
+        scopes = {Provider.AZURE: subscription or [], Provider.GCP: projects}
         with render.progress_bar(fmt, bar=True) as progress:
             result = scan_clouds(
                 ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks

@@ -28,21 +28,10 @@ from clamp.errors import InputError
 from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
 from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.gcp.assets import UNKNOWN_PROJECT, asset_objects, project_ids
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.objects import object_key
 
-CAI_KINDS = {
-    "compute.googleapis.com/Firewall": "compute#firewall",
-    "compute.googleapis.com/Instance": "compute#instance",
-    "compute.googleapis.com/Network": "compute#network",
-    "storage.googleapis.com/Bucket": "storage#bucket",
-    "cloudresourcemanager.googleapis.com/Project": "cloudresourcemanager#policy",
-    "sqladmin.googleapis.com/Instance": "sql#instance",
-}
-CLOUD_SQL = "//cloudsql.googleapis.com/projects/"
-PROJECT_ASSET = "//cloudresourcemanager.googleapis.com/projects/"
-STORAGE = "//storage.googleapis.com/"
-UNKNOWN_PROJECT = "unknown-project"
 ARM_TOP_LEVEL = frozenset(
     {
         "id",
@@ -130,7 +119,7 @@ def read_offline(paths: Sequence[Path], known: Mapping[str, str] | None = None) 
             if not isinstance(item, Mapping):
                 raise InputError(f"{path}: item {number} is not a JSON object")
             if "asset_type" in item or "assetType" in item:
-                project, data = _cai_item(path, number, item)
+                project, data = asset_objects(f"{path}: item {number}", item)
                 if project == UNKNOWN_PROJECT:
                     project = (known or {}).get(str(item.get("name", "")), project)
                 out.gcp[project].extend(data)
@@ -196,94 +185,14 @@ def _read_ndjson(path: Path, text: str) -> list[Any]:
     return items
 
 
-def _cai_item(
-    path: Path, number: int, item: Mapping[str, Any]
-) -> tuple[str, list[Mapping[str, Any]]]:
-    asset_type = item.get("asset_type") or item.get("assetType")
-    kind = CAI_KINDS.get(str(asset_type))
-    if kind is None:
-        return "", []
-    name = str(item.get("name", ""))
-    if kind == "storage#bucket":
-        return _cai_bucket(path, number, item, name)
-    if kind == "cloudresourcemanager#policy":
-        return _cai_project(item, name)
-    if kind == "sql#instance":
-        return _cai_cloud_sql(path, number, item, name)
-    parts = name.split("/")
-    if not name.startswith("//compute.googleapis.com/projects/") or len(parts) < 5:
-        raise InputError(f"{path}: item {number} has no Compute resource name: {name!r}")
-    data = (item.get("resource") or {}).get("data")
-    if not isinstance(data, Mapping):
-        raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
-    return parts[4], [{"kind": kind, **data}]
-
-
-def _cai_cloud_sql(
-    path: Path, number: int, item: Mapping[str, Any], name: str
-) -> tuple[str, list[Mapping[str, Any]]]:
-    """A Cloud SQL instance asset: its Cloud SQL Admin API ``DatabaseInstance``."""
-    parts = name.removeprefix(CLOUD_SQL).split("/")
-    if not name.startswith(CLOUD_SQL) or len(parts) != 3 or parts[1] != "instances":
-        raise InputError(f"{path}: item {number} has no Cloud SQL instance name: {name!r}")
-    data = (item.get("resource") or {}).get("data")
-    if not isinstance(data, Mapping):
-        raise InputError(f"{path}: item {number} ({name}) has no resource.data object")
-    return parts[0], [{**data, "kind": "sql#instance", "name": data.get("name", parts[2])}]
-
-
-def _cai_project(item: Mapping[str, Any], name: str) -> tuple[str, list[Mapping[str, Any]]]:
-    """A project asset's IAM policy as ``cloudresourcemanager#policy`` (none: nothing)."""
-    project = name.removeprefix(PROJECT_ASSET)
-    policy = item.get("iam_policy") or item.get("iamPolicy")
-    if not isinstance(policy, Mapping):
-        return project, []
-    return project, [
-        {**policy, "kind": "cloudresourcemanager#policy", "resource": f"projects/{project}"}
-    ]
-
-
 def _name_projects_by_id(items: list[Any], gcp: dict[str, list[Mapping[str, Any]]]) -> None:
     """CAI names projects by number, instances by project id: where a project asset's data
     gives both, file the project's policy under its id so the two meet."""
-    ids = {}
-    for item in items:
-        data = ((item.get("resource") or {}).get("data") or {}) if isinstance(item, Mapping) else {}
-        if str(item.get("name", "")).startswith(PROJECT_ASSET) and data.get("projectId"):
-            ids[str(data.get("projectNumber", ""))] = str(data["projectId"])
-    for number, project in ids.items():
+    for number, project in project_ids(items).items():
         objects = gcp.get(number, [])
         moved = [o for o in objects if o.get("kind") == "cloudresourcemanager#policy"]
         gcp[number] = [o for o in objects if o.get("kind") != "cloudresourcemanager#policy"]
         gcp[project].extend({**o, "resource": f"projects/{project}"} for o in moved)
-
-
-def _cai_bucket(
-    path: Path, number: int, item: Mapping[str, Any], name: str
-) -> tuple[str, list[Mapping[str, Any]]]:
-    """A bucket asset: its JSON API object and/or its IAM policy as ``storage#policy``."""
-    bucket = name.removeprefix(STORAGE)
-    if not name.startswith(STORAGE) or not bucket or "/" in bucket:
-        raise InputError(f"{path}: item {number} has no bucket resource name: {name!r}")
-    resource = item.get("resource") or {}
-    data, policy = resource.get("data"), item.get("iam_policy") or item.get("iamPolicy")
-    if not isinstance(data, Mapping) and not isinstance(policy, Mapping):
-        raise InputError(f"{path}: item {number} ({name}) has neither resource.data nor iam_policy")
-    objects: list[Mapping[str, Any]] = []
-    if isinstance(data, Mapping):
-        objects.append({**data, "kind": "storage#bucket", "name": data.get("name", bucket)})
-    if isinstance(policy, Mapping):
-        objects.append(
-            {**policy, "kind": "storage#policy", "resourceId": f"projects/_/buckets/{bucket}"}
-        )
-    ancestors = [str(a) for a in item.get("ancestors") or []]
-    parent = str(resource.get("parent", "")).rsplit("/projects/", 1)
-    project = (
-        parent[1]
-        if len(parent) == 2
-        else next((a.split("/", 1)[1] for a in ancestors if a.startswith("projects/")), "")
-    )
-    return project or str((data or {}).get("projectNumber") or UNKNOWN_PROJECT), objects
 
 
 def _unflatten_az(item: Mapping[str, Any]) -> dict[str, Any]:

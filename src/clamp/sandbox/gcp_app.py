@@ -1,7 +1,7 @@
 """The Google side of the sandbox assembled: Compute Engine (firewalls, networks,
 firewall policies, instances, disks, snapshots, operations), Resource Manager, Cloud
-Storage, Cloud Identity, the Cloud SQL Admin API, Security Command Center's findings and
-Cloud Logging's entries.write, on the sandbox's plain-HTTP listener. Unknown routes answer
+Storage, Cloud Identity, the Cloud SQL Admin API, Security Command Center's findings,
+Cloud Logging's entries.write and Cloud Asset Inventory's assets.list, on the sandbox's plain-HTTP listener. Unknown routes answer
 Google's 404."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from clamp.sandbox.cloud_logging import cloud_logging_routes
 from clamp.sandbox.cloudidentity import cloudidentity_routes
 from clamp.sandbox.cloudsql import cloudsql_routes
 from clamp.sandbox.gcp import ComputeApi
+from clamp.sandbox.gcp_asset import asset_routes
 from clamp.sandbox.gcp_disks import disk_routes
 from clamp.sandbox.gcp_errors import unknown_route
 from clamp.sandbox.gcp_instances import instance_routes
@@ -48,6 +49,7 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/zones/{zone}/instances/{name}", api.instances, methods=["GET"]),
             Route("/v3/projects:search", api.projects_search, methods=["GET"]),
             Route("/v1/projects", api.projects_list_v1, methods=["GET"]),
+            *asset_routes(state),
             *cloudidentity_routes(state),
             *cloud_logging_routes(state),
             *cloudsql_routes(state),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from pathlib import Path
@@ -128,9 +129,10 @@ def test_forbidden_names_the_missing_permission(
     sandbox: Sandbox, sandbox_settings: Settings
 ) -> None:
     sandbox.state.faults.append(Fault(status=403, provider="gcp", path="/firewalls", times=None))
+    per_api = dataclasses.replace(sandbox_settings, gcp_inventory="api")
 
     with pytest.raises(PermissionDenied, match=r"compute\.firewalls\.list"):
-        list(GcpDriver(sandbox_settings).collect(PROJECT))
+        list(GcpDriver(per_api).collect(PROJECT))
 
 
 def test_collected_firewall_keeps_the_wire_shape_and_its_rule(sandbox_settings: Settings) -> None:

@@ -2,23 +2,30 @@
 
 Real mode uses Application Default Credentials; sandbox mode (``settings.sandbox_url``)
 points ``client_options.api_endpoint`` at the sandbox (plain http on loopback) with
-``AnonymousCredentials``. Both use the REST transport; nothing else differs.
+``AnonymousCredentials``. Both use the REST transport; nothing else differs. Every
+client's HTTP goes through one ``pacing.Pacer`` (``pacing``): paced by the ``CallBudget``
+when one is given, counted in ``counts`` always.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import google.auth
 import google.cloud.storage as storage
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.auth.exceptions import DefaultCredentialsError
-from google.cloud import compute_v1, resourcemanager_v3
+from google.auth.transport.requests import AuthorizedSession
+from google.cloud import asset_v1, compute_v1, resourcemanager_v3
 
 from clamp.config import Settings
 from clamp.errors import AuthenticationError
 from clamp.providers.gcp.errors import LOGIN_HINT
+from clamp.providers.gcp.pacing import PacedHttp, Pacer, pace_session
+from clamp.providers.limits import CallBudget, CallCounts
+
+T = TypeVar("T")
 
 
 def application_default_credentials() -> Credentials:
@@ -34,11 +41,28 @@ def application_default_credentials() -> Credentials:
 
 
 class GcpClients:
-    """Lazily built Compute and Resource Manager clients sharing one endpoint and identity."""
+    """Lazily built Google clients sharing one endpoint, identity and pacing.
 
-    def __init__(self, settings: Settings, credentials: Credentials | None = None) -> None:
+    ``budget`` paces every call (None: no pacing); ``counts`` holds what was made and
+    throttled (a fresh one unless given)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials | None = None,
+        budget: CallBudget | None = None,
+        counts: CallCounts | None = None,
+    ) -> None:
         self.settings = settings
         self._credentials = credentials
+        self.counts = counts if counts is not None else CallCounts()
+        self.pacer = Pacer(budget, self.counts)
+
+    def paced(self, client: T) -> T:
+        """A google-cloud-* REST client whose session goes through the pacer (the REST
+        transports keep google-auth's ``AuthorizedSession`` as ``_session``)."""
+        pace_session(client.transport._session, self.pacer)  # type: ignore[attr-defined]
+        return client
 
     @cached_property
     def options(self) -> dict[str, Any]:
@@ -55,39 +79,45 @@ class GcpClients:
     @cached_property
     def firewalls(self) -> compute_v1.FirewallsClient:
         """VPC firewall rules."""
-        return compute_v1.FirewallsClient(**self.options)
+        return self.paced(compute_v1.FirewallsClient(**self.options))
 
     @cached_property
     def instances(self) -> compute_v1.InstancesClient:
         """VM instances."""
-        return compute_v1.InstancesClient(**self.options)
+        return self.paced(compute_v1.InstancesClient(**self.options))
 
     @cached_property
     def networks(self) -> compute_v1.NetworksClient:
         """VPC networks."""
-        return compute_v1.NetworksClient(**self.options)
+        return self.paced(compute_v1.NetworksClient(**self.options))
 
     @cached_property
     def global_operations(self) -> compute_v1.GlobalOperationsClient:
         """Global operations, to wait on firewall writes at the same endpoint (not ``.result()``)."""
-        return compute_v1.GlobalOperationsClient(**self.options)
+        return self.paced(compute_v1.GlobalOperationsClient(**self.options))
 
     @cached_property
     def zone_operations(self) -> compute_v1.ZoneOperationsClient:
         """Zone operations, to wait on instance actions at the same endpoint."""
-        return compute_v1.ZoneOperationsClient(**self.options)
+        return self.paced(compute_v1.ZoneOperationsClient(**self.options))
 
     @cached_property
     def storage(self) -> storage.Client:
         """Cloud Storage (JSON API); ``project=None`` because every call names its bucket or
         project, so no default project has to be guessed."""
         options = {k: v for k, v in self.options.items() if k != "transport"}
-        return storage.Client(project=None, **options)
+        session = pace_session(AuthorizedSession(options["credentials"]), self.pacer)  # type: ignore[no-untyped-call]
+        return storage.Client(project=None, _http=session, **options)
+
+    @cached_property
+    def assets(self) -> asset_v1.AssetServiceClient:
+        """Cloud Asset Inventory (``ListAssets``), REST like the rest."""
+        return self.paced(asset_v1.AssetServiceClient(**self.options))
 
     @cached_property
     def organizations(self) -> resourcemanager_v3.OrganizationsClient:
         """Resource Manager v3 organizations, to find the Cloud Identity customer."""
-        return resourcemanager_v3.OrganizationsClient(**self.options)
+        return self.paced(resourcemanager_v3.OrganizationsClient(**self.options))
 
     @cached_property
     def cloudidentity(self) -> Any:
@@ -120,6 +150,7 @@ class GcpClients:
         return self._discovered("pubsub", "v1")
 
     def _discovered(self, api: str, version: str, service_path: str = "") -> Any:
+        from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
         from googleapiclient.discovery import build
 
         # An api_endpoint replaces the root URL and the service path together.
@@ -128,7 +159,9 @@ class GcpClients:
         return build(
             api,
             version,
-            credentials=self.options["credentials"],
+            http=AuthorizedHttp(
+                self.options["credentials"], http=PacedHttp(self.pacer, timeout=60)
+            ),
             client_options=options,
             static_discovery=True,
             cache_discovery=False,
@@ -137,4 +170,4 @@ class GcpClients:
     @cached_property
     def projects(self) -> resourcemanager_v3.ProjectsClient:
         """Resource Manager v3 projects, for discovery."""
-        return resourcemanager_v3.ProjectsClient(**self.options)
+        return self.paced(resourcemanager_v3.ProjectsClient(**self.options))

@@ -56,12 +56,12 @@ class SnapshotService:
     @cached_property
     def disks(self) -> compute_v1.DisksClient:
         """Zonal persistent disks, at the same endpoint and identity as every client."""
-        return compute_v1.DisksClient(**self.clients.options)
+        return self.clients.paced(compute_v1.DisksClient(**self.clients.options))
 
     @cached_property
     def snapshots(self) -> compute_v1.SnapshotsClient:
         """Disk snapshots (a global resource)."""
-        return compute_v1.SnapshotsClient(**self.clients.options)
+        return self.clients.paced(compute_v1.SnapshotsClient(**self.clients.options))
 
     def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
         """Nothing: no check evaluates snapshots."""

@@ -18,11 +18,16 @@ SCAN_PERMISSIONS = (
     "storage.buckets.list",
     "storage.buckets.getIamPolicy",
     "cloudsql.instances.list",
+    "cloudasset.assets.listResource",
+    "cloudasset.assets.listIamPolicy",
 )
 """The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
 services name in their read calls; ``organizations.get`` finds the Cloud Identity
 customer and only applies to an organization-level role; the two ``getEffectiveFirewalls``
-read the hierarchical, global and regional firewall policies in force on each network)."""
+read the hierarchical, global and regional firewall policies in force on each network; the
+two ``cloudasset`` ones list resources and IAM policies through Cloud Asset Inventory, granted
+at the project, folder or organization scanned — without them a scan lists each API, which
+the others cover)."""
 DIRECTORY_SCAN_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
 """What ``collect`` of ``customer:<id>`` needs outside IAM (Cloud Identity Policy API): the
 Policy API's OAuth scope and a Workspace / Cloud Identity admin privilege (neither goes in

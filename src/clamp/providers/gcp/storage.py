@@ -85,8 +85,14 @@ class StorageService:
         name = bucket_name(resource_id)
         return resource_id.startswith(STORAGE + "/") and bool(name) and "/" not in name
 
-    def collect(self, scope: str, progress: ProgressCallback | None) -> list[dict[str, Any]]:
-        """Every bucket of a project and its IAM policy."""
+    def collect(
+        self,
+        scope: str,
+        progress: ProgressCallback | None,
+        policies: Mapping[str, dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every bucket of a project and its IAM policy (from ``policies``, by bucket name,
+        when Cloud Asset Inventory gave it; else ``getIamPolicy``)."""
         if progress:
             progress(f"gcp {scope}: buckets")
         buckets = call(
@@ -96,7 +102,8 @@ class StorageService:
         )
         objects: list[dict[str, Any]] = []
         for bucket in buckets:
-            objects += [_bucket_json(bucket), self._policy(bucket.name)]
+            known = (policies or {}).get(bucket.name)
+            objects += [_bucket_json(bucket), known or self._policy(bucket.name)]
         return objects
 
     def read(self, resource_id: str) -> tuple[str, list[dict[str, Any]]]:
