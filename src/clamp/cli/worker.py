@@ -18,6 +18,9 @@ def worker(
     queues: Annotated[
         list[str] | None, typer.Option("--queues", "-Q", help="queues to consume (default: clamp)")
     ] = None,
+    hostname: Annotated[
+        str | None, typer.Option("--hostname", "-n", help="node name (default: celery@HOST)")
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level")] = "INFO",
 ) -> None:
     """Run a Celery worker on the broker of [workers] (or CLAMP_BROKER_URL) until stopped."""
@@ -28,5 +31,10 @@ def worker(
     ctx.store.close()  # migrated (and left settled) once here; each process opens its own
     names = [q for item in queues or [QUEUE] for q in item.split(",") if q]
     app.Worker(
-        concurrency=concurrency, queues=names, loglevel=loglevel, pool="prefork", quiet=True
+        concurrency=concurrency,
+        queues=names,
+        hostname=hostname,
+        loglevel=loglevel,
+        pool="prefork",
+        quiet=True,
     ).start()

@@ -161,13 +161,17 @@ def _once(
             if r.plan.resource.lower() == resource.lower()
         ]
         engine.reconcile(orphans)  # we hold the lease: whoever journaled these is gone
+        latest: ActionRecord | None = None
         for n in range(1, MAX_ATTEMPTS + 1):
             try:
-                earlier = engine.store.action(attempt_id(key, n))
+                latest = engine.store.action(attempt_id(key, n))
             except NotFoundError:
-                return attempt(attempt_id(key, n))
-            if not _left_nothing(engine, earlier):
-                return earlier  # done (or failed for a reason of its own): never twice
+                # only the latest try counts: an earlier one was superseded by the next
+                if latest is None or _left_nothing(engine, latest):
+                    return attempt(attempt_id(key, n))
+                return latest
+        if latest is not None and not _left_nothing(engine, latest):
+            return latest  # done (or failed for a reason of its own): never twice
     raise ActionError(f"idempotency key {key!r} was interrupted {MAX_ATTEMPTS} times; giving up")
 
 

@@ -1,0 +1,143 @@
+"""Real workers for the tests: Redis as broker and result backend, PostgreSQL as the store,
+two ``clamp worker`` processes (one pool process each), and the sandbox as the clouds.
+
+Skipped with the reason when Redis is not reachable or ``CLAMP_TEST_POSTGRES_URL`` is unset.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from clamp.config import Settings, Workers
+from clamp.sandbox.scenario import load_state
+from clamp.sandbox.server import Sandbox
+from clamp.store import Store
+from worker_cluster import Cluster
+
+POSTGRES_ENV = "CLAMP_TEST_POSTGRES_URL"
+REDIS_URL = os.environ.get("CLAMP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def redis_or_skip() -> str:
+    """The test Redis (emptied), or skip the test."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    client.flushdb()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL schema's URL (dropped after the module)."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"set {POSTGRES_ENV} to run the worker tests on PostgreSQL")
+    schema = f"clamp_workers_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two ``clamp worker`` processes over Redis and PostgreSQL, serving the demo estate."""
+    broker = redis_or_skip()
+    folder = tmp_path_factory.mktemp("workers")
+    config = folder / "clamp.toml"
+    config.write_text('[workers]\nvisibility_timeout = "30s"\n')
+    with Sandbox(load_state(None)) as sandbox:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(SRC),
+            "CLAMP_SANDBOX_URL": sandbox.url,
+            "CLAMP_DATABASE_URL": postgres_url,
+            "CLAMP_BROKER_URL": broker,
+            "CLAMP_CONFIG": str(config),
+            "CLAMP_ACTOR": "tester",
+        }
+        settings = Settings.from_env(env)
+        assert settings.workers == Workers(
+            broker, visibility_timeout=settings.workers.visibility_timeout
+        )
+        store = Store.open(postgres_url)  # migrated once, before the workers start
+        names = [f"w{n}-{uuid.uuid4().hex[:6]}@%h" for n in (1, 2)]
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "clamp",
+                    "worker",
+                    "-c",
+                    "1",
+                    "-n",
+                    name,
+                    "--loglevel",
+                    "WARNING",
+                ],
+                env=env,
+                cwd=folder,
+                start_new_session=True,
+                stdout=(folder / f"worker{n}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            for n, name in enumerate(names)
+        ]
+        try:
+            _wait_ready(settings, len(workers), workers, folder)
+            yield Cluster(sandbox, settings, store, env, workers)
+        finally:
+            for process in workers:
+                _stop(process)
+            store.close()
+
+
+def _wait_ready(
+    settings: Settings, count: int, workers: list[subprocess.Popen[bytes]], folder: Path
+) -> None:
+    from clamp.workers.app import make_app
+
+    app = make_app(settings)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in workers):
+            logs = "\n".join(p.read_text() for p in folder.glob("worker*.log"))
+            raise AssertionError(f"a worker exited at start:\n{logs}")
+        if len(app.control.ping(timeout=0.5) or []) >= count:
+            return
+    raise AssertionError("the workers did not answer a ping in 60 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop one worker we started, its pool processes with it (its own session)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
