@@ -23,24 +23,9 @@ from clamp.config import Settings, Workers
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.store import Store
-from worker_cluster import Cluster
+from worker_cluster import SRC, Cluster, redis_or_skip
 
 POSTGRES_ENV = "CLAMP_TEST_POSTGRES_URL"
-REDIS_URL = os.environ.get("CLAMP_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def redis_or_skip() -> str:
-    """The test Redis (emptied), or skip the test."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    client.flushdb()
-    return REDIS_URL
 
 
 @pytest.fixture(scope="module")

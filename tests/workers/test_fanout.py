@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -157,3 +159,21 @@ def test_a_fix_killed_mid_write_is_finished_once_with_no_half_change(cluster: Cl
     now = {f.id for f in evaluate(related, cluster.settings)}
     assert finding.id not in now  # the change holds in the cloud, the finding is gone
     assert cluster.store.audit.verify() > 0
+
+
+def test_clamp_scan_workers_prints_what_an_in_process_scan_prints(cluster: Cluster) -> None:
+    def clamp(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "clamp", *args],
+            env={**cluster.env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    clamp("scan")  # the store settled on the estate as it is now
+    fanned, here = clamp("scan", "--workers"), clamp("scan")
+    assert fanned.returncode == here.returncode == 0, fanned.stderr + here.stderr
+    assert fanned.stdout == here.stdout
+    assert "finding(s)" in fanned.stdout
+    assert clamp("scan", "--workers", "--input", "x.json").returncode == 2
