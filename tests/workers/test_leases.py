@@ -65,9 +65,8 @@ def test_a_lease_held_in_one_process_refuses_another_until_that_process_dies(
 
 def test_sqlite_leases_serve_one_process() -> None:
     engine = create_engine("sqlite://")
-    with resource_lease(engine, NSG), pytest.raises(ActionInFlight):
-        with resource_lease(engine, NSG):  # noqa: SIM117 - the inner one must raise
-            pass
+    with resource_lease(engine, NSG), pytest.raises(ActionInFlight), resource_lease(engine, NSG):
+        pass
     with resource_lease(engine, NSG):
         pass
 
