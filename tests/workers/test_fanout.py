@@ -13,8 +13,11 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from celery.result import AsyncResult
 
 from clamp.checks import evaluate
@@ -24,6 +27,7 @@ from clamp.sandbox.state import Fault
 from clamp.scanning import ScanResult, scan_clouds
 from clamp.store import Store
 from clamp.store.codec import finding_to_json
+from clamp.store.jobs import JobStatus
 from clamp.workers.app import make_app, outcome
 from clamp.workers.fanout import scan_on_workers
 from clamp.workers.jobs import attempt_id
@@ -177,3 +181,25 @@ def test_clamp_scan_workers_prints_what_an_in_process_scan_prints(cluster: Clust
     assert fanned.stdout == here.stdout
     assert "finding(s)" in fanned.stdout
     assert clamp("scan", "--workers", "--input", "x.json").returncode == 2
+
+
+def test_the_services_scheduled_scan_runs_on_the_workers(cluster: Cluster) -> None:
+    from clamp.api.scheduler import Scheduler
+    from clamp.api.service import Service
+    from clamp.config import Schedule
+
+    settings = replace(cluster.settings, schedule=Schedule(scan=timedelta(hours=1)))
+    service = Service(settings, store=cluster.store, workers=1)
+    results = redis.Redis.from_url(settings.workers.backend) if settings.workers else None
+    assert results is not None
+    before = len(results.keys("celery-task-meta-*"))
+    try:
+        [job] = Scheduler(service).run_due(datetime.now(UTC) + timedelta(days=1))
+        service.idle(timeout=120)
+    finally:
+        service.pool.shutdown(wait=True)
+    done = cluster.store.jobs.get(job.id)
+    assert done.status == JobStatus.SUCCEEDED, done.result
+    assert len(done.summary["scopes"]) >= 3
+    assert "finding(s)" in done.result
+    assert len(results.keys("celery-task-meta-*")) >= before + 3  # one task per scope
