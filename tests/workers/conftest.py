@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,13 +20,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from clamp.config import Settings, Workers
+from clamp.config import Settings
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.store import Store
 from worker_cluster import SRC, Cluster, redis_or_skip
 
 POSTGRES_ENV = "CLAMP_TEST_POSTGRES_URL"
+RABBIT_URL = os.environ.get("CLAMP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 @pytest.fixture(scope="module")
@@ -51,39 +53,52 @@ def postgres_url() -> Iterator[str]:
 def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two ``clamp worker`` processes over Redis and PostgreSQL, serving the demo estate."""
     broker = redis_or_skip()
-    folder = tmp_path_factory.mktemp("workers")
+    config = '[workers]\nvisibility_timeout = "30s"\n'
+    yield from running(broker, config, 2, postgres_url, tmp_path_factory.mktemp("workers"))
+
+
+@pytest.fixture(scope="module")
+def rabbit_cluster(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """One ``clamp worker`` on RabbitMQ (results in Redis) over PostgreSQL."""
+    backend = redis_or_skip().rsplit("/", 1)[0] + "/14"
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+    except OSError as exc:
+        pytest.skip(f"RabbitMQ is not reachable at 127.0.0.1:5672: {exc}")
+    config = f'[workers]\nresult_backend = "{backend}"\n'
+    folder = tmp_path_factory.mktemp("rabbit")
+    yield from running(RABBIT_URL, config, 1, postgres_url, folder)
+
+
+def running(
+    broker: str, config_text: str, count: int, database: str, folder: Path
+) -> Iterator[Cluster]:
+    """``count`` workers on ``broker`` serving a fresh demo sandbox, stopped afterwards."""
+    from clamp.workers.app import make_app
+
     config = folder / "clamp.toml"
-    config.write_text('[workers]\nvisibility_timeout = "30s"\n')
+    config.write_text(config_text)
     with Sandbox(load_state(None)) as sandbox:
         env = {
             **os.environ,
             "PYTHONPATH": str(SRC),
             "CLAMP_SANDBOX_URL": sandbox.url,
-            "CLAMP_DATABASE_URL": postgres_url,
+            "CLAMP_DATABASE_URL": database,
             "CLAMP_BROKER_URL": broker,
             "CLAMP_CONFIG": str(config),
             "CLAMP_ACTOR": "tester",
         }
         settings = Settings.from_env(env)
-        assert settings.workers == Workers(
-            broker, visibility_timeout=settings.workers.visibility_timeout
-        )
-        store = Store.open(postgres_url)  # migrated once, before the workers start
-        names = [f"w{n}-{uuid.uuid4().hex[:6]}@%h" for n in (1, 2)]
+        assert settings.workers is not None and settings.workers.broker == broker
+        make_app(settings).control.purge()  # nothing an earlier run left in the queue
+        store = Store.open(database)  # migrated once, before the workers start
+        names = [f"w{n}-{uuid.uuid4().hex[:6]}@%h" for n in range(count)]
+        command = [sys.executable, "-m", "clamp", "worker", "-c", "1", "--loglevel", "WARNING"]
         workers = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "clamp",
-                    "worker",
-                    "-c",
-                    "1",
-                    "-n",
-                    name,
-                    "--loglevel",
-                    "WARNING",
-                ],
+                [*command, "-n", name],
                 env=env,
                 cwd=folder,
                 start_new_session=True,

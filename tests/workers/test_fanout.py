@@ -4,7 +4,6 @@ finished once, with nothing half done."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,31 +20,17 @@ import redis
 from celery.result import AsyncResult
 
 from clamp.checks import evaluate
-from clamp.model import ActionStatus, Finding, FindingStatus, Provider
+from clamp.model import ActionStatus, FindingStatus, Provider
 from clamp.providers.factory import driver_factory
 from clamp.sandbox.state import Fault
-from clamp.scanning import ScanResult, scan_clouds
-from clamp.store import Store
-from clamp.store.codec import finding_to_json
+from clamp.scanning import ScanResult
 from clamp.store.jobs import JobStatus
 from clamp.workers.app import make_app, outcome
 from clamp.workers.fanout import scan_on_workers
 from clamp.workers.jobs import attempt_id
-from worker_cluster import Cluster
+from worker_cluster import Cluster, canonical, in_process
 
 NSG = "web-nsg"
-
-
-def canonical(findings: Sequence[Finding]) -> list[str]:
-    """Findings as comparable text (every field, details included)."""
-    return sorted(json.dumps(finding_to_json(f), sort_keys=True) for f in findings)
-
-
-def in_process(cluster: Cluster) -> ScanResult:
-    """The estate scanned the default way: one process, its own fresh store."""
-    settings = cluster.settings
-    with Store.open("sqlite://") as store:
-        return scan_clouds(settings, store, driver_factory(settings), list(Provider), {})
 
 
 def on_workers(cluster: Cluster, sent: Any = None) -> ScanResult:
