@@ -10,7 +10,10 @@
   its ``[roles]`` table who may do what (``clamp.roles``), its ``[stages.NAME]`` tables
   the stages automation rules are promoted through (``clamp.selectors``), its
   ``[schedule]`` table what ``clamp serve`` runs on its own (``Schedule``), its
-  ``[[notify.sinks]]`` where notifications go (``clamp.notify.config``).
+  ``[[notify.sinks]]`` where notifications go (``clamp.notify.config``), its ``[workers]``
+  table the Celery broker the workers share (``Workers``).
+- ``CLAMP_BROKER_URL``: the Celery broker (``redis://…`` or ``amqp://…``); sets or
+  overrides ``[workers] broker``.
 """
 
 from __future__ import annotations
@@ -129,6 +132,68 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Workers:
+    """Celery workers the scans, fixes, rule runs and events fan out to (``clamp.workers``):
+
+        [workers]
+        broker = "redis://127.0.0.1:6379/0"     # or amqp://guest:guest@127.0.0.1:5672//
+        result_backend = "redis://127.0.0.1:6379/1"  # default: the broker when it is Redis
+        budget = "redis://127.0.0.1:6379/2"      # the shared call budget (default: as above)
+        visibility_timeout = "1h"                # Redis: when an unacknowledged task returns
+
+    Without the table (and without ``CLAMP_BROKER_URL``) everything runs in-process.
+    """
+
+    broker: str
+    result_backend: str | None = None
+    budget_url: str | None = None
+    visibility_timeout: timedelta = timedelta(hours=1)
+
+    @property
+    def backend(self) -> str:
+        """Where task results go: the configured backend, else a Redis broker itself."""
+        if self.result_backend:
+            return self.result_backend
+        if self.broker.startswith(("redis://", "rediss://")):
+            return self.broker
+        raise ConfigError(
+            "workers: result_backend is required with an AMQP broker "
+            "(redis://… or db+postgresql://…)"
+        )
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis that holds the shared call budget (None: no Redis configured)."""
+        for url in (self.budget_url, self.result_backend, self.broker):
+            if url and url.startswith(("redis://", "rediss://")):
+                return url
+        return None
+
+    @classmethod
+    def from_mapping(cls, data: Any, where: str, broker: str | None) -> Workers:
+        """The ``[workers]`` table (``broker`` from ``CLAMP_BROKER_URL`` wins), checked."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: workers: a table with broker = URL")
+        known = ("broker", "result_backend", "budget", "visibility_timeout")
+        try:
+            check_fields(data, known, f"{where}: workers")
+            timeout = (
+                parse_duration(data["visibility_timeout"], f"{where}: workers.visibility_timeout")
+                if "visibility_timeout" in data
+                else timedelta(hours=1)
+            )
+        except InputError as exc:
+            raise ConfigError(str(exc)) from None
+        url = broker or data.get("broker")
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "amqp://")):
+            raise ConfigError(f"{where}: workers.broker: a redis://… or amqp://… URL")
+        for key in ("result_backend", "budget"):
+            if key in data and not isinstance(data[key], str):
+                raise ConfigError(f"{where}: workers.{key}: a URL")
+        return cls(url, data.get("result_backend"), data.get("budget"), timeout)
+
+
+@dataclass(frozen=True)
 class OidcSignIn:
     """Console sign-in through an OpenID Connect provider (Microsoft Entra ID, Google):
 
@@ -222,6 +287,8 @@ class Settings:
     gcp_parents: tuple[str, ...] = ()
     """Organizations or folders whose projects a scan covers when none are named
     (``[gcp] scope = "organizations/N"`` or a list; default: every visible project)."""
+    workers: Workers | None = None
+    """The Celery workers to fan out to (``[workers]``, ``CLAMP_BROKER_URL``); None: in-process."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -272,6 +339,12 @@ class Settings:
         if "gcp" in config:
             kwargs["gcp_inventory"], kwargs["gcp_parents"] = _gcp(
                 config["gcp"], env.get("CLAMP_CONFIG") or "config"
+            )
+        if "workers" in config or env.get("CLAMP_BROKER_URL"):
+            kwargs["workers"] = Workers.from_mapping(
+                config.get("workers", {}),
+                env.get("CLAMP_CONFIG") or "config",
+                env.get("CLAMP_BROKER_URL"),
             )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(

@@ -18,7 +18,9 @@
     ├── ActionError           the action engine refused or could not finish
     │   ├── PlanRefused       the intent cannot be planned for this finding
     │   ├── VerificationFailed    applied, but the finding is still there
-    │   └── UndoRefused       undo is impossible (drift, irreversible, wrong state)
+    │   ├── UndoRefused       undo is impossible (drift, irreversible, wrong state)
+    │   └── ActionInFlight    another worker's action on the same resource is in flight
+    ├── WorkersUnavailable    the workers' broker, result backend or shared budget is down
     └── AuditTampered         the audit log's hash chain is broken
 
 Every error carries a message a user can act on and, where useful, a hint.
@@ -121,6 +123,15 @@ class VerificationFailed(ActionError):
 
 class UndoRefused(ActionError):
     """Undo is impossible: the resource drifted, the action is irreversible or not applied."""
+
+
+class ActionInFlight(ActionError):
+    """Another action on the same resource is in flight (on this or another worker)."""
+
+
+class WorkersUnavailable(ClampError):
+    """The workers' broker, result backend or shared call budget cannot be reached, or
+    the tasks sent did not finish in time."""
 
 
 class AuditTampered(ClampError):

@@ -80,6 +80,42 @@ def evaluate_checks(
         ]
 
 
+@dataclass
+class ScopeRead:
+    """One scope's collection: its resources when ``read``, else why not."""
+
+    read: bool
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failures: list[CloudError] = field(default_factory=list)
+    skipped: list[tuple[Provider, str, str]] = field(default_factory=list)
+
+
+def read_scope(
+    driver: CloudDriver,
+    provider: Provider,
+    scope: str,
+    asked: Collection[str],
+    bar: ScanProgress,
+) -> ScopeRead:
+    """Collect one subscription or project (what an in-process scan and a worker's task
+    both do); an unreadable scope is reported, an identity-plane scope not ``asked`` for
+    that the credential may not read is skipped."""
+    bar.step(f"{provider} {scope}")
+    try:
+        found = list(driver.collect(scope, bar.step))
+    except PermissionDenied as exc:
+        bar.scope_done(provider, scope, 0)
+        if scope.startswith(IDENTITY_PLANE) and scope not in asked:
+            return ScopeRead(False, skipped=[(provider, scope, str(exc))])
+        return ScopeRead(False, errors=[f"{provider} {scope}: not scanned: {exc}"], failures=[exc])
+    except CloudError as exc:
+        bar.scope_done(provider, scope, 0)
+        return ScopeRead(False, errors=[f"{provider} {scope}: not scanned: {exc}"], failures=[exc])
+    bar.scope_done(provider, scope, len(found))
+    return ScopeRead(True, found)
+
+
 def scan_clouds(
     settings: Settings,
     store: Store,
@@ -110,25 +146,12 @@ def scan_clouds(
             continue
         bar.scopes(provider, targets)
         for scope in targets:
-            bar.step(f"{provider} {scope}")
-            try:
-                found = list(driver.collect(scope, bar.step))
-            except PermissionDenied as exc:
-                if scope.startswith(IDENTITY_PLANE) and scope not in asked:
-                    skipped.append((provider, scope, str(exc)))
-                else:
-                    errors.append(f"{provider} {scope}: not scanned: {exc}")
-                    failures.append(exc)
-                bar.scope_done(provider, scope, 0)
-                continue
-            except CloudError as exc:
-                errors.append(f"{provider} {scope}: not scanned: {exc}")
-                failures.append(exc)
-                bar.scope_done(provider, scope, 0)
-                continue
-            resources.extend(found)
-            seen.append((provider, scope))
-            bar.scope_done(provider, scope, len(found))
+            read = read_scope(driver, provider, scope, asked, bar)
+            resources.extend(read.resources)
+            seen.extend([(provider, scope)] if read.read else [])
+            errors.extend(read.errors)
+            failures.extend(read.failures)
+            skipped.extend(read.skipped)
     result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
     result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
     return result

@@ -406,8 +406,11 @@ class ActionEngine:
         """Restore an action's before-image, refusing if the resource drifted since."""
         return self.finish_undo(self.start_undo(action_id, actor=actor, reason=reason))
 
-    def start_undo(self, action_id: str, *, actor: str, reason: str = "") -> ActionRecord:
-        """The first half of ``undo``: authorize, refuse on drift, journal the undo plan."""
+    def start_undo(
+        self, action_id: str, *, actor: str, reason: str = "", undo_id: str | None = None
+    ) -> ActionRecord:
+        """The first half of ``undo``: authorize, refuse on drift, journal the undo plan
+        (under ``undo_id`` when given)."""
         plan = self.undo_plan(action_id)
         self._authorize(plan, actor, "undo")
         driver = self.drivers(plan.provider)
@@ -424,6 +427,7 @@ class ActionEngine:
             reason=reason or f"undo of {action_id}",
             event="undo.planned",
             undoes=action_id,
+            action_id=undo_id,
         )
 
     def finish_undo(self, record: ActionRecord) -> ActionRecord:
@@ -454,10 +458,11 @@ class ActionEngine:
         return settled
 
     # -- crash recovery -------------------------------------------------------------------
-    def reconcile(self) -> list[ActionRecord]:
-        """Finish or roll back actions a crash left in flight; return what was settled."""
+    def reconcile(self, records: Sequence[ActionRecord] | None = None) -> list[ActionRecord]:
+        """Finish or roll back actions a crash left in flight (``records``: only these, e.g.
+        the ones a worker holds the resource lease of); return what was settled."""
         settled = []
-        for record in self.store.in_flight_actions():
+        for record in self.store.in_flight_actions() if records is None else records:
             settled.append(self._reconcile_one(record))
         return settled
 

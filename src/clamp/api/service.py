@@ -228,6 +228,8 @@ class Service:
                 from clamp.automation.rehearse import rehearse as rehearsal
 
                 report = rehearsal(self.store, self.settings, rules, actor=actor)
+            elif self.settings.workers is not None:
+                return self._rules_on_workers(actor)
             else:
                 report = self.rule_runner(actor).run(rules, actor=actor)
             counts = report.summary()
@@ -238,8 +240,25 @@ class Service:
         self._submit(self._run_job, job, run)
         return job
 
+    def _rules_on_workers(self, actor: str) -> tuple[str, dict[str, Any]]:
+        """A rule run on a worker (``[workers]``): one task, waited for."""
+        from clamp.workers.app import make_app, outcome
+
+        app = make_app(self.settings)
+        counts = outcome(app.send_task("clamp.run_rules", args=[actor]).get(timeout=3600))
+        run = counts.pop("run")
+        done = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
+        return f"{run}: {done}", {"run": run, **counts}
+
     def _scan(self, providers: list[Provider]) -> tuple[str, dict[str, Any]]:
-        result = scan_clouds(self.settings, self.store, self.drivers, providers, {})
+        if self.settings.workers is not None:  # one task per subscription/project
+            from clamp.workers.app import make_app
+            from clamp.workers.fanout import scan_on_workers
+
+            app = make_app(self.settings)
+            result = scan_on_workers(self.store, app, self.drivers, providers, {})
+        else:
+            result = scan_clouds(self.settings, self.store, self.drivers, providers, {})
         summary = scan_summary_to_json(result.summary) if result.summary else {}
         words = f"{result.resources} resource(s), {len(result.findings)} finding(s)"
         if result.errors:

@@ -82,10 +82,13 @@ class Inventory:
     def _instances_by_network(self) -> dict[str, dict[str, list[Resource]]]:
         """Network key → {"": every instance, "tag:T": tagged T, "sa:E": running as E}.
 
-        Each list holds the instances with an external IP first."""
+        Each list holds the instances with an external IP first, then by id: the order
+        does not depend on the order the cloud listed them in (it differs between
+        processes), so findings are the same wherever they are evaluated."""
         index: dict[str, dict[str, list[Resource]]] = defaultdict(lambda: defaultdict(list))
         instances = sorted(
-            self.of_type(ResourceType.GCP_INSTANCE), key=lambda i: not i.facets["external_ip"]
+            self.of_type(ResourceType.GCP_INSTANCE),
+            key=lambda i: (not i.facets["external_ip"], i.id),
         )
         for instance in instances:
             keys = {gcp_network_key(n, instance.scope) for n in instance.facets["networks"]}
@@ -125,7 +128,7 @@ class Inventory:
             for account in sorted(service_accounts):
                 by_account.update((i.id, i) for i in on_network.get(f"sa:{account}", ()))
             found = {k: v for k, v in found.items() if k in by_account} if tags else by_account
-        return sorted(found.values(), key=lambda i: not i.facets["external_ip"])
+        return sorted(found.values(), key=lambda i: (not i.facets["external_ip"], i.id))
 
 
 class Check(ABC):

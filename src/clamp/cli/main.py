@@ -31,6 +31,7 @@ from clamp.cli.rules import rules_app
 from clamp.cli.scan import finding, findings, scan
 from clamp.cli.serve import serve
 from clamp.cli.users import users_app
+from clamp.cli.worker import worker
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
@@ -60,6 +61,7 @@ app.command()(checks)
 app.command()(permissions)
 app.command()(respond)
 app.command()(serve)
+app.command()(worker)
 
 
 def _version(shown: bool) -> None:

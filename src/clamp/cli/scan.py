@@ -141,6 +141,12 @@ def scan(
     ] = None,
     fail_on: FailOnOpt = None,
     fmt: FormatOpt = "table",
+    workers: Annotated[
+        bool,
+        typer.Option(
+            "--workers", help="fan out to `clamp worker`s, one task per subscription/project"
+        ),
+    ] = False,
 ) -> None:
     """Collect resources, evaluate the checks and record findings.
 
@@ -149,6 +155,8 @@ def scan(
     check_format(fmt)
     checks = select_checks(check or [], exclude_check or [], severity or [])
     ctx = context()
+    if input and workers:
+        raise UsageError("--workers scans clouds; an --input export is read here")
     if input:
         result = scan_files(ctx.settings, ctx.store, input, checks)
     else:
@@ -162,9 +170,24 @@ def scan(
         )
         scopes = {Provider.AZURE: subscription or [], Provider.GCP: projects}
         with render.progress_bar(fmt, bar=True) as progress:
-            result = scan_clouds(
-                ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks
-            )
+            if workers:
+                from clamp.workers.app import make_app
+                from clamp.workers.fanout import scan_on_workers
+
+                app = make_app(ctx.settings)
+                result = scan_on_workers(
+                    ctx.store, app, ctx.drivers, providers, scopes, _ScanBar(progress), checks
+                )
+            else:
+                result = scan_clouds(
+                    ctx.settings,
+                    ctx.store,
+                    ctx.drivers,
+                    providers,
+                    scopes,
+                    _ScanBar(progress),
+                    checks,
+                )
     unreadable = all(isinstance(f, SCOPE_UNREADABLE) for f in result.failures)
     if not result.scopes and result.errors and (result.unlisted or not unreadable):
         if fmt == "json":
