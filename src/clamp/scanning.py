@@ -9,7 +9,8 @@ asked for, and that the credential may not read is ``skipped`` instead: it names
 permission that is missing and does not make the scan incomplete.
 
 Scopes are collected in batches (``CloudDriver.batch_size``: one Resource Graph query reads
-many subscriptions), ``[scan] concurrency`` batches at once; the outcome is the same as one
+many subscriptions), ``[scan] concurrency`` batches at once where the driver is
+``thread_safe``; the outcome is the same as one
 scope after another, in the same order. After the scan, ``calls`` says per provider how many
 API calls it took (made, retried, throttled).
 """
@@ -121,7 +122,8 @@ def scan_clouds(
             unlisted.append(provider)
             continue
         bar.scopes(provider, targets)
-        outcomes = _collected(driver, targets, settings.scan_concurrency, provider, bar)
+        concurrency = settings.scan_concurrency if driver.thread_safe else 1
+        outcomes = _collected(driver, targets, concurrency, provider, bar)
         for scope in targets:
             outcome = outcomes.get(scope)
             if outcome is None:

@@ -37,6 +37,9 @@ class CloudDriver(ABC):
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """Every resource Clamp evaluates in one subscription or project."""
 
+    thread_safe: bool = False
+    """Whether ``collect_many`` may run for several batches at once in threads (its SDK
+    clients are safe to share; httplib2, under googleapiclient, is not)."""
     batch_size: int = 1
     """How many scopes ``collect_many`` reads together at best (a bulk inventory API's
     batch); a scan hands it batches of this size, several batches at once."""

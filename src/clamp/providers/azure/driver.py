@@ -67,6 +67,7 @@ class AzureDriver(CloudDriver):
 
     provider = Provider.AZURE
     calls = CALLS
+    thread_safe = True  # azure-core's requests transport and Clamp's client cache
 
     def __init__(
         self,

@@ -94,8 +94,8 @@ def arm_object(row: Mapping[str, Any]) -> dict[str, Any]:
 class ResourceGraph:
     """Runs Clamp's queries over batches of subscriptions."""
 
-    def __init__(self, clients: AzureClients) -> None:
-        self.clients = clients
+    def __init__(self, clients: AzureClients, page: int = PAGE) -> None:
+        self.clients, self.page = clients, page
 
     def objects(
         self, subscriptions: Sequence[str], progress: ProgressCallback | None = None
@@ -123,7 +123,7 @@ class ResourceGraph:
                 subscriptions=list(subscriptions),
                 query=query,
                 options=QueryRequestOptions(
-                    result_format="objectArray", top=PAGE, skip_token=token
+                    result_format="objectArray", top=self.page, skip_token=token
                 ),
             )
             with translated(what, PERMISSION, RESOURCE_GRAPH):
