@@ -20,6 +20,7 @@ from clamp.providers.azure.admin_rules import VNET_TYPE, effective_admin_rules
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.databases import DatabaseService
 from clamp.providers.azure.identity import IdentityService
+from clamp.providers.azure.resource_graph import TABLES, ResourceGraph, by_subscription, query_text
 from clamp.providers.azure.storage import StorageService
 from clamp.providers.interface import ProgressCallback
 
@@ -41,30 +42,48 @@ class BulkInventory:
         self.clients, self.storage, self.identity = clients, storage, identity
         self.databases, self.concurrency = databases, max(1, concurrency)
 
-    def complete(
+    def collect(
         self,
-        found: dict[str, Objects],
+        graph: ResourceGraph,
         subscriptions: Sequence[str],
         progress: ProgressCallback | None = None,
     ) -> Iterator[tuple[str, Objects | CloudError]]:
-        """Each subscription (in order) with Resource Graph's objects and its ARM parts,
-        or the error that kept one of its parts from being read."""
+        """Each subscription (in order) with Resource Graph's objects and its ARM parts, or
+        the error that kept one of its parts from being read. Resource Graph's own error
+        (a 403: not allowed) is raised before anything is yielded.
+
+        Both tables' queries and the reads that need nothing from them (locks, role
+        definitions, databases) start at once; a storage account's or a VNet's reads start
+        when Resource Graph has named it."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="clamp-arm") as pool:
-            pending = {
-                scope: [pool.submit(read) for read in self._reads(scope, found[scope.lower()])]
-                for scope in subscriptions
-            }
+            tables = [
+                pool.submit(graph.rows, subscriptions, query_text(table, types), progress)
+                for table, types in TABLES.items()
+            ]
+            pending = {scope: [pool.submit(r) for r in self._own(scope)] for scope in subscriptions}
+            try:
+                found = by_subscription([row for t in tables for row in t.result()], subscriptions)
+            except CloudError:
+                for future in [*tables, *(f for fs in pending.values() for f in fs)]:
+                    future.cancel()
+                raise
+            for scope in subscriptions:
+                objects = found[scope.lower()]
+                pending[scope] += [pool.submit(r) for r in self._parts(scope, objects)]
             for scope in subscriptions:
                 if progress:
                     progress(f"azure {scope}: storage parts, locks, roles, databases")
                 yield scope, _gathered(found[scope.lower()], pending[scope])
 
-    def _reads(self, scope: str, objects: Objects) -> list[Callable[[], Objects]]:
-        reads: list[Callable[[], Objects]] = [
-            lambda: self.storage.locks(scope),
-            lambda: self.identity.definitions(scope),
-            lambda: self.databases.collect(scope, None),
+    def _own(self, scope: str) -> list[Callable[[], Objects]]:
+        return [
+            partial(self.storage.locks, scope),
+            partial(self.identity.definitions, scope),
+            partial(self.databases.collect, scope, None),
         ]
+
+    def _parts(self, scope: str, objects: Objects) -> list[Callable[[], Objects]]:
+        reads: list[Callable[[], Objects]] = []
         for obj in objects:
             kind, arm_id = str(obj.get("type", "")).lower(), str(obj.get("id", ""))
             if kind == ACCOUNT_TYPE:

@@ -99,6 +99,10 @@ class PacedCalls(HTTPPolicy):  # type: ignore[type-arg]
         return response
 
 
+def _as_is(value: Any, **_: Any) -> Any:
+    return value
+
+
 class SandboxCredential:
     """A static token: the sandbox checks none, and azure-core sends it over HTTPS only."""
 
@@ -168,7 +172,12 @@ class AzureClients:
     @cached_property
     def resource_graph(self) -> ResourceGraphClient:
         """The Resource Graph client (its queries name their subscriptions)."""
-        return ResourceGraphClient(self.credential, **self.options)
+        client = ResourceGraphClient(self.credential, **self.options)
+        # ``QueryResponse.data`` is typed ``object``: the generated deserializer copies the
+        # parsed JSON value by value (``deserialize_object``) into the same value, a third
+        # of a large collection's CPU. Take the parsed JSON as it is.
+        client._deserialize.deserialize_type["object"] = _as_is
+        return client
 
     def _client(self, kind: Callable[..., T], subscription: str) -> T:
         key = (kind, subscription)

@@ -9,6 +9,7 @@ normalizes them together, so links between them (a NIC's NSG, a lock's scope) re
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -121,8 +122,9 @@ class AzureDriver(CloudDriver):
         if not subscriptions:
             return
         if not self._per_type:
+            outcomes = self.bulk.collect(self.graph, subscriptions, progress)
             try:
-                found = self.graph.objects(subscriptions, progress)
+                first = next(outcomes, None)
             except PermissionDenied:
                 self.graph_denied = True
                 if progress:
@@ -132,7 +134,7 @@ class AzureDriver(CloudDriver):
                     yield scope, exc
                 return
             else:
-                for scope, outcome in self.bulk.complete(found, subscriptions, progress):
+                for scope, outcome in itertools.chain([first] if first else [], outcomes):
                     if isinstance(outcome, CloudError):
                         yield scope, outcome
                     else:

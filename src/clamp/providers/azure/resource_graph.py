@@ -91,23 +91,23 @@ def arm_object(row: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def by_subscription(
+    rows: Sequence[Mapping[str, Any]], subscriptions: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows as ARM objects, by subscription (lower-cased id; rows of others dropped)."""
+    out: dict[str, list[dict[str, Any]]] = {s.lower(): [] for s in subscriptions}
+    for row in rows:
+        subscription = str(row.get("subscriptionId") or "").lower()
+        if subscription in out:
+            out[subscription].append(arm_object(row))
+    return out
+
+
 class ResourceGraph:
     """Runs Clamp's queries over batches of subscriptions."""
 
     def __init__(self, clients: AzureClients, page: int = PAGE) -> None:
         self.clients, self.page = clients, page
-
-    def objects(
-        self, subscriptions: Sequence[str], progress: ProgressCallback | None = None
-    ) -> dict[str, list[dict[str, Any]]]:
-        """The ARM objects of every type in ``TABLES``, by subscription (lower-cased id)."""
-        out: dict[str, list[dict[str, Any]]] = {s.lower(): [] for s in subscriptions}
-        for table, types in TABLES.items():
-            for row in self.rows(subscriptions, query_text(table, types), progress):
-                subscription = str(row.get("subscriptionId") or "").lower()
-                if subscription in out:
-                    out[subscription].append(arm_object(row))
-        return out
 
     def rows(
         self, subscriptions: Sequence[str], query: str, progress: ProgressCallback | None = None
