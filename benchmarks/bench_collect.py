@@ -4,7 +4,7 @@ with ``--arm``, by listing each type per subscription). Azure only: no GCP colle
 Cloud Asset Inventory has landed on this branch. Not a test.
 
 Prints the calls made against the lower bound, and the collection's wall time against
-(calls × latency / concurrency). The lower bound counts what no client can avoid: for
+(calls x latency / concurrency). The lower bound counts what no client can avoid: for
 Resource Graph, ⌈rows / 1,000⌉ pages per table and batch; for what it does not hold, one
 read per storage account's blob service and containers, per VNet's admin rules, and per
 subscription's locks, role definitions and database listings (3). The sandbox runs in its
@@ -12,7 +12,7 @@ own process (``clamp sandbox serve``) so client and server do not share one inte
 its Resource Graph quota is raised (a quota increase Microsoft grants on request), since
 the default 15 queries per 5 s would make the quota, not the calls, the figure.
 
-    python benchmarks/bench_collect.py                       # 20 subscriptions × ~1,000
+    python benchmarks/bench_collect.py                       # 20 subscriptions x ~1,000
     python benchmarks/bench_collect.py --subscriptions 40 --units 300 --arm
 """
 
@@ -185,9 +185,9 @@ def main() -> None:
             print(
                 f"{mode}: {got['resources']:,} resources, {got['findings']:,} findings\n"
                 f"  calls {got['calls']:,} ({got['retried']} retried, {got['throttled']} "
-                f"throttled) vs lower bound {bound:,} ({detail}): {got['calls'] / bound:.2f}×\n"
-                f"  wall {got['wall']:.2f} s vs calls × latency / concurrency "
-                f"{wall_bound:.2f} s: {got['wall'] / wall_bound:.2f}× "
+                f"throttled) vs lower bound {bound:,} ({detail}): {got['calls'] / bound:.2f}x\n"
+                f"  wall {got['wall']:.2f} s vs calls x latency / concurrency "
+                f"{wall_bound:.2f} s: {got['wall'] / wall_bound:.2f}x "
                 f"(client CPU {got['cpu']:.2f} s)"
                 + (f"\n  errors: {got['errors'][:3]}" if got["errors"] else "")
             )
