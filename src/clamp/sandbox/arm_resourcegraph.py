@@ -25,7 +25,6 @@ is ``properties.extended.instanceView.powerState`` instead of an instance view.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import re
@@ -80,8 +79,9 @@ def invalid_query(detail: str, headers: dict[str, str]) -> JSONResponse:
 
 
 def row_of(obj: Json, subscription: str) -> Json:
-    """A resource as a Resource Graph row."""
-    row = copy.deepcopy(with_arm_defaults(obj))
+    """A resource as a Resource Graph row: a shallow copy (the answer is rendered while the
+    state's lock is held, and nothing below ``properties`` is changed)."""
+    row = dict(with_arm_defaults(obj))
     arm_id = str(row.get("id", ""))
     parts = arm_id.split("/")
     group = parts[4] if len(parts) > 4 and parts[3].lower() == "resourcegroups" else ""
@@ -95,7 +95,7 @@ def row_of(obj: Json, subscription: str) -> Json:
             "managedBy": row.get("managedBy", ""),
             "plan": row.get("plan"),
             "tags": row.get("tags") or {},
-            "properties": row.get("properties") or {},
+            "properties": dict(row.get("properties") or {}),
         }
     )
     if row["type"] == VM_TYPE.lower():
