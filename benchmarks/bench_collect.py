@@ -99,11 +99,11 @@ class Timeline(ScanProgress):
     """When the last scope arrived (collection's end, before evaluation)."""
 
     def __init__(self) -> None:
-        self.last = 0.0
+        self.last = self.cpu = 0.0
         self.resources = 0
 
     def scope_done(self, provider: Provider, scope: str, resources: int) -> None:
-        self.last = time.perf_counter()
+        self.last, self.cpu = time.perf_counter(), time.process_time()
         self.resources += resources
 
 
@@ -129,7 +129,7 @@ def run(url: str, subs: list[str], inventory: str, concurrency: int) -> dict[str
         counts = driver.call_counts()
         return {
             "wall": timeline.last - start,
-            "cpu": time.process_time() - cpu,
+            "cpu": timeline.cpu - cpu,
             "calls": sum(counts.made.values()),
             "retried": sum(counts.retried.values()),
             "throttled": sum(counts.throttled.values()),
@@ -188,7 +188,7 @@ def main() -> None:
                 f"throttled) vs lower bound {bound:,} ({detail}): {got['calls'] / bound:.2f}x\n"
                 f"  wall {got['wall']:.2f} s vs calls x latency / concurrency "
                 f"{wall_bound:.2f} s: {got['wall'] / wall_bound:.2f}x "
-                f"(client CPU {got['cpu']:.2f} s)"
+                f"(client CPU while collecting {got['cpu']:.2f} s; load {os.getloadavg()[0]:.1f})"
                 + (f"\n  errors: {got['errors'][:3]}" if got["errors"] else "")
             )
     finally:

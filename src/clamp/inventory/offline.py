@@ -27,7 +27,7 @@ from typing import Any
 from clamp.errors import InputError
 from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
 from clamp.model import Provider, Resource
-from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.objects import object_key
 
@@ -43,27 +43,6 @@ CLOUD_SQL = "//cloudsql.googleapis.com/projects/"
 PROJECT_ASSET = "//cloudresourcemanager.googleapis.com/projects/"
 STORAGE = "//storage.googleapis.com/"
 UNKNOWN_PROJECT = "unknown-project"
-ARM_TOP_LEVEL = frozenset(
-    {
-        "id",
-        "name",
-        "type",
-        "location",
-        "tags",
-        "etag",
-        "kind",
-        "sku",
-        "identity",
-        "zones",
-        "plan",
-        "managedBy",
-        "extendedLocation",
-        "properties",
-        "resourceGroup",
-        "subscriptionId",
-        "tenantId",
-    }
-)
 AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
 
 

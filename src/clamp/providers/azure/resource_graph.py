@@ -19,6 +19,7 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from clamp.errors import CloudError
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import Api, translated
+from clamp.providers.azure.normalize import ARM_TOP_LEVEL, LISTED_COLUMNS
 from clamp.providers.interface import ProgressCallback
 
 RESOURCE_GRAPH = Api(
@@ -49,22 +50,9 @@ TABLES: Mapping[str, tuple[str, ...]] = {
     "resources": tuple(t for t in CANONICAL if not t.startswith("microsoft.authorization/")),
     "authorizationresources": ("microsoft.authorization/roleassignments",),
 }
-ARM_FIELDS = (
-    "id",
-    "name",
-    "type",
-    "location",
-    "tags",
-    "etag",
-    "identity",
-    "sku",
-    "kind",
-    "zones",
-    "extendedLocation",
-    "properties",
-)
-"""What an ARM GET returns of a resource; Resource Graph adds tenantId, resourceGroup,
-subscriptionId, managedBy and plan columns beside these."""
+ARM_FIELDS = tuple(sorted(ARM_TOP_LEVEL - LISTED_COLUMNS))
+"""What an ARM GET returns of a resource; Resource Graph adds tenantId, resourceGroup and
+subscriptionId columns beside these."""
 
 
 def query_text(table: str, types: Sequence[str]) -> str:
