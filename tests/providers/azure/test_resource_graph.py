@@ -174,3 +174,12 @@ def test_listing_each_type_is_chosen_by_config(box: Sandbox) -> None:
 
     assert collected(driver, [SUB])[SUB]
     assert driver.call_counts().made[GRAPH_KEY] == 0
+
+
+def test_a_subscription_without_rows_reads_as_listing_each_type_reads_it(box: Sandbox) -> None:
+    unknown = "00000000-0000-4000-8000-0000000000ff"
+
+    by_graph = collected(AzureDriver(settings_for(box)), [SUB, unknown])[unknown]
+    by_type = collected(AzureDriver(settings_for(box, "arm")), [unknown])[unknown]
+
+    assert {r.id for r in by_graph} == {r.id for r in by_type}
