@@ -1,20 +1,27 @@
 """The sandbox's Azure Resource Graph through azure-mgmt-resourcegraph: answers the
 ``QueryResponse`` model takes, rows with Resource Graph's columns, the quota headers, and
-the errors the service gives (an invalid query, an exhausted quota, a denied principal)."""
+the errors the service gives (an invalid query, an exhausted quota, a denied principal);
+each row, taken back to ARM's shape, fits the azure-mgmt model of its type."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.compute import models as compute
+from azure.mgmt.network import models as network
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions, QueryResponse
+from azure.mgmt.storage import models as storage
 
+from arm_models import check_msrest, check_typespec
 from clamp.config import Settings
-from clamp.providers.azure.clients import AzureClients
-from clamp.providers.azure.resource_graph import TABLES, query_text
+from clamp.providers.azure.clients import AzureClients, SandboxCredential
+from clamp.providers.azure.resource_graph import TABLES, arm_object, query_text
 from clamp.sandbox.scenario import demo_scenario
 from clamp.sandbox.server import Sandbox
 from clamp.sandbox.state import SandboxState
@@ -116,3 +123,30 @@ def test_a_denied_principal_gets_403() -> None:
         assert caught.value.status_code == 403
         assert caught.value.error is not None
         assert caught.value.error.code == "AuthorizationFailed"
+
+
+def test_each_row_as_clamp_reads_it_fits_the_arm_model_of_its_type(
+    client: ResourceGraphClient,
+) -> None:
+    authorization = AuthorizationManagementClient(SandboxCredential(), SUB).role_assignments
+    assignment = sys.modules[type(authorization).__module__.rsplit(".", 2)[0]].models
+    models: dict[str, type] = {
+        "microsoft.network/networksecuritygroups": network.NetworkSecurityGroup,
+        "microsoft.network/networkinterfaces": network.NetworkInterface,
+        "microsoft.network/virtualnetworks": network.VirtualNetwork,
+        "microsoft.network/publicipaddresses": network.PublicIPAddress,
+        "microsoft.compute/virtualmachines": compute.VirtualMachine,
+        "microsoft.storage/storageaccounts": storage.StorageAccount,
+        "microsoft.authorization/roleassignments": assignment.RoleAssignment,
+    }
+    problems: list[str] = []
+    seen: set[str] = set()
+    for table, types in TABLES.items():
+        _, answer = ask(client, query_text(table, types), top=1000)
+        for row in answer.data:
+            cls, obj = models[row["type"]], arm_object(row)
+            check = check_msrest if hasattr(cls, "_attribute_map") else check_typespec
+            check(cls, obj, f"{row['type']} {row['name']}", problems)
+            seen.add(row["type"])
+    assert seen == set(models)
+    assert not problems, "\n".join(sorted(set(problems))[:40])
