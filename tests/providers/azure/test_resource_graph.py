@@ -107,7 +107,7 @@ def test_one_query_per_table_reads_a_whole_batch_of_subscriptions(box: Sandbox) 
 
 
 @pytest.mark.parametrize("box", [estate(3, resource_graph={"quota": 1000})], indirect=True)
-def test_pages_follow_the_skip_token_in_id_order(box: Sandbox) -> None:
+def test_pages_in_id_order_by_skip_token_or_at_once_by_skip(box: Sandbox) -> None:
     driver = AzureDriver(settings_for(box))
     query = query_text("resources", TABLES["resources"])
     scopes = [sub(i) for i in range(3)]
@@ -115,11 +115,16 @@ def test_pages_follow_the_skip_token_in_id_order(box: Sandbox) -> None:
     whole = ResourceGraph(driver.clients).rows(scopes, query)
     calls_before = driver.call_counts().made[GRAPH_KEY]
     paged = ResourceGraph(driver.clients, page=4).rows(scopes, query)
+    calls_between = driver.call_counts().made[GRAPH_KEY]
+    at_once = ResourceGraph(driver.clients, page=4, concurrency=4).rows(scopes, query)
 
     assert len(whole) > 12  # several pages of 4
-    assert [r["id"] for r in paged] == [r["id"] for r in whole]
     assert [r["id"] for r in whole] == sorted(r["id"] for r in whole)
-    assert driver.call_counts().made[GRAPH_KEY] - calls_before == math.ceil(len(whole) / 4)
+    assert [r["id"] for r in paged] == [r["id"] for r in whole]  # by $skipToken
+    assert [r["id"] for r in at_once] == [r["id"] for r in whole]  # by $skip, pages at once
+    pages = math.ceil(len(whole) / 4)
+    assert calls_between - calls_before == pages
+    assert driver.call_counts().made[GRAPH_KEY] - calls_between == pages
 
 
 @pytest.mark.parametrize("box", [estate(2, resource_graph={"denied": True})], indirect=True)

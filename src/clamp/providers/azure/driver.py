@@ -91,7 +91,7 @@ class AzureDriver(CloudDriver):
             self.databases,
         )
         self.entra = EntraService(self.clients)
-        self.graph = ResourceGraph(self.clients)
+        self.graph = ResourceGraph(self.clients, concurrency=settings.scan_concurrency)
         self.bulk = BulkInventory(
             self.clients, storage, identity, self.databases, settings.scan_concurrency
         )
