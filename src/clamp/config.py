@@ -289,6 +289,11 @@ class Settings:
     (``[gcp] scope = "organizations/N"`` or a list; default: every visible project)."""
     workers: Workers | None = None
     """The Celery workers to fan out to (``[workers]``, ``CLAMP_BROKER_URL``); None: in-process."""
+    azure_inventory: str = "resource-graph"
+    """How Azure resources are listed (``[azure] inventory``): ``resource-graph`` (bulk
+    queries, ARM for the rest) or ``arm`` (each type per subscription)."""
+    scan_concurrency: int = 8
+    """Scopes (and calls within a batch of scopes) collected at once (``[scan] concurrency``)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -346,6 +351,14 @@ class Settings:
                 env.get("CLAMP_CONFIG") or "config",
                 env.get("CLAMP_BROKER_URL"),
             )
+        if "azure" in config:
+            kwargs["azure_inventory"] = _azure_inventory(
+                config["azure"], env.get("CLAMP_CONFIG") or "config"
+            )
+        if "scan" in config:
+            kwargs["scan_concurrency"] = _scan_concurrency(
+                config["scan"], env.get("CLAMP_CONFIG") or "config"
+            )
         if "roles" in config:
             kwargs["roles"] = Roles.from_mapping(
                 config["roles"], env.get("CLAMP_CONFIG") or "config"
@@ -384,6 +397,29 @@ def _gcp(data: Any, where: str) -> tuple[str, tuple[str, ...]]:
             f"{where}: gcp.scope: organizations/N or folders/N (or a list of them), not {scope!r}"
         )
     return str(inventory), tuple(parents)
+
+
+INVENTORIES = ("resource-graph", "arm")
+
+
+def _azure_inventory(data: Any, where: str) -> str:
+    """``[azure] inventory = "resource-graph" | "arm"``."""
+    if not isinstance(data, Mapping) or set(data) - {"inventory"}:
+        raise ConfigError(f'{where}: azure: a table with inventory = "resource-graph" or "arm"')
+    inventory = data.get("inventory", INVENTORIES[0])
+    if inventory not in INVENTORIES:
+        raise ConfigError(f'{where}: azure.inventory: "resource-graph" or "arm", not {inventory!r}')
+    return str(inventory)
+
+
+def _scan_concurrency(data: Any, where: str) -> int:
+    """``[scan] concurrency = N`` (1 to 64)."""
+    if not isinstance(data, Mapping) or set(data) - {"concurrency"}:
+        raise ConfigError(f"{where}: scan: a table with concurrency = a number from 1 to 64")
+    value = data.get("concurrency", 8)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise ConfigError(f"{where}: scan.concurrency: a whole number from 1 to 64, not {value!r}")
+    return value
 
 
 def _metrics_public(data: Any, where: str) -> bool:

@@ -7,11 +7,19 @@ only the findings of the checks that ran can be resolved. An identity-plane scop
 tenant ``tenant:<id>``, Cloud Identity customer ``customer:<id>``) that was discovered, not
 asked for, and that the credential may not read is ``skipped`` instead: it names the
 permission that is missing and does not make the scan incomplete.
+
+Scopes are collected in batches (``CloudDriver.batch_size``: one Resource Graph query reads
+many subscriptions), ``[scan] concurrency`` batches at once where the driver is
+``thread_safe``; the outcome is the same as one
+scope after another, in the same order. After the scan, ``calls`` says per provider how many
+API calls it took (made, retried, throttled).
 """
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +30,8 @@ from clamp.config import Settings
 from clamp.errors import CloudError, PermissionDenied
 from clamp.inventory.offline import read_offline
 from clamp.model import Finding, Provider, Resource
-from clamp.providers.interface import CloudDriver
+from clamp.providers.interface import CloudDriver, ScopeOutcome
+from clamp.providers.limits import CallCounts
 from clamp.providers.objects import api_objects
 from clamp.store import ScanSummary
 
@@ -64,6 +73,8 @@ class ScanResult:
     skipped: list[tuple[Provider, str, str]] = field(default_factory=list)
     """(provider, scope, why): identity-plane scopes discovered but not readable."""
     checks: list[str] = field(default_factory=list)
+    calls: list[tuple[Provider, str]] = field(default_factory=list)
+    """(provider, ``N calls (R retried, T throttled)``) for each provider whose driver counts."""
 
 
 def evaluate_checks(
@@ -91,6 +102,21 @@ class ScopeRead:
     skipped: list[tuple[Provider, str, str]] = field(default_factory=list)
 
 
+def scope_read(
+    provider: Provider, scope: str, outcome: list[Resource] | CloudError, asked: Collection[str]
+) -> ScopeRead:
+    """What one scope's collection says: read, unreadable (reported), or an identity-plane
+    scope not ``asked`` for that the credential may not read (skipped)."""
+    if not isinstance(outcome, CloudError):
+        return ScopeRead(True, outcome)
+    identity_plane = scope.startswith(IDENTITY_PLANE) and scope not in asked
+    if isinstance(outcome, PermissionDenied) and identity_plane:
+        return ScopeRead(False, skipped=[(provider, scope, str(outcome))])
+    return ScopeRead(
+        False, errors=[f"{provider} {scope}: not scanned: {outcome}"], failures=[outcome]
+    )
+
+
 def read_scope(
     driver: CloudDriver,
     provider: Provider,
@@ -98,22 +124,15 @@ def read_scope(
     asked: Collection[str],
     bar: ScanProgress,
 ) -> ScopeRead:
-    """Collect one subscription or project (what an in-process scan and a worker's task
-    both do); an unreadable scope is reported, an identity-plane scope not ``asked`` for
-    that the credential may not read is skipped."""
+    """Collect one subscription or project on its own (a worker's task does this)."""
     bar.step(f"{provider} {scope}")
+    outcome: list[Resource] | CloudError
     try:
-        found = list(driver.collect(scope, bar.step))
-    except PermissionDenied as exc:
-        bar.scope_done(provider, scope, 0)
-        if scope.startswith(IDENTITY_PLANE) and scope not in asked:
-            return ScopeRead(False, skipped=[(provider, scope, str(exc))])
-        return ScopeRead(False, errors=[f"{provider} {scope}: not scanned: {exc}"], failures=[exc])
+        outcome = list(driver.collect(scope, bar.step))
     except CloudError as exc:
-        bar.scope_done(provider, scope, 0)
-        return ScopeRead(False, errors=[f"{provider} {scope}: not scanned: {exc}"], failures=[exc])
-    bar.scope_done(provider, scope, len(found))
-    return ScopeRead(True, found)
+        outcome = exc
+    bar.scope_done(provider, scope, 0 if isinstance(outcome, CloudError) else len(outcome))
+    return scope_read(provider, scope, outcome, asked)
 
 
 def scan_clouds(
@@ -134,8 +153,10 @@ def scan_clouds(
     failures: list[CloudError] = []
     unlisted: list[Provider] = []
     skipped: list[tuple[Provider, str, str]] = []
+    calls: list[tuple[Provider, str]] = []
     for provider in providers:
         driver = drivers(provider)
+        before = _totals(driver.call_counts())
         asked = scopes.get(provider) or []
         try:
             targets = asked or driver.discover_scopes()
@@ -145,16 +166,65 @@ def scan_clouds(
             unlisted.append(provider)
             continue
         bar.scopes(provider, targets)
+        concurrency = settings.scan_concurrency if driver.thread_safe else 1
+        outcomes = _collected(driver, targets, concurrency, provider, bar)
         for scope in targets:
-            read = read_scope(driver, provider, scope, asked, bar)
+            outcome = outcomes.get(scope)
+            if outcome is None:
+                outcome = CloudError(f"the {provider} driver did not read {scope}")
+            read = scope_read(provider, scope, outcome, asked)
             resources.extend(read.resources)
             seen.extend([(provider, scope)] if read.read else [])
             errors.extend(read.errors)
             failures.extend(read.failures)
             skipped.extend(read.skipped)
+        if (counts := driver.call_counts()) is not None:
+            made, retried, throttled = (a - b for a, b in zip(_totals(counts), before, strict=True))
+            calls.append((provider, f"{made} calls ({retried} retried, {throttled} throttled)"))
     result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
     result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
+    result.calls = calls
     return result
+
+
+def _totals(counts: CallCounts | None) -> tuple[int, int, int]:
+    if counts is None:
+        return (0, 0, 0)
+    return sum(counts.made.values()), sum(counts.retried.values()), sum(counts.throttled.values())
+
+
+def _collected(
+    driver: CloudDriver,
+    targets: Sequence[str],
+    concurrency: int,
+    provider: Provider,
+    bar: ScanProgress,
+) -> dict[str, list[Resource] | CloudError]:
+    """Every target's resources or error: batches of ``driver.batch_size`` scopes,
+    ``concurrency`` batches at once; progress is reported here, as each scope arrives."""
+    size = max(1, driver.batch_size)
+    batches = [list(targets[i : i + size]) for i in range(0, len(targets), size)]
+    arrived: queue.Queue[ScopeOutcome | None] = queue.Queue()
+
+    def run(batch: list[str]) -> None:
+        try:
+            for outcome in driver.collect_many(batch, bar.step):
+                arrived.put(outcome)
+        finally:  # None: this batch is over (a bug's exception is raised by result() below)
+            arrived.put(None)
+
+    outcomes: dict[str, list[Resource] | CloudError] = {}
+    with ThreadPoolExecutor(max(1, min(concurrency, len(batches)))) as pool:
+        running = [pool.submit(run, batch) for batch in batches]
+        for _ in running:
+            while (item := arrived.get()) is not None:
+                scope, outcome = item
+                outcomes[scope] = outcome
+                found = 0 if isinstance(outcome, CloudError) else len(outcome)
+                bar.scope_done(provider, scope, found)
+        for future in running:
+            future.result()
+    return outcomes
 
 
 def scan_files(

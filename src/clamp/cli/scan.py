@@ -216,6 +216,7 @@ def _print_scan(result: ScanResult, fmt: str) -> None:
                     {"provider": p, "scope": s, "reason": why} for p, s, why in result.skipped
                 ],
                 "summary": scan_summary_to_json(summary) if summary else None,
+                "calls": {str(p): calls for p, calls in result.calls},
             }
         )
         return
@@ -223,6 +224,8 @@ def _print_scan(result: ScanResult, fmt: str) -> None:
         f"scanned {len(result.scopes)} scope(s), {result.resources} "
         f"resource(s): {len(result.findings)} finding(s)" + (f" — {summary}" if summary else "")
     )
+    for provider, calls in result.calls:
+        render.console.print(f"{provider}: {calls}")
     for provider, scope, why in result.skipped:
         render.console.print(f"[yellow]skipped:[/yellow] {provider} {scope}: {why}")
     for error in result.errors:

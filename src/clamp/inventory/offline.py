@@ -27,32 +27,11 @@ from typing import Any
 from clamp.errors import InputError
 from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
 from clamp.model import Provider, Resource
-from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.assets import UNKNOWN_PROJECT, asset_objects, project_ids
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.objects import object_key
 
-ARM_TOP_LEVEL = frozenset(
-    {
-        "id",
-        "name",
-        "type",
-        "location",
-        "tags",
-        "etag",
-        "kind",
-        "sku",
-        "identity",
-        "zones",
-        "plan",
-        "managedBy",
-        "extendedLocation",
-        "properties",
-        "resourceGroup",
-        "subscriptionId",
-        "tenantId",
-    }
-)
 AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
 
 

@@ -25,6 +25,7 @@ from clamp.providers.gcp.instance_changes import GceInstanceChanges
 from clamp.providers.identity_changes import IdentityChanges
 from clamp.providers.ingress import IngressChanges
 from clamp.providers.interface import CloudDriver
+from clamp.providers.limits import CallBudget
 from clamp.providers.password import PasswordChanges
 from clamp.providers.storage_changes import StorageChanges
 
@@ -55,8 +56,12 @@ PASSWORD_CHANGES: dict[Provider, PasswordChanges] = {
 }
 
 
-def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
-    """A function returning one cached driver per provider; SDKs load on first use."""
+def driver_factory(
+    settings: Settings, budget: CallBudget | None = None
+) -> Callable[[Provider], CloudDriver]:
+    """A function returning one cached driver per provider; SDKs load on first use.
+    ``budget`` paces the Azure driver's calls (default: in-process token buckets; workers
+    pass one shared across processes, ``clamp.providers.limits``)."""
     cache: dict[Provider, CloudDriver] = {}
 
     def get(provider: Provider) -> CloudDriver:
@@ -65,7 +70,7 @@ def driver_factory(settings: Settings) -> Callable[[Provider], CloudDriver]:
                 case Provider.AZURE:
                     from clamp.providers.azure.driver import AzureDriver
 
-                    cache[provider] = AzureDriver(settings)
+                    cache[provider] = AzureDriver(settings, budget=budget)
                 case Provider.GCP:
                     from clamp.providers.gcp.driver import GcpDriver
 

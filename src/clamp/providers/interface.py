@@ -10,12 +10,16 @@ SDK exceptions are translated into ``clamp.errors.CloudError`` subclasses here, 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from clamp.errors import CloudError
 from clamp.model import Change, Provider, Resource
 from clamp.providers.calls import Call, CallTable, call_of
+from clamp.providers.limits import CallCounts
 
 ProgressCallback = Callable[[str], None]
+ScopeOutcome = tuple[str, list[Resource]] | tuple[str, CloudError]
+"""One scope and its resources, or the error that kept it from being read."""
 
 
 class CloudDriver(ABC):
@@ -32,6 +36,28 @@ class CloudDriver(ABC):
     @abstractmethod
     def collect(self, scope: str, progress: ProgressCallback | None = None) -> Iterable[Resource]:
         """Every resource Clamp evaluates in one subscription or project."""
+
+    thread_safe: bool = False
+    """Whether ``collect_many`` may run for several batches at once in threads (its SDK
+    clients are safe to share; httplib2, under googleapiclient, is not)."""
+    batch_size: int = 1
+    """How many scopes ``collect_many`` reads together at best (a bulk inventory API's
+    batch); a scan hands it batches of this size, several batches at once."""
+
+    def collect_many(
+        self, scopes: Sequence[str], progress: ProgressCallback | None = None
+    ) -> Iterator[ScopeOutcome]:
+        """Each scope of ``scopes`` (in order) with its resources, or the ``CloudError``
+        that kept it from being read; by default ``collect`` one scope after another."""
+        for scope in scopes:
+            try:
+                yield scope, list(self.collect(scope, progress))
+            except CloudError as exc:
+                yield scope, exc
+
+    def call_counts(self) -> CallCounts | None:
+        """The calls this driver made so far (made, retried, throttled), if it counts them."""
+        return None
 
     @abstractmethod
     def read(self, resource_id: str) -> Resource:

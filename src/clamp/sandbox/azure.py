@@ -43,6 +43,8 @@ from clamp.sandbox.arm import (
 from clamp.sandbox.arm_admin import effective_admin_rules
 from clamp.sandbox.arm_network import NSG, check_security_rule, nsg_in_use, restamp
 from clamp.sandbox.arm_objects import ResourceObjects
+from clamp.sandbox.arm_resourcegraph import PATH as RESOURCE_GRAPH_PATH
+from clamp.sandbox.arm_resourcegraph import ResourceGraphApi
 from clamp.sandbox.arm_storage import ACCOUNT, account_keys
 from clamp.sandbox.graph import build_graph_app
 from clamp.sandbox.logs_ingestion import logs_ingestion_route
@@ -344,14 +346,15 @@ def _body(content: bytes) -> Json | Response:
 
 
 def build_azure_app(state: SandboxState) -> Starlette:
-    """The ASGI app for the sandbox's HTTPS listener: ARM, Microsoft Graph at /v1.0 and
-    the Logs Ingestion API at /dataCollectionRules."""
+    """The ASGI app for the sandbox's HTTPS listener: ARM, Azure Resource Graph, Microsoft
+    Graph at /v1.0 and the Logs Ingestion API at /dataCollectionRules."""
     api = ArmApi(state)
     methods = ["GET", "PUT", "DELETE", "PATCH", "POST"]
     return Starlette(
         routes=[
             Mount("/v1.0", app=build_graph_app(state)),
             logs_ingestion_route(state),
+            Route(RESOURCE_GRAPH_PATH, ResourceGraphApi(state).query, methods=["POST"]),
             Route("/{path:path}", api.dispatch, methods=methods),
         ]
     )

@@ -196,6 +196,9 @@ class Sandbox:
             "access_log": False,
             "lifespan": "off",
             "timeout_graceful_shutdown": 1,
+            # uvicorn's 5 s default drops idle connections while a client honours a 5 s
+            # quota window or Retry-After; a POST on a dropped one is not retried.
+            "timeout_keep_alive": 120,
         }
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(

@@ -5,6 +5,7 @@ A scenario is ``{"azure": {"<subscription id>": [<ARM objects as GET returns the
 "gcp_organizations": {"<organization id>": [<hierarchical firewall policies>]},
 "entra": {"<tenant id>": {<Microsoft Graph directory objects>}},
 "cloudidentity": {"<customer id>": {"organization": ..., "policies": [...]}},
+"resource_graph": {"denied": false, "quota": 15, "window_seconds": 5},
 "faults": [<fault rules>]}``. ``SandboxState`` keeps that structure as it is, so
 ``to_scenario()`` round-trips: what was seeded, plus every write since.
 """
@@ -67,6 +68,9 @@ class SandboxState:
     entra: dict[str, Json] = field(default_factory=dict)
     cloudidentity: dict[str, Json] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    resource_graph: Json = field(default_factory=dict)
+    """Azure Resource Graph's answers (``sandbox.arm_resourcegraph``): ``denied`` (403 to
+    every query), ``quota`` queries per ``window_seconds`` (default 15 per 5)."""
     ingested: dict[str, list[Json]] = field(default_factory=dict)
     """Records uploaded to the Logs Ingestion API, by ``"{ruleId}/{stream}"``."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -80,12 +84,13 @@ class SandboxState:
             "gcp_organizations",
             "entra",
             "cloudidentity",
+            "resource_graph",
             "faults",
         }
         if unknown:
             raise InputError(
-                f"scenario has unknown top-level key(s) {sorted(unknown)}; "
-                "valid: azure, gcp, gcp_organizations, entra, cloudidentity, faults"
+                f"scenario has unknown top-level key(s) {sorted(unknown)}; valid: azure, gcp, "
+                "gcp_organizations, entra, cloudidentity, resource_graph, faults"
             )
         data = copy.deepcopy(dict(scenario))
         for cloud in ("azure", "gcp", "gcp_organizations"):
@@ -103,7 +108,13 @@ class SandboxState:
                 raise InputError(
                     f"scenario '{directory}' must map each tenant or customer id to its objects"
                 )
+        graph = data.get("resource_graph") or {}
+        if not isinstance(graph, dict) or set(graph) - {"denied", "quota", "window_seconds"}:
+            raise InputError(
+                "scenario 'resource_graph' is a mapping of denied, quota and window_seconds"
+            )
         return cls(
+            resource_graph=graph,
             azure=data.get("azure") or {},
             gcp=data.get("gcp") or {},
             gcp_organizations=data.get("gcp_organizations") or {},
@@ -131,6 +142,8 @@ class SandboxState:
                 out["entra"] = copy.deepcopy(self.entra)
             if self.cloudidentity:
                 out["cloudidentity"] = copy.deepcopy(self.cloudidentity)
+            if self.resource_graph:
+                out["resource_graph"] = copy.deepcopy(self.resource_graph)
             return out
 
     def take_fault(self, provider: str, method: str, path: str) -> Fault | None:

@@ -9,14 +9,17 @@ normalizes them together, so links between them (a NIC's NSG, a lock's scope) re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
 
 from clamp.config import Settings
-from clamp.errors import InputError, ResourceNotFound
+from clamp.errors import CloudError, InputError, PermissionDenied, ResourceNotFound
 from clamp.model import Change, Provider, Resource
+from clamp.providers.azure.bulk_inventory import BulkInventory
 from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.databases import DatabaseService
@@ -27,9 +30,14 @@ from clamp.providers.azure.identity import IdentityService
 from clamp.providers.azure.network import RULE_TYPE, NetworkService
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_entra import tenant_resource
+from clamp.providers.azure.resource_graph import ResourceGraph
 from clamp.providers.azure.storage import StorageService
 from clamp.providers.azure.vm import VmService
-from clamp.providers.interface import CloudDriver, ProgressCallback
+from clamp.providers.interface import CloudDriver, ProgressCallback, ScopeOutcome
+from clamp.providers.limits import CallBudget, CallCounts
+
+BATCH = 100
+"""Subscriptions per Resource Graph query (Clamp's choice: few queries, pages of 1,000)."""
 
 
 class AzureService(Protocol):
@@ -60,19 +68,86 @@ class AzureDriver(CloudDriver):
 
     provider = Provider.AZURE
     calls = CALLS
+    thread_safe = True  # azure-core's requests transport and Clamp's client cache
 
-    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
-        self.clients = AzureClients(settings, credential)
+    def __init__(
+        self,
+        settings: Settings,
+        credential: TokenCredential | None = None,
+        budget: CallBudget | None = None,
+    ) -> None:
+        """``budget`` paces every call (default: in-process buckets, ``providers.pacing``;
+        workers pass one shared across processes)."""
+        self.settings = settings
+        self.clients = AzureClients(settings, credential, budget)
         self.databases = DatabaseService(self.clients)
+        storage, identity = StorageService(self.clients), IdentityService(self.clients)
         self.services: tuple[AzureService, ...] = (
             NetworkService(self.clients),
-            StorageService(self.clients),
-            IdentityService(self.clients),
+            storage,
+            identity,
             VmService(self.clients),
             SnapshotService(self.clients),
             self.databases,
         )
         self.entra = EntraService(self.clients)
+        self.graph = ResourceGraph(self.clients, concurrency=settings.scan_concurrency)
+        self.bulk = BulkInventory(
+            self.clients, storage, identity, self.databases, settings.scan_concurrency
+        )
+        self.graph_denied = False
+        """Set when Resource Graph answered 403: collection lists each type from then on."""
+
+    @property
+    def batch_size(self) -> int:  # type: ignore[override]
+        """Subscriptions per Resource Graph query; 1 when each type is listed per scope."""
+        return 1 if self._per_type else BATCH
+
+    @property
+    def _per_type(self) -> bool:
+        return self.settings.azure_inventory == "arm" or self.graph_denied
+
+    def call_counts(self) -> CallCounts:
+        """Every ARM and Resource Graph call made through this driver's clients."""
+        return self.clients.counts
+
+    def collect_many(
+        self, scopes: Sequence[str], progress: ProgressCallback | None = None
+    ) -> Iterator[ScopeOutcome]:
+        """Tenants (Microsoft Graph) one by one; subscriptions by Resource Graph in one
+        batch, completed from ARM (``bulk_inventory``), or each type listed per
+        subscription when ``[azure] inventory = "arm"`` or Resource Graph refuses (403)."""
+        subscriptions = [s for s in scopes if not self.entra.owns(s)]
+        yield from super().collect_many([s for s in scopes if self.entra.owns(s)], progress)
+        if not subscriptions:
+            return
+        if not self._per_type:
+            outcomes = self.bulk.collect(self.graph, subscriptions, progress)
+            try:
+                first = next(outcomes, None)
+            except PermissionDenied:
+                self.graph_denied = True
+                if progress:
+                    progress("azure: Resource Graph denied (403); listing each type instead")
+            except CloudError as exc:
+                for scope in subscriptions:
+                    yield scope, exc
+                return
+            else:
+                for scope, outcome in itertools.chain([first] if first else [], outcomes):
+                    if isinstance(outcome, CloudError):
+                        yield scope, outcome
+                    else:
+                        yield scope, resources_from_arm(outcome, scope)
+                return
+        with ThreadPoolExecutor(self.settings.scan_concurrency) as pool:
+            listed = [pool.submit(self._listed, scope, progress) for scope in subscriptions]
+            for future in listed:
+                yield future.result()
+
+    def _listed(self, scope: str, progress: ProgressCallback | None) -> ScopeOutcome:
+        """One subscription with each type listed, or the error that stopped it."""
+        return next(super().collect_many([scope], progress))
 
     def discover_scopes(self) -> list[str]:
         """Enabled subscriptions the credential can see, then their tenants

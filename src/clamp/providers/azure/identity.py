@@ -60,11 +60,15 @@ class IdentityService:
         client = self.clients.authorization(subscription)
         with translated(f"list role assignments in {subscription}", ASSIGNMENTS_READ):
             assignments = [_wire(a) for a in client.role_assignments.list_for_subscription()]
+        return assignments + self.definitions(subscription)
+
+    def definitions(self, subscription: str) -> list[dict[str, Any]]:
+        """The role definitions assignable in a subscription (built-in and custom)."""
+        client = self.clients.authorization(subscription)
         with translated(f"list role definitions in {subscription}", DEFINITIONS_READ):
-            definitions = [
+            return [
                 _wire(d) for d in client.role_definitions.list(f"/subscriptions/{subscription}")
             ]
-        return assignments + definitions
 
     def owns(self, resource_id: str) -> bool:
         """Whether ``resource_id`` is a virtual machine."""

@@ -75,6 +75,33 @@ TYPES = {
 LISTED = STORAGE_PARTS | DATABASE_PARTS
 
 
+ARM_TOP_LEVEL = frozenset(
+    {
+        "id",
+        "name",
+        "type",
+        "location",
+        "tags",
+        "etag",
+        "kind",
+        "sku",
+        "identity",
+        "zones",
+        "plan",
+        "managedBy",
+        "extendedLocation",
+        "properties",
+        "resourceGroup",
+        "subscriptionId",
+        "tenantId",
+    }
+)
+"""Top-level fields of an ARM resource, and the ``resourceGroup``/``subscriptionId``/
+``tenantId`` columns exports (az CLI) and Resource Graph rows add beside them."""
+LISTED_COLUMNS = frozenset({"resourceGroup", "subscriptionId", "tenantId"})
+"""The columns of ``ARM_TOP_LEVEL`` a GET of the resource does not return."""
+
+
 ASSIGNMENT_SEGMENT = "/providers/Microsoft.Authorization/roleAssignments/"
 BROAD_ROLES = frozenset({"Owner", "Contributor", "User Access Administrator"})
 

@@ -8,6 +8,8 @@ GRAPH_READ_PERMISSIONS = ("Domain.Read.All", "Directory.Read.All", "Policy.Read.
 
 SCAN_PERMISSIONS = (
     "Microsoft.Resources/subscriptions/read",
+    # Azure Resource Graph's queries (``resource_graph``); without it, each type is listed
+    "Microsoft.ResourceGraph/resources/read",
     "Microsoft.Network/networkSecurityGroups/read",
     "Microsoft.Network/networkInterfaces/read",
     "Microsoft.Network/publicIPAddresses/read",

@@ -56,8 +56,8 @@ class StorageService:
             accounts = [raw(a) for a in self.clients.storage(scope).storage_accounts.list()]
         objects = list(accounts)
         for account in accounts:
-            objects += self._parts(str(account["id"]))
-        return objects + self._locks(scope)
+            objects += self.parts(str(account["id"]))
+        return objects + self.locks(scope)
 
     def owns(self, resource_id: str) -> bool:
         """Whether ``resource_id`` is a storage account."""
@@ -70,9 +70,10 @@ class StorageService:
             account = raw(
                 self.clients.storage(subscription).storage_accounts.get_properties(group, name)
             )
-        return [account, *self._parts(resource_id), *self._locks(subscription)]
+        return [account, *self.parts(resource_id), *self.locks(subscription)]
 
-    def _parts(self, account_id: str) -> list[dict[str, Any]]:
+    def parts(self, account_id: str) -> list[dict[str, Any]]:
+        """An account's blob service and containers (what Resource Graph does not hold)."""
         subscription, group, name = account_ref(account_id)
         client = self.clients.storage(subscription)
         with translated(f"read the blob service of {account_id}", SERVICE_READ):
@@ -84,7 +85,8 @@ class StorageService:
         service.setdefault("type", BLOB_SERVICE_TYPE)
         return [service, *containers]
 
-    def _locks(self, subscription: str) -> list[dict[str, Any]]:
+    def locks(self, subscription: str) -> list[dict[str, Any]]:
+        """The management locks of a subscription."""
         with translated(f"list management locks in subscription {subscription}", LOCKS_READ):
             locks = self.clients.locks(subscription).management_locks.list_at_subscription_level()
             return [_lock_json(lock) for lock in locks]
