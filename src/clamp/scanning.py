@@ -156,7 +156,7 @@ def scan_clouds(
     calls: list[tuple[Provider, str]] = []
     for provider in providers:
         driver = drivers(provider)
-        before = _totals(driver.call_counts())
+        before = call_totals(driver.call_counts())
         asked = scopes.get(provider) or []
         try:
             targets = asked or driver.discover_scopes()
@@ -179,15 +179,23 @@ def scan_clouds(
             failures.extend(read.failures)
             skipped.extend(read.skipped)
         if (counts := driver.call_counts()) is not None:
-            made, retried, throttled = (a - b for a, b in zip(_totals(counts), before, strict=True))
-            calls.append((provider, f"{made} calls ({retried} retried, {throttled} throttled)"))
+            made, retried, throttled = (
+                a - b for a, b in zip(call_totals(counts), before, strict=True)
+            )
+            calls.append((provider, calls_line(made, retried, throttled)))
     result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
     result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
     result.calls = calls
     return result
 
 
-def _totals(counts: CallCounts | None) -> tuple[int, int, int]:
+def calls_line(made: int, retried: int, throttled: int) -> str:
+    """``N calls (R retried, T throttled)``, as a scan reports a provider's calls."""
+    return f"{made} calls ({retried} retried, {throttled} throttled)"
+
+
+def call_totals(counts: CallCounts | None) -> tuple[int, int, int]:
+    """Calls made, retried and throttled in all (zeros when the driver counts none)."""
     if counts is None:
         return (0, 0, 0)
     return sum(counts.made.values()), sum(counts.retried.values()), sum(counts.throttled.values())

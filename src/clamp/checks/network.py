@@ -172,7 +172,7 @@ class ExposedPorts(Check):
             ):
                 if not layer.region or instance_region(i) == layer.region:
                     reached[i.id] = {"instance": i.id, "external_ip": i.facets["external_ip"]}
-        listed = sorted(reached.values(), key=lambda r: not r["external_ip"])
+        listed = sorted(reached.values(), key=lambda r: (not r["external_ip"], r["instance"]))
         extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
         finding = self._finding(
             network, [e for e, _, _ in found], (listed[:MAX_REACHES], len(listed)), extra

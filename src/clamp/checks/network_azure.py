@@ -97,8 +97,9 @@ def vnet_reaches(inventory: Inventory, nics: list[Resource]) -> Reaches:
 
 
 def listed(reached: list[dict[str, Any]]) -> Reaches:
-    """Reached VMs, public ones first, at most ``MAX_REACHES``, and their count."""
-    reached.sort(key=lambda r: not r["public_ip"])
+    """Reached VMs, public ones first, then by id (whatever order the collection listed
+    them in), at most ``MAX_REACHES``, and their count."""
+    reached.sort(key=lambda r: (not r["public_ip"], r["vm"].lower()))
     return reached[:MAX_REACHES], len(reached)
 
 

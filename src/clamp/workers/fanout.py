@@ -22,7 +22,7 @@ from clamp.checks import CHECKS
 from clamp.errors import CloudError, WorkersUnavailable
 from clamp.model import Finding, Provider
 from clamp.providers.interface import CloudDriver
-from clamp.scanning import ScanProgress, ScanResult
+from clamp.scanning import ScanProgress, ScanResult, call_totals, calls_line
 from clamp.store import Store
 from clamp.store.codec import record_from_json
 from clamp.workers.app import outcome
@@ -50,15 +50,22 @@ def scan_on_workers(
     bar = progress or ScanProgress()
     result = ScanResult(scopes=[], resources=0, findings=[])
     pending: list[tuple[Provider, list[str], AsyncResult]] = []
+    calls: dict[Provider, list[int]] = {}
     for provider in providers:
         asked = scopes.get(provider) or []
+        driver = drivers(provider)
+        before = call_totals(driver.call_counts())
         try:
-            targets = asked or drivers(provider).discover_scopes()
+            targets = asked or driver.discover_scopes()
         except CloudError as exc:
             result.errors.append(f"{provider}: cannot list scopes: {exc}")
             result.failures.append(exc)
             result.unlisted.append(provider)
             continue
+        if driver.call_counts() is not None:  # the listing's calls, then each task's
+            calls[provider] = [
+                a - b for a, b in zip(call_totals(driver.call_counts()), before, strict=True)
+            ]
         bar.scopes(provider, targets)
         for start in range(0, len(targets), batch):
             part = list(targets[start : start + batch])
@@ -71,7 +78,13 @@ def scan_on_workers(
             if sent is not None:
                 sent(provider, part, handle)
     for provider, part, handle in pending:
-        _gather(result, provider, part, _wait(handle, timeout), bar)
+        data = _wait(handle, timeout)
+        _gather(result, provider, part, data, bar)
+        if provider in calls and isinstance(data, dict):
+            calls[provider] = [
+                a + b for a, b in zip(calls[provider], data.get("calls", (0, 0, 0)), strict=True)
+            ]
+    result.calls = [(p, calls_line(*totals)) for p, totals in calls.items()]
     return _record(store, result, checks)
 
 

@@ -28,7 +28,7 @@ from clamp.events.triggers import EVENTS, EventRules
 from clamp.model import ActionRecord, ActionStatus, Provider, Resource
 from clamp.providers.interface import CloudDriver
 from clamp.roles import Role, Roles
-from clamp.scanning import ScanProgress, evaluate_checks, read_scope
+from clamp.scanning import ScanProgress, call_totals, evaluate_checks, read_scope
 from clamp.store import Store
 from clamp.store.codec import action_to_json, record_to_json
 from clamp.users import Accounts
@@ -57,6 +57,7 @@ def scan_scopes(
     The scan's lifecycle update is the caller's (``clamp.workers.fanout``): it needs every
     scope's findings at once."""
     driver = drivers(provider)
+    before = call_totals(driver.call_counts())
     resources: list[Resource] = []
     read: list[str] = []
     errors_: list[str] = []
@@ -81,6 +82,7 @@ def scan_scopes(
         "errors": errors_,
         "failures": failures,
         "skipped": skipped,
+        "calls": [a - b for a, b in zip(call_totals(driver.call_counts()), before, strict=True)],
     }
 
 

@@ -123,6 +123,18 @@ def test_a_403_on_the_policy_read_names_the_permission(
     assert "compute.networks.getRegionEffectiveFirewalls" in SCAN_PERMISSIONS
 
 
+def test_a_429_on_the_policy_read_is_retried_after_its_retry_after(
+    sandbox: Sandbox, sandbox_settings: Settings
+) -> None:
+    throttled = Fault(status=429, path="getEffectiveFirewalls", retry_after=0.1, times=2)
+    sandbox.state.faults.append(throttled)
+
+    found = _admin(sandbox_settings)
+
+    assert throttled.times == 0  # both 429s were met, and the read went on past them
+    assert found == _admin(sandbox_settings)  # the same scan as an unthrottled one
+
+
 def test_the_sandbox_serves_policies_and_rules_as_compute_does(sandbox: Sandbox) -> None:
     compute = _compute(sandbox)
 

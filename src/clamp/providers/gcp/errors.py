@@ -43,9 +43,12 @@ LOGIN_HINT = "run `gcloud auth application-default login` or set GOOGLE_APPLICAT
 
 def _retry_after(exc: Exception, attempt: int) -> float:
     """Seconds to wait: the response's ``Retry-After`` (seconds or HTTP date), else backoff."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    header = headers.get("Retry-After") if headers is not None else None
+    if isinstance(exc, HttpError):  # httplib2's response is the headers, lower-cased
+        header = exc.resp.get("retry-after")
+    else:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        header = headers.get("Retry-After") if headers is not None else None
     delay = _seconds(header) if header is not None else None
     return min(max(delay if delay is not None else BACKOFF * 2**attempt, 0.0), MAX_DELAY)
 
@@ -128,13 +131,21 @@ RETRIED = (gexc.TooManyRequests, gexc.ServerError, OSError)
 connections."""
 
 
+def _retried(exc: Exception) -> bool:
+    """Throttling, a server error or a dropped connection, from either kind of client (a
+    discovery client's ``HttpError`` carries the status on ``resp``)."""
+    if isinstance(exc, HttpError):
+        return int(exc.resp.status) == 429 or int(exc.resp.status) >= 500
+    return isinstance(exc, RETRIED) and not isinstance(exc, GoogleAuthError)
+
+
 def call(what: str, permission: str, operation: Callable[[], T]) -> T:
     """Run ``operation``; retry ``RETRIED``; translate the rest."""
     for attempt in range(ATTEMPTS):
         try:
             return operation()
         except SDK_ERRORS as exc:
-            retry = isinstance(exc, RETRIED) and not isinstance(exc, GoogleAuthError)
+            retry = _retried(exc)
             if not retry or attempt == ATTEMPTS - 1:
                 raise translate(exc, what, permission) from exc
             time.sleep(_retry_after(exc, attempt))
