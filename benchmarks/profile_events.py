@@ -50,6 +50,7 @@ PARTS: list[tuple[Any, str, str]] = [
     (EventBook, "get", "store: the event read back"),
     (RuleBook, "record_resource", "store: the re-read's tags"),
     (Store, "record_findings", "store: findings recorded"),
+    (Store, "record_reread", "store: tags, findings (and done) in one write"),
     (EventBook, "done", "store: the event marked done"),
     (AzureDriver, "read_related", "SDK: the NSG re-read"),
     (intake_module, "evaluate_checks", "checks"),
