@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of the loop here")
     args = parser.parse_args()
     for owner, name, label in PARTS:
-        setattr(owner, name, _timed(getattr(owner, name), label))
+        if hasattr(owner, name):  # (older code had no record_reread)
+            setattr(owner, name, _timed(getattr(owner, name), label))
     with tempfile.TemporaryDirectory(prefix="clamp-profile-events-") as tmp:
         root = Path(tmp)
         (root / "rules.yaml").write_text(RULES)
