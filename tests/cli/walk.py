@@ -31,6 +31,8 @@ BY_NAME = {
     "name": "a-rule",
     "framework_id": "nist-csf-2.0",
     "subscription": "projects/p/subscriptions/s",
+    "provider": "azure",
+    "endpoint": "https://clamp.example.com",
 }
 
 

@@ -106,3 +106,38 @@ def pull(
         table.add_column(name, justify="right")
     table.add_row(*(str(figures[n]) for n in PULL_COUNTS))
     render.console.print(table)
+
+
+@events_app.command("setup")
+@one_line_errors
+def setup(
+    provider: Annotated[str, typer.Option("--provider", help="azure or gcp")],
+    endpoint: Annotated[
+        str,
+        typer.Option("--endpoint", help="the service's public URL, e.g. https://clamp.example.com"),
+    ],
+    subscription: Annotated[
+        str | None, typer.Option("--subscription", help="the Azure subscription id")
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="the Google Cloud project id")
+    ] = None,
+    resource_group: Annotated[
+        str | None,
+        typer.Option("--resource-group", help="Azure: where to create the system topic if none"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the plan, change nothing")
+    ] = False,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Create the cloud side of change events through the SDKs — Azure: an Event Grid
+    subscription on the subscription's system topic; Google Cloud: a topic, a log sink,
+    its grant and a push subscription with OIDC. Prints the plan first; idempotent."""
+    check_format(fmt)
+    from clamp.cli.events_setup import plan_setup, run_setup
+
+    ctx = context()
+    made_setup = plan_setup(ctx.settings, provider, endpoint, subscription, project, resource_group)
+    plan = made_setup.plan()
+    run_setup(ctx, made_setup, plan, dry_run=dry_run, fmt=fmt)

@@ -25,6 +25,7 @@ from clamp.providers.interface import CloudDriver
 from clamp.scanning import evaluate_checks
 from clamp.store import Store
 from clamp.store.events import Intake, StoredEvent
+from clamp.store.records import FindingsUpdate
 
 log = logging.getLogger("clamp.events")
 
@@ -84,16 +85,19 @@ class EventIntake:
         if stored is None:
             raise InputError(f"no event {event_id!r}")
         try:
-            result, opened = self._refresh(stored.event)
+            result, opened, finished = self._refresh(stored.event)
         except ClampError as exc:
-            result, opened = f"not evaluated: {exc}", ()
-        processed = _now()
+            result, opened, finished = f"not evaluated: {exc}", (), None
         acted = due = None
-        if self.triggers is not None and opened:
-            triggered = self.triggers.act(opened, stored.received)
-            result = "; ".join(filter(None, (result, triggered.note)))
-            acted, due = triggered.acted, triggered.due
-        self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
+        if finished is not None:  # done with the findings, in the same write
+            processed = finished
+        else:
+            processed = _now()
+            if self.triggers is not None and opened:
+                triggered = self.triggers.act(opened, stored.received)
+                result = "; ".join(filter(None, (result, triggered.note)))
+                acted, due = triggered.acted, triggered.due
+            self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
         self.metrics.handled(stored.received, processed, acted)
         for other in covers:
             covered = self.store.events.get(other)
@@ -118,23 +122,29 @@ class EventIntake:
             self.metrics.action_latency.observe((triggered.acted - stored.received).total_seconds())
         return triggered.note
 
-    def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...]]:
-        """What re-reading the event's resource did, and the findings it opened."""
+    def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...], datetime | None]:
+        """What re-reading the event's resource did, the findings it opened, and when the
+        event was recorded as done with them (None: not yet, rules may run first)."""
         driver = self.drivers(event.provider)
         resource = driver.evaluated_resource(event.resource)
         if resource is None:
-            return f"nothing Clamp evaluates: {event.resource}", ()
+            return f"nothing Clamp evaluates: {event.resource}", (), None
         try:
             related = driver.read_related(resource)
         except ResourceNotFound:
             gone = self.store.record_findings([resource], [])
-            return f"{resource} is gone: {gone.resolved} finding(s) resolved", ()
-        self.store.rules.record_resource(related[0])  # its tags, for rules scoped by them
+            return f"{resource} is gone: {gone.resolved} finding(s) resolved", (), None
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
-        update = self.store.record_findings([changed], findings)
-        words = f"re-read {changed}: {len(findings)} finding(s), {len(update.opened)} opened"
-        return f"{words}, {update.resolved} resolved", update.opened
+
+        def words(update: FindingsUpdate) -> str:
+            found = f"re-read {changed}: {len(findings)} finding(s), {len(update.opened)} opened"
+            return f"{found}, {update.resolved} resolved"
+
+        # its tags (for rules scoped by them), its findings, and the event done when none
+        # opened: one write
+        update, done = self.store.record_reread(related[0], findings, event.id, words)
+        return words(update), update.opened, done
 
     def pending(self) -> list[StoredEvent]:
         """Events stored but never processed (the service stopped in between)."""

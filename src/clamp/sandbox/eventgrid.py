@@ -6,7 +6,8 @@ Wire shapes from azure-mgmt-eventgrid 10.4 (api-version 2025-02-15: ``PUT|GET|PA
 /{scope}/providers/Microsoft.EventGrid/eventSubscriptions/{name}``, ``POST …/getFullUrl``,
 ``GET /subscriptions/{id}/providers/Microsoft.EventGrid/eventSubscriptions``; system topics
 ``…/resourceGroups/{g}/providers/Microsoft.EventGrid/systemTopics/{t}`` of ``topicType``
-``Microsoft.Resources.Subscriptions`` and their ``eventSubscriptions``; the
+``Microsoft.Resources.Subscriptions``, listed by ``GET /subscriptions/{id}[/resourceGroups/
+{g}]/providers/Microsoft.EventGrid/systemTopics``, and their ``eventSubscriptions``; the
 ``EventSubscription`` and ``WebHookEventSubscriptionDestination`` models: ``endpointUrl``
 is written, ``endpointBaseUrl`` read back, the full URL only from ``getFullUrl``) and the
 Event Grid documentation: "Webhook event delivery" (a PUT answers 201 ``Creating`` with an
@@ -90,6 +91,13 @@ class EventGrid:
             with self._lock:
                 status = self._operations.get(rest[3].lower())
             return JSONResponse(status) if status else not_found(path)
+        if lower == ["systemtopics"]:  # systemTopics.list_by_subscription|resource_group
+            if request.method != "GET":
+                return arm_error(405, "MethodNotAllowed", request.method)
+            under = f"{scope}/".lower()
+            with self._lock:
+                listed = [t for key, t in self.topics.items() if key.startswith(under)]
+            return JSONResponse({"value": listed})
         if lower[:1] == ["systemtopics"] and len(rest) >= 2:
             topic_id = f"{scope}/providers/{TOPIC_TYPE}/{rest[1]}"
             if len(rest) == 2:

@@ -12,8 +12,12 @@ body ``{"message": {"attributes", "data", "messageId", "message_id", "publishTim
 "publish_time"}, "subscription"}``; 102, 200, 201, 202 and 204 acknowledge) and
 "Authentication for push subscriptions" (a Google-signed OIDC token with ``aud``,
 ``azp``, ``email``, ``email_verified``, ``iss`` https://accounts.google.com, ``sub``,
-``iat``, ``exp``). Errors are the one-platform ``{"error": {"code", "message",
-"status"}}``. The sandbox signs push tokens with its own key (served at
+``iat``, ``exp``). A topic's IAM policy: ``projects.topics.getIamPolicy`` (``GET
+v1/{+resource}:getIamPolicy``) and ``setIamPolicy`` (``POST v1/{+resource}:setIamPolicy``,
+body ``SetIamPolicyRequest``) with the ``Policy`` schema (``bindings`` of ``role`` and
+``members``, ``etag`` for read-modify-write, ``version``); a set whose ``etag`` is not the
+current one is refused 409 ``ABORTED`` ("IAM Policies: concurrency control"). Errors are
+the one-platform ``{"error": {"code", "message", "status"}}``. The sandbox signs push tokens with its own key (served at
 ``/oauth2/v3/certs``, like Google's), checks no IAM (who may publish, act as the push
 service account) and pushes wrapped messages only.
 """
@@ -41,16 +45,20 @@ from clamp.sandbox.state import Json, SandboxState
 
 ACKS = frozenset({102, 200, 201, 202, 204})
 STATUS = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 409: "ALREADY_EXISTS"}
+EMPTY_POLICY_ETAG = "ACAB"
+"""The etag of a policy never set (what Google's IAM answers for one, as seen in its docs'
+examples; the sandbox is unsure every service uses it)."""
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def platform_error(code: int, message: str) -> JSONResponse:
+def platform_error(code: int, message: str, status: str | None = None) -> JSONResponse:
     """Google's one-platform error body."""
+    status = status or STATUS.get(code, "UNKNOWN")
     return JSONResponse(
-        {"error": {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN")}},
+        {"error": {"code": code, "message": message, "status": status}},
         status_code=code,
     )
 
@@ -66,6 +74,8 @@ class PubSub:
         self.identities = identities
         self.topics: dict[str, Json] = {}
         self.subscriptions: dict[str, Json] = {}
+        self.policies: dict[str, Json] = {}
+        """Topic name → its IAM policy (``bindings``, ``etag``, ``version``)."""
         self._ids = itertools.count(int(time.time()) * 1000)
         self._lock = threading.Lock()
         self.pulls = PullQueues(self._ack_deadline, platform_error)
@@ -82,6 +92,9 @@ class PubSub:
         methods = ["PUT", "GET", "DELETE"]
         return [
             *self.pulls.routes(),
+            # before the topic route, whose {topic} would take ``T:getIamPolicy`` too
+            Route(base + "/topics/{topic}:getIamPolicy", self.topic_policy, methods=["GET"]),
+            Route(base + "/topics/{topic}:setIamPolicy", self.topic_policy, methods=["POST"]),
             Route(base + "/topics/{topic}", self.topic, methods=methods),
             Route(base + "/subscriptions/{sub}", self.subscription, methods=methods),
         ]
@@ -123,6 +136,38 @@ class PubSub:
         with self._lock:
             self.topics[name] = created
         return JSONResponse(created)
+
+    async def topic_policy(self, request: Request) -> Response:
+        """``projects.topics.getIamPolicy`` and ``projects.topics.setIamPolicy``."""
+        project, topic = request.path_params["project"], request.path_params["topic"]
+        name = f"projects/{project}/topics/{topic}"
+        if answer := self._project_problem(project):
+            return answer
+        body = await _json(request) if request.method == "POST" else {}
+        with self._lock:
+            if name not in self.topics:
+                return _missing(name)
+            current = self.policies.get(name) or {"version": 1, "etag": EMPTY_POLICY_ETAG}
+            if request.method == "GET":
+                return JSONResponse(current)
+            policy = body.get("policy")
+            if not isinstance(policy, dict):
+                return platform_error(400, "policy is required")
+            if policy.get("etag") and policy["etag"] != current["etag"]:
+                return platform_error(409, "There were concurrent policy changes.", "ABORTED")
+            bindings = [
+                {"role": str(b.get("role")), "members": sorted({str(m) for m in b["members"]})}
+                for b in policy.get("bindings") or []
+                if isinstance(b, dict) and b.get("members")
+            ]
+            digest = hashlib.sha256(json.dumps(bindings, sort_keys=True).encode()).digest()
+            stored = {
+                "version": 1,
+                "etag": base64.b64encode(digest[:8]).decode(),
+                **({"bindings": bindings} if bindings else {}),
+            }
+            self.policies[name] = stored
+        return JSONResponse(stored)
 
     async def subscription(self, request: Request) -> Response:
         """``projects.subscriptions.create|get|delete``."""

@@ -70,17 +70,16 @@ class RuleBook:
             known = session.get(InventoryRow, resource.id)
             if known is not None and dict(known.tags or {}) == dict(resource.tags):
                 return
-        row = InventoryRow(
-            id=resource.id,
-            provider=resource.provider.value,
-            scope=resource.scope,
-            type=str(resource.type),
-            tags=dict(resource.tags),
-            raw=to_jsonable(resource.raw),
-            seen=datetime.now(UTC),
-        )
         with self._writes.begin() as session:
-            session.merge(row)
+            session.merge(_inventory_row(resource))
+
+    def record_resource_in(self, session: Session, resource: Resource) -> None:
+        """``record_resource`` inside the caller's write transaction."""
+        known = session.execute(
+            select(InventoryRow.tags).where(InventoryRow.id == resource.id)
+        ).first()
+        if known is None or dict(known[0] or {}) != dict(resource.tags):
+            session.merge(_inventory_row(resource))
 
     def inventory(self) -> list[InventoryItem]:
         """Every resource of the last scan of each scope."""
@@ -144,3 +143,16 @@ def _batches(ids: list[str], size: int = 500) -> Iterator[list[str]]:
     """``ids`` in slices small enough for one ``IN (…)`` on every database."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+def _inventory_row(resource: Resource) -> InventoryRow:
+    """The inventory row of a resource an event's re-read saw."""
+    return InventoryRow(
+        id=resource.id,
+        provider=resource.provider.value,
+        scope=resource.scope,
+        type=str(resource.type),
+        tags=dict(resource.tags),
+        raw=to_jsonable(resource.raw),
+        seen=datetime.now(UTC),
+    )

@@ -142,10 +142,7 @@ class EventBook:
         was issued, and — while rules with an enforcement delay wait — when they are due
         and the findings they are to act on."""
         with self._writes.begin() as session:
-            row = session.get(EventRow, event_id)
-            if row is not None:
-                row.processed, row.result, row.acted = when, result, acted
-                row.due, row.opened = due, json.dumps(list(opened)) if due else None
+            done_in(session, event_id, when, result, acted, due=due, opened=opened)
 
     def waited(
         self, event_id: str, note: str, acted: datetime | None, due: datetime | None
@@ -187,6 +184,23 @@ class EventBook:
         )
         with self._reads() as session:
             return [_stored(row) for row in session.scalars(query)]
+
+
+def done_in(
+    session: Session,
+    event_id: str,
+    when: datetime,
+    result: str,
+    acted: datetime | None = None,
+    *,
+    due: datetime | None = None,
+    opened: Sequence[str] = (),
+) -> None:
+    """``EventBook.done`` inside the caller's write transaction."""
+    row = session.get(EventRow, event_id)
+    if row is not None:
+        row.processed, row.result, row.acted = when, result, acted
+        row.due, row.opened = due, json.dumps(list(opened)) if due else None
 
 
 def _bump(session: Session, name: str, n: int = 1) -> None:

@@ -7,7 +7,7 @@ same database (SQLite serializes writers, PostgreSQL locks what must be serializ
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.config import Settings
 from clamp.errors import InputError, NotFoundError
-from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Severity
+from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Resource, Severity
 from clamp.store import codec
 from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
-from clamp.store.events import EventBook
+from clamp.store.events import EventBook, done_in
 from clamp.store.incidents import IncidentBook
 from clamp.store.jobs import JobBook
 from clamp.store.lifecycle import (
@@ -250,6 +250,36 @@ class Store:
             moved = "finding.resolved" if fixed else "finding.reopened"
             findings_moved_in(session, [(moved, row) for row in rows], now, actor)
         return len(rows)
+
+    def record_reread(
+        self,
+        resource: Resource,
+        findings: Sequence[Finding],
+        event_id: str,
+        result: Callable[[FindingsUpdate], str],
+    ) -> tuple[FindingsUpdate, datetime | None]:
+        """Record what an event's re-read of ``resource`` found, in one write: its tags
+        in the inventory (``RuleBook.record_resource``), its findings (``record_findings``)
+        and — when they opened none, so no rule is to run on them — the event as done
+        with ``result(update)``. The update, and when the event was done (None: not yet)."""
+        now = _now()
+        wanted = {resource.id.lower()}
+        seen = {f.id: f for f in findings if f.resource.lower() in wanted}
+        opened: list[str] = []
+        back: set[str] = set()
+        with self._writes.begin() as session:
+            lock_findings(session)
+            open_seen(session, seen, now, opened, back)
+            rows = live_on_resources(session, wanted)
+            gone = [row for row in rows if resolve_unseen(row, seen, now)]
+            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
+            self.rules.record_resource_in(session, resource)
+            update = FindingsUpdate(tuple(opened), len(gone))
+            done = None
+            if not opened:
+                done = _now()
+                done_in(session, event_id, done, result(update))
+        return update, done
 
     def findings(
         self,

@@ -73,6 +73,14 @@ def raw(model: Any) -> dict[str, Any]:
     return data
 
 
+def arm_json(pipeline_response: Any, _deserialized: Any, _headers: Any) -> dict[str, Any]:
+    """A ``cls=`` for an SDK get: the ARM JSON of the answer itself — what ``raw`` of the
+    model gives (azure-mgmt-network's models keep the JSON they are built from and
+    ``as_dict`` walks it back), without the walk: the event re-read's hot path."""
+    data: dict[str, Any] = pipeline_response.http_response.json()
+    return data
+
+
 class NetworkService:
     """NSGs and their security rules, plus the NICs, VNets, IPs and VMs exposure needs."""
 
@@ -135,10 +143,10 @@ class NetworkService:
             return [vnet, *effective_admin_rules(network, [vnet]), *on_vnet]
         ref = ArmId.parse(resource_id)
         with translated(f"read {resource_id}", NSG_READ):
-            nsg = self.clients.network(ref.subscription).network_security_groups.get(
-                ref.group, ref.nsg
-            )
-        return [raw(nsg)]
+            nsg: Any = self.clients.network(  # arm_json: the JSON, not the model
+                ref.subscription
+            ).network_security_groups.get(ref.group, ref.nsg, cls=arm_json)
+        return [nsg]
 
     def current(self, change: Change) -> dict[str, Any] | None:
         """The security rule, NSG or NIC's NSG association as Azure has it now, or None."""

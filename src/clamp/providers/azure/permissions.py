@@ -38,3 +38,18 @@ SCAN_PERMISSIONS = (
 services name in their read calls)."""
 DIRECTORY_SCAN_PERMISSIONS = GRAPH_READ_PERMISSIONS
 """The Microsoft Graph application permissions ``collect`` of ``tenant:<id>`` needs."""
+
+EVENTS_SETUP_READS = (
+    "Microsoft.EventGrid/systemTopics/read",
+    "Microsoft.EventGrid/systemTopics/eventSubscriptions/read",
+)
+"""The reads ``clamp events setup`` plans with (``event_subscriptions``)."""
+EVENTS_SETUP_PERMISSIONS = (
+    *EVENTS_SETUP_READS,
+    "Microsoft.EventGrid/systemTopics/write",
+    "Microsoft.EventGrid/systemTopics/eventSubscriptions/write",
+)
+"""Everything ``clamp events setup`` needs on the Azure subscription."""
+EVENTS_SETUP_ROLES = ("EventGrid Contributor",)
+"""The built-in role that holds them (EventGrid EventSubscription Contributor alone cannot
+create the system topic: Event Grid's "Authorizing access to Event Grid resources")."""

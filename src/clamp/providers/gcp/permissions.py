@@ -32,3 +32,29 @@ DIRECTORY_SCAN_PERMISSIONS = (f"OAuth scope {POLICIES_SCOPE}", POLICIES_LIST)
 """What ``collect`` of ``customer:<id>`` needs outside IAM (Cloud Identity Policy API): the
 Policy API's OAuth scope and a Workspace / Cloud Identity admin privilege (neither goes in
 an IAM role)."""
+
+EVENTS_SETUP_READS = (
+    "pubsub.topics.get",
+    "logging.sinks.get",
+    "pubsub.topics.getIamPolicy",
+    "pubsub.subscriptions.get",
+)
+"""The reads ``clamp events setup`` plans with (``event_sinks``)."""
+EVENTS_SETUP_PERMISSIONS = (
+    *EVENTS_SETUP_READS,
+    "pubsub.topics.create",
+    "logging.sinks.create",
+    "pubsub.topics.setIamPolicy",
+    "pubsub.subscriptions.create",
+    "pubsub.topics.attachSubscription",
+    "iam.serviceAccounts.actAs",
+)
+"""Everything ``clamp events setup`` needs on the project (``attachSubscription`` on the
+topic for the subscription's create; ``actAs`` on the push service account)."""
+EVENTS_SETUP_ROLES = (
+    "roles/pubsub.admin",
+    "roles/logging.configWriter",
+    "roles/iam.serviceAccountUser (on the push service account)",
+)
+"""Predefined roles holding them: Pub/Sub Admin (topics, subscriptions, the topic's IAM),
+Logs Configuration Writer (sinks), Service Account User (the OIDC token's account)."""
