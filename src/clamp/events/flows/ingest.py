@@ -47,6 +47,18 @@ class IngestSummary:
     coverage: set[str] = field(default_factory=set)
     """What had flow logging on, as the logs show (VNets, NSGs, subnetworks, rules, VMs)."""
 
+    def merge(self, other: IngestSummary) -> None:
+        """Add another ingestion's figures to these."""
+        self.files += other.files
+        self.tuples += other.tuples
+        self.aggregates += other.aggregates
+        self.skipped += other.skipped
+        self.coverage |= other.coverage
+        if other.first and (self.first is None or other.first < self.first):
+            self.first = other.first
+        if other.last and (self.last is None or other.last > self.last):
+            self.last = other.last
+
     def as_json(self) -> dict[str, Any]:
         """The summary as ``--format json`` prints it."""
         return {
