@@ -9,7 +9,6 @@ import pytest
 
 from clamp.model import Finding, Provider, Severity
 
-
 MakeFinding = Callable[..., Finding]
 
 

@@ -140,7 +140,7 @@ def test_nsg_v2_tuples_are_seconds_with_letters_for_protocol_and_decision() -> N
 def test_a_malformed_tuple_is_an_input_error_naming_where() -> None:
     broken = json.loads(json.dumps(NSG_V2))
     broken["properties"]["flows"][0]["flows"][0]["flowTuples"] = ["1764583202,94.102.49.190"]
-    with pytest.raises(InputError, match="blob.json: record 3"):
+    with pytest.raises(InputError, match=r"blob\.json: record 3"):
         list(record_rows(broken, "blob.json: record 3", {}))
     with pytest.raises(InputError, match="neither a VNet flow log"):
         list(record_rows({"records": []}, "x", {}))

@@ -118,10 +118,10 @@ def test_json_arrays_and_ndjson_are_read_entry_by_entry() -> None:
 
 def test_malformed_exports_name_the_line_or_entry() -> None:
     ndjson = json.dumps(VPC_FLOW).encode() + b"\n{not json\n"
-    with pytest.raises(InputError, match="flows.ndjson: line 2"):
+    with pytest.raises(InputError, match=r"flows\.ndjson: line 2"):
         list(file_entries(io.BufferedReader(io.BytesIO(ndjson)), "flows.ndjson"))
     array = json.dumps([VPC_FLOW, FIREWALL]).encode()[:-40]
-    with pytest.raises(InputError, match="flows.json: entry 2"):
+    with pytest.raises(InputError, match=r"flows\.json: entry 2"):
         list(file_entries(io.BufferedReader(io.BytesIO(array)), "flows.json"))
     broken = json.loads(json.dumps(VPC_FLOW))
     broken["jsonPayload"]["bytes_sent"] = "lots"
