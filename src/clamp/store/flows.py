@@ -8,15 +8,17 @@ counts, on SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clamp.events.flows.aggregate import AGGREGATE_COLUMNS
 from clamp.events.flows.model import Coverage, FlowAggregate, FlowDecision
 from clamp.model import Direction, Provider
 from clamp.store.flow_tables import FlowAggregateRow, FlowCoverageRow, FlowCursorRow
@@ -63,26 +65,42 @@ def _insert(dialect: str, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def _upsert(dialect: str) -> Any:
-    table: Any = FlowAggregateRow.__table__
-    statement = _insert(dialect, table)
-    new = statement.excluded
-    added = {
-        name: table.c[name] + new[name]
-        for name in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
-    }
-    return statement.on_conflict_do_update(
-        index_elements=["key"],
-        set_={
-            **added,
-            "first_seen": case(
-                (new.first_seen < table.c.first_seen, new.first_seen), else_=table.c.first_seen
-            ),
-            "last_seen": case(
-                (new.last_seen > table.c.last_seen, new.last_seen), else_=table.c.last_seen
-            ),
-        },
+def _upsert_sql(placeholder: str) -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
+    first and latest last time; the same text on SQLite and PostgreSQL (driver-level, so
+    a batch of aggregates costs one ``executemany``)."""
+    table = FlowAggregateRow.__tablename__
+    columns = ", ".join(AGGREGATE_COLUMNS)
+    values = ", ".join([placeholder] * len(AGGREGATE_COLUMNS))
+    added = ", ".join(
+        f"{c} = {table}.{c} + excluded.{c}"
+        for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
     )
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (key) DO UPDATE SET "
+        f"{added}, "
+        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
+        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
+        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
+        f"THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+
+
+DAY_MS = 86_400_000
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_day(day_ms: int) -> str:
+    return f"{datetime.fromtimestamp(day_ms / 1000, UTC):%Y-%m-%d}"
+
+
+def _sqlite_time(ms: int) -> str:
+    """A time as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds)."""
+    of_day = ms % DAY_MS
+    seconds, milli = divmod(of_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_sqlite_day(ms - of_day)} {hour:02d}:{minute:02d}:{second:02d}.{milli * 1000:06d}"
 
 
 def _covered(dialect: str) -> Any:
@@ -97,7 +115,9 @@ class FlowWriter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
-        self._upsert = _upsert(self._dialect)
+        postgres = self._dialect == "postgresql"
+        self._upsert = _upsert_sql("%s" if postgres else "?")
+        self._time: Callable[[int], Any] = _dt if postgres else _sqlite_time
         self._cover = _covered(self._dialect)
 
     def cursor(self, source: str) -> Cursor:
@@ -120,16 +140,27 @@ class FlowWriter:
         )
         self.session.merge(row)
 
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        """Add aggregate rows (column values with ``key``): counts add up per key."""
-        if rows:
-            self.session.execute(self._upsert, rows)
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times in epoch ms): counts add
+        up per key."""
+        if not rows:
+            return
+        time = self._time
+        buckets: dict[int, Any] = {}
+        values = []
+        for row in rows:
+            ms = row[10]
+            bucket = buckets.get(ms)
+            if bucket is None:
+                bucket = buckets[ms] = time(ms)
+            values.append((*row[:10], bucket, *row[11:16], time(row[16]), time(row[17])))
+        self.session.connection().exec_driver_sql(self._upsert, values)
 
-    def cover(self, provider: str, buckets: Iterable[tuple[str, datetime]]) -> None:
-        """Record that these resources had flow logging in these buckets."""
+    def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
+        """Record that these resources had flow logging in these buckets (epoch ms)."""
         values = [
-            {"provider": provider, "resource": resource.lower(), "bucket": bucket}
-            for resource, bucket in buckets
+            {"provider": provider, "resource": resource.lower(), "bucket": _dt(ms)}
+            for resource, ms in buckets
         ]
         if values:
             self.session.execute(self._cover, values)

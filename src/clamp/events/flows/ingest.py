@@ -125,6 +125,9 @@ class FlowIngest:
     def _fold(self, provider: str, rows: Iterable[Any], targets: Iterable[str]) -> None:
         targets = [t for t in targets if t]
         self.summary.tuples += self.aggregator.fold(provider, rows, targets)
+        self._covered(targets)
+
+    def _covered(self, targets: list[str]) -> None:
         self.summary.coverage.update(targets)
         if self.aggregator.size >= self.config.flush_keys:
             self.flush()
@@ -156,9 +159,7 @@ class FlowIngest:
             if number <= cursor.records:
                 self.summary.skipped += 1
                 continue
-            where = f"{path}: record {number}"
-            rows = azure.record_rows(record, where, self.addresses.macs)
-            self._fold(AZURE, rows, [azure.record_target(record) or ""])
+            self.azure_record(record, f"{path}: record {number}")
             cursor.records = number
             yield None
 
@@ -180,8 +181,10 @@ class FlowIngest:
 
     def azure_record(self, record: Mapping[str, Any], where: str) -> None:
         """Fold one Azure flow-log record in (a blob's block)."""
-        rows = azure.record_rows(record, where, self.addresses.macs)
-        self._fold(AZURE, rows, [azure.record_target(record) or ""])
+        groups = azure.record_groups(record, where, self.addresses.macs)
+        targets = [t for t in (azure.record_target(record),) if t]
+        self.summary.tuples += self.aggregator.fold_groups(AZURE, groups, where, targets)
+        self._covered(targets)
 
     def finish(self) -> IngestSummary:
         """Write the rest and prune buckets past retention; the summary."""

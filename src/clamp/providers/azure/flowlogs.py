@@ -27,21 +27,13 @@ from typing import IO, Any
 import ijson
 
 from clamp.errors import InputError
-from clamp.events.flows.model import FlowDecision
-from clamp.events.flows.rows import FlowRow, protocol_name
-from clamp.model import Direction
+from clamp.events.flows.rows import PROTOCOLS, CsvLayout, FlowRow, TupleGroup, group_rows
 
 VNET_CONTAINER = "insights-logs-flowlogflowevent"
 NSG_CONTAINER = "insights-logs-networksecuritygroupflowevent"
 CONTAINERS = (VNET_CONTAINER, NSG_CONTAINER)
 NSG_PROTOCOLS = {"T": "tcp", "U": "udp"}
-DIRECTIONS = {"I": Direction.INGRESS, "O": Direction.EGRESS}
-ALLOWED, DENIED = FlowDecision.ALLOWED, FlowDecision.DENIED
 Record = Mapping[str, Any]
-
-
-def _count(text: str) -> int:
-    return int(text) if text else 0
 
 
 def _bad(where: str, message: str) -> InputError:
@@ -53,16 +45,47 @@ def mac_of(text: str) -> str:
     return text.replace("-", "").replace(":", "").upper()
 
 
-def record_rows(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[FlowRow]:
-    """The flow rows of one record (VNet v4 or NSG v2); ``macs`` names NICs' resources."""
+VNET_V4 = CsvLayout(
+    width=13, ms_per_unit=1, protocols=PROTOCOLS, denied=7, state=7, counts=(10, 12, 9, 11)
+)
+"""VNet flow logs v4: ms, IPs, ports, protocol number, I/O, state B/C/E/D, encryption,
+packets and bytes source→destination, then destination→source."""
+NSG_V2 = CsvLayout(
+    width=13, ms_per_unit=1000, protocols=NSG_PROTOCOLS, denied=7, state=8, counts=(10, 12, 9, 11)
+)
+"""NSG flow logs v2: seconds, IPs, ports, T/U, I/O, decision A/D, state B/C/E, the same
+counts (empty on B)."""
+
+
+def record_groups(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[TupleGroup]:
+    """The tuple groups of one record (VNet v4 or NSG v2), each with its rule and the
+    resource ``macs`` (NIC MAC → resource) or the record names."""
     if not isinstance(record, Mapping):
         raise _bad(where, "a record is not a JSON object")
-    if "flowRecords" in record:
-        yield from _vnet_rows(record, where, macs)
-    elif isinstance(record.get("properties"), Mapping) and "flows" in record["properties"]:
-        yield from _nsg_rows(record, where, macs)
-    else:
-        raise _bad(where, "neither a VNet flow log (flowRecords) nor an NSG flow log record")
+    try:
+        if "flowRecords" in record:
+            mac = str(record.get("macAddress") or "")
+            resource = _resource(record_target(record), mac, macs)
+            for flow in record["flowRecords"]["flows"]:
+                for group in flow["flowGroups"]:
+                    tuples = group["flowTuples"]
+                    yield TupleGroup(VNET_V4, group.get("rule") or None, resource, tuples)
+        elif isinstance(record.get("properties"), Mapping) and "flows" in record["properties"]:
+            for by_rule in record["properties"]["flows"]:
+                rule = by_rule.get("rule") or None
+                for by_mac in by_rule["flows"]:
+                    resource = _resource(None, str(by_mac.get("mac") or ""), macs)
+                    yield TupleGroup(NSG_V2, rule, resource, by_mac["flowTuples"])
+        else:
+            raise _bad(where, "neither a VNet flow log (flowRecords) nor an NSG flow log record")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _bad(where, f"malformed flow-log record ({_what(exc)})") from None
+
+
+def record_rows(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[FlowRow]:
+    """The flow rows of one record (VNet v4 or NSG v2)."""
+    for group in record_groups(record, where, macs):
+        yield from group_rows(group, where)
 
 
 def record_target(record: Record) -> str | None:
@@ -77,65 +100,6 @@ def _resource(target: str | None, mac: str, macs: Mapping[str, str]) -> str | No
     if target and "/networkinterfaces/" in target.lower():
         return target
     return None
-
-
-def _vnet_rows(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[FlowRow]:
-    resource = _resource(record_target(record), str(record.get("macAddress") or ""), macs)
-    try:
-        for flow in record["flowRecords"]["flows"]:
-            for group in flow["flowGroups"]:
-                rule = group.get("rule") or None
-                for text in group["flowTuples"]:
-                    f = text.split(",")
-                    state = f[7]
-                    yield (
-                        int(f[0]),
-                        f[1],
-                        f[2],
-                        int(f[3]) if f[3] else None,
-                        int(f[4]) if f[4] else None,
-                        protocol_name(f[5]),
-                        DIRECTIONS[f[6]],
-                        DENIED if state == "D" else ALLOWED,
-                        rule,
-                        resource,
-                        state,
-                        _count(f[10]),
-                        _count(f[12]),
-                        _count(f[9]),
-                        _count(f[11]),
-                    )
-    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
-        raise _bad(where, f"malformed VNet flow tuple or record ({_what(exc)})") from None
-
-
-def _nsg_rows(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[FlowRow]:
-    try:
-        for by_rule in record["properties"]["flows"]:
-            rule = by_rule.get("rule") or None
-            for by_mac in by_rule["flows"]:
-                resource = _resource(None, str(by_mac.get("mac") or ""), macs)
-                for text in by_mac["flowTuples"]:
-                    f = text.split(",")
-                    yield (
-                        int(f[0]) * 1000,
-                        f[1],
-                        f[2],
-                        int(f[3]) if f[3] else None,
-                        int(f[4]) if f[4] else None,
-                        NSG_PROTOCOLS[f[5]],
-                        DIRECTIONS[f[6]],
-                        DENIED if f[7] == "D" else ALLOWED,
-                        rule,
-                        resource,
-                        f[8] or None,
-                        _count(f[10]),
-                        _count(f[12]),
-                        _count(f[9]),
-                        _count(f[11]),
-                    )
-    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
-        raise _bad(where, f"malformed NSG flow tuple or record ({_what(exc)})") from None
 
 
 def _what(exc: Exception) -> str:
