@@ -23,6 +23,7 @@ from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.events.coalesce import Coalescer
+from clamp.events.flows.intake import take_message
 from clamp.events.gcp import parse_push
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
@@ -78,6 +79,9 @@ def pull_round(puller: Puller, intake: EventIntake, max_messages: int) -> PullCo
     counts = PullCounts(received=len(received))
     events: list[CloudEvent] = []
     for message in received:
+        if take_message(intake.store, intake.settings.flows, message.body) is not None:
+            counts.stored += 1  # a flow-log entry: folded into the aggregates, stored once
+            continue
         try:
             event, _message_id = parse_push(message.body)
         except InputError as exc:

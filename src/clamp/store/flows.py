@@ -87,6 +87,8 @@ def _upsert_sql(placeholder: str) -> str:
 
 
 DAY_MS = 86_400_000
+SQLITE_CACHE_KIB = 65_536
+"""SQLite's page cache while ingesting (its default is 2 MiB)."""
 
 
 @lru_cache(maxsize=4096)
@@ -119,6 +121,8 @@ class FlowWriter:
         self._upsert = _upsert_sql("%s" if postgres else "?")
         self._time: Callable[[int], Any] = _dt if postgres else _sqlite_time
         self._cover = _covered(self._dialect)
+        if not postgres:  # the upserts walk a unique index: keep more of it in memory
+            session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
     def cursor(self, source: str) -> Cursor:
         """The stored cursor of ``source`` (a fresh one if never ingested)."""
@@ -169,6 +173,12 @@ class FlowWriter:
         """Delete aggregates and coverage of buckets that start before ``before``."""
         self.session.execute(delete(FlowAggregateRow).where(FlowAggregateRow.bucket < before))
         self.session.execute(delete(FlowCoverageRow).where(FlowCoverageRow.bucket < before))
+        # a Pub/Sub entry's cursor only guards against redelivery (``events.flows.intake``)
+        self.session.execute(
+            delete(FlowCursorRow).where(
+                FlowCursorRow.source.startswith("entry:"), FlowCursorRow.updated < before
+            )
+        )
 
 
 def _aggregate(row: FlowAggregateRow) -> FlowAggregate:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from clamp.config import Settings
 from clamp.errors import ConflictError
 from clamp.events.flows.config import FlowsConfig
 from clamp.events.flows.ingest import Addresses, FlowIngest, IngestSummary
@@ -94,3 +95,14 @@ class StorageIngest:
 def ingest_storage(store: Store, config: FlowsConfig, blobs: FlowLogBlobs) -> IngestSummary:
     """One round over ``blobs``' account (see ``StorageIngest``)."""
     return StorageIngest(store, config, blobs).run()
+
+
+def ingest_accounts(store: Store, settings: Settings) -> IngestSummary:
+    """One round over every ``[flows] storage_accounts`` account (the service's schedule)."""
+    from clamp.providers.azure.clients import AzureClients
+
+    clients = AzureClients(settings)
+    total = IngestSummary()
+    for account in settings.flows.storage_accounts:
+        total.merge(ingest_storage(store, settings.flows, FlowLogBlobs(clients, account)))
+    return total
