@@ -95,8 +95,8 @@ def _print(summary: IngestSummary, fmt: str, account: str | None = None) -> None
         str(data["tuples"]),
         str(data["new_aggregates"]),
         str(data["skipped"]),
-        data["first"] or "—",
-        data["last"] or "—",
+        f"{summary.first:%Y-%m-%d %H:%M}" if summary.first else "—",
+        f"{summary.last:%Y-%m-%d %H:%M}" if summary.last else "—",
     )
     render.console.print(table)
     covered = data["coverage"]
