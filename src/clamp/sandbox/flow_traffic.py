@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -363,3 +363,22 @@ def _gcp_entry(number: int, project: str, at: datetime, log: str, payload: Json,
         "receiveTimestamp": _stamp(at + timedelta(seconds=20)),
         "jsonPayload": payload,
     }
+
+
+def publish_gcp(
+    state: SandboxState,
+    route: Callable[[list[Json]], None],
+    start: datetime,
+    minutes: int,
+    *,
+    scale: int = 1,
+    seed: int = 15,
+) -> int:
+    """Route the GCP story's entries through the log sinks (``AuditLogs.route``), one
+    project at a time as Cloud Logging does; the entries routed."""
+    by_project: dict[str, list[Json]] = {}
+    for entry in gcp_entries(state, start, minutes, scale=scale, seed=seed):
+        by_project.setdefault(str(entry["logName"]).split("/")[1], []).append(entry)
+    for entries in by_project.values():
+        route(entries)
+    return sum(len(e) for e in by_project.values())

@@ -174,10 +174,22 @@ class Sandbox:
 
     async def _flowlogs(self, request: Request) -> Response:
         # Generate flow-log traffic into a storage account's PT1H.json blobs (the demo story).
-        from clamp.sandbox.flow_traffic import publish_azure
+        from clamp.sandbox.flow_traffic import publish_azure, publish_gcp
 
         try:
             body = await request.json()
+            if body.get("cloud") == "gcp":  # through the log sinks to their Pub/Sub topics
+                minutes = int(body.get("minutes", 60))
+                since = datetime.now(UTC).replace(second=0, microsecond=0)
+                routed = publish_gcp(
+                    self.state,
+                    self.audit_logs.route,
+                    since - timedelta(minutes=minutes),
+                    minutes,
+                    scale=int(body.get("scale", 1)),
+                    seed=int(body.get("seed", 15)),
+                )
+                return JSONResponse({"entries": routed}, status_code=201)
             account = str(body["account"])
             minutes, scale = int(body.get("minutes", 60)), int(body.get("scale", 1))
             start = datetime.fromisoformat(str(body["start"])) if "start" in body else None
