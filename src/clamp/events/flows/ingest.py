@@ -108,19 +108,23 @@ def files_under(paths: Iterable[Path]) -> Iterator[Path]:
             raise InputError(f"{path}: no such file or folder")
 
 
+def count_aggregates(writer: FlowWriter) -> int:
+    """How many aggregate rows the store holds (for "new aggregates")."""
+    return writer.session.scalar(select(func.count()).select_from(FlowAggregateRow)) or 0
+
+
 class FlowIngest:
     """Folds flow logs into the store's aggregates within one transaction per call."""
 
-    def __init__(self, writer: FlowWriter, config: FlowsConfig, addresses: Addresses) -> None:
+    def __init__(
+        self, writer: FlowWriter, config: FlowsConfig, addresses: Addresses, *, count: bool = True
+    ) -> None:
         self.writer = writer
         self.config = config
         self.addresses = addresses
         self.aggregator = Aggregator(config.bucket, addresses.ips)
         self.summary = IngestSummary()
-        self._before = self._count()
-
-    def _count(self) -> int:
-        return self.writer.session.scalar(select(func.count()).select_from(FlowAggregateRow)) or 0
+        self._before = count_aggregates(writer) if count else None
 
     def _fold(self, provider: str, rows: Iterable[Any], targets: Iterable[str]) -> None:
         targets = [t for t in targets if t]
@@ -193,7 +197,8 @@ class FlowIngest:
         if aggregator.first_ms is not None and aggregator.last_ms is not None:
             summary.first = datetime.fromtimestamp(aggregator.first_ms / 1000, UTC)
             summary.last = datetime.fromtimestamp(aggregator.last_ms / 1000, UTC)
-        summary.aggregates = max(0, self._count() - self._before)
+        if self._before is not None:
+            summary.aggregates = max(0, count_aggregates(self.writer) - self._before)
         self.writer.prune(datetime.now(UTC) - timedelta(days=self.config.retention_days))
         return summary
 

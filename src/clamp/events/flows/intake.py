@@ -44,7 +44,7 @@ def take_entry(store: Store, config: FlowsConfig, entry: Mapping[str, Any]) -> b
         cursor = writer.cursor(source)
         if cursor.records:
             return False
-        ingest = FlowIngest(writer, config, Addresses())
+        ingest = FlowIngest(writer, config, Addresses(), count=False)
         ingest.entry(entry, f"Pub/Sub message {entry.get('insertId', '')}")
         cursor.records = 1
         writer.save_cursor(cursor)

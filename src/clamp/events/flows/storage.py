@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from clamp.config import Settings
 from clamp.errors import ConflictError
 from clamp.events.flows.config import FlowsConfig
-from clamp.events.flows.ingest import Addresses, FlowIngest, IngestSummary
+from clamp.events.flows.ingest import Addresses, FlowIngest, IngestSummary, count_aggregates
 from clamp.providers.azure.flowlog_blobs import FlowLogBlobs, ListedBlob
 from clamp.providers.azure.flowlogs import block_record
 from clamp.store.store import Store
@@ -53,18 +53,22 @@ class StorageIngest:
 
     def run(self) -> IngestSummary:
         """Read every blob's new blocks; the summary of the round."""
+        with self.store.flows.writing() as writer:
+            before = count_aggregates(writer)
         for listed in self.blobs.listed():
             try:
                 self.summary.merge(self._blob(listed))
             except ConflictError:
                 self.changed_while_read += 1
+        with self.store.flows.writing() as writer:
+            self.summary.aggregates = max(0, count_aggregates(writer) - before)
         return self.summary
 
     def _blob(self, listed: ListedBlob) -> IngestSummary:
         source = f"blob:{self.blobs.account}/{listed.container}/{listed.name}"
         with self.store.flows.writing() as writer:
             cursor = writer.cursor(source)
-            ingest = FlowIngest(writer, self.config, self.addresses)
+            ingest = FlowIngest(writer, self.config, self.addresses, count=False)
             if cursor.etag == listed.etag:
                 ingest.summary.skipped += len(cursor.blocks)
                 return ingest.summary
