@@ -4,6 +4,7 @@ file, exit 2 on a bad invocation; and the ``[flows]`` config table."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from typer.testing import CliRunner
 from clamp.cli.main import app
 from clamp.errors import ConfigError
 from clamp.events.flows.config import FlowsConfig
+from clamp.sandbox.flow_traffic import publish_azure
+from clamp.sandbox.server import Sandbox
 
 SAMPLE = (
     Path(__file__).resolve().parents[4]
@@ -69,3 +72,18 @@ def test_the_flows_table_is_checked() -> None:
     for bad in ({"bucket": "2d"}, {"retention_days": 0}, {"storage_accounts": "acct"}, {"nope": 1}):
         with pytest.raises(ConfigError, match="flows"):
             FlowsConfig.from_mapping(bad, "c")
+
+
+def test_ingest_from_a_storage_account_reads_new_blocks_only(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    publish_azure(sandbox.state, sandbox.blobs, "clampflowlogs", start, 2)
+    env = {**_env(tmp_path), "CLAMP_SANDBOX_URL": sandbox.url}
+    args = ["flows", "ingest", "--azure-storage", "clampflowlogs", "--format", "json"]
+    first = CliRunner().invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["account"] == "clampflowlogs" and summary["tuples"] > 0 and summary["files"] > 0
+    again = json.loads(CliRunner().invoke(app, args, env=env).output)
+    assert (again["tuples"], again["files"]) == (0, 0)
