@@ -32,6 +32,7 @@ import platformdirs
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
 from clamp.events.config import EventsConfig
+from clamp.events.flows.config import FlowsConfig
 from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
@@ -277,6 +278,8 @@ class Settings:
     """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     """Where outbound notifications go (``[[notify.sinks]]``, ``clamp.notify``)."""
+    flows: FlowsConfig = field(default_factory=FlowsConfig)
+    """How flow logs are aggregated, kept and fetched (``[flows]``)."""
     metrics_public: bool = False
     """Whether the service's Prometheus ``/metrics`` is served without a bearer token
     (``[metrics] public = true``, for a scraper inside a trusted network)."""
@@ -336,6 +339,10 @@ class Settings:
         if "notify" in config:
             kwargs["notify"] = NotifyConfig.from_mapping(
                 config["notify"], env.get("CLAMP_CONFIG") or "config", env
+            )
+        if "flows" in config:
+            kwargs["flows"] = FlowsConfig.from_mapping(
+                config["flows"], env.get("CLAMP_CONFIG") or "config"
             )
         if "metrics" in config:
             kwargs["metrics_public"] = _metrics_public(

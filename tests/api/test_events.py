@@ -294,3 +294,21 @@ def test_events_stored_but_not_processed_are_processed_on_start(
     stored = restarted.store.events.get("azure:crash-1")
     assert stored is not None and stored.result.startswith("re-read")
     restarted.close()
+
+
+def test_a_pushed_flow_log_entry_is_kept_as_aggregates_once(
+    client: Api, intake: Service, estate: Sandbox
+) -> None:
+    import base64
+
+    from clamp.sandbox.flow_traffic import gcp_entries
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    entry = next(e for e in gcp_entries(estate.state, now, 1) if "vpc_flows" in str(e["logName"]))
+    data = base64.b64encode(json.dumps(entry).encode()).decode()
+    body = {"message": {"data": data, "messageId": "flow-1"}, "subscription": "s"}
+    assert client.post("/events/gcp", json=body).status_code == 401  # proven first
+    assert client.post("/events/gcp", google(estate), json=body).json()["flows"] == 1
+    assert client.post("/events/gcp", google(estate), json=body).json()["flows"] == 0
+    kept = intake.store.flows.observed(since=now, direction=None)
+    assert sum(a.flows for a in kept) == 1

@@ -48,3 +48,30 @@ def test_a_scheduled_scan_then_the_rules_after_it(sandbox: Sandbox, tmp_path: Pa
         service.idle()
     finally:
         service.close()
+
+
+def test_flow_logs_of_the_configured_storage_accounts_are_ingested_on_schedule(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from clamp.events.flows.config import FlowsConfig
+    from clamp.sandbox.flow_traffic import publish_azure
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    publish_azure(sandbox.state, sandbox.blobs, "clampflowlogs", start, 3)
+    flows = FlowsConfig(schedule=timedelta(minutes=15), storage_accounts=("clampflowlogs",))
+    service = make_service(sandbox, tmp_path, flows=flows)
+    try:
+        clock = Scheduler(service)
+        now = datetime.now(UTC)
+        assert clock.active
+        [job] = clock.run_due(now)
+        assert job.kind == "flows" and job.actor == "schedule"
+        service.idle()
+        done = service.store.jobs.get(job.id)
+        assert done.status == "succeeded" and done.summary["tuples"] > 0, done.result
+        assert clock.run_due(now + timedelta(minutes=5)) == []
+        # the scan saw the NICs' MACs: each record's flows are filed under the NIC's VM
+        kept = service.store.flows.observed(since=start, direction=None)
+        assert kept and all("/virtualMachines/" in (a.resource_id or "") for a in kept)
+    finally:
+        service.close()

@@ -21,6 +21,7 @@ from clamp.api.deps import ServiceDep, UserDep
 from clamp.api.service import Service
 from clamp.errors import InputError, PayloadTooLarge, Unauthenticated
 from clamp.events.azure import parse_azure
+from clamp.events.flows.intake import take_message
 from clamp.events.gcp import parse_push
 from clamp.events.metrics import CONTENT_TYPE
 
@@ -84,6 +85,9 @@ async def azure_delivery(request: Request, service: ServiceDep, key: str | None 
 
 def _gcp(service: Service, body: bytes, authorization: str | None) -> Any:
     _refusing(service, lambda: service.events.gcp.check(authorization))
+    taken = take_message(service.store, service.settings.flows, body)
+    if taken is not None:  # a VPC flow or firewall log entry: kept as aggregates
+        return {"accepted": 0, "ignored": 0, "flows": 1 if taken else 0}
     event, message = parse_push(body)
     if event is None:
         service.events.ignored(1)

@@ -1,4 +1,5 @@
-"""The service's clock: periodic scans and rule runs from the config's ``[schedule]``.
+"""The service's clock: periodic scans and rule runs from the config's ``[schedule]``, and
+flow-log rounds over the ``[flows] storage_accounts`` every ``[flows] schedule``.
 
 When a job is due is worked out from the store (the newest job of its kind), so a restart
 keeps the cadence instead of scanning at once. Each run is a job like one a user asked
@@ -27,6 +28,9 @@ class Scheduler(Periodic):
         super().__init__("clamp-scheduler", tick, grace=5)
         self.service = service
         self.schedule = service.settings.schedule
+        flows = service.settings.flows
+        self._flows = flows.schedule if flows.storage_accounts else None
+        """How often the ``[flows] storage_accounts`` are ingested (``[flows] schedule``)."""
         self._after: str | None = None
         """The scheduled scan whose end starts a rule run (``rules = "after-scan"``)."""
 
@@ -35,6 +39,7 @@ class Scheduler(Periodic):
         """Whether anything is scheduled, or may be: event rules with an enforcement
         delay are run when they are due (a rules file is configured)."""
         scheduled = self.schedule.scan is not None or self.schedule.rules is not None
+        scheduled = scheduled or self._flows is not None
         return scheduled or self.service.settings.rules_file is not None
 
     def tick(self) -> None:
@@ -54,6 +59,8 @@ class Scheduler(Periodic):
             started.append(job)
             if self.schedule.rules == AFTER_SCAN:
                 self._after = job.id
+        if self._due("flows", self._flows, now):
+            started.append(self.service.ingest_flows(SCHEDULER))
         rules = self.schedule.rules
         if isinstance(rules, timedelta) and self._due("rules", rules, now):
             started.append(self.service.run_rules(SCHEDULER))

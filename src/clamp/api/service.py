@@ -250,6 +250,20 @@ class Service:
         done = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing to do"
         return f"{run}: {done}", {"run": run, **counts}
 
+    def ingest_flows(self, actor: str) -> Job:
+        """Start a round over the ``[flows] storage_accounts``' flow-log blobs; its job."""
+        from clamp.events.flows.storage import ingest_accounts
+
+        job = Job(f"flows-{uuid.uuid4().hex[:10]}", "flows", actor, _now())
+        self.store.jobs.save(job)
+
+        def run() -> tuple[str, dict[str, Any]]:
+            summary = ingest_accounts(self.store, self.settings)
+            return f"{summary.tuples} tuple(s) from {summary.files} blob(s)", summary.as_json()
+
+        self._submit(self._run_job, job, run)
+        return job
+
     def _scan(self, providers: list[Provider]) -> tuple[str, dict[str, Any]]:
         if self.settings.workers is not None:  # one task per subscription/project
             from clamp.workers.app import make_app

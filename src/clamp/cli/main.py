@@ -24,6 +24,7 @@ from clamp.cli.common import (
 from clamp.cli.compliance import compliance_app
 from clamp.cli.events import events_app
 from clamp.cli.exits import ExitCode
+from clamp.cli.flows import flows_app
 from clamp.cli.imports import import_app
 from clamp.cli.notify import notify_app
 from clamp.cli.response import approvals_app, incident_app, print_run, respond
@@ -54,6 +55,7 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(import_app, name="import")
 app.add_typer(notify_app, name="notify")
 app.add_typer(events_app, name="events")
+app.add_typer(flows_app, name="flows")
 app.command()(scan)
 app.command()(findings)
 app.command()(finding)

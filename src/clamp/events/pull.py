@@ -23,6 +23,7 @@ from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
 from clamp.events.coalesce import Coalescer
+from clamp.events.flows.intake import take_message
 from clamp.events.gcp import parse_push
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
@@ -77,7 +78,11 @@ def pull_round(puller: Puller, intake: EventIntake, max_messages: int) -> PullCo
     received = puller.pull(max_messages)
     counts = PullCounts(received=len(received))
     events: list[CloudEvent] = []
+    flows = 0
     for message in received:
+        if take_message(intake.store, intake.settings.flows, message.body) is not None:
+            flows += 1  # a flow-log entry: folded into the aggregates (once), stored
+            continue
         try:
             event, _message_id = parse_push(message.body)
         except InputError as exc:
@@ -89,7 +94,7 @@ def pull_round(puller: Puller, intake: EventIntake, max_messages: int) -> PullCo
             events.append(event)
     intake.ignored(counts.ignored)
     due = intake.accept(events)  # in the store before the acknowledgement
-    counts.stored = len(due)
+    counts.stored = len(due) + flows
     counts.duplicates = len(events) - len(due)
     try:
         puller.acknowledge([m.ack_id for m in received])

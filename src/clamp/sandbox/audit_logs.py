@@ -162,7 +162,11 @@ class AuditLogs:
     # -- entries --------------------------------------------------------------------------
     def publish(self, write: ServedWrite) -> None:
         """Route the audit entries of one Compute or Cloud Storage write to the sinks."""
-        entries = self.entries(write)
+        self.route(self.entries(write))
+
+    def route(self, entries: list[Json]) -> None:
+        """Send log entries of one project (audit entries, flow-log entries) to the
+        Pub/Sub topics of that project's enabled sinks whose filter matches them."""
         if not entries:
             return
         project = entries[0]["logName"].split("/")[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clamp.errors import ClampError, InputError
 from clamp.sandbox.audit_logs import AuditLogs
 from clamp.sandbox.azure import build_azure_app
+from clamp.sandbox.blobs import BlobRouter, BlobStore
 from clamp.sandbox.deliveries import Deliveries, DeliveryOptions
 from clamp.sandbox.eventgrid import EventGrid, EventGridArm
 from clamp.sandbox.gcp_app import build_gcp_app
@@ -126,6 +128,8 @@ class Sandbox:
         self.event_grid = EventGrid(state, self.deliveries, self.identities)
         self.pubsub = PubSub(state, self.deliveries, self.identities)
         self.audit_logs = AuditLogs(state, self.pubsub)
+        self.blobs = BlobStore()
+        """Azure Blob Storage: the flow-log containers (``sandbox.blobs``)."""
 
     @property
     def url(self) -> str:
@@ -168,6 +172,45 @@ class Sandbox:
             self.deliveries.options = options
         return JSONResponse(self.deliveries.stats())
 
+    async def _flowlogs(self, request: Request) -> Response:
+        # Generate flow-log traffic into a storage account's PT1H.json blobs (the demo story).
+        from clamp.sandbox.flow_traffic import publish_azure, publish_gcp
+
+        try:
+            body = await request.json()
+            if body.get("cloud") == "gcp":  # through the log sinks to their Pub/Sub topics
+                minutes = int(body.get("minutes", 60))
+                since = datetime.now(UTC).replace(second=0, microsecond=0)
+                routed = publish_gcp(
+                    self.state,
+                    self.audit_logs.route,
+                    since - timedelta(minutes=minutes),
+                    minutes,
+                    scale=int(body.get("scale", 1)),
+                    seed=int(body.get("seed", 15)),
+                )
+                return JSONResponse({"entries": routed}, status_code=201)
+            account = str(body["account"])
+            minutes, scale = int(body.get("minutes", 60)), int(body.get("scale", 1))
+            start = datetime.fromisoformat(str(body["start"])) if "start" in body else None
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse(
+                {"error": f"account, minutes, scale, start: {exc}"}, status_code=400
+            )
+        when = start or datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(
+            minutes=minutes
+        )
+        written = publish_azure(
+            self.state,
+            self.blobs,
+            account,
+            when,
+            minutes,
+            scale=scale,
+            seed=int(body.get("seed", 15)),
+        )
+        return JSONResponse({"records": written}, status_code=201)
+
     async def _google_certs(self, _request: Request) -> Response:
         # Where Google serves the keys of its OIDC tokens (/oauth2/v3/certs, a JWK set).
         return JSONResponse(self.identities.public_jwks())
@@ -179,6 +222,7 @@ class Sandbox:
                 Route("/_sandbox/state", self._state),
                 Route("/_sandbox/faults", self._faults, methods=["POST", "DELETE"]),
                 Route("/_sandbox/deliveries", self._deliveries, methods=["GET", "PUT"]),
+                Route("/_sandbox/flowlogs", self._flowlogs, methods=["POST"]),
                 Route("/oauth2/v3/certs", self._google_certs),
                 Mount(OIDC_PREFIX, app=build_oidc_app(self.identities)),
                 *self.pubsub.routes(),
@@ -203,10 +247,13 @@ class Sandbox:
         http = uvicorn.Config(self._control_app(), **common)
         https = uvicorn.Config(
             FaultInjection(
-                # Event Grid's own resources are served outside the hook: they emit no events
-                EventGridArm(
-                    WriteHook(build_azure_app(self.state), self.event_grid.publish),
-                    self.event_grid,
+                BlobRouter(
+                    # Event Grid's own resources are served outside the hook: they emit no events
+                    EventGridArm(
+                        WriteHook(build_azure_app(self.state), self.event_grid.publish),
+                        self.event_grid,
+                    ),
+                    self.blobs,
                 ),
                 self.state,
                 "azure",

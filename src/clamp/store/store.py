@@ -21,6 +21,7 @@ from clamp.store.audit import AuditLog
 from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
 from clamp.store.events import EventBook, done_in
+from clamp.store.flows import FlowBook
 from clamp.store.incidents import IncidentBook
 from clamp.store.jobs import JobBook
 from clamp.store.lifecycle import (
@@ -100,6 +101,7 @@ class Store:
         self._jobs = JobBook(self._reads, self._writes)
         self._events = EventBook(self._reads, self._writes)
         self._notices = NoticeBook(self._reads, self._writes)
+        self._flows = FlowBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -156,6 +158,11 @@ class Store:
     def notices(self) -> NoticeBook:
         """The outbox of outbound notifications and their deliveries."""
         return self._notices
+
+    @property
+    def flows(self) -> FlowBook:
+        """Kept flow-log aggregates, ingestion cursors and logging coverage."""
+        return self._flows
 
     # -- findings -------------------------------------------------------------------------
     def record_scan(

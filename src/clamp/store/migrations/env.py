@@ -11,6 +11,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from clamp.config import Settings
+from clamp.store import flow_tables  # noqa: F401  (registers the flow tables on Base)
 from clamp.store.database import open_engine, parse_url
 from clamp.store.tables import Base
 

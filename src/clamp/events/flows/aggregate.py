@@ -1,0 +1,245 @@
+"""Folding flow rows into aggregates, in bounded memory.
+
+An aggregate's key is (provider, resource, destination, port, protocol, source, direction,
+rule, decision, bucket). A row whose log did not name its resource gets one from the
+inventory's addresses: the destination's for inbound flows, the source's for outbound.
+``flows`` counts flows begun or refused in the bucket: every row but Azure's continuing
+(C) and end (E) tuples, which carry more volume for a flow already counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from clamp.errors import InputError
+from clamp.events.flows.model import FlowDecision
+from clamp.events.flows.rows import FlowRow, TupleGroup
+from clamp.model import Direction
+
+INGRESS = Direction.INGRESS
+AGGREGATE_COLUMNS = (
+    "key",
+    "provider",
+    "resource_id",
+    "destination",
+    "port",
+    "protocol",
+    "source",
+    "direction",
+    "rule",
+    "decision",
+    "bucket",
+    "flows",
+    "bytes_sent",
+    "bytes_received",
+    "packets_sent",
+    "packets_received",
+    "first_seen",
+    "last_seen",
+)
+
+
+def aggregate_key(values: tuple[Any, ...]) -> str:
+    """What identifies an aggregate: its bucket (seconds, hex: an hour's new rows sit
+    together at the end of the unique index instead of all over it) and a digest of its
+    key fields."""
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    digest = hashlib.blake2b(text.encode(), digest_size=11).hexdigest()
+    return f"{values[-1] // 1000:010x}{digest}"
+
+
+class Aggregator:
+    """Aggregates in memory until drained; ``size`` says when to drain.
+
+    Cells are keyed in the form each fold reads fastest (CSV tuples keep their text
+    fields); ``drain`` puts every key in one form and merges cells that meet there.
+    """
+
+    def __init__(self, bucket: timedelta, addresses: Mapping[str, str] | None = None) -> None:
+        self.bucket_ms = int(bucket.total_seconds() * 1000)
+        self.addresses: Mapping[str, str] = addresses or {}
+        self.cells: dict[tuple[Any, ...], list[int]] = {}
+        self.targets: set[tuple[str, str, int]] = set()
+        self.first_ms: int | None = None
+        self.last_ms: int | None = None
+
+    @property
+    def size(self) -> int:
+        """Aggregates held."""
+        return len(self.cells)
+
+    def _seen(self, provider: str, low: int, high: int, targets: Iterable[str]) -> None:
+        size = self.bucket_ms
+        for target in targets:
+            self.targets.add((provider, target, low - low % size))
+            self.targets.add((provider, target, high - high % size))
+
+    def fold(self, provider: str, rows: Iterable[FlowRow], targets: Iterable[str] = ()) -> int:
+        """Fold ``rows`` in; ``targets`` (what had logging on) are covered in the rows'
+        buckets. The number of rows."""
+        size, cells, addresses = self.bucket_ms, self.cells, self.addresses
+        count = 0
+        low = high = -1
+        for row in rows:
+            ms = row[0]
+            if count == 0:
+                low = high = ms
+            elif ms < low:
+                low = ms
+            elif ms > high:
+                high = ms
+            count += 1
+            direction = row[6]
+            resource = row[9]
+            if resource is None:
+                resource = addresses.get(row[2] if direction is INGRESS else row[1])
+            key = (
+                provider,
+                resource,
+                row[2],
+                row[4],
+                row[5],
+                row[1],
+                direction,
+                row[8],
+                row[7],
+                ms - ms % size,
+            )
+            state = row[10]
+            begun = 0 if state == "C" or state == "E" else 1
+            cell = cells.get(key)
+            if cell is None:
+                cells[key] = [begun, row[11], row[12], row[13], row[14], ms, ms]
+            else:
+                cell[0] += begun
+                cell[1] += row[11]
+                cell[2] += row[12]
+                cell[3] += row[13]
+                cell[4] += row[14]
+                if ms < cell[5]:
+                    cell[5] = ms
+                elif ms > cell[6]:
+                    cell[6] = ms
+        if count:
+            self._seen(provider, low, high, targets)
+        return count
+
+    def fold_groups(
+        self, provider: str, groups: Iterable[TupleGroup], where: str, targets: Iterable[str] = ()
+    ) -> int:
+        """Fold CSV tuple groups in (the hot path: one split per tuple, text fields kept
+        in the key); a malformed tuple raises ``InputError`` naming ``where``."""
+        size, cells, addresses = self.bucket_ms, self.cells, self.addresses
+        count = 0
+        low = high = -1
+        for group in groups:
+            tuples = group.tuples
+            if not tuples:
+                continue
+            layout = group.layout
+            width, unit, protocols = layout.width, layout.ms_per_unit, layout.protocols
+            denied, state_at = layout.denied, layout.state
+            bs, br, ps, pr = layout.counts
+            rule, logged = group.rule, group.resource
+            try:
+                for text in tuples:
+                    f = text.split(",")
+                    if len(f) != width:
+                        raise ValueError(text)
+                    ms = int(f[0]) * unit
+                    inbound = f[6]
+                    resource = logged or addresses.get(f[2] if inbound == "I" else f[1])
+                    key = (
+                        provider,
+                        resource,
+                        f[2],
+                        f[4],
+                        protocols.get(f[5]) or f[5],
+                        f[1],
+                        inbound,
+                        rule,
+                        f[denied] == "D",
+                        ms - ms % size,
+                    )
+                    state = f[state_at]
+                    begun = 0 if state == "C" or state == "E" else 1
+                    cell = cells.get(key)
+                    if cell is None:
+                        cells[key] = [
+                            begun,
+                            int(f[bs] or 0),
+                            int(f[br] or 0),
+                            int(f[ps] or 0),
+                            int(f[pr] or 0),
+                            ms,
+                            ms,
+                        ]
+                    else:
+                        cell[0] += begun
+                        cell[1] += int(f[bs] or 0)
+                        cell[2] += int(f[br] or 0)
+                        cell[3] += int(f[ps] or 0)
+                        cell[4] += int(f[pr] or 0)
+                        if ms < cell[5]:
+                            cell[5] = ms
+                        elif ms > cell[6]:
+                            cell[6] = ms
+                first = int(tuples[0].split(",", 1)[0]) * unit
+                last = int(tuples[-1].split(",", 1)[0]) * unit
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise InputError(f"{where}: malformed flow tuple ({str(exc)[:80]!r})") from None
+            count += len(tuples)
+            low = min(first, last) if low < 0 else min(low, first, last)
+            high = max(high, first, last)
+        if count:
+            self._seen(provider, low, high, targets)
+        return count
+
+    def drain(self) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
+        """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times in epoch ms)
+        and the coverage (resource, bucket ms) by provider; memory is freed."""
+        merged: dict[tuple[Any, ...], list[int]] = {}
+        for key, cell in self.cells.items():
+            canonical = _canonical(key)
+            have = merged.get(canonical)
+            if have is None:
+                merged[canonical] = cell
+            else:
+                for i in range(5):
+                    have[i] += cell[i]
+                have[5], have[6] = min(have[5], cell[5]), max(have[6], cell[6])
+        rows: list[tuple[Any, ...]] = []
+        covered: dict[str, set[tuple[str, int]]] = {}
+        if merged:
+            low = min(cell[5] for cell in merged.values())
+            high = max(cell[6] for cell in merged.values())
+            self.first_ms = low if self.first_ms is None else min(self.first_ms, low)
+            self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
+        for key, cell in merged.items():
+            rows.append((aggregate_key(key), *key, *cell))
+            if key[1]:
+                covered.setdefault(key[0], set()).add((key[1], key[-1]))
+        for provider, target, ms in self.targets:
+            covered.setdefault(provider, set()).add((target, ms))
+        self.cells = {}
+        self.targets = set()
+        return rows, covered
+
+
+def _canonical(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A cell's key as stored: port a number (or None), direction and decision as words."""
+    provider, resource, dst, port, proto, src, direction, rule, decision, bucket = key
+    if isinstance(port, str):
+        port = int(port) if port else None
+    if isinstance(direction, str) and direction in ("I", "O"):
+        direction = INGRESS.value if direction == "I" else Direction.EGRESS.value
+    else:
+        direction = Direction(direction).value
+    if isinstance(decision, bool):
+        decision = FlowDecision.DENIED.value if decision else FlowDecision.ALLOWED.value
+    else:
+        decision = FlowDecision(decision).value
+    return (provider, resource, dst, port, proto, src, direction, rule, decision, bucket)

@@ -1,0 +1,304 @@
+"""Flow logs in the store: aggregates, cursors and coverage; the store's ``FlowHistory``.
+
+Ingestion writes through a ``FlowWriter`` inside one transaction: the aggregates a source
+added, its cursor and its coverage commit together, so a crash or a re-run never counts a
+record twice. Aggregates are upserted (``INSERT … ON CONFLICT (key) DO UPDATE`` adding the
+counts, on SQLite and PostgreSQL alike).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clamp.events.flows.aggregate import AGGREGATE_COLUMNS
+from clamp.events.flows.model import Coverage, FlowAggregate, FlowDecision
+from clamp.model import Direction, Provider
+from clamp.store.flow_tables import FlowAggregateRow, FlowCoverageRow, FlowCursorRow
+
+BATCH = 500
+"""Ids per ``IN`` clause."""
+ABSENCE = "absence of flows is not proof of no traffic: only logged resources show flows"
+NOTES = {
+    Provider.AZURE.value: "Azure writes flow logs about every minute into hourly blobs; "
+    "a flow log covers only its target (VNet, subnet, NIC or NSG)",
+    Provider.GCP.value: "VPC Flow Logs sample packets (the subnet's sampling rate) and record "
+    "only allowed traffic; Firewall Rules Logging caps the connections it logs per VM",
+}
+
+
+@dataclass
+class Cursor:
+    """How far one source was ingested."""
+
+    source: str
+    etag: str | None = None
+    blocks: list[str] = field(default_factory=list)
+    offset: int = 0
+    records: int = 0
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    """The dialect's ``INSERT`` with ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
+
+
+def _upsert_sql(placeholder: str) -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
+    first and latest last time; the same text on SQLite and PostgreSQL (driver-level, so
+    a batch of aggregates costs one ``executemany``)."""
+    table = FlowAggregateRow.__tablename__
+    columns = ", ".join(AGGREGATE_COLUMNS)
+    values = ", ".join([placeholder] * len(AGGREGATE_COLUMNS))
+    added = ", ".join(
+        f"{c} = {table}.{c} + excluded.{c}"
+        for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
+    )
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (key) DO UPDATE SET "
+        f"{added}, "
+        f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
+        f"THEN excluded.first_seen ELSE {table}.first_seen END, "
+        f"last_seen = CASE WHEN excluded.last_seen > {table}.last_seen "
+        f"THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+
+
+DAY_MS = 86_400_000
+SQLITE_CACHE_KIB = 65_536
+"""SQLite's page cache while ingesting (its default is 2 MiB)."""
+
+
+@lru_cache(maxsize=4096)
+def _sqlite_day(day_ms: int) -> str:
+    return f"{datetime.fromtimestamp(day_ms / 1000, UTC):%Y-%m-%d}"
+
+
+def _sqlite_time(ms: int) -> str:
+    """A time as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds)."""
+    of_day = ms % DAY_MS
+    seconds, milli = divmod(of_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_sqlite_day(ms - of_day)} {hour:02d}:{minute:02d}:{second:02d}.{milli * 1000:06d}"
+
+
+def _covered(dialect: str) -> Any:
+    return _insert(dialect, FlowCoverageRow.__table__).on_conflict_do_nothing(
+        index_elements=["resource", "bucket"]
+    )
+
+
+class FlowWriter:
+    """Writes of one ingestion transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._dialect = session.get_bind().dialect.name
+        postgres = self._dialect == "postgresql"
+        self._upsert = _upsert_sql("%s" if postgres else "?")
+        self._time: Callable[[int], Any] = _dt if postgres else _sqlite_time
+        self._cover = _covered(self._dialect)
+        if not postgres:  # the upserts walk a unique index: keep more of it in memory
+            session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+
+    def cursor(self, source: str) -> Cursor:
+        """The stored cursor of ``source`` (a fresh one if never ingested)."""
+        row = self.session.get(FlowCursorRow, source)
+        if row is None:
+            return Cursor(source)
+        blocks = list((row.blocks or {}).get("ids") or [])
+        return Cursor(source, row.etag, blocks, row.offset, row.records)
+
+    def save_cursor(self, cursor: Cursor) -> None:
+        """Store how far ``cursor.source`` is ingested."""
+        row = FlowCursorRow(
+            source=cursor.source,
+            etag=cursor.etag,
+            blocks={"ids": list(cursor.blocks)},
+            offset=cursor.offset,
+            records=cursor.records,
+            updated=datetime.now(UTC),
+        )
+        self.session.merge(row)
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times in epoch ms): counts add
+        up per key."""
+        if not rows:
+            return
+        time = self._time
+        buckets: dict[int, Any] = {}
+        values = []
+        for row in rows:
+            ms = row[10]
+            bucket = buckets.get(ms)
+            if bucket is None:
+                bucket = buckets[ms] = time(ms)
+            values.append((*row[:10], bucket, *row[11:16], time(row[16]), time(row[17])))
+        self.session.connection().exec_driver_sql(self._upsert, values)
+
+    def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
+        """Record that these resources had flow logging in these buckets (epoch ms)."""
+        values = [
+            {"provider": provider, "resource": resource.lower(), "bucket": _dt(ms)}
+            for resource, ms in buckets
+        ]
+        if values:
+            self.session.execute(self._cover, values)
+
+    def prune(self, before: datetime) -> None:
+        """Delete aggregates and coverage of buckets that start before ``before``."""
+        self.session.execute(delete(FlowAggregateRow).where(FlowAggregateRow.bucket < before))
+        self.session.execute(delete(FlowCoverageRow).where(FlowCoverageRow.bucket < before))
+        # a Pub/Sub entry's cursor only guards against redelivery (``events.flows.intake``)
+        self.session.execute(
+            delete(FlowCursorRow).where(
+                FlowCursorRow.source.startswith("entry:"), FlowCursorRow.updated < before
+            )
+        )
+
+
+def _aggregate(row: FlowAggregateRow) -> FlowAggregate:
+    return FlowAggregate(
+        provider=Provider(row.provider),
+        resource_id=row.resource_id,
+        destination=row.destination,
+        port=row.port,
+        protocol=row.protocol,
+        source=row.source,
+        direction=Direction(row.direction),
+        rule=row.rule,
+        decision=FlowDecision(row.decision),
+        bucket=row.bucket,
+        flows=row.flows,
+        bytes_sent=row.bytes_sent,
+        bytes_received=row.bytes_received,
+        packets_sent=row.packets_sent,
+        packets_received=row.packets_received,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+    )
+
+
+class FlowBook:
+    """Kept flows in the store's database; a ``FlowHistory``."""
+
+    def __init__(
+        self,
+        reads: sessionmaker[Session],
+        writes: sessionmaker[Session],
+        bucket: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._reads = reads
+        self._writes = writes
+        self.bucket = bucket
+
+    @contextmanager
+    def writing(self) -> Iterator[FlowWriter]:
+        """One ingestion transaction: everything written commits together, or nothing."""
+        with self._writes.begin() as session:
+            yield FlowWriter(session)
+
+    def observed(
+        self,
+        *,
+        since: datetime,
+        destinations: Collection[str] | None = None,
+        resource_ids: Collection[str] | None = None,
+        direction: Direction | None = Direction.INGRESS,
+    ) -> list[FlowAggregate]:
+        """Aggregates whose bucket ends after ``since``, to these destination IPs or
+        resources (ids compared case-insensitively; all when both are None)."""
+        start = since - self.bucket
+        base = select(FlowAggregateRow).where(FlowAggregateRow.bucket > start)
+        if direction is not None:
+            base = base.where(FlowAggregateRow.direction == direction.value)
+        queries = []
+        if destinations is None and resource_ids is None:
+            queries.append(base)
+        for chunk in _batches(sorted(destinations or ())):
+            queries.append(base.where(FlowAggregateRow.destination.in_(chunk)))
+        for chunk in _batches(sorted({r.lower() for r in resource_ids or ()})):
+            queries.append(base.where(func.lower(FlowAggregateRow.resource_id).in_(chunk)))
+        found: dict[int, FlowAggregate] = {}
+        with self._reads() as session:
+            for query in queries:
+                for row in session.scalars(query.order_by(FlowAggregateRow.bucket)):
+                    found.setdefault(row.id, _aggregate(row))
+        return sorted(found.values(), key=lambda a: (a.bucket, a.destination, a.source))
+
+    def coverage(self, *, since: datetime, resource_ids: Collection[str]) -> Coverage:
+        """Which of ``resource_ids`` had flow logs in every bucket from ``since`` to the
+        last bucket ingested; the others are unlogged, with what is known in the notes."""
+        now = datetime.now(UTC)
+        asked = {r.lower(): r for r in resource_ids}
+        wanted = sorted(asked)
+        seen: dict[str, set[datetime]] = {}
+        providers: set[str] = set()
+        with self._reads() as session:
+            newest = session.scalar(select(func.max(FlowCoverageRow.bucket)))
+            for chunk in _batches(wanted):
+                query = select(FlowCoverageRow).where(
+                    FlowCoverageRow.resource.in_(chunk),
+                    FlowCoverageRow.bucket > since - self.bucket,
+                )
+                for row in session.scalars(query):
+                    seen.setdefault(row.resource, set()).add(row.bucket)
+                    providers.add(row.provider)
+        expected = self._buckets(since, newest) if newest is not None else []
+        logged, unlogged, notes = [], [], [ABSENCE]
+        for resource in wanted:
+            have = seen.get(resource, set())
+            missing = [b for b in expected if b not in have]
+            if have and not missing:
+                logged.append(asked[resource])
+                continue
+            unlogged.append(asked[resource])
+            if have:
+                notes.append(
+                    f"{asked[resource]}: flow records in {len(have)} of {len(expected)} buckets "
+                    f"since {since.isoformat()}, first {min(have).isoformat()}"
+                )
+        notes.extend(NOTES[p] for p in sorted(providers))
+        return Coverage(
+            since, min(now, newest + self.bucket) if newest else now, logged, unlogged, notes
+        )
+
+    def _buckets(self, since: datetime, newest: datetime) -> list[datetime]:
+        size = int(self.bucket.total_seconds() * 1000)
+        start_ms = int(since.timestamp() * 1000) // size * size
+        end_ms = int(newest.timestamp() * 1000)
+        return [_dt(ms) for ms in range(start_ms, end_ms + 1, size)]
+
+    def prune(self, before: datetime) -> int:
+        """Delete aggregates and coverage of buckets that start before ``before``."""
+        with self._writes.begin() as session:
+            result: Any = session.execute(
+                delete(FlowAggregateRow).where(FlowAggregateRow.bucket < before)
+            )
+            gone = result.rowcount
+            session.execute(delete(FlowCoverageRow).where(FlowCoverageRow.bucket < before))
+        return int(gone or 0)
