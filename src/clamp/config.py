@@ -28,6 +28,7 @@ import platformdirs
 from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
 from clamp.events.config import EventsConfig
+from clamp.events.flows.options import FlowOptions
 from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
@@ -211,6 +212,9 @@ class Settings:
     """How event deliveries are verified (``[events.azure]``, ``[events.gcp]``)."""
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     """Where outbound notifications go (``[[notify.sinks]]``, ``clamp.notify``)."""
+    flow_signals: FlowOptions = field(default_factory=FlowOptions)
+    """How flow logs are correlated: source classes, signal thresholds, preview days
+    (``[flows]``, ``clamp.events.flows.options``)."""
     metrics_public: bool = False
     """Whether the service's Prometheus ``/metrics`` is served without a bearer token
     (``[metrics] public = true``, for a scraper inside a trusted network)."""
@@ -256,6 +260,10 @@ class Settings:
         if "notify" in config:
             kwargs["notify"] = NotifyConfig.from_mapping(
                 config["notify"], env.get("CLAMP_CONFIG") or "config", env
+            )
+        if "flows" in config:
+            kwargs["flow_signals"] = FlowOptions.from_mapping(
+                config["flows"], env.get("CLAMP_CONFIG") or "config"
             )
         if "metrics" in config:
             kwargs["metrics_public"] = _metrics_public(
