@@ -5,7 +5,7 @@ inside a partner's range. Organization: the ``[flows] organization_ranges``, the
 VNets'/VPCs' own address space from the inventory, and the IANA special-purpose blocks
 (private, loopback, CGNAT, link-local: no host on the internet connects from them).
 Partner: ``[flows.partners] NAME = [CIDRs]``. Cloud: cloud service ranges from files or
-URLs in ``[flows] cloud_ranges`` — Azure's "Service Tags – Public Cloud" JSON
+URLs in ``[flows] cloud_ranges`` — Azure's "Service Tags - Public Cloud" JSON
 (``values[].properties.addressPrefixes``, the weekly download Microsoft publishes), Google's
 ``https://www.gstatic.com/ipranges/cloud.json`` (``prefixes[].ipv4Prefix``/``ipv6Prefix``),
 or plain lists. Threat: ``[flows] threat_lists``, files or http(s) URLs of IPs/CIDRs, one a

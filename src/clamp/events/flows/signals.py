@@ -38,7 +38,9 @@ from clamp.ports import parse_ranges
 FAN_OUT_PORTS = (22, 3389)
 MIN_SPIKE_BYTES = 1_000_000
 MAX_SOURCES_LISTED = 10
-ABSENCE = "absence of flows is not proof of no traffic: only logged NICs, subnets and rules are seen"
+ABSENCE = (
+    "absence of flows is not proof of no traffic: only logged NICs, subnets and rules are seen"
+)
 CAVEATS: Mapping[Provider, tuple[str, ...]] = {
     Provider.AZURE: (
         "Azure flow logs are written to storage about once a minute per NIC and read "
@@ -210,7 +212,9 @@ def detect(
         for source, own in _by_source(flows).items():
             total = sum(f.flows for f in own)
             if total >= options.one_source_flows:
-                found.add(SignalKind.ONE_TO_ONE_VOLUME, own, classes, f"{total} flows from {source}")
+                found.add(
+                    SignalKind.ONE_TO_ONE_VOLUME, own, classes, f"{total} flows from {source}"
+                )
     for own in _by_source(external).values():
         success = _success_after_failures(own, options)
         if success:
@@ -329,7 +333,9 @@ def _outbound(
         if hour >= exposed_at and b >= MIN_SPIKE_BYTES and b > options.spike_factor * baseline
     }
     if spikes:
-        flows = [f for f in outbound if f.bucket.replace(minute=0, second=0, microsecond=0) in spikes]
+        flows = [
+            f for f in outbound if f.bucket.replace(minute=0, second=0, microsecond=0) in spikes
+        ]
         found.add(
             SignalKind.OUTBOUND_SPIKE,
             flows,
