@@ -17,6 +17,7 @@ from clamp.model import Provider, RunStatus
 # Each part's modules load when a command first uses it (a fast start for the others).
 if TYPE_CHECKING:
     from clamp.actions.engine import ActionEngine
+    from clamp.events.flows.model import FlowHistory
     from clamp.providers.interface import CloudDriver
     from clamp.response import Responder
     from clamp.store import Store
@@ -45,6 +46,13 @@ class Context:
                     err=True,
                 )
         return store
+
+    @cached_property
+    def flow_history(self) -> FlowHistory | None:
+        """Kept flow logs, for plan previews and ``--allow-observed``; None: no flow logs
+        ingested. Merge seam: return the store's flow aggregates (``clamp.store.flows``,
+        built on the ingestion branch) here."""
+        return None
 
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:

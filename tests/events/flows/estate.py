@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from builders import NET, SUB, arm_nsg, arm_rule, scan
-
 from clamp.model import Finding
 
 VM = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/web"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from clamp.events.flows.model import Coverage, FlowAggregate, FlowDecision
 from clamp.model import Direction, Provider
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+"""Tests build flows relative to the real clock: a plan preview looks back from now."""
 
 
 def flow(

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from events.flows.estate import NIC, PRIVATE_IP, VM, ssh_finding
-from events.flows.history import NOW, ListHistory, flow
-
 from clamp.events.flows.classify import Classifier
 from clamp.events.flows.correlate import correlate
 from clamp.events.flows.model import FlowDecision
 from clamp.events.flows.options import FlowOptions
 from clamp.events.flows.signals import SignalKind, detect, targets_of
 from clamp.model import Direction, Severity
+from events.flows.estate import NIC, PRIVATE_IP, VM, ssh_finding
+from events.flows.history import NOW, ListHistory, flow
 
 OPTIONS = FlowOptions(many_sources=5, one_source_flows=50, failures=10, fan_out=3)
 CLASSIFIER = Classifier(

@@ -92,15 +92,16 @@ class GceFirewallChanges(IngressChanges):
 
     def rules_after(self, resource: Resource, changes: Iterable[Change]) -> tuple[NetworkRule, ...]:
         """The firewall's entries after the changes, plus those of firewalls they create."""
-        rules = list(resource.facets["rules"])
+        own = list(resource.facets["rules"])
+        created: list[NetworkRule] = []
         for change in changes:
             if change.type != FIREWALL_TYPE:
                 continue
             if change.target == resource.id:
-                rules = []
-            if change.after is not None and (change.target == resource.id or change.before is None):
-                rules.extend(firewall_rules(change.after))
-        return tuple(rules)
+                own = list(firewall_rules(change.after)) if change.after is not None else []
+            elif change.before is None and change.after is not None:
+                created.extend(firewall_rules(change.after))
+        return (*own, *created)
 
     def narrow(
         self,
