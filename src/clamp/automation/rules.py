@@ -155,7 +155,12 @@ def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]])
     items = data["rules"]
     if not isinstance(items, list) or not items:
         raise InputError(f"{where}: rules: must be a non-empty list")
-    rules = [_rule(item, f"{where}: rule {n}", stages) for n, item in enumerate(items, 1)]
+    # ``on: signal`` rules are read by ``clamp.automation.signal_rules.parse_signal_rules``
+    rules = [
+        _rule(item, f"{where}: rule {n}", stages)
+        for n, item in enumerate(items, 1)
+        if not (isinstance(item, Mapping) and item.get("on") == "signal")
+    ]
     seen: set[str] = set()
     for rule in rules:
         if rule.name in seen:
@@ -171,7 +176,9 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
         raise InputError(f"{where}: field name: lowercase letters, digits, '-', '_' or '.'")
     where = f"{where.rsplit(': rule', 1)[0]}: rule {name}"
-    check_fields(raw, RULE_KEYS, where)
+    if raw.get("on", "finding") != "finding":
+        raise InputError(f"{where}: field on: finding (the default) or signal, not {raw['on']!r}")
+    check_fields(raw, RULE_KEYS | {"on"}, where)
     match = _match(raw.get("match"), f"{where}: field match")
     action = raw.get("action")
     try:
