@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.actions.engine import ActionEngine
 from clamp.automation.rules import load_rules
@@ -39,6 +39,10 @@ from clamp.store.jobs import Job, JobStatus
 from clamp.store.users import User
 from clamp.users import Accounts
 
+if TYPE_CHECKING:
+    from clamp.events.flows.model import FlowHistory
+    from clamp.events.flows.plan_evidence import PlanEvidence
+
 log = logging.getLogger("clamp.service")
 SCHEDULER = "schedule"
 """The actor of scheduled scans and rule runs (its authority is the config file's
@@ -55,6 +59,9 @@ class Service:
     def __init__(self, settings: Settings, store: Store | None = None, workers: int = 4) -> None:
         self.settings = settings
         self.store = store if store is not None else Store.open(settings.database_url)
+        self.flow_history: FlowHistory | None = None
+        """Kept flow logs for plan previews; None: no flow logs ingested. Merge seam: set
+        to the store's flow aggregates (``clamp.store.flows``) here."""
         self.drivers: Callable[[Provider], CloudDriver] = driver_factory(settings)
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
@@ -138,6 +145,18 @@ class Service:
             bundle=body.get("bundle"),
         )
         return engine, plan
+
+    def plan_evidence(self, engine: ActionEngine, plan: Plan) -> PlanEvidence:
+        """A network plan's observed blast radius (``clamp.events.flows.plan_evidence``)
+        from ``flow_history``; "no flow logs ingested" while there is none."""
+        from clamp.events.flows.plan_evidence import FlowEvidence
+        from clamp.events.flows.preview import is_network_plan
+
+        evidence = FlowEvidence(self.flow_history, self.settings.flow_signals)
+        wanted = is_network_plan(plan) and self.flow_history is not None
+        related = engine.read_target(plan.resource) if wanted else []
+        finding = self.store.finding(plan.finding).finding if plan.finding else None
+        return evidence.for_plan(plan, finding, related)
 
     def fix(
         self, actor: str, finding_id: str, body: Mapping[str, Any], *, reason: str = ""
