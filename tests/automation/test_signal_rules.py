@@ -4,11 +4,15 @@ incidents and internal-only traffic leave VMs alone."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from clamp.actions.engine import ActionEngine
 from clamp.automation.signal_rules import SignalRunner, parse_signal_rules
@@ -129,3 +133,16 @@ def test_a_bad_signal_rule_is_refused_at_load() -> None:
         rules(match={"signal": ["port-knock"]})
     with pytest.raises(InputError, match="field playbook"):
         rules(playbook="no-such-playbook")
+
+
+def test_the_readme_signal_rule_and_flows_table_are_valid() -> None:
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index("## Flow signals") :].split("\n## ", 1)[0]
+    blocks = dict(re.findall(r"```(yaml|toml)\n(.*?)```", section, re.S))
+
+    [rule] = parse_signal_rules(yaml.safe_load(blocks["yaml"]), "README", {"non-prod": ()})
+    options = FlowOptions.from_mapping(tomllib.loads(blocks["toml"])["flows"], "README")
+
+    assert rule.pre_approved and rule.playbook.name == "contain-compromised-vm"
+    assert rule.limits.per_run == 1 and rule.stage == "non-prod"
+    assert options.preview_days == 14 and options.partners == {"acme": ("93.184.216.0/24",)}

@@ -148,6 +148,20 @@ def load_rules(path: Path, stages: Mapping[str, Sequence[Selector]]) -> list[Rul
     return parse_rules(data, str(path), stages)
 
 
+def with_on_key(raw: Any) -> Any:
+    """A rule mapping with ``on`` as written: YAML 1.1 (PyYAML) reads a bare ``on:`` key as
+    the boolean true."""
+    if isinstance(raw, Mapping) and True in raw and "on" not in raw:
+        return {("on" if k is True else k): v for k, v in raw.items()}
+    return raw
+
+
+def is_signal_rule(raw: Any) -> bool:
+    """Whether a rules-file entry is an ``on: signal`` rule (``clamp.automation.signal_rules``)."""
+    raw = with_on_key(raw)
+    return isinstance(raw, Mapping) and raw.get("on") == "signal"
+
+
 def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
     """Rules from parsed YAML: ``{rules: [...]}``; errors name ``where``, rule and field."""
     if not isinstance(data, Mapping) or set(data) != {"rules"}:
@@ -157,9 +171,9 @@ def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]])
         raise InputError(f"{where}: rules: must be a non-empty list")
     # ``on: signal`` rules are read by ``clamp.automation.signal_rules.parse_signal_rules``
     rules = [
-        _rule(item, f"{where}: rule {n}", stages)
+        _rule(with_on_key(item), f"{where}: rule {n}", stages)
         for n, item in enumerate(items, 1)
-        if not (isinstance(item, Mapping) and item.get("on") == "signal")
+        if not is_signal_rule(item)
     ]
     seen: set[str] = set()
     for rule in rules:

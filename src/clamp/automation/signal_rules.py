@@ -34,7 +34,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from clamp.automation.rules import Exemption, Limits, _exemptions, _limits, _match
+from clamp.automation.rules import (
+    Exemption,
+    Limits,
+    _exemptions,
+    _limits,
+    _match,
+    is_signal_rule,
+    with_on_key,
+)
 from clamp.errors import ClampError, InputError
 from clamp.events.flows.signals import Signal, SignalKind
 from clamp.fields import check_fields
@@ -78,11 +86,6 @@ class SignalRule:
     description: str = ""
 
 
-def is_signal_rule(raw: Any) -> bool:
-    """Whether a rules-file entry is an ``on: signal`` rule."""
-    return isinstance(raw, Mapping) and raw.get("on") == "signal"
-
-
 def parse_signal_rules(
     data: Any, where: str, stages: Mapping[str, Sequence[Selector]]
 ) -> list[SignalRule]:
@@ -91,7 +94,7 @@ def parse_signal_rules(
     if not isinstance(items, list):
         raise InputError(f"{where}: a rules file is a mapping with one key, rules")
     return [
-        _signal_rule(item, f"{where}: rule {n}", stages)
+        _signal_rule(with_on_key(item), f"{where}: rule {n}", stages)
         for n, item in enumerate(items, 1)
         if is_signal_rule(item)
     ]

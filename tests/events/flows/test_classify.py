@@ -64,7 +64,9 @@ def test_a_list_that_cannot_be_fetched_is_a_clear_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(ConfigError, match=re.escape(f"cannot fetch the list http://127.0.0.1:{port}/x")):
+    with pytest.raises(
+        ConfigError, match=re.escape(f"cannot fetch the list http://127.0.0.1:{port}/x")
+    ):
         read_list(f"http://127.0.0.1:{port}/x")
 
 
