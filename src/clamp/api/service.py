@@ -42,6 +42,7 @@ from clamp.users import Accounts
 if TYPE_CHECKING:
     from clamp.events.flows.model import FlowHistory
     from clamp.events.flows.plan_evidence import PlanEvidence
+    from clamp.events.flows.signals import Signal
 
 log = logging.getLogger("clamp.service")
 SCHEDULER = "schedule"
@@ -224,7 +225,7 @@ class Service:
         """Start a scan of every discovered scope (of ``providers``); its job at once."""
         job = Job(f"scan-{uuid.uuid4().hex[:10]}", "scan", actor, _now())
         self.store.jobs.save(job)
-        self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider)))
+        self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider), actor))
         return job
 
     def run_rules(self, actor: str) -> Job:
@@ -247,13 +248,37 @@ class Service:
         self._submit(self._run_job, job, run)
         return job
 
-    def _scan(self, providers: list[Provider]) -> tuple[str, dict[str, Any]]:
-        result = scan_clouds(self.settings, self.store, self.drivers, providers, {})
+    def _scan(self, providers: list[Provider], actor: str) -> tuple[str, dict[str, Any]]:
+        result = scan_clouds(
+            self.settings, self.store, self.drivers, providers, {}, flows=self.flow_history
+        )
         summary = scan_summary_to_json(result.summary) if result.summary else {}
         words = f"{result.resources} resource(s), {len(result.findings)} finding(s)"
+        if result.signals:
+            words += "; " + self._on_signals(result.signals, actor)
         if result.errors:
             words += "; " + "; ".join(result.errors)
         return words, summary
+
+    def _on_signals(self, signals: Sequence[Signal], actor: str) -> str:
+        """Run the rules file's ``on: signal`` rules over a scan's flow signals, as the
+        scan's actor; what they did, in words."""
+        from clamp.automation.signal_rules import SignalRunner, load_signal_rules
+
+        path = self.settings.rules_file
+        try:
+            rules = load_signal_rules(path, self.settings.stages) if path and path.is_file() else []
+            if not rules:
+                return f"{len(signals)} flow signal(s), no on: signal rule"
+            done = SignalRunner(self.responder(actor)).run(rules, signals, actor=actor)
+        except ClampError as exc:  # the scan itself is recorded; say why the rules did not run
+            return f"{len(signals)} flow signal(s); on: signal rules not run: {exc}"
+        counts: dict[str, int] = {}
+        for outcome in done:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        return f"{len(signals)} flow signal(s): " + (
+            ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no rule acted"
+        )
 
     def _run_job(self, job: Job, work: Callable[[], tuple[str, dict[str, Any]]]) -> Job:
         try:
