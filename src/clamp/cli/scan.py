@@ -144,7 +144,14 @@ def scan(
         scopes = {Provider.AZURE: subscription or [], Provider.GCP: project or []}
         with render.progress_bar(fmt, bar=True) as progress:
             result = scan_clouds(
-                ctx.settings, ctx.store, ctx.drivers, providers, scopes, _ScanBar(progress), checks
+                ctx.settings,
+                ctx.store,
+                ctx.drivers,
+                providers,
+                scopes,
+                _ScanBar(progress),
+                checks,
+                flows=ctx.flow_history,
             )
     unreadable = all(isinstance(f, SCOPE_UNREADABLE) for f in result.failures)
     if not result.scopes and result.errors and (result.unlisted or not unreadable):

@@ -34,6 +34,8 @@ from clamp.files import LARGE, read_text
 SPECIAL_V6 = ("::1/128", "fc00::/7", "fe80::/10", "::ffff:0:0/96")
 FETCH_TIMEOUT = 20.0
 MAX_LIST_BYTES = 64 * 1024**2
+CACHE_SIZE = 1 << 18
+"""Remote addresses whose class is remembered (the cache starts afresh when full)."""
 
 
 class RangeSet:
@@ -52,16 +54,29 @@ class RangeSet:
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, str):
             return False
-        try:
-            ip = ipaddress.ip_address(address.strip())
-        except ValueError:
-            return False
-        value, spans = int(ip), self._spans[ip.version]
-        at = bisect_right(self._starts[ip.version], value) - 1
+        parsed = parse_address(address)
+        return parsed is not None and self.holds(*parsed)
+
+    def holds(self, version: int, value: int) -> bool:
+        """Whether the address ``value`` of IP ``version`` is in the set."""
+        spans = self._spans[version]
+        at = bisect_right(self._starts[version], value) - 1
         return at >= 0 and spans[at][1] >= value
 
     def __len__(self) -> int:
         return sum(len(s) for s in self._spans.values())
+
+
+def parse_address(text: str) -> tuple[int, int] | None:
+    """(IP version, integer) of an address, or of a CIDR's first address; None if neither."""
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        network = network_of(text)
+        if network is None:
+            return None
+        ip = network.network_address
+    return ip.version, int(ip)
 
 
 def network_of(source: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -87,18 +102,29 @@ class Classifier:
         self.partners = {name: RangeSet(cidrs) for name, cidrs in (partners or {}).items()}
         self.cloud = RangeSet(cloud)
         self.threats = RangeSet(threats)
+        self._seen: dict[str, SourceClass] = {}
 
     def classify(self, address: str) -> SourceClass:
         """The class of one remote address (or of a CIDR's first address)."""
-        network = network_of(address)
-        first = str(network.network_address) if network is not None else address
-        if first in self.threats:
+        known = self._seen.get(address)
+        if known is None:
+            known = self._classify(address)
+            if len(self._seen) >= CACHE_SIZE:
+                self._seen.clear()
+            self._seen[address] = known
+        return known
+
+    def _classify(self, address: str) -> SourceClass:
+        parsed = parse_address(address)
+        if parsed is None:
+            return SourceClass.INTERNET
+        if self.threats.holds(*parsed):
             return SourceClass.THREAT
-        if first in self.organization:
+        if self.organization.holds(*parsed):
             return SourceClass.ORGANIZATION
-        if any(first in ranges for ranges in self.partners.values()):
+        if any(ranges.holds(*parsed) for ranges in self.partners.values()):
             return SourceClass.PARTNER
-        if first in self.cloud:
+        if self.cloud.holds(*parsed):
             return SourceClass.CLOUD
         return SourceClass.INTERNET
 
