@@ -31,21 +31,6 @@ from typing import Any
 from clamp.errors import ConfigError, InputError
 from clamp.fields import parse_duration
 
-KEYS = (
-    "organization_ranges",
-    "threat_lists",
-    "cloud_ranges",
-    "window",
-    "preview_days",
-    "many_sources",
-    "one_source_flows",
-    "failures",
-    "session_bytes",
-    "fan_out",
-    "spike_factor",
-    "allow_observed_max",
-    "partners",
-)
 COUNTS = (
     "preview_days",
     "many_sources",
