@@ -45,6 +45,8 @@ RULE_CHANGES = frozenset(
     {ChangeType.AZURE_SECURITY_RULE, ChangeType.AZURE_NSG, ChangeType.GCP_FIREWALL}
 )
 ISOLATION = "isolate_instance"
+RULE_SETS = (ResourceType.AZURE_NSG, ResourceType.GCP_FIREWALL)
+"""The resources whose rules a preview evaluates source by source."""
 FORENSICS_PORTS = (22, 3389)
 
 
@@ -118,13 +120,20 @@ def preview(
     else:
         targets = targets_of(plan.finding, plan.provider, finding.details) if finding else []
         target = _merged(targets, plan)
-        cut = _rule_cut(plan, related, history, targets, since) if targets else []
+        judged = bool(related) and related[0].type in RULE_SETS
+        cut = _rule_cut(plan, related, history, targets, since) if targets and judged else []
     coverage = history.coverage(since=since, resource_ids=target.ids)
     caveats = list(caveats_for(plan.provider, coverage))
     if plan.intent != ISOLATION:
         caveats.append(UNMAPPED_CAVEAT)
     if not target.ids and not target.addresses:
         caveats.insert(0, "the plan names no VM whose flows could be looked up")
+    elif plan.intent != ISOLATION and not (related and related[0].type in RULE_SETS):
+        caveats.insert(
+            0,
+            f"the rules of a {related[0].type if related else 'resource'} are "
+            "not evaluated per source: no flow is listed as cut",
+        )
     return Preview(
         observed_flows=observed_entries(cut, classifier, limit=200),
         by_class=by_class(cut, classifier),

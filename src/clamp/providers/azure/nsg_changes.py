@@ -246,6 +246,20 @@ def nsg_rules_after(resource: Resource, changes: Iterable[Change]) -> tuple[Netw
         ("" if r.default else "c:") + r.name.lower(): r for r in resource.facets["rules"]
     }
     for change in changes:
+        if change.type == ChangeType.AZURE_NSG and change.target.lower() == resource.id.lower():
+            props = (change.after or {}).get("properties") or {}
+            defaults = {k: r for k, r in rules.items() if not k.startswith("c:")}
+            if props.get("defaultSecurityRules"):  # else ARM keeps the defaults it has
+                defaults = {
+                    str(r.get("name", "")).lower(): security_rule(r, default=True)
+                    for r in props["defaultSecurityRules"]
+                }
+            custom = {
+                "c:" + str(r.get("name", "")).lower(): security_rule(r)
+                for r in props.get("securityRules") or []
+            }
+            rules = {**custom, **defaults}
+            continue
         if change.type != RULE_TYPE or not change.target.lower().startswith(prefix):
             continue
         key = "c:" + change.target.rsplit("/", 1)[-1].lower()
