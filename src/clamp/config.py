@@ -33,6 +33,7 @@ from clamp.baseline import PasswordBaseline
 from clamp.errors import ConfigError, InputError
 from clamp.events.config import EventsConfig
 from clamp.events.flows.config import FlowsConfig
+from clamp.events.flows.options import FlowOptions
 from clamp.fields import check_fields, parse_duration
 from clamp.files import Format, load
 from clamp.model import PortRange
@@ -280,6 +281,9 @@ class Settings:
     """Where outbound notifications go (``[[notify.sinks]]``, ``clamp.notify``)."""
     flows: FlowsConfig = field(default_factory=FlowsConfig)
     """How flow logs are aggregated, kept and fetched (``[flows]``)."""
+    flow_signals: FlowOptions = field(default_factory=FlowOptions)
+    """How flow logs are correlated: source classes, signal thresholds, preview days
+    (``[flows]``, ``clamp.events.flows.options``)."""
     metrics_public: bool = False
     """Whether the service's Prometheus ``/metrics`` is served without a bearer token
     (``[metrics] public = true``, for a scraper inside a trusted network)."""
@@ -342,6 +346,9 @@ class Settings:
             )
         if "flows" in config:
             kwargs["flows"] = FlowsConfig.from_mapping(
+                config["flows"], env.get("CLAMP_CONFIG") or "config"
+            )
+            kwargs["flow_signals"] = FlowOptions.from_mapping(
                 config["flows"], env.get("CLAMP_CONFIG") or "config"
             )
         if "metrics" in config:

@@ -36,6 +36,8 @@ from clamp.providers.objects import api_objects
 from clamp.store import ScanSummary
 
 if TYPE_CHECKING:
+    from clamp.events.flows.model import FlowHistory
+    from clamp.events.flows.signals import Signal
     from clamp.store import Store
 
 Progress = Callable[[str], None]
@@ -75,6 +77,8 @@ class ScanResult:
     checks: list[str] = field(default_factory=list)
     calls: list[tuple[Provider, str]] = field(default_factory=list)
     """(provider, ``N calls (R retried, T throttled)``) for each provider whose driver counts."""
+    signals: list[Signal] = field(default_factory=list)
+    """Flow signals on the exposed VMs (with flow history; for ``on: signal`` rules)."""
 
 
 def evaluate_checks(
@@ -143,9 +147,11 @@ def scan_clouds(
     scopes: dict[Provider, list[str]],
     progress: Progress | ScanProgress | None = None,
     checks: Collection[str] | None = None,
+    flows: FlowHistory | None = None,
 ) -> ScanResult:
     """Scan the given (or discovered) subscriptions and projects of each provider with
-    ``checks`` (every check when None)."""
+    ``checks`` (every check when None); with ``flows``, exposure findings are correlated
+    with the kept flow logs (``clamp.events.flows.correlate``)."""
     bar = progress if isinstance(progress, ScanProgress) else _Messages(progress)
     resources: list[Resource] = []
     seen: list[tuple[Provider, str]] = []
@@ -183,7 +189,9 @@ def scan_clouds(
                 a - b for a, b in zip(call_totals(counts), before, strict=True)
             )
             calls.append((provider, calls_line(made, retried, throttled)))
-    result = _record(settings, store, seen, resources, errors, source="cloud", checks=checks)
+    result = _record(
+        settings, store, seen, resources, errors, source="cloud", checks=checks, flows=flows
+    )
     result.skipped, result.failures, result.unlisted = skipped, failures, unlisted
     result.calls = calls
     return result
@@ -281,14 +289,36 @@ def _record(
     *,
     source: str,
     checks: Collection[str] | None,
+    flows: FlowHistory | None = None,
 ) -> ScanResult:
     in_scope = {(p, s) for p, s in scopes}
     evaluated = evaluate_checks(resources, settings, checks)
     findings = [f for f in evaluated if (f.provider, f.scope) in in_scope]
+    signals: list[Signal] = []
+    if flows is not None:
+        findings, signals = _correlated(settings, findings, resources, flows)
     summary = store.record_scan(
         scopes, findings, resources=len(resources), source=source, checks=checks
     )
     if scopes:
         store.rules.record_inventory(scopes, resources)
     ran = CHECKS.names() if checks is None else sorted(checks)
-    return ScanResult(scopes, len(resources), findings, summary, errors, checks=ran)
+    return ScanResult(
+        scopes, len(resources), findings, summary, errors, checks=ran, signals=signals
+    )
+
+
+def _correlated(
+    settings: Settings, findings: list[Finding], resources: Sequence[Resource], flows: FlowHistory
+) -> tuple[list[Finding], list[Signal]]:
+    """Findings with their flow evidence (``details.observed``) and the signals fired."""
+    from datetime import UTC, datetime
+
+    from clamp.events.flows.classify import build, inventory_ranges
+    from clamp.events.flows.correlate import correlate
+    from clamp.model import ResourceType
+
+    own = inventory_ranges(r.facets for r in resources if r.type == ResourceType.AZURE_VNET)
+    classifier = build(settings.flow_signals, own)
+    done = correlate(findings, flows, classifier, settings.flow_signals, datetime.now(UTC))
+    return done.findings, done.signals

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.actions.engine import ActionEngine
 from clamp.automation.rules import load_rules
@@ -39,6 +39,11 @@ from clamp.store.jobs import Job, JobStatus
 from clamp.store.users import User
 from clamp.users import Accounts
 
+if TYPE_CHECKING:
+    from clamp.events.flows.model import FlowHistory
+    from clamp.events.flows.plan_evidence import PlanEvidence
+    from clamp.events.flows.signals import Signal
+
 log = logging.getLogger("clamp.service")
 SCHEDULER = "schedule"
 """The actor of scheduled scans and rule runs (its authority is the config file's
@@ -55,6 +60,8 @@ class Service:
     def __init__(self, settings: Settings, store: Store | None = None, workers: int = 4) -> None:
         self.settings = settings
         self.store = store if store is not None else Store.open(settings.database_url)
+        self.flow_history: FlowHistory | None = self.store.flows
+        """Kept flow logs (the store's aggregates) for plan previews and signals."""
         self.drivers: Callable[[Provider], CloudDriver] = driver_factory(settings)
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
@@ -139,6 +146,18 @@ class Service:
         )
         return engine, plan
 
+    def plan_evidence(self, engine: ActionEngine, plan: Plan) -> PlanEvidence:
+        """A network plan's observed blast radius (``clamp.events.flows.plan_evidence``)
+        from ``flow_history``; "no flow logs ingested" while there is none."""
+        from clamp.events.flows.plan_evidence import FlowEvidence
+        from clamp.events.flows.preview import is_network_plan
+
+        evidence = FlowEvidence(self.flow_history, self.settings.flow_signals)
+        wanted = is_network_plan(plan) and self.flow_history is not None
+        related = engine.read_target(plan.resource) if wanted else []
+        finding = self.store.finding(plan.finding).finding if plan.finding else None
+        return evidence.for_plan(plan, finding, related)
+
     def fix(
         self, actor: str, finding_id: str, body: Mapping[str, Any], *, reason: str = ""
     ) -> ActionRecord:
@@ -205,7 +224,7 @@ class Service:
         """Start a scan of every discovered scope (of ``providers``); its job at once."""
         job = Job(f"scan-{uuid.uuid4().hex[:10]}", "scan", actor, _now())
         self.store.jobs.save(job)
-        self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider)))
+        self._submit(self._run_job, job, lambda: self._scan(providers or list(Provider), actor))
         return job
 
     def run_rules(self, actor: str, *, rehearse: bool = False) -> Job:
@@ -264,7 +283,7 @@ class Service:
         self._submit(self._run_job, job, run)
         return job
 
-    def _scan(self, providers: list[Provider]) -> tuple[str, dict[str, Any]]:
+    def _scan(self, providers: list[Provider], actor: str) -> tuple[str, dict[str, Any]]:
         if self.settings.workers is not None:  # one task per subscription/project
             from clamp.workers.app import make_app
             from clamp.workers.fanout import scan_on_workers
@@ -272,12 +291,36 @@ class Service:
             app = make_app(self.settings)
             result = scan_on_workers(self.store, app, self.drivers, providers, {})
         else:
-            result = scan_clouds(self.settings, self.store, self.drivers, providers, {})
+            result = scan_clouds(
+                self.settings, self.store, self.drivers, providers, {}, flows=self.flow_history
+            )
         summary = scan_summary_to_json(result.summary) if result.summary else {}
         words = f"{result.resources} resource(s), {len(result.findings)} finding(s)"
+        if result.signals:
+            words += "; " + self._on_signals(result.signals, actor)
         if result.errors:
             words += "; " + "; ".join(result.errors)
         return words, summary
+
+    def _on_signals(self, signals: Sequence[Signal], actor: str) -> str:
+        """Run the rules file's ``on: signal`` rules over a scan's flow signals, as the
+        scan's actor; what they did, in words."""
+        from clamp.automation.signal_rules import SignalRunner, load_signal_rules
+
+        path = self.settings.rules_file
+        try:
+            rules = load_signal_rules(path, self.settings.stages) if path and path.is_file() else []
+            if not rules:
+                return f"{len(signals)} flow signal(s), no on: signal rule"
+            done = SignalRunner(self.responder(actor)).run(rules, signals, actor=actor)
+        except ClampError as exc:  # the scan itself is recorded; say why the rules did not run
+            return f"{len(signals)} flow signal(s); on: signal rules not run: {exc}"
+        counts: dict[str, int] = {}
+        for outcome in done:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        return f"{len(signals)} flow signal(s): " + (
+            ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no rule acted"
+        )
 
     def _run_job(self, job: Job, work: Callable[[], tuple[str, dict[str, Any]]]) -> Job:
         try:

@@ -148,6 +148,20 @@ def load_rules(path: Path, stages: Mapping[str, Sequence[Selector]]) -> list[Rul
     return parse_rules(data, str(path), stages)
 
 
+def with_on_key(raw: Any) -> Any:
+    """A rule mapping with ``on`` as written: YAML 1.1 (PyYAML) reads a bare ``on:`` key as
+    the boolean true."""
+    if isinstance(raw, Mapping) and True in raw and "on" not in raw:
+        return {("on" if k is True else k): v for k, v in raw.items()}
+    return raw
+
+
+def is_signal_rule(raw: Any) -> bool:
+    """Whether a rules-file entry is an ``on: signal`` rule (``clamp.automation.signal_rules``)."""
+    raw = with_on_key(raw)
+    return isinstance(raw, Mapping) and raw.get("on") == "signal"
+
+
 def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> list[Rule]:
     """Rules from parsed YAML: ``{rules: [...]}``; errors name ``where``, rule and field."""
     if not isinstance(data, Mapping) or set(data) != {"rules"}:
@@ -155,7 +169,12 @@ def parse_rules(data: Any, where: str, stages: Mapping[str, Sequence[Selector]])
     items = data["rules"]
     if not isinstance(items, list) or not items:
         raise InputError(f"{where}: rules: must be a non-empty list")
-    rules = [_rule(item, f"{where}: rule {n}", stages) for n, item in enumerate(items, 1)]
+    # ``on: signal`` rules are read by ``clamp.automation.signal_rules.parse_signal_rules``
+    rules = [
+        _rule(with_on_key(item), f"{where}: rule {n}", stages)
+        for n, item in enumerate(items, 1)
+        if not is_signal_rule(item)
+    ]
     seen: set[str] = set()
     for rule in rules:
         if rule.name in seen:
@@ -171,7 +190,9 @@ def _rule(raw: Any, where: str, stages: Mapping[str, Sequence[Selector]]) -> Rul
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
         raise InputError(f"{where}: field name: lowercase letters, digits, '-', '_' or '.'")
     where = f"{where.rsplit(': rule', 1)[0]}: rule {name}"
-    check_fields(raw, RULE_KEYS, where)
+    if raw.get("on", "finding") != "finding":
+        raise InputError(f"{where}: field on: finding (the default) or signal, not {raw['on']!r}")
+    check_fields(raw, RULE_KEYS | {"on"}, where)
     match = _match(raw.get("match"), f"{where}: field match")
     action = raw.get("action")
     try:

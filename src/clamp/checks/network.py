@@ -17,6 +17,7 @@ tags) is reported as ``source_kind: broad-service-tag``, medium. ``details``:
   inventory, which are assumed open); GCP — ``{"instance", "external_ip"}`` for each
   instance on the rule's network selected by its target tags / service accounts (or all).
   Public VMs are listed first, at most ``MAX_REACHES`` of them; ``reaches_total`` counts all.
+  Each entry has ``addresses`` (private and public IPs) when the inventory knows them.
 - GCP: ``decided_by`` (``layer``, ``rule``, ``rule_priority``, ``action``) and ``layers``
   (the layers in evaluation order); on a network finding each rule names its ``layer``.
 
@@ -171,7 +172,7 @@ class ExposedPorts(Check):
                 stack.key, service_accounts=exposure.rule.target_service_accounts
             ):
                 if not layer.region or instance_region(i) == layer.region:
-                    reached[i.id] = {"instance": i.id, "external_ip": i.facets["external_ip"]}
+                    reached[i.id] = _instance_entry(i)
         listed = sorted(reached.values(), key=lambda r: (not r["external_ip"], r["instance"]))
         extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
         finding = self._finding(
@@ -187,10 +188,7 @@ class ExposedPorts(Check):
         instances = inventory.instances_on(
             network, tags=rule.target_tags, service_accounts=rule.target_service_accounts
         )
-        listed = [
-            {"instance": i.id, "external_ip": i.facets["external_ip"]}
-            for i in instances[:MAX_REACHES]
-        ]
+        listed = [_instance_entry(i) for i in instances[:MAX_REACHES]]
         return listed, len(instances)
 
     # -- the finding ----------------------------------------------------------------------
@@ -251,6 +249,14 @@ def _vnets(inventory: Inventory, nsg: Resource) -> list[str]:
         s for nic in inventory.nics_behind(nsg.id) for s in nic.facets.get("subnets", ())[:1]
     ]
     return [vnet_of(s) for s in subnets]
+
+
+def _instance_entry(instance: Resource) -> dict[str, Any]:
+    """A reached GCP instance; ``addresses`` (what flow logs name it by) when known."""
+    entry: dict[str, Any] = {"instance": instance.id, "external_ip": instance.facets["external_ip"]}
+    if instance.facets.get("addresses"):
+        entry["addresses"] = list(instance.facets["addresses"])
+    return entry
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:

@@ -112,6 +112,9 @@ def _entry(inventory: Inventory, nic: Resource, unknown: list[str]) -> dict[str,
         # an attached public IP the inventory lacks still makes the VM public
         "public_ip": address or next(iter(nic.facets.get("public_ips", ())), None),
     }
+    addresses = [*nic.facets.get("private_ips", ()), *([address] if address else [])]
+    if addresses:  # what flow logs name the VM by (``clamp.events.flows``)
+        entry["addresses"] = addresses
     if unknown:
         entry["unknown_nsgs"] = unknown
     return entry

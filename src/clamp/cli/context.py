@@ -17,6 +17,7 @@ from clamp.model import Provider, RunStatus
 # Each part's modules load when a command first uses it (a fast start for the others).
 if TYPE_CHECKING:
     from clamp.actions.engine import ActionEngine
+    from clamp.events.flows.model import FlowHistory
     from clamp.providers.interface import CloudDriver
     from clamp.response import Responder
     from clamp.store import Store
@@ -45,6 +46,12 @@ class Context:
                     err=True,
                 )
         return store
+
+    @cached_property
+    def flow_history(self) -> FlowHistory | None:
+        """Kept flow logs (the store's aggregates), for plan previews, signals and
+        ``--allow-observed``."""
+        return self.store.flows
 
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from clamp.cli import render
 from clamp.cli.catalog import checks, permissions
@@ -37,6 +38,9 @@ from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import ActionRecord, Plan
 from clamp.store.codec import action_to_json, plan_to_json
+
+if TYPE_CHECKING:
+    from clamp.events.flows.plan_evidence import PlanEvidence
 
 app = typer.Typer(
     help="Find, fix, verify and undo dangerous cloud misconfigurations.",
@@ -124,6 +128,13 @@ def fix(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan and stop")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
     allow: Annotated[list[str] | None, typer.Option(help="CIDR that keeps access")] = None,
+    allow_observed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-observed",
+            help="keep access for the sources seen in flow logs (minus threat-listed ones)",
+        ),
+    ] = False,
     intent: Annotated[str | None, typer.Option(help="which remediation intent")] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="an intent parameter, KEY=VALUE (e.g. days=30)")
@@ -148,7 +159,18 @@ def fix(
     params: dict[str, Any] = params_of(param)
     if allow:
         params["allow"] = allow
+    from clamp.events.flows.plan_evidence import FlowEvidence  # loads with its first use
+    from clamp.events.flows.preview import is_network_plan
+
+    evidence = FlowEvidence(ctx.flow_history, ctx.settings.flow_signals)
+    finding = ctx.store.finding(finding_id).finding
+    clients = evidence.clients(finding) if allow_observed else None
+    if clients is not None:
+        params["allow"] = [*params.get("allow", []), *clients.allow]
     plan = ctx.engine.plan(finding_id, intent=intent, params=params, bundle=bundle)
+    wanted = is_network_plan(plan) and ctx.flow_history is not None
+    related = ctx.engine.read_target(plan.resource) if wanted else []
+    shown = evidence.for_plan(plan, finding, related, clients)
     if plan.irreversible and not irreversible and not dry_run:
         if fmt == "table":
             render.print_plan(plan)
@@ -156,19 +178,30 @@ def fix(
             f"{plan.intent} can never be undone; nothing was changed",
             hint="re-run with --i-understand-this-is-irreversible to confirm a second time",
         )
-    if _go_ahead(plan, "Apply this plan?", dry_run=dry_run, yes=yes, fmt=fmt):
+    if _go_ahead(plan, "Apply this plan?", dry_run=dry_run, yes=yes, fmt=fmt, evidence=shown):
         actor, why = ctx.settings.actor, reason or f"fix {finding_id}"
         record = ctx.engine.apply(plan, actor=actor, reason=why, confirm_irreversible=irreversible)
         _print_action(record, fmt)
 
 
-def _go_ahead(plan: Plan, question: str, *, dry_run: bool, yes: bool, fmt: str) -> bool:
-    """Show the plan; False on a dry run; otherwise ask (unless --yes) and return True."""
+def _go_ahead(
+    plan: Plan,
+    question: str,
+    *,
+    dry_run: bool,
+    yes: bool,
+    fmt: str,
+    evidence: PlanEvidence | None = None,
+) -> bool:
+    """Show the plan (with its observed blast radius); False on a dry run; otherwise ask
+    (unless --yes) and return True."""
     if fmt == "table":
         render.print_plan(plan)
+        for line in evidence.lines() if evidence else []:
+            render.console.print(f"  [bold yellow]observed:[/bold yellow] {escape(line)}")
     if dry_run:
         if fmt == "json":
-            render.print_json(plan_to_json(plan))
+            render.print_json({**plan_to_json(plan), **(evidence.to_json() if evidence else {})})
         return False
     confirm(question, yes)
     return True

@@ -83,17 +83,21 @@ def _print_report(report: Report, fmt: str) -> None:
 def rules_validate(path: Path) -> None:
     """Check a rules file; errors name the file, the rule and the field."""
     from clamp.automation.rules import load_rules
+    from clamp.automation.signal_rules import load_signal_rules
 
     ctx = context()
     rules = load_rules(path, ctx.settings.stages)
-    for rule in rules:
-        for exemption in rule.exempt:
+    on_signal = load_signal_rules(path, ctx.settings.stages)
+    named = [(r.name, r.exempt) for r in rules] + [(r.name, r.exempt) for r in on_signal]
+    for name, exempt in named:
+        for exemption in exempt:
             if not exemption.reason or exemption.expires is None:
                 render.console.print(
-                    f"[yellow]warning:[/yellow] rule {rule.name}: exemption "
+                    f"[yellow]warning:[/yellow] rule {name}: exemption "
                     f"{exemption.describe()} should have a reason and an expiry"
                 )
-    render.console.print(f"{path}: {len(rules)} rule(s) valid")
+    signals = f" and {len(on_signal)} on: signal rule(s)" if on_signal else ""
+    render.console.print(f"{path}: {len(rules)} rule(s){signals} valid")
 
 
 @rules_app.command("list")

@@ -187,6 +187,7 @@ def scan(
                     scopes,
                     _ScanBar(progress),
                     checks,
+                    flows=ctx.flow_history,
                 )
     unreadable = all(isinstance(f, SCOPE_UNREADABLE) for f in result.failures)
     if not result.scopes and result.errors and (result.unlisted or not unreadable):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from clamp.model import Change, PortRange, Protocol, Provider, Resource, ResourceType
+from clamp.model import Change, NetworkRule, PortRange, Protocol, Provider, Resource, ResourceType
 from clamp.ports import is_all
 
 Ports = Mapping[Protocol, tuple[PortRange, ...]]
@@ -83,6 +83,12 @@ class IngressChanges(ABC):
         ``resource``: every offending rule keeps the sources ``keep`` gives; one that also
         opens other ports is split, the sensitive ports moving to a new rule named with
         ``suffix``. No fixes when nothing is open."""
+
+    @abstractmethod
+    def rules_after(self, resource: Resource, changes: Iterable[Change]) -> tuple[NetworkRule, ...]:
+        """The rules ``resource`` (and any rule set the changes create beside it, such as a
+        split-off firewall) holds once ``changes`` are applied; changes to other objects
+        are ignored. Lets a plan's blast radius be evaluated on the rules it leaves."""
 
 
 def port_strings(ranges: Iterable[PortRange], *, star: bool) -> list[str]:

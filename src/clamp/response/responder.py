@@ -82,8 +82,17 @@ class Responder:
         self.approvals = ApprovalQueue(store, settings)
 
     # -- incidents ------------------------------------------------------------------------
-    def open_incident(self, title: str, resource: str, *, actor: str) -> Incident:
-        """Open an incident about ``resource`` (a VM's cloud id); audited."""
+    def open_incident(
+        self,
+        title: str,
+        resource: str,
+        *,
+        actor: str,
+        evidence: Sequence[Mapping[str, Any]] = (),
+        rule: str = "",
+    ) -> Incident:
+        """Open an incident about ``resource`` (a VM's cloud id); audited, with the
+        ``evidence`` (flow signals) and the ``rule`` that opened it, if any."""
         self.settings.roles.require(actor, Role.RESPONDER, "open an incident")
         if not title.strip():
             raise InputError("an incident needs a title")
@@ -95,7 +104,11 @@ class Responder:
             opened_by=actor,
             created=_now(),
         )
-        payload = {"incident": incident.id, "title": title, "resource": resource}
+        payload: dict[str, Any] = {"incident": incident.id, "title": title, "resource": resource}
+        if evidence:
+            payload["evidence"] = [dict(e) for e in evidence]
+        if rule:
+            payload["rule"] = rule
         self.book.save_incident(incident, audit=AuditNote("incident.opened", actor, payload))
         return incident
 
@@ -150,8 +163,12 @@ class Responder:
         target: str | None = None,
         params: Mapping[str, Any] | None = None,
         confirm_irreversible: bool = False,
+        pre_approved_by: str | None = None,
     ) -> Run:
-        """Run ``playbook`` on the target for the incident, or queue it for approval."""
+        """Run ``playbook`` on the target for the incident, or queue it for approval.
+
+        ``pre_approved_by``: the rule (``pre_approved: true`` for this playbook) whose
+        standing approval stands in for a second person; the audit says so."""
         incident = self.book.incident(incident_id)
         if not incident.open:
             raise InputError(f"incident {incident_id} is closed; open a new one")
@@ -177,7 +194,19 @@ class Responder:
             irreversible_confirmed=confirm_irreversible,
         )
         if self.needs_approval(playbook) and self.settings.roles.enforced:
-            return self._queue(run)
+            if pre_approved_by is None:
+                return self._queue(run)
+            run = replace(run, approved_by=f"pre-approved by rule {pre_approved_by}")
+            payload = {
+                "run": run.id,
+                "incident": run.incident,
+                "playbook": run.playbook,
+                "target": run.target,
+                "rule": pre_approved_by,
+                "why": f"rule {pre_approved_by} says pre_approved: true for {playbook.name}; "
+                "the second person's approval is skipped within the rule's caps",
+            }
+            self.store.audit.append("run.pre-approved", actor, payload)
         return self._execute(run)
 
     def needs_approval(self, playbook: Playbook) -> bool:

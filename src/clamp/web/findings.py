@@ -103,10 +103,12 @@ def _plan(
     intent, params = _choice(record.check, query)
     plan: Plan | None = None
     refused = None
+    observed: list[str] = []
     try:
-        _engine, plan = service(request).plan(
+        engine, plan = service(request).plan(
             user_name, finding_id, {"intent": intent, "params": params}
         )
+        observed = service(request).plan_evidence(engine, plan).lines()
     except ClampError as exc:
         refused = exc.message
     chosen = plan.intent if plan else intent or next(iter(remediations(record.check)), None)
@@ -115,6 +117,7 @@ def _plan(
     return {
         "record": record,
         "plan": plan,
+        "observed": observed,
         "refused": refused,
         "intents": remediations(record.check),
         "chosen": chosen,

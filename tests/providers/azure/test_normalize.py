@@ -182,7 +182,7 @@ def test_vnet_yields_itself_and_one_resource_per_subnet() -> None:
 
     vnet_resource, web, db = resources_from_arm([vnet])
 
-    assert vnet_resource.facets == {"subnets": (SUBNET_ID, f"{vnet_id}/subnets/db")}
+    assert vnet_resource.facets["subnets"] == (SUBNET_ID, f"{vnet_id}/subnets/db")
     assert (web.type, web.facets) == (ResourceType.AZURE_SUBNET, {"nsg": NSG_ID, "vnet": vnet_id})
     assert db.facets == {"nsg": None, "vnet": vnet_id}
 
@@ -247,6 +247,7 @@ def test_nic_vm_and_public_ip_facets() -> None:
         "vm": VM_ID,
         "public_ips": (PIP_ID,),
         "asgs": (),
+        "private_ips": (),
     }
     assert vm_r.facets == {
         "network_interfaces": (NIC_ID,),

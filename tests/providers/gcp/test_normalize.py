@@ -150,6 +150,7 @@ def test_instance_full_name_uses_the_zone_and_facets() -> None:
         "service_accounts": ("app@shop-prod.iam.gserviceaccount.com",),
         "scopes": {"app@shop-prod.iam.gserviceaccount.com": ()},
         "status": "RUNNING",
+        "addresses": ("34.1.2.3",),
     }
     assert resource.tags == {"env": "prod"}
 

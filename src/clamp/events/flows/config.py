@@ -16,9 +16,10 @@ from datetime import timedelta
 from typing import Any
 
 from clamp.errors import ConfigError, InputError
+from clamp.events.flows.options import SIGNAL_FIELDS
 from clamp.fields import check_fields, parse_duration
 
-FIELDS = ("bucket", "retention_days", "schedule", "storage_accounts", "flush_keys")
+FIELDS = ("bucket", "retention_days", "schedule", "storage_accounts", "flush_keys", *SIGNAL_FIELDS)
 
 
 @dataclass(frozen=True)

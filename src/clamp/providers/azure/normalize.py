@@ -8,7 +8,8 @@ Facets per type:
   ``vnet``.  VNet: ``subnets``; ``admin_layer`` when its effective Virtual Network Manager
   security admin rules were read (``normalize_admin``).
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
-  application security groups its IP configurations are in).  Public IP: ``ip_address``.
+  application security groups its IP configurations are in), ``private_ips`` (the
+  addresses flow logs name it by).  Public IP: ``ip_address``.
 - VM: ``network_interfaces``, ``power_state`` (e.g. ``PowerState/running``), ``identity``
   (as ARM has it) and ``principals`` (``vm_principals``).
 - Role assignment: ``principal_id``, ``role_definition`` (id, lower-cased), ``scope``.
@@ -198,7 +199,11 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
                 "network_interfaces": _refs(props.get("networkInterfaces")),
             }
         case ResourceType.AZURE_VNET:
-            return {"subnets": _refs(props.get("subnets"))}
+            space = props.get("addressSpace") or {}
+            return {
+                "subnets": _refs(props.get("subnets")),
+                "address_prefixes": tuple(str(p) for p in space.get("addressPrefixes") or ()),
+            }
         case ResourceType.AZURE_SUBNET:
             return _subnet_facets(obj)
         case ResourceType.AZURE_NIC:
@@ -214,6 +219,9 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
                     dict.fromkeys(
                         a for c in configs for a in _asg_ids(c.get("applicationSecurityGroups"))
                     )
+                ),
+                "private_ips": tuple(
+                    str(c["privateIPAddress"]) for c in configs if c.get("privateIPAddress")
                 ),
             }
         case ResourceType.AZURE_PUBLIC_IP:

@@ -82,6 +82,10 @@ class AzureNsgChanges(IngressChanges):
         """``Internet``, ``*``, ``any`` and public prefixes (the exposure engine's test)."""
         return is_internet(source)
 
+    def rules_after(self, resource: Resource, changes: Iterable[Change]) -> tuple[NetworkRule, ...]:
+        """The NSG's rules once its security-rule changes are applied."""
+        return nsg_rules_after(resource, changes)
+
     def narrow(
         self,
         resource: Resource,
@@ -233,3 +237,33 @@ def _unique_name(base: str, suffix: str, names: set[str]) -> str:
             names.add(name.lower())
             return name
         n += 1
+
+
+def nsg_rules_after(resource: Resource, changes: Iterable[Change]) -> tuple[NetworkRule, ...]:
+    """The NSG's rules (default rules included) after its security-rule changes."""
+    prefix = resource.id.lower() + "/securityrules/"
+    rules: dict[str, NetworkRule] = {
+        ("" if r.default else "c:") + r.name.lower(): r for r in resource.facets["rules"]
+    }
+    for change in changes:
+        if change.type == ChangeType.AZURE_NSG and change.target.lower() == resource.id.lower():
+            props = (change.after or {}).get("properties") or {}
+            defaults = {k: r for k, r in rules.items() if not k.startswith("c:")}
+            if props.get("defaultSecurityRules"):  # else ARM keeps the defaults it has
+                defaults = {
+                    str(r.get("name", "")).lower(): security_rule(r, default=True)
+                    for r in props["defaultSecurityRules"]
+                }
+            custom = {
+                "c:" + str(r.get("name", "")).lower(): security_rule(r)
+                for r in props.get("securityRules") or []
+            }
+            rules = {**custom, **defaults}
+            continue
+        if change.type != RULE_TYPE or not change.target.lower().startswith(prefix):
+            continue
+        key = "c:" + change.target.rsplit("/", 1)[-1].lower()
+        rules.pop(key, None)
+        if change.after is not None:
+            rules[key] = security_rule(change.after)
+    return tuple(rules.values())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from clamp.exposure import GCP_INTERNET, gcp_exposure, internet_ports
@@ -89,6 +89,19 @@ class GceFirewallChanges(IngressChanges):
     def is_internet(self, source: str) -> bool:
         """``0.0.0.0/0`` and ``::/0``: the ranges Compute means by any address."""
         return source.strip() in GCP_INTERNET
+
+    def rules_after(self, resource: Resource, changes: Iterable[Change]) -> tuple[NetworkRule, ...]:
+        """The firewall's entries after the changes, plus those of firewalls they create."""
+        own = list(resource.facets["rules"])
+        created: list[NetworkRule] = []
+        for change in changes:
+            if change.type != FIREWALL_TYPE:
+                continue
+            if change.target == resource.id:
+                own = list(firewall_rules(change.after)) if change.after is not None else []
+            elif change.before is None and change.after is not None:
+                created.extend(firewall_rules(change.after))
+        return (*own, *created)
 
     def narrow(
         self,

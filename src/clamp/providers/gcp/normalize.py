@@ -8,7 +8,7 @@ Facets per type:
 - Instance: ``networks`` (network URLs of its NICs), ``external_ip`` (an access config with
   a ``natIP`` or of type ``ONE_TO_ONE_NAT``, or an external IPv6 access config), ``tags``
   (network tags), ``service_accounts`` (emails), ``scopes`` (email → OAuth scopes),
-  ``status``.
+  ``status``, ``addresses`` (internal and external IPs, as flow logs name it).
 - Project IAM policy (``cloudresourcemanager#policy`` with ``resource: projects/P``, id
   ``//cloudresourcemanager.googleapis.com/projects/P``): ``bindings`` as (role, member).
 - Network: when its firewall policies were read, ``policies_before``/``policies_after``
@@ -135,6 +135,11 @@ def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
             for s in obj.get("serviceAccounts") or []
         },
         "status": str(obj.get("status", "")),
+        "addresses": tuple(
+            str(a)
+            for a in [*(n.get("networkIP") for n in nics), *(c.get("natIP") for c in configs)]
+            if a
+        ),
     }
 
 
