@@ -234,6 +234,7 @@ class ChangeType(StrEnum):
     ENTRA_DOMAIN = "graph#domain"
     ENTRA_SETTING = "graph#groupSetting"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
+    GCP_FIREWALL_POLICY_RULE = "compute#firewallPolicyRule"
     GCP_INSTANCE_STATUS = "compute#instance/status"
     GCP_INSTANCE_LABELS = "compute#instance/labels"
     GCP_INSTANCE_TAGS = "compute#instance/tags"
