@@ -74,6 +74,9 @@ class ResourceType(StrEnum):
     """The resource types Clamp collects, named as the clouds name them."""
 
     AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_ADMIN_RULE = (
+        "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules"
+    )
     AZURE_NIC = "Microsoft.Network/networkInterfaces"
     AZURE_VNET = "Microsoft.Network/virtualNetworks"
     AZURE_SUBNET = "Microsoft.Network/virtualNetworks/subnets"
@@ -215,6 +218,9 @@ class ChangeType(StrEnum):
 
     AZURE_SECURITY_RULE = "Microsoft.Network/networkSecurityGroups/securityRules"
     AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_ADMIN_RULE = (
+        "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules"
+    )
     AZURE_NIC_ISOLATION = "Microsoft.Network/networkInterfaces/isolation"
     AZURE_VM_IDENTITY = "Microsoft.Compute/virtualMachines"
     AZURE_VM_POWER = "Microsoft.Compute/virtualMachines/powerState"

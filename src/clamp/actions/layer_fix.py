@@ -1,5 +1,6 @@
 """``restrict_ingress`` on the layer that opens the port: a rule of a network firewall
-policy (Google Cloud, global or regional) rather than a VPC firewall rule.
+policy (Google Cloud, global or regional) rather than a VPC firewall rule, or an Azure
+Virtual Network Manager security admin rule (``AlwaysAllow``) rather than an NSG rule.
 
 The finding names the opening rules (``details.rules``, each with its ``layer``); the
 cloud's ``LayerChanges`` narrows each one's sources (private sources kept, ``--allow``
@@ -21,7 +22,7 @@ from clamp.model import Finding, Plan, PortRange, Protocol, Resource
 from clamp.ports import parse_ranges
 from clamp.providers.factory import layer_changes
 from clamp.providers.ingress import RuleFix
-from clamp.providers.layer_changes import OpeningRule
+from clamp.providers.layer_changes import LayerChanges, OpeningRule
 
 CONTAIN = (
     "meanwhile a responder can contain the reached instances: `clamp respond "
@@ -82,12 +83,12 @@ def plan_layer_fix(
         resource=resource.id,
         provider=resource.provider,
         summary=(
-            f"stop internet access to {describe_ports(ports)} through the firewall policies of "
-            f"network {resource.name}: " + "; ".join(fix.how for fix in fixes)
+            f"stop internet access to {describe_ports(ports)} through the {changes.kind} "
+            f"{resource.name}: " + "; ".join(fix.how for fix in fixes)
         ),
         changes=tuple(c for fix in fixes for c in fix.changes),
         reversible=True,
-        blast_radius=_blast_radius(fixes, finding, ports),
+        blast_radius=_blast_radius(fixes, finding, ports, changes),
         permissions=permissions,
         params={"allow": list(allow)} if allow else {},
     )
@@ -99,18 +100,22 @@ def _ports(finding: Finding) -> dict[Protocol, tuple[PortRange, ...]]:
     return {Protocol[p.upper()]: ranges for p in finding.details.get("protocols") or ()}
 
 
-def _blast_radius(fixes: Sequence[RuleFix], finding: Finding, ports: Mapping[Protocol, Any]) -> str:
-    """What traffic stops, who keeps access, and that the policy's other rules stay."""
+def _blast_radius(
+    fixes: Sequence[RuleFix],
+    finding: Finding,
+    ports: Mapping[Protocol, Any],
+    changes: LayerChanges,
+) -> str:
+    """What traffic stops, who keeps access, and what else the changed rules touch."""
     total = finding.details.get("reaches_total")
     reached = total if isinstance(total, int) else len(finding.details.get("reaches") or ())
     kept = list(dict.fromkeys(s for fix in fixes for s in fix.kept))
     return "; ".join(
         [
-            f"{describe_ports(ports)} from the internet to {plural(reached, 'instance')} stops",
+            f"{describe_ports(ports)} from the internet to {plural(reached, changes.noun)} stops",
             f"{', '.join(kept)} keep{'s' if len(kept) == 1 else ''} access"
             if kept
             else "no source keeps access through the changed rules",
-            "the policy's other rules and every network it is associated with see the same "
-            "change (a policy rule applies wherever the policy is associated)",
+            changes.note,
         ]
     )

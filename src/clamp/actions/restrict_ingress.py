@@ -53,6 +53,11 @@ class RestrictIngress(Intent):
             "Microsoft.Network/networkSecurityGroups/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/write",
+            # a security admin rule of Virtual Network Manager (actions/layer_fix.py)
+            "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/read",
+            "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/write",
+            "Microsoft.Network/networkManagers/listDeploymentStatus/action",
+            "Microsoft.Network/networkManagers/commit/action",
         ),
         Provider.GCP: (
             "compute.firewalls.get",
@@ -96,9 +101,7 @@ class RestrictIngress(Intent):
             )
             if layered is not None:
                 return layered
-            raise PlanRefused(
-                _policy_refusal(finding) or f"restrict_ingress cannot change a {resource.type}"
-            )
+            raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
         fixes = ingress.narrow(
             resource,
             sensitive,
@@ -122,23 +125,6 @@ class RestrictIngress(Intent):
             permissions=self.permissions[resource.provider],
             params={"allow": allow} if allow else {},
         )
-
-
-def _policy_refusal(finding: Finding) -> str | None:
-    """Why a port a security admin rule opens is not narrowed here, and who can close it
-    (Google Cloud's policy layers are fixed by ``layer_fix``)."""
-    decided = finding.details.get("decided_by")
-    if not isinstance(decided, Mapping) or not str(decided.get("layer", "")).startswith("admin:"):
-        return None
-    layer, rule = (
-        str(decided["layer"]),
-        f"{decided.get('rule')} (priority {decided.get('rule_priority')})",
-    )
-    return (
-        f"security admin rule {rule} of Azure Virtual Network Manager always allows these "
-        f"ports on {layer.partition(':')[2]}; it decides before every NSG, so only the "
-        "network manager's owners can close it (narrow or delete that admin rule)"
-    )
 
 
 def _blast_radius(fixes: IngressFixes, finding: Finding, noun: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.admin_rule_changes import AzureAdminRuleChanges
 from clamp.providers.azure.database_changes import AzureDatabaseChanges
 from clamp.providers.azure.entra_password import EntraPasswordChanges
 from clamp.providers.azure.identity_changes import AzureIdentityChanges
@@ -47,7 +48,10 @@ INGRESS_CHANGES: dict[Provider, IngressChanges] = {
     Provider.AZURE: AzureNsgChanges(),
     Provider.GCP: GceFirewallChanges(),
 }
-LAYER_CHANGES: dict[Provider, LayerChanges] = {Provider.GCP: GcpPolicyRuleChanges()}
+LAYER_CHANGES: dict[Provider, LayerChanges] = {
+    Provider.AZURE: AzureAdminRuleChanges(),
+    Provider.GCP: GcpPolicyRuleChanges(),
+}
 DATABASE_CHANGES: dict[Provider, DatabaseChanges] = {
     Provider.AZURE: AzureDatabaseChanges(),
     Provider.GCP: CloudSqlChanges(),

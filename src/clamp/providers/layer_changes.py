@@ -35,7 +35,13 @@ class LayerChanges(ABC):
 
     provider: ClassVar[Provider]
     resource_type: ClassVar[ResourceType]
-    """The resource whose findings name a policy layer (a VPC network)."""
+    """The resource whose findings name a policy layer (a VPC network, a VNet)."""
+    kind: ClassVar[str]
+    """What the layers are, in messages: ``firewall policies of network``."""
+    noun: ClassVar[str]
+    """What the cloud calls a VM, in messages."""
+    note: ClassVar[str]
+    """What else a change to such a rule touches, for the blast radius."""
 
     @abstractmethod
     def owner(self, resource: Resource, layer: str) -> str | None:

@@ -17,6 +17,7 @@ from azure.core.credentials import TokenCredential
 from clamp.config import Settings
 from clamp.errors import InputError, ResourceNotFound
 from clamp.model import Change, Provider, Resource
+from clamp.providers.azure.admin_rule_writes import AdminRuleService
 from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.databases import DatabaseService
@@ -71,6 +72,7 @@ class AzureDriver(CloudDriver):
             VmService(self.clients),
             SnapshotService(self.clients),
             self.databases,
+            AdminRuleService(self.clients),
         )
         self.entra = EntraService(self.clients)
 

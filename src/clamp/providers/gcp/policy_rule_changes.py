@@ -83,6 +83,12 @@ class GcpPolicyRuleChanges(LayerChanges):
 
     provider = Provider.GCP
     resource_type = ResourceType.GCP_NETWORK
+    kind = "firewall policies of network"
+    noun = "instance"
+    note = (
+        "the policy's other rules are unchanged, and every network it is associated with sees "
+        "the same change (a policy rule applies wherever the policy is associated)"
+    )
 
     def owner(self, resource: Resource, layer: str) -> str | None:
         """Hierarchical policies belong to the organization or a folder above the project."""
