@@ -129,3 +129,18 @@ def test_the_sandbox_applies_an_admin_rule_change_only_once_committed(demo: Rig)
         )
         network.network_manager_commits.begin_post("clamp-demo", "demo-avnm", commit).result()
     assert _effective_sources(demo) == ["Internet"]
+
+
+def test_restrict_ingress_declares_every_permission_the_admin_rule_fix_and_undo_need(
+    demo: Rig,
+) -> None:
+    finding = demo.finding(Provider.AZURE, CHECK, "demo-vnet").finding
+    plan = demo.engine.plan(finding.id, params={"allow": ["198.51.100.0/24"]})
+    driver = demo.engine.drivers(Provider.AZURE)
+    needed = {
+        p
+        for c in [*plan.changes, *(c.inverse() for c in plan.changes)]
+        for p in driver.describe(c).permissions
+    }
+    assert "Microsoft.Network/networkManagers/commit/action" in needed
+    assert needed <= set(plan.permissions)

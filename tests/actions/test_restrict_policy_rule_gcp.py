@@ -209,3 +209,22 @@ def test_a_regional_policy_rule_keeps_its_private_range_and_undo_restores_it(
             "0.0.0.0/0",
             "10.40.0.0/16",
         ]
+
+
+def test_restrict_ingress_declares_every_permission_the_policy_rule_fix_and_undo_need(
+    demo: Rig, tmp_path: Path
+) -> None:
+    finding = demo.finding(Provider.GCP, CHECK, "prod-vpc").finding
+    plans = [demo.engine.plan(finding.id)]
+    with Sandbox(_small_state()) as sandbox:
+        small = make_rig(sandbox, tmp_path)
+        plans.append(small.engine.plan(small.finding(Provider.GCP, CHECK, "vpc").finding.id))
+        driver = small.engine.drivers(Provider.GCP)
+        needed = {
+            p
+            for plan in plans
+            for c in [*plan.changes, *(c.inverse() for c in plan.changes)]
+            for p in driver.describe(c).permissions
+        }
+    assert {"compute.firewallPolicies.update", "compute.regionFirewallPolicies.update"} <= needed
+    assert needed <= set(plans[0].permissions)
