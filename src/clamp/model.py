@@ -81,6 +81,7 @@ class ResourceType(StrEnum):
     AZURE_VNET = "Microsoft.Network/virtualNetworks"
     AZURE_SUBNET = "Microsoft.Network/virtualNetworks/subnets"
     AZURE_PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
+    AZURE_LOAD_BALANCER = "Microsoft.Network/loadBalancers"
     AZURE_VM = "Microsoft.Compute/virtualMachines"
     AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
     AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"

@@ -49,6 +49,7 @@ from clamp.ports import parse_ranges
 from clamp.providers.azure.normalize_admin import admin_layer, admin_rules_raw, effective_by_vnet
 from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
 from clamp.providers.azure.normalize_database import database_servers
+from clamp.providers.azure.normalize_lb import load_balancer_facets
 from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
 from clamp.providers.azure.normalize_storage import storage_accounts
 
@@ -192,6 +193,8 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
             }
         case ResourceType.AZURE_PUBLIC_IP:
             return {"ip_address": props.get("ipAddress")}
+        case ResourceType.AZURE_LOAD_BALANCER:
+            return load_balancer_facets(obj)
         case ResourceType.AZURE_VM:
             view = props.get("instanceView") or obj.get("instanceView") or {}
             states = [str(s.get("code", "")) for s in view.get("statuses") or []]
