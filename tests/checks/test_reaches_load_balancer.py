@@ -146,3 +146,41 @@ def test_vms_with_a_path_are_listed_before_those_without() -> None:
     lb = load_balancer(nat=(nat_rule("ssh", 50022, 22, "vm2"),))
     finding = admin(scan([nsg(), nic("vm1"), nic("vm2"), public_ip(), lb]))["open"]
     assert [r["vm"].rsplit("/", 1)[-1] for r in finding.details["reaches"]] == ["vm2", "vm1"]
+
+
+def _admin_estate(backend_port: int) -> list[dict[str, Any]]:
+    vnet = {
+        "id": f"{NET}/virtualNetworks/v",
+        "name": "v",
+        "type": "Microsoft.Network/virtualNetworks",
+        "properties": {"subnets": [{"id": SUBNET, "name": "a", "properties": {}}]},
+    }
+    rule = {
+        "id": f"{NET}/networkManagers/m/securityAdminConfigurations/c/ruleCollections/r/rules/rdp",
+        "kind": "Custom",
+        "properties": {
+            "protocol": "Tcp",
+            "sources": [{"addressPrefix": "Internet", "addressPrefixType": "ServiceTag"}],
+            "destinations": [{"addressPrefix": "*", "addressPrefixType": "IPPrefix"}],
+            "destinationPortRanges": ["3389"],
+            "access": "AlwaysAllow",
+            "priority": 10,
+            "direction": "Inbound",
+        },
+    }
+    envelope = {
+        "type": "clamp#effectiveSecurityAdminRules",
+        "virtualNetwork": vnet["id"],
+        "value": [rule],
+    }
+    lb = load_balancer(nat=(nat_rule("nat", 50000, backend_port, "vm1"),))
+    return [vnet, envelope, nic("vm1"), public_ip(), lb]
+
+
+def test_an_admin_rule_finding_counts_a_path_on_the_port_it_always_allows_only() -> None:
+    on_rdp = admin(scan(_admin_estate(3389)))["v"]
+    assert on_rdp.details["reaches"][0]["path"]["rule"] == "nat"
+    assert on_rdp.severity == "critical"
+    on_ssh = admin(scan(_admin_estate(22)))["v"]
+    assert on_ssh.details["reaches"][0]["path"] is None
+    assert on_ssh.severity == "high"

@@ -59,6 +59,7 @@ from clamp.exposure import (
 from clamp.model import (
     Finding,
     PortRange,
+    Protocol,
     Resource,
     ResourceType,
     Severity,
@@ -124,7 +125,7 @@ class ExposedPorts(Check):
             finding = self._finding(
                 admin.vnets[key],
                 exposures,
-                vnet_reaches(inventory, on_vnet.get(key, []), balancers),
+                vnet_reaches(inventory, on_vnet.get(key, []), balancers, _ports_of(exposures)),
                 extra,
             )
             for rule in finding.details["rules"]:
@@ -268,6 +269,14 @@ def _vnets(inventory: Inventory, nsg: Resource) -> list[str]:
         s for nic in inventory.nics_behind(nsg.id) for s in nic.facets.get("subnets", ())[:1]
     ]
     return [vnet_of(s) for s in subnets]
+
+
+def _ports_of(exposures: list[Exposure]) -> dict[Protocol, tuple[PortRange, ...]]:
+    """The ports per protocol a finding's exposures open."""
+    out: dict[Protocol, list[PortRange]] = {}
+    for e in exposures:
+        out.setdefault(e.protocol, []).extend(e.ports)
+    return {protocol: merge(ranges) for protocol, ranges in out.items()}
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:

@@ -95,10 +95,14 @@ def nics_by_vnet(inventory: Inventory) -> dict[str, list[Resource]]:
 
 
 def vnet_reaches(
-    inventory: Inventory, nics: list[Resource], balancers: LoadBalancerPaths | None = None
+    inventory: Inventory,
+    nics: list[Resource],
+    balancers: LoadBalancerPaths | None = None,
+    ports: Ports | None = None,
 ) -> Reaches:
-    """The VMs of ``nics`` (those on one VNet), those with a path from the internet first."""
-    return listed([_entry(inventory, nic, [], balancers, None) for nic in nics])
+    """The VMs of ``nics`` (those on one VNet), those with a path from the internet on
+    ``ports`` first."""
+    return listed([_entry(inventory, nic, [], balancers, ports) for nic in nics])
 
 
 def listed(reached: list[dict[str, Any]]) -> Reaches:
