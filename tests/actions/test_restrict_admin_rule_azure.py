@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.network.models import AdminRule, NetworkManagerCommit
 
 from clamp.errors import ConflictError, PlanRefused
@@ -144,3 +145,31 @@ def test_restrict_ingress_declares_every_permission_the_admin_rule_fix_and_undo_
     }
     assert "Microsoft.Network/networkManagers/commit/action" in needed
     assert needed <= set(plan.permissions)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("priority", 5000), ("priority", 200), ("access", "Maybe"), ("protocol", "Gre")],
+)
+def test_the_sandbox_refuses_an_admin_rule_the_model_refuses_and_changes_nothing(
+    demo: Rig, field: str, value: object
+) -> None:
+    network = AzureClients(demo.settings).network(SUB)
+    args = ("clamp-demo", "demo-avnm", "platform-baseline", "vendor-access")
+    current = network.admin_rules.get(*args, "always-allow-winrm").as_dict()
+    if value == 200:  # a sibling taking the priority another rule holds
+        sibling = {**current["properties"], "priority": 200}
+        network.admin_rules.create_or_update(
+            *args, "sibling", AdminRule({"kind": "Custom", "properties": sibling})
+        )
+    bad = {**current["properties"], field: value}
+    try:
+        with pytest.raises(HttpResponseError) as refused:
+            network.admin_rules.create_or_update(
+                *args, "always-allow-winrm", AdminRule({"kind": "Custom", "properties": bad})
+            )
+        assert refused.value.status_code == 400
+        assert _stored(demo)["properties"] == current["properties"]
+    finally:
+        if value == 200:
+            network.admin_rules.begin_delete(*args, "sibling").result()

@@ -21,9 +21,12 @@ no effect), and the time a deployment takes (done at the first poll).
 from __future__ import annotations
 
 import copy
+import ipaddress
 import uuid
 
-from clamp.sandbox.arm import Json, type_of
+from starlette.responses import Response
+
+from clamp.sandbox.arm import Json, arm_error, type_of
 
 MEMBER = "microsoft.network/networkmanagers/networkgroups/staticmembers"
 COLLECTION = "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections"
@@ -190,3 +193,60 @@ def _rules_of(config: str, objects: list[Json]) -> list[Json]:
         for o in objects
         if type_of(o) == RULE and str(o["id"]).lower().startswith(prefix)
     ]
+
+
+PROTOCOLS = frozenset({"Tcp", "Udp", "Icmp", "Esp", "Any", "Ah"})
+ACCESSES = frozenset({"Allow", "Deny", "AlwaysAllow"})
+DIRECTIONS = frozenset({"Inbound", "Outbound"})
+PREFIX_TYPES = frozenset({"IPPrefix", "ServiceTag", "NetworkGroup"})
+
+
+def check_admin_rule(kind: str, arm_id: str, props: Json, objects: list[Json]) -> Response | None:
+    """ARM's 400 for a security admin rule the ``AdminPropertiesFormat`` model refuses
+    (azure-mgmt-network 33: protocol, access, priority 1-4096 unique in its collection and
+    direction required, with their known values; ``AddressPrefixItem`` types), or None.
+    The messages are the sandbox's own, not Azure's words."""
+    if kind != RULE:
+        return None
+    for field, allowed in (
+        ("protocol", PROTOCOLS),
+        ("access", ACCESSES),
+        ("direction", DIRECTIONS),
+    ):
+        if props.get(field) not in allowed:
+            return arm_error(
+                400,
+                "InvalidRequestFormat",
+                f"{field} {props.get(field)!r} is not one of {sorted(allowed)}",
+            )
+    priority = props.get("priority")
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 4096:
+        return arm_error(400, "InvalidRequestFormat", f"priority {priority!r} must be 1 to 4096")
+    collection = arm_id.lower().rsplit("/rules/", 1)[0] + "/rules/"
+    for other in objects:
+        other_id = str(other.get("id", "")).lower()
+        if (
+            type_of(other) == RULE
+            and other_id.startswith(collection)
+            and other_id != arm_id.lower()
+            and (other.get("properties") or {}).get("priority") == priority
+        ):
+            return arm_error(
+                400, "InvalidRequestFormat", f"priority {priority} is taken by {other['id']}"
+            )
+    for field in ("sources", "destinations"):
+        for item in props.get(field) or []:
+            kind_of_prefix = (item or {}).get("addressPrefixType")
+            prefix = str((item or {}).get("addressPrefix", ""))
+            if kind_of_prefix not in PREFIX_TYPES:
+                return arm_error(
+                    400, "InvalidRequestFormat", f"{field} addressPrefixType {kind_of_prefix!r}"
+                )
+            if kind_of_prefix == "IPPrefix" and prefix != "*":
+                try:
+                    ipaddress.ip_network(prefix, strict=False)
+                except ValueError:
+                    return arm_error(
+                        400, "InvalidRequestFormat", f"{field} {prefix!r} is not a prefix"
+                    )
+    return None
