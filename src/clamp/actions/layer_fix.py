@@ -56,17 +56,17 @@ def plan_layer_fix(
         return None
     rules = opening_rules(finding)
     if not rules:
-        raise PlanRefused("the finding names no firewall policy rule; run `clamp scan`")
+        raise PlanRefused(
+            "the finding names no policy or admin rule that opens the port; run `clamp scan`"
+        )
     ports = _ports(finding)
     for rule in rules:
         owner = changes.owner(resource, rule.layer)
         if owner is not None:
             raise PlanRefused(
                 f"rule {rule.name} (priority {rule.priority}) of the {owner} allows "
-                f"{describe_ports(ports)} from the internet; an allow there is terminal, so no "
-                "VPC firewall rule or network policy rule of this project (not even a deny at "
-                "a higher priority) can close it: ask that policy's owners to narrow or remove "
-                f"the rule; {CONTAIN}"
+                f"{describe_ports(ports)} from the internet; {changes.not_local}: ask that "
+                f"policy's owners to narrow or remove the rule; {CONTAIN}"
             )
     fixes = [
         changes.narrow(

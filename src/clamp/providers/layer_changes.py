@@ -42,6 +42,8 @@ class LayerChanges(ABC):
     """What the cloud calls a VM, in messages."""
     note: ClassVar[str]
     """What else a change to such a rule touches, for the blast radius."""
+    not_local: ClassVar[str] = ""
+    """Why no local change closes a port a layer ``owner`` names opens, for the refusal."""
 
     @abstractmethod
     def owner(self, resource: Resource, layer: str) -> str | None:

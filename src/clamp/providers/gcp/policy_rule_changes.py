@@ -85,6 +85,10 @@ class GcpPolicyRuleChanges(LayerChanges):
     resource_type = ResourceType.GCP_NETWORK
     kind = "firewall policies of network"
     noun = "instance"
+    not_local = (
+        "an allow there is terminal, so no VPC firewall rule or network policy rule of this "
+        "project (not even a deny at a higher priority) can close it"
+    )
     note = (
         "the policy's other rules are unchanged, and every network it is associated with sees "
         "the same change (a policy rule applies wherever the policy is associated)"
