@@ -166,11 +166,18 @@ def _small_state() -> SandboxState:
         {
             "gcp": {
                 SMALL: [
-                    {"kind": "compute#network", "name": "vpc", "selfLink": NET, "id": "1"},
+                    {
+                        "kind": "compute#network",
+                        "name": "vpc",
+                        "selfLink": NET,
+                        "id": "1",
+                        "creationTimestamp": "2026-01-05T10:00:00.000-08:00",
+                    },
                     {
                         "kind": "compute#instance",
                         "name": "win-1",
                         "id": "2",
+                        "creationTimestamp": "2026-01-05T10:05:00.000-08:00",
                         "zone": f"{API}/projects/{SMALL}/zones/us-east1-b",
                         "selfLink": f"{API}/projects/{SMALL}/zones/us-east1-b/instances/win-1",
                         "status": "RUNNING",
@@ -180,6 +187,7 @@ def _small_state() -> SandboxState:
                         "kind": "compute#firewallPolicy",
                         "id": "77",
                         "name": "east-policy",
+                        "creationTimestamp": "2026-01-05T10:10:00.000-08:00",
                         "region": f"{API}/projects/{SMALL}/regions/us-east1",
                         "fingerprint": "AAAAAAAAAAA=",
                         "associations": [{"name": "a", "attachmentTarget": NET}],
