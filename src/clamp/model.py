@@ -74,10 +74,14 @@ class ResourceType(StrEnum):
     """The resource types Clamp collects, named as the clouds name them."""
 
     AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_ADMIN_RULE = (
+        "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules"
+    )
     AZURE_NIC = "Microsoft.Network/networkInterfaces"
     AZURE_VNET = "Microsoft.Network/virtualNetworks"
     AZURE_SUBNET = "Microsoft.Network/virtualNetworks/subnets"
     AZURE_PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
+    AZURE_LOAD_BALANCER = "Microsoft.Network/loadBalancers"
     AZURE_VM = "Microsoft.Compute/virtualMachines"
     AZURE_STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
     AZURE_ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
@@ -215,6 +219,9 @@ class ChangeType(StrEnum):
 
     AZURE_SECURITY_RULE = "Microsoft.Network/networkSecurityGroups/securityRules"
     AZURE_NSG = "Microsoft.Network/networkSecurityGroups"
+    AZURE_ADMIN_RULE = (
+        "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules"
+    )
     AZURE_NIC_ISOLATION = "Microsoft.Network/networkInterfaces/isolation"
     AZURE_VM_IDENTITY = "Microsoft.Compute/virtualMachines"
     AZURE_VM_POWER = "Microsoft.Compute/virtualMachines/powerState"
@@ -234,6 +241,7 @@ class ChangeType(StrEnum):
     ENTRA_DOMAIN = "graph#domain"
     ENTRA_SETTING = "graph#groupSetting"
     GCP_FIREWALL = "compute.googleapis.com/Firewall"
+    GCP_FIREWALL_POLICY_RULE = "compute#firewallPolicyRule"
     GCP_INSTANCE_STATUS = "compute#instance/status"
     GCP_INSTANCE_LABELS = "compute#instance/labels"
     GCP_INSTANCE_TAGS = "compute#instance/tags"

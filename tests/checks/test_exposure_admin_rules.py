@@ -15,7 +15,7 @@ from clamp.checks.network_admin import left_to_nsgs, through_admin, verdict
 from clamp.config import Settings
 from clamp.errors import InputError, PlanRefused
 from clamp.layers import Action, Layer, LayerRule, Match
-from clamp.model import PortRange, Protocol
+from clamp.model import Plan, PortRange, Protocol
 from clamp.ports import merge, subtract
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_admin import ENVELOPE
@@ -275,15 +275,33 @@ def test_what_is_left_to_the_nsgs_never_includes_a_port_the_admin_rules_decided(
     assert subtract(merge(left), nsg_open) == ()
 
 
-def test_restrict_ingress_says_the_admin_rule_is_the_network_managers_to_close() -> None:
-    objects = [vnet(), nsg(), nic("vm1"), effective(admin_rule("rdp", 10, ["3389"], "AlwaysAllow"))]
+def _admin_plan(rule: dict[str, Any], **params: Any) -> Plan:
+    objects = [vnet(), nsg(), nic("vm1"), effective(rule)]
     [finding] = [f for f in scan(objects) if f.check == "exposed-admin-port"]
     [resource] = [r for r in resources_from_arm(objects, SUB) if r.id == finding.resource]
-    with pytest.raises(PlanRefused) as refused:
-        RestrictIngress().plan(finding, resource, {}, Settings(database_url="sqlite://"))
-    message = refused.value.message
-    assert "security admin rule rdp (priority 10)" in message
-    assert "virtualNetworks/v" in message and "network manager's owners" in message
+    return RestrictIngress().plan(finding, resource, params, Settings(database_url="sqlite://"))
+
+
+def test_restrict_ingress_narrows_the_admin_rule_to_the_allowed_networks() -> None:
+    plan = _admin_plan(admin_rule("rdp", 10, ["3389"], "AlwaysAllow"), allow=["192.0.2.0/24"])
+    [change] = plan.changes
+    assert change.target.endswith("/rdp") and change.after is not None
+    assert change.after["properties"]["sources"] == [
+        {"addressPrefix": "192.0.2.0/24", "addressPrefixType": "IPPrefix"}
+    ]
+    assert "security admin rule rdp (priority 10)" in plan.summary
+
+
+def test_restrict_ingress_refuses_an_admin_rule_with_only_the_internet_and_no_allow() -> None:
+    with pytest.raises(PlanRefused, match="cannot be disabled: give --allow"):
+        _admin_plan(admin_rule("rdp", 10, ["3389"], "AlwaysAllow"))
+
+
+def test_restrict_ingress_refuses_an_admin_rule_that_also_opens_other_ports() -> None:
+    with pytest.raises(PlanRefused, match="also opens other ports"):
+        _admin_plan(
+            admin_rule("rdp-web", 10, ["3389", "443"], "AlwaysAllow"), allow=["192.0.2.0/24"]
+        )
 
 
 def test_an_admin_deny_from_the_internet_also_stops_azure_datacenters() -> None:

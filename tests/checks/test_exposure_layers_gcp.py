@@ -12,6 +12,7 @@ from builders import GNET, admin, firewall, scan
 from clamp.actions.restrict_ingress import RestrictIngress
 from clamp.config import Settings
 from clamp.errors import InputError, PlanRefused
+from clamp.model import Plan
 from clamp.providers.gcp.normalize import resources_from_compute
 
 TCP22 = [{"IPProtocol": "tcp", "ports": ["22"]}]
@@ -197,25 +198,48 @@ def test_a_malformed_policy_is_a_clear_input_error() -> None:
         scan(gcp=[network(), effective(org(bad))])
 
 
-def _plan(objects: list[dict[str, Any]]) -> str:
+def _plan(objects: list[dict[str, Any]], **params: Any) -> Plan:
     [finding] = [f for f in scan(gcp=objects) if f.check == "exposed-admin-port"]
     [network_resource] = [
         r for r in resources_from_compute("p1", objects) if r.id == finding.resource
     ]
-    with pytest.raises(PlanRefused) as refused:
-        RestrictIngress().plan(finding, network_resource, {}, Settings(database_url="sqlite://"))
-    return refused.value.message
+    return RestrictIngress().plan(
+        finding, network_resource, params, Settings(database_url="sqlite://")
+    )
 
 
-def test_restrict_ingress_says_which_policy_rule_to_narrow() -> None:
-    vnc = policy_rule(1000, "allow", ["5900"], ruleName="vnc")
-    message = _plan([network(), effective(net_policy(vnc))])
-    assert "rule vnc (priority 1000) of the network firewall policy" in message
-    assert "projects/p1/global/firewallPolicies/vpc-policy" in message
+def test_restrict_ingress_narrows_the_network_policy_rule_keeping_private_ranges() -> None:
+    vnc = policy_rule(
+        1000, "allow", ["5900"], ruleName="vnc", match={"srcIpRanges": ["0.0.0.0/0", "10.1.0.0/16"]}
+    )
+    policies = effective(net_policy(vnc))
+    plan = _plan([network(), policies], allow=["192.0.2.0/24"])
+    [change] = plan.changes
+    assert change.target.endswith("/projects/p1/global/firewallPolicies/vpc-policy/rules/1000")
+    assert change.after is not None
+    assert change.after["match"]["srcIpRanges"] == ["10.1.0.0/16", "192.0.2.0/24"]
+    fixed = effective(net_policy(dict(change.after)))
+    assert admin(scan(gcp=[network(), fixed])) == {}
+
+
+def test_restrict_ingress_refuses_a_policy_rule_that_also_opens_other_ports() -> None:
+    mixed = policy_rule(1000, "allow", ["5900", "443"], ruleName="vnc-and-web")
+    with pytest.raises(PlanRefused, match="also opens other ports"):
+        _plan([network(), effective(net_policy(mixed))])
 
 
 def test_restrict_ingress_says_an_organization_policy_is_its_owners_to_close() -> None:
     ssh = policy_rule(100, "allow", ["22"], ruleName="ssh-everywhere")
-    message = _plan([network(), effective(org(ssh))])
-    assert "hierarchical firewall policy firewallPolicies/123" in message
-    assert "only its owners can close it" in message
+    with pytest.raises(PlanRefused) as refused:
+        _plan([network(), effective(org(ssh))])
+    message = refused.value.message
+    assert "hierarchical firewall policy org-baseline (firewallPolicies/123)" in message
+    assert "an allow there is terminal" in message and "owners" in message
+
+
+def test_an_organization_goto_next_leaves_the_fix_to_the_network_policy_that_allows() -> None:
+    defer = policy_rule(100, "goto_next", ["22"], ruleName="defer-ssh")
+    ssh = policy_rule(1000, "allow", ["22"], ruleName="ssh")
+    plan = _plan([network(), effective(org(defer), net_policy(ssh))])
+    [change] = plan.changes
+    assert "/global/firewallPolicies/vpc-policy/rules/1000" in change.target

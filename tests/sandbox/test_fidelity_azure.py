@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, type, type]] = [
     (r"/virtualnetworks/[^/]+/subnets(/[^/]+)?$", network.Subnet, network.Subnet),
     (r"/virtualnetworks(/[^/]+)?$", network.VirtualNetwork, network.VirtualNetwork),
     (r"/publicipaddresses(/[^/]+)?$", network.PublicIPAddress, network.PublicIPAddress),
+    (r"/loadbalancers(/[^/]+)?$", network.LoadBalancer, network.LoadBalancer),
     (
         r"/virtualmachines/[^/]+/instanceview$",
         compute.VirtualMachineInstanceView,
@@ -250,6 +251,7 @@ def test_every_arm_type_clamp_reads_was_answered(seen: Seen) -> None:
         network.VirtualNetwork,
         network.Subnet,
         network.PublicIPAddress,
+        network.LoadBalancer,
         compute.VirtualMachine,
         compute.VirtualMachineInstanceView,
         compute.Disk,

@@ -387,3 +387,30 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
         "sql.instances.patch",
         "sql.operations.get",
     } <= called, sorted(called)
+
+
+def test_a_regional_policy_rule_fix_and_undo_match_the_discovery_documents(
+    tmp_path: Path,
+) -> None:
+    """restrict_ingress on a regional network firewall policy rule: getRule, patchRule and
+    regionOperations.wait answer as compute.v1.json says."""
+    from actions.test_restrict_policy_rule_gcp import SMALL, _small_state
+
+    with RecordingSandbox(_small_state()) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        finding = next(
+            r.finding
+            for r in rig.store.findings()
+            if r.finding.check == "exposed-admin-port" and SMALL in r.finding.resource
+        )
+        record = rig.engine.apply(rig.engine.plan(finding.id), actor="tester")
+        rig.engine.undo(record.id, actor="tester")
+        called, found = _check(sandbox.seen)
+
+    assert found == []
+    assert {
+        "compute.regionNetworkFirewallPolicies.getRule",
+        "compute.regionNetworkFirewallPolicies.patchRule",
+        "compute.regionOperations.wait",
+        "compute.regionNetworkFirewallPolicies.getEffectiveFirewalls",
+    } <= called

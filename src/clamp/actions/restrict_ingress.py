@@ -1,7 +1,8 @@
 """``restrict_ingress``: stop internet traffic to sensitive ports, narrowly and reversibly.
 
 The offending rules lose their internet sources: an Azure NSG's security rules, a GCP
-firewall's source ranges (the cloud's ``IngressChanges``, ``clamp.providers.ingress``).
+firewall's source ranges (the cloud's ``IngressChanges``, ``clamp.providers.ingress``), or
+the rule of the network firewall policy that opens the port (``layer_fix``).
 Private sources are always kept, ``--allow`` CIDRs are added (``ingress_common``), and
 rules that also open other ports are split so that traffic stays exactly as it was.
 """
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 
 from clamp.actions.ingress_common import allowed_cidrs, describe_ports, keep_sources, plural
 from clamp.actions.interface import INTENTS, Category, Intent
+from clamp.actions.layer_fix import plan_layer_fix
 from clamp.config import Settings
 from clamp.errors import PlanRefused
 from clamp.model import Finding, Plan, PortRange, Provider, Resource
@@ -51,6 +53,11 @@ class RestrictIngress(Intent):
             "Microsoft.Network/networkSecurityGroups/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/write",
+            # a security admin rule of Virtual Network Manager (actions/layer_fix.py)
+            "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/read",
+            "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/write",
+            "Microsoft.Network/networkManagers/listDeploymentStatus/action",
+            "Microsoft.Network/networkManagers/commit/action",
         ),
         Provider.GCP: (
             "compute.firewalls.get",
@@ -58,6 +65,12 @@ class RestrictIngress(Intent):
             "compute.firewalls.create",
             "compute.networks.updatePolicy",
             "compute.globalOperations.get",
+            # a rule of a network firewall policy (actions/layer_fix.py)
+            "compute.firewallPolicies.get",
+            "compute.firewallPolicies.update",
+            "compute.regionFirewallPolicies.get",
+            "compute.regionFirewallPolicies.update",
+            "compute.regionOperations.get",
         ),
     }
 
@@ -83,9 +96,12 @@ class RestrictIngress(Intent):
         sensitive: tuple[PortRange, ...] = getattr(settings, PORT_SETTINGS[finding.check])
         ingress = ingress_changes(resource.provider)
         if resource.type != ingress.resource_type:
-            raise PlanRefused(
-                _policy_refusal(finding) or f"restrict_ingress cannot change a {resource.type}"
+            layered = plan_layer_fix(
+                self.name, finding, resource, allow, sensitive, self.permissions[resource.provider]
             )
+            if layered is not None:
+                return layered
+            raise PlanRefused(f"restrict_ingress cannot change a {resource.type}")
         fixes = ingress.narrow(
             resource,
             sensitive,
@@ -109,34 +125,6 @@ class RestrictIngress(Intent):
             permissions=self.permissions[resource.provider],
             params={"allow": allow} if allow else {},
         )
-
-
-def _policy_refusal(finding: Finding) -> str | None:
-    """Why a port a firewall policy opens is not narrowed here, and who can close it."""
-    decided = finding.details.get("decided_by")
-    if not isinstance(decided, Mapping) or str(decided.get("layer", "vpc:")).startswith("vpc:"):
-        return None
-    layer, rule = (
-        str(decided["layer"]),
-        f"{decided.get('rule')} (priority {decided.get('rule_priority')})",
-    )
-    if layer.startswith("admin:"):
-        return (
-            f"security admin rule {rule} of Azure Virtual Network Manager always allows these "
-            f"ports on {layer.partition(':')[2]}; it decides before every NSG, so only the "
-            "network manager's owners can close it (narrow or delete that admin rule)"
-        )
-    if layer.startswith("hierarchical:"):
-        return (
-            f"rule {rule} of the hierarchical firewall policy {layer.partition(':')[2]} opens "
-            "these ports; it is owned at the organization or folder level and decides before "
-            "every rule of this project, so only its owners can close it"
-        )
-    return (
-        f"rule {rule} of the network firewall policy {layer.partition(':')[2]} opens these "
-        "ports; restrict_ingress narrows VPC firewall rules only: narrow that rule's source "
-        "ranges in the policy"
-    )
 
 
 def _blast_radius(fixes: IngressFixes, finding: Finding, noun: str) -> str:

@@ -11,10 +11,14 @@ tags) is reported as ``source_kind: broad-service-tag``, medium. ``details``:
 - ``ports`` (range strings such as ``"22"``, ``"137-139"``), ``protocols`` (``tcp``...);
 - ``rules``: each rule that lets the traffic in, with ``name``, ``priority``, ``sources``
   (as written), ``internet_sources``, and the ``ports``/``protocols`` it opens;
-- ``reaches``: Azure — ``{"vm", "nic", "public_ip"}`` for each VM whose NIC is associated
+- ``reaches``: Azure — ``{"vm", "nic", "public_ip", "path"}`` for each VM whose NIC is associated
   with the NSG directly or through its subnet, when both the NIC's NSG and the subnet's NSG
   (where present) let the traffic in (``unknown_nsgs`` lists gates missing from the
-  inventory, which are assumed open); GCP — ``{"instance", "external_ip"}`` for each
+  inventory, which are assumed open; ``path`` is how the internet gets there:
+  ``{"via": "public_ip", "public_ip"}``, ``{"via": "load_balancer", "load_balancer",
+  "frontend_ip", "rule", "kind", "protocol", "frontend_port", "backend_port"}`` for a
+  public load balancer's NAT or load-balancing rule to the NIC on a port the NSGs let in
+  (``network_paths``), or None); GCP — ``{"instance", "external_ip"}`` for each
   instance on the rule's network selected by its target tags / service accounts (or all).
   Public VMs are listed first, at most ``MAX_REACHES`` of them; ``reaches_total`` counts all.
   Each entry has ``addresses`` (private and public IPs) when the inventory knows them.
@@ -22,7 +26,8 @@ tags) is reported as ``source_kind: broad-service-tag``, medium. ``details``:
   (the layers in evaluation order); on a network finding each rule names its ``layer``.
 
 Severity is the check's (high); it becomes critical when a reached VM has a public IP
-address (Azure) or an external IP (GCP), because then the port is one hop from anyone.
+address or a public load balancer path to the port (Azure) or an external IP (GCP),
+because then the port is one hop from anyone.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from clamp.checks.network_azure import (
     vnet_reaches,
 )
 from clamp.checks.network_layers import NetworkLayers, by_network, decided, instance_region
+from clamp.checks.network_paths import LoadBalancerPaths
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
@@ -54,6 +60,7 @@ from clamp.exposure import (
 from clamp.model import (
     Finding,
     PortRange,
+    Protocol,
     Resource,
     ResourceType,
     Severity,
@@ -87,19 +94,22 @@ class ExposedPorts(Check):
         nsgs = inventory.of_type(ResourceType.AZURE_NSG)
         gates = Gates({n.id.lower(): n for n in nsgs}, self.ports)
         admin = AdminLayers(inventory, self.ports)
+        balancers = LoadBalancerPaths(inventory)
         for nsg in nsgs:
             rules = nsg.facets["rules"]
             exposures = azure_exposure(rules, self.ports)
             if admin.vnets:  # ports the VNets' admin rules decide never reach the NSG
                 exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
             if exposures:
-                reaches = nsg_reaches(inventory, nsg, gates, False, admin)
+                reaches = nsg_reaches(inventory, nsg, gates, False, admin, balancers)
                 yield self._finding(nsg, exposures, reaches)
             elif has_broad_sources(rules):
-                yield from self._azure_broad(inventory, nsg, gates, admin)
-        yield from self._azure_admin(inventory, admin)
+                yield from self._azure_broad(inventory, nsg, gates, admin, balancers)
+        yield from self._azure_admin(inventory, admin, balancers)
 
-    def _azure_admin(self, inventory: Inventory, admin: AdminLayers) -> Iterator[Finding]:
+    def _azure_admin(
+        self, inventory: Inventory, admin: AdminLayers, balancers: LoadBalancerPaths
+    ) -> Iterator[Finding]:
         """One finding per VNet whose security admin rules AlwaysAllow a sensitive port
         from the internet (the NSGs are never asked)."""
         on_vnet = nics_by_vnet(inventory) if admin.verdicts else {}
@@ -114,14 +124,22 @@ class ExposedPorts(Check):
             layers = [admin.layer_name(key), "nsg"]
             extra = {"decided_by": decided(verdict.allows[0]), "layers": layers}
             finding = self._finding(
-                admin.vnets[key], exposures, vnet_reaches(inventory, on_vnet.get(key, [])), extra
+                admin.vnets[key],
+                exposures,
+                vnet_reaches(inventory, on_vnet.get(key, []), balancers, _ports_of(exposures)),
+                extra,
             )
             for rule in finding.details["rules"]:
                 rule["layer"] = layers[0]
             yield finding
 
     def _azure_broad(
-        self, inventory: Inventory, nsg: Resource, gates: Gates, admin: AdminLayers
+        self,
+        inventory: Inventory,
+        nsg: Resource,
+        gates: Gates,
+        admin: AdminLayers,
+        balancers: LoadBalancerPaths,
     ) -> Iterator[Finding]:
         """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
         finding with ``source_kind: broad-service-tag``, a severity lower than the
@@ -131,7 +149,7 @@ class ExposedPorts(Check):
             exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
         if not exposures:
             return
-        reaches = nsg_reaches(inventory, nsg, gates, True, admin)
+        reaches = nsg_reaches(inventory, nsg, gates, True, admin, balancers)
         finding = self._finding(nsg, exposures, reaches, {"source_kind": BROAD_TAG})
         for rule in finding.details["rules"]:
             rule["broad_sources"] = [s for s in rule["sources"] if is_broad_service_tag(s)]
@@ -217,7 +235,7 @@ class ExposedPorts(Check):
             )
         ports = _port_strings(p for e in exposures for p in e.ports)
         reaches, total = reach
-        public = any(r.get("public_ip") or r.get("external_ip") for r in reaches)
+        public = any(r.get("public_ip") or r.get("external_ip") or r.get("path") for r in reaches)
         kind = {
             ResourceType.AZURE_NSG: "network security group",
             ResourceType.GCP_NETWORK: "firewall policies of network",
@@ -257,6 +275,14 @@ def _instance_entry(instance: Resource) -> dict[str, Any]:
     if instance.facets.get("addresses"):
         entry["addresses"] = list(instance.facets["addresses"])
     return entry
+
+
+def _ports_of(exposures: list[Exposure]) -> dict[Protocol, tuple[PortRange, ...]]:
+    """The ports per protocol a finding's exposures open."""
+    out: dict[Protocol, list[PortRange]] = {}
+    for e in exposures:
+        out.setdefault(e.protocol, []).extend(e.ports)
+    return {protocol: merge(ranges) for protocol, ranges in out.items()}
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:

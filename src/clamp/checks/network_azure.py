@@ -14,6 +14,7 @@ from typing import Any
 
 from clamp.checks.interface import Inventory
 from clamp.checks.network_admin import AdminLayers, left_to_nsgs, vnet_of
+from clamp.checks.network_paths import LoadBalancerPaths
 from clamp.exposure import azure_exposure, both_allow, internet_ports
 from clamp.model import PortRange, Protocol, Resource, ResourceType
 
@@ -66,9 +67,11 @@ def nsg_reaches(
     gates: Gates,
     broad: bool,
     admin: AdminLayers | None = None,
+    balancers: LoadBalancerPaths | None = None,
 ) -> Reaches:
     """The VMs behind ``nsg`` that the traffic reaches on ports the VNet's security admin
-    rules (``admin``) leave to the NSGs, public ones first."""
+    rules (``admin``) leave to the NSGs, those with a path from the internet (a public IP,
+    a public load balancer's rule on a passing port: ``balancers``) first."""
     reached = []
     for nic in inventory.nics_behind(nsg.id):
         if not nic.facets.get("vm"):
@@ -78,7 +81,7 @@ def nsg_reaches(
             passing = left_to_nsgs(admin.of_nic(nic), passing)
         if not passing:
             continue
-        reached.append(_entry(inventory, nic, unknown))
+        reached.append(_entry(inventory, nic, unknown, balancers, passing))
     return listed(reached)
 
 
@@ -91,27 +94,40 @@ def nics_by_vnet(inventory: Inventory) -> dict[str, list[Resource]]:
     return index
 
 
-def vnet_reaches(inventory: Inventory, nics: list[Resource]) -> Reaches:
-    """The VMs of ``nics`` (those on one VNet), public ones first."""
-    return listed([_entry(inventory, nic, []) for nic in nics])
+def vnet_reaches(
+    inventory: Inventory,
+    nics: list[Resource],
+    balancers: LoadBalancerPaths | None = None,
+    ports: Ports | None = None,
+) -> Reaches:
+    """The VMs of ``nics`` (those on one VNet), those with a path from the internet on
+    ``ports`` first."""
+    return listed([_entry(inventory, nic, [], balancers, ports) for nic in nics])
 
 
 def listed(reached: list[dict[str, Any]]) -> Reaches:
-    """Reached VMs, public ones first, then by id (whatever order the collection listed
-    them in), at most ``MAX_REACHES``, and their count."""
-    reached.sort(key=lambda r: (not r["public_ip"], r["vm"].lower()))
+    """Reached VMs, those with a path from the internet first, then by id (whatever order
+    the collection listed them in), at most ``MAX_REACHES``, and their count."""
+    reached.sort(key=lambda r: (not (r["public_ip"] or r.get("path")), r["vm"].lower()))
     return reached[:MAX_REACHES], len(reached)
 
 
-def _entry(inventory: Inventory, nic: Resource, unknown: list[str]) -> dict[str, Any]:
+def _entry(
+    inventory: Inventory,
+    nic: Resource,
+    unknown: list[str],
+    balancers: LoadBalancerPaths | None = None,
+    passing: Ports | None = None,
+) -> dict[str, Any]:
     ips = [inventory.get(i) for i in nic.facets.get("public_ips", ())]
     address = next((ip.facets.get("ip_address") for ip in ips if ip is not None), None)
-    entry: dict[str, Any] = {
-        "vm": nic.facets["vm"],
-        "nic": nic.id,
-        # an attached public IP the inventory lacks still makes the VM public
-        "public_ip": address or next(iter(nic.facets.get("public_ips", ())), None),
-    }
+    # an attached public IP the inventory lacks still makes the VM public
+    public_ip = address or next(iter(nic.facets.get("public_ips", ())), None)
+    entry: dict[str, Any] = {"vm": nic.facets["vm"], "nic": nic.id, "public_ip": public_ip}
+    if public_ip:
+        entry["path"] = {"via": "public_ip", "public_ip": public_ip}
+    elif balancers is not None:
+        entry["path"] = balancers.path_to(nic, passing)
     addresses = [*nic.facets.get("private_ips", ()), *([address] if address else [])]
     if addresses:  # what flow logs name the VM by (``clamp.events.flows``)
         entry["addresses"] = addresses

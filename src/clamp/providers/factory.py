@@ -1,6 +1,6 @@
 """Build the driver for a provider from the settings (sandbox or real cloud, same code),
 and find the provider's change plug-points: containment, identity, storage, ingress,
-database and password (pure, no SDK)."""
+policy layers, database and password (pure, no SDK)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure.admin_rule_changes import AzureAdminRuleChanges
 from clamp.providers.azure.database_changes import AzureDatabaseChanges
 from clamp.providers.azure.entra_password import EntraPasswordChanges
 from clamp.providers.azure.identity_changes import AzureIdentityChanges
@@ -22,9 +23,11 @@ from clamp.providers.gcp.database_changes import CloudSqlChanges
 from clamp.providers.gcp.firewall_changes import GceFirewallChanges
 from clamp.providers.gcp.identity_changes import GceIdentityChanges
 from clamp.providers.gcp.instance_changes import GceInstanceChanges
+from clamp.providers.gcp.policy_rule_changes import GcpPolicyRuleChanges
 from clamp.providers.identity_changes import IdentityChanges
 from clamp.providers.ingress import IngressChanges
 from clamp.providers.interface import CloudDriver
+from clamp.providers.layer_changes import LayerChanges
 from clamp.providers.limits import CallBudget
 from clamp.providers.password import PasswordChanges
 from clamp.providers.storage_changes import StorageChanges
@@ -45,6 +48,10 @@ STORAGE_CHANGES: dict[Provider, StorageChanges] = {
 INGRESS_CHANGES: dict[Provider, IngressChanges] = {
     Provider.AZURE: AzureNsgChanges(),
     Provider.GCP: GceFirewallChanges(),
+}
+LAYER_CHANGES: dict[Provider, LayerChanges] = {
+    Provider.AZURE: AzureAdminRuleChanges(),
+    Provider.GCP: GcpPolicyRuleChanges(),
 }
 DATABASE_CHANGES: dict[Provider, DatabaseChanges] = {
     Provider.AZURE: AzureDatabaseChanges(),
@@ -100,6 +107,12 @@ def storage_changes(provider: Provider) -> StorageChanges:
 def ingress_changes(provider: Provider) -> IngressChanges:
     """What ``restrict_ingress`` needs from ``provider`` (``clamp.providers.ingress``)."""
     return INGRESS_CHANGES[provider]
+
+
+def layer_changes(provider: Provider) -> LayerChanges | None:
+    """What ``restrict_ingress`` needs from ``provider`` to fix a policy layer's rule
+    (``clamp.providers.layer_changes``); None where Clamp changes no policy layer."""
+    return LAYER_CHANGES.get(provider)
 
 
 def password_changes(provider: Provider) -> PasswordChanges:

@@ -36,6 +36,7 @@ from clamp.sandbox.arm import (
     under,
     with_arm_defaults,
 )
+from clamp.sandbox.arm_admin import check_admin_rule
 from clamp.sandbox.arm_authorization import (
     EXTENSIONS,
     LOCK,
@@ -209,6 +210,7 @@ class ResourceObjects:
             check_storage(arm.kind, props, account)
             or check_authorization(arm.kind, props)
             or check_database(arm.kind, props)
+            or check_admin_rule(arm.kind, arm_id, props, self.objects(arm.subscription))
             or (check_inline_rules(arm_id, props) if arm.kind == NSG else None)
         )
         if refusal is not None:

@@ -40,7 +40,8 @@ from clamp.sandbox.arm import (
     type_of,
     with_arm_defaults,
 )
-from clamp.sandbox.arm_admin import effective_admin_rules
+from clamp.sandbox.arm_admin import MANAGER, Deployments, effective_admin_rules
+from clamp.sandbox.arm_admin import RULE as ADMIN_RULE
 from clamp.sandbox.arm_network import NSG, check_security_rule, nsg_in_use, restamp
 from clamp.sandbox.arm_objects import ResourceObjects
 from clamp.sandbox.arm_resourcegraph import PATH as RESOURCE_GRAPH_PATH
@@ -103,6 +104,7 @@ class ArmApi:
         self.state = state
         self.operations: dict[str, Operation] = {}
         self.resources = ResourceObjects(state)
+        self.deployments = Deployments()
         with state.lock:  # what ARM adds on its own (default rules, power state) is there at once
             for objects in state.azure.values():
                 for obj in objects:
@@ -143,7 +145,7 @@ class ArmApi:
         if arm.item:
             return self._item(request, arm, content)
         if request.method == "POST":
-            return self._action(request, arm, last)
+            return self._action(request, arm, last, content)
         if request.method != "GET":
             return arm_error(405, "MethodNotAllowed", f"{request.method} on a collection")
         if last == "instanceview":
@@ -171,6 +173,10 @@ class ArmApi:
                     refusal := nsg_in_use(current, self.resources.objects(arm.subscription))
                 ):
                     return refusal
+                if arm.kind == ADMIN_RULE:  # what is in effect stays until a commit
+                    self.deployments.before_write(
+                        arm.path, self.resources.objects(arm.subscription)
+                    )
                 self.resources.delete(arm, current)
                 return self._accepted(request) if kind.async_writes else Response(status_code=200)
             case "PUT" | "PATCH":
@@ -184,6 +190,10 @@ class ArmApi:
                 body = _body(content)
                 if isinstance(body, Response):
                     return body
+                if arm.kind == ADMIN_RULE:  # what is in effect stays until a commit
+                    self.deployments.before_write(
+                        arm.path, self.resources.objects(arm.subscription)
+                    )
                 created = current is None
                 written = self.resources.write(arm, current, body, patch=patch)
                 if isinstance(written, Response):
@@ -199,16 +209,27 @@ class ArmApi:
                 return JSONResponse(written, status_code=201 if created else 200)
         return arm_error(405, "MethodNotAllowed", request.method)
 
-    def _action(self, request: Request, arm: ArmPath, action: str) -> Response:
+    def _action(self, request: Request, arm: ArmPath, action: str, content: bytes) -> Response:
         """A POST action on a resource; a ReadOnly lock refuses it as a write."""
         owner = self.resources.find(arm.subscription, arm.parent)
         if owner is None:
             return not_found(arm.parent)
+        objects = self.resources.objects(arm.subscription)
         if (type_of(owner), action) == ADMIN_RULES:
             # a read: whether a ReadOnly lock refuses it is in no source found, so it does not
-            return JSONResponse(
-                effective_admin_rules(owner, self.resources.objects(arm.subscription))
-            )
+            return JSONResponse(effective_admin_rules(owner, self.deployments.view(owner, objects)))
+        if type_of(owner) == MANAGER and action in ("commit", "listdeploymentstatus"):
+            body = _body(content)
+            if isinstance(body, Response):
+                return body
+            if action == "listdeploymentstatus":
+                return JSONResponse(self.deployments.status(owner, body, objects))
+            if refusal := self.resources.locked(arm, arm.parent, delete=False):
+                return refusal
+            committed = self.deployments.commit(owner, body, objects)
+            if isinstance(committed, str):
+                return arm_error(400, "InvalidRequestFormat", committed)
+            return self._accepted(request)  # NetworkManagerCommits_Post: 202, long-running
         answer = ACTIONS.get((type_of(owner), action))
         if answer is None:
             return arm_error(400, "InvalidRequestUri", f"unsupported action {arm.path}")

@@ -81,7 +81,8 @@ class ComputeApi:
     ) -> JSONResponse:
         """A RUNNING operation for a write; ``error`` (HTTP code, code, message) makes it fail.
 
-        ``where`` is ``global`` or ``zones/Z`` (then ``collection`` is ``instances``)."""
+        ``where`` is ``global``, ``zones/Z`` (then ``collection`` is ``instances``) or
+        ``regions/R`` (a regional firewall policy's write)."""
         op_name = f"operation-{next(self.ids)}"
         op: Json = {
             "kind": "compute#operation",
@@ -98,7 +99,10 @@ class ComputeApi:
             "selfLink": f"{API}/projects/{project}/{where}/operations/{op_name}",
         }
         if where != "global":
-            op["zone"] = f"{API}/projects/{project}/{where}"
+            # Operation: ``zone`` for zonal, ``region`` for regional operations (compute.v1.json)
+            op["zone" if where.startswith("zones/") else "region"] = (
+                f"{API}/projects/{project}/{where}"
+            )
         if error is not None:
             http, code, message = error
             op["error"] = {"errors": [{"code": code, "message": message}]}
@@ -273,10 +277,11 @@ class ComputeApi:
         return JSONResponse(body)
 
     async def operation(self, request: Request) -> Response:
-        """Global and zone operations ``get`` and ``wait``: the operation is DONE by now."""
+        """Global, zone and region operations ``get`` and ``wait``: the operation is DONE
+        by now."""
         project, name = request.path_params["project"], request.path_params["name"]
-        zone = request.path_params.get("zone")
-        where = f"zones/{zone}" if zone else "global"
+        zone, region = request.path_params.get("zone"), request.path_params.get("region")
+        where = f"zones/{zone}" if zone else f"regions/{region}" if region else "global"
         with self.state.lock:
             op = self.operations.get((project, where, name))
             if op is None:

@@ -38,6 +38,10 @@ def build_gcp_app(state: SandboxState) -> Starlette:
             Route(base + "/global/operations/{name}/wait", api.operation, methods=["POST"]),
             Route(base + "/zones/{zone}/operations/{name}", api.operation, methods=["GET"]),
             Route(base + "/zones/{zone}/operations/{name}/wait", api.operation, methods=["POST"]),
+            Route(base + "/regions/{region}/operations/{name}", api.operation, methods=["GET"]),
+            Route(
+                base + "/regions/{region}/operations/{name}/wait", api.operation, methods=["POST"]
+            ),
             Route(base + "/global/{collection}", api.global_collection, methods=["GET", "POST"]),
             Route(
                 base + "/global/{collection}/{name}",

@@ -239,9 +239,12 @@ class FirewallPolicies:
             return rule if isinstance(rule, Response) else JSONResponse(rule)
 
     async def patch_rule(self, request: Request) -> Response:
-        """``patchRule?priority=N`` of a global network policy: the fields the body carries
-        replace the rule's (the priority stays)."""
+        """``patchRule?priority=N`` of a global or regional network policy: the fields the
+        body carries replace the rule's (the priority stays); the operation is global or
+        regional like the policy (compute.v1.json: the regional method's path and its
+        ``regionOperations``)."""
         project = request.path_params["project"]
+        region = request.path_params.get("region")
         with self.state.lock:
             if replayed := self.api._replayed(request, project):
                 return replayed
@@ -266,6 +269,7 @@ class FirewallPolicies:
                 "firewallPolicies",
                 None,
                 request.query_params.get("requestId"),
+                f"regions/{region}" if region else "global",
             )
 
 
@@ -283,6 +287,7 @@ def policy_routes(api: ComputeApi) -> list[Route]:
             handlers.patch_rule,
             methods=["POST"],
         ),
+        Route(regional + "/{policy}/patchRule", handlers.patch_rule, methods=["POST"]),
     ]
     for base in (project + "/global/firewallPolicies", regional, hierarchical):
         routes += [

@@ -11,6 +11,12 @@ Associating an NSG or a public IP with a NIC needs ``join/action`` on it besides
 from __future__ import annotations
 
 from clamp.model import Change, ChangeOp
+from clamp.providers.azure.admin_rule_changes import ADMIN_RULE_TYPE
+from clamp.providers.azure.admin_rule_changes import WRITE as ADMIN_RULE_WRITE
+from clamp.providers.azure.admin_rule_writes import COMMIT as ADMIN_COMMIT
+from clamp.providers.azure.admin_rule_writes import DEPLOYMENTS_READ as ADMIN_DEPLOYMENTS
+from clamp.providers.azure.admin_rule_writes import RULE_READ as ADMIN_RULE_READ
+from clamp.providers.azure.admin_rule_writes import RULE_WRITE as ADMIN_RULE_PUT
 from clamp.providers.azure.databases import ENGINES
 from clamp.providers.azure.disks import SNAPSHOT_TYPE
 from clamp.providers.azure.entra import DOMAIN_TYPE, SETTING_TYPE
@@ -79,6 +85,10 @@ def _database_calls() -> CallTable:
 
 CALLS: CallTable = {
     **_database_calls(),
+    # the rule's PUT, then a commit of its configuration where it is deployed
+    (ADMIN_RULE_TYPE, ChangeOp.UPDATE): Call(
+        ADMIN_RULE_WRITE, (ADMIN_RULE_READ, ADMIN_RULE_PUT, ADMIN_DEPLOYMENTS, ADMIN_COMMIT)
+    ),
     (RULE_TYPE, ChangeOp.CREATE): _RULE_WRITE,
     (RULE_TYPE, ChangeOp.UPDATE): _RULE_WRITE,
     (RULE_TYPE, ChangeOp.DELETE): Call(

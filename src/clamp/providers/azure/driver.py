@@ -19,6 +19,7 @@ from azure.core.credentials import TokenCredential
 from clamp.config import Settings
 from clamp.errors import CloudError, InputError, PermissionDenied, ResourceNotFound
 from clamp.model import Change, Provider, Resource
+from clamp.providers.azure.admin_rule_writes import AdminRuleService
 from clamp.providers.azure.bulk_inventory import BulkInventory
 from clamp.providers.azure.calls import CALLS
 from clamp.providers.azure.clients import AzureClients
@@ -89,6 +90,7 @@ class AzureDriver(CloudDriver):
             VmService(self.clients),
             SnapshotService(self.clients),
             self.databases,
+            AdminRuleService(self.clients),
         )
         self.entra = EntraService(self.clients)
         self.graph = ResourceGraph(self.clients, concurrency=settings.scan_concurrency)

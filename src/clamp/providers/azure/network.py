@@ -1,4 +1,4 @@
-"""Azure network and compute: list NSGs, NICs, VNets, public IPs and VMs; change NSG
+"""Azure network and compute: list NSGs, NICs, VNets, public IPs, load balancers and VMs; change NSG
 rules; create or delete a whole NSG and move a NIC to another NSG (quarantine)."""
 
 from __future__ import annotations
@@ -105,6 +105,11 @@ class NetworkService:
                 "public IPs",
                 "Microsoft.Network/publicIPAddresses/read",
                 network.public_ip_addresses.list_all,
+            ),
+            (
+                "load balancers",
+                "Microsoft.Network/loadBalancers/read",
+                network.load_balancers.list_all,
             ),
             (
                 "VMs",

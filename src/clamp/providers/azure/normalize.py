@@ -6,7 +6,8 @@ Facets per type:
   ``network_interfaces`` (ARM ids).
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
   ``vnet``.  VNet: ``subnets``; ``admin_layer`` when its effective Virtual Network Manager
-  security admin rules were read (``normalize_admin``).
+  security admin rules were read (``normalize_admin``), and ``admin_rules_raw`` (those rules
+  as ARM listed them, by name and priority: what a fix narrows).
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
   application security groups its IP configurations are in), ``private_ips`` (the
   addresses flow logs name it by).  Public IP: ``ip_address``.
@@ -46,9 +47,10 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
-from clamp.providers.azure.normalize_admin import admin_layer, effective_by_vnet
+from clamp.providers.azure.normalize_admin import admin_layer, admin_rules_raw, effective_by_vnet
 from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
 from clamp.providers.azure.normalize_database import database_servers
+from clamp.providers.azure.normalize_lb import load_balancer_facets
 from clamp.providers.azure.normalize_storage import PARTS as STORAGE_PARTS
 from clamp.providers.azure.normalize_storage import storage_accounts
 
@@ -226,6 +228,8 @@ def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
             }
         case ResourceType.AZURE_PUBLIC_IP:
             return {"ip_address": props.get("ipAddress")}
+        case ResourceType.AZURE_LOAD_BALANCER:
+            return load_balancer_facets(obj)
         case ResourceType.AZURE_VM:
             view = props.get("instanceView") or obj.get("instanceView") or {}
             states = [str(s.get("code", "")) for s in view.get("statuses") or []]
@@ -324,7 +328,14 @@ def _resources_from_arm(
         if kind is None or not obj.get("id"):
             continue
         rules = admin.get(str(obj["id"]).lower()) if kind == ResourceType.AZURE_VNET else None
-        extra = {"admin_layer": admin_layer(str(obj["id"]), rules)} if rules is not None else {}
+        extra = (
+            {
+                "admin_layer": admin_layer(str(obj["id"]), rules),
+                "admin_rules_raw": admin_rules_raw(rules),
+            }
+            if rules is not None
+            else {}
+        )
         out.append(_resource(kind, obj, subscription, extra))
         if kind == ResourceType.AZURE_VNET:
             for subnet in (obj.get("properties") or {}).get("subnets") or []:

@@ -84,3 +84,14 @@ def effective_by_vnet(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[Ma
                 obj.get("value") or []
             )
     return out
+
+
+def admin_rules_raw(rules: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], Mapping[str, Any]]:
+    """The effective admin rules as listed, by (rule name, priority)."""
+    return {
+        (
+            str(r.get("id", "")).rstrip("/").rsplit("/", 1)[-1],
+            int((r.get("properties") or {}).get("priority", 0)),
+        ): r
+        for r in rules
+    }

@@ -13,6 +13,7 @@ SCAN_PERMISSIONS = (
     "Microsoft.Network/networkSecurityGroups/read",
     "Microsoft.Network/networkInterfaces/read",
     "Microsoft.Network/publicIPAddresses/read",
+    "Microsoft.Network/loadBalancers/read",
     "Microsoft.Network/virtualNetworks/read",
     # Virtual Network Manager security admin rules in effect on each VNet (``admin_rules``)
     "Microsoft.Network/virtualNetworks/listNetworkManagerEffectiveSecurityAdminRules/action",

@@ -43,6 +43,7 @@ CANONICAL = {
         "Microsoft.Network/networkInterfaces",
         "Microsoft.Network/virtualNetworks",
         "Microsoft.Network/publicIPAddresses",
+        "Microsoft.Network/loadBalancers",
         "Microsoft.Compute/virtualMachines",
         "Microsoft.Storage/storageAccounts",
         "Microsoft.Authorization/roleAssignments",

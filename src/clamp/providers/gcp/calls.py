@@ -7,7 +7,10 @@ rest/v1, https://cloud.google.com/iam/docs/permissions-reference). Changing a VP
 also needs ``compute.networks.updatePolicy`` on its network; waiting on an operation needs
 ``compute.globalOperations.get`` / ``compute.zoneOperations.get``; giving an instance a
 service account needs ``iam.serviceAccounts.actAs`` on it, and Clamp stops and starts the
-instance around ``setServiceAccount``.
+instance around ``setServiceAccount``. A rule of a network firewall policy is re-read
+(``getRule``) before ``patchRule``: ``compute.firewallPolicies.get`` / ``.update`` for a
+global policy, ``compute.regionFirewallPolicies.*`` and ``compute.regionOperations.get``
+for a regional one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ from clamp.providers.gcp.instance import (
     TAGS_TYPE,
 )
 from clamp.providers.gcp.instance_changes import TRANSITIONS
+from clamp.providers.gcp.policy_rule_changes import RULE_TYPE, rule_ref
+from clamp.providers.gcp.policy_rules import GET as RULE_GET
+from clamp.providers.gcp.policy_rules import UPDATE as RULE_UPDATE
+from clamp.providers.gcp.policy_rules import WAIT as RULE_WAIT
 from clamp.providers.gcp.storage import BUCKET_TYPE
 from clamp.providers.gcp.storage import POLICY_TYPE as BUCKET_POLICY_TYPE
 
@@ -64,7 +71,17 @@ def _access(change: Change) -> Call:
     )
 
 
+def _policy_rule(change: Change) -> Call:
+    """``patchRule`` of a global or a regional network firewall policy (after ``getRule``)."""
+    regional = rule_ref(change.target)[1] is not None
+    api = "regionNetworkFirewallPolicies" if regional else "networkFirewallPolicies"
+    return Call(
+        f"{api}.patchRule", (RULE_UPDATE[regional], RULE_GET[regional], RULE_WAIT[regional])
+    )
+
+
 CALLS: CallTable = {
+    (RULE_TYPE, ChangeOp.UPDATE): _policy_rule,
     # Cloud SQL's operations.get needs cloudsql.instances.get (Cloud SQL IAM reference).
     (SQL_IP_TYPE, ChangeOp.UPDATE): Call("sqladmin.instances.patch", (SQL_UPDATE, SQL_GET)),
     (FIREWALL_TYPE, ChangeOp.CREATE): Call(

@@ -1,6 +1,7 @@
 """The GCP driver: one service module per Google service, dispatched by name and change type.
 
-``compute`` (firewalls, instances, networks), ``storage`` (buckets and their IAM
+``compute`` (firewalls, instances, networks; ``policy_rules``: rules of network firewall
+policies), ``storage`` (buckets and their IAM
 policies), ``identity`` (project IAM policies, instance service accounts) and ``cloudsql``
 (Cloud SQL instances). Collection gathers every service's raw objects of a project and normalizes
 them together: by default from Cloud Asset Inventory (``asset_inventory``; an organization
@@ -30,6 +31,7 @@ from clamp.providers.gcp.errors import call
 from clamp.providers.gcp.firewall_policies import effective_firewalls
 from clamp.providers.gcp.identity import IdentityService
 from clamp.providers.gcp.normalize import COMPUTE, resources_from_compute
+from clamp.providers.gcp.policy_rules import PolicyRuleService
 from clamp.providers.gcp.storage import StorageService
 from clamp.providers.interface import CloudDriver, ProgressCallback
 from clamp.providers.limits import CallBudget, CallCounts
@@ -84,6 +86,7 @@ class GcpDriver(CloudDriver):
             IdentityService(self.clients),
             SnapshotService(self.clients),
             CloudSqlService(self.clients),
+            PolicyRuleService(self.clients),
         )
         self.customer = CustomerService(self.clients)
         self.inventory = AssetInventory(self.clients)

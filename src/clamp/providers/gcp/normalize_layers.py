@@ -5,7 +5,9 @@ Input: Clamp's envelope ``{"kind": "clamp#effectiveFirewalls", "network": <netwo
 <regionNetworkFirewallPolicies.getEffectiveFirewalls response>}}`` (the responses exactly
 as Compute returns them; the envelope is not an API object). Output: the network's facets
 ``policies_before`` and ``policies_after`` (the layers evaluated before and after its VPC
-firewall rules) and ``enforcement_order``.
+firewall rules), ``enforcement_order``, ``policy_rules`` (per network or regional policy
+layer, its rules as Compute returned them, by priority: what a fix patches) and
+``policy_labels`` (per hierarchical layer, the policy's short or display name).
 
 Order (Compute Engine docs, "Firewall policies: policy and rule evaluation order"):
 hierarchical policies first, from the organization down (in the order the response lists
@@ -161,7 +163,34 @@ def network_layers(network: Mapping[str, Any], effective: Mapping[str, Any]) -> 
     local = tuple(networked + regional)
     before = tuple(hierarchy) + (local if order == BEFORE_CLASSIC else ())
     after = () if order == BEFORE_CLASSIC else local
-    return {"enforcement_order": order, "policies_before": before, "policies_after": after}
+    return {
+        "enforcement_order": order,
+        "policies_before": before,
+        "policies_after": after,
+        "policy_rules": _raw_rules(project, effective),
+        "policy_labels": {
+            f"hierarchical:firewallPolicies/{p.get('name', '')}": str(
+                p.get("shortName") or p.get("displayName") or p.get("name", "")
+            )
+            for p in _policies(effective.get("global") or {}, "HIERARCHY")
+        },
+    }
+
+
+def _raw_rules(project: str, effective: Mapping[str, Any]) -> dict[str, dict[int, Any]]:
+    """The network and regional policies' rules as Compute returned them, by layer name
+    and priority (a rule's priority is unique in its policy)."""
+    found: dict[str, dict[int, Any]] = {}
+    scopes = [("global", effective.get("global") or {}, "NETWORK")] + [
+        (f"regions/{region}", response, "NETWORK_REGIONAL")
+        for region, response in sorted((effective.get("regions") or {}).items())
+    ]
+    for scope, response, kind in scopes:
+        for p in _policies(response, kind):
+            prefix = "network" if kind == "NETWORK" else "regional"
+            layer = f"{prefix}:projects/{project}/{scope}/firewallPolicies/{p.get('name', '')}"
+            found[layer] = {int(r.get("priority", 0)): r for r in p.get("rules") or ()}
+    return found
 
 
 def effective_by_network(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
