@@ -135,6 +135,7 @@ def test_each_row_as_clamp_reads_it_fits_the_arm_model_of_its_type(
         "microsoft.network/networkinterfaces": network.NetworkInterface,
         "microsoft.network/virtualnetworks": network.VirtualNetwork,
         "microsoft.network/publicipaddresses": network.PublicIPAddress,
+        "microsoft.network/loadbalancers": network.LoadBalancer,
         "microsoft.compute/virtualmachines": compute.VirtualMachine,
         "microsoft.storage/storageaccounts": storage.StorageAccount,
         "microsoft.authorization/roleassignments": assignment.RoleAssignment,
