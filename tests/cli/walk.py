@@ -35,6 +35,9 @@ BY_NAME = {
     "endpoint": "https://clamp.example.com",
 }
 
+CHOSEN = {("flows", "ingest"): ["--azure-storage", "clampflowlogs"]}
+"""Commands whose arguments are each optional but one of them is needed: the one taken."""
+
 
 def command_paths(app: typer.Typer) -> list[tuple[str, ...]]:
     """Every runnable command of the app, as the words that name it."""
@@ -76,7 +79,7 @@ def _value(param: Any, scratch: Path) -> str:
 
 def minimal_args(app: typer.Typer, path: tuple[str, ...], scratch: Path) -> list[str]:
     """The command's words plus a value for each required argument and option."""
-    args = list(path)
+    args = [*path, *CHOSEN.get(path, [])]
     for param in _command(app, path).params:
         if param.name == "yes":
             args.append("--yes")  # get past the confirmation to what the command does

@@ -60,8 +60,7 @@ class Service:
     def __init__(self, settings: Settings, store: Store | None = None, workers: int = 4) -> None:
         self.settings = settings
         self.store = store if store is not None else Store.open(settings.database_url)
-        self.flow_history: FlowHistory | None = self.store.flows
-        """Kept flow logs (the store's aggregates) for plan previews and signals."""
+        self._flow_history: FlowHistory | None = None
         self.drivers: Callable[[Provider], CloudDriver] = driver_factory(settings)
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
@@ -218,6 +217,18 @@ class Service:
         finally:
             with self._lock:
                 self._waiting.discard(event_id)
+
+    @property
+    def flow_history(self) -> FlowHistory | None:
+        """Kept flow logs for plan previews and signals: the store's aggregates once any
+        flow log was ingested (or what was set here); None before."""
+        if self._flow_history is not None:
+            return self._flow_history
+        return self.store.flows if self.store.flows.ingested() else None
+
+    @flow_history.setter
+    def flow_history(self, history: FlowHistory | None) -> None:
+        self._flow_history = history
 
     # -- scans and rule runs --------------------------------------------------------------
     def scan(self, actor: str, providers: list[Provider] | None = None) -> Job:

@@ -50,8 +50,8 @@ class Context:
     @cached_property
     def flow_history(self) -> FlowHistory | None:
         """Kept flow logs (the store's aggregates), for plan previews, signals and
-        ``--allow-observed``."""
-        return self.store.flows
+        ``--allow-observed``; None while no flow log was ever ingested."""
+        return self.store.flows if self.store.flows.ingested() else None
 
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:

@@ -222,6 +222,11 @@ class FlowBook:
         with self._writes.begin() as session:
             yield FlowWriter(session)
 
+    def ingested(self) -> bool:
+        """Whether any flow log was ever ingested (else previews say there are none)."""
+        with self._reads() as session:
+            return session.scalar(select(FlowCoverageRow.provider).limit(1)) is not None
+
     def observed(
         self,
         *,
