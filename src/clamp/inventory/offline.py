@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clamp.errors import InputError
-from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
+from clamp.files import LARGE, MAX_DEPTH, Format, check_json_depth, parse, read_text
 from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.assets import UNKNOWN_PROJECT, asset_objects, project_ids
@@ -144,7 +144,7 @@ def _read_items(path: Path) -> list[Any]:
         raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError:
         return _read_ndjson(path, text)
-    check_depth(data, str(path))
+    check_json_depth(text, str(path))
     if isinstance(data, list):
         return data
     if isinstance(data, dict):
