@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -92,13 +93,26 @@ def check_json_depth(text: str, where: str, *, error: type[ClampError] = InputEr
     when that many passes leave nothing."""
     if text.count("{") + text.count("[") <= MAX_DEPTH:
         return  # fewer containers than levels allowed (brackets in strings only add)
-    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)).translate(_AS_PARENS)
+    brackets = "".join(
+        _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", chunk)) for chunk in _chunks(text)
+    ).translate(_AS_PARENS)
     for _ in range(MAX_DEPTH):
         if not brackets:
             return
         brackets = brackets.replace("()", "")
     if brackets:
         raise error(f"{where}: nested deeper than {MAX_DEPTH} levels")
+
+
+def _chunks(text: str, size: int = 1024**2) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` cut after a newline, which no JSON string
+    holds raw (so no string is cut), keeping the regular expressions' work small."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def load(
