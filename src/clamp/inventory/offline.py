@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clamp.bulk import paused_gc
 from clamp.errors import InputError
 from clamp.files import LARGE, MAX_DEPTH, Format, check_json_depth, parse, read_text
 from clamp.model import Provider, Resource
@@ -94,6 +95,11 @@ def read_offline(paths: Sequence[Path], known: Mapping[str, str] | None = None) 
 
     ``known`` maps resource ids to the scope an earlier import or scan filed them under:
     a bucket's IAM policy exported without its bucket names no project, and goes there."""
+    with paused_gc():  # parsing builds millions of acyclic dicts and lists
+        return _read_offline(paths, known)
+
+
+def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> OfflineObjects:
     files = export_files(paths)
     out = OfflineObjects(where=", ".join(str(p) for p in paths))
     projects: list[Any] = []  # project assets only: the rest is dropped once read
