@@ -6,20 +6,30 @@ NICs bound to them directly or through subnets, VMs, public IPs, VNets), half GC
 normalize and evaluate throughput in resources per second and the peak resident memory
 of a fresh process. Not a test.
 
+With ``--export`` the estate is first written as export files (the Azure half as a JSON
+array of ARM objects, the GCP half as Cloud Asset Inventory NDJSON: the formats ``clamp
+scan --input`` reads), and a fresh process times the work of ``scan_files`` end to end
+per stage — parse (``read_offline``), normalize, evaluate, and with ``--record`` recording
+into a temporary SQLite store — printing wall time, resources/s and peak RSS after each.
+
     python benchmarks/bench_exposure.py                      # 10k and 100k
     python benchmarks/bench_exposure.py --sizes 10000 100000 1000000
+    python benchmarks/bench_exposure.py --export --sizes 1000000 [--record]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from clamp.checks import evaluate
@@ -223,12 +233,92 @@ def run(size: int) -> None:
     )
 
 
+def write_export(size: int, folder: Path) -> None:
+    """The same estate as ``run`` as export files in ``folder``: ``azure.json`` (a JSON
+    array of ARM objects) and ``gcp.ndjson`` (``gcloud asset export`` lines)."""
+    rng = random.Random(size)
+    with (folder / "azure.json").open("w", encoding="utf-8") as out:
+        out.write("[\n")
+        for number, obj in enumerate(azure_estate(int(size / 2 / 4.35), rng)):
+            out.write((",\n" if number else "") + json.dumps(obj))
+        out.write("\n]\n")
+    types = {"compute#firewall": "Firewall", "compute#instance": "Instance"}
+    with (folder / "gcp.ndjson").open("w", encoding="utf-8") as out:
+        for obj in gcp_estate(size // 4, rng):
+            kind = str(obj["kind"])
+            where = (
+                "global/firewalls"
+                if kind == "compute#firewall"
+                else "zones/europe-west1-b/instances"
+            )
+            asset = {
+                "name": f"//compute.googleapis.com/projects/bench/{where}/{obj['name']}",
+                "asset_type": f"compute.googleapis.com/{types[kind]}",
+                "resource": {
+                    "version": "v1",
+                    "data": {k: v for k, v in obj.items() if k != "kind"},
+                },
+            }
+            out.write(json.dumps(asset) + "\n")
+
+
+def run_export(folder: Path, record: bool) -> None:
+    """Time ``scan_files``' stages over the export files in ``folder``, in this process."""
+    from clamp.inventory.offline import read_offline
+
+    size_mib = sum(p.stat().st_size for p in folder.iterdir()) / 1024**2
+    print(f"  export files: {size_mib:,.0f} MiB; baseline RSS {peak_rss_mib():,.0f} MiB")
+    start = last = time.perf_counter()
+    count = 0
+
+    def stage(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        rate = f"{count / (now - last):>9,.0f}/s" if count else " " * 11
+        print(
+            f"  {name:<10} {now - last:6.1f} s {rate} | peak RSS {peak_rss_mib():>6,.0f} MiB",
+            flush=True,
+        )
+        last = now
+
+    objects = read_offline([folder])
+    count = len(objects.azure) + sum(len(o) for o in objects.gcp.values())
+    stage("parse")
+    resources = objects.resources()
+    del objects
+    count = len(resources)
+    stage("normalize")
+    settings = Settings(database_url="sqlite://")
+    findings = evaluate(resources, settings)
+    stage("evaluate")
+    if record:
+        from clamp.store.store import Store
+
+        with tempfile.TemporaryDirectory() as tmp, Store.open(f"sqlite:///{tmp}/bench.db") as store:
+            scopes = sorted({(r.provider, r.scope) for r in resources})
+            store.record_scan(scopes, findings, resources=count, source="file:bench", checks=None)
+            store.rules.record_inventory(scopes, resources)
+            stage("record")
+    total = time.perf_counter() - start
+    print(
+        f"{count:>9,} resources from export | {len(findings):,} findings | end-to-end "
+        f"{total:.1f} s ({count / total:,.0f}/s) | peak RSS {peak_rss_mib():,.0f} MiB",
+        flush=True,
+    )
+
+
 def main(argv: list[str]) -> None:
     """Parse ``--sizes`` and run each size in a fresh process (so peak memory is its own)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--export", action="store_true", help="time from export files")
+    parser.add_argument("--record", action="store_true", help="also record into SQLite")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.folder:
+        run_export(args.folder, args.record)
+        return
     if args.one:
         run(args.one)
         return
@@ -239,7 +329,13 @@ def main(argv: list[str]) -> None:
         print(
             f"load average before {size:,}: {one:.2f} (1 min), {five:.2f} (5 min), {os.cpu_count()} cores"
         )
-        subprocess.run([sys.executable, __file__, "--one", str(size)], check=True)
+        if not args.export:
+            subprocess.run([sys.executable, __file__, "--one", str(size)], check=True)
+            continue
+        with tempfile.TemporaryDirectory(prefix="clamp-bench-") as tmp:
+            write_export(size, Path(tmp))
+            extra = ["--record"] if args.record else []
+            subprocess.run([sys.executable, __file__, "--folder", tmp, *extra], check=True)
 
 
 if __name__ == "__main__":

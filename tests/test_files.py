@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from clamp.automation.rules import load_rules
 from clamp.cli.main import app
 from clamp.config import Settings
-from clamp.errors import ClampError
+from clamp.errors import ClampError, InputError
+from clamp.files import Format, parse
 from clamp.inventory.offline import load_offline
 from clamp.response.playbook import load_playbook
 from clamp.sandbox.state import SandboxState
@@ -88,3 +89,23 @@ def test_the_cli_turns_a_binary_rules_file_into_one_line(tmp_path: Path) -> None
 
     assert result.exit_code == 1
     assert "not UTF-8" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("[" * 64 + "]" * 64, False),
+        ("[" * 65 + "]" * 65, True),
+        ('{"a": ' * 64 + "1" + "}" * 64, False),
+        ('{"a": ' * 65 + "1" + "}" * 65, True),
+        ('[{"k": "' + "[{" * 200 + '\\"[["}]', False),  # brackets inside strings do not nest
+    ],
+)
+def test_json_is_refused_exactly_when_nested_deeper_than_the_limit(
+    text: str, refused: bool
+) -> None:
+    if refused:
+        with pytest.raises(InputError, match="nested deeper than 64 levels"):
+            parse(text, "file.json", Format.JSON)
+    else:
+        assert parse(text, "file.json", Format.JSON) is not None

@@ -6,7 +6,9 @@ UTF-8, not YAML/JSON/TOML, too big, nested too deep — one clear line naming th
 from __future__ import annotations
 
 import json
+import re
 import tomllib
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,10 @@ def parse(text: str, where: str, fmt: Format, *, error: type[ClampError] = Input
         raise error(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
     except (yaml.YAMLError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError
         raise error(f"{where}: not valid {fmt}: {_first_line(exc)}") from None
-    check_depth(data, where, error=error)
+    if fmt == Format.JSON:
+        check_json_depth(text, where, error=error)
+    else:
+        check_depth(data, where, error=error)
     return data
 
 
@@ -72,6 +77,42 @@ def check_depth(data: Any, where: str, *, error: type[ClampError] = InputError) 
     """Refuse data nested deeper than ``MAX_DEPTH`` (parsed by a caller of its own)."""
     if _depth(data) > MAX_DEPTH:
         raise error(f"{where}: nested deeper than {MAX_DEPTH} levels")
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_AS_PARENS = str.maketrans("[]{}", "()()")
+
+
+def check_json_depth(text: str, where: str, *, error: type[ClampError] = InputError) -> None:
+    """Refuse valid JSON ``text`` nested deeper than ``MAX_DEPTH``, judged on the text.
+
+    As ``check_depth`` on the parsed data, at C speed: brackets outside strings, as
+    parentheses, lose one level of nesting per ``str.replace("()", "")`` pass (each pass
+    removes exactly the innermost pairs), so the text nests at most ``MAX_DEPTH`` deep
+    when that many passes leave nothing."""
+    if text.count("{") + text.count("[") <= MAX_DEPTH:
+        return  # fewer containers than levels allowed (brackets in strings only add)
+    brackets = "".join(
+        _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", chunk)) for chunk in _chunks(text)
+    ).translate(_AS_PARENS)
+    for _ in range(MAX_DEPTH):
+        if not brackets:
+            return
+        brackets = brackets.replace("()", "")
+    if brackets:
+        raise error(f"{where}: nested deeper than {MAX_DEPTH} levels")
+
+
+def _chunks(text: str, size: int = 1024**2) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` cut after a newline, which no JSON string
+    holds raw (so no string is cut), keeping the regular expressions' work small."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def load(

@@ -18,17 +18,24 @@ Accepted files:
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clamp.bulk import paused_gc
 from clamp.errors import InputError
-from clamp.files import LARGE, MAX_DEPTH, Format, check_depth, parse, read_text
+from clamp.files import LARGE, MAX_DEPTH, Format, check_json_depth, parse, read_text
 from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
-from clamp.providers.gcp.assets import UNKNOWN_PROJECT, asset_objects, project_ids
+from clamp.providers.gcp.assets import (
+    PROJECT_ASSET,
+    UNKNOWN_PROJECT,
+    asset_objects,
+    project_ids,
+)
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.objects import object_key
 
@@ -88,16 +95,21 @@ def read_offline(paths: Sequence[Path], known: Mapping[str, str] | None = None) 
 
     ``known`` maps resource ids to the scope an earlier import or scan filed them under:
     a bucket's IAM policy exported without its bucket names no project, and goes there."""
+    with paused_gc():  # parsing builds millions of acyclic dicts and lists
+        return _read_offline(paths, known)
+
+
+def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> OfflineObjects:
     files = export_files(paths)
     out = OfflineObjects(where=", ".join(str(p) for p in paths))
-    every: list[Any] = []
+    projects: list[Any] = []  # project assets only: the rest is dropped once read
     for path in files:
-        items = _read_items(path)
-        every.extend(items)
-        for number, item in enumerate(items, start=1):
+        for number, item in enumerate(_read_items(path), start=1):
             if not isinstance(item, Mapping):
                 raise InputError(f"{path}: item {number} is not a JSON object")
             if "asset_type" in item or "assetType" in item:
+                if str(item.get("name", "")).startswith(PROJECT_ASSET):
+                    projects.append(item)
                 project, data = asset_objects(f"{path}: item {number}", item)
                 if project == UNKNOWN_PROJECT:
                     project = (known or {}).get(str(item.get("name", "")), project)
@@ -109,7 +121,7 @@ def read_offline(paths: Sequence[Path], known: Mapping[str, str] | None = None) 
                     f"{path}: item {number} is neither a Cloud Asset Inventory asset "
                     "(name, asset_type, resource.data) nor an Azure resource (id, type)"
                 )
-    _name_projects_by_id(every, out.gcp)
+    _name_projects_by_id(projects, out.gcp)
     _file_policies_with_their_buckets(out.gcp)
     out.gcp = defaultdict(list, {p: o for p, o in out.gcp.items() if p and o})
     return out
@@ -136,7 +148,7 @@ def load_offline(paths: Sequence[Path]) -> list[Resource]:
     return read_offline(paths).resources()
 
 
-def _read_items(path: Path) -> list[Any]:
+def _read_items(path: Path) -> Iterator[Any]:
     text = read_text(path, "export", limit=LARGE)
     try:
         data = json.loads(text)
@@ -144,24 +156,37 @@ def _read_items(path: Path) -> list[Any]:
         raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError:
         return _read_ndjson(path, text)
-    check_depth(data, str(path))
+    check_json_depth(text, str(path))
+    del text
     if isinstance(data, list):
-        return data
+        return iter(data)
     if isinstance(data, dict):
         for key in ("assets", "value", "data"):
             if isinstance(data.get(key), list):
-                return list(data[key])
-        return [data]
+                return iter(data[key])
+        return iter([data])
     raise InputError(f"{path}: expected a JSON array or object, found {type(data).__name__}")
 
 
-def _read_ndjson(path: Path, text: str) -> list[Any]:
-    items = []
-    for number, line in enumerate(text.splitlines(), start=1):
+def _read_ndjson(path: Path, text: str) -> Iterator[Any]:
+    """Each line's object, parsed as it is reached (``text`` is not copied into lines)."""
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue  # blank lines and ``#`` comments (as in Forseti's CAI dumps)
-        items.append(parse(line, f"{path}: line {number}", Format.JSON))
-    return items
+        yield parse(line, f"{path}: line {number}", Format.JSON)
+
+
+_LINE_END = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text.splitlines()``, one line at a time."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start : end.start()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def _name_projects_by_id(items: list[Any], gcp: dict[str, list[Mapping[str, Any]]]) -> None:
