@@ -142,6 +142,7 @@ class Workers:
         result_backend = "redis://127.0.0.1:6379/1"  # default: the broker when it is Redis
         budget = "redis://127.0.0.1:6379/2"      # the shared call budget (default: as above)
         visibility_timeout = "1h"                # Redis: when an unacknowledged task returns
+        queue = "clamp"                          # the queue tasks are sent to
 
     Without the table (and without ``CLAMP_BROKER_URL``) everything runs in-process.
     """
@@ -150,6 +151,7 @@ class Workers:
     result_backend: str | None = None
     budget_url: str | None = None
     visibility_timeout: timedelta = timedelta(hours=1)
+    queue: str = "clamp"
 
     @property
     def backend(self) -> str:
@@ -176,7 +178,7 @@ class Workers:
         """The ``[workers]`` table (``broker`` from ``CLAMP_BROKER_URL`` wins), checked."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}: workers: a table with broker = URL")
-        known = ("broker", "result_backend", "budget", "visibility_timeout")
+        known = ("broker", "result_backend", "budget", "visibility_timeout", "queue")
         try:
             check_fields(data, known, f"{where}: workers")
             timeout = (
@@ -189,10 +191,15 @@ class Workers:
         url = broker or data.get("broker")
         if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "amqp://")):
             raise ConfigError(f"{where}: workers.broker: a redis://… or amqp://… URL")
-        for key in ("result_backend", "budget"):
-            if key in data and not isinstance(data[key], str):
-                raise ConfigError(f"{where}: workers.{key}: a URL")
-        return cls(url, data.get("result_backend"), data.get("budget"), timeout)
+        for key in ("result_backend", "budget", "queue"):
+            if key in data and not (isinstance(data[key], str) and data[key]):
+                raise ConfigError(
+                    f"{where}: workers.{key}: a URL"
+                    if key != "queue"
+                    else f"{where}: workers.queue: a name"
+                )
+        queue = str(data.get("queue") or "clamp")
+        return cls(url, data.get("result_backend"), data.get("budget"), timeout, queue)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ def running(
     from clamp.workers.app import make_app
 
     config = folder / "clamp.toml"
-    config.write_text(config_text)
+    # a queue of its own: another test run on the same broker never takes these tasks
+    config.write_text(config_text + f'queue = "clamp-test-{uuid.uuid4().hex[:8]}"\n')
     with Sandbox(load_state(None)) as sandbox:
         env = {
             **os.environ,
@@ -94,7 +95,7 @@ def running(
         assert settings.workers is not None and settings.workers.broker == broker
         make_app(settings).control.purge()  # nothing an earlier run left in the queue
         store = Store.open(database)  # migrated once, before the workers start
-        names = [f"w{n}-{uuid.uuid4().hex[:6]}@%h" for n in range(count)]
+        names = [f"w{n}-{uuid.uuid4().hex[:6]}@clamp-test" for n in range(count)]
         command = [sys.executable, "-m", "clamp", "worker", "-c", "1", "--loglevel", "WARNING"]
         workers = [
             subprocess.Popen(
@@ -108,7 +109,9 @@ def running(
             for n, name in enumerate(names)
         ]
         try:
-            _wait_ready(settings, len(workers), workers, folder)
+            _wait_ready(
+                settings, [n.replace("%h", socket.gethostname()) for n in names], workers, folder
+            )
             yield Cluster(sandbox, settings, store, env, workers)
         finally:
             for process in workers:
@@ -117,7 +120,7 @@ def running(
 
 
 def _wait_ready(
-    settings: Settings, count: int, workers: list[subprocess.Popen[bytes]], folder: Path
+    settings: Settings, names: list[str], workers: list[subprocess.Popen[bytes]], folder: Path
 ) -> None:
     from clamp.workers.app import make_app
 
@@ -127,7 +130,7 @@ def _wait_ready(
         if any(p.poll() is not None for p in workers):
             logs = "\n".join(p.read_text() for p in folder.glob("worker*.log"))
             raise AssertionError(f"a worker exited at start:\n{logs}")
-        if len(app.control.ping(timeout=0.5) or []) >= count:
+        if len(app.control.ping(destination=names, timeout=0.5) or []) >= len(names):
             return
     raise AssertionError("the workers did not answer a ping in 60 s")
 

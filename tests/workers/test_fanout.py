@@ -23,7 +23,7 @@ from clamp.checks import evaluate
 from clamp.model import ActionStatus, FindingStatus, Provider
 from clamp.providers.factory import driver_factory
 from clamp.sandbox.state import Fault
-from clamp.scanning import ScanResult
+from clamp.scanning import ScanResult, scan_clouds
 from clamp.store.jobs import JobStatus
 from clamp.workers.app import make_app, outcome
 from clamp.workers.fanout import scan_on_workers
@@ -160,7 +160,8 @@ def test_clamp_scan_workers_prints_what_an_in_process_scan_prints(cluster: Clust
             timeout=120,
         )
 
-    clamp("scan")  # the store settled on the estate as it is now
+    settings = cluster.settings  # the store settled on the estate as it is now
+    scan_clouds(settings, cluster.store, driver_factory(settings), list(Provider), {})
     fanned, here = clamp("scan", "--workers"), clamp("scan")
     assert fanned.returncode == here.returncode == 0, fanned.stderr + here.stderr
 

@@ -16,7 +16,8 @@ def worker(
         int, typer.Option("--concurrency", "-c", min=1, help="worker processes (default: 2)")
     ] = 2,
     queues: Annotated[
-        list[str] | None, typer.Option("--queues", "-Q", help="queues to consume (default: clamp)")
+        list[str] | None,
+        typer.Option("--queues", "-Q", help="queues to consume (default: [workers] queue, clamp)"),
     ] = None,
     hostname: Annotated[
         str | None, typer.Option("--hostname", "-n", help="node name (default: celery@HOST)")
@@ -24,12 +25,14 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Celery's log level")] = "INFO",
 ) -> None:
     """Run a Celery worker on the broker of [workers] (or CLAMP_BROKER_URL) until stopped."""
-    from clamp.workers.app import QUEUE, make_app
+    from clamp.workers.app import make_app, preload
 
     ctx = context()
     app = make_app(ctx.settings)
     ctx.store.close()  # migrated (and left settled) once here; each process opens its own
-    names = [q for item in queues or [QUEUE] for q in item.split(",") if q]
+    preload()  # the pool processes fork from here: they start with the SDKs imported
+    default = ctx.settings.workers.queue if ctx.settings.workers else "clamp"
+    names = [q for item in queues or [default] for q in item.split(",") if q]
     app.Worker(
         concurrency=concurrency,
         queues=names,

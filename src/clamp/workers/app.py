@@ -26,7 +26,6 @@ from clamp.providers.limits import CallBudget
 from clamp.store import Store
 from clamp.workers import jobs
 
-QUEUE = "clamp"
 T = TypeVar("T")
 
 
@@ -72,6 +71,13 @@ def context() -> WorkerContext:
     return _contexts[pid]
 
 
+def preload() -> None:
+    """Import the drivers (and their SDKs) now, in the worker's main process: its pool
+    processes fork from it, so neither the first task nor a replaced process pays for it."""
+    import clamp.providers.azure.driver
+    import clamp.providers.gcp.driver  # noqa: F401
+
+
 def make_app(settings: Settings) -> Celery:
     """The Celery app of ``settings.workers`` with Clamp's tasks registered."""
     workers = settings.workers
@@ -88,7 +94,7 @@ def make_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_track_started=True,
         worker_prefetch_multiplier=1,
-        task_default_queue=QUEUE,
+        task_default_queue=workers.queue,
         result_expires=86400,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
