@@ -29,7 +29,9 @@ from clamp.workers.app import outcome
 from clamp.workers.jobs import failure_of
 
 Sent = Callable[[Provider, Sequence[str], AsyncResult], None]
-TRANSPORT_ERRORS = (CeleryError, KombuError, RedisError, OSError)
+TRANSPORT_ERRORS = (CeleryError, KombuError, RedisError, OSError, RuntimeError)
+"""What a broker or result backend that cannot be reached raises (Celery's Redis result
+backend gives up reconnecting with a bare ``RuntimeError``)."""
 
 
 def scan_on_workers(
