@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from clamp.config import Settings
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.store import Store
+from postgres_schema import POSTGRES_ENV, throwaway_schema
 from rig import Rig, make_rig
-
-POSTGRES_ENV = "CLAMP_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
@@ -45,20 +40,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'clamp.db'}"
         return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"set {POSTGRES_ENV} to run PostgreSQL tests")
-    schema = f"clamp_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with throwaway_schema("clamp_test", f"set {POSTGRES_ENV} to run PostgreSQL tests") as url:
+        yield url
 
 
 @pytest.fixture

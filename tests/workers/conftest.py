@@ -17,36 +17,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from clamp.config import Settings
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.store import Store
+from postgres_schema import POSTGRES_ENV, throwaway_schema
 from worker_cluster import SRC, Cluster, redis_or_skip
 
-POSTGRES_ENV = "CLAMP_TEST_POSTGRES_URL"
 RABBIT_URL = os.environ.get("CLAMP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL schema's URL (dropped after the module)."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"set {POSTGRES_ENV} to run the worker tests on PostgreSQL")
-    schema = f"clamp_workers_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    why = f"set {POSTGRES_ENV} to run the worker tests on PostgreSQL"
+    with throwaway_schema("clamp_workers", why) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -86,6 +86,23 @@ def _notify_moved(
     findings_moved_in(session, moved, now, actor)
 
 
+def _found_on(
+    session: Session, resources: Collection[str], findings: Sequence[Finding], now: datetime
+) -> FindingsUpdate:
+    """In ``session``: ``findings`` on ``resources`` open or refresh, open findings on those
+    resources that are no longer found resolve; nothing else is touched."""
+    wanted = {r.lower() for r in resources}
+    seen = {f.id: f for f in findings if f.resource.lower() in wanted}
+    opened: list[str] = []
+    back: set[str] = set()
+    lock_findings(session)
+    open_seen(session, seen, now, opened, back)
+    rows = live_on_resources(session, wanted)
+    gone = [row for row in rows if resolve_unseen(row, seen, now)]
+    _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
+    return FindingsUpdate(tuple(opened), len(gone))
+
+
 class Store:
     """Clamp's persistence over SQLAlchemy: SQLite by default, PostgreSQL for teams."""
 
@@ -226,18 +243,8 @@ class Store:
         """Record what re-reading ``resources`` (cloud ids) found: ``findings`` open or
         refresh, open findings on those resources that are no longer found resolve;
         findings on any other resource are not touched."""
-        now = _now()
-        wanted = {r.lower() for r in resources}
-        seen = {f.id: f for f in findings if f.resource.lower() in wanted}
-        opened: list[str] = []
-        back: set[str] = set()
         with self._writes.begin() as session:
-            lock_findings(session)
-            open_seen(session, seen, now, opened, back)
-            rows = live_on_resources(session, wanted)
-            gone = [row for row in rows if resolve_unseen(row, seen, now)]
-            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
-        return FindingsUpdate(tuple(opened), len(gone))
+            return _found_on(session, resources, findings, _now())
 
     def record_fixed(self, finding_ids: Collection[str], *, fixed: bool, actor: str) -> int:
         """What a verified action proved about ``finding_ids``: gone (``fixed``: open ones
@@ -269,21 +276,11 @@ class Store:
         in the inventory (``RuleBook.record_resource``), its findings (``record_findings``)
         and — when they opened none, so no rule is to run on them — the event as done
         with ``result(update)``. The update, and when the event was done (None: not yet)."""
-        now = _now()
-        wanted = {resource.id.lower()}
-        seen = {f.id: f for f in findings if f.resource.lower() in wanted}
-        opened: list[str] = []
-        back: set[str] = set()
         with self._writes.begin() as session:
-            lock_findings(session)
-            open_seen(session, seen, now, opened, back)
-            rows = live_on_resources(session, wanted)
-            gone = [row for row in rows if resolve_unseen(row, seen, now)]
-            _notify_moved(session, [(fid in back, seen[fid]) for fid in opened], gone, now, "clamp")
+            update = _found_on(session, [resource.id], findings, _now())
             self.rules.record_resource_in(session, resource)
-            update = FindingsUpdate(tuple(opened), len(gone))
             done = None
-            if not opened:
+            if not update.opened:
                 done = _now()
                 done_in(session, event_id, done, result(update))
         return update, done
