@@ -57,7 +57,14 @@ class FlowLogBlobs:
     @cached_property
     def service(self) -> BlobServiceClient:
         """The blob service client: the account's endpoint, or the sandbox's (path-style)."""
-        options: dict[str, Any] = {"retry_total": 4}
+        # azure-storage-blob's ExponentialRetry waits 15 s, then 18 s, 24 s… by default: an
+        # unreachable account would hold a command for minutes; one reconnect, short waits
+        options: dict[str, Any] = {
+            "retry_total": 4,
+            "retry_connect": 1,
+            "initial_backoff": 1,
+            "increment_base": 2,
+        }
         if self.clients.settings.sandbox_url:
             base = str(self.clients.options["base_url"])
             url = f"{base}/{self.account}"
