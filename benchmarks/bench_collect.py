@@ -107,6 +107,12 @@ class Timeline(ScanProgress):
         self.resources += resources
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(url: str, subs: list[str], inventory: str, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -174,7 +180,9 @@ def main() -> None:
         )
         modes = ["resource-graph", "arm"] if args.arm else ["resource-graph"]
         for mode in modes:
+            served = cpu_of(server.pid)
             got = run(url, subs, mode, args.concurrency)
+            served = cpu_of(server.pid) - served
             if mode == "resource-graph":
                 pages, arm = lower_bound(scenario, 100)
                 bound = pages + arm
@@ -188,7 +196,9 @@ def main() -> None:
                 f"throttled) vs lower bound {bound:,} ({detail}): {got['calls'] / bound:.2f}x\n"
                 f"  wall {got['wall']:.2f} s vs calls x latency / concurrency "
                 f"{wall_bound:.2f} s: {got['wall'] / wall_bound:.2f}x "
-                f"(client CPU while collecting {got['cpu']:.2f} s; load {os.getloadavg()[0]:.1f})"
+                f"(CPU while collecting: client {got['cpu']:.2f} s, sandbox {served:.2f} s in "
+                "one event loop; "
+                f"load {os.getloadavg()[0]:.1f})"
                 + (f"\n  errors: {got['errors'][:3]}" if got["errors"] else "")
             )
     finally:

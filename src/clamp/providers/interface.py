@@ -4,6 +4,8 @@ A driver builds SDK clients from the credentials users already have (or from the
 sandbox's endpoints when ``Settings.sandbox_url`` is set — same code, endpoint and trust
 changed), collects raw API objects into ``Resource`` records, re-reads one resource for
 plan and verify, and applies ``Change`` records with the cloud's optimistic concurrency.
+A bulk inventory API reads many scopes at once: ``collect_many`` (with ``batch_size`` and
+``thread_safe`` saying how a scan may call it) and ``call_counts`` (what the calls cost).
 SDK exceptions are translated into ``clamp.errors.CloudError`` subclasses here, once.
 """
 

@@ -129,14 +129,12 @@ class AzureClients:
         self._lock = threading.Lock()
         self.budget: CallBudget = budget if budget is not None else LocalBudget()
         self.counts = CallCounts()
-        self.pacing = PacedCalls(self.budget, self.counts)
 
     @cached_property
     def options(self) -> dict[str, Any]:
         """Endpoint and trust: the sandbox's when ``settings.sandbox_url`` is set."""
-        paced = {**RETRIES, "per_retry_policies": [self.pacing]}
         if not self.settings.sandbox_url:
-            return paced
+            return dict(RETRIES)
         info = endpoints(self.settings.sandbox_url)
         # One file per sandbox CA (named by its hash), not a new temp dir per client.
         digest = hashlib.sha256(info.ca_pem.encode()).hexdigest()[:16]
@@ -146,12 +144,18 @@ class AzureClients:
             part.write_text(info.ca_pem)
             os.replace(part, ca)
         return {
-            **paced,
+            **RETRIES,
             "base_url": info.azure_url,
             "connection_verify": str(ca),
             "polling_interval": SANDBOX_POLLING_SECONDS,
             "credential_scopes": ["https://management.azure.com/.default"],
         }
+
+    def paced_options(self) -> dict[str, Any]:
+        """``options`` plus a ``PacedCalls`` policy of this client's own: a policy is linked
+        into one pipeline (its ``next``), so each client gets one, all sharing the budget
+        and the counts."""
+        return {**self.options, "per_retry_policies": [PacedCalls(self.budget, self.counts)]}
 
     @cached_property
     def credential(self) -> TokenCredential:
@@ -167,12 +171,12 @@ class AzureClients:
     @cached_property
     def subscriptions(self) -> SubscriptionClient:
         """The subscriptions client."""
-        return SubscriptionClient(self.credential, **self.options)
+        return SubscriptionClient(self.credential, **self.paced_options())
 
     @cached_property
     def resource_graph(self) -> ResourceGraphClient:
         """The Resource Graph client (its queries name their subscriptions)."""
-        client = ResourceGraphClient(self.credential, **self.options)
+        client = ResourceGraphClient(self.credential, **self.paced_options())
         # ``QueryResponse.data`` is typed ``object``: the generated deserializer copies the
         # parsed JSON value by value (``deserialize_object``) into the same value, a third
         # of a large collection's CPU. Take the parsed JSON as it is.
@@ -183,7 +187,7 @@ class AzureClients:
         key = (kind, subscription)
         with self._lock:  # scopes are collected from several threads
             if key not in self._clients:
-                self._clients[key] = kind(self.credential, subscription, **self.options)
+                self._clients[key] = kind(self.credential, subscription, **self.paced_options())
             client: T = self._clients[key]
         return client
 

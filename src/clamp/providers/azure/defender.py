@@ -42,7 +42,7 @@ def unhealthy_assessments(
     if not subscription or "/" in subscription:
         raise InputError(f"not a subscription id: {subscription!r}")
     clients = AzureClients(settings)
-    client = SecurityCenter(clients.credential, subscription, **clients.options)
+    client = SecurityCenter(clients.credential, subscription, **clients.paced_options())
     scope = f"/subscriptions/{subscription}"
     with translated(f"list the Defender for Cloud assessments of {scope}", ASSESSMENTS_READ):
         assessments = list(client.assessments.list(scope=scope))
