@@ -9,8 +9,10 @@ holds no org, access or OS policies nor relationships, so those list nothing),
 (refused outside "the current time and the current time minus 35 days"; inside it the
 sandbox answers its present state, having no history). Assets are made on each call from
 ``state.gcp``, so a fix shows in the next listing. Parents: ``projects/<id or number>``,
-``organizations/123456789012`` (every sandbox project's parent, as ``projects:search``
-says) — anything else is 403, as for a resource the caller cannot see.
+``organizations/123456789012`` (the sandbox's organization) and ``folders/N`` — anything
+else is 403, as for a resource the caller cannot see. A project sits in the organization,
+or in the folder its ``{"kind": "cloudresourcemanager#project", "parent": "folders/N"}``
+object names (Resource Manager v3's ``Project.parent``; the folder is in the organization).
 
 A project that holds ``{"kind": "serviceusage#service", "name":
 "projects/P/services/cloudasset.googleapis.com", "state": "DISABLED"}`` (Service Usage
@@ -114,6 +116,24 @@ def service_disabled(project: str) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=403)
 
 
+def project_parent(state: SandboxState, project: str) -> str:
+    """The project's parent: the folder its ``cloudresourcemanager#project`` object names,
+    else the organization."""
+    for obj in state.gcp.get(project, []):
+        if obj.get("kind") == "cloudresourcemanager#project" and str(
+            obj.get("parent", "")
+        ).startswith("folders/"):
+            return str(obj["parent"])
+    return f"organizations/{ORGANIZATION}"
+
+
+def ancestry(state: SandboxState, project: str, number: str) -> list[str]:
+    """CAI's ``ancestors``: the project, its folder if any, the organization."""
+    parent = project_parent(state, project)
+    folder = [parent] if parent.startswith("folders/") else []
+    return [f"projects/{number}", *folder, f"organizations/{ORGANIZATION}"]
+
+
 class AssetApi:
     """``assets.list`` over one ``SandboxState``."""
 
@@ -130,6 +150,9 @@ class AssetApi:
         numbers = self._numbers()
         if kind == "organizations" and key == ORGANIZATION:
             return list(numbers)
+        if kind == "folders":
+            inside = [p for p in numbers if parent in ancestry(self.state, p, numbers[p])]
+            return inside or None
         if kind == "projects":
             found = [p for p, n in numbers.items() if key in (p, n)]
             return found or None
@@ -201,7 +224,7 @@ class AssetApi:
         for project in projects:
             number = numbers[project]
             objects = self.state.gcp.get(project, [])
-            ancestors = [f"projects/{number}", f"organizations/{ORGANIZATION}"]
+            ancestors = ancestry(self.state, project, number)
             policies = {
                 str(o.get("resourceId", "")).rsplit("/", 1)[-1]: o
                 for o in objects
@@ -215,7 +238,7 @@ class AssetApi:
                 (
                     parent,
                     "cloudresourcemanager.googleapis.com/Project",
-                    _project_resource(project, number),
+                    _project_resource(project, number, project_parent(self.state, project)),
                     project_policy,
                 )
             ]
@@ -286,19 +309,20 @@ def _resource(obj: Json, api: str, version: str, name: str, parent: str) -> Json
     return out
 
 
-def _project_resource(project: str, number: str) -> Json:
+def _project_resource(project: str, number: str, parent: str) -> Json:
     """A project's Resource Manager v1 ``Project`` (what CAI's project assets carry)."""
+    kind, _, key = parent.partition("/")
     return {
         "version": "v1",
         "discoveryDocumentUri": "https://cloudresourcemanager.googleapis.com/$discovery/rest",
         "discoveryName": "Project",
-        "parent": f"//cloudresourcemanager.googleapis.com/organizations/{ORGANIZATION}",
+        "parent": f"//cloudresourcemanager.googleapis.com/{parent}",
         "data": {
             "projectNumber": number,
             "projectId": project,
             "lifecycleState": "ACTIVE",
             "name": project,
-            "parent": {"type": "organization", "id": ORGANIZATION},
+            "parent": {"type": kind.removesuffix("s"), "id": key},
         },
         "location": "global",
     }
