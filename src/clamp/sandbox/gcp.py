@@ -16,6 +16,7 @@ from http import HTTPStatus
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from clamp.sandbox.gcp_asset import project_parent
 from clamp.sandbox.gcp_errors import google_error, unknown_route
 from clamp.sandbox.gcp_firewalls import firewall_problem, network_url, with_defaults
 from clamp.sandbox.gcp_listing import list_filter, one_page
@@ -24,6 +25,13 @@ from clamp.sandbox.state import Json, SandboxState
 API = "https://www.googleapis.com/compute/v1"
 COLLECTIONS = {"firewalls": "compute#firewall", "networks": "compute#network"}
 NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _v1_parent(parent: str) -> Json:
+    """``organizations/N`` → ``{"type": "organization", "id": "N"}`` (Resource Manager
+    v1's ``ResourceId``)."""
+    kind, _, key = parent.partition("/")
+    return {"type": kind.removesuffix("s"), "id": key}
 
 
 def _now() -> str:
@@ -302,7 +310,7 @@ class ComputeApi:
                     "projectId": project,
                     "state": "ACTIVE",
                     "displayName": project,
-                    "parent": "organizations/123456789012",
+                    "parent": project_parent(self.state, project),
                 }
                 for i, project in enumerate(self.state.gcp)
             ]
@@ -321,7 +329,7 @@ class ComputeApi:
                     "projectId": project,
                     "lifecycleState": "ACTIVE",
                     "name": project,
-                    "parent": {"type": "organization", "id": "123456789012"},
+                    "parent": _v1_parent(project_parent(self.state, project)),
                 }
                 for i, project in enumerate(self.state.gcp)
             ]

@@ -9,8 +9,10 @@ holds no org, access or OS policies nor relationships, so those list nothing),
 (refused outside "the current time and the current time minus 35 days"; inside it the
 sandbox answers its present state, having no history). Assets are made on each call from
 ``state.gcp``, so a fix shows in the next listing. Parents: ``projects/<id or number>``,
-``organizations/123456789012`` (every sandbox project's parent, as ``projects:search``
-says) — anything else is 403, as for a resource the caller cannot see.
+``organizations/123456789012`` (the sandbox's organization) and ``folders/N`` — anything
+else is 403, as for a resource the caller cannot see. A project sits in the organization,
+or in the folder its ``{"kind": "cloudresourcemanager#project", "parent": "folders/N"}``
+object names (Resource Manager v3's ``Project.parent``; the folder is in the organization).
 
 A project that holds ``{"kind": "serviceusage#service", "name":
 "projects/P/services/cloudasset.googleapis.com", "state": "DISABLED"}`` (Service Usage
@@ -25,8 +27,10 @@ from __future__ import annotations
 import base64
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -114,6 +118,24 @@ def service_disabled(project: str) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=403)
 
 
+def project_parent(state: SandboxState, project: str) -> str:
+    """The project's parent: the folder its ``cloudresourcemanager#project`` object names,
+    else the organization."""
+    for obj in state.gcp.get(project, []):
+        if obj.get("kind") == "cloudresourcemanager#project" and str(
+            obj.get("parent", "")
+        ).startswith("folders/"):
+            return str(obj["parent"])
+    return f"organizations/{ORGANIZATION}"
+
+
+def ancestry(state: SandboxState, project: str, number: str) -> list[str]:
+    """CAI's ``ancestors``: the project, its folder if any, the organization."""
+    parent = project_parent(state, project)
+    folder = [parent] if parent.startswith("folders/") else []
+    return [f"projects/{number}", *folder, f"organizations/{ORGANIZATION}"]
+
+
 class AssetApi:
     """``assets.list`` over one ``SandboxState``."""
 
@@ -130,6 +152,9 @@ class AssetApi:
         numbers = self._numbers()
         if kind == "organizations" and key == ORGANIZATION:
             return list(numbers)
+        if kind == "folders":
+            inside = [p for p in numbers if parent in ancestry(self.state, p, numbers[p])]
+            return inside or None
         if kind == "projects":
             found = [p for p, n in numbers.items() if key in (p, n)]
             return found or None
@@ -184,88 +209,98 @@ class AssetApi:
                 return platform_error(403, f"The caller does not have permission on {parent}")
             if number := self._disabled(request, projects):
                 return service_disabled(number)
-            assets = [
-                a
-                for a in self._assets(projects, content)
-                if not matchers or any(m.fullmatch(a["assetType"]) for m in matchers)
+            entries = [
+                e
+                for e in self._entries(projects, content)
+                if not matchers or any(m.fullmatch(e.type) for m in matchers)
             ]
-        page = assets[start : start + (size or DEFAULT_PAGE)]
+            # Only the page's assets are built (their objects copied), under the lock.
+            page = [e.asset(content) for e in entries[start : start + (size or DEFAULT_PAGE)]]
         body: Json = {"readTime": _now(), "assets": page}
-        if start + len(page) < len(assets):
+        if start + len(page) < len(entries):
             token = str(start + len(page)).encode()
             body["nextPageToken"] = base64.urlsafe_b64encode(token).decode()
         return JSONResponse(body)
 
-    def _assets(self, projects: list[str], content: str) -> Iterator[Json]:
+    def _entries(self, projects: list[str], content: str) -> Iterator[Entry]:
+        """The assets under ``projects`` that have ``content``, in a stable order."""
         numbers = self._numbers()
         for project in projects:
-            number = numbers[project]
-            objects = self.state.gcp.get(project, [])
-            ancestors = [f"projects/{number}", f"organizations/{ORGANIZATION}"]
-            policies = {
-                str(o.get("resourceId", "")).rsplit("/", 1)[-1]: o
-                for o in objects
-                if o.get("kind") == "storage#policy"
-            }
-            project_policy = next(
-                (o for o in objects if o.get("kind") == "cloudresourcemanager#policy"), None
-            )
-            parent = f"//cloudresourcemanager.googleapis.com/projects/{number}"
-            found: list[tuple[str, str, Json | None, Json | None]] = [
-                (
-                    parent,
-                    "cloudresourcemanager.googleapis.com/Project",
-                    _project_resource(project, number),
-                    project_policy,
-                )
-            ]
-            for obj in objects:
-                kind = str(obj.get("kind", ""))
-                if kind in COMPUTE:
-                    name = "//compute.googleapis.com/" + str(obj.get("selfLink")).removeprefix(API)
-                    found.append(
-                        (
-                            name,
-                            f"compute.googleapis.com/{COMPUTE[kind]}",
-                            _resource(obj, "compute", "v1", COMPUTE[kind], parent),
-                            None,
-                        )
-                    )
-                elif kind == "storage#bucket":
-                    bucket = str(obj.get("name"))
-                    found.append(
-                        (
-                            f"//storage.googleapis.com/{bucket}",
-                            "storage.googleapis.com/Bucket",
-                            _resource(obj, "storage", "v1", "Bucket", parent),
-                            policies.get(bucket),
-                        )
-                    )
-                elif kind == "sql#instance":
-                    found.append(
-                        (
-                            f"//cloudsql.googleapis.com/projects/{project}/instances/{obj.get('name')}",
-                            "sqladmin.googleapis.com/Instance",
-                            _resource(obj, "sqladmin", "v1beta4", "DatabaseInstance", parent),
-                            None,
-                        )
-                    )
-            for name, type_, resource, policy in found:
-                asset: Json = {
-                    "name": name,
-                    "assetType": type_,
-                    "ancestors": ancestors,
-                    "updateTime": _now(),
-                }
-                if content == "RESOURCE" and resource is not None:
-                    asset["resource"] = resource
-                elif content == "IAM_POLICY":
-                    if policy is None:
-                        continue
-                    asset["iamPolicy"] = _iam_policy(policy)
-                elif content != "CONTENT_TYPE_UNSPECIFIED":
+            for entry in _project_entries(self.state, project, numbers[project]):
+                if content == "IAM_POLICY" and entry.policy is None:
+                    continue
+                if content not in ("RESOURCE", "IAM_POLICY", "CONTENT_TYPE_UNSPECIFIED"):
                     continue  # no org, access or OS policies, nor relationships here
-                yield asset
+                yield entry
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One asset before it is built: its name, type, ancestors and what it is made of."""
+
+    name: str
+    type: str
+    ancestors: list[str]
+    resource: Callable[[], Json]
+    policy: Json | None = None
+
+    def asset(self, content: str) -> Json:
+        """The asset as ``assets.list`` returns it for ``content``."""
+        out: Json = {
+            "name": self.name,
+            "assetType": self.type,
+            "ancestors": list(self.ancestors),
+            "updateTime": _now(),
+        }
+        if content == "RESOURCE":
+            out["resource"] = self.resource()
+        elif content == "IAM_POLICY" and self.policy is not None:
+            out["iamPolicy"] = _iam_policy(self.policy)
+        return out
+
+
+def _project_entries(state: SandboxState, project: str, number: str) -> Iterator[Entry]:
+    """The project's own asset, then one per Compute object, bucket and Cloud SQL instance."""
+    objects = state.gcp.get(project, [])
+    ancestors = ancestry(state, project, number)
+    parent = f"//cloudresourcemanager.googleapis.com/projects/{number}"
+    home = project_parent(state, project)
+    policies = {
+        str(o.get("resourceId", "")).rsplit("/", 1)[-1]: o
+        for o in objects
+        if o.get("kind") == "storage#policy"
+    }
+    yield Entry(
+        parent,
+        "cloudresourcemanager.googleapis.com/Project",
+        ancestors,
+        lambda: _project_resource(project, number, home),
+        next((o for o in objects if o.get("kind") == "cloudresourcemanager#policy"), None),
+    )
+    for obj in objects:
+        kind = str(obj.get("kind", ""))
+        if kind in COMPUTE:
+            yield Entry(
+                "//compute.googleapis.com/" + str(obj.get("selfLink")).removeprefix(API),
+                f"compute.googleapis.com/{COMPUTE[kind]}",
+                ancestors,
+                partial(_resource, obj, "compute", "v1", COMPUTE[kind], parent),
+            )
+        elif kind == "storage#bucket":
+            yield Entry(
+                f"//storage.googleapis.com/{obj.get('name')}",
+                "storage.googleapis.com/Bucket",
+                ancestors,
+                partial(_resource, obj, "storage", "v1", "Bucket", parent),
+                policies.get(str(obj.get("name"))),
+            )
+        elif kind == "sql#instance":
+            yield Entry(
+                f"//cloudsql.googleapis.com/projects/{project}/instances/{obj.get('name')}",
+                "sqladmin.googleapis.com/Instance",
+                ancestors,
+                partial(_resource, obj, "sqladmin", "v1beta4", "DatabaseInstance", parent),
+            )
 
 
 def _resource(obj: Json, api: str, version: str, name: str, parent: str) -> Json:
@@ -286,19 +321,20 @@ def _resource(obj: Json, api: str, version: str, name: str, parent: str) -> Json
     return out
 
 
-def _project_resource(project: str, number: str) -> Json:
+def _project_resource(project: str, number: str, parent: str) -> Json:
     """A project's Resource Manager v1 ``Project`` (what CAI's project assets carry)."""
+    kind, _, key = parent.partition("/")
     return {
         "version": "v1",
         "discoveryDocumentUri": "https://cloudresourcemanager.googleapis.com/$discovery/rest",
         "discoveryName": "Project",
-        "parent": f"//cloudresourcemanager.googleapis.com/organizations/{ORGANIZATION}",
+        "parent": f"//cloudresourcemanager.googleapis.com/{parent}",
         "data": {
             "projectNumber": number,
             "projectId": project,
             "lifecycleState": "ACTIVE",
             "name": project,
-            "parent": {"type": "organization", "id": ORGANIZATION},
+            "parent": {"type": kind.removesuffix("s"), "id": key},
         },
         "location": "global",
     }

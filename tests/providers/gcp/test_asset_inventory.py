@@ -217,3 +217,19 @@ def test_without_asset_inventory_an_organization_is_found_through_resource_manag
         assert driver.assets_denied == "the Cloud Asset API is not enabled"
         assert driver.call_counts().made["gcp:cloudresourcemanager"] == 1
         assert {r.scope for r in _collect(driver)} == set(PROJECTS)
+
+
+def test_a_folder_is_listed_once_and_fanned_out_to_the_projects_in_it() -> None:
+    in_folder = {"kind": "cloudresourcemanager#project", "parent": "folders/456"}
+    with _sandbox(clamp_demo_dev=[in_folder]) as box:
+        driver = _driver(box)
+        assert driver.projects_under("folders/456") == ["clamp-demo-dev"]
+        assert driver.projects_under(ORG) == sorted(PROJECTS)  # the folder is in it
+        listed = _calls(driver, "cloudasset")
+        resources = list(driver.collect("clamp-demo-dev"))
+        assert _calls(driver, "cloudasset") == listed
+        expected = list(_driver(box, "api").collect("clamp-demo-dev"))
+        without = _driver(box, "api").projects_under("folders/456")
+    assert {r.scope for r in resources} == {"clamp-demo-dev"}
+    assert _view(resources) == _view(expected)
+    assert without == ["clamp-demo-dev"]  # Resource Manager's answer agrees
