@@ -34,6 +34,18 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+SCHEDULER = "schedule"
+"""The actor of the service's scheduled scans, flow ingests and rule runs."""
+EVENTS = "events"
+"""The actor of event-triggered rule runs (their authority is the service's rules file,
+which only its operators can change)."""
+MACHINE_ROLES: Mapping[str, frozenset[Role]] = {
+    SCHEDULER: frozenset({Role.REMEDIATOR}),
+    EVENTS: frozenset({Role.REMEDIATOR}),
+}
+"""The service's own actors remediate, in the service and on its workers alike."""
+
+
 @dataclass(frozen=True)
 class Roles:
     """The roles of each actor; empty means a one-person install (everyone is admin)."""
@@ -61,6 +73,10 @@ class Roles:
     def enforced(self) -> bool:
         """Whether roles (and approvals) apply: as soon as the config names any."""
         return bool(self.actors)
+
+    def with_machines(self) -> Roles:
+        """These roles and the service's own actors' (``MACHINE_ROLES``)."""
+        return Roles({**self.actors, **MACHINE_ROLES})
 
     def of(self, actor: str) -> frozenset[Role]:
         """The roles of ``actor`` (admin for everyone when none are configured)."""

@@ -13,9 +13,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from clamp.api.periodic import Periodic
-from clamp.api.service import SCHEDULER, Service
+from clamp.api.service import Service
 from clamp.config import AFTER_SCAN
 from clamp.errors import ClampError
+from clamp.roles import SCHEDULER
 from clamp.store.jobs import Job, JobStatus
 
 log = logging.getLogger("clamp.service")

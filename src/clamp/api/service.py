@@ -26,12 +26,12 @@ from clamp.errors import ClampError, Forbidden, InputError
 from clamp.events.coalesce import Coalescer
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
-from clamp.events.triggers import EVENTS, EventRules
+from clamp.events.triggers import EventRules
 from clamp.model import ActionRecord, Plan, Provider
 from clamp.providers.factory import driver_factory
 from clamp.providers.interface import CloudDriver
 from clamp.response import Responder
-from clamp.roles import Role, Roles
+from clamp.roles import EVENTS, SCHEDULER, Role, Roles
 from clamp.scanning import scan_clouds
 from clamp.store import Store
 from clamp.store.codec import scan_summary_to_json
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from clamp.events.flows.signals import Signal
 
 log = logging.getLogger("clamp.service")
-SCHEDULER = "schedule"
 """The actor of scheduled scans and rule runs (its authority is the config file's
 ``[schedule]`` table, which only the service's operators can change)."""
 
@@ -100,9 +99,7 @@ class Service:
     def roles(self) -> Roles:
         """Every enabled user's roles; the scheduler and event-triggered rules remediate
         (see ``SCHEDULER`` and ``EVENTS``)."""
-        users = self.accounts.roles()
-        machine = frozenset({Role.REMEDIATOR})
-        return Roles({**users.actors, SCHEDULER: machine, EVENTS: machine})
+        return self.accounts.roles().with_machines()
 
     def settings_for(self, actor: str) -> Settings:
         """The settings a request of ``actor`` runs with."""

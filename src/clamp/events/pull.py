@@ -27,10 +27,10 @@ from clamp.events.flows.intake import take_message
 from clamp.events.gcp import parse_push
 from clamp.events.intake import EventIntake
 from clamp.events.record import CloudEvent
-from clamp.events.triggers import EVENTS, EventRules
+from clamp.events.triggers import EventRules
 from clamp.model import Provider
 from clamp.providers.interface import CloudDriver
-from clamp.roles import Role, Roles
+from clamp.roles import EVENTS
 from clamp.store import Store
 
 log = logging.getLogger("clamp.events")
@@ -123,8 +123,7 @@ def local_intake(
     """The service's intake, in this process: its event rules act as ``events``, a
     remediator like in the service (``clamp.api.service``)."""
     if settings.roles.enforced:
-        roles = Roles({**settings.roles.actors, EVENTS: frozenset({Role.REMEDIATOR})})
-        settings = replace(settings, roles=roles)
+        settings = replace(settings, roles=settings.roles.with_machines())
     acting = replace(settings, actor=EVENTS)
     intake = EventIntake(store, drivers, settings)
     intake.triggers = EventRules(

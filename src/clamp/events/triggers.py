@@ -33,11 +33,8 @@ from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import ClampError, NotFoundError
 from clamp.model import FindingStatus, Outcome
+from clamp.roles import EVENTS
 from clamp.store import FindingRecord, Store
-
-EVENTS = "events"
-"""The actor of event-triggered rule runs (their authority is the service's rules file,
-which only its operators can change)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from clamp.compare import matches
 from clamp.config import Settings
 from clamp.errors import ActionError, ClampError, CloudError, InputError, NotFoundError
 from clamp.events.intake import EventIntake
-from clamp.events.triggers import EVENTS, EventRules
+from clamp.events.triggers import EventRules
 from clamp.model import ActionRecord, ActionStatus, Provider, Resource
 from clamp.providers.interface import CloudDriver
-from clamp.roles import Role, Roles
+from clamp.roles import EVENTS, Roles
 from clamp.scanning import ScanProgress, call_totals, evaluate_checks, read_scope
 from clamp.store import Store
 from clamp.store.codec import action_to_json, record_to_json
@@ -37,9 +37,6 @@ from clamp.workers.leases import resource_lease
 Drivers = Callable[[Provider], CloudDriver]
 MAX_ATTEMPTS = 3
 """Tries of one idempotency key whose earlier tries a dead worker left with nothing done."""
-MACHINE_ACTORS = ("schedule", EVENTS)
-"""The service's own actors (its schedule, its event rules): they remediate, as in the
-service (``clamp.api.service.Service.roles``)."""
 
 
 def scan_scopes(
@@ -104,10 +101,10 @@ def worker_engine(settings: Settings, store: Store, drivers: Drivers, actor: str
     """An engine acting as ``actor`` with the roles of the config and of the store's
     users (as the service gives them)."""
     users = Accounts(store).roles().actors
-    actors = {**settings.roles.actors, **users}
-    if actors:
-        actors.update({a: frozenset({Role.REMEDIATOR}) for a in MACHINE_ACTORS})
-    return ActionEngine(store, drivers, replace(settings, actor=actor, roles=Roles(actors)))
+    roles = Roles({**settings.roles.actors, **users})
+    if roles.enforced:
+        roles = roles.with_machines()
+    return ActionEngine(store, drivers, replace(settings, actor=actor, roles=roles))
 
 
 def fix_finding(
