@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from builders import NET, admin, arm_nsg, arm_rule, scan
+from clamp.web.filters import reach_path
 
 VM = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines"
 SUBNET = f"{NET}/virtualNetworks/v/subnets/a"
@@ -184,3 +185,12 @@ def test_an_admin_rule_finding_counts_a_path_on_the_port_it_always_allows_only()
     on_ssh = admin(scan(_admin_estate(22)))["v"]
     assert on_ssh.details["reaches"][0]["path"] is None
     assert on_ssh.severity == "high"
+
+
+def test_the_console_reads_a_load_balancer_path_as_one_line() -> None:
+    lb = load_balancer(nat=(nat_rule("ssh-50022", 50022, 22, "vm1"),))
+    [reach] = admin(scan([nsg(), nic("vm1"), public_ip(), lb]))["open"].details["reaches"]
+    assert reach_path(reach["path"]) == (
+        "203.0.113.50:50022 → port 22/tcp through Microsoft.Network/loadBalancers/lb"
+        " (inbound nat rule ssh-50022)"
+    )

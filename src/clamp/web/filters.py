@@ -48,6 +48,23 @@ def as_yaml(data: Any) -> str:
     return text
 
 
+def reach_path(path: Any) -> str:
+    """A finding's ``reaches[].path`` as one line: the public frontend, the port it
+    forwards to and the load balancer rule that forwards it ("none" without one)."""
+    if path is None:
+        return "none"
+    if not isinstance(path, dict):
+        return str(path)
+    rule = str(path.get("kind", "rule")).replace("_", " ")
+    return (
+        f"{path.get('frontend_ip')}:{path.get('frontend_port')} → "
+        f"port {path.get('backend_port')}/{path.get('protocol')} through "
+        f"{short_resource(str(path.get('load_balancer')))} ({rule} {path.get('rule')})"
+    )
+
+
 def install(env: Environment) -> None:
     """Register the filters on the templates' environment."""
-    env.filters.update(when=when, short=short_resource, diff_lines=diff_lines, yaml=as_yaml)
+    env.filters.update(
+        when=when, short=short_resource, diff_lines=diff_lines, yaml=as_yaml, reach_path=reach_path
+    )
