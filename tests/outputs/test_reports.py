@@ -125,3 +125,20 @@ def test_a_bad_framework_or_format_is_one_usage_line(estate: Cli) -> None:
     assert ocsf.exit_code == 2 and "valid: table, json, csv, html" in ocsf.stderr
     assert bad.exit_code == 2 and "valid: table, json, csv, ocsf, html" in bad.stderr
     assert "Traceback" not in unknown.output + ocsf.output + bad.output
+
+
+def test_the_tables_stack_on_a_narrow_terminal_and_never_cut_an_id(estate: Cli) -> None:
+    ids = [f["id"] for f in estate.json("findings", "--format", "json")]
+    actions = [a["id"] for a in estate.json("actions", "--format", "json")]
+    for command, wanted in (("findings", ids), ("actions", actions)):
+        for columns in ("80", "160"):
+            result = CliRunner().invoke(
+                app, [command], env={**estate.env, "COLUMNS": columns}, terminal_width=int(columns)
+            )
+            assert result.exit_code == 0, result.output
+            lines = result.stdout.splitlines()
+            assert max(map(len, lines)) <= int(columns)
+            for id_ in wanted:  # each id whole on one line, once
+                assert sum(id_ in line for line in lines) == 1, (command, columns, id_)
+    narrow = CliRunner().invoke(app, ["findings"], env={**estate.env, "COLUMNS": "80"})
+    assert "exposed-admin-port" in narrow.stdout  # a check name is never folded at 80

@@ -6,7 +6,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -49,43 +50,96 @@ def _why(data: Mapping[str, Any]) -> str:
     return f"{why}; reported by {source}" if why else f"reported by {source}"
 
 
-def findings_table(findings: Sequence[FindingRecord]) -> Table:
-    """Findings as a table: id, check, cloud, severity, status, resource, why."""
-    table = Table(title=f"{len(findings)} finding(s)", show_lines=False)
-    table.add_column("id", no_wrap=True)  # ids are copied into the next command: never wrapped
-    for column in ("check", "cloud", "severity", "status", "resource", "exposure"):
-        table.add_column(column, overflow="fold")
+Cell = str | Text
+
+NARROW = 110
+"""Below this many columns a record's fields stack in one cell: no word is cut in two."""
+
+
+class Records:
+    """Records under a title: a column per field on a wide terminal; on a narrow one the
+    first field, then the others stacked as ``lines`` (fields that share a line)."""
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[str],
+        lines: Sequence[Sequence[str]],
+        rows: Sequence[Mapping[str, Cell]],
+    ) -> None:
+        self.title, self.columns, self.lines, self.rows = title, columns, lines, rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.wide() if options.max_width >= NARROW else self.stacked()
+
+    def wide(self) -> Table:
+        """One column per field; the first (an id to copy) never wraps."""
+        table = Table(title=self.title)
+        for n, column in enumerate(self.columns):
+            table.add_column(column, no_wrap=n == 0, overflow="fold")
+        for row in self.rows:
+            table.add_row(*(row[c] for c in self.columns))
+        return table
+
+    def stacked(self) -> Table:
+        """The first field, and the others a line per group of ``lines``."""
+        first, *_ = self.columns
+        table = Table(title=self.title, box=box.SIMPLE, show_lines=True)
+        table.add_column(first, no_wrap=True)
+        table.add_column(" · ".join("/".join(group) for group in self.lines), overflow="fold")
+        for row in self.rows:
+            text = Text()
+            for group in self.lines:
+                cells = [row[c] for c in group if str(row[c])]
+                if cells:
+                    text.append_text(
+                        Text("  ").join(Text(c) if isinstance(c, str) else c for c in cells)
+                    )
+                    text.append("\n")
+            text.rstrip()
+            table.add_row(row[first], text)
+        return table
+
+
+def findings_table(findings: Sequence[FindingRecord]) -> Records:
+    """Findings: id, check, cloud, severity, status, resource, why."""
+    rows = []
     for record in findings:
         data = finding_to_json(record)
-        table.add_row(
-            data["id"],
-            data["check"],
-            data["provider"],
-            Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
-            Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
-            short_resource(data["resource"]),
-            _why(data),
+        rows.append(
+            {
+                "id": data["id"],
+                "check": data["check"],
+                "cloud": data["provider"],
+                "severity": Text(data["severity"], style=SEVERITY_STYLE.get(data["severity"], "")),
+                "status": Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
+                "resource": short_resource(data["resource"]),
+                "exposure": _why(data),
+            }
         )
-    return table
+    columns = ("id", "check", "cloud", "severity", "status", "resource", "exposure")
+    lines = (("severity", "status", "check", "cloud"), ("resource",), ("exposure",))
+    return Records(f"{len(findings)} finding(s)", columns, lines, rows)
 
 
-def actions_table(actions: Iterable[ActionRecord]) -> Table:
-    """Actions as a table: what was done, by whom, with what result."""
-    rows = [action_to_json(a) for a in actions]
-    table = Table(title=f"{len(rows)} action(s)")
-    for column in ("id", "created", "actor", "intent", "finding", "status", "result"):
-        table.add_column(column, no_wrap=column in ("id", "finding"), overflow="fold")
-    for row in rows:
-        table.add_row(
-            row["id"],
-            str(row["created"])[:19],
-            row["actor"],
-            row["intent"],
-            row["finding"],
-            Text(row["status"], style=STATUS_STYLE.get(row["status"], "")),
-            row.get("result", ""),
+def actions_table(actions: Iterable[ActionRecord]) -> Records:
+    """Actions: what was done, by whom, with what result."""
+    rows = []
+    for data in map(action_to_json, actions):
+        rows.append(
+            {
+                "id": data["id"],
+                "created": str(data["created"])[:19],
+                "actor": data["actor"],
+                "intent": data["intent"],
+                "finding": data["finding"] or "",
+                "status": Text(data["status"], style=STATUS_STYLE.get(data["status"], "")),
+                "result": data.get("result") or "",
+            }
         )
-    return table
+    columns = ("id", "created", "actor", "intent", "finding", "status", "result")
+    lines = (("status", "intent", "finding"), ("actor", "created"), ("result",))
+    return Records(f"{len(rows)} action(s)", columns, lines, rows)
 
 
 def compliance_table(report: ComplianceReport) -> Table:
@@ -116,6 +170,7 @@ class TableFormat(OutputFormat):
 
     def render(self, report: Report, subject: Subject) -> str:
         """The records as a table."""
+        table: Records | Table
         match subject:
             case Subject.FINDINGS:
                 table = findings_table(report.findings)
