@@ -27,14 +27,17 @@ NOT_FOR_READING_THE_STORE = (
     "clamp.checks",
     "clamp.scanning",
     "clamp.store.automation",
+    "clamp.store.event_tables",
     "clamp.store.events",
     "clamp.store.flow_tables",
     "clamp.store.flows",
     "clamp.store.jobs",
+    "clamp.store.rule_tables",
+    "clamp.store.service_tables",
     "clamp.store.users",
 )
 """What ``findings``, ``actions`` and ``audit verify`` do not need: no cloud, no scan, no
-action engine, and of the store only the books they read."""
+action engine, and of the store only the books (and tables) they read."""
 
 
 def _loaded(code: str, among: tuple[str, ...], env: dict[str, str] | None = None) -> str:

@@ -36,7 +36,7 @@ from clamp.store.lifecycle import (
 )
 from clamp.store.notices import NoticeBook, action_row_json, findings_moved_in
 from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
-from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
+from clamp.store.tables import ActionRow, FindingRow, ScanRow
 
 # Each book's module (and the flow tables) loads with the book's first use: ``clamp
 # findings`` needs none of the users, jobs, events or flow logs.
@@ -451,8 +451,10 @@ class Store:
 
     def copy_tables(self, other: Store, tables: Sequence[str]) -> None:
         """Copy every row of ``tables`` into ``other`` (a scratch store for a rehearsal)."""
+        from clamp.store.schema import METADATA  # every table, whichever books were used
+
         for name in tables:
-            table = Base.metadata.tables[name]
+            table = METADATA.tables[name]
             with self.engine.connect() as source:
                 rows = [dict(row) for row in source.execute(table.select()).mappings()]
             if rows:
