@@ -1,14 +1,16 @@
 """How long each ``clamp`` command takes to start, as whole processes (no cloud reached).
 
 ``python benchmarks/bench_startup.py [--runs N]`` prints, per command, the minimum and
-median wall time over N runs and the machine's load; ``python -X importtime -c "import
-clamp.cli.main"`` gives the breakdown by module.
+median wall time over N runs, the minimum CPU time (user + system: steadier than wall time
+on a busy machine) and the machine's load; ``python -X importtime -m clamp findings``
+gives the breakdown by module.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,17 +57,25 @@ def main(argv: list[str]) -> None:
         (Path(tmp) / "none.toml").write_text("")
         (Path(tmp) / "rules.yaml").write_text(RULES)
         for command in COMMANDS:
-            times = []
+            times, cpu = [], []
             argv = [str(clamp), *(part.format(tmp=tmp) for part in command)]
             subprocess.run(argv, env=env, capture_output=True, check=False)  # warm-up, untimed
             for _ in range(args.runs):
+                used = _children_cpu()
                 start = time.perf_counter()
                 subprocess.run(argv, env=env, capture_output=True, check=False)
                 times.append(time.perf_counter() - start)
+                cpu.append(_children_cpu() - used)
             print(
                 f"clamp {' '.join(command).replace('{tmp}/', ''):<28} min {min(times):.2f} s"
-                f"  median {statistics.median(times):.2f} s"
+                f"  median {statistics.median(times):.2f} s  cpu min {min(cpu):.2f} s"
             )
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":

@@ -2,27 +2,56 @@
 a command first talks to a cloud (the drivers are built lazily), SQLAlchemy when a command
 opens the store, and Alembic only when the store's schema is not at the newest revision —
 and the action engine (every intent, the plugins' entry points) when a command uses it — so
-``--help``, ``validate``, ``findings`` and ``actions`` start fast."""
+``--help``, ``validate``, ``findings`` and ``actions`` start fast. The commands that read the
+store load no checks, scanner or engine, and of the store only the books they read."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clamp.store import Store
 
 SDKS = ("azure", "google", "googleapiclient", "msgraph", "kiota_abstractions", "grpc")
+NOT_FOR_READING_THE_STORE = (
+    *SDKS,
+    "alembic",
+    "httpx",
+    "yaml",  # no YAML file is read (the output formats' plan diff loads it with a plan)
+    "rich.progress",
+    "clamp.actions",
+    "clamp.checks",
+    "clamp.scanning",
+    "clamp.store.automation",
+    "clamp.store.event_tables",
+    "clamp.store.events",
+    "clamp.store.flow_tables",
+    "clamp.store.flows",
+    "clamp.store.jobs",
+    "clamp.store.rule_tables",
+    "clamp.store.service_tables",
+    "clamp.store.users",
+)
+"""What ``findings``, ``actions`` and ``audit verify`` do not need: no cloud, no scan, no
+action engine, and of the store only the books (and tables) they read."""
 
 
-def _loaded(code: str, among: tuple[str, ...]) -> str:
+def _loaded(code: str, among: tuple[str, ...], env: dict[str, str] | None = None) -> str:
     """The modules of ``among`` (packages or modules in them) that a fresh interpreter running
-    ``code`` loaded."""
+    ``code`` loaded (the last line it prints)."""
     names = "{n for m in sys.modules for n in (m, m.split('.')[0])}"
     probe = f"{code}\nprint(sorted({names} & set({among!r})))"
     return subprocess.run(
-        [sys.executable, "-c", f"import sys\n{probe}"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+        [sys.executable, "-c", f"import sys\n{probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout.splitlines()[-1]
 
 
 def test_importing_the_cli_imports_no_cloud_sdk_and_no_sqlalchemy() -> None:
@@ -47,3 +76,21 @@ def test_the_permissions_a_scan_needs_are_known_without_importing_a_cloud_sdk() 
     code = "from clamp.cli.catalog import grants\nfrom clamp.model import Provider\n"
     code += "[grants(p, []) for p in Provider]"
     assert _loaded(code, SDKS) == "[]"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["findings", "--format", "json"], ["actions", "--format", "json"], ["audit", "verify"]],
+)
+def test_the_store_commands_load_no_cloud_sdk_scanner_or_engine_and_only_their_books(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clamp.db'}"
+    Store.open(url).close()  # at the newest revision, as after the first command
+    (tmp_path / "clamp.toml").write_text("")
+    env = {**os.environ, "CLAMP_DATABASE_URL": url, "CLAMP_CONFIG": str(tmp_path / "clamp.toml")}
+    code = f"import runpy\nsys.argv = ['clamp', *{command!r}]\ntry:\n"
+    code += "    runpy.run_module('clamp', run_name='__main__')\nexcept SystemExit as done:\n"
+    code += "    assert not done.code, done.code"  # the command ran to its end, and succeeded
+    among = ("clamp.store.store", *NOT_FOR_READING_THE_STORE)
+    assert _loaded(code, among, env) == "['clamp.store.store']"

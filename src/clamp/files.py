@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from clamp.errors import ClampError, InputError
 
@@ -52,19 +49,30 @@ def read_text(
         ) from None
 
 
+def _parser(fmt: Format) -> tuple[Callable[[str], Any], tuple[type[Exception], ...]]:
+    """How to parse ``fmt``, and what it raises on text that is not ``fmt`` (ValueError:
+    JSONDecodeError, TOMLDecodeError). Each parser loads with its first file."""
+    match fmt:
+        case Format.YAML:
+            import yaml
+
+            return yaml.safe_load, (yaml.YAMLError, ValueError)
+        case Format.JSON:
+            return json.loads, (ValueError,)
+        case Format.TOML:
+            import tomllib
+
+            return tomllib.loads, (ValueError,)
+
+
 def parse(text: str, where: str, fmt: Format, *, error: type[ClampError] = InputError) -> Any:
     """``text`` parsed as ``fmt``, no deeper than ``MAX_DEPTH``; ``error`` naming ``where``."""
+    loads, invalid = _parser(fmt)
     try:
-        match fmt:
-            case Format.YAML:
-                data = yaml.safe_load(text)
-            case Format.JSON:
-                data = json.loads(text)
-            case Format.TOML:
-                data = tomllib.loads(text)
+        data = loads(text)
     except RecursionError:
         raise error(f"{where}: nested deeper than {MAX_DEPTH} levels") from None
-    except (yaml.YAMLError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError
+    except invalid as exc:
         raise error(f"{where}: not valid {fmt}: {_first_line(exc)}") from None
     if fmt == Format.JSON:
         check_json_depth(text, where, error=error)

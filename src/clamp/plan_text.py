@@ -7,8 +7,6 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from clamp.compare import VOLATILE_KEYS
 from clamp.model import Change, ChangeOp
 
@@ -20,6 +18,8 @@ def short_resource(resource_id: str) -> str:
 
 
 def _lines(obj: Mapping[str, Any] | None) -> list[str]:
+    import yaml  # with the first diff (the output formats import this module)
+
     if obj is None:
         return []
     body = {k: v for k, v in obj.get("properties", obj).items() if k not in VOLATILE_KEYS}

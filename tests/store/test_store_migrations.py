@@ -16,7 +16,7 @@ from clamp.errors import ConfigError
 from clamp.model import Finding, Provider, Severity
 from clamp.store import Store
 from clamp.store.database import MIGRATIONS, head_revision, writer
-from clamp.store.tables import Base
+from clamp.store.schema import METADATA
 
 
 def test_migrate_is_idempotent_and_keeps_data(store: Store) -> None:
@@ -35,8 +35,8 @@ def test_migrate_is_idempotent_and_keeps_data(store: Store) -> None:
 def test_migrated_schema_matches_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
-        assert set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
+        assert compare_metadata(context, METADATA) == []
+        assert set(METADATA.tables) <= set(inspect(connection).get_table_names())
 
 
 def test_reopening_an_existing_database_sees_its_data(database_url: str) -> None:

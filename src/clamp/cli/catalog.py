@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
-from rich.table import Column, Table
 
-from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, one_line_errors
-from clamp.compliance import references
 from clamp.model import Provider
 
 if TYPE_CHECKING:
@@ -40,6 +36,8 @@ def check_rows() -> list[dict[str, Any]]:
     without ``--intent``) first."""
     import clamp.actions  # noqa: F401  (registers the intents: loaded when a command lists them)
     from clamp.actions.interface import remediations
+    from clamp.checks import CHECKS
+    from clamp.compliance import references
 
     return [
         {
@@ -56,6 +54,8 @@ def check_rows() -> list[dict[str, Any]]:
 @one_line_errors
 def checks(fmt: FormatOpt = "table") -> None:
     """Every check: id, title, severity, the intents that fix it, compliance references."""
+    from rich.table import Column, Table
+
     check_format(fmt)
     rows = check_rows()
     if fmt == "json":
@@ -179,6 +179,9 @@ def permissions(
 ) -> None:
     """A least-privilege custom role for the scan plus the chosen intents (default: scan
     only), from what the collectors and intents declare."""
+    import yaml
+    from rich.table import Column, Table
+
     check_format(fmt, ROLE_FORMATS)
     intents = chosen_intents(intent or [])
     if fmt == "azure-role":

@@ -9,23 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from clamp.actions.audit_trail import Observer
     from clamp.model import ActionRecord, Plan
     from clamp.outputs import Report, Subject
 
-# The output formats, the plan diff and YAML load when a command prints, not when the
-# CLI starts (``--help`` needs none of them).
+# The output formats, the plan diff, the progress bar and YAML load when a command prints,
+# not when the CLI starts (``--help`` needs none of them).
 
 console = Console()
 
@@ -47,6 +40,8 @@ def print_json(data: Any) -> None:
 
 def print_plan(plan: Plan) -> None:
     """The plan as a user reads it before saying yes."""
+    from rich.text import Text
+
     from clamp.plan_text import change_diff
 
     console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
@@ -77,6 +72,15 @@ def print_plan(plan: Plan) -> None:
 def progress_bar(fmt: str, *, bar: bool = False) -> Progress:
     """A transient progress display on a terminal; disabled (silent) under ``--format
     json`` or when stdout is not a terminal (a pipe, a file, CI)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
     if bar:
         columns += [BarColumn(), MofNCompleteColumn()]

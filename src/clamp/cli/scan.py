@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress, TaskID
 
-from clamp.checks import CHECKS
 from clamp.cli import render
 from clamp.cli.common import (
     FormatOpt,
@@ -24,9 +22,13 @@ from clamp.cli.common import (
 from clamp.cli.exits import ExitCode
 from clamp.errors import ClampError, InputError, PermissionDenied, ResourceNotFound
 from clamp.model import FindingStatus, Provider, Severity
-from clamp.providers.interface import CloudDriver
-from clamp.scanning import ScanProgress, ScanResult, scan_clouds, scan_files
 from clamp.store.codec import action_to_json, finding_to_json, scan_summary_to_json
+
+# The checks, the scanner and its progress bar load when ``clamp scan`` runs (``findings``
+# and ``finding`` read the store only).
+if TYPE_CHECKING:
+    from clamp.providers.interface import CloudDriver
+    from clamp.scanning import ScanResult
 
 SCOPE_UNREADABLE = (PermissionDenied, ResourceNotFound)
 """A scope asked for (or listed) that this credential may not read: the scan is incomplete
@@ -44,12 +46,14 @@ def select_checks(
     checks: Sequence[str], excluded: Sequence[str], severities: Sequence[Severity]
 ) -> set[str] | None:
     """The ids of the checks to run (None: every check); an unknown id is a usage error."""
+    if not checks and not excluded and not severities:
+        return None
+    from clamp.checks import CHECKS
+
     valid = CHECKS.names()
     unknown = sorted({*checks, *excluded} - set(valid))
     if unknown:
         raise UsageError(f"unknown check(s) {', '.join(unknown)}; valid: {', '.join(valid)}")
-    if not checks and not excluded and not severities:
-        return None
     chosen = {
         name
         for name, check in CHECKS
@@ -73,33 +77,6 @@ class NothingScanned(ClampError):
     def __init__(self, errors: Sequence[str], failures: Sequence[ClampError]) -> None:
         super().__init__("nothing was scanned: " + "; ".join(errors))
         self.__cause__ = failures[0] if failures else None
-
-
-class _ScanBar(ScanProgress):
-    """The scan's progress on a terminal: scopes done of known, resources read so far."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: TaskID = progress.add_task("scanning", total=0)
-        self.resources = 0
-        self.where = ""
-
-    def scopes(self, provider: Provider, scopes: Sequence[str]) -> None:
-        total = self.progress.tasks[0].total or 0
-        self.progress.update(self.task, total=total + len(scopes))
-
-    def step(self, message: str) -> None:
-        self.where = message
-        self._show()
-
-    def scope_done(self, provider: Provider, scope: str, resources: int) -> None:
-        self.resources += resources
-        self.progress.advance(self.task)
-        self._show()
-
-    def _show(self) -> None:
-        text = f"scanning {self.where} — {self.resources} resource(s)"
-        self.progress.update(self.task, description=text)
 
 
 def _projects_under(drivers: Callable[[Provider], CloudDriver], parents: list[str]) -> list[str]:
@@ -152,6 +129,9 @@ def scan(
 
     Exit 0 done, 1 nothing could be scanned (credentials, network), 3 open findings at or
     above --fail-on, 4 a scope could not be read (denied, not found)."""
+    from clamp.cli.scan_bar import ScanBar
+    from clamp.scanning import scan_clouds, scan_files
+
     check_format(fmt)
     checks = select_checks(check or [], exclude_check or [], severity or [])
     ctx = context()
@@ -176,7 +156,7 @@ def scan(
 
                 app = make_app(ctx.settings)
                 result = scan_on_workers(
-                    ctx.store, app, ctx.drivers, providers, scopes, _ScanBar(progress), checks
+                    ctx.store, app, ctx.drivers, providers, scopes, ScanBar(progress), checks
                 )
             else:
                 result = scan_clouds(
@@ -185,7 +165,7 @@ def scan(
                     ctx.drivers,
                     providers,
                     scopes,
-                    _ScanBar(progress),
+                    ScanBar(progress),
                     checks,
                     flows=ctx.flow_history,
                 )

@@ -10,8 +10,6 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-import yaml
-
 from clamp.errors import ConfigError, InputError
 from clamp.model import Provider
 
@@ -96,6 +94,8 @@ def framework(framework_id: str) -> Framework:
     """The framework named ``framework_id``; an unknown one lists the valid ids."""
     if framework_id not in FRAMEWORK_IDS:
         raise InputError(f"unknown framework {framework_id!r}; valid: {', '.join(FRAMEWORK_IDS)}")
+    import yaml  # with the first framework read (``clamp --help`` lists the ids only)
+
     source = f"{framework_id}.yaml"
     text = files("clamp.compliance").joinpath(source).read_text(encoding="utf-8")
     return _framework(yaml.safe_load(text), source)

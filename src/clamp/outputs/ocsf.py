@@ -10,7 +10,6 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from clamp.checks import CHECKS
 from clamp.model import ActionRecord, ActionStatus, FindingStatus, Provider, Severity
 from clamp.outputs.interface import FORMATS, OutputFormat, Report, Subject, clamp_version
 from clamp.store.codec import to_jsonable
@@ -96,6 +95,8 @@ def detection_finding(record: FindingRecord) -> dict[str, Any]:
     from py_ocsf_models.objects.finding_info import FindingInformation
     from py_ocsf_models.objects.remediation import Remediation
     from py_ocsf_models.objects.resource_details import ResourceDetails
+
+    from clamp.checks import CHECKS  # the checks load with this format, not with the CLI
 
     f = record.finding
     check = CHECKS.get(f.check) if f.check in CHECKS else None

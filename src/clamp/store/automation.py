@@ -14,7 +14,7 @@ from clamp.store.audit import AuditLog
 from clamp.store.codec import record_from_json, record_to_json, to_jsonable
 from clamp.store.notices import rule_matched_in
 from clamp.store.records import AuditNote, InventoryItem, RuleAction, RuleState
-from clamp.store.tables import InventoryRow, RuleActionRow, RuleStateRow
+from clamp.store.rule_tables import InventoryRow, RuleActionRow, RuleStateRow
 
 
 class RuleBook:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.events.record import CloudEvent, EventKind
 from clamp.model import Provider
-from clamp.store.tables import EventCounterRow, EventKeyRow, EventRow
+from clamp.store.event_tables import EventCounterRow, EventKeyRow, EventRow
 
 COUNTERS = ("received", "rejected", "duplicates", "ignored")
 RECENT = 10_000

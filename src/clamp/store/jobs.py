@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import NotFoundError
 from clamp.store.codec import record_from_json, record_to_json
-from clamp.store.tables import JobRow
+from clamp.store.service_tables import JobRow
 
 
 class JobStatus(StrEnum):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,12 +20,7 @@ from clamp.errors import InputError, NotFoundError
 from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Resource, Severity
 from clamp.store import codec
 from clamp.store.audit import AuditLog
-from clamp.store.automation import RuleBook
 from clamp.store.database import open_engine, parse_url, upgrade, writer
-from clamp.store.events import EventBook, done_in
-from clamp.store.flows import FlowBook
-from clamp.store.incidents import IncidentBook
-from clamp.store.jobs import JobBook
 from clamp.store.lifecycle import (
     OPEN,
     RESOLVED,
@@ -39,8 +36,17 @@ from clamp.store.lifecycle import (
 )
 from clamp.store.notices import NoticeBook, action_row_json, findings_moved_in
 from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
-from clamp.store.tables import ActionRow, Base, FindingRow, ScanRow
-from clamp.store.users import UserBook
+from clamp.store.tables import ActionRow, FindingRow, ScanRow
+
+# Each book's module (and the flow tables) loads with the book's first use: ``clamp
+# findings`` needs none of the users, jobs, events or flow logs.
+if TYPE_CHECKING:
+    from clamp.store.automation import RuleBook
+    from clamp.store.events import EventBook
+    from clamp.store.flows import FlowBook
+    from clamp.store.incidents import IncidentBook
+    from clamp.store.jobs import JobBook
+    from clamp.store.users import UserBook
 
 
 def _summary(row: ScanRow) -> ScanSummary:
@@ -112,13 +118,7 @@ class Store:
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
         self._audit = AuditLog(self._reads, self._writes)
-        self._incidents = IncidentBook(self._reads, self._writes, self._audit)
-        self._rules = RuleBook(self._reads, self._writes, self._audit)
-        self._users = UserBook(self._reads, self._writes, self._audit)
-        self._jobs = JobBook(self._reads, self._writes)
-        self._events = EventBook(self._reads, self._writes)
         self._notices = NoticeBook(self._reads, self._writes)
-        self._flows = FlowBook(self._reads, self._writes)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -146,40 +146,54 @@ class Store:
         """The hash-chained audit log."""
         return self._audit
 
-    @property
+    # The books hold no state of their own (the session makers and the audit log are the
+    # store's), so two threads building one at once would build two equal ones.
+    @cached_property
     def rules(self) -> RuleBook:
         """The last scan's inventory, automation rules' state and what they did."""
-        return self._rules
+        from clamp.store.automation import RuleBook
 
-    @property
+        return RuleBook(self._reads, self._writes, self._audit)
+
+    @cached_property
     def incidents(self) -> IncidentBook:
         """Incidents, playbook runs and the approval queue."""
-        return self._incidents
+        from clamp.store.incidents import IncidentBook
 
-    @property
+        return IncidentBook(self._reads, self._writes, self._audit)
+
+    @cached_property
     def users(self) -> UserBook:
         """The service's users, their API tokens and its keys."""
-        return self._users
+        from clamp.store.users import UserBook
 
-    @property
+        return UserBook(self._reads, self._writes, self._audit)
+
+    @cached_property
     def jobs(self) -> JobBook:
         """The scans and rule runs the service made."""
-        return self._jobs
+        from clamp.store.jobs import JobBook
 
-    @property
+        return JobBook(self._reads, self._writes)
+
+    @cached_property
     def events(self) -> EventBook:
         """Cloud change events received, and the delivery counters."""
-        return self._events
+        from clamp.store.events import EventBook
+
+        return EventBook(self._reads, self._writes)
 
     @property
     def notices(self) -> NoticeBook:
         """The outbox of outbound notifications and their deliveries."""
         return self._notices
 
-    @property
+    @cached_property
     def flows(self) -> FlowBook:
         """Kept flow-log aggregates, ingestion cursors and logging coverage."""
-        return self._flows
+        from clamp.store.flows import FlowBook
+
+        return FlowBook(self._reads, self._writes)
 
     # -- findings -------------------------------------------------------------------------
     def record_scan(
@@ -276,6 +290,8 @@ class Store:
         in the inventory (``RuleBook.record_resource``), its findings (``record_findings``)
         and — when they opened none, so no rule is to run on them — the event as done
         with ``result(update)``. The update, and when the event was done (None: not yet)."""
+        from clamp.store.events import done_in
+
         with self._writes.begin() as session:
             update = _found_on(session, [resource.id], findings, _now())
             self.rules.record_resource_in(session, resource)
@@ -435,8 +451,10 @@ class Store:
 
     def copy_tables(self, other: Store, tables: Sequence[str]) -> None:
         """Copy every row of ``tables`` into ``other`` (a scratch store for a rehearsal)."""
+        from clamp.store.schema import METADATA  # every table, whichever books were used
+
         for name in tables:
-            table = Base.metadata.tables[name]
+            table = METADATA.tables[name]
             with self.engine.connect() as source:
                 rows = [dict(row) for row in source.execute(table.select()).mappings()]
             if rows:

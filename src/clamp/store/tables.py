@@ -1,4 +1,7 @@
-"""The store's tables as SQLAlchemy 2 typed declarative models.
+"""The store's tables as SQLAlchemy 2 typed declarative models: here those that the
+findings, the journal, the audit log, incidents and the outbox need; the rules', the
+service's, the events' and the flow logs' tables in their own modules, loaded with their
+books (``clamp.store.schema`` holds them all).
 
 Enums are stored as their string values (no native enum types, so migrations stay
 portable between SQLite and PostgreSQL). Every datetime column is ``UTCDateTime``:
@@ -180,132 +183,6 @@ class ApprovalRow(Base):
     decision: Mapped[str] = mapped_column(String(16), index=True)
     created: Mapped[datetime]
     data: Mapped[dict[str, Any]]
-
-
-class InventoryRow(Base):
-    """One resource as the last scan of its scope saw it (tags for rule scopes and stages,
-    the raw object for ``clamp rules rehearse``)."""
-
-    __tablename__ = "inventory"
-
-    id: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16))
-    scope: Mapped[str] = mapped_column(String(256))
-    type: Mapped[str] = mapped_column(String(128))
-    tags: Mapped[dict[str, Any]]
-    raw: Mapped[dict[str, Any]]
-    seen: Mapped[datetime]
-
-    __table_args__ = (Index("ix_inventory_provider_scope", "provider", "scope"),)
-
-
-class RuleStateRow(Base):
-    """Where one automation rule stands: enabled when, stage, halted (record in ``data``)."""
-
-    __tablename__ = "rule_state"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    data: Mapped[dict[str, Any]]
-
-
-class RuleActionRow(Base):
-    """One thing a rule did (or chose not to do) to one finding in one run."""
-
-    __tablename__ = "rule_actions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    rule: Mapped[str] = mapped_column(String(128), index=True)
-    run: Mapped[str] = mapped_column(String(64))
-    created: Mapped[datetime] = mapped_column(index=True)
-    data: Mapped[dict[str, Any]]
-
-
-class UserRow(Base):
-    """One user of the service: roles, a password hash (argon2id) for console sign-in."""
-
-    __tablename__ = "users"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    roles: Mapped[list[str]] = mapped_column(JSON)
-    password_hash: Mapped[str | None] = mapped_column(Text)
-    disabled: Mapped[bool] = mapped_column(Boolean)
-    created: Mapped[datetime]
-
-
-class TokenRow(Base):
-    """One API token of a user: its secret's hash (argon2id), expiry, revocation."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user: Mapped[str] = mapped_column(String(128), index=True)
-    hash: Mapped[str] = mapped_column(Text)
-    created: Mapped[datetime]
-    expires: Mapped[datetime | None]
-    revoked: Mapped[bool] = mapped_column(Boolean)
-
-
-class JobRow(Base):
-    """One scan or rule run the service made (asked for, or on its schedule)."""
-
-    __tablename__ = "jobs"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    created: Mapped[datetime] = mapped_column(index=True)
-    data: Mapped[dict[str, Any]]
-
-
-class ServiceKeyRow(Base):
-    """A secret the service keeps across restarts (the session-signing key)."""
-
-    __tablename__ = "service_keys"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class EventRow(Base):
-    """One cloud change event, stored before its delivery is acknowledged: when the cloud
-    says it happened, when Clamp received it, processed it, and acted on it."""
-
-    __tablename__ = "events"
-
-    id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16))
-    resource: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(16))
-    type: Mapped[str] = mapped_column(String(256))
-    final: Mapped[bool] = mapped_column(Boolean)
-    event_time: Mapped[datetime | None]
-    received: Mapped[datetime] = mapped_column(index=True)
-    processed: Mapped[datetime | None] = mapped_column(index=True)
-    acted: Mapped[datetime | None]
-    result: Mapped[str] = mapped_column(Text)
-    due: Mapped[datetime | None] = mapped_column(index=True)
-    """When rules with an enforcement delay are next due to act on the event's findings."""
-    opened: Mapped[str | None] = mapped_column(Text)
-    """The ids of the findings the event opened (JSON), while delayed rules wait."""
-
-
-class EventKeyRow(Base):
-    """One identity of a stored event (Event Grid id, Pub/Sub message id, audit insertId,
-    operation id): a delivery sharing any of them is a duplicate."""
-
-    __tablename__ = "event_keys"
-
-    key: Mapped[str] = mapped_column(String(512), primary_key=True)
-    event: Mapped[str] = mapped_column(String(512), index=True)
-
-
-class EventCounterRow(Base):
-    """A running count of deliveries: received, rejected, duplicates, ignored."""
-
-    __tablename__ = "event_counters"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[int] = mapped_column(Integer)
 
 
 class NoticeRow(Base):

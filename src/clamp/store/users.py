@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clamp.errors import InputError, NotFoundError
 from clamp.store.audit import AuditLog
 from clamp.store.records import AuditNote
-from clamp.store.tables import ServiceKeyRow, TokenRow, UserRow
+from clamp.store.service_tables import ServiceKeyRow, TokenRow, UserRow
 
 
 @dataclass(frozen=True, slots=True)

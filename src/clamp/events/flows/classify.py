@@ -23,8 +23,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from clamp.address_space import SPECIAL_PURPOSE, merged
 from clamp.errors import ConfigError
 from clamp.events.flows.model import SourceClass
@@ -157,6 +155,8 @@ def inventory_ranges(facets: Iterable[Mapping[str, Any]]) -> list[str]:
 def read_list(source: str) -> tuple[str, str]:
     """(where, text) of a list: an http(s) URL fetched with httpx, else a file."""
     if source.startswith(("http://", "https://")):
+        import httpx  # only for a list named by URL (``rules validate`` loads this module)
+
         try:
             response = httpx.get(source, timeout=FETCH_TIMEOUT, follow_redirects=True)
         except httpx.HTTPError as exc:

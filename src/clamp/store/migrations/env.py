@@ -11,12 +11,11 @@ from alembic import context
 from sqlalchemy import Connection
 
 from clamp.config import Settings
-from clamp.store import flow_tables  # noqa: F401  (registers the flow tables on Base)
 from clamp.store.database import open_engine, parse_url
-from clamp.store.tables import Base
+from clamp.store.schema import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def _url() -> str:
