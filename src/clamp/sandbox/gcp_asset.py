@@ -8,7 +8,11 @@ holds no org, access or OS policies nor relationships, so those list nothing),
 ``pageSize`` (default 100, 1 to 1,000), ``pageToken``/``nextPageToken`` and ``readTime``
 (refused outside "the current time and the current time minus 35 days"; inside it the
 sandbox answers its present state, having no history). Assets are made on each call from
-``state.gcp``, so a fix shows in the next listing. Parents: ``projects/<id or number>``,
+``state.gcp``, so a fix shows in the next listing. Firewall policies are
+``compute.googleapis.com/FirewallPolicy`` assets named after their selfLink: a project's
+network policies with the project's assets, the organization's hierarchical policies
+(``state.gcp_organizations``, ancestors ``[organizations/…]``) when the organization is
+listed. Parents: ``projects/<id or number>``,
 ``organizations/123456789012`` (the sandbox's organization) and ``folders/N`` — anything
 else is 403, as for a resource the caller cannot see. A project sits in the organization,
 or in the folder its ``{"kind": "cloudresourcemanager#project", "parent": "folders/N"}``
