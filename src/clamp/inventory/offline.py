@@ -40,15 +40,16 @@ from clamp.model import Provider, Resource
 from clamp.providers.azure.admin_assets import effective_admin_envelopes, is_deployment_status
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.assets import (
+    POLICY_TYPE,
     PROJECT_ASSET,
     UNKNOWN_PROJECT,
     asset_objects,
+    asset_type,
     project_ids,
 )
 from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.gcp.policy_assets import (
     HIERARCHY_SCOPE,
-    POLICY_KIND,
     effective_envelopes,
     hierarchical_for,
 )
@@ -135,6 +136,8 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                 if project == UNKNOWN_PROJECT:
                     project = (known or {}).get(str(item.get("name", "")), project)
                 out.gcp[project].extend(data)
+                if asset_type(item) == POLICY_TYPE:
+                    out.gcp_policies = True
                 if project not in ancestry and _in_project(item):
                     ancestry[project] = [str(a) for a in item["ancestors"]]
             elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
@@ -148,7 +151,7 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                 )
     _name_projects_by_id(projects, out.gcp)
     _file_policies_with_their_buckets(out.gcp)
-    out.gcp_policies = _file_firewall_policies(out.gcp, ancestry)
+    out.gcp_policies = _file_firewall_policies(out.gcp, ancestry) or out.gcp_policies
     out.gcp = defaultdict(list, {p: o for p, o in out.gcp.items() if p and o})
     return out
 
@@ -178,14 +181,12 @@ def _file_firewall_policies(
     gcp: dict[str, list[Mapping[str, Any]]], ancestry: Mapping[str, list[str]]
 ) -> bool:
     """Give each project the hierarchical firewall policies of its ancestry (in order);
-    whether the files held any firewall policy at all."""
+    whether there were any."""
     hierarchy = gcp.pop(HIERARCHY_SCOPE, [])
     for project, objects in gcp.items():
         ancestors = ancestry.get(project, [])
         objects.extend(hierarchical_for(ancestors, hierarchy))
-    return bool(hierarchy) or any(
-        o.get("kind") == POLICY_KIND for objects in gcp.values() for o in objects
-    )
+    return bool(hierarchy)
 
 
 def load_offline(paths: Sequence[Path]) -> list[Resource]:

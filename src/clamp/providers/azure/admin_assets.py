@@ -33,6 +33,7 @@ from clamp.providers.azure.normalize_admin import ENVELOPE
 MEMBER = "microsoft.network/networkmanagers/networkgroups/staticmembers"
 COLLECTION = "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections"
 RULE = f"{COLLECTION}/rules"
+CONFIGURATION = "microsoft.network/networkmanagers/securityadminconfigurations"
 VNET = "microsoft.network/virtualnetworks"
 ADMIN_TYPES = frozenset({MEMBER, COLLECTION, RULE})
 
@@ -99,34 +100,37 @@ def effective_admin_envelopes(objects: Iterable[Mapping[str, Any]]) -> Objects:
         return []
     deployed = _deployed(o for o in objects if is_deployment_status(o))
     descriptions = {
-        str(o.get("id", "")).lower(): str(_props(o).get("description", "")) for o in objects
+        str(o.get("id", "")).lower(): str(_props(o).get("description", ""))
+        for o in objects
+        if _type(o) == CONFIGURATION
     }
     collections = [o for o in objects if _type(o) == COLLECTION and o.get("id")]
-    rules = [o for o in objects if _type(o) == RULE and o.get("id")]
+    rules: dict[str, list[Mapping[str, Any]]] = {}  # by collection (lower-cased id)
+    groups: dict[str, set[str]] = {}  # VNet (lower-cased id) → its network groups
+    for obj in objects:
+        if _type(obj) == RULE and obj.get("id"):
+            rules.setdefault(str(obj["id"]).lower().rsplit("/rules/", 1)[0], []).append(obj)
+        elif _type(obj) == MEMBER:
+            member = str(_props(obj).get("resourceId", "")).lower()
+            group = str(obj.get("id", "")).lower().rsplit("/staticmembers/", 1)[0]
+            groups.setdefault(member, set()).add(group)
     out: Objects = []
     for vnet in (o for o in objects if _type(o) == VNET and o.get("id")):
-        vnet_id = str(vnet["id"]).lower()
         region = str(vnet.get("location", "")).lower()
-        groups = {
-            str(o.get("id", "")).lower().rsplit("/staticmembers/", 1)[0]
-            for o in objects
-            if _type(o) == MEMBER and str(_props(o).get("resourceId", "")).lower() == vnet_id
-        }
+        mine = groups.get(str(vnet["id"]).lower(), set())
         value = []
         for collection in collections:
             applies = _props(collection).get("appliesToGroups") or []
-            if not any(str(g.get("networkGroupId", "")).lower() in groups for g in applies):
+            if not any(str(g.get("networkGroupId", "")).lower() in mine for g in applies):
                 continue
             config = _configuration(str(collection["id"]))
             known = deployed.get((_manager(config), region))
             if known is not None and config not in known:
                 continue
-            prefix = f"{str(collection['id']).lower()}/rules/"
             value += [
                 _effective(rule, collection, descriptions)
-                for rule in rules
-                if str(rule["id"]).lower().startswith(prefix)
-                and (known is not None or str(_props(rule).get("access", "")).lower() != "deny")
+                for rule in rules.get(str(collection["id"]).lower(), ())
+                if known is not None or str(_props(rule).get("access", "")).lower() != "deny"
             ]
         out.append({"type": ENVELOPE, "virtualNetwork": vnet["id"], "value": value})
     return out
