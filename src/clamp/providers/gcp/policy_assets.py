@@ -20,10 +20,10 @@ The asset type is ``compute.googleapis.com/FirewallPolicy`` for all three kinds 
 ``FirewallPolicy`` resource, compute.v1.json; the asset is named
 ``//compute.googleapis.com/locations/global/firewallPolicies/ID`` at an organization or a
 folder, ``//compute.googleapis.com/projects/P/global/firewallPolicies/NAME`` and
-``…/projects/P/regions/R/firewallPolicies/NAME`` in a project); the kind is read from the
-name, so an export that types network policies apart
-(``compute.googleapis.com/NetworkFirewallPolicy``, ``RegionNetworkFirewallPolicy``) reads
-the same.
+``…/projects/P/regions/R/firewallPolicies/NAME`` in a project), told apart by the name.
+Sources: Google's "Supported asset types" list names the type; that network and
+hierarchical policies share it is what a tool exporting real organizations records (its
+design notes); the sandbox's Cloud Asset listing serves them so.
 """
 
 from __future__ import annotations
