@@ -198,3 +198,18 @@ def test_a_firewall_policy_asset_with_a_malformed_name_is_refused(tmp_path: Path
 
     with pytest.raises(InputError, match="no firewall policy name"):
         load_offline([export])
+
+
+def test_assets_without_ancestors_take_their_project_assets(tmp_path: Path) -> None:
+    bare = [{k: v for k, v in a.items() if k != "ancestors"} for a in _project("p", IN_FOLDER)]
+    project = {
+        "name": "//cloudresourcemanager.googleapis.com/projects/1001",
+        "asset_type": "cloudresourcemanager.googleapis.com/Project",
+        "resource": {"data": {"projectNumber": "1001", "projectId": "p"}},
+        "ancestors": IN_FOLDER,
+    }
+    found = _findings(
+        tmp_path, [_hierarchical("1", FOLDER, [_rule(5, "deny", "22")]), project, *bare]
+    )
+
+    assert found == {}  # the folder's deny reached project p through its project asset
