@@ -151,9 +151,9 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                 )
     _name_projects_by_id(projects, out.gcp)
     _file_policies_with_their_buckets(out.gcp)
-    for number, project in project_ids(projects).items():  # assets exported without ancestors
-        if number in ancestry:
-            ancestry.setdefault(project, ancestry[number])
+    for numbered, project in project_ids(projects).items():  # assets without ancestors
+        if numbered in ancestry:
+            ancestry.setdefault(project, ancestry[numbered])
     out.gcp_policies = _file_firewall_policies(out.gcp, ancestry) or out.gcp_policies
     out.gcp = defaultdict(list, {p: o for p, o in out.gcp.items() if p and o})
     return out
