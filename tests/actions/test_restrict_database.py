@@ -12,8 +12,9 @@ import pytest
 
 from clamp.errors import InputError, PlanRefused, UndoRefused
 from clamp.model import ActionStatus, Provider
-from clamp.sandbox.scenario import load_state
+from clamp.sandbox.scenario import demo_scenario, load_state
 from clamp.sandbox.server import Sandbox
+from clamp.sandbox.state import SandboxState
 from rig import Rig, make_rig
 
 CHECK = "exposed-database-service"
@@ -145,3 +146,45 @@ def test_bad_parameters_are_refused_before_the_cloud_is_read(
     finding = rig.finding(Provider.GCP, CHECK, "orders-db").finding
     with pytest.raises(InputError, match=message):
         rig.engine.plan(finding.id, params=params)
+
+
+def test_cloud_sql_with_a_private_ip_loses_its_public_one_and_undo_gives_it_back(
+    tmp_path: Path,
+) -> None:
+    scenario = demo_scenario()
+    billing = next(o for o in scenario["gcp"]["clamp-demo-prod"] if o.get("name") == "billing-db")
+    billing["settings"]["ipConfiguration"]["ipv4Enabled"] = True  # old-vendor now applies
+    billing["ipAddresses"].append({"type": "PRIMARY", "ipAddress": "34.76.10.21"})
+    with Sandbox(SandboxState.from_scenario(scenario)) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        finding = rig.finding(Provider.GCP, CHECK, "billing-db").finding
+        plan = rig.engine.plan(finding.id, params={"mode": "disable_public"})
+
+        assert [c.api_call for c in plan.changes] == ["sqladmin.instances.patch"]
+        assert (
+            "private access stays: private IP on projects/clamp-demo-prod/global/networks/prod-vpc"
+            in (plan.blast_radius)
+        )
+        assert "1 rule stops applying: old-vendor" in plan.blast_radius
+        record = rig.engine.apply(plan, actor="tester")
+        ip = _object(rig, "gcp", "clamp-demo-prod", "billing-db")["settings"]["ipConfiguration"]
+        assert record.status == ActionStatus.VERIFIED and ip["ipv4Enabled"] is False
+
+        undo = rig.engine.undo(record.id, actor="tester")
+        ip = _object(rig, "gcp", "clamp-demo-prod", "billing-db")["settings"]["ipConfiguration"]
+        assert undo.status == ActionStatus.VERIFIED and ip["ipv4Enabled"] is True
+        assert rig.finding(Provider.GCP, CHECK, "billing-db")  # open again after the undo
+
+
+def test_azure_sql_public_access_off_and_undo_turns_it_on(rig: Rig) -> None:
+    finding = rig.finding(Provider.AZURE, CHECK, "clamp-demo-sql").finding
+    plan = rig.engine.plan(finding.id, params={"mode": "disable_public"})
+
+    assert [c.api_call for c in plan.changes] == ["ServersOperations.begin_update"]
+    record = rig.engine.apply(plan, actor="tester")
+    server = _object(rig, "azure", SUB, "clamp-demo-sql")["properties"]
+    assert record.status == ActionStatus.VERIFIED and server["publicNetworkAccess"] == "Disabled"
+
+    undo = rig.engine.undo(record.id, actor="tester")
+    server = _object(rig, "azure", SUB, "clamp-demo-sql")["properties"]
+    assert undo.status == ActionStatus.VERIFIED and server["publicNetworkAccess"] == "Enabled"

@@ -189,6 +189,9 @@ def _small_state() -> SandboxState:
                         "name": "east-policy",
                         "creationTimestamp": "2026-01-05T10:10:00.000-08:00",
                         "region": f"{API}/projects/{SMALL}/regions/us-east1",
+                        "selfLink": (
+                            f"{API}/projects/{SMALL}/regions/us-east1/firewallPolicies/east-policy"
+                        ),
                         "fingerprint": "AAAAAAAAAAA=",
                         "associations": [{"name": "a", "attachmentTarget": NET}],
                         "rules": [rdp],
@@ -236,3 +239,87 @@ def test_restrict_ingress_declares_every_permission_the_policy_rule_fix_and_undo
         }
     assert {"compute.firewallPolicies.update", "compute.regionFirewallPolicies.update"} <= needed
     assert needed <= set(plans[0].permissions)
+
+
+# -- a rule that opens other ports too: split, not narrowed whole ---------------------------
+
+
+def _east_rules(state: SandboxState) -> list[dict[str, Any]]:
+    policy = next(o for o in state.gcp[SMALL] if o.get("kind") == "compute#firewallPolicy")
+    rules: list[dict[str, Any]] = policy["rules"]
+    return rules
+
+
+def _mixed_state(configs: list[dict[str, Any]], taken: tuple[int, ...] = ()) -> SandboxState:
+    """The small estate whose rule 500 opens ``configs``; other rules at ``taken``."""
+    state = _small_state()
+    [rdp] = _east_rules(state)
+    rdp["match"]["layer4Configs"] = configs
+    for priority in taken:
+        _east_rules(state).append({**copy.deepcopy(rdp), "priority": priority, "action": "deny"})
+        _east_rules(state)[-1]["match"]["srcIpRanges"] = ["192.0.2.0/24"]
+    return state
+
+
+def test_a_rule_that_also_opens_https_is_split_and_undo_puts_it_back(tmp_path: Path) -> None:
+    tcp = [{"ipProtocol": "tcp", "ports": ["443", "3380-3390"]}]
+    with Sandbox(_mixed_state(tcp)) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        before = copy.deepcopy(_east_rules(sandbox.state))
+        finding = rig.finding(Provider.GCP, CHECK, "vpc").finding
+        plan = rig.engine.plan(finding.id)
+
+        assert [c.api_call for c in plan.changes] == [
+            "regionNetworkFirewallPolicies.addRule",
+            "regionNetworkFirewallPolicies.patchRule",
+        ]
+        assert "split" in plan.summary and "TCP 443,3380-3388,3390" in plan.summary
+        record = rig.engine.apply(plan, actor="tester")
+
+        assert record.status == ActionStatus.VERIFIED
+        rules = {r["priority"]: r for r in _east_rules(sandbox.state)}
+        assert set(rules) == {500, 501}  # right beside it: evaluated where the original is
+        assert rules[500]["match"]["srcIpRanges"] == ["0.0.0.0/0", "10.40.0.0/16"]
+        assert rules[500]["match"]["layer4Configs"] == [
+            {"ipProtocol": "tcp", "ports": ["443", "3380-3388", "3390"]}
+        ]
+        assert rules[501]["ruleName"] == "rdp-support-restricted"
+        assert rules[501]["match"]["srcIpRanges"] == ["10.40.0.0/16"]
+        assert rules[501]["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["3389"]}]
+
+        undo = rig.engine.undo(record.id, actor="tester")
+        assert undo.status == ActionStatus.VERIFIED
+        # the rule as it was (``disabled: false`` now explicit: patchRule sends it)
+        assert [{"disabled": False, **r} for r in before] == _east_rules(sandbox.state)
+
+
+def test_a_split_with_no_room_beside_the_rule_or_for_every_protocol_is_refused(
+    tmp_path: Path,
+) -> None:
+    tcp = [{"ipProtocol": "tcp", "ports": ["443", "3389"]}]
+    for state, message in (
+        (_mixed_state(tcp, taken=(499, 501)), "priorities 499 and 501 are taken"),
+        (_mixed_state([{"ipProtocol": "all"}]), "cannot be split by port"),
+    ):
+        with Sandbox(state) as sandbox:
+            rig = make_rig(sandbox, tmp_path / str(len(message)))
+            finding = rig.finding(Provider.GCP, CHECK, "vpc").finding
+            with pytest.raises(PlanRefused, match=message):
+                rig.engine.plan(finding.id)
+
+
+def test_a_split_whose_priority_a_rule_for_other_networks_holds_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    state = _mixed_state([{"ipProtocol": "tcp", "ports": ["443", "3389"]}], taken=(501,))
+    [_, hidden] = _east_rules(state)
+    hidden["targetResources"] = [f"{API}/projects/{SMALL}/global/networks/other"]
+    with Sandbox(state) as sandbox:
+        rig = make_rig(sandbox, tmp_path)
+        before = copy.deepcopy(_east_rules(sandbox.state))
+        plan = rig.engine.plan(rig.finding(Provider.GCP, CHECK, "vpc").finding.id)
+        assert plan.changes[0].target.endswith("/rules/501")  # not listed for this network
+
+        with pytest.raises(ConflictError, match="priority 501 of firewall policy east-policy"):
+            rig.engine.apply(plan, actor="tester")
+        assert _east_rules(sandbox.state) == before

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+import clamp.actions  # noqa: F401  (registers the intents)
+from clamp.actions.interface import INTENTS
 from clamp.errors import VerificationFailed
 from clamp.model import ActionStatus, ChangeOp, Plan, Provider
 from rig import Rig
@@ -119,4 +121,6 @@ def test_the_undo_of_a_split_names_the_delete_it_makes(
     ops = [(c.op, c.api_call) for c in undo.changes]
     assert (ChangeOp.DELETE, delete_call) in ops
     assert delete_permission in undo.permissions
+    # ... and the role ``clamp permissions --intent restrict_ingress`` prints allows it
+    assert set(undo.permissions) <= set(INTENTS.get("restrict_ingress").permissions[provider])
     assert all("create" not in call.lower() for op, call in ops if op == ChangeOp.DELETE)

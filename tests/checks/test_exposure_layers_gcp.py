@@ -12,7 +12,7 @@ from builders import GNET, admin, firewall, scan
 from clamp.actions.restrict_ingress import RestrictIngress
 from clamp.config import Settings
 from clamp.errors import InputError, PlanRefused
-from clamp.model import Plan
+from clamp.model import ChangeOp, Plan
 from clamp.providers.gcp.normalize import resources_from_compute
 
 TCP22 = [{"IPProtocol": "tcp", "ports": ["22"]}]
@@ -222,10 +222,33 @@ def test_restrict_ingress_narrows_the_network_policy_rule_keeping_private_ranges
     assert admin(scan(gcp=[network(), fixed])) == {}
 
 
-def test_restrict_ingress_refuses_a_policy_rule_that_also_opens_other_ports() -> None:
+def test_restrict_ingress_splits_a_policy_rule_that_also_opens_other_ports() -> None:
+    mixed = policy_rule(
+        1000,
+        "allow",
+        ["5900", "443"],
+        ruleName="vnc-and-web",
+        match={"srcIpRanges": ["0.0.0.0/0", "10.1.0.0/16"]},
+    )
+    plan = _plan([network(), effective(net_policy(mixed))])
+
+    added, patched = plan.changes
+    assert (added.op, added.api_call) == (ChangeOp.CREATE, "networkFirewallPolicies.addRule")
+    assert added.target.endswith("/firewallPolicies/vpc-policy/rules/1001")
+    assert added.after is not None and patched.after is not None
+    assert added.after["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["5900"]}]
+    assert added.after["match"]["srcIpRanges"] == ["10.1.0.0/16"]
+    assert patched.after["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["443"]}]
+    assert patched.after["match"]["srcIpRanges"] == ["0.0.0.0/0", "10.1.0.0/16"]
+    fixed = effective(net_policy(dict(patched.after), dict(added.after)))
+    assert admin(scan(gcp=[network(), fixed])) == {}  # and 443 stays open to everyone
+
+
+def test_a_split_with_only_the_internet_to_keep_only_drops_the_sensitive_ports() -> None:
     mixed = policy_rule(1000, "allow", ["5900", "443"], ruleName="vnc-and-web")
-    with pytest.raises(PlanRefused, match="also opens other ports"):
-        _plan([network(), effective(net_policy(mixed))])
+    [patched] = _plan([network(), effective(net_policy(mixed))]).changes
+    assert patched.after is not None
+    assert patched.after["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["443"]}]
 
 
 def test_restrict_ingress_says_an_organization_policy_is_its_owners_to_close() -> None:

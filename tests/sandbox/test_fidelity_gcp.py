@@ -392,25 +392,39 @@ def test_demo_estate_and_every_write_clamp_makes_match_the_discovery_documents(
 def test_a_regional_policy_rule_fix_and_undo_match_the_discovery_documents(
     tmp_path: Path,
 ) -> None:
-    """restrict_ingress on a regional network firewall policy rule: getRule, patchRule and
-    regionOperations.wait answer as compute.v1.json says."""
-    from actions.test_restrict_policy_rule_gcp import SMALL, _small_state
+    """restrict_ingress on a regional network firewall policy rule, narrowed and split:
+    get, patchRule, addRule, removeRule and regionOperations.wait answer as compute.v1.json
+    says."""
+    from actions.test_restrict_policy_rule_gcp import SMALL, _mixed_state, _small_state
 
-    with RecordingSandbox(_small_state()) as sandbox:
+    called: set[str] = set()
+    mixed = _mixed_state([{"ipProtocol": "tcp", "ports": ["3389", "443"]}])
+    for number, state in enumerate((_small_state(), mixed)):
+        (tmp_path / str(number)).mkdir()
+        called |= _fix_and_undo_recorded(state, SMALL, tmp_path / str(number))
+    assert {
+        "compute.regionNetworkFirewallPolicies.get",
+        "compute.regionNetworkFirewallPolicies.patchRule",
+        "compute.regionNetworkFirewallPolicies.addRule",
+        "compute.regionNetworkFirewallPolicies.removeRule",
+        "compute.regionOperations.wait",
+        "compute.regionNetworkFirewallPolicies.getEffectiveFirewalls",
+    } <= called
+
+
+def _fix_and_undo_recorded(state: Any, project: str, tmp_path: Path) -> set[str]:
+    """restrict_ingress and its undo on ``state``'s admin finding in ``project``; the
+    methods called, every answer checked against the discovery documents."""
+    with RecordingSandbox(state) as sandbox:
         rig = make_rig(sandbox, tmp_path)
         finding = next(
             r.finding
             for r in rig.store.findings()
-            if r.finding.check == "exposed-admin-port" and SMALL in r.finding.resource
+            if r.finding.check == "exposed-admin-port" and project in r.finding.resource
         )
         record = rig.engine.apply(rig.engine.plan(finding.id), actor="tester")
         rig.engine.undo(record.id, actor="tester")
         called, found = _check(sandbox.seen)
 
     assert found == []
-    assert {
-        "compute.regionNetworkFirewallPolicies.getRule",
-        "compute.regionNetworkFirewallPolicies.patchRule",
-        "compute.regionOperations.wait",
-        "compute.regionNetworkFirewallPolicies.getEffectiveFirewalls",
-    } <= called
+    return set(called)

@@ -50,7 +50,8 @@ def plan_layer_fix(
 ) -> Plan | None:
     """The plan that narrows the policy rules opening the finding's ports, or None when
     the resource's cloud changes no policy layer of this kind (the caller refuses); a rule
-    that opens ports outside ``sensitive`` is refused rather than narrowed."""
+    that also opens ports outside ``sensitive`` is split where the cloud can (a GCP policy
+    rule) and refused where it cannot (an admin rule)."""
     changes = layer_changes(resource.provider)
     if changes is None or resource.type != changes.resource_type:
         return None

@@ -191,10 +191,11 @@ def _public_off_radius(resource: Resource) -> str:
     """Who loses access when the public endpoint goes, and what private path stays."""
     f = resource.facets
     rules = f["rules"] or ()
+    verb = "stops" if len(rules) == 1 else "stop"
     parts = [
         "every client reaching the server over its public endpoint loses access"
         + (
-            f" ({plural(len(rules), 'rule')} stop applying: {', '.join(r.name for r in rules)})"
+            f" ({plural(len(rules), 'rule')} {verb} applying: {', '.join(r.name for r in rules)})"
             if rules
             else ""
         )

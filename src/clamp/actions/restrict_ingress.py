@@ -53,6 +53,8 @@ class RestrictIngress(Intent):
             "Microsoft.Network/networkSecurityGroups/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/read",
             "Microsoft.Network/networkSecurityGroups/securityRules/write",
+            # undoing a split deletes the rule it added
+            "Microsoft.Network/networkSecurityGroups/securityRules/delete",
             # a security admin rule of Virtual Network Manager (actions/layer_fix.py)
             "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/read",
             "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/write",
@@ -63,6 +65,7 @@ class RestrictIngress(Intent):
             "compute.firewalls.get",
             "compute.firewalls.update",
             "compute.firewalls.create",
+            "compute.firewalls.delete",  # undoing a split deletes the firewall it added
             "compute.networks.updatePolicy",
             "compute.globalOperations.get",
             # a rule of a network firewall policy (actions/layer_fix.py)

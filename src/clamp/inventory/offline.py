@@ -13,6 +13,14 @@ Accepted files:
   firewall rules come as separate objects (``az sql server list`` and ``az sql server
   firewall-rule list``, the ``postgres``/``mysql flexible-server`` equivalents); when the
   export holds no firewall rules at all, its servers are not judged (rules unknown).
+
+The layers that decide before the NSGs and VPC firewall rules are resolved from the
+export as a live scan has Azure and Compute resolve them: Virtual Network Manager's parts
+(and its deployment status, ``az network manager list-deploy-status``) give each VNet its
+security admin rules (``admin_assets``); ``compute.googleapis.com/FirewallPolicy`` assets
+give each network its hierarchical policies (by the project's ``ancestors``) and its global
+and regional network policies (``policy_assets``). An export without them is judged on the
+NSGs and VPC rules alone.
 """
 
 from __future__ import annotations
@@ -29,14 +37,22 @@ from clamp.bulk import paused_gc
 from clamp.errors import InputError
 from clamp.files import LARGE, MAX_DEPTH, Format, check_json_depth, parse, read_text
 from clamp.model import Provider, Resource
+from clamp.providers.azure.admin_assets import effective_admin_envelopes, is_deployment_status
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.assets import (
+    POLICY_TYPE,
     PROJECT_ASSET,
     UNKNOWN_PROJECT,
     asset_objects,
+    asset_type,
     project_ids,
 )
 from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.providers.gcp.policy_assets import (
+    HIERARCHY_SCOPE,
+    effective_envelopes,
+    hierarchical_for,
+)
 from clamp.providers.objects import object_key
 
 AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfigurations")
@@ -53,6 +69,8 @@ class OfflineObjects:
     gcp: dict[str, list[Mapping[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     azure: list[Mapping[str, Any]] = field(default_factory=list)
     where: str = ""
+    gcp_policies: bool = False
+    """The files held firewall policies: each network's layers are resolved from them."""
 
     def keep(self, provider: Provider, scope: str, objects: Iterable[Mapping[str, Any]]) -> None:
         """Add the objects an earlier import or scan saw, unless the files give them anew
@@ -67,8 +85,11 @@ class OfflineObjects:
         try:
             # Storage protections whose objects the export lacks are unknown, not missing.
             listed = {str(obj.get("type", "")).lower() for obj in self.azure}
-            resources = resources_from_arm(self.azure, listed=listed)
+            azure = [*self.azure, *effective_admin_envelopes(self.azure)]
+            resources = resources_from_arm(azure, listed=listed)
             for project, objects in self.gcp.items():
+                if self.gcp_policies:
+                    objects = [*objects, *effective_envelopes(project, objects)]
                 resources.extend(resources_from_compute(project, objects))
         except InputError as exc:
             raise InputError(f"{self.where}: {exc.message}") from None
@@ -103,6 +124,7 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
     files = export_files(paths)
     out = OfflineObjects(where=", ".join(str(p) for p in paths))
     projects: list[Any] = []  # project assets only: the rest is dropped once read
+    ancestry: dict[str, list[str]] = {}  # project (id or number) → CAI ancestors
     for path in files:
         for number, item in enumerate(_read_items(path), start=1):
             if not isinstance(item, Mapping):
@@ -114,8 +136,14 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                 if project == UNKNOWN_PROJECT:
                     project = (known or {}).get(str(item.get("name", "")), project)
                 out.gcp[project].extend(data)
+                if asset_type(item) == POLICY_TYPE:
+                    out.gcp_policies = True
+                if project not in ancestry and _in_project(item):
+                    ancestry[project] = [str(a) for a in item["ancestors"]]
             elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
                 out.azure.append(_unflatten_az(item))
+            elif is_deployment_status(item):  # az network manager list-deploy-status
+                out.azure.append(item)
             else:
                 raise InputError(
                     f"{path}: item {number} is neither a Cloud Asset Inventory asset "
@@ -123,6 +151,10 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                 )
     _name_projects_by_id(projects, out.gcp)
     _file_policies_with_their_buckets(out.gcp)
+    for numbered, project in project_ids(projects).items():  # assets without ancestors
+        if numbered in ancestry:
+            ancestry.setdefault(project, ancestry[numbered])
+    out.gcp_policies = _file_firewall_policies(out.gcp, ancestry) or out.gcp_policies
     out.gcp = defaultdict(list, {p: o for p, o in out.gcp.items() if p and o})
     return out
 
@@ -141,6 +173,23 @@ def _file_policies_with_their_buckets(gcp: dict[str, list[Mapping[str, Any]]]) -
         if home is not None:
             stray.remove(policy)
             gcp[home].append(policy)
+
+
+def _in_project(item: Mapping[str, Any]) -> bool:
+    ancestors = item.get("ancestors")
+    return isinstance(ancestors, list) and str(next(iter(ancestors), "")).startswith("projects/")
+
+
+def _file_firewall_policies(
+    gcp: dict[str, list[Mapping[str, Any]]], ancestry: Mapping[str, list[str]]
+) -> bool:
+    """Give each project the hierarchical firewall policies of its ancestry (in order);
+    whether there were any."""
+    hierarchy = gcp.pop(HIERARCHY_SCOPE, [])
+    for project, objects in gcp.items():
+        ancestors = ancestry.get(project, [])
+        objects.extend(hierarchical_for(ancestors, hierarchy))
+    return bool(hierarchy)
 
 
 def load_offline(paths: Sequence[Path]) -> list[Resource]:

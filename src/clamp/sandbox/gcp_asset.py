@@ -8,7 +8,11 @@ holds no org, access or OS policies nor relationships, so those list nothing),
 ``pageSize`` (default 100, 1 to 1,000), ``pageToken``/``nextPageToken`` and ``readTime``
 (refused outside "the current time and the current time minus 35 days"; inside it the
 sandbox answers its present state, having no history). Assets are made on each call from
-``state.gcp``, so a fix shows in the next listing. Parents: ``projects/<id or number>``,
+``state.gcp``, so a fix shows in the next listing. Firewall policies are
+``compute.googleapis.com/FirewallPolicy`` assets named after their selfLink: a project's
+network policies with the project's assets, the organization's hierarchical policies
+(``state.gcp_organizations``, ancestors ``[organizations/…]``) when the organization is
+listed. Parents: ``projects/<id or number>``,
 ``organizations/123456789012`` (the sandbox's organization) and ``folders/N`` — anything
 else is 403, as for a resource the caller cannot see. A project sits in the organization,
 or in the folder its ``{"kind": "cloudresourcemanager#project", "parent": "folders/N"}``
@@ -71,6 +75,7 @@ COMPUTE = {
     "compute#network": "Network",
     "compute#disk": "Disk",
     "compute#snapshot": "Snapshot",
+    "compute#firewallPolicy": "FirewallPolicy",  # a project's network firewall policies
 }
 # ``ContentType`` by name (the discovery document's enum) and by number (google.cloud.asset.v1
 # ``ContentType``: the REST clients send ``$alt=json;enum-encoding=int``).
@@ -211,7 +216,7 @@ class AssetApi:
                 return service_disabled(number)
             entries = [
                 e
-                for e in self._entries(projects, content)
+                for e in self._entries(parent, projects, content)
                 if not matchers or any(m.fullmatch(e.type) for m in matchers)
             ]
             # Only the page's assets are built (their objects copied), under the lock.
@@ -222,16 +227,21 @@ class AssetApi:
             body["nextPageToken"] = base64.urlsafe_b64encode(token).decode()
         return JSONResponse(body)
 
-    def _entries(self, projects: list[str], content: str) -> Iterator[Entry]:
-        """The assets under ``projects`` that have ``content``, in a stable order."""
+    def _entries(self, parent: str, projects: list[str], content: str) -> Iterator[Entry]:
+        """The assets under ``parent`` (the organization's hierarchical firewall policies
+        when it is the organization, then ``projects``') that have ``content``, in a
+        stable order."""
         numbers = self._numbers()
-        for project in projects:
-            for entry in _project_entries(self.state, project, numbers[project]):
-                if content == "IAM_POLICY" and entry.policy is None:
-                    continue
-                if content not in ("RESOURCE", "IAM_POLICY", "CONTENT_TYPE_UNSPECIFIED"):
-                    continue  # no org, access or OS policies, nor relationships here
-                yield entry
+        found = _organization_entries(self.state) if parent.startswith("organizations/") else []
+        for entry in [
+            *found,
+            *(e for p in projects for e in _project_entries(self.state, p, numbers[p])),
+        ]:
+            if content == "IAM_POLICY" and entry.policy is None:
+                continue
+            if content not in ("RESOURCE", "IAM_POLICY", "CONTENT_TYPE_UNSPECIFIED"):
+                continue  # no org, access or OS policies, nor relationships here
+            yield entry
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,21 @@ class Entry:
         elif content == "IAM_POLICY" and self.policy is not None:
             out["iamPolicy"] = _iam_policy(self.policy)
         return out
+
+
+def _organization_entries(state: SandboxState) -> list[Entry]:
+    """The organization's hierarchical firewall policies (``gcp_organizations``), named
+    ``//compute.googleapis.com/locations/global/firewallPolicies/ID`` (their selfLink)."""
+    parent = f"//cloudresourcemanager.googleapis.com/organizations/{ORGANIZATION}"
+    return [
+        Entry(
+            "//compute.googleapis.com/" + str(policy.get("selfLink")).removeprefix(API),
+            "compute.googleapis.com/FirewallPolicy",
+            [f"organizations/{ORGANIZATION}"],
+            partial(_resource, policy, "compute", "v1", "FirewallPolicy", parent),
+        )
+        for policy in state.gcp_organizations.get(ORGANIZATION) or []
+    ]
 
 
 def _project_entries(state: SandboxState, project: str, number: str) -> Iterator[Entry]:

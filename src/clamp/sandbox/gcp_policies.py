@@ -272,6 +272,63 @@ class FirewallPolicies:
                 f"regions/{region}" if region else "global",
             )
 
+    async def add_rule(self, request: Request) -> Response:
+        """``addRule`` of a global or regional network policy: the body is a
+        ``FirewallPolicyRule`` at the priority it names (compute.v1.json; an unused priority
+        chosen from ``minPriority``/``maxPriority`` when it names none is not modelled);
+        a priority already taken is refused, as the rule's priority is its key in the
+        policy (``getRule`` / ``patchRule`` / ``removeRule`` address it by priority)."""
+        return await self._rule_write(request, "addRule")
+
+    async def remove_rule(self, request: Request) -> Response:
+        """``removeRule?priority=N`` of a global or regional network policy."""
+        return await self._rule_write(request, "removeRule")
+
+    async def _rule_write(self, request: Request, method: str) -> Response:
+        project = request.path_params["project"]
+        region = request.path_params.get("region")
+        with self.state.lock:
+            if replayed := self.api._replayed(request, project):
+                return replayed
+            policy = self._policy(request)
+            if isinstance(policy, Response):
+                return policy
+            rules: list[Json] = policy.setdefault("rules", [])
+            if method == "removeRule":
+                rule = self._rule_at(request, policy)
+                if isinstance(rule, Response):
+                    return rule
+                rules.remove(rule)
+            else:
+                body: Json = await request.json()
+                priority = body.get("priority")
+                if not isinstance(priority, int) or not 0 <= priority <= 2147483647:
+                    return google_error(
+                        400, f"Invalid value for field 'resource.priority': '{priority}'."
+                    )
+                if any(r.get("priority") == priority for r in rules):
+                    return google_error(
+                        400,
+                        f"Invalid value for field 'resource.priority': '{priority}'. "
+                        "A rule with this priority already exists in the firewall policy.",
+                    )
+                rule = {**body, "kind": "compute#firewallPolicyRule"}
+                if (problem := _rule_problem(rule)) is not None:
+                    return google_error(400, problem, "invalid")
+                rules.append(rule)
+                rules.sort(key=lambda r: int(r.get("priority", 0)))
+            policy["fingerprint"] = base64.b64encode(uuid.uuid4().bytes[:8]).decode()
+            return self.api._operation(
+                project,
+                method,
+                str(policy["id"]),
+                str(policy["name"]),
+                "firewallPolicies",
+                None,
+                request.query_params.get("requestId"),
+                f"regions/{region}" if region else "global",
+            )
+
 
 def policy_routes(api: ComputeApi) -> list[Route]:
     """Routes for firewall policies and effective firewalls (before ``global/{collection}``)."""
@@ -289,6 +346,11 @@ def policy_routes(api: ComputeApi) -> list[Route]:
         ),
         Route(regional + "/{policy}/patchRule", handlers.patch_rule, methods=["POST"]),
     ]
+    for base in (project + "/global/firewallPolicies", regional):
+        routes += [
+            Route(base + "/{policy}/addRule", handlers.add_rule, methods=["POST"]),
+            Route(base + "/{policy}/removeRule", handlers.remove_rule, methods=["POST"]),
+        ]
     for base in (project + "/global/firewallPolicies", regional, hierarchical):
         routes += [
             Route(base, handlers.listing),

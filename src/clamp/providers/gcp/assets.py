@@ -19,6 +19,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clamp.errors import InputError
+from clamp.providers.gcp.policy_assets import (
+    HIERARCHY_ASSET,
+    HIERARCHY_SCOPE,
+    POLICY_KIND,
+    is_hierarchical,
+)
 
 CAI_KINDS = {
     "compute.googleapis.com/Firewall": "compute#firewall",
@@ -30,10 +36,14 @@ CAI_KINDS = {
     "sqladmin.googleapis.com/Instance": "sql#instance",
 }
 """Asset types Clamp reads, and the ``kind`` of the API object each gives."""
+POLICY_TYPE = "compute.googleapis.com/FirewallPolicy"
+"""Hierarchical, global and regional network firewall policies (offline import only: a live
+scan asks Compute which are in force, ``firewall_policies``; see ``policy_assets``)."""
 PROJECT_TYPE = "cloudresourcemanager.googleapis.com/Project"
 IAM_POLICY_TYPES = (PROJECT_TYPE, "storage.googleapis.com/Bucket")
 """Asset types whose IAM policies Clamp reads (``content_type=IAM_POLICY``)."""
 COMPUTE_ASSET = "//compute.googleapis.com/projects/"
+COMPUTE_API = "https://www.googleapis.com/compute/v1/"
 CLOUD_SQL = "//cloudsql.googleapis.com/projects/"
 PROJECT_ASSET = "//cloudresourcemanager.googleapis.com/projects/"
 STORAGE = "//storage.googleapis.com/"
@@ -51,10 +61,12 @@ def asset_objects(where: str, item: Mapping[str, Any]) -> tuple[str, Objects]:
     """The project (id, or number for buckets and project policies) and the API objects
     of one asset; ``("", [])`` for a type Clamp does not read. ``where`` names the asset
     in errors (``file: item 3``)."""
+    name = str(item.get("name", ""))
+    if asset_type(item) == POLICY_TYPE:
+        return _firewall_policy(where, item, name)
     kind = CAI_KINDS.get(asset_type(item))
     if kind is None:
         return "", []
-    name = str(item.get("name", ""))
     if kind == "storage#bucket":
         return _bucket(where, item, name)
     if kind == "cloudresourcemanager#policy":
@@ -72,6 +84,29 @@ def _data(where: str, item: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise InputError(f"{where} ({name}) has no resource.data object")
     return data
+
+
+def _firewall_policy(where: str, item: Mapping[str, Any], name: str) -> tuple[str, Objects]:
+    """A firewall policy asset: its Compute ``FirewallPolicy``, filed under its project, or
+    (an organization's or folder's) under ``HIERARCHY_SCOPE`` until the projects it
+    applies to are known. A regional policy keeps its region."""
+    data = {**_data(where, item, name), "kind": POLICY_KIND}
+    if name.startswith(HIERARCHY_ASSET):
+        data.setdefault("name", name.removeprefix(HIERARCHY_ASSET))
+        if not is_hierarchical(data):  # CAI's ancestors name the organization or folder
+            data["parent"] = next(iter(item.get("ancestors") or ()), "")
+        return HIERARCHY_SCOPE, [data]
+    parts = name.split("/")
+    if (
+        not name.startswith(COMPUTE_ASSET)
+        or len(parts) not in (8, 9)
+        or parts[-2] != "firewallPolicies"
+    ):
+        raise InputError(f"{where} has no firewall policy name: {name!r}")
+    data.setdefault("name", parts[-1])
+    if parts[5] == "regions":
+        data.setdefault("region", f"{COMPUTE_API}projects/{parts[4]}/regions/{parts[6]}")
+    return parts[4], [data]
 
 
 def _cloud_sql(where: str, item: Mapping[str, Any], name: str) -> tuple[str, Objects]:

@@ -8,7 +8,7 @@ also needs ``compute.networks.updatePolicy`` on its network; waiting on an opera
 ``compute.globalOperations.get`` / ``compute.zoneOperations.get``; giving an instance a
 service account needs ``iam.serviceAccounts.actAs`` on it, and Clamp stops and starts the
 instance around ``setServiceAccount``. A rule of a network firewall policy is re-read
-(``getRule``) before ``patchRule``: ``compute.firewallPolicies.get`` / ``.update`` for a
+(the policy's ``get``) before ``patchRule`` / ``addRule`` / ``removeRule``: ``compute.firewallPolicies.get`` / ``.update`` for a
 global policy, ``compute.regionFirewallPolicies.*`` and ``compute.regionOperations.get``
 for a regional one.
 """
@@ -71,17 +71,28 @@ def _access(change: Change) -> Call:
     )
 
 
+POLICY_RULE_METHODS = {
+    ChangeOp.UPDATE: "patchRule",
+    ChangeOp.CREATE: "addRule",
+    ChangeOp.DELETE: "removeRule",
+}
+
+
 def _policy_rule(change: Change) -> Call:
-    """``patchRule`` of a global or a regional network firewall policy (after ``getRule``)."""
+    """``patchRule`` / ``addRule`` / ``removeRule`` of a global or a regional network
+    firewall policy (after the policy's ``get``)."""
     regional = rule_ref(change.target)[1] is not None
     api = "regionNetworkFirewallPolicies" if regional else "networkFirewallPolicies"
     return Call(
-        f"{api}.patchRule", (RULE_UPDATE[regional], RULE_GET[regional], RULE_WAIT[regional])
+        f"{api}.{POLICY_RULE_METHODS[change.op]}",
+        (RULE_UPDATE[regional], RULE_GET[regional], RULE_WAIT[regional]),
     )
 
 
 CALLS: CallTable = {
     (RULE_TYPE, ChangeOp.UPDATE): _policy_rule,
+    (RULE_TYPE, ChangeOp.CREATE): _policy_rule,
+    (RULE_TYPE, ChangeOp.DELETE): _policy_rule,
     # Cloud SQL's operations.get needs cloudsql.instances.get (Cloud SQL IAM reference).
     (SQL_IP_TYPE, ChangeOp.UPDATE): Call("sqladmin.instances.patch", (SQL_UPDATE, SQL_GET)),
     (FIREWALL_TYPE, ChangeOp.CREATE): Call(

@@ -17,24 +17,11 @@ from typing import Any
 from clamp.exposure import gcp_network_key
 from clamp.providers.gcp.clients import GcpClients
 from clamp.providers.gcp.errors import call
-from clamp.providers.gcp.normalize_layers import EFFECTIVE_KIND
+from clamp.providers.gcp.normalize_layers import EFFECTIVE_KIND, instance_regions
 from clamp.providers.interface import ProgressCallback
 
 GLOBAL_PERMISSION = "compute.networks.getEffectiveFirewalls"
 REGION_PERMISSION = "compute.networks.getRegionEffectiveFirewalls"
-
-
-def _regions(project: str, objects: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
-    """Regions each network (by key) has instances in."""
-    found: dict[str, set[str]] = {}
-    for obj in objects:
-        if obj.get("kind") != "compute#instance":
-            continue
-        zone = str(obj.get("zone", "")).rstrip("/").rsplit("/", 1)[-1]
-        for nic in obj.get("networkInterfaces") or ():
-            key = gcp_network_key(str(nic.get("network", "")), project)
-            found.setdefault(key, set()).add(zone.rsplit("-", 1)[0])
-    return found
 
 
 def effective_firewalls(
@@ -45,7 +32,7 @@ def effective_firewalls(
 ) -> list[dict[str, Any]]:
     """One ``clamp#effectiveFirewalls`` envelope per network among ``objects``."""
     api = clients.compute_api
-    regions = _regions(project, objects)
+    regions = instance_regions(project, objects)
     out: list[dict[str, Any]] = []
     for network in (o for o in objects if o.get("kind") == "compute#network"):
         name, link = str(network.get("name", "")), str(network.get("selfLink", ""))

@@ -28,7 +28,7 @@ INTERNAL_MANAGED_LB``), egress rules and Google's SYSTEM policies are not read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from clamp.errors import InputError
@@ -200,3 +200,16 @@ def effective_by_network(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mapp
         for o in objects
         if o.get("kind") == EFFECTIVE_KIND
     }
+
+
+def instance_regions(project: str, objects: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """Regions each network (by key) has instances in."""
+    found: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj.get("kind") != "compute#instance":
+            continue
+        zone = str(obj.get("zone", "")).rstrip("/").rsplit("/", 1)[-1]
+        for nic in obj.get("networkInterfaces") or ():
+            key = gcp_network_key(str(nic.get("network", "")), project)
+            found.setdefault(key, set()).add(zone.rsplit("-", 1)[0])
+    return found

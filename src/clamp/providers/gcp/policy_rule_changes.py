@@ -5,8 +5,13 @@ regional, the project's own), in Compute's shapes (pure: ``policy_rules`` applie
 The rule's ``match.srcIpRanges`` lose their internet ranges and keep the others plus
 ``--allow``; with no range left it keeps its other sources (secure tags, address groups,
 FQDNs, regions), and with no source at all it is disabled, never deleted. A rule that also
-opens ports other than the sensitive ones is not narrowed (that would close those too):
-the plan is refused with what to do. Hierarchical policies (organization or folder) are
+opens other ports (of TCP, UDP or SCTP) is split instead, so those stay exactly as open:
+the rule keeps its sources and loses the sensitive ports (``patchRule``), and — when some
+source is kept — a new rule at the next free priority beside it (``addRule``; nothing lies
+between the two, so it is evaluated exactly where the original is) admits the kept
+sources to the sensitive ports; undo removes it (``removeRule``) and patches the rule back.
+A rule for every protocol (``all``, ICMP, ESP…) cannot be split by port: refused with what
+to do. Hierarchical policies (organization or folder) are
 not the project's: ``owner`` says so, with the policy's short name; an allow there is
 terminal, so no rule of the project can close the port.
 """
@@ -14,6 +19,8 @@ terminal, so no rule of the project can close the port.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 from clamp.errors import PlanRefused
 from clamp.exposure import GCP_INTERNET
@@ -27,17 +34,21 @@ from clamp.model import (
     Resource,
     ResourceType,
 )
-from clamp.ports import subtract
+from clamp.ports import intersect, subtract
 from clamp.providers.gcp.normalize_layers import policy_rules
+from clamp.providers.gcp.normalize_ports import ports_of, protocol_of
 from clamp.providers.ingress import Keep, RuleFix
 from clamp.providers.layer_changes import LayerChanges, OpeningRule
 
 HOST = "//compute.googleapis.com"
 RULE_TYPE = ChangeType.GCP_FIREWALL_POLICY_RULE
-PATCH = {
-    "network": "networkFirewallPolicies.patchRule",
-    "regional": "regionNetworkFirewallPolicies.patchRule",
-}
+APIS = {"network": "networkFirewallPolicies", "regional": "regionNetworkFirewallPolicies"}
+PATCH = {kind: f"{api}.patchRule" for kind, api in APIS.items()}
+ADD = {kind: f"{api}.addRule" for kind, api in APIS.items()}
+LOWEST = 2147483643
+"""The last priority a rule of one's own may take (compute.v1.json's FirewallPolicyRule:
+"between 0 and 2147483647"; Compute keeps 2147483644-2147483647 for the default rules)."""
+OUTPUT_ONLY = ("kind", "ruleTupleCount")
 PORTED = frozenset({Protocol.TCP, Protocol.UDP, Protocol.SCTP})
 OTHER_SOURCES = (
     "srcSecureTags",
@@ -116,26 +127,28 @@ class GcpPolicyRuleChanges(LayerChanges):
                 f"network {resource.name}; run `clamp scan`"
             )
         label = f"rule {rule.name} (priority {rule.priority}) of {rule.layer.partition(':')[2]}"
-        others = [
-            r
-            for r in policy_rules(raw)
-            if not r.match.protocols <= PORTED or subtract(r.match.ports, sensitive)
-        ]
-        if others:
-            raise PlanRefused(
-                f"{label} also opens other ports than the sensitive ones; narrowing its sources "
-                "would close those too: split it in the policy (a rule for the sensitive ports "
-                "at a higher priority), then run the fix again"
-            )
         matcher = dict(raw.get("match") or {})
         if str(matcher.get("srcNetworkType") or "") == "INTERNET":
             raise PlanRefused(
                 f"{label} admits the internet by srcNetworkType INTERNET; change its source "
                 "network type in the policy"
             )
+        others = [
+            r
+            for r in policy_rules(raw)
+            if not r.match.protocols <= PORTED or subtract(r.match.ports, sensitive)
+        ]
+        if any(not r.match.protocols <= PORTED for r in others):
+            raise PlanRefused(
+                f"{label} opens every protocol or one without ports, not only the sensitive "
+                "ports; it cannot be split by port: split it in the policy (a rule for the "
+                "sensitive ports at a higher priority), then run the fix again"
+            )
         ranges = [str(r) for r in matcher.get("srcIpRanges") or []]
         kept = keep(ranges, lambda source: source.strip() in GCP_INTERNET)
         other = [f"{field} {v}" for field in OTHER_SOURCES for v in matcher.get(field) or []]
+        if others:
+            return self._split(resource, rule, raw, sensitive, kept, label, kind)
         before = copy.deepcopy(dict(raw))
         after = copy.deepcopy(dict(raw))
         if kept:
@@ -156,3 +169,85 @@ class GcpPolicyRuleChanges(LayerChanges):
             PATCH[kind],
         )
         return RuleFix(rule.name, how, (change,), tuple(kept + other))
+
+    def _split(
+        self,
+        resource: Resource,
+        rule: OpeningRule,
+        raw: dict[str, Any],
+        sensitive: tuple[PortRange, ...],
+        kept: list[str],
+        label: str,
+        kind: str,
+    ) -> RuleFix:
+        """The rule without the sensitive ports and, when a source is kept, a new rule
+        beside it admitting the kept sources (and the rule's other sources) to them."""
+        configs = (raw.get("match") or {}).get("layer4Configs") or []
+        rest, closed = (
+            _configs(configs, lambda p: subtract(p, sensitive)),
+            _configs(configs, lambda p: intersect(p, sensitive)),
+        )
+        patched = copy.deepcopy(dict(raw))
+        patched["match"]["layer4Configs"] = rest
+        changes = []
+        other = [f"{field} {v}" for field in OTHER_SOURCES for v in raw["match"].get(field) or []]
+        how = (
+            f"{label}: split — it keeps {_describe(rest)} as it is and no longer opens "
+            f"{_describe(closed)}"
+        )
+        if kept or other:
+            taken = set(resource.facets.get("policy_rules", {}).get(rule.layer, {}))
+            free = [p for p in (rule.priority + 1, rule.priority - 1) if p not in taken]
+            free = [p for p in free if 0 <= p <= LOWEST]
+            if not free:
+                raise PlanRefused(
+                    f"{label} also opens {_describe(rest)}, and priorities {rule.priority - 1} "
+                    f"and {rule.priority + 1} are taken, so no rule for the sensitive ports "
+                    "fits beside it: free one of them in the policy, then run the fix again"
+                )
+            added = {k: v for k, v in copy.deepcopy(dict(raw)).items() if k not in OUTPUT_ONLY}
+            added["priority"] = free[0]
+            added["ruleName"] = f"{raw.get('ruleName') or f'priority-{rule.priority}'}-restricted"
+            added["match"]["layer4Configs"] = closed
+            added["match"]["srcIpRanges"] = kept
+            changes.append(
+                Change(
+                    ChangeOp.CREATE,
+                    rule_target(rule.layer, free[0]),
+                    RULE_TYPE,
+                    None,
+                    added,
+                    ADD[kind],
+                )
+            )
+            how += (
+                f"; new rule {added['ruleName']} (priority {free[0]}) admits "
+                f"{', '.join(kept + other)} to {_describe(closed)}"
+            )
+        changes.append(
+            Change(
+                ChangeOp.UPDATE,
+                rule_target(rule.layer, rule.priority),
+                RULE_TYPE,
+                copy.deepcopy(dict(raw)),
+                patched,
+                PATCH[kind],
+            )
+        )
+        return RuleFix(rule.name, how, tuple(changes), tuple(kept + other))
+
+
+def _configs(
+    configs: list[Any], part: Callable[[tuple[PortRange, ...]], tuple[PortRange, ...]]
+) -> list[dict[str, Any]]:
+    """``layer4Configs`` cut to ``part`` of each one's ports (empty ones dropped)."""
+    out = []
+    for config in configs:
+        ports = part(ports_of(list(config.get("ports") or [])))
+        if ports:
+            out.append({"ipProtocol": config.get("ipProtocol"), "ports": [str(p) for p in ports]})
+    return out
+
+
+def _describe(configs: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{protocol_of(c['ipProtocol']).name} {','.join(c['ports'])}" for c in configs)

@@ -2,11 +2,14 @@
 through google-api-python-client's discovery client (``compute v1``, as
 ``firewall_policies`` reads them).
 
-``networkFirewallPolicies.patchRule`` / ``regionNetworkFirewallPolicies.patchRule`` take
-``priority`` and ``requestId`` only (compute.v1.json): no fingerprint or other condition —
-the policy's ``fingerprint`` guards ``patch`` of the policy, not ``patchRule``. So the rule
-is re-read with ``getRule`` just before the write and compared with the plan's image
-(``ConflictError``, nothing written, if it drifted). The write is a ``compute#operation``,
+``patchRule``, ``addRule`` and ``removeRule`` (of ``networkFirewallPolicies`` /
+``regionNetworkFirewallPolicies``) take ``priority`` and ``requestId`` only
+(compute.v1.json; ``addRule`` also ``minPriority``/``maxPriority``, unused: the rule names
+its priority): no fingerprint or other condition — the policy's ``fingerprint`` guards
+``patch`` of the policy, not its rules. So the policy is re-read (``get``) just before the
+write and the rule at that priority compared with the plan's image (``ConflictError``,
+nothing written, if it drifted; for ``addRule``, if the priority is no longer free; a
+``removeRule`` of a rule already gone does nothing). The write is a ``compute#operation``,
 waited on with ``globalOperations.wait`` / ``regionOperations.wait`` through the same client.
 """
 
@@ -60,41 +63,56 @@ class PolicyRuleService:
         return api.regionNetworkFirewallPolicies() if regional else api.networkFirewallPolicies()
 
     def current(self, change: Change) -> dict[str, Any] | None:
-        """The rule as Compute has it now (``getRule``)."""
+        """The rule at the change's priority as Compute has it now (the policy's ``get``),
+        or None when the policy has no rule there."""
         project, region, policy, priority = rule_ref(change.target)
         where = {"region": region} if region else {}
-        rule: dict[str, Any] = call(
-            f"read rule {priority} of firewall policy {policy} in {project}",
+        found: dict[str, Any] = call(
+            f"read firewall policy {policy} in {project}",
             GET[region is not None],
             self._api(region is not None)
-            .getRule(project=project, firewallPolicy=policy, priority=priority, **where)
+            .get(project=project, firewallPolicy=policy, **where)
             .execute,
         )
-        return rule
+        return next((r for r in found.get("rules") or () if r.get("priority") == priority), None)
 
     def apply(self, change: Change) -> None:
-        """``patchRule`` with the plan's image, if the rule is still what the plan read."""
-        if change.op != ChangeOp.UPDATE:
-            raise InputError(f"Clamp only updates firewall policy rules, not {change.op}")
+        """``patchRule`` / ``addRule`` / ``removeRule`` with the plan's image, if the rule
+        is still what the plan read (for ``addRule``: its priority still free)."""
         project, region, policy, priority = rule_ref(change.target)
         now = self.current(change)
-        if not matches(change.before or {}, now):
+        if now is None and change.op == ChangeOp.DELETE:
+            return  # already gone
+        if now is not None and change.op == ChangeOp.CREATE:
+            raise ConflictError(
+                f"priority {priority} of firewall policy {policy} is taken (by a rule for other "
+                "networks, which the network's effective firewalls do not list, or one added "
+                "since); nothing was changed",
+                hint="free that priority in the policy, or split the rule by hand",
+            )
+        if not matches(change.before, now):
             raise ConflictError(
                 f"{change.target} changed since it was read; nothing was changed",
                 hint="re-run the plan",
             )
-        body = _body(change.after or {})
+        api = self._api(region is not None)
         where = {"region": region} if region else {}
-        request = self._api(region is not None).patchRule(
-            project=project,
-            firewallPolicy=policy,
-            priority=priority,
-            body=body,
-            requestId=str(uuid.uuid4()),  # one id for every retry: applied at most once
-            **where,
-        )
+        # one requestId for every retry: applied at most once
+        common = {"project": project, "firewallPolicy": policy, "requestId": str(uuid.uuid4())}
+        match change.op:
+            case ChangeOp.UPDATE:
+                request = api.patchRule(
+                    priority=priority, body=_body(change.after or {}), **common, **where
+                )
+                verb = "patch"
+            case ChangeOp.CREATE:
+                request = api.addRule(body=_body(change.after or {}), **common, **where)
+                verb = "add"
+            case ChangeOp.DELETE:
+                request = api.removeRule(priority=priority, **common, **where)
+                verb = "remove"
         op = call(
-            f"patch rule {priority} of firewall policy {policy}",
+            f"{verb} rule {priority} of firewall policy {policy}",
             UPDATE[region is not None],
             request.execute,
         )
