@@ -16,6 +16,7 @@ SCAN_PERMISSIONS = (
     "compute.networks.getEffectiveFirewalls",
     "compute.networks.getRegionEffectiveFirewalls",
     "storage.buckets.list",
+    "storage.buckets.get",
     "storage.buckets.getIamPolicy",
     "cloudsql.instances.list",
     "cloudasset.assets.listResource",
@@ -24,7 +25,8 @@ SCAN_PERMISSIONS = (
 """The IAM permissions ``discover_scopes`` and ``collect`` of a project need (what the
 services name in their read calls; ``organizations.get`` finds the Cloud Identity
 customer and only applies to an organization-level role; the two ``getEffectiveFirewalls``
-read the hierarchical, global and regional firewall policies in force on each network; the
+read the hierarchical, global and regional firewall policies in force on each network;
+``buckets.get`` re-reads one bucket (an event, a verification); the
 two ``cloudasset`` ones list resources and IAM policies through Cloud Asset Inventory, granted
 at the project, folder or organization scanned — without them a scan lists each API, which
 the others cover)."""
