@@ -4,7 +4,9 @@ with ``--arm``, by listing each type per subscription). Azure only: no GCP colle
 Cloud Asset Inventory has landed on this branch. Not a test.
 
 Prints the calls made against the lower bound, and the collection's wall time against
-(calls x latency / concurrency). The lower bound counts what no client can avoid: for
+(calls x latency / concurrency), with what else bounds it: the CPU seconds of the client
+(one interpreter) and of the sandbox (one event loop), and how many calls were in flight
+(mean: the calls' summed durations over the collection's wall time; peak). The lower bound counts what no client can avoid: for
 Resource Graph, ⌈rows / 1,000⌉ pages per table and batch; for what it does not hold, one
 read per storage account's blob service and containers, per VNet's admin rules, and per
 subscription's locks, role definitions and database listings (3). The sandbox runs in its
@@ -40,6 +42,7 @@ from bench_exposure import azure_estate
 
 from clamp.config import Settings
 from clamp.model import Provider
+from clamp.providers.azure import clients
 from clamp.providers.azure.driver import AzureDriver
 from clamp.providers.azure.resource_graph import PAGE
 from clamp.sandbox.scenario import demo_scenario
@@ -57,7 +60,8 @@ def estate(subscriptions: int, units: int, accounts: int) -> dict[str, Any]:
     """Per subscription: ``units`` NSG/NIC/VM units (a public IP every third, VNets of 50
     subnets), ``accounts`` storage accounts, and the demo's role assignments."""
     template = json.dumps(list(azure_estate(units, random.Random(7))))
-    demo = demo_scenario()["azure"][DEMO_SUB]
+    seeded: dict[str, Any] = demo_scenario()
+    demo: list[dict[str, Any]] = seeded["azure"][DEMO_SUB]
     account = next(o for o in demo if o["type"] == "Microsoft.Storage/storageAccounts")
     assignments = [o for o in demo if o["type"] == "Microsoft.Authorization/roleAssignments"]
     out: dict[str, list[dict[str, Any]]] = {}
@@ -113,6 +117,33 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class InFlight:
+    """Times every Azure call (each attempt, as ``PacedCalls`` sees it) to tell how many
+    were in flight; installed by the benchmark only."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+        send = clients.PacedCalls.send
+
+        def timed(policy: clients.PacedCalls, request: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return send(policy, request)
+            finally:
+                self.spans.append((start, time.perf_counter()))
+
+        clients.PacedCalls.send = timed  # type: ignore[method-assign,assignment]
+
+    def figures(self, wall: float) -> tuple[float, int]:
+        """(mean calls in flight over ``wall``, peak calls in flight)."""
+        events = sorted([(a, 1) for a, _ in self.spans] + [(b, -1) for _, b in self.spans])
+        now = peak = 0
+        for _, step in events:
+            now += step
+            peak = max(peak, now)
+        return sum(b - a for a, b in self.spans) / wall, peak
+
+
 def run(url: str, subs: list[str], inventory: str, concurrency: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -122,7 +153,7 @@ def run(url: str, subs: list[str], inventory: str, concurrency: int) -> dict[str
             scan_concurrency=concurrency,
         )
         driver, store = AzureDriver(settings), Store.open(settings.database_url)
-        timeline = Timeline()
+        timeline, flight = Timeline(), InFlight()
         cpu, start = time.process_time(), time.perf_counter()
         result = scan_clouds(
             settings,
@@ -133,7 +164,10 @@ def run(url: str, subs: list[str], inventory: str, concurrency: int) -> dict[str
             timeline,
         )
         counts = driver.call_counts()
+        mean, peak = flight.figures(timeline.last - start)
         return {
+            "in_flight": mean,
+            "peak": peak,
             "wall": timeline.last - start,
             "cpu": timeline.cpu - cpu,
             "calls": sum(counts.made.values()),
@@ -180,6 +214,7 @@ def main() -> None:
         )
         modes = ["resource-graph", "arm"] if args.arm else ["resource-graph"]
         for mode in modes:
+            load = os.getloadavg()[0]
             served = cpu_of(server.pid)
             got = run(url, subs, mode, args.concurrency)
             served = cpu_of(server.pid) - served
@@ -197,8 +232,8 @@ def main() -> None:
                 f"  wall {got['wall']:.2f} s vs calls x latency / concurrency "
                 f"{wall_bound:.2f} s: {got['wall'] / wall_bound:.2f}x "
                 f"(CPU while collecting: client {got['cpu']:.2f} s, sandbox {served:.2f} s in "
-                "one event loop; "
-                f"load {os.getloadavg()[0]:.1f})"
+                f"one event loop; calls in flight: mean {got['in_flight']:.1f}, peak "
+                f"{got['peak']}; load {load:.1f} -> {os.getloadavg()[0]:.1f})"
                 + (f"\n  errors: {got['errors'][:3]}" if got["errors"] else "")
             )
     finally:

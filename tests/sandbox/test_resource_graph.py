@@ -151,3 +151,31 @@ def test_each_row_as_clamp_reads_it_fits_the_arm_model_of_its_type(
             seen.add(row["type"])
     assert seen == set(models)
     assert not problems, "\n".join(sorted(set(problems))[:40])
+
+
+def test_an_answer_follows_the_writes_made_since_the_last_query() -> None:
+    scenario = {"azure": demo_scenario()["azure"], "resource_graph": {"quota": 10}}
+    nsgs = "Resources | where type =~ 'microsoft.network/networksecuritygroups' | order by id"
+    with Sandbox(SandboxState.from_scenario(scenario)) as box:
+        clients = AzureClients(
+            Settings(database_url="sqlite://", sandbox_url=box.url), budget=Unpaced()
+        )
+        network = clients.network(SUB).network_security_groups
+        before = {row["name"] for row in ask(clients.resource_graph, nsgs)[1].data}
+
+        for name in ("new-nsg", "gone-nsg"):
+            network.begin_create_or_update("clamp-demo", name, {"location": "westeurope"}).result()
+        between = {row["name"] for row in ask(clients.resource_graph, nsgs)[1].data}
+        network.begin_delete("clamp-demo", "gone-nsg").result()
+        rule = {"protocol": "Tcp", "access": "Allow", "direction": "Inbound", "priority": 4000}
+        rule |= {"sourceAddressPrefix": "10.0.0.0/8", "sourcePortRange": "*"}
+        rule |= {"destinationAddressPrefix": "*", "destinationPortRange": "8443"}
+        clients.network(SUB).security_rules.begin_create_or_update(
+            "clamp-demo", "web-nsg", "internal-8443", {"properties": rule}
+        ).result()
+        after = {row["name"]: row for row in ask(clients.resource_graph, nsgs)[1].data}
+
+    assert between == before | {"new-nsg", "gone-nsg"}
+    assert set(after) == before | {"new-nsg"}
+    rules = after["web-nsg"]["properties"]["securityRules"]
+    assert "internal-8443" in {r["name"] for r in rules}

@@ -20,10 +20,11 @@ import redis
 from celery.result import AsyncResult
 
 from clamp.checks import evaluate
-from clamp.model import ActionStatus, FindingStatus, Provider
+from clamp.model import ActionStatus, Finding, FindingStatus, Provider
 from clamp.providers.factory import driver_factory
 from clamp.sandbox.state import Fault
 from clamp.scanning import ScanResult, scan_clouds
+from clamp.store.codec import record_from_json
 from clamp.store.jobs import JobStatus
 from clamp.workers.app import make_app, outcome
 from clamp.workers.fanout import scan_on_workers
@@ -31,6 +32,9 @@ from clamp.workers.jobs import attempt_id
 from worker_cluster import Cluster, canonical, in_process
 
 NSG = "web-nsg"
+SUB = "00000000-0000-4000-8000-000000000001"
+HOLD = 8.0
+"""Seconds of a held 429's Retry-After: long enough for the other worker to start in it."""
 
 
 def on_workers(cluster: Cluster, sent: Any = None) -> ScanResult:
@@ -111,6 +115,47 @@ def test_a_429_storm_on_the_workers_calls_is_absorbed(cluster: Cluster) -> None:
     assert left == []  # every injected 429 was met, and retried past
     assert result.errors == []
     assert canonical(result.findings) == canonical(expected.findings)
+
+
+def test_a_retry_after_one_worker_meets_holds_the_subscription_for_the_other(
+    cluster: Cluster,
+) -> None:
+    expected = canonical([f for f in in_process(cluster).findings if f.scope == SUB])
+    assert cluster.settings.workers is not None and cluster.settings.workers.redis_url
+    budget = redis.Redis.from_url(cluster.settings.workers.redis_url)
+    hold = f"clamp:budget:azure:{SUB}:arm:hold"
+    # ARM throttles the subscription: until the Retry-After has passed, every call under it
+    # gets a 429 again, whichever worker makes it
+    inject(
+        cluster,
+        Fault(
+            provider="azure",
+            path=f"/subscriptions/{SUB}/",
+            status=429,
+            retry_after=HOLD,
+            holds=True,
+        ),
+    )
+    app = make_app(cluster.settings)
+    args = ["azure", [SUB], [SUB], None]
+    first = app.send_task("clamp.scan_scopes", args=args)
+    deadline = time.monotonic() + 30
+    while budget.pttl(hold) <= 0:  # the first worker met the 429 and told the shared bucket
+        assert time.monotonic() < deadline, "no worker held the subscription back"
+        time.sleep(0.02)
+    second = app.send_task("clamp.scan_scopes", args=args)
+    assert started_pid(second) != started_pid(first)  # the first waits out its Retry-After
+    assert budget.pttl(hold) > 0  # the second started while the subscription was held
+
+    results = [outcome(handle.get(timeout=90)) for handle in (first, second)]
+    _, _, throttled_first = results[0]["calls"]
+    made_second, _, throttled_second = results[1]["calls"]
+    assert throttled_first >= 1
+    assert throttled_second == 0  # held back by the shared bucket, never sent into the storm
+    assert made_second > 0
+    for result in results:
+        assert result["errors"] == [] and result["scopes"] == [SUB]
+        assert canonical([record_from_json(Finding, f) for f in result["findings"]]) == expected
 
 
 def test_a_fix_killed_mid_write_is_finished_once_with_no_half_change(cluster: Cluster) -> None:

@@ -67,8 +67,8 @@ def driver_factory(
     settings: Settings, budget: CallBudget | None = None
 ) -> Callable[[Provider], CloudDriver]:
     """A function returning one cached driver per provider; SDKs load on first use.
-    ``budget`` paces the Azure driver's calls (default: in-process token buckets; workers
-    pass one shared across processes, ``clamp.providers.limits``)."""
+    ``budget`` paces both drivers' calls (default: in-process token buckets for Azure, no
+    pacing for Google; workers pass one shared across processes, ``clamp.workers.budget``)."""
     cache: dict[Provider, CloudDriver] = {}
 
     def get(provider: Provider) -> CloudDriver:
@@ -81,7 +81,7 @@ def driver_factory(
                 case Provider.GCP:
                     from clamp.providers.gcp.driver import GcpDriver
 
-                    cache[provider] = GcpDriver(settings)
+                    cache[provider] = GcpDriver(settings, budget=budget)
         return cache[provider]
 
     return get

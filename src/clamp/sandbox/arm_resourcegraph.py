@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import operator
 import re
 import time
 import uuid
@@ -43,6 +44,10 @@ PATH = "/providers/Microsoft.ResourceGraph/resources"
 TENANT = "00000000-0000-4000-8000-0000000000aa"
 AUTHORIZATION = frozenset({ROLE_ASSIGNMENT, ROLE_DEFINITION})
 DEFAULT_TOP, MAX_TOP = 100, 1000
+KEPT_QUERIES = 16
+"""Queries whose selected rows are kept between their pages."""
+Row = tuple[str, str, Json]
+"""An id, its subscription and the object."""
 QUERY = re.compile(
     r"^\s*(?P<table>resources|authorizationresources)\s*\|\s*where\s+type\s+"
     r"(?:in~\s*\((?P<many>\s*'[^']*'(?:\s*,\s*'[^']*')*\s*)\)|=~\s*'(?P<one>[^']*)')"
@@ -116,6 +121,7 @@ class ResourceGraphApi:
         self.state = state
         self.window_start = time.monotonic()
         self.used = 0
+        self._matches: dict[tuple[str, frozenset[str], tuple[str, ...]], Matches] = {}
 
     def _quota(self) -> tuple[bool, dict[str, str]]:
         """Whether this query is within the quota, and the headers that say what is left."""
@@ -167,17 +173,7 @@ class ResourceGraphApi:
         }
         # No subscriptions named: every one the caller can see (all, on the sandbox).
         wanted = [str(s).lower() for s in body.get("subscriptions") or self.state.azure]
-        found = sorted(
-            (
-                (str(obj.get("id", "")), subscription, obj)
-                for subscription, objects in self.state.azure.items()
-                if subscription.lower() in wanted
-                for obj in objects
-                if type_of(obj) in types
-                and (type_of(obj) in AUTHORIZATION) == (table != "resources")
-            ),
-            key=lambda item: item[0],
-        )
+        found = self._matching(table, frozenset(types), wanted)
         digest = hashlib.sha256(json.dumps([body["query"], wanted]).encode()).hexdigest()[:16]
         start = int(options.get("$skip") or 0)
         if token := options.get("$skipToken"):
@@ -197,6 +193,53 @@ class ResourceGraphApi:
         if start + top < len(rows):
             answer["$skipToken"] = _token(start + top, digest)
         return JSONResponse(answer, headers=headers)
+
+    def _matching(self, table: str, types: frozenset[str], wanted: list[str]) -> list[Row]:
+        """The objects a query selects, ordered by id. Each page of a query asks again, so
+        the answer is kept while the subscriptions hold the same objects (a write changes
+        an object in place, keeping its id and type; a create or a delete changes the
+        list), for the last few queries."""
+        named = set(wanted)
+        scopes = [
+            (subscription, objects)
+            for subscription, objects in self.state.azure.items()
+            if subscription.lower() in named
+        ]
+        key = (table, types, tuple(wanted))
+        kept = self._matches.get(key)
+        if kept is not None and kept.holds(scopes):
+            return kept.rows
+        rows = sorted(
+            (
+                (str(obj.get("id", "")), subscription, obj)
+                for subscription, objects in scopes
+                for obj in objects
+                if type_of(obj) in types
+                and (type_of(obj) in AUTHORIZATION) == (table != "resources")
+            ),
+            key=lambda item: item[0],
+        )
+        if len(self._matches) >= KEPT_QUERIES:
+            self._matches.pop(next(iter(self._matches)))
+        self._matches[key] = Matches([(s, list(objects)) for s, objects in scopes], rows)
+        return rows
+
+
+class Matches:
+    """A query's selected rows and the subscriptions' objects they were selected from."""
+
+    def __init__(self, scopes: list[tuple[str, list[Json]]], rows: list[Row]) -> None:
+        self.scopes, self.rows = scopes, rows
+
+    def holds(self, scopes: list[tuple[str, list[Json]]]) -> bool:
+        """Whether ``scopes`` are the same subscriptions holding the same objects (by
+        identity: the copies kept here keep them alive, so an id is never reused)."""
+        return len(scopes) == len(self.scopes) and all(
+            name == kept_name
+            and len(objects) == len(kept)
+            and all(map(operator.is_, objects, kept))
+            for (name, objects), (kept_name, kept) in zip(scopes, self.scopes, strict=True)
+        )
 
 
 def _token(offset: int, digest: str) -> str:

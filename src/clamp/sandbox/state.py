@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,13 @@ Json = dict[str, Any]
 class Fault:
     """An injected failure: requests matching ``provider``/``method``/``path`` (a substring)
     get ``status`` (with ``Retry-After`` for 429) or extra ``latency_ms``, ``times`` times
-    (``None`` = always)."""
+    (``None`` = always).
+
+    With ``holds``, a 429 throttles as Azure Resource Manager does: "if you send a request
+    before the retry value has elapsed, your request isn't processed and a new retry value
+    is returned" ("Understand how Azure Resource Manager throttles requests", Error code):
+    until its ``Retry-After`` has passed, every matching request gets a 429 with the time
+    left, without using up ``times``."""
 
     status: int | None = None
     retry_after: float | None = None
@@ -38,11 +45,14 @@ class Fault:
     method: str | None = None
     path: str | None = None
     times: int | None = 1
+    holds: bool = False
+    held_until: float = field(default=0.0, init=False, repr=False)
+    """While a held 429 lasts (``time.monotonic``)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
         """A fault rule from its scenario/JSON form."""
-        known = set(cls.__dataclass_fields__)
+        known = {f.name for f in fields(cls) if f.init}
         unknown = set(data) - known
         if unknown:
             raise InputError(f"unknown fault field(s) {sorted(unknown)}; valid: {sorted(known)}")
@@ -50,9 +60,12 @@ class Fault:
 
     def matches(self, provider: str, method: str, path: str) -> bool:
         """Whether this fault applies to a request."""
+        return (self.times is None or self.times > 0) and self.names(provider, method, path)
+
+    def names(self, provider: str, method: str, path: str) -> bool:
+        """Whether a request is one this fault is about (whatever its ``times`` left)."""
         return (
-            (self.times is None or self.times > 0)
-            and (self.provider is None or self.provider == provider)
+            (self.provider is None or self.provider == provider)
             and (self.method is None or self.method.upper() == method.upper())
             and (self.path is None or self.path in path)
         )
@@ -147,12 +160,19 @@ class SandboxState:
             return out
 
     def take_fault(self, provider: str, method: str, path: str) -> Fault | None:
-        """The first fault matching a request, consuming one of its ``times``."""
+        """The first fault matching a request, consuming one of its ``times`` (a held 429
+        still lasting answers with the time it has left, consuming none)."""
+        now = time.monotonic()
         with self.lock:
             for fault in self.faults:
+                if fault.held_until > now and fault.names(provider, method, path):
+                    left = round(fault.held_until - now, 3)
+                    return replace(fault, retry_after=left, latency_ms=0, holds=False)
                 if fault.matches(provider, method, path):
                     if fault.times is not None:
                         fault.times -= 1
+                    if fault.holds and fault.status == 429 and fault.retry_after:
+                        fault.held_until = now + fault.retry_after
                     return fault
         return None
 

@@ -42,13 +42,12 @@ class WorkerContext:
 
     @cached_property
     def drivers(self) -> Callable[[Provider], CloudDriver]:
-        """One driver per provider.
-
-        Seam: once ``driver_factory`` takes a ``CallBudget``, pass ``self.budget`` so every
-        worker paces its calls with the shared Redis bucket."""
+        """One driver per provider, pacing its calls with the bucket every worker shares
+        (``budget``), so a 429's ``Retry-After`` one worker meets holds the account back for
+        all of them."""
         from clamp.providers.factory import driver_factory
 
-        return driver_factory(self.settings)
+        return driver_factory(self.settings, budget=self.budget)
 
     @cached_property
     def budget(self) -> CallBudget | None:

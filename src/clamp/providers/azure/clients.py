@@ -1,7 +1,9 @@
 """SDK clients for Azure: real credentials by default, the sandbox's endpoint when set.
 
 Every client's pipeline carries ``PacedCalls``, so every Azure Resource Manager and Resource
-Graph call (each retry too) waits for the ``CallBudget`` and is counted in ``counts``.
+Graph call (each retry too) waits for the ``CallBudget`` and is counted in ``counts``; and
+every client sends through one ``RequestsTransport``, so its connections (and their TLS
+handshakes) serve every subscription and service.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+import requests
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.mysqlflexibleservers import MySQLManagementClient
@@ -29,6 +33,8 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from clamp.config import Settings
 from clamp.providers.endpoints import endpoints
@@ -152,10 +158,33 @@ class AzureClients:
         }
 
     def paced_options(self) -> dict[str, Any]:
-        """``options`` plus a ``PacedCalls`` policy of this client's own: a policy is linked
-        into one pipeline (its ``next``), so each client gets one, all sharing the budget
-        and the counts."""
-        return {**self.options, "per_retry_policies": [PacedCalls(self.budget, self.counts)]}
+        """``options`` plus a ``PacedCalls`` policy of this client's own (a policy is linked
+        into one pipeline, its ``next``), all sharing the budget and the counts, and the
+        shared ``transport``."""
+        return {
+            **self.options,
+            "per_retry_policies": [PacedCalls(self.budget, self.counts)],
+            "transport": self.transport,
+        }
+
+    @cached_property
+    def transport(self) -> RequestsTransport:
+        """One requests session for every client (azure-core gives each client its own by
+        default: a connection, and a TLS handshake, per client and thread). Its pool keeps
+        a connection for each call a scan can have in flight: ``[scan] concurrency``
+        batches, each with as many reads at once and as many Resource Graph pages."""
+        session = requests.Session()
+        # As azure-core mounts its own session's adapter: its retry policy retries, not urllib3.
+        concurrency = self.settings.scan_concurrency
+        adapter = HTTPAdapter(
+            pool_maxsize=max(10, concurrency * (concurrency + 1)),
+            max_retries=Retry(total=False, redirect=False, raise_on_status=False),
+        )
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, adapter)
+        # The transport, not each client, holds the trust (the sandbox's CA).
+        trust = {k: v for k, v in self.options.items() if k == "connection_verify"}
+        return RequestsTransport(session=session, session_owner=False, **trust)
 
     @cached_property
     def credential(self) -> TokenCredential:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from azure.core.pipeline import PipelineResponse
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions, QueryResponse
 
 from clamp.errors import CloudError
@@ -153,12 +154,25 @@ class ResourceGraph:
             options.skip = skip * self.page
         request = QueryRequest(subscriptions=list(subscriptions), query=query, options=options)
         with translated(what, PERMISSION, RESOURCE_GRAPH):
-            answer: QueryResponse = self.clients.resource_graph.resources(request)
+            answer: QueryResponse = self.clients.resource_graph.resources(
+                request, raw_response_hook=_parsed_once
+            )
         if not isinstance(answer.data, list):
             raise CloudError(f"Azure Resource Graph answered a page without rows to {what}")
         if not answer.skip_token and str(answer.result_truncated).lower() == "true":
             raise CloudError(f"Azure Resource Graph truncated its answer to {what}")
         return answer
+
+
+def _parsed_once(response: PipelineResponse) -> None:  # type: ignore[type-arg]
+    """A page answered 200 is parsed by the generated deserializer only: azure-core's
+    ``ContentDecodePolicy`` parses every response that was not asked as a stream, and
+    ``resources()`` then parses the same body again (``self._deserialize(...,
+    http_response)``), twice per 2.5 MB page. The body is already read; the mark only tells
+    that policy (which runs after this hook) to leave it. An error keeps both parses (its
+    model is read from the policy's)."""
+    if response.http_response.status_code == 200:
+        response.context.options["stream"] = True
 
 
 def _rows(answer: QueryResponse) -> list[dict[str, Any]]:
