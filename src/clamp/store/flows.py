@@ -8,11 +8,10 @@ counts, on SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -65,13 +64,19 @@ def _insert(dialect: str, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def _upsert_sql(placeholder: str) -> str:
+TIMES = frozenset(("bucket", "first_seen", "last_seen"))
+SQLITE_TIME = "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch') || '000'"
+"""Epoch ms as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds),
+computed by SQLite: converting in Python cost more than the upsert."""
+
+
+def _upsert_sql(placeholder: str, time: str) -> str:
     """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
-    first and latest last time; the same text on SQLite and PostgreSQL (driver-level, so
-    a batch of aggregates costs one ``executemany``)."""
+    first and latest last time; the same text on SQLite and PostgreSQL but for how a time
+    is written (driver-level, so a batch of aggregates costs one ``executemany``)."""
     table = FlowAggregateRow.__tablename__
     columns = ", ".join(AGGREGATE_COLUMNS)
-    values = ", ".join([placeholder] * len(AGGREGATE_COLUMNS))
+    values = ", ".join(time if c in TIMES else placeholder for c in AGGREGATE_COLUMNS)
     added = ", ".join(
         f"{c} = {table}.{c} + excluded.{c}"
         for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
@@ -86,23 +91,8 @@ def _upsert_sql(placeholder: str) -> str:
     )
 
 
-DAY_MS = 86_400_000
 SQLITE_CACHE_KIB = 65_536
 """SQLite's page cache while ingesting (its default is 2 MiB)."""
-
-
-@lru_cache(maxsize=4096)
-def _sqlite_day(day_ms: int) -> str:
-    return f"{datetime.fromtimestamp(day_ms / 1000, UTC):%Y-%m-%d}"
-
-
-def _sqlite_time(ms: int) -> str:
-    """A time as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds)."""
-    of_day = ms % DAY_MS
-    seconds, milli = divmod(of_day, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{_sqlite_day(ms - of_day)} {hour:02d}:{minute:02d}:{second:02d}.{milli * 1000:06d}"
 
 
 def _covered(dialect: str) -> Any:
@@ -117,9 +107,8 @@ class FlowWriter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
-        postgres = self._dialect == "postgresql"
-        self._upsert = _upsert_sql("%s" if postgres else "?")
-        self._time: Callable[[int], Any] = _dt if postgres else _sqlite_time
+        self._postgres = postgres = self._dialect == "postgresql"
+        self._upsert = _upsert_sql("%s", "%s") if postgres else _upsert_sql("?", SQLITE_TIME)
         self._cover = _covered(self._dialect)
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
             session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -149,16 +138,9 @@ class FlowWriter:
         up per key."""
         if not rows:
             return
-        time = self._time
-        buckets: dict[int, Any] = {}
-        values = []
-        for row in rows:
-            ms = row[10]
-            bucket = buckets.get(ms)
-            if bucket is None:
-                bucket = buckets[ms] = time(ms)
-            values.append((*row[:10], bucket, *row[11:16], time(row[16]), time(row[17])))
-        self.session.connection().exec_driver_sql(self._upsert, values)
+        if self._postgres:
+            rows = [(*r[:10], _dt(r[10]), *r[11:16], _dt(r[16]), _dt(r[17])) for r in rows]
+        self.session.connection().exec_driver_sql(self._upsert, rows)
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
         """Record that these resources had flow logging in these buckets (epoch ms)."""
