@@ -186,7 +186,8 @@ class FlowIngest:
     def azure_record(self, record: Mapping[str, Any], where: str) -> None:
         """Fold one Azure flow-log record in (a blob's block)."""
         groups = azure.record_groups(record, where, self.addresses.macs)
-        targets = [t for t in (azure.record_target(record),) if t]
+        target = azure.record_target(record)
+        targets = [target] if target else []
         self.summary.tuples += self.aggregator.fold_groups(AZURE, groups, where, targets)
         self._covered(targets)
 

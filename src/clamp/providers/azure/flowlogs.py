@@ -95,7 +95,7 @@ def record_target(record: Record) -> str | None:
 
 
 def _resource(target: str | None, mac: str, macs: Mapping[str, str]) -> str | None:
-    if mac and (known := macs.get(mac_of(mac))):
+    if mac and macs and (known := macs.get(mac) or macs.get(mac_of(mac))):
         return known
     if target and "/networkinterfaces/" in target.lower():
         return target
