@@ -218,6 +218,13 @@ class Aggregator:
             self._seen(provider, low, high, targets)
         return count
 
+    def span(self, low: int | None, high: int | None) -> None:
+        """Widen the times drained so far (epoch ms) to ``low`` and ``high``."""
+        if low is not None:
+            self.first_ms = low if self.first_ms is None else min(self.first_ms, low)
+        if high is not None:
+            self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
+
     def drain(self) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
         """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times in epoch ms)
         and the coverage (resource, bucket ms) by provider; memory is freed."""
@@ -225,10 +232,9 @@ class Aggregator:
         rows = [(aggregate_key(key), *key, *cell) for key, cell in cells.items()]
         covered: dict[str, set[tuple[str, int]]] = {}
         if cells:
-            low = min(cell[5] for cell in cells.values())
-            high = max(cell[6] for cell in cells.values())
-            self.first_ms = low if self.first_ms is None else min(self.first_ms, low)
-            self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
+            self.span(
+                min(cell[5] for cell in cells.values()), max(cell[6] for cell in cells.values())
+            )
         for provider, resource, *_, bucket in cells:
             if resource:
                 covered.setdefault(provider, set()).add((resource, bucket))

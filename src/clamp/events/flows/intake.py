@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clamp.events.flows.config import FlowsConfig
-from clamp.events.flows.ingest import Addresses, FlowIngest
+from clamp.events.flows.fold import Addresses
+from clamp.events.flows.ingest import FlowIngest
 from clamp.providers.gcp.flowlogs import flow_log_kind
 from clamp.store.store import Store
 
