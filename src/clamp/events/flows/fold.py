@@ -165,9 +165,11 @@ class FlowFold:
 
     def entry(self, entry: Mapping[str, Any], where: str) -> bool:
         """Fold one GCP LogEntry in; False when it is not a flow-log entry."""
-        if gcp.flow_log_kind(entry) is None:
+        flow = gcp.entry_flow(entry, where)
+        if flow is None:
             return False
-        self._fold(GCP, gcp.entry_rows(entry, where), gcp.entry_targets(entry))
+        row, targets = flow
+        self._fold(GCP, (row,), targets)
         return True
 
     def azure_record(self, record: Mapping[str, Any], where: str) -> None:
