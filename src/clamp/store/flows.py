@@ -53,17 +53,6 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
-def _insert(dialect: str, table: Any) -> Any:
-    """The dialect's ``INSERT`` with ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table)
-
-
 TIMES = frozenset(("bucket", "first_seen", "last_seen"))
 SQLITE_TIME = "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch') || '000'"
 """Epoch ms as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds),
@@ -95,9 +84,12 @@ SQLITE_CACHE_KIB = 65_536
 """SQLite's page cache while ingesting (its default is 2 MiB)."""
 
 
-def _covered(dialect: str) -> Any:
-    return _insert(dialect, FlowCoverageRow.__table__).on_conflict_do_nothing(
-        index_elements=["resource", "bucket"]
+def _cover_sql(placeholder: str, time: str) -> str:
+    """``INSERT … ON CONFLICT DO NOTHING`` of one coverage row (resource, bucket)."""
+    table = FlowCoverageRow.__tablename__
+    return (
+        f"INSERT INTO {table} (provider, resource, bucket) VALUES ({placeholder}, "
+        f"{placeholder}, {time}) ON CONFLICT (resource, bucket) DO NOTHING"
     )
 
 
@@ -109,7 +101,7 @@ class FlowWriter:
         self._dialect = session.get_bind().dialect.name
         self._postgres = postgres = self._dialect == "postgresql"
         self._upsert = _upsert_sql("%s", "%s") if postgres else _upsert_sql("?", SQLITE_TIME)
-        self._cover = _covered(self._dialect)
+        self._cover = _cover_sql("%s", "%s") if postgres else _cover_sql("?", SQLITE_TIME)
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
             session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
@@ -144,12 +136,12 @@ class FlowWriter:
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
         """Record that these resources had flow logging in these buckets (epoch ms)."""
-        values = [
-            {"provider": provider, "resource": resource.lower(), "bucket": _dt(ms)}
-            for resource, ms in buckets
-        ]
-        if values:
-            self.session.execute(self._cover, values)
+        values: list[tuple[str, str, Any]] = [(provider, r.lower(), ms) for r, ms in buckets]
+        if not values:
+            return
+        if self._postgres:
+            values = [(p, resource, _dt(ms)) for p, resource, ms in values]
+        self.session.connection().exec_driver_sql(self._cover, values)
 
     def prune(self, before: datetime) -> None:
         """Delete aggregates and coverage of buckets that start before ``before``."""
