@@ -5,7 +5,7 @@ process (``events.flows.workers``) returns it as a ``FoldedFile``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -145,21 +145,22 @@ class FlowFold:
         or entries; the records or entries it has been taken to."""
         taken = skip
         with path.open("rb") as stream:
-            head = stream.peek(HEAD)[:HEAD]
-            if azure.is_flow_log_document(head):
-                for number, record in enumerate(azure.file_records(stream, str(path)), 1):
-                    if number <= skip:
-                        self.summary.skipped += 1
-                        continue
-                    self.azure_record(record, f"{path}: record {number}")
-                    taken = number
+            units: Iterator[Mapping[str, Any]]
+            take: Callable[[Mapping[str, Any], str], object]
+            if azure.is_flow_log_document(stream.peek(HEAD)[:HEAD]):
+                units, take, unit = (
+                    azure.file_records(stream, str(path)),
+                    self.azure_record,
+                    "record",
+                )
             else:
-                for number, entry in enumerate(gcp.file_entries(stream, str(path)), 1):
-                    if number <= skip:
-                        self.summary.skipped += 1
-                        continue
-                    self.entry(entry, f"{path}: entry {number}")
-                    taken = number
+                units, take, unit = gcp.file_entries(stream, str(path)), self.entry, "entry"
+            for number, item in enumerate(units, 1):
+                if number <= skip:
+                    self.summary.skipped += 1
+                    continue
+                take(item, f"{path}: {unit} {number}")
+                taken = number
         self.summary.files += 1
         return taken
 
