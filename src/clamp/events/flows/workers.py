@@ -9,8 +9,9 @@ nothing. At most ``IN_FLIGHT`` files per worker are out at a time, and a file ov
 streaming, as are all files when there is one, or (``workers = 0``) less than
 ``MIN_BYTES`` of them.
 
-A single-threaded caller (the CLI) forks its workers; one with other threads running (the
-service) starts them from a fork server instead, as forking a threaded process is unsafe.
+Workers are forked, so only a single-threaded caller (the CLI) has them: one with other
+threads running (the service) folds in its own process, as forking a threaded process is
+unsafe, and starting fresh interpreters would run the caller's main module again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from clamp.events.flows.config import FlowsConfig
@@ -60,7 +60,7 @@ def _cpus() -> int:
 def spread(files: list[Path], workers: int) -> Spread:
     """Which of ``files`` worker processes fold (``workers``: 0 one per CPU, 1 none)."""
     count = workers or _cpus()
-    if count < 2 or len(files) < 2:
+    if count < 2 or len(files) < 2 or not _can_fork():
         return Spread()
     sizes = {path: path.stat().st_size for path in files}
     small = [path for path in files if sizes[path] <= WHOLE_BYTES]
@@ -69,11 +69,8 @@ def spread(files: list[Path], workers: int) -> Spread:
     return Spread(frozenset(small), min(count, len(small)))
 
 
-def _context() -> BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def _start(config: FlowsConfig, addresses: Addresses) -> None:
@@ -99,7 +96,10 @@ def folded_files(
     queue = iter(jobs)
     pending: dict[Future[FoldedFile], Path] = {}
     pool = ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=_start, initargs=(config, addresses)
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start,
+        initargs=(config, addresses),
     )
 
     def submit() -> None:
