@@ -5,10 +5,14 @@
 (schema v4, one ``PT1H.json`` per hour and block of 100 VMs, a record per VM and minute
 with ``--per-minute`` tuples: internal clients of a database port, web clients and
 internet scanners) to a temporary folder, then runs ``clamp flows ingest``'s library call
-on it in a fresh process against a fresh SQLite store and prints tuples, seconds,
-tuples/s, aggregates kept and the child's peak RSS (``resource.getrusage``). The two sizes
-show whether memory stays flat as the number of tuples grows. ``--gcp-entries`` VPC Flow
-Logs entries (NDJSON) are measured the same way.
+on it in a fresh process against a fresh SQLite store and prints tuples, wall seconds,
+tuples/s, the process CPU seconds of the ingesting process and of its workers
+(``[flows] workers``, ``--workers``: 0 one per CPU, 1 none) with tuples per CPU second,
+aggregates kept, the peak RSS of the ingesting process and of its largest worker
+(``resource.getrusage``) and the load average. The machine may be shared: CPU seconds are
+the figure to compare, wall seconds depend on free cores. The two sizes show whether
+memory stays flat as the number of tuples grows. ``--gcp-entries`` VPC Flow Logs entries
+(NDJSON, one file: folded in the ingesting process) are measured the same way.
 
 Nothing here is timed by a test; the figures are for the README.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -155,34 +160,53 @@ def write_gcp(path: Path, vms: int, entries: int, seed: int = 15) -> int:
     return entries
 
 
-def child(folder: str) -> None:
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child(folder: str, workers: int) -> None:
     """Ingest ``folder`` into a fresh store; print figures as JSON (run in a fresh process)."""
     from clamp.events.flows.config import FlowsConfig
     from clamp.events.flows.ingest import ingest_paths
     from clamp.store import Store
 
+    config = FlowsConfig(retention_days=100_000, workers=workers)
     with tempfile.TemporaryDirectory() as scratch:
         store = Store.open(f"sqlite:///{scratch}/clamp.db")
-        began = time.perf_counter()
-        summary = ingest_paths(store, FlowsConfig(retention_days=100_000), [Path(folder)])
-        seconds = time.perf_counter() - began
+        began, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
+        summary = ingest_paths(store, config, [Path(folder)])
+        seconds, cpu = time.perf_counter() - began, _cpu(resource.RUSAGE_SELF) - cpu
         store.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "tuples": summary.tuples,
                 "aggregates": summary.aggregates,
                 "seconds": seconds,
-                "peak_mib": peak_kib / 1024,
+                "cpu": cpu,
+                "workers_cpu": _cpu(resource.RUSAGE_CHILDREN),
+                "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "worker_peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "load": os.getloadavg()[0],
             }
         )
     )
 
 
-def _measure(folder: Path) -> dict[str, float]:
+def _figures(count: int, got: dict[str, float], what: str) -> str:
+    cpu = got["cpu"] + got["workers_cpu"]
+    return (
+        f"{count:>10,} {what} in {got['seconds']:.1f} s wall = {count / got['seconds']:>9,.0f}/s; "
+        f"CPU {cpu:.1f} s (ingest {got['cpu']:.1f} + workers {got['workers_cpu']:.1f}) = "
+        f"{count / cpu:,.0f} {what}/CPU-s; peak RSS {got['peak_mib']:.0f} MiB "
+        f"(largest worker {got['worker_peak_mib']:.0f}); load {got['load']:.1f}"
+    )
+
+
+def _measure(folder: Path, workers: int) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(folder)],
+        [sys.executable, __file__, "--child", str(folder), "--workers", str(workers)],
         capture_output=True,
         text=True,
         check=True,
@@ -200,31 +224,31 @@ def main() -> None:
     parser.add_argument("--per-minute", type=int, default=4, help="tuples per VM and minute")
     parser.add_argument("--hours", type=int, nargs="+", default=[6, 24])
     parser.add_argument("--gcp-entries", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=0, help="[flows] workers (0: per CPU)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.workers)
         return
-    print(f"{args.vms} VMs, {args.per_minute} tuples per VM and minute (Azure VNet flow logs v4)")
+    print(
+        f"{args.vms} VMs, {args.per_minute} tuples per VM and minute (Azure VNet flow logs v4), "
+        f"workers = {args.workers}, {os.cpu_count()} CPUs"
+    )
     for hours in args.hours:
         with tempfile.TemporaryDirectory() as folder:
             written = write_azure(Path(folder), args.vms, hours, args.per_minute)
             size = sum(p.stat().st_size for p in Path(folder).rglob("*.json")) / 2**20
-            got = _measure(Path(folder))
+            got = _measure(Path(folder), args.workers)
         assert got["tuples"] == written, (got, written)
         print(
-            f"  {hours:>2} h: {written:>10,} tuples ({size:,.0f} MiB) in {got['seconds']:.1f} s = "
-            f"{written / got['seconds']:>9,.0f} tuples/s, {got['aggregates']:,.0f} aggregates, "
-            f"peak RSS {got['peak_mib']:.0f} MiB"
+            f"  {hours:>2} h ({size:,.0f} MiB, {got['aggregates']:,.0f} aggregates): "
+            + _figures(written, got, "tuples")
         )
     if args.gcp_entries:
         with tempfile.TemporaryDirectory() as folder:
             written = write_gcp(Path(folder) / "flows.ndjson", args.vms, args.gcp_entries)
-            got = _measure(Path(folder))
-        print(
-            f"GCP VPC Flow Logs NDJSON: {written:,} entries in {got['seconds']:.1f} s = "
-            f"{written / got['seconds']:,.0f} entries/s, peak RSS {got['peak_mib']:.0f} MiB"
-        )
+            got = _measure(Path(folder), args.workers)
+        print("GCP VPC Flow Logs NDJSON: " + _figures(written, got, "entries"))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
 
 if TYPE_CHECKING:
-    from clamp.events.flows.ingest import IngestSummary
+    from clamp.events.flows.fold import IngestSummary
 
 flows_app = typer.Typer(
     help="Network flow logs: ingest them (aggregates only).", no_args_is_help=True

@@ -8,11 +8,10 @@ counts, on SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -54,24 +53,19 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
-def _insert(dialect: str, table: Any) -> Any:
-    """The dialect's ``INSERT`` with ``ON CONFLICT`` (SQLite and PostgreSQL spell it alike)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table)
+TIMES = frozenset(("bucket", "first_seen", "last_seen"))
+SQLITE_TIME = "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch') || '000'"
+"""Epoch ms as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds),
+computed by SQLite: converting in Python cost more than the upsert."""
 
 
-def _upsert_sql(placeholder: str) -> str:
+def _upsert_sql(placeholder: str, time: str) -> str:
     """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
-    first and latest last time; the same text on SQLite and PostgreSQL (driver-level, so
-    a batch of aggregates costs one ``executemany``)."""
+    first and latest last time; the same text on SQLite and PostgreSQL but for how a time
+    is written (driver-level, so a batch of aggregates costs one ``executemany``)."""
     table = FlowAggregateRow.__tablename__
     columns = ", ".join(AGGREGATE_COLUMNS)
-    values = ", ".join([placeholder] * len(AGGREGATE_COLUMNS))
+    values = ", ".join(time if c in TIMES else placeholder for c in AGGREGATE_COLUMNS)
     added = ", ".join(
         f"{c} = {table}.{c} + excluded.{c}"
         for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
@@ -86,28 +80,16 @@ def _upsert_sql(placeholder: str) -> str:
     )
 
 
-DAY_MS = 86_400_000
 SQLITE_CACHE_KIB = 65_536
 """SQLite's page cache while ingesting (its default is 2 MiB)."""
 
 
-@lru_cache(maxsize=4096)
-def _sqlite_day(day_ms: int) -> str:
-    return f"{datetime.fromtimestamp(day_ms / 1000, UTC):%Y-%m-%d}"
-
-
-def _sqlite_time(ms: int) -> str:
-    """A time as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds)."""
-    of_day = ms % DAY_MS
-    seconds, milli = divmod(of_day, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{_sqlite_day(ms - of_day)} {hour:02d}:{minute:02d}:{second:02d}.{milli * 1000:06d}"
-
-
-def _covered(dialect: str) -> Any:
-    return _insert(dialect, FlowCoverageRow.__table__).on_conflict_do_nothing(
-        index_elements=["resource", "bucket"]
+def _cover_sql(placeholder: str, time: str) -> str:
+    """``INSERT … ON CONFLICT DO NOTHING`` of one coverage row (resource, bucket)."""
+    table = FlowCoverageRow.__tablename__
+    return (
+        f"INSERT INTO {table} (provider, resource, bucket) VALUES ({placeholder}, "
+        f"{placeholder}, {time}) ON CONFLICT (resource, bucket) DO NOTHING"
     )
 
 
@@ -117,10 +99,9 @@ class FlowWriter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
-        postgres = self._dialect == "postgresql"
-        self._upsert = _upsert_sql("%s" if postgres else "?")
-        self._time: Callable[[int], Any] = _dt if postgres else _sqlite_time
-        self._cover = _covered(self._dialect)
+        self._postgres = postgres = self._dialect == "postgresql"
+        self._upsert = _upsert_sql("%s", "%s") if postgres else _upsert_sql("?", SQLITE_TIME)
+        self._cover = _cover_sql("%s", "%s") if postgres else _cover_sql("?", SQLITE_TIME)
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
             session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
@@ -149,25 +130,18 @@ class FlowWriter:
         up per key."""
         if not rows:
             return
-        time = self._time
-        buckets: dict[int, Any] = {}
-        values = []
-        for row in rows:
-            ms = row[10]
-            bucket = buckets.get(ms)
-            if bucket is None:
-                bucket = buckets[ms] = time(ms)
-            values.append((*row[:10], bucket, *row[11:16], time(row[16]), time(row[17])))
-        self.session.connection().exec_driver_sql(self._upsert, values)
+        if self._postgres:
+            rows = [(*r[:10], _dt(r[10]), *r[11:16], _dt(r[16]), _dt(r[17])) for r in rows]
+        self.session.connection().exec_driver_sql(self._upsert, rows)
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
         """Record that these resources had flow logging in these buckets (epoch ms)."""
-        values = [
-            {"provider": provider, "resource": resource.lower(), "bucket": _dt(ms)}
-            for resource, ms in buckets
-        ]
-        if values:
-            self.session.execute(self._cover, values)
+        values: list[tuple[str, str, Any]] = [(provider, r.lower(), ms) for r, ms in buckets]
+        if not values:
+            return
+        if self._postgres:
+            values = [(p, resource, _dt(ms)) for p, resource, ms in values]
+        self.session.connection().exec_driver_sql(self._cover, values)
 
     def prune(self, before: datetime) -> None:
         """Delete aggregates and coverage of buckets that start before ``before``."""

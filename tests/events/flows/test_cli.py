@@ -69,7 +69,16 @@ def test_the_flows_table_is_checked() -> None:
         7,
         ("acct",),
     )
-    for bad in ({"bucket": "2d"}, {"retention_days": 0}, {"storage_accounts": "acct"}, {"nope": 1}):
+    assert FlowsConfig.from_mapping({"workers": 3}, "c").workers == 3
+    bad_tables = (
+        {"bucket": "2d"},
+        {"retention_days": 0},
+        {"storage_accounts": "acct"},
+        {"nope": 1},
+        {"workers": -1},
+        {"workers": True},
+    )
+    for bad in bad_tables:
         with pytest.raises(ConfigError, match="flows"):
             FlowsConfig.from_mapping(bad, "c")
 

@@ -42,20 +42,39 @@ AGGREGATE_COLUMNS = (
 )
 
 
+DIRECTIONS = {"I": Direction.INGRESS.value, "O": Direction.EGRESS.value}
+"""A CSV tuple's direction letter as stored."""
+STORED = {
+    Direction.INGRESS: Direction.INGRESS.value,
+    Direction.EGRESS: Direction.EGRESS.value,
+    FlowDecision.ALLOWED: FlowDecision.ALLOWED.value,
+    FlowDecision.DENIED: FlowDecision.DENIED.value,
+}
+"""A row's direction and decision as stored (plain text, not the enum)."""
+ALLOWED, DENIED = FlowDecision.ALLOWED.value, FlowDecision.DENIED.value
+CONTINUED = frozenset(("C", "E"))
+"""Azure flow states that carry more volume for a flow already counted."""
+
+
 def aggregate_key(values: tuple[Any, ...]) -> str:
     """What identifies an aggregate: its bucket (seconds, hex: an hour's new rows sit
     together at the end of the unique index instead of all over it) and a digest of its
-    key fields."""
-    text = "\x1f".join("" if v is None else str(v) for v in values)
+    key fields (None written as nothing)."""
+    provider, resource, dst, port, proto, src, direction, rule, decision, bucket = values
+    text = (
+        f"{provider}\x1f{resource or ''}\x1f{dst}\x1f{'' if port is None else port}\x1f{proto}"
+        f"\x1f{src}\x1f{direction}\x1f{rule or ''}\x1f{decision}\x1f{bucket}"
+    )
     digest = hashlib.blake2b(text.encode(), digest_size=11).hexdigest()
-    return f"{values[-1] // 1000:010x}{digest}"
+    return f"{bucket // 1000:010x}{digest}"
 
 
 class Aggregator:
     """Aggregates in memory until drained; ``size`` says when to drain.
 
-    Cells are keyed in the form each fold reads fastest (CSV tuples keep their text
-    fields); ``drain`` puts every key in one form and merges cells that meet there.
+    Cells are keyed as stored (``AGGREGATE_COLUMNS`` from ``provider`` to ``bucket``:
+    port a number or None, direction and decision as words), so both folds meet in one
+    dict and ``drain`` only adds the digest.
     """
 
     def __init__(self, bucket: timedelta, addresses: Mapping[str, str] | None = None) -> None:
@@ -80,7 +99,7 @@ class Aggregator:
     def fold(self, provider: str, rows: Iterable[FlowRow], targets: Iterable[str] = ()) -> int:
         """Fold ``rows`` in; ``targets`` (what had logging on) are covered in the rows'
         buckets. The number of rows."""
-        size, cells, addresses = self.bucket_ms, self.cells, self.addresses
+        size, cells, addresses, stored = self.bucket_ms, self.cells, self.addresses, STORED
         count = 0
         low = high = -1
         for row in rows:
@@ -103,13 +122,12 @@ class Aggregator:
                 row[4],
                 row[5],
                 row[1],
-                direction,
+                stored[direction],
                 row[8],
-                row[7],
+                stored[row[7]],
                 ms - ms % size,
             )
-            state = row[10]
-            begun = 0 if state == "C" or state == "E" else 1
+            begun = 0 if row[10] in CONTINUED else 1
             cell = cells.get(key)
             if cell is None:
                 cells[key] = [begun, row[11], row[12], row[13], row[14], ms, ms]
@@ -130,9 +148,10 @@ class Aggregator:
     def fold_groups(
         self, provider: str, groups: Iterable[TupleGroup], where: str, targets: Iterable[str] = ()
     ) -> int:
-        """Fold CSV tuple groups in (the hot path: one split per tuple, text fields kept
-        in the key); a malformed tuple raises ``InputError`` naming ``where``."""
-        size, cells, addresses = self.bucket_ms, self.cells, self.addresses
+        """Fold CSV tuple groups in (the hot path: one split per tuple, no row built); a
+        malformed tuple raises ``InputError`` naming ``where``."""
+        size, cells, addresses, directions = self.bucket_ms, self.cells, self.addresses, DIRECTIONS
+        ingress = INGRESS.value
         count = 0
         low = high = -1
         for group in groups:
@@ -150,22 +169,21 @@ class Aggregator:
                     if len(f) != width:
                         raise ValueError(text)
                     ms = int(f[0]) * unit
-                    inbound = f[6]
-                    resource = logged or addresses.get(f[2] if inbound == "I" else f[1])
+                    direction = directions[f[6]]
+                    port = f[4]
                     key = (
                         provider,
-                        resource,
+                        logged or addresses.get(f[2] if direction is ingress else f[1]),
                         f[2],
-                        f[4],
+                        int(port) if port else None,
                         protocols.get(f[5]) or f[5],
                         f[1],
-                        inbound,
+                        direction,
                         rule,
-                        f[denied] == "D",
+                        DENIED if f[denied] == "D" else ALLOWED,
                         ms - ms % size,
                     )
-                    state = f[state_at]
-                    begun = 0 if state == "C" or state == "E" else 1
+                    begun = 0 if f[state_at] in CONTINUED else 1
                     cell = cells.get(key)
                     if cell is None:
                         cells[key] = [
@@ -189,6 +207,8 @@ class Aggregator:
                             cell[6] = ms
                 first = int(tuples[0].split(",", 1)[0]) * unit
                 last = int(tuples[-1].split(",", 1)[0]) * unit
+            except KeyError as exc:
+                raise InputError(f"{where}: malformed flow tuple (direction {exc})") from None
             except (ValueError, TypeError, AttributeError) as exc:
                 raise InputError(f"{where}: malformed flow tuple ({str(exc)[:80]!r})") from None
             count += len(tuples)
@@ -198,48 +218,28 @@ class Aggregator:
             self._seen(provider, low, high, targets)
         return count
 
+    def span(self, low: int | None, high: int | None) -> None:
+        """Widen the times drained so far (epoch ms) to ``low`` and ``high``."""
+        if low is not None:
+            self.first_ms = low if self.first_ms is None else min(self.first_ms, low)
+        if high is not None:
+            self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
+
     def drain(self) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
         """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times in epoch ms)
         and the coverage (resource, bucket ms) by provider; memory is freed."""
-        merged: dict[tuple[Any, ...], list[int]] = {}
-        for key, cell in self.cells.items():
-            canonical = _canonical(key)
-            have = merged.get(canonical)
-            if have is None:
-                merged[canonical] = cell
-            else:
-                for i in range(5):
-                    have[i] += cell[i]
-                have[5], have[6] = min(have[5], cell[5]), max(have[6], cell[6])
-        rows: list[tuple[Any, ...]] = []
+        cells = self.cells
+        rows = [(aggregate_key(key), *key, *cell) for key, cell in cells.items()]
         covered: dict[str, set[tuple[str, int]]] = {}
-        if merged:
-            low = min(cell[5] for cell in merged.values())
-            high = max(cell[6] for cell in merged.values())
-            self.first_ms = low if self.first_ms is None else min(self.first_ms, low)
-            self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
-        for key, cell in merged.items():
-            rows.append((aggregate_key(key), *key, *cell))
-            if key[1]:
-                covered.setdefault(key[0], set()).add((key[1], key[-1]))
+        if cells:
+            self.span(
+                min(cell[5] for cell in cells.values()), max(cell[6] for cell in cells.values())
+            )
+        for provider, resource, *_, bucket in cells:
+            if resource:
+                covered.setdefault(provider, set()).add((resource, bucket))
         for provider, target, ms in self.targets:
             covered.setdefault(provider, set()).add((target, ms))
         self.cells = {}
         self.targets = set()
         return rows, covered
-
-
-def _canonical(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A cell's key as stored: port a number (or None), direction and decision as words."""
-    provider, resource, dst, port, proto, src, direction, rule, decision, bucket = key
-    if isinstance(port, str):
-        port = int(port) if port else None
-    if isinstance(direction, str) and direction in ("I", "O"):
-        direction = INGRESS.value if direction == "I" else Direction.EGRESS.value
-    else:
-        direction = Direction(direction).value
-    if isinstance(decision, bool):
-        decision = FlowDecision.DENIED.value if decision else FlowDecision.ALLOWED.value
-    else:
-        decision = FlowDecision(decision).value
-    return (provider, resource, dst, port, proto, src, direction, rule, decision, bucket)

@@ -6,6 +6,7 @@ retention_days = 30           # older buckets are pruned at each ingest
 schedule = "15m"              # the service ingests storage_accounts this often
 storage_accounts = ["flowlogsacct"]
 flush_keys = 100000           # aggregates held in memory before they are written
+workers = 0                   # processes folding a folder's files (0: one per CPU, 1: none)
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from clamp.errors import ConfigError, InputError
 from clamp.events.flows.options import SIGNAL_FIELDS
 from clamp.fields import check_fields, parse_duration
 
-FIELDS = ("bucket", "retention_days", "schedule", "storage_accounts", "flush_keys", *SIGNAL_FIELDS)
+FIELDS = (
+    "bucket",
+    "retention_days",
+    "schedule",
+    "storage_accounts",
+    "flush_keys",
+    "workers",
+    *SIGNAL_FIELDS,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,8 @@ class FlowsConfig:
     schedule: timedelta | None = None
     storage_accounts: tuple[str, ...] = ()
     flush_keys: int = 100_000
+    workers: int = 0
+    """Processes folding a folder's files: 0 one per CPU, 1 none (all in this process)."""
 
     @classmethod
     def from_mapping(cls, data: Any, where: str) -> FlowsConfig:
@@ -57,4 +68,7 @@ class FlowsConfig:
         flush = data.get("flush_keys", 100_000)
         if not isinstance(flush, int) or isinstance(flush, bool) or flush < 1:
             raise ConfigError(f"{here}.flush_keys: a positive whole number")
-        return cls(bucket, days, schedule, tuple(accounts), flush)
+        workers = data.get("workers", 0)
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+            raise ConfigError(f"{here}.workers: a whole number, 0 for one per CPU")
+        return cls(bucket, days, schedule, tuple(accounts), flush, workers)

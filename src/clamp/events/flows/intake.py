@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from clamp.events.flows.config import FlowsConfig
-from clamp.events.flows.ingest import Addresses, FlowIngest
+from clamp.events.flows.fold import Addresses
+from clamp.events.flows.ingest import FlowIngest
+from clamp.files import loads_json
 from clamp.providers.gcp.flowlogs import flow_log_kind
 from clamp.store.store import Store
 
@@ -26,9 +27,9 @@ def flow_log_entry(body: bytes) -> Mapping[str, Any] | None:
     """The VPC flow or firewall LogEntry a Pub/Sub push body (or pulled message) carries;
     None for anything else (the event parsers judge those)."""
     try:
-        wrapper = json.loads(body)
+        wrapper = loads_json(body)
         data = wrapper["message"]["data"]
-        entry = json.loads(base64.b64decode(data, validate=True))
+        entry = loads_json(base64.b64decode(data, validate=True))
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         return None
     if not isinstance(entry, Mapping) or flow_log_kind(entry) is None:

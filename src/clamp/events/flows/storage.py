@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from clamp.config import Settings
 from clamp.errors import ConflictError
 from clamp.events.flows.config import FlowsConfig
-from clamp.events.flows.ingest import Addresses, FlowIngest, IngestSummary, count_aggregates
+from clamp.events.flows.fold import Addresses, IngestSummary
+from clamp.events.flows.ingest import FlowIngest, count_aggregates
 from clamp.providers.azure.flowlog_blobs import FlowLogBlobs, ListedBlob
 from clamp.providers.azure.flowlogs import block_record
 from clamp.store.store import Store

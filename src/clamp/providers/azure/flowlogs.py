@@ -20,7 +20,6 @@ last is ``]}``; new records are committed as blocks before that last one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -28,6 +27,7 @@ import ijson
 
 from clamp.errors import InputError
 from clamp.events.flows.rows import PROTOCOLS, CsvLayout, FlowRow, TupleGroup, group_rows
+from clamp.files import loads_json
 
 VNET_CONTAINER = "insights-logs-flowlogflowevent"
 NSG_CONTAINER = "insights-logs-networksecuritygroupflowevent"
@@ -95,7 +95,7 @@ def record_target(record: Record) -> str | None:
 
 
 def _resource(target: str | None, mac: str, macs: Mapping[str, str]) -> str | None:
-    if mac and (known := macs.get(mac_of(mac))):
+    if mac and macs and (known := macs.get(mac) or macs.get(mac_of(mac))):
         return known
     if target and "/networkinterfaces/" in target.lower():
         return target
@@ -139,7 +139,7 @@ def block_record(data: bytes, where: str) -> Record | None:
     if not text or text in (b"]", b"]}"):
         return None
     try:
-        record = json.loads(text)
+        record = loads_json(text)
     except ValueError as exc:
         raise _bad(where, f"a block is not a flow-log record ({exc})") from None
     if not isinstance(record, dict):

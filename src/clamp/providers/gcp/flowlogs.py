@@ -19,8 +19,6 @@ applied to), one entry per connection, capped per VM.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -30,12 +28,12 @@ import ijson
 from clamp.errors import InputError
 from clamp.events.flows.model import FlowDecision
 from clamp.events.flows.rows import FlowRow, protocol_name
+from clamp.files import loads_json
 from clamp.model import Direction
 
 VPC_FLOWS = "compute.googleapis.com%2Fvpc_flows"
 FIREWALL = "compute.googleapis.com%2Ffirewall"
 COMPUTE = "//compute.googleapis.com/projects"
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 Entry = Mapping[str, Any]
 
 
@@ -57,8 +55,9 @@ def flow_log_kind(entry: Entry) -> str | None:
 
 
 def _ms(text: str) -> int:
-    """Epoch milliseconds of an RFC 3339 time (Cloud Logging writes nanoseconds)."""
-    when = datetime.fromisoformat(_FRACTION.sub(r"\1", text).replace("Z", "+00:00"))
+    """Epoch milliseconds of an RFC 3339 time (Cloud Logging writes nanoseconds, which
+    ``fromisoformat`` truncates to microseconds)."""
+    when = datetime.fromisoformat(text)
     return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
@@ -70,11 +69,23 @@ def instance_id(instance: Mapping[str, Any] | None) -> str | None:
     return f"{COMPUTE}/{project}/zones/{zone}/instances/{instance['vm_name']}"
 
 
+def entry_flow(entry: Entry, where: str) -> tuple[FlowRow, list[str]] | None:
+    """The flow row of one VPC flow or firewall entry and what had logging on (see
+    ``entry_targets``); None for any other entry."""
+    kind = flow_log_kind(entry)
+    if kind is None:
+        return None
+    return _row(entry, kind, where), _targets(entry, kind)
+
+
 def entry_rows(entry: Entry, where: str) -> Iterator[FlowRow]:
     """The flow row of one VPC flow or firewall entry (none for any other entry)."""
     kind = flow_log_kind(entry)
-    if kind is None:
-        return
+    if kind is not None:
+        yield _row(entry, kind, where)
+
+
+def _row(entry: Entry, kind: str, where: str) -> FlowRow:
     try:
         payload = entry["jsonPayload"]
         c = payload["connection"]
@@ -125,13 +136,16 @@ def entry_rows(entry: Entry, where: str) -> Iterator[FlowRow]:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise _bad(where, f"malformed {kind} entry ({what})") from None
-    yield row
+    return row
 
 
 def entry_targets(entry: Entry) -> list[str]:
     """What had logging on, as the entry shows: the subnetwork (VPC Flow Logs) or the
     firewall rule (Firewall Rules Logging), and the VM."""
-    kind = flow_log_kind(entry)
+    return _targets(entry, flow_log_kind(entry))
+
+
+def _targets(entry: Entry, kind: str | None) -> list[str]:
     payload = entry.get("jsonPayload") or {}
     labels = (entry.get("resource") or {}).get("labels") or {}
     found: list[str] = []
@@ -180,7 +194,7 @@ def file_entries(stream: IO[bytes], where: str) -> Iterator[Entry]:
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            entry = loads_json(line)
         except ValueError as exc:
             raise _bad(f"{where}: line {number}", f"not valid JSON ({exc})") from None
         if not isinstance(entry, Mapping):
