@@ -123,6 +123,10 @@ def check_json_depth(
 _BLANK = re.compile(rb"[ \t\r\n]*")
 _BLANKS = b" \t\r\n"
 _TRUNCATED = "unexpected end of data"
+_GROWTHS = 16
+"""Candidates one element may grow over before the file is parsed whole (no quadratic
+re-parsing of an element that holds many lines like its own first one)."""
+_UNREAD = object()
 
 
 def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
@@ -159,32 +163,31 @@ def json_array_items(data: bytes, where: str) -> Iterator[Any] | None:
 
 
 def _array_items(data: bytes, begin: int, starts: bytes, where: str) -> Iterator[Any]:
-    cut = data.find(starts, begin)
+    cut, done, grown = data.find(starts, begin), 0, 0
     while True:
         end = len(data) if cut < 0 else cut
         while end > begin and data[end - 1] in _BLANKS:
             end -= 1
-        mark = data[end - 1 : end]
-        if cut >= 0 and mark != b",":
-            cut = data.find(starts, cut + 1)  # that line was inside this element
+        if cut >= 0 and data[end - 1 : end] != b",":
+            cut, grown = data.find(starts, cut + 1), grown + 1  # that line was inside it
             continue
-        if cut < 0 and mark != b"]":
-            raise InputError(f"{where}: not valid JSON: the array is not closed with ]")
-        chunk = data[begin : end - 1]
-        try:
-            value = orjson.loads(chunk)
-        except orjson.JSONDecodeError as exc:
-            if cut >= 0 and exc.msg == _TRUNCATED:
-                cut = data.find(starts, cut + 1)
-                continue
-            line = data.count(b"\n", 0, begin) + exc.lineno
-            raise InputError(f"{where}: line {line}: {_json_problem(exc)}") from None
-        if chunk.count(b"{") + chunk.count(b"[") >= MAX_DEPTH:
-            check_json_depth(chunk.decode("utf-8"), where, levels=MAX_DEPTH - 1)
+        value: Any = _UNREAD
+        if grown <= _GROWTHS and (cut >= 0 or data[end - 1 : end] == b"]"):
+            try:
+                value = orjson.loads(data[begin : end - 1])
+            except orjson.JSONDecodeError as exc:
+                if cut >= 0 and exc.msg == _TRUNCATED:
+                    cut, grown = data.find(starts, cut + 1), grown + 1
+                    continue
+        if value is _UNREAD:  # elements share lines, or the file is malformed: parse whole
+            yield from json_value(data, where)[done:]
+            return
+        if data.count(b"{", begin, end - 1) + data.count(b"[", begin, end - 1) >= MAX_DEPTH:
+            check_json_depth(data[begin : end - 1].decode("utf-8"), where, levels=MAX_DEPTH - 1)
         yield value
         if cut < 0:
             return
-        begin = cut + len(starts) - 1
+        begin, done, grown = cut + len(starts) - 1, done + 1, 0
         cut = data.find(starts, begin)
 
 
@@ -203,7 +206,7 @@ def json_lines(data: bytes, where: str) -> Iterator[tuple[int, Any]]:
 def _json_problem(exc: orjson.JSONDecodeError) -> str:
     if exc.msg == "depth limit exceeded":
         return f"nested deeper than {MAX_DEPTH} levels"
-    return f"not valid JSON: {exc.msg} (column {exc.colno})"
+    return f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 
 
 def _chunks(text: str, size: int = 1024**2) -> Iterator[str]:

@@ -107,11 +107,11 @@ def test_a_streamed_element_nested_too_deep_is_refused(tmp_path: Path) -> None:
     [
         (
             '[\n{"id": "/subscriptions/s/x", "type": "t"},\n{"id": oops}\n]',
-            "line 3: not valid JSON",
+            "not valid JSON: .*line 3",
         ),
         (
             '[\n{"id": "/subscriptions/s/x", "type": "t"},\n{"id": "/subscriptions/s/y"}\n',
-            "not closed",
+            "not valid JSON",
         ),
         ('[\n{"id": "/subscriptions/s/x"},\n{"id": "/subscriptions/s/y"}\n]]', "not valid JSON"),
         ("[\n" + "[" * 2000, "not valid JSON|nested deeper"),
@@ -125,3 +125,10 @@ def test_malformed_exports_are_one_clear_line(tmp_path: Path, text: str, message
     with pytest.raises(InputError, match=message) as caught:
         load_offline([path])
     assert "\n" not in caught.value.message and str(path) in caught.value.message
+
+
+def test_elements_that_share_a_line_are_read_by_a_whole_parse(tmp_path: Path) -> None:
+    path = tmp_path / "shared-lines.json"
+    path.write_text("[\n" + json.dumps(ESTATE[1]) + ",  " + json.dumps(ESTATE[3]) + "\n]")
+
+    assert {r.name for r in load_offline([path])} == {"nsg1", "nsg3"}

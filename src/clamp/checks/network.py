@@ -51,7 +51,6 @@ from clamp.checks.network_paths import LoadBalancerPaths
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
-    azure_exposure,
     gcp_network_key,
     has_broad_sources,
     is_broad_service_tag,
@@ -97,7 +96,7 @@ class ExposedPorts(Check):
         balancers = LoadBalancerPaths(inventory)
         for nsg in nsgs:
             rules = nsg.facets["rules"]
-            exposures = azure_exposure(rules, self.ports)
+            exposures = gates.exposures(nsg.id.lower(), None, False)
             if admin.vnets:  # ports the VNets' admin rules decide never reach the NSG
                 exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
             if exposures:
@@ -144,7 +143,7 @@ class ExposedPorts(Check):
         """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
         finding with ``source_kind: broad-service-tag``, a severity lower than the
         internet's (medium; high when a reached VM has a public IP)."""
-        exposures = azure_exposure(nsg.facets["rules"], self.ports, broad=True)
+        exposures = gates.exposures(nsg.id.lower(), None, True)
         if admin.vnets:  # Azure's addresses are part of the internet the admin rules judge
             exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
         if not exposures:
