@@ -186,7 +186,7 @@ def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRu
     except TypeError:  # a field of the wrong type: the full reading names it
         return _security_rule(raw, props, default)
     if rule is None:
-        if len(_RULES) >= 100_000:
+        if len(_RULES) >= 20_000:  # a bound for long-running processes
             _RULES.clear()
         rule = _RULES[key] = _security_rule(raw, props, default)
     return rule
