@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
-from clamp.errors import ClampError, InputError
+from clamp.errors import ClampError, InputError, NotJson
 
 MAX_DEPTH = 64
 """No file Clamp reads nests deeper; a deeper one is refused, not recursed into."""
@@ -123,6 +123,7 @@ def check_json_depth(
 _BLANK = re.compile(rb"[ \t\r\n]*")
 _BLANKS = b" \t\r\n"
 _TRUNCATED = "unexpected end of data"
+_TOO_DEEP = "depth limit exceeded"
 _GROWTHS = 16
 """Candidates one element may grow over before the file is parsed whole (no quadratic
 re-parsing of an element that holds many lines like its own first one)."""
@@ -135,7 +136,8 @@ def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"{where}: {_json_problem(exc)}") from None
+        error = InputError if exc.msg == _TOO_DEEP else NotJson
+        raise error(f"{where}: {_json_problem(exc)}") from None
     if data.count(b"{") + data.count(b"[") > levels:  # else it cannot nest deeper
         check_json_depth(data.decode("utf-8"), where, levels=levels)
     return value
@@ -204,7 +206,7 @@ def json_lines(data: bytes, where: str) -> Iterator[tuple[int, Any]]:
 
 
 def _json_problem(exc: orjson.JSONDecodeError) -> str:
-    if exc.msg == "depth limit exceeded":
+    if exc.msg == _TOO_DEEP:
         return f"nested deeper than {MAX_DEPTH} levels"
     return f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 

@@ -132,3 +132,13 @@ def test_elements_that_share_a_line_are_read_by_a_whole_parse(tmp_path: Path) ->
     path.write_text("[\n" + json.dumps(ESTATE[1]) + ",  " + json.dumps(ESTATE[3]) + "\n]")
 
     assert {r.name for r in load_offline([path])} == {"nsg1", "nsg3"}
+
+
+def test_a_document_nested_too_deep_is_refused_as_such_not_read_as_ndjson(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps({"value": json.loads("[" * 70 + "]" * 70)}, indent=2))
+
+    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+        load_offline([path])

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from clamp.bulk import paused_gc
-from clamp.errors import InputError
+from clamp.errors import InputError, NotJson
 from clamp.files import LARGE, json_array_items, json_lines, json_value, read_utf8
 from clamp.model import Provider, Resource
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
@@ -157,7 +157,7 @@ def _read_items(path: Path) -> Iterator[Any]:
         return items
     try:
         whole = json_value(data, str(path))
-    except InputError:
+    except NotJson:
         if _ARRAY.match(data):
             raise  # a JSON array, not NDJSON: its own error is the clear one
         return (item for _, item in json_lines(data, str(path)))
