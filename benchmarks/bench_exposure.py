@@ -10,7 +10,8 @@ With ``--export`` the estate is first written as export files (the Azure half as
 array of ARM objects, the GCP half as Cloud Asset Inventory NDJSON: the formats ``clamp
 scan --input`` reads), and a fresh process times the work of ``scan_files`` end to end
 per stage — parse (``read_offline``), normalize, evaluate, and with ``--record`` recording
-into a temporary SQLite store — printing wall time, resources/s and peak RSS after each.
+into a temporary SQLite store — printing wall time, resources/s, CPU time and peak RSS
+after each (CPU time is the figure to compare on a loaded machine).
 
     python benchmarks/bench_exposure.py                      # 10k and 100k
     python benchmarks/bench_exposure.py --sizes 10000 100000 1000000
@@ -204,6 +205,13 @@ def gcp_estate(units: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         }
 
 
+def cpu_seconds() -> float:
+    """CPU time (user and system) of this process so far: steadier than wall time on a
+    shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far, in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -269,17 +277,19 @@ def run_export(folder: Path, record: bool) -> None:
     size_mib = sum(p.stat().st_size for p in folder.iterdir()) / 1024**2
     print(f"  export files: {size_mib:,.0f} MiB; baseline RSS {peak_rss_mib():,.0f} MiB")
     start = last = time.perf_counter()
+    cpu_start = cpu_last = cpu_seconds()
     count = 0
 
     def stage(name: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
+        nonlocal last, cpu_last
+        now, cpu = time.perf_counter(), cpu_seconds()
         rate = f"{count / (now - last):>9,.0f}/s" if count else " " * 11
         print(
-            f"  {name:<10} {now - last:6.1f} s {rate} | peak RSS {peak_rss_mib():>6,.0f} MiB",
+            f"  {name:<10} {now - last:6.1f} s {rate} | CPU {cpu - cpu_last:6.1f} s | "
+            f"peak RSS {peak_rss_mib():>6,.0f} MiB",
             flush=True,
         )
-        last = now
+        last, cpu_last = now, cpu
 
     objects = read_offline([folder])
     count = len(objects.azure) + sum(len(o) for o in objects.gcp.values())
@@ -302,7 +312,8 @@ def run_export(folder: Path, record: bool) -> None:
     total = time.perf_counter() - start
     print(
         f"{count:>9,} resources from export | {len(findings):,} findings | end-to-end "
-        f"{total:.1f} s ({count / total:,.0f}/s) | peak RSS {peak_rss_mib():,.0f} MiB",
+        f"{total:.1f} s ({count / total:,.0f}/s), CPU {cpu_seconds() - cpu_start:.1f} s | "
+        f"peak RSS {peak_rss_mib():,.0f} MiB | load after {os.getloadavg()[0]:.2f}",
         flush=True,
     )
 

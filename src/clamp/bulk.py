@@ -12,11 +12,17 @@ def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector during a bulk, cycle-free build of many objects.
 
     Normalizing or evaluating a large estate allocates millions of small acyclic objects;
-    CPython's generational collector would rescan them over and over (about half the time)."""
+    CPython's generational collector would rescan them over and over (about half the time).
+    On the way out they go straight to the oldest generation (``freeze`` then ``unfreeze``
+    splice the lists): else the first allocation after ``enable`` collects the youngest
+    generation, which then holds every object built (0.5 s per 100k resources), and
+    the next older one holds them again."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()

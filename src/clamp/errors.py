@@ -3,6 +3,7 @@
     ClampError
     ├── InputError            bad user input: malformed file, unknown id, bad CIDR
     │   ├── NotFoundError     an id Clamp does not know (finding, action)
+    │   ├── NotJson           a file that is not valid JSON (NDJSON read whole, say)
     │   └── PayloadTooLarge   a request body larger than the service reads
     ├── ConfigError           Clamp's own configuration is wrong or incomplete
     ├── Unauthenticated       the service cannot tell who is asking (no or a bad token)
@@ -44,6 +45,10 @@ class ClampError(Exception):
 
 class InputError(ClampError):
     """The user's input is malformed or refers to something that does not exist."""
+
+
+class NotJson(InputError):
+    """Text that is not valid JSON (valid JSON refused, e.g. nested too deep, is not this)."""
 
 
 class NotFoundError(InputError):

@@ -266,6 +266,12 @@ class EachAllowAlone:
                 if rule.action == Action.ALLOW and _may_match(rule):
                     key = (layer.name, rule.name, rule.priority)
                     self._entries.setdefault(key, []).append(rule)
+        # the first layer holds only denies (a VPC's rules with no policy before them):
+        # what they leave undecided is found once per subject, not once per candidate
+        self._denies_first = bool(self._kept) and all(
+            r.action == Action.DENY for r in self._kept[0][1]
+        )
+        self._left: dict[tuple[Subject, tuple[PortRange, ...], Protocol], _Left] = {}
 
     def decisions(
         self,
@@ -281,6 +287,8 @@ class EachAllowAlone:
         entries = self._entries.get((layer_name, name, priority))
         if not entries:
             return []
+        if self._denies_first and self._kept[0][0].name == layer_name:
+            return self._after_denies(entries, subject, ports, protocols)
         stack: list[tuple[Layer, Sequence[LayerRule]]] = []
         for (layer, rules), keys in zip(self._kept, self._keys, strict=True):
             if layer.name == layer_name:
@@ -296,6 +304,56 @@ class EachAllowAlone:
             for d in _walk(stack, subject, wanted, mine, implied=False, alone=entries)
             if any(d.rule is e for e in entries)
         ]
+
+    def _after_denies(
+        self,
+        entries: list[LayerRule],
+        subject: Subject,
+        ports: tuple[PortRange, ...],
+        protocols: Iterable[Protocol],
+    ) -> list[Decision]:
+        """``decisions`` of allow ``entries`` of the first layer when it holds only denies:
+        denies only take ports away, so the candidate decides its own ports among those the
+        denies ordered before it leave (no later rule or layer can decide them first)."""
+        layer = self._kept[0][0]
+        found: list[Decision] = []
+        for protocol in protocols:
+            if not any(e.match.covers(protocol) for e in entries):
+                continue
+            left = self._left.get((subject, ports, protocol))
+            if left is None:
+                left = self._left[(subject, ports, protocol)] = self._leaves(
+                    subject, ports, protocol
+                )
+            keys, undecided = left
+            still = undecided[bisect_right(keys, _key(entries[0]))]
+            wanted = merge(p for e in entries for p in intersect(still, e.match.ports))
+            found += _walk([(layer, entries)], subject, wanted, [protocol], False, entries)
+        return found
+
+    def _leaves(self, subject: Subject, ports: tuple[PortRange, ...], protocol: Protocol) -> _Left:
+        """Each key at which the first layer's denies take ports of ``ports`` away for the
+        subject, and what is left undecided before the first such key and after each."""
+        layer, rules = self._kept[0]
+        undecided = merge(ports)
+        keys, left = [], [undecided]
+        for rule in rules:
+            if not undecided:
+                break
+            # a deny that holds for only some of the subject's VMs decides nothing (_walk)
+            if not rule.match.covers(protocol) or coverage(rule, layer, subject) != Coverage.ALL:
+                continue
+            hit = intersect(undecided, rule.match.ports)
+            if hit:
+                undecided = subtract(undecided, hit)
+                keys.append(_key(rule))
+                left.append(undecided)
+        return keys, left
+
+
+_Left = tuple[list[tuple[int, bool]], list[tuple[PortRange, ...]]]
+"""Keys at which denies take ports away, and the ports left before the first and after
+each (``EachAllowAlone._leaves``)."""
 
 
 def decided_by(

@@ -258,13 +258,15 @@ def scan_files(
     came first."""
     stored = store.rules.inventory()
     objects = read_offline(paths, known={item.id: item.scope for item in stored})
-    fresh = {r.id: r.scope for r in objects.resources()}
-    scopes = sorted({(r.provider, r.scope) for r in objects.resources()})
-    for item in stored:
-        if (item.provider, item.scope) in scopes or item.id in fresh:
-            scope = fresh.get(item.id, item.scope)  # a part filed elsewhere joins its resource
-            objects.keep(item.provider, scope, api_objects(item.type, item.raw))
     resources = objects.resources()
+    fresh = {r.id: r.scope for r in resources}
+    scopes = sorted({(r.provider, r.scope) for r in resources})
+    joined = [item for item in stored if (item.provider, item.scope) in scopes or item.id in fresh]
+    for item in joined:
+        scope = fresh.get(item.id, item.scope)  # a part filed elsewhere joins its resource
+        objects.keep(item.provider, scope, api_objects(item.type, item.raw))
+    if joined:  # normalized again with what the store adds (what the files give wins)
+        resources = objects.resources()
     names = ", ".join(p.name for p in paths)
     return _record(settings, store, scopes, resources, [], source=f"file:{names}", checks=checks)
 

@@ -51,7 +51,6 @@ from clamp.checks.network_paths import LoadBalancerPaths
 from clamp.config import Settings
 from clamp.exposure import (
     Exposure,
-    azure_exposure,
     gcp_network_key,
     has_broad_sources,
     is_broad_service_tag,
@@ -97,7 +96,7 @@ class ExposedPorts(Check):
         balancers = LoadBalancerPaths(inventory)
         for nsg in nsgs:
             rules = nsg.facets["rules"]
-            exposures = azure_exposure(rules, self.ports)
+            exposures = gates.exposures(nsg.id.lower(), None, False)
             if admin.vnets:  # ports the VNets' admin rules decide never reach the NSG
                 exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
             if exposures:
@@ -144,7 +143,7 @@ class ExposedPorts(Check):
         """An NSG that lets only Azure's datacenters in (``AzureCloud`` service tags): a
         finding with ``source_kind: broad-service-tag``, a severity lower than the
         internet's (medium; high when a reached VM has a public IP)."""
-        exposures = azure_exposure(nsg.facets["rules"], self.ports, broad=True)
+        exposures = gates.exposures(nsg.id.lower(), None, True)
         if admin.vnets:  # Azure's addresses are part of the internet the admin rules judge
             exposures = without(exposures, admin.decided_for_all(_vnets(inventory, nsg)))
         if not exposures:
@@ -164,20 +163,25 @@ class ExposedPorts(Check):
     def _gcp(self, inventory: Inventory) -> Iterator[Finding]:
         networks = {gcp_network_key(n.id): n for n in inventory.of_type(ResourceType.GCP_NETWORK)}
         grouped = by_network(inventory.of_type(ResourceType.GCP_FIREWALL))
+        entries: dict[str, dict[str, Any]] = {}  # one per instance, shared by its findings
         for key in [*grouped, *(k for k in networks if k not in grouped)]:
             stack = NetworkLayers.of(key, networks.get(key), grouped.get(key, ()))
             for fw in grouped.get(key, ()):
                 found = stack.firewall_exposures(fw, self.ports)
                 if found:
-                    reaches = self._gcp_reaches(inventory, fw, key)
+                    reaches = self._gcp_reaches(inventory, fw, key, entries)
                     extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
                     yield self._finding(fw, [e for e, _ in found], reaches, extra)
             network = networks.get(key)
             if network is not None and stack.policies_read:
-                yield from self._gcp_policies(inventory, network, stack)
+                yield from self._gcp_policies(inventory, network, stack, entries)
 
     def _gcp_policies(
-        self, inventory: Inventory, network: Resource, stack: NetworkLayers
+        self,
+        inventory: Inventory,
+        network: Resource,
+        stack: NetworkLayers,
+        entries: dict[str, dict[str, Any]],
     ) -> Iterator[Finding]:
         """One finding per network whose firewall policies alone open a sensitive port."""
         found = stack.policy_exposures(self.ports)
@@ -190,7 +194,7 @@ class ExposedPorts(Check):
                 stack.key, service_accounts=exposure.rule.target_service_accounts
             ):
                 if not layer.region or instance_region(i) == layer.region:
-                    reached[i.id] = _instance_entry(i)
+                    reached[i.id] = _instance_entry(i, entries)
         listed = sorted(reached.values(), key=lambda r: (not r["external_ip"], r["instance"]))
         extra = {"decided_by": decided(found[0][1]), "layers": stack.names()}
         finding = self._finding(
@@ -201,12 +205,14 @@ class ExposedPorts(Check):
         yield finding
 
     @staticmethod
-    def _gcp_reaches(inventory: Inventory, fw: Resource, network: str) -> Reaches:
+    def _gcp_reaches(
+        inventory: Inventory, fw: Resource, network: str, entries: dict[str, dict[str, Any]]
+    ) -> Reaches:
         rule = fw.facets["rules"][0]
         instances = inventory.instances_on(
             network, tags=rule.target_tags, service_accounts=rule.target_service_accounts
         )
-        listed = [_instance_entry(i) for i in instances[:MAX_REACHES]]
+        listed = [_instance_entry(i, entries) for i in instances[:MAX_REACHES]]
         return listed, len(instances)
 
     # -- the finding ----------------------------------------------------------------------
@@ -269,11 +275,16 @@ def _vnets(inventory: Inventory, nsg: Resource) -> list[str]:
     return [vnet_of(s) for s in subnets]
 
 
-def _instance_entry(instance: Resource) -> dict[str, Any]:
-    """A reached GCP instance; ``addresses`` (what flow logs name it by) when known."""
-    entry: dict[str, Any] = {"instance": instance.id, "external_ip": instance.facets["external_ip"]}
-    if instance.facets.get("addresses"):
-        entry["addresses"] = list(instance.facets["addresses"])
+def _instance_entry(instance: Resource, entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A reached GCP instance; ``addresses`` (what flow logs name it by) when known. One
+    entry per instance in ``entries``: many firewalls reach the same instances (a network
+    of 25k instances, 100 listed per finding), and no reader changes an entry."""
+    entry = entries.get(instance.id)
+    if entry is None:
+        entry = {"instance": instance.id, "external_ip": instance.facets["external_ip"]}
+        if instance.facets.get("addresses"):
+            entry["addresses"] = list(instance.facets["addresses"])
+        entries[instance.id] = entry
     return entry
 
 

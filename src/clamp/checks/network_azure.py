@@ -15,7 +15,7 @@ from typing import Any
 from clamp.checks.interface import Inventory
 from clamp.checks.network_admin import AdminLayers, left_to_nsgs, vnet_of
 from clamp.checks.network_paths import LoadBalancerPaths
-from clamp.exposure import azure_exposure, both_allow, internet_ports
+from clamp.exposure import Exposure, azure_exposure, both_allow, internet_ports
 from clamp.model import PortRange, Protocol, Resource, ResourceType
 
 Ports = dict[Protocol, tuple[PortRange, ...]]
@@ -26,22 +26,39 @@ MAX_REACHES = 100
 
 
 class Gates:
-    """The ports each NSG lets through, per set of application security groups and
-    origin (internet or broad), computed once per scan."""
+    """What each NSG lets through, per set of application security groups and origin
+    (internet or broad), computed once per scan: the NSG's own finding and every NIC
+    behind it share one evaluation."""
 
     def __init__(self, nsgs: Mapping[str, Resource], sensitive: tuple[PortRange, ...]) -> None:
         self.nsgs = nsgs
         self.sensitive = sensitive
-        self._open: dict[tuple[str, frozenset[str], bool], Ports] = {}
+        self._found: dict[tuple[str, frozenset[str] | None, bool], list[Exposure]] = {}
+        self._open: dict[tuple[str, frozenset[str] | None, bool], Ports] = {}
+        self._tagged: dict[str, bool] = {}
+
+    def exposures(self, gate: str, asgs: frozenset[str] | None, broad: bool) -> list[Exposure]:
+        """``azure_exposure`` of the NSG ``gate`` (lower-cased id, in ``nsgs``)."""
+        key = self._key(gate, asgs, broad)
+        if key not in self._found:
+            rules = self.nsgs[gate].facets["rules"]
+            self._found[key] = azure_exposure(rules, self.sensitive, asgs=asgs, broad=broad)
+        return self._found[key]
 
     def open_ports(self, gate: str, asgs: frozenset[str], broad: bool) -> Ports:
         """What the NSG ``gate`` (lower-cased id, in ``nsgs``) lets in to such a NIC."""
-        key = (gate, asgs, broad)
+        key = self._key(gate, asgs, broad)
         if key not in self._open:
-            rules = self.nsgs[gate].facets["rules"]
-            found = azure_exposure(rules, self.sensitive, asgs=asgs, broad=broad)
-            self._open[key] = internet_ports(found)
+            self._open[key] = internet_ports(self.exposures(gate, asgs, broad))
         return self._open[key]
+
+    def _key(
+        self, gate: str, asgs: frozenset[str] | None, broad: bool
+    ) -> tuple[str, frozenset[str] | None, bool]:
+        """The application security groups matter only to an NSG with rules on them."""
+        if gate not in self._tagged:
+            self._tagged[gate] = any(r.target_tags for r in self.nsgs[gate].facets["rules"])
+        return (gate, asgs if self._tagged[gate] else None, broad)
 
 
 def nic_passing(

@@ -25,7 +25,6 @@ NSGs and VPC rules alone.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -34,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from clamp.bulk import paused_gc
-from clamp.errors import InputError
-from clamp.files import LARGE, MAX_DEPTH, Format, check_json_depth, parse, read_text
+from clamp.errors import InputError, NotJson
+from clamp.files import LARGE, json_array_items, json_lines, json_value, read_utf8
 from clamp.model import Provider, Resource
 from clamp.providers.azure.admin_assets import effective_admin_envelopes, is_deployment_status
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
@@ -59,6 +58,7 @@ AZ_CLI_CHILDREN = ("securityRules", "defaultSecurityRules", "subnets", "ipConfig
 
 
 EXPORT_SUFFIXES = (".json", ".ndjson", ".jsonl", ".dump")
+_ARRAY = re.compile(rb"[ \t\r\n]*\[")
 
 
 @dataclass
@@ -198,44 +198,26 @@ def load_offline(paths: Sequence[Path]) -> list[Resource]:
 
 
 def _read_items(path: Path) -> Iterator[Any]:
-    text = read_text(path, "export", limit=LARGE)
+    """The file's items as they are parsed: a JSON array's elements one by one (whole, when
+    its layout does not allow it), a JSON object's list, or NDJSON's lines."""
+    data = read_utf8(path, "export", limit=LARGE)
+    items = json_array_items(data, str(path))
+    if items is not None:
+        return items
     try:
-        data = json.loads(text)
-    except RecursionError:
-        raise InputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
-    except json.JSONDecodeError:
-        return _read_ndjson(path, text)
-    check_json_depth(text, str(path))
-    del text
-    if isinstance(data, list):
-        return iter(data)
-    if isinstance(data, dict):
+        whole = json_value(data, str(path))
+    except NotJson:
+        if _ARRAY.match(data):
+            raise  # a JSON array, not NDJSON: its own error is the clear one
+        return (item for _, item in json_lines(data, str(path)))
+    if isinstance(whole, list):
+        return iter(whole)
+    if isinstance(whole, dict):
         for key in ("assets", "value", "data"):
-            if isinstance(data.get(key), list):
-                return iter(data[key])
-        return iter([data])
-    raise InputError(f"{path}: expected a JSON array or object, found {type(data).__name__}")
-
-
-def _read_ndjson(path: Path, text: str) -> Iterator[Any]:
-    """Each line's object, parsed as it is reached (``text`` is not copied into lines)."""
-    for number, line in enumerate(_lines(text), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue  # blank lines and ``#`` comments (as in Forseti's CAI dumps)
-        yield parse(line, f"{path}: line {number}", Format.JSON)
-
-
-_LINE_END = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
-def _lines(text: str) -> Iterator[str]:
-    """``text.splitlines()``, one line at a time."""
-    start = 0
-    for end in _LINE_END.finditer(text):
-        yield text[start : end.start()]
-        start = end.end()
-    if start < len(text):
-        yield text[start:]
+            if isinstance(whole.get(key), list):
+                return iter(whole[key])
+        return iter([whole])
+    raise InputError(f"{path}: expected a JSON array or object, found {type(whole).__name__}")
 
 
 def _name_projects_by_id(items: list[Any], gcp: dict[str, list[Mapping[str, Any]]]) -> None:
@@ -248,10 +230,10 @@ def _name_projects_by_id(items: list[Any], gcp: dict[str, list[Mapping[str, Any]
         gcp[project].extend({**o, "resource": f"projects/{project}"} for o in moved)
 
 
-def _unflatten_az(item: Mapping[str, Any]) -> dict[str, Any]:
+def _unflatten_az(item: Mapping[str, Any]) -> Mapping[str, Any]:
     """ARM shape from the Azure CLI's flattened output (a no-op on ARM-shaped objects)."""
     if "properties" in item:
-        return dict(item)
+        return item
     top = {k: v for k, v in item.items() if k in ARM_TOP_LEVEL}
     props = {k: v for k, v in item.items() if k not in ARM_TOP_LEVEL}
     for child in AZ_CLI_CHILDREN:

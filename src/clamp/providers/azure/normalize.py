@@ -154,9 +154,45 @@ def _plural(props: Mapping[str, Any], singular: str, plural: str) -> list[str]:
     return values
 
 
+_RULES: dict[tuple[Any, ...], NetworkRule] = {}
+"""Rules already built, by the fields they are read from: ARM's six default rules are the
+same in every NSG, and NSGs made from one template share theirs (one object each)."""
+_RULE_FIELDS = (
+    "priority",
+    "direction",
+    "access",
+    "protocol",
+    "sourceAddressPrefix",
+    "destinationPortRange",
+)
+_LIST_FIELDS = ("sourceAddressPrefixes", "destinationPortRanges")
+_ASG_FIELDS = ("sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups")
+
+
 def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRule:
     """One NSG security rule (singular and plural fields both count)."""
     props = raw.get("properties", raw)
+    if any(props.get(f) for f in _ASG_FIELDS):
+        return _security_rule(raw, props, default)
+    get = props.get
+    try:
+        key = (
+            raw.get("name"),
+            default,
+            *(get(f) for f in _RULE_FIELDS),
+            *(tuple(get(f) or ()) for f in _LIST_FIELDS),
+        )
+        rule = _RULES.get(key)
+    except TypeError:  # a field of the wrong type: the full reading names it
+        return _security_rule(raw, props, default)
+    if rule is None:
+        if len(_RULES) >= 20_000:  # a bound for long-running processes
+            _RULES.clear()
+        rule = _RULES[key] = _security_rule(raw, props, default)
+    return rule
+
+
+def _security_rule(raw: Mapping[str, Any], props: Mapping[str, Any], default: bool) -> NetworkRule:
     ports = _plural(props, "destinationPortRange", "destinationPortRanges") or ["*"]
     protocol = str(props.get("protocol", "*")).lower()
     try:

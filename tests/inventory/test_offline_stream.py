@@ -1,0 +1,144 @@
+"""Export files read element by element: every layout gives the same resources and findings
+as one whole parse, and hostile files still get one clear line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clamp.checks import evaluate
+from clamp.config import Settings
+from clamp.errors import InputError
+from clamp.files import json_array_items
+from clamp.inventory.offline import load_offline
+
+SETTINGS = Settings(database_url="sqlite://")
+SUB = "00000000-0000-4000-8000-00000000beef"
+NET = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network"
+
+
+def _nsg(n: int, source: str) -> dict[str, Any]:
+    nsg = f"{NET}/networkSecurityGroups/nsg{n}"
+    rule = {
+        "name": "ssh",
+        "id": f"{nsg}/securityRules/ssh",
+        "properties": {
+            "priority": 100,
+            "direction": "Inbound",
+            "access": "Allow",
+            "protocol": "Tcp",
+            "sourceAddressPrefix": source,
+            "destinationPortRange": "22",
+            "description": 'brackets in strings do not nest: [[{{" ]}',
+        },
+    }
+    return {
+        "id": nsg,
+        "name": f"nsg{n}",
+        "type": "Microsoft.Network/networkSecurityGroups",
+        "properties": {"securityRules": [rule], "subnets": [], "networkInterfaces": []},
+    }
+
+
+ESTATE = [_nsg(n, "*" if n % 2 else "10.0.0.0/8") for n in range(6)]
+
+
+def _findings(path: Path) -> list[tuple[str, str, Any]]:
+    return sorted(
+        (f.check, f.resource, f.details) for f in evaluate(load_offline([path]), SETTINGS)
+    )
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda items: "[\n" + ",\n".join(json.dumps(i) for i in items) + "\n]\n",  # one per line
+        lambda items: json.dumps(items, indent=2),  # as az and gcloud print
+        lambda items: json.dumps(items, indent="\t") + "\r\n",
+        lambda items: "[\n" + ",\n".join(json.dumps(i, indent=1) for i in items) + "]",
+    ],
+)
+def test_streamed_layouts_give_the_findings_of_a_whole_parse(tmp_path: Path, layout: Any) -> None:
+    whole, streamed = tmp_path / "whole.json", tmp_path / "streamed.json"
+    whole.write_text(json.dumps(ESTATE))  # one line: parsed whole
+    streamed.write_text(layout(ESTATE))
+    assert json_array_items(whole.read_bytes(), "whole.json") is None
+    assert json_array_items(streamed.read_bytes(), "streamed.json") is not None
+
+    assert _findings(streamed) == _findings(whole)
+    assert len(_findings(whole)) == 3
+
+
+def test_an_element_with_inner_lines_at_the_same_indent_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    nsg, rule = ESTATE[1], json.dumps(ESTATE[1]["properties"]["securityRules"][0])
+    rules = json.dumps(nsg["properties"]["securityRules"])
+    inner = json.dumps(nsg).replace(rules, f"[\n{rule},\n{rule}]")  # lines at the same indent
+    path.write_text("[\n" + inner + ",\n" + json.dumps(ESTATE[3]) + "\n]")
+
+    assert len(load_offline([path])) == 2
+
+
+def test_a_streamed_element_nested_too_deep_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    deep = {
+        "id": f"{NET}/networkSecurityGroups/x",
+        "type": "t",
+        "k": json.loads("[" * 63 + "]" * 63),
+    }
+    fits = {
+        "id": f"{NET}/networkSecurityGroups/y",
+        "type": "t",
+        "k": json.loads("[" * 62 + "]" * 62),
+    }
+    path.write_text("[\n" + json.dumps(fits) + ",\n" + json.dumps(deep) + "\n]")
+
+    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+        load_offline([path])
+    path.write_text("[\n" + json.dumps(fits) + "\n]")
+    assert load_offline([path]) == []  # 64 levels with the array: read (type unknown)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[\n{"id": "/subscriptions/s/x", "type": "t"},\n{"id": oops}\n]',
+            "not valid JSON: .*line 3",
+        ),
+        (
+            '[\n{"id": "/subscriptions/s/x", "type": "t"},\n{"id": "/subscriptions/s/y"}\n',
+            "not valid JSON",
+        ),
+        ('[\n{"id": "/subscriptions/s/x"},\n{"id": "/subscriptions/s/y"}\n]]', "not valid JSON"),
+        ("[\n" + "[" * 2000, "not valid JSON|nested deeper"),
+        ('{"name": "x", "asset_type": "a"}\n{not json\n', "line 2: not valid JSON"),
+    ],
+)
+def test_malformed_exports_are_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+
+    with pytest.raises(InputError, match=message) as caught:
+        load_offline([path])
+    assert "\n" not in caught.value.message and str(path) in caught.value.message
+
+
+def test_elements_that_share_a_line_are_read_by_a_whole_parse(tmp_path: Path) -> None:
+    path = tmp_path / "shared-lines.json"
+    path.write_text("[\n" + json.dumps(ESTATE[1]) + ",  " + json.dumps(ESTATE[3]) + "\n]")
+
+    assert {r.name for r in load_offline([path])} == {"nsg1", "nsg3"}
+
+
+def test_a_document_nested_too_deep_is_refused_as_such_not_read_as_ndjson(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps({"value": json.loads("[" * 70 + "]" * 70)}, indent=2))
+
+    with pytest.raises(InputError, match="nested deeper than 64 levels"):
+        load_offline([path])
