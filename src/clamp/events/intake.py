@@ -50,6 +50,9 @@ class EventIntake:
         """The event-triggered rules, when the service sets them."""
         self.metrics = EventMetrics(store)
         self._record = GroupCommit(store.events.record_many)
+        self._accepted: dict[str, StoredEvent] = {}
+        """Events this process stored and has yet to process, so processing need not read
+        them back (one that is not here, after a restart or on a worker, is read)."""
         """Concurrent deliveries' events stored in one transaction (``clamp.store.group_commit``)."""
 
     def rejected(self) -> None:
@@ -70,6 +73,7 @@ class EventIntake:
             match intake:
                 case Intake.NEW:
                     self.metrics.received(event.event_time, received)
+                    self._accepted[event.id] = StoredEvent(event, received)
                     due.append(event.id)
                 case Intake.COMPLETES:
                     due.append(event.id)
@@ -85,7 +89,9 @@ class EventIntake:
     def process(self, event_id: str, covers: Sequence[str] = ()) -> str:
         """Re-read the event's resource, re-evaluate it and record its findings; the events
         of ``covers`` (received before, on the same resource) are done by that re-read."""
-        stored = self.store.events.get(event_id)
+        stored = self._accepted.pop(event_id, None) or self.store.events.get(event_id)
+        for other in covers:
+            self._accepted.pop(other, None)
         if stored is None:
             raise InputError(f"no event {event_id!r}")
         try:
