@@ -116,7 +116,7 @@ class Store:
         self._rules = RuleBook(self._reads, self._writes, self._audit)
         self._users = UserBook(self._reads, self._writes, self._audit)
         self._jobs = JobBook(self._reads, self._writes)
-        self._events = EventBook(self._reads, self._writes)
+        self._events = EventBook(self._reads, self._writes, writer(self.engine))
         self._notices = NoticeBook(self._reads, self._writes)
         self._flows = FlowBook(self._reads, self._writes)
 
