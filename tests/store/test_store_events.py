@@ -108,3 +108,17 @@ def test_a_failed_group_write_fails_its_callers_and_the_next_write_runs() -> Non
     with pytest.raises(RuntimeError, match="database gone"):
         commit(["a"])
     assert commit(["b"]) == ["b"]
+
+
+def test_the_events_a_re_read_covers_are_done_in_its_write(store: Store) -> None:
+    now = datetime.now(UTC)
+    store.events.record_many([(_event(f"gcp:insert:{n}"), now) for n in range(3)])
+
+    received = store.events.done(
+        "gcp:insert:0", now, "re-read n", covers=["gcp:insert:1", "gcp:insert:2"]
+    )
+
+    assert received == [now, now]
+    assert not store.events.pending()
+    shared = store.events.get("gcp:insert:2")
+    assert shared is not None and shared.result == "re-read with gcp:insert:0"

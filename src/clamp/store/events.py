@@ -244,12 +244,13 @@ def done_in(
     received: list[datetime] = []
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        shared = update(EventRow).where(EventRow.id.in_(chunk)).returning(EventRow.received)
+        shared = update(EventRow).where(EventRow.id.in_(chunk))
         values = {"processed": when, "result": f"re-read with {event_id}", "acted": None}
-        received += session.scalars(
+        session.execute(
             shared.values(**values, due=None, opened=None),
             execution_options={"synchronize_session": False},
-        )
+        )  # (no RETURNING: SQLite has it only since 3.35)
+        received += session.scalars(select(EventRow.received).where(EventRow.id.in_(chunk)))
     return received
 
 
