@@ -209,6 +209,16 @@ async def _drive(url: str, rate: float, seconds: float, targets: list[str]) -> d
     }
 
 
+def _cpu_seconds(process: Any) -> float | None:
+    """CPU time (user + system) a child process has used so far (Linux' /proc; None
+    elsewhere): the share of a loaded machine it got, unlike wall time."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -255,6 +265,7 @@ def main(argv: list[str]) -> None:
                 f"{len(quiet)} quiet ones, 1 in 100 deliveries twice; load "
                 f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
             )
+            before = [_cpu_seconds(p) for p in (service, sandbox)]
             driven = asyncio.run(_drive(url, args.rate, args.seconds, targets))
             store = Store.open(database)
             # wait while the service still makes progress (30 s without any: it is done)
@@ -264,7 +275,17 @@ def main(argv: list[str]) -> None:
                 now_left = len(store.events.pending())
                 if now_left < left:
                     left, quiet_since = now_left, time.monotonic()
+            after = [_cpu_seconds(p) for p in (service, sandbox)]
             _report(store, driven, exposed)
+            used = [
+                b - a for a, b in zip(before, after, strict=True) if a is not None and b is not None
+            ]
+            if len(used) == 2:
+                events = len(driven["sent"])
+                print(
+                    f"CPU: the service {used[0]:.1f} s ({used[0] * 1000 / events:.2f} ms an "
+                    f"event), the sandbox {used[1]:.1f} s; load {os.getloadavg()[0]:.2f}"
+                )
             store.close()
         finally:
             for process in (service, sandbox):
@@ -304,6 +325,8 @@ def _report(store: Store, driven: dict[str, Any], exposed: list[str]) -> None:
     ]
     print(f"receipt → action call issued ({len(acted)} events acted): {_pct(latency)}")
     print(f"receipt → findings updated (every event): {_pct(processing)}")
+    shared = sum(1 for e in processed if e.result.startswith("re-read with "))
+    print(f"re-reads: {len(processed) - shared} for {len(processed)} events (the rest shared one)")
     done = {e.event.id for e in processed}
     lost = sum(1 for i in driven["acked"] if f"azure:{i}" not in done)
     unanswered = len(sent) - len(driven["acked"])

@@ -37,12 +37,12 @@ def create_app(service: Service, *, secure_cookies: bool = False) -> FastAPI:
         https_only=secure_cookies,
     )
     problems.install(app)
+    app.include_router(events.router)
     api = APIRouter(prefix="/api/v1")
     for module in (findings, actions, jobs, response, admin, notify):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(oidc.router)
-    app.include_router(events.router)
     app.include_router(console)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

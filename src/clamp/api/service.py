@@ -184,8 +184,9 @@ class Service:
         due = self.events.accept(events)
         by_id = {e.id: e for e in events}
         for event_id in due:
-            key = self.waiting.add(by_id[event_id])
-            self._submit(self._process, key, event_id)
+            key, first = self.waiting.add(by_id[event_id])
+            if first:  # the others of its key wait for the re-read this one starts
+                self._submit(self._process, key, event_id)
         return len(due)
 
     def _process(self, key: str, event_id: str) -> str:

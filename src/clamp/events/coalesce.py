@@ -1,8 +1,9 @@
 """Events waiting for a worker, grouped by the resource their re-read reads: the first of a
 group to start re-reads it once for all of them, since every event in the group arrived
 before that re-read began (so it sees their changes). A burst of writes to one NSG — a
-deployment, a flapping rule — then costs one re-read, not one per event; events that
-arrive while the re-read runs wait for the next one. Only in memory: after a crash the
+deployment, a flapping rule — then costs one re-read, not one per event, and takes one
+worker (only the first of a group to wait is handed to one); events that arrive while the
+re-read runs wait for the next one. Only in memory: after a crash the
 events stored but not processed are processed one by one on start."""
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ class Coalescer:
         self._waiting: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def add(self, event: CloudEvent) -> str:
-        """Note that ``event`` waits; its key."""
+    def add(self, event: CloudEvent) -> tuple[str, bool]:
+        """Note that ``event`` waits; its key, and whether it is the first of its key to
+        wait (the others are served by the re-read that first one starts, so they need no
+        worker of their own)."""
         key = self.key(event)
         with self._lock:
-            self._waiting.setdefault(key, []).append(event.id)
-        return key
+            waiting = self._waiting.setdefault(key, [])
+            waiting.append(event.id)
+        return key, len(waiting) == 1
 
     def take(self, key: str, event_id: str) -> list[str] | None:
         """When ``event_id`` starts: the other events its re-read covers, or None when an

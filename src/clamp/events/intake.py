@@ -25,6 +25,7 @@ from clamp.providers.interface import CloudDriver
 from clamp.scanning import evaluate_checks
 from clamp.store import Store
 from clamp.store.events import Intake, StoredEvent
+from clamp.store.group_commit import GroupCommit
 from clamp.store.records import FindingsUpdate
 
 log = logging.getLogger("clamp.events")
@@ -48,6 +49,11 @@ class EventIntake:
         self.triggers: EventRules | None = None
         """The event-triggered rules, when the service sets them."""
         self.metrics = EventMetrics(store)
+        self._record = GroupCommit(store.events.record_many)
+        self._accepted: dict[str, StoredEvent] = {}
+        """Events this process stored and has yet to process, so processing need not read
+        them back (one that is not here, after a restart or on a worker, is read)."""
+        """Concurrent deliveries' events stored in one transaction (``clamp.store.group_commit``)."""
 
     def rejected(self) -> None:
         """Count a delivery refused as unauthenticated."""
@@ -62,10 +68,12 @@ class EventIntake:
         """Store each event (duplicates counted, not stored); the ids to process now."""
         received = _now()
         due = []
-        for event in events:
-            match self.store.events.record(event, received):
+        stored = self._record([(event, received) for event in events])
+        for event, intake in zip(events, stored, strict=True):
+            match intake:
                 case Intake.NEW:
                     self.metrics.received(event.event_time, received)
+                    self._accepted[event.id] = StoredEvent(event, received)
                     due.append(event.id)
                 case Intake.COMPLETES:
                     due.append(event.id)
@@ -81,15 +89,17 @@ class EventIntake:
     def process(self, event_id: str, covers: Sequence[str] = ()) -> str:
         """Re-read the event's resource, re-evaluate it and record its findings; the events
         of ``covers`` (received before, on the same resource) are done by that re-read."""
-        stored = self.store.events.get(event_id)
+        stored = self._accepted.pop(event_id, None) or self.store.events.get(event_id)
+        for other in covers:
+            self._accepted.pop(other, None)
         if stored is None:
             raise InputError(f"no event {event_id!r}")
         try:
-            result, opened, finished = self._refresh(stored.event)
+            result, opened, finished, covered = self._refresh(stored.event, covers)
         except ClampError as exc:
-            result, opened, finished = f"not evaluated: {exc}", (), None
+            result, opened, finished, covered = f"not evaluated: {exc}", (), None, []
         acted = due = None
-        if finished is not None:  # done with the findings, in the same write
+        if finished is not None:  # done with the findings (and covers), in the same write
             processed = finished
         else:
             processed = _now()
@@ -97,13 +107,12 @@ class EventIntake:
                 triggered = self.triggers.act(opened, stored.received)
                 result = "; ".join(filter(None, (result, triggered.note)))
                 acted, due = triggered.acted, triggered.due
-            self.store.events.done(event_id, processed, result, acted, due=due, opened=opened)
+            covered = self.store.events.done(
+                event_id, processed, result, acted, due=due, opened=opened, covers=covers
+            )
         self.metrics.handled(stored.received, processed, acted)
-        for other in covers:
-            covered = self.store.events.get(other)
-            if covered is not None:
-                self.store.events.done(other, processed, f"re-read with {event_id}")
-                self.metrics.handled(covered.received, processed, None)
+        for received in covered:
+            self.metrics.handled(received, processed, None)
         return result
 
     def due(self, now: datetime) -> list[StoredEvent]:
@@ -122,18 +131,21 @@ class EventIntake:
             self.metrics.action_latency.observe((triggered.acted - stored.received).total_seconds())
         return triggered.note
 
-    def _refresh(self, event: CloudEvent) -> tuple[str, tuple[str, ...], datetime | None]:
-        """What re-reading the event's resource did, the findings it opened, and when the
-        event was recorded as done with them (None: not yet, rules may run first)."""
+    def _refresh(
+        self, event: CloudEvent, covers: Sequence[str]
+    ) -> tuple[str, tuple[str, ...], datetime | None, list[datetime]]:
+        """What re-reading the event's resource did, the findings it opened, when the
+        event (and those of ``covers``) was recorded as done with them (None: not yet,
+        rules may run first), and when those covered were received."""
         driver = self.drivers(event.provider)
         resource = driver.evaluated_resource(event.resource)
         if resource is None:
-            return f"nothing Clamp evaluates: {event.resource}", (), None
+            return f"nothing Clamp evaluates: {event.resource}", (), None, []
         try:
             related = driver.read_related(resource)
         except ResourceNotFound:
             gone = self.store.record_findings([resource], [])
-            return f"{resource} is gone: {gone.resolved} finding(s) resolved", (), None
+            return f"{resource} is gone: {gone.resolved} finding(s) resolved", (), None, []
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
 
@@ -143,8 +155,10 @@ class EventIntake:
 
         # its tags (for rules scoped by them), its findings, and the event done when none
         # opened: one write
-        update, done = self.store.record_reread(related[0], findings, event.id, words)
-        return words(update), update.opened, done
+        update, done, covered = self.store.record_reread(
+            related[0], findings, event.id, words, covers
+        )
+        return words(update), update.opened, done, covered
 
     def pending(self) -> list[StoredEvent]:
         """Events stored but never processed (the service stopped in between)."""

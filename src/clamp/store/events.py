@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,8 @@ from clamp.store.event_tables import EventCounterRow, EventKeyRow, EventRow
 COUNTERS = ("received", "rejected", "duplicates", "ignored")
 RECENT = 10_000
 """Latency figures are taken over the newest events processed."""
+_IN_CHUNK = 500
+"""Keys looked up per statement (well under SQLite's limit on bound parameters)."""
 
 
 class Intake(StrEnum):
@@ -64,57 +66,86 @@ def _stored(row: EventRow) -> StoredEvent:
 class EventBook:
     """Events and counters in the store's database."""
 
-    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
+    def __init__(
+        self, reads: sessionmaker[Session], writes: sessionmaker[Session], engine: Engine
+    ) -> None:
         self._reads = reads
         self._writes = writes
+        self._engine = engine
+        """The writer engine, for the intake's Core statements."""
 
     def record(self, event: CloudEvent, received: datetime) -> Intake:
         """Store ``event`` unless one sharing a key is stored (then count a duplicate)."""
+        return self.record_many([(event, received)])[0]
+
+    def record_many(self, events: Sequence[tuple[CloudEvent, datetime]]) -> list[Intake]:
+        """Store each ``(event, received)`` like ``record``, all in one transaction (a
+        delivery's batch, or concurrent deliveries' events gathered by a group commit)."""
         try:
-            return self._record(event, received)
+            return self._record_many(events)
+        except IntegrityError:  # another process stored one of them meanwhile: one by one
+            return [self._record_alone(event, received) for event, received in events]
+
+    def _record_alone(self, event: CloudEvent, received: datetime) -> Intake:
+        try:
+            return self._record_many([(event, received)])[0]
         except IntegrityError:  # a concurrent delivery of the same event won
             self.count("duplicates")
             return Intake.DUPLICATE
 
-    def _record(self, event: CloudEvent, received: datetime) -> Intake:
-        with self._writes.begin() as session:
-            known = session.scalars(
-                select(EventKeyRow).where(EventKeyRow.key.in_(event.keys))
-            ).all()
-            if known:
-                row = session.get(EventRow, known[0].event)
-                have = {k.key for k in known}
-                session.add_all(
-                    EventKeyRow(key=k, event=known[0].event) for k in event.keys if k not in have
-                )
-                _bump(session, "duplicates")
-                if row is not None and event.final and not row.final:
-                    row.final, row.processed, row.result = True, None, ""
-                    return Intake.COMPLETES
-                return Intake.DUPLICATE
-            session.add(
-                EventRow(
-                    id=event.id,
-                    provider=event.provider.value,
-                    resource=event.resource,
-                    kind=event.kind.value,
-                    type=event.type[:256],
-                    final=event.final,
-                    event_time=event.event_time,
-                    received=received,
-                    processed=None,
-                    acted=None,
-                    result="",
-                )
-            )
-            session.add_all(EventKeyRow(key=k, event=event.id) for k in dict.fromkeys(event.keys))
-            _bump(session, "received")
-            return Intake.NEW
+    def _record_many(self, events: Sequence[tuple[CloudEvent, datetime]]) -> list[Intake]:
+        """A few statements however many events: the keys looked up at once, the new rows
+        inserted in bulk, the counters bumped once — in Core, no ORM session (the intake
+        path: its unit of work cost as much as the statements)."""
+        wanted = list({k for event, _ in events for k in event.keys})
+        with self._engine.begin() as session:
+            owner: dict[str, str] = {}  # key -> the stored event holding it
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                query = select(EventKeyRow.key, EventKeyRow.event).where(EventKeyRow.key.in_(chunk))
+                owner.update((key, held) for key, held in session.execute(query))
+            final = _finals(session, set(owner.values()))
+            rows: dict[str, dict[str, object]] = {}
+            keys: list[dict[str, str]] = []
+            completed: set[str] = set()
+            outcomes = []
+            for event, received in events:
+                held = next((owner[k] for k in event.keys if k in owner), None)
+                if held is None:
+                    held = event.id
+                    rows[held] = _row(event, received)
+                    final[held] = event.final
+                    outcomes.append(Intake.NEW)
+                elif event.final and not final.get(held, True):
+                    final[held] = True
+                    if held in rows:
+                        rows[held].update(final=True)
+                    else:
+                        completed.add(held)
+                    outcomes.append(Intake.COMPLETES)
+                else:
+                    outcomes.append(Intake.DUPLICATE)
+                for key in dict.fromkeys(event.keys):
+                    if key not in owner:
+                        owner[key] = held
+                        keys.append({"key": key, "event": held})
+            if rows:
+                session.execute(insert(EventRow), list(rows.values()))
+            if keys:
+                session.execute(insert(EventKeyRow), keys)
+            if completed:
+                reopen = update(EventRow).where(EventRow.id.in_(completed))
+                session.execute(reopen.values(final=True, processed=None, result=""))
+            if rows:
+                _add(session, "received", len(rows))
+            if len(events) > len(rows):
+                _add(session, "duplicates", len(events) - len(rows))
+            return outcomes
 
     def count(self, name: str, n: int = 1) -> None:
         """Add ``n`` to one of ``COUNTERS``."""
-        with self._writes.begin() as session:
-            _bump(session, name, n)
+        with self._engine.begin() as connection:
+            _add(connection, name, n)
 
     def get(self, event_id: str) -> StoredEvent | None:
         """One stored event."""
@@ -137,12 +168,16 @@ class EventBook:
         *,
         due: datetime | None = None,
         opened: Sequence[str] = (),
-    ) -> None:
+        covers: Sequence[str] = (),
+    ) -> list[datetime]:
         """Record that an event was processed, what came of it, when its first action call
         was issued, and — while rules with an enforcement delay wait — when they are due
-        and the findings they are to act on."""
+        and the findings they are to act on; and the events of ``covers`` as done by its
+        re-read. When each of those was received."""
         with self._writes.begin() as session:
-            done_in(session, event_id, when, result, acted, due=due, opened=opened)
+            return done_in(
+                session, event_id, when, result, acted, due=due, opened=opened, covers=covers
+            )
 
     def waited(
         self, event_id: str, note: str, acted: datetime | None, due: datetime | None
@@ -195,17 +230,59 @@ def done_in(
     *,
     due: datetime | None = None,
     opened: Sequence[str] = (),
-) -> None:
-    """``EventBook.done`` inside the caller's write transaction."""
-    row = session.get(EventRow, event_id)
-    if row is not None:
-        row.processed, row.result, row.acted = when, result, acted
-        row.due, row.opened = due, json.dumps(list(opened)) if due else None
+    covers: Sequence[str] = (),
+) -> list[datetime]:
+    """``EventBook.done`` inside the caller's write transaction: an ``UPDATE`` for the
+    event, one for those it covers (however many)."""
+    kept = json.dumps(list(opened)) if due else None
+    done = update(EventRow).where(EventRow.id == event_id)
+    session.execute(
+        done.values(processed=when, result=result, acted=acted, due=due, opened=kept),
+        execution_options={"synchronize_session": False},
+    )
+    ids = [i for i in dict.fromkeys(covers) if i != event_id]
+    received: list[datetime] = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        shared = update(EventRow).where(EventRow.id.in_(chunk))
+        values = {"processed": when, "result": f"re-read with {event_id}", "acted": None}
+        session.execute(
+            shared.values(**values, due=None, opened=None),
+            execution_options={"synchronize_session": False},
+        )  # (no RETURNING: SQLite has it only since 3.35)
+        received += session.scalars(select(EventRow.received).where(EventRow.id.in_(chunk)))
+    return received
 
 
-def _bump(session: Session, name: str, n: int = 1) -> None:
-    row = session.get(EventCounterRow, name)
-    if row is None:
-        session.add(EventCounterRow(name=name, value=n))
-    else:
-        row.value += n
+def _row(event: CloudEvent, received: datetime) -> dict[str, object]:
+    return {
+        "id": event.id,
+        "provider": event.provider.value,
+        "resource": event.resource,
+        "kind": event.kind.value,
+        "type": event.type[:256],
+        "final": event.final,
+        "event_time": event.event_time,
+        "received": received,
+        "processed": None,
+        "acted": None,
+        "result": "",
+        "due": None,
+        "opened": None,
+    }
+
+
+def _finals(session: Connection, ids: set[str]) -> dict[str, bool]:
+    """Whether each stored event of ``ids`` is final (its operation done)."""
+    if not ids:
+        return {}
+    query = select(EventRow.id, EventRow.final).where(EventRow.id.in_(ids))
+    return {event_id: final for event_id, final in session.execute(query)}
+
+
+def _add(connection: Connection, name: str, n: int) -> None:
+    """Add ``n`` to the counter ``name`` (made at its first use)."""
+    counter = EventCounterRow
+    bump = update(counter).where(counter.name == name).values(value=counter.value + n)
+    if connection.execute(bump).rowcount == 0:
+        connection.execute(insert(counter).values(name=name, value=n))

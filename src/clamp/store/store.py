@@ -181,7 +181,7 @@ class Store:
         """Cloud change events received, and the delivery counters."""
         from clamp.store.events import EventBook
 
-        return EventBook(self._reads, self._writes)
+        return EventBook(self._reads, self._writes, writer(self.engine))
 
     @property
     def notices(self) -> NoticeBook:
@@ -285,21 +285,24 @@ class Store:
         findings: Sequence[Finding],
         event_id: str,
         result: Callable[[FindingsUpdate], str],
-    ) -> tuple[FindingsUpdate, datetime | None]:
+        covers: Sequence[str] = (),
+    ) -> tuple[FindingsUpdate, datetime | None, list[datetime]]:
         """Record what an event's re-read of ``resource`` found, in one write: its tags
         in the inventory (``RuleBook.record_resource``), its findings (``record_findings``)
         and — when they opened none, so no rule is to run on them — the event as done
-        with ``result(update)``. The update, and when the event was done (None: not yet)."""
+        with ``result(update)``, with the events of ``covers`` its re-read served. The
+        update, when the event was done (None: not yet), and when those it covered were
+        received."""
         from clamp.store.events import done_in
 
         with self._writes.begin() as session:
             update = _found_on(session, [resource.id], findings, _now())
             self.rules.record_resource_in(session, resource)
-            done = None
+            done, covered = None, []
             if not update.opened:
                 done = _now()
-                done_in(session, event_id, done, result(update))
-        return update, done
+                covered = done_in(session, event_id, done, result(update), covers=covers)
+        return update, done, covered
 
     def findings(
         self,
