@@ -15,9 +15,17 @@ from typing import Any
 
 from clamp.model import Resource, ResourceType
 from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.normalize_admin import ENVELOPE
 from clamp.providers.gcp.normalize import compute_ref, resources_from_compute
+from clamp.providers.gcp.normalize_layers import EFFECTIVE_KIND
 
 IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
+LAYERS_KEPT: dict[str, str] = {
+    ResourceType.GCP_NETWORK: EFFECTIVE_KIND,
+    ResourceType.AZURE_VNET: ENVELOPE,
+}
+"""The key under which a network's or VNet's ``raw`` keeps the layers read with it (the
+effective firewall policies, the effective security admin rules): not an API field."""
 AZURE_DATABASES = frozenset(
     {
         ResourceType.AZURE_SQL_SERVER,
@@ -50,7 +58,17 @@ def api_objects(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, An
             *(raw.get("configurations") or []),
         )
         return [dict(o) for o in parts if o]
+    if resource_type in LAYERS_KEPT:
+        return [{k: v for k, v in raw.items() if k != LAYERS_KEPT[resource_type]}]
     return [dict(raw)]
+
+
+def layer_envelopes(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The layers a network or VNet was judged with, as the envelope its normalizer reads
+    (none when they were not read, or for other resources)."""
+    key = LAYERS_KEPT.get(resource_type)
+    envelope = raw.get(key) if key else None
+    return [dict(envelope)] if isinstance(envelope, Mapping) else []
 
 
 def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | None:

@@ -49,6 +49,11 @@ def _type(obj: Mapping[str, Any]) -> str:
     return str(obj.get("type", "")).lower()
 
 
+def is_admin_part(obj: Mapping[str, Any]) -> bool:
+    """A network group member, a rule collection or an admin rule."""
+    return _type(obj) in ADMIN_TYPES
+
+
 def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return obj.get("properties") or {}
 
@@ -96,7 +101,7 @@ def effective_admin_envelopes(objects: Iterable[Mapping[str, Any]]) -> Objects:
     """One envelope per VNet with the admin rules in effect on it, when the objects hold
     any network manager part (none otherwise: the NSGs decide alone)."""
     objects = list(objects)
-    if not any(_type(o) in ADMIN_TYPES for o in objects):
+    if not any(is_admin_part(o) for o in objects):
         return []
     deployed = _deployed(o for o in objects if is_deployment_status(o))
     descriptions = {

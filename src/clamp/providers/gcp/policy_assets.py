@@ -48,6 +48,11 @@ def is_hierarchical(policy: Mapping[str, Any]) -> bool:
     return str(policy.get("parent", "")).startswith(("organizations/", "folders/"))
 
 
+def has_policies(objects: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether ``objects`` (one project's) hold a firewall policy of any kind."""
+    return any(o.get("kind") == POLICY_KIND for o in objects)
+
+
 def hierarchical_for(ancestors: Sequence[str], policies: Iterable[Mapping[str, Any]]) -> Objects:
     """The hierarchical policies that apply to a project with CAI ``ancestors``, the
     organization's first, then each folder's down to the project."""
