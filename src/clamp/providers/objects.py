@@ -10,14 +10,16 @@ knowledge, so they live here and nowhere above the providers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clamp.model import Resource, ResourceType
+from clamp.model import Provider, Resource, ResourceType
+from clamp.providers.azure.admin_assets import admin_parts_of
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.azure.normalize_admin import ENVELOPE
 from clamp.providers.gcp.normalize import compute_ref, resources_from_compute
 from clamp.providers.gcp.normalize_layers import EFFECTIVE_KIND
+from clamp.providers.gcp.policy_assets import policies_of
 
 IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
 LAYERS_KEPT: dict[str, str] = {
@@ -69,6 +71,19 @@ def layer_envelopes(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str
     key = LAYERS_KEPT.get(resource_type)
     envelope = raw.get(key) if key else None
     return [dict(envelope)] if isinstance(envelope, Mapping) else []
+
+
+def layer_parts(
+    provider: Provider, envelopes: Sequence[Mapping[str, Any]], organization: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The objects one scope's stored layers (``layer_envelopes``) were read from, as far
+    as they tell, to seed a sandbox: the scope's own (a project's network firewall
+    policies, a subscription's network manager parts) and the organization's (Google's
+    hierarchical policies, hung from ``organization``)."""
+    if provider == Provider.AZURE:
+        return [dict(o) for o in admin_parts_of(envelopes)], []
+    local, hierarchy = policies_of(envelopes, organization)
+    return [dict(o) for o in local], [dict(o) for o in hierarchy]
 
 
 def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | None:
