@@ -37,7 +37,7 @@ from clamp.model import (
 from clamp.ports import intersect, subtract
 from clamp.providers.azure.normalize_admin import admin_rule
 from clamp.providers.ingress import Keep, RuleFix
-from clamp.providers.layer_changes import LayerChanges, OpeningRule
+from clamp.providers.layer_changes import LayerChanges, OpeningRule, free_beside
 
 ADMIN_RULE_TYPE = ChangeType.AZURE_ADMIN_RULE
 WRITE = "AdminRulesOperations.create_or_update + NetworkManagerCommitsOperations.begin_post"
@@ -140,12 +140,8 @@ class AzureAdminRuleChanges(LayerChanges):
                 for (_, priority), other in resource.facets.get("admin_rules_raw", {}).items()
                 if str(other.get("id", "")).lower().rsplit("/rules/", 1)[0] == collection
             }
-            free = [
-                p
-                for p in (rule.priority + 1, rule.priority - 1)
-                if p not in taken and 1 <= p <= LOWEST
-            ]
-            if not free:
+            free = free_beside(rule.priority, taken, 1, LOWEST)
+            if free is None:
                 raise PlanRefused(
                     f"{label} also opens ports {_ports(rest)}, and priorities "
                     f"{rule.priority - 1} and {rule.priority + 1} of its collection are taken, "
@@ -157,7 +153,7 @@ class AzureAdminRuleChanges(LayerChanges):
             added = copy.deepcopy(before)
             added["id"] = f"{str(raw['id']).rsplit('/rules/', 1)[0]}/rules/{name}"
             added["properties"].update(
-                priority=free[0],
+                priority=free,
                 destinationPortRanges=[str(p) for p in closed],
                 sources=[
                     dict(by_text.get(t) or {"addressPrefix": t, "addressPrefixType": "IPPrefix"})
@@ -169,7 +165,7 @@ class AzureAdminRuleChanges(LayerChanges):
             changes.append(
                 Change(ChangeOp.CREATE, added["id"], ADMIN_RULE_TYPE, None, added, WRITE)
             )
-            how += f"; new rule {name} (priority {free[0]}) admits {', '.join(kept)} to them"
+            how += f"; new rule {name} (priority {free}) admits {', '.join(kept)} to them"
         changes.append(
             Change(ChangeOp.UPDATE, str(raw["id"]), ADMIN_RULE_TYPE, before, patched, WRITE)
         )
