@@ -32,7 +32,7 @@ from clamp.inventory.offline import read_offline
 from clamp.model import Finding, Provider, Resource
 from clamp.providers.interface import CloudDriver, ScopeOutcome
 from clamp.providers.limits import CallCounts
-from clamp.providers.objects import api_objects
+from clamp.providers.objects import api_objects, layer_envelopes
 from clamp.store import ScanSummary
 
 if TYPE_CHECKING:
@@ -264,7 +264,12 @@ def scan_files(
     joined = [item for item in stored if (item.provider, item.scope) in scopes or item.id in fresh]
     for item in joined:
         scope = fresh.get(item.id, item.scope)  # a part filed elsewhere joins its resource
-        objects.keep(item.provider, scope, api_objects(item.type, item.raw))
+        objects.keep(
+            item.provider,
+            scope,
+            api_objects(item.type, item.raw),
+            layer_envelopes(item.type, item.raw),
+        )
     if joined:  # normalized again with what the store adds (what the files give wins)
         resources = objects.resources()
     names = ", ".join(p.name for p in paths)

@@ -15,7 +15,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.mgmt.network.models import AdminRule, NetworkManagerCommit
 
 from clamp.errors import ConflictError, PlanRefused
-from clamp.model import ActionStatus, Provider
+from clamp.model import ActionStatus, ChangeOp, Provider
 from clamp.providers.azure.clients import AzureClients
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
@@ -69,6 +69,99 @@ def test_the_admin_rule_is_narrowed_committed_verified_and_undone(demo: Rig) -> 
     assert _effective_sources(demo) == ["Internet"]
     demo.scan()
     assert demo.finding(Provider.AZURE, CHECK, "demo-vnet")  # open again after the undo
+
+
+def _effective(rig: Rig) -> dict[str, dict[str, Any]]:
+    """The admin rules in effect on demo-vnet, by name: sources and ports."""
+    network = AzureClients(rig.settings).network(SUB)
+    page = network.list_network_manager_effective_security_admin_rules(
+        "clamp-demo", "demo-vnet", {"skipToken": None}
+    )
+    return {
+        str(r.id).rsplit("/", 1)[-1]: {
+            "sources": [s.address_prefix for s in r.sources or []],
+            "ports": list(r.destination_port_ranges or []),
+            "priority": r.priority,
+        }
+        for r in page.value or []
+    }
+
+
+def _deploy_ports(rig: Rig, ports: list[str]) -> None:
+    """The admin rule's ports set (``create_or_update``) and its configuration committed."""
+    network = AzureClients(rig.settings).network(SUB)
+    args = ("clamp-demo", "demo-avnm", "platform-baseline", "vendor-access", "always-allow-winrm")
+    current = network.admin_rules.get(*args).as_dict()
+    properties = {**current["properties"], "destinationPortRanges": ports}
+    network.admin_rules.create_or_update(
+        *args, AdminRule({"kind": "Custom", "properties": properties})
+    )
+    [status] = network.network_manager_deployment_status.list(
+        "clamp-demo", "demo-avnm", {"deploymentTypes": ["SecurityAdmin"]}
+    ).value
+    commit = NetworkManagerCommit(
+        target_locations=[status.region], configuration_ids=[CONFIG], commit_type="SecurityAdmin"
+    )
+    network.network_manager_commits.begin_post("clamp-demo", "demo-avnm", commit).result()
+    rig.scan()
+
+
+@pytest.fixture
+def also_https(demo: Rig) -> Iterator[None]:
+    """The admin rule AlwaysAllows 443 from the internet too (a port that must stay open)."""
+    _deploy_ports(demo, ["5985-5986", "443"])
+    yield
+    _deploy_ports(demo, ["5985-5986"])
+
+
+@pytest.mark.usefixtures("also_https")
+def test_a_rule_that_also_opens_other_ports_is_split_verified_and_undone(demo: Rig) -> None:
+    finding = demo.finding(Provider.AZURE, CHECK, "demo-vnet").finding
+    plan = demo.engine.plan(finding.id, params={"allow": ["198.51.100.0/24"]})
+
+    added, narrowed = plan.changes
+    assert (added.op, narrowed.op) == (ChangeOp.CREATE, ChangeOp.UPDATE)
+    assert added.target == f"{RULE}-restricted" and narrowed.target == RULE
+    assert (
+        "split" in plan.summary and "always-allow-winrm-restricted (priority 101)" in plan.summary
+    )
+    record = demo.engine.apply(plan, actor="tester")
+
+    assert record.status == ActionStatus.VERIFIED
+    effective = _effective(demo)
+    # 443 stays open to the internet exactly as before; WinRM only from the kept network
+    assert effective["always-allow-winrm"] == {
+        "sources": ["Internet"],
+        "ports": ["443"],
+        "priority": 100,
+    }
+    assert effective["always-allow-winrm-restricted"] == {
+        "sources": ["198.51.100.0/24"],
+        "ports": ["5985-5986"],
+        "priority": 101,
+    }
+
+    demo.engine.undo(record.id, actor="tester")
+    effective = _effective(demo)
+    assert "always-allow-winrm-restricted" not in effective
+    assert effective["always-allow-winrm"]["ports"] == ["5985-5986", "443"]
+    assert not any(o["id"] == f"{RULE}-restricted" for o in demo.state()["azure"][SUB])
+    demo.scan()
+    assert demo.finding(Provider.AZURE, CHECK, "demo-vnet")  # open again after the undo
+
+
+@pytest.mark.usefixtures("also_https")
+def test_a_split_without_a_kept_source_only_drops_the_sensitive_ports(demo: Rig) -> None:
+    finding = demo.finding(Provider.AZURE, CHECK, "demo-vnet").finding
+    plan = demo.engine.plan(finding.id)
+
+    [change] = plan.changes
+    record = demo.engine.apply(plan, actor="tester")
+
+    assert change.op == ChangeOp.UPDATE and record.status == ActionStatus.VERIFIED
+    assert _effective(demo)["always-allow-winrm"]["ports"] == ["443"]
+    demo.engine.undo(record.id, actor="tester")
+    assert _effective(demo)["always-allow-winrm"]["ports"] == ["5985-5986", "443"]
 
 
 def test_a_rule_whose_only_source_is_the_internet_needs_allow(demo: Rig) -> None:

@@ -297,10 +297,51 @@ def test_restrict_ingress_refuses_an_admin_rule_with_only_the_internet_and_no_al
         _admin_plan(admin_rule("rdp", 10, ["3389"], "AlwaysAllow"))
 
 
-def test_restrict_ingress_refuses_an_admin_rule_that_also_opens_other_ports() -> None:
-    with pytest.raises(PlanRefused, match="also opens other ports"):
+def test_restrict_ingress_splits_an_admin_rule_that_also_opens_other_ports() -> None:
+    plan = _admin_plan(
+        admin_rule("rdp-web", 10, ["3389", "443"], "AlwaysAllow"), allow=["192.0.2.0/24"]
+    )
+
+    added, narrowed = plan.changes
+    assert added.after is not None and narrowed.after is not None
+    # the rule keeps 443 for everyone it admitted; RDP only from the allowed network
+    assert narrowed.target == f"{MANAGER}/rdp-web"
+    assert narrowed.after["properties"]["destinationPortRanges"] == ["443"]
+    assert narrowed.after["properties"]["sources"][0]["addressPrefix"] == "Internet"
+    assert added.target == f"{MANAGER}/rdp-web-restricted"
+    assert added.after["properties"] | {"sources": None} == narrowed.after["properties"] | {
+        "sources": None,
+        "priority": 11,
+        "destinationPortRanges": ["3389"],
+    }
+    assert added.after["properties"]["sources"] == [
+        {"addressPrefix": "192.0.2.0/24", "addressPrefixType": "IPPrefix"}
+    ]
+
+
+def test_an_admin_rule_split_takes_the_free_priority_beside_it_or_is_refused() -> None:
+    rule = admin_rule("rdp-web", 10, ["3389", "443"], "AlwaysAllow")
+    above, below = (admin_rule(n, p, ["80"], "Allow") for n, p in (("a", 11), ("b", 9)))
+    objects = [vnet(), nsg(), nic("vm1"), effective(rule, above)]
+    [finding] = [f for f in scan(objects) if f.check == "exposed-admin-port"]
+    settings = Settings(database_url="sqlite://")
+    for around, priority in (([above], 9), ([above, below], None)):
+        objects[-1] = effective(rule, *around)
+        [resource] = [r for r in resources_from_arm(objects, SUB) if r.id == finding.resource]
+        params = {"allow": ["192.0.2.0/24"]}
+        if priority is None:
+            with pytest.raises(PlanRefused, match="priorities 9 and 11 of its collection"):
+                RestrictIngress().plan(finding, resource, params, settings)
+        else:
+            added = RestrictIngress().plan(finding, resource, params, settings).changes[0].after
+            assert added is not None and added["properties"]["priority"] == priority
+
+
+def test_an_admin_rule_for_every_protocol_is_not_split() -> None:
+    with pytest.raises(PlanRefused, match="cannot be split by port"):
         _admin_plan(
-            admin_rule("rdp-web", 10, ["3389", "443"], "AlwaysAllow"), allow=["192.0.2.0/24"]
+            admin_rule("rdp-web", 10, ["3389", "443"], "AlwaysAllow", protocol="Any"),
+            allow=["192.0.2.0/24"],
         )
 
 

@@ -125,6 +125,39 @@ def test_rehearse_reports_the_would_be_changes_and_changes_nothing(
     assert json.loads(clamp(env, "actions", "--format", "json").stdout) == []
 
 
+LAYER_RULES = """
+rules:
+  - name: close-every-open-port
+    match: {check: [exposed-admin-port, exposed-database-port]}
+    action: restrict_ingress
+    params: {allow: [10.0.0.0/8]}
+    mode: auto
+    backlog: true
+    limits: {max_actions_per_run: 50, max_actions_per_hour: 500}
+"""
+
+
+def test_a_fix_on_a_policy_layer_rehearses_as_it_runs(env: dict[str, str], tmp_path: Path) -> None:
+    assert clamp(env, "scan").exit_code == 0
+    before = clamp(env, "sandbox", "state").stdout
+    rules = tmp_path / "layers.yaml"
+    rules.write_text(LAYER_RULES)
+
+    rehearsed = clamp(env, "rules", "rehearse", str(rules), "--format", "json")
+    assert clamp(env, "sandbox", "state").stdout == before
+    ran = clamp(env, "rules", "run", "--file", str(rules), "--format", "json")
+
+    assert rehearsed.exit_code == 0, rehearsed.output
+    outcomes = [
+        {a["resource"]: a["outcome"] for a in json.loads(result.stdout)["actions"]}
+        for result in (rehearsed, ran)
+    ]
+    assert outcomes[0] == outcomes[1]
+    # the network firewall policy's rule and the security admin rule: fixed in both
+    layered = {r: o for r, o in outcomes[0].items() if r.endswith(("/prod-vpc", "/demo-vnet"))}
+    assert list(layered.values()) == ["applied", "applied"], outcomes[0]
+
+
 def test_an_approve_mode_rule_queues_and_the_approval_applies_the_plan(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -142,3 +142,40 @@ def test_without_the_policy_layers_the_nsgs_and_vpc_rules_decide_alone(
     assert ("exposed-admin-port", TELNET) in found  # the organization's deny is not known
     assert ("exposed-admin-port", PROD_VPC) not in found
     assert ("exposed-admin-port", VNET) not in found  # no admin rule known on the VNet
+
+
+def _only(source: Path, target: Path, keep: Any) -> Path:
+    """The items of an NDJSON or JSON-array export that ``keep`` accepts, in ``target``."""
+    text = source.read_text()
+    if source.suffix == ".ndjson":
+        items = [json.loads(line) for line in text.splitlines() if line.strip()]
+        target.write_text("".join(json.dumps(i) + "\n" for i in items if keep(i)))
+    else:
+        target.write_text(json.dumps([i for i in json.loads(text) if keep(i)]))
+    return target
+
+
+def test_a_later_import_of_only_iam_policies_and_storage_keeps_the_layers(
+    scanned: tuple[Sandbox, Path],
+) -> None:
+    sandbox, tmp = scanned
+    env = _env(sandbox, tmp / "merged.db")
+    export = _export(sandbox, tmp / "full")
+    _clamp(env, "scan", "--input", str(export))
+    before = _findings(env)
+    later = tmp / "later"  # the same scopes, without a network, firewall or policy
+    later.mkdir()
+    stored = ("storage.googleapis.com/Bucket", "cloudresourcemanager.googleapis.com/Project")
+    _only(export / "resources.ndjson", later / "buckets.ndjson", lambda a: a["assetType"] in stored)
+    _only(export / "iam.ndjson", later / "iam.ndjson", lambda a: True)
+    _only(export / "azure.json", later / "storage.json", lambda o: "/Microsoft.Storage/" in o["id"])
+
+    _clamp(env, "scan", "--input", str(later))
+
+    # the networks and VNets stored by the first import are judged with its layers again:
+    # the organization's Telnet deny still holds, the network policy and the admin rule
+    # still open their ports
+    assert _findings(env) == before
+    assert ("exposed-admin-port", TELNET) not in before
+    assert ("exposed-admin-port", PROD_VPC) in before
+    assert ("exposed-admin-port", VNET) in before

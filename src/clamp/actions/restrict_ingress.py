@@ -58,6 +58,8 @@ class RestrictIngress(Intent):
             # a security admin rule of Virtual Network Manager (actions/layer_fix.py)
             "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/read",
             "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/write",
+            # undoing a split deletes the admin rule it added
+            "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules/delete",
             "Microsoft.Network/networkManagers/listDeploymentStatus/action",
             "Microsoft.Network/networkManagers/commit/action",
         ),

@@ -20,8 +20,15 @@ from clamp.automation.rules import Rule
 from clamp.automation.runner import Report, RuleRunner
 from clamp.config import Settings
 from clamp.errors import InputError
+from clamp.model import Provider
 from clamp.providers.factory import driver_factory
-from clamp.providers.objects import api_objects, directory_of, object_key
+from clamp.providers.objects import (
+    api_objects,
+    directory_of,
+    layer_envelopes,
+    layer_parts,
+    object_key,
+)
 from clamp.store.records import InventoryItem
 
 if TYPE_CHECKING:
@@ -34,8 +41,11 @@ def scenario_from_inventory(items: Iterable[InventoryItem]) -> dict[str, Any]:
     """A sandbox scenario holding the raw objects of every inventoried resource, and the
     identity-plane directories (an Entra tenant's Graph objects, a Google customer's
     policies) so that password-policy rules rehearse as they would run."""
+    from clamp.sandbox.gcp_policies import ORGANIZATION  # every sandbox project's parent
+
     clouds: dict[str, dict[str, dict[str, Any]]] = {"azure": {}, "gcp": {}}
     directories: dict[str, dict[str, Any]] = {"entra": {}, "cloudidentity": {}}
+    layers: dict[tuple[Provider, str], list[dict[str, Any]]] = {}
     for item in items:
         directory = directory_of(item.id, item.type, item.raw)
         if directory is not None:
@@ -45,9 +55,23 @@ def scenario_from_inventory(items: Iterable[InventoryItem]) -> dict[str, Any]:
         objects = clouds[item.provider.value].setdefault(item.scope, {})
         for obj in api_objects(item.type, item.raw):
             objects.setdefault(object_key(obj), obj)
+        layers.setdefault((item.provider, item.scope), []).extend(
+            layer_envelopes(item.type, item.raw)
+        )
+    # the layers the networks and VNets were judged with: the policies and admin rules
+    # they came from, so that a fix on a layer rehearses as it runs
+    hierarchy: dict[str, dict[str, Any]] = {}
+    for (provider, scope), envelopes in layers.items():
+        local, above = layer_parts(provider, envelopes, ORGANIZATION)
+        objects = clouds[provider.value][scope]
+        for obj in local:
+            objects.setdefault(object_key(obj), obj)
+        hierarchy.update((str(p["name"]), p) for p in above if str(p["name"]) not in hierarchy)
+    organizations = {"gcp_organizations": {ORGANIZATION: list(hierarchy.values())}}
     return {
         **{c: {s: list(o.values()) for s, o in scopes.items()} for c, scopes in clouds.items()},
         **{section: found for section, found in directories.items() if found},
+        **(organizations if hierarchy else {}),
     }
 
 

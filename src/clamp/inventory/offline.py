@@ -20,7 +20,8 @@ export as a live scan has Azure and Compute resolve them: Virtual Network Manage
 security admin rules (``admin_assets``); ``compute.googleapis.com/FirewallPolicy`` assets
 give each network its hierarchical policies (by the project's ``ancestors``) and its global
 and regional network policies (``policy_assets``). An export without them is judged on the
-NSGs and VPC rules alone.
+NSGs and VPC rules alone, or, merged with stored networks and VNets, on the layers those
+were judged with before (an import of IAM policies alone keeps them).
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ from clamp.bulk import paused_gc
 from clamp.errors import InputError, NotJson
 from clamp.files import LARGE, json_array_items, json_lines, json_value, read_utf8
 from clamp.model import Provider, Resource
-from clamp.providers.azure.admin_assets import effective_admin_envelopes, is_deployment_status
+from clamp.providers.azure.admin_assets import (
+    effective_admin_envelopes,
+    is_admin_part,
+    is_deployment_status,
+)
 from clamp.providers.azure.normalize import ARM_TOP_LEVEL, resources_from_arm
 from clamp.providers.gcp.assets import (
     POLICY_TYPE,
@@ -50,6 +55,7 @@ from clamp.providers.gcp.normalize import resources_from_compute
 from clamp.providers.gcp.policy_assets import (
     HIERARCHY_SCOPE,
     effective_envelopes,
+    has_policies,
     hierarchical_for,
 )
 from clamp.providers.objects import object_key
@@ -71,13 +77,28 @@ class OfflineObjects:
     where: str = ""
     gcp_policies: bool = False
     """The files held firewall policies: each network's layers are resolved from them."""
+    azure_admin: bool = False
+    """The files held Virtual Network Manager parts: each VNet's admin rules come from them."""
+    gcp_layers: dict[str, list[Mapping[str, Any]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    azure_layers: list[Mapping[str, Any]] = field(default_factory=list)
+    """The layers earlier imports or scans judged their networks and VNets with (Google's
+    by project): in force where the files give no layers of their own."""
 
-    def keep(self, provider: Provider, scope: str, objects: Iterable[Mapping[str, Any]]) -> None:
+    def keep(
+        self,
+        provider: Provider,
+        scope: str,
+        objects: Iterable[Mapping[str, Any]],
+        layers: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
         """Add the objects an earlier import or scan saw, unless the files give them anew
-        (what the files say wins)."""
+        (what the files say wins), and the layers it judged them with."""
         given = self.azure if provider == Provider.AZURE else self.gcp[scope]
         known = {object_key(o) for o in given}
         given.extend(o for o in objects if object_key(o) not in known)
+        (self.azure_layers if provider == Provider.AZURE else self.gcp_layers[scope]).extend(layers)
 
     def resources(self) -> list[Resource]:
         """The objects normalized into resources (joined across files: a bucket and its
@@ -85,12 +106,15 @@ class OfflineObjects:
         try:
             # Storage protections whose objects the export lacks are unknown, not missing.
             listed = {str(obj.get("type", "")).lower() for obj in self.azure}
-            azure = [*self.azure, *effective_admin_envelopes(self.azure)]
-            resources = resources_from_arm(azure, listed=listed)
+            admin = self.azure_layers
+            if self.azure_admin or not admin:
+                admin = effective_admin_envelopes(self.azure)
+            resources = resources_from_arm([*self.azure, *admin], listed=listed)
             for project, objects in self.gcp.items():
-                if self.gcp_policies:
-                    objects = [*objects, *effective_envelopes(project, objects)]
-                resources.extend(resources_from_compute(project, objects))
+                kept = self.gcp_layers.get(project, [])
+                if self.gcp_policies and (not kept or has_policies(objects)):
+                    kept = effective_envelopes(project, objects)
+                resources.extend(resources_from_compute(project, [*objects, *kept]))
         except InputError as exc:
             raise InputError(f"{self.where}: {exc.message}") from None
         return resources
@@ -142,6 +166,7 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                     ancestry[project] = [str(a) for a in item["ancestors"]]
             elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
                 out.azure.append(_unflatten_az(item))
+                out.azure_admin = out.azure_admin or is_admin_part(out.azure[-1])
             elif is_deployment_status(item):  # az network manager list-deploy-status
                 out.azure.append(item)
             else:

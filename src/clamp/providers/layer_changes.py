@@ -14,6 +14,7 @@ per cloud that has one (``providers/gcp/policy_rule_changes.py``);
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -28,6 +29,15 @@ class OpeningRule:
     layer: str
     name: str
     priority: int
+
+
+def free_beside(priority: int, taken: Collection[int], first: int, last: int) -> int | None:
+    """The free priority right beside ``priority`` (the next number first, then the one
+    before) within ``first``..``last``, where a rule split off it is evaluated where it is
+    (nothing lies between the two); None when both are taken."""
+    return next(
+        (p for p in (priority + 1, priority - 1) if p not in taken and first <= p <= last), None
+    )
 
 
 class LayerChanges(ABC):

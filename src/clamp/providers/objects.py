@@ -10,14 +10,24 @@ knowledge, so they live here and nowhere above the providers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clamp.model import Resource, ResourceType
+from clamp.model import Provider, Resource, ResourceType
+from clamp.providers.azure.admin_assets import admin_parts_of
 from clamp.providers.azure.normalize import resources_from_arm
+from clamp.providers.azure.normalize_admin import ENVELOPE
 from clamp.providers.gcp.normalize import compute_ref, resources_from_compute
+from clamp.providers.gcp.normalize_layers import EFFECTIVE_KIND
+from clamp.providers.gcp.policy_assets import policies_of
 
 IDENTITY_PLANE = frozenset({ResourceType.ENTRA_TENANT, ResourceType.GOOGLE_CUSTOMER})
+LAYERS_KEPT: dict[str, str] = {
+    ResourceType.GCP_NETWORK: EFFECTIVE_KIND,
+    ResourceType.AZURE_VNET: ENVELOPE,
+}
+"""The key under which a network's or VNet's ``raw`` keeps the layers read with it (the
+effective firewall policies, the effective security admin rules): not an API field."""
 AZURE_DATABASES = frozenset(
     {
         ResourceType.AZURE_SQL_SERVER,
@@ -50,7 +60,30 @@ def api_objects(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, An
             *(raw.get("configurations") or []),
         )
         return [dict(o) for o in parts if o]
+    if resource_type in LAYERS_KEPT:
+        return [{k: v for k, v in raw.items() if k != LAYERS_KEPT[resource_type]}]
     return [dict(raw)]
+
+
+def layer_envelopes(resource_type: str, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The layers a network or VNet was judged with, as the envelope its normalizer reads
+    (none when they were not read, or for other resources)."""
+    key = LAYERS_KEPT.get(resource_type)
+    envelope = raw.get(key) if key else None
+    return [dict(envelope)] if isinstance(envelope, Mapping) else []
+
+
+def layer_parts(
+    provider: Provider, envelopes: Sequence[Mapping[str, Any]], organization: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The objects one scope's stored layers (``layer_envelopes``) were read from, as far
+    as they tell, to seed a sandbox: the scope's own (a project's network firewall
+    policies, a subscription's network manager parts) and the organization's (Google's
+    hierarchical policies, hung from ``organization``)."""
+    if provider == Provider.AZURE:
+        return [dict(o) for o in admin_parts_of(envelopes)], []
+    local, hierarchy = policies_of(envelopes, organization)
+    return [dict(o) for o in local], [dict(o) for o in hierarchy]
 
 
 def resource_from_raw(resource_id: str, raw: Mapping[str, Any]) -> Resource | None:

@@ -34,6 +34,7 @@ MEMBER = "microsoft.network/networkmanagers/networkgroups/staticmembers"
 COLLECTION = "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections"
 RULE = f"{COLLECTION}/rules"
 CONFIGURATION = "microsoft.network/networkmanagers/securityadminconfigurations"
+MANAGER = "microsoft.network/networkmanagers"
 VNET = "microsoft.network/virtualnetworks"
 ADMIN_TYPES = frozenset({MEMBER, COLLECTION, RULE})
 
@@ -47,6 +48,11 @@ def is_deployment_status(item: Mapping[str, Any]) -> bool:
 
 def _type(obj: Mapping[str, Any]) -> str:
     return str(obj.get("type", "")).lower()
+
+
+def is_admin_part(obj: Mapping[str, Any]) -> bool:
+    """A network group member, a rule collection or an admin rule."""
+    return _type(obj) in ADMIN_TYPES
 
 
 def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -96,7 +102,7 @@ def effective_admin_envelopes(objects: Iterable[Mapping[str, Any]]) -> Objects:
     """One envelope per VNet with the admin rules in effect on it, when the objects hold
     any network manager part (none otherwise: the NSGs decide alone)."""
     objects = list(objects)
-    if not any(_type(o) in ADMIN_TYPES for o in objects):
+    if not any(is_admin_part(o) for o in objects):
         return []
     deployed = _deployed(o for o in objects if is_deployment_status(o))
     descriptions = {
@@ -134,3 +140,82 @@ def effective_admin_envelopes(objects: Iterable[Mapping[str, Any]]) -> Objects:
             ]
         out.append({"type": ENVELOPE, "virtualNetwork": vnet["id"], "value": value})
     return out
+
+
+ARM_TYPES = {
+    MEMBER: "Microsoft.Network/networkManagers/networkGroups/staticMembers",
+    COLLECTION: "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections",
+    RULE: "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections/rules",
+    CONFIGURATION: "Microsoft.Network/networkManagers/securityAdminConfigurations",
+    MANAGER: "Microsoft.Network/networkManagers",
+}
+"""Each part's ARM type, as ARM spells it (the lower-cased keys are how Clamp compares)."""
+
+
+def admin_parts_of(envelopes: Iterable[Mapping[str, Any]]) -> Objects:
+    """The network manager's parts that effective-admin-rules envelopes were read from, as
+    far as they tell (a stored estate seeds a sandbox with them): each rule, its
+    collection, configuration and network manager, and each VNet as a static member of
+    the groups its collections apply to (less those of a collection not in effect on it,
+    unless that leaves a collection none). What was not deployed is not in an envelope,
+    so everything rebuilt counts as deployed."""
+    parts: dict[str, dict[str, Any]] = {}  # by lower-cased id
+    in_effect: dict[str, tuple[str, set[str]]] = {}  # VNet → (its id, its collections)
+    groups: dict[str, list[str]] = {}  # collection (lower-cased id) → its groups
+    for envelope in envelopes:
+        vnet = str(envelope.get("virtualNetwork", ""))
+        mine = in_effect.setdefault(vnet.lower(), (vnet, set()))[1]
+        for rule in envelope.get("value") or ():
+            rule_id = str(rule.get("id", ""))
+            if not all(s in rule_id.lower() for s in ("/securityadminconfigurations/", "/rules/")):
+                continue  # a default rule (no collection of its own) or a malformed id
+            collection = _above(rule_id, "/rules/")
+            configuration = _above(collection, "/rulecollections/")
+            applies = [
+                {"networkGroupId": str(g.get("networkGroupId", ""))}
+                for g in rule.get("ruleCollectionAppliesToGroups") or ()
+            ]
+            _part(parts, rule_id, RULE, rule.get("properties") or {})
+            parts[rule_id.lower()]["kind"] = rule.get("kind", "Custom")
+            _part(
+                parts,
+                collection,
+                COLLECTION,
+                {
+                    "description": rule.get("ruleCollectionDescription", ""),
+                    "appliesToGroups": applies,
+                },
+            )
+            _part(
+                parts,
+                configuration,
+                CONFIGURATION,
+                {"description": rule.get("configurationDescription", "")},
+            )
+            _part(parts, _above(configuration, "/securityadminconfigurations/"), MANAGER, {})
+            groups[collection.lower()] = [g["networkGroupId"] for g in applies]
+            mine.add(collection.lower())
+    for vnet, collections in in_effect.values():
+        outside = {g for c, listed in groups.items() if c not in collections for g in listed}
+        member_of: set[str] = set()
+        for collection in collections:
+            member_of |= (set(groups[collection]) - outside) or set(groups[collection])
+        for group in sorted(member_of):
+            member = f"{group}/staticMembers/{vnet.rsplit('/', 1)[-1]}"
+            _part(parts, member, MEMBER, {"resourceId": vnet})
+    return list(parts.values())
+
+
+def _above(arm_id: str, segment: str) -> str:
+    """``arm_id`` up to its last ``segment`` (matched without regard to case)."""
+    return arm_id[: arm_id.lower().rindex(segment)]
+
+
+def _part(
+    parts: dict[str, dict[str, Any]], arm_id: str, kind: str, properties: Mapping[str, Any]
+) -> None:
+    name = arm_id.rstrip("/").rsplit("/", 1)[-1]
+    parts.setdefault(
+        arm_id.lower(),
+        {"id": arm_id, "name": name, "type": ARM_TYPES[kind], "properties": dict(properties)},
+    )

@@ -34,6 +34,7 @@ from clamp.providers.interface import ProgressCallback
 MANAGERS = "Microsoft.Network/networkManagers"
 RULE_READ = f"{MANAGERS}/securityAdminConfigurations/ruleCollections/rules/read"
 RULE_WRITE = f"{MANAGERS}/securityAdminConfigurations/ruleCollections/rules/write"
+RULE_DELETE = f"{MANAGERS}/securityAdminConfigurations/ruleCollections/rules/delete"
 DEPLOYMENTS_READ = f"{MANAGERS}/listDeploymentStatus/action"
 COMMIT = f"{MANAGERS}/commit/action"
 SECURITY_ADMIN = "SecurityAdmin"
@@ -95,22 +96,40 @@ class AdminRuleService:
         return found
 
     def apply(self, change: Change) -> None:
-        """PUT the rule if it is still what the plan read, then commit its configuration
-        again wherever it is deployed."""
-        if change.op != ChangeOp.UPDATE:
-            raise InputError(f"Clamp only updates security admin rules, not {change.op}")
+        """PUT (or DELETE) the rule if it is still what the plan read (a rule to create:
+        if its name is still free), then commit its configuration again wherever it is
+        deployed."""
         subscription, group, manager, config, collection, rule = admin_rule_ref(change.target)
         network = self.clients.network(subscription)
-        if not matches(change.before or {}, self.current(change)):
+        now = self.current(change)
+        if change.op == ChangeOp.DELETE and now is None:
+            return  # already gone
+        if change.op == ChangeOp.CREATE and now is not None:
+            raise ConflictError(
+                f"{change.target} exists already; nothing was changed",
+                hint="delete or rename that rule in the network manager, then re-run the plan",
+            )
+        if change.op != ChangeOp.CREATE and not matches(change.before or {}, now):
             raise ConflictError(
                 f"{change.target} changed since it was read; nothing was changed",
                 hint="re-run the plan",
             )
-        after = change.after or {}
-        body = AdminRule({"kind": after.get("kind", "Custom"), "properties": after["properties"]})
-        with translated(f"write {change.target}", RULE_WRITE):
-            network.admin_rules.create_or_update(group, manager, config, collection, rule, body)
-        configuration = change.target.split("/ruleCollections/")[0].lower()
+        args = (group, manager, config, collection, rule)
+        if change.op == ChangeOp.DELETE:
+            with translated(f"delete {change.target}", RULE_DELETE):
+                network.admin_rules.begin_delete(*args).result()
+        else:
+            after = change.after or {}
+            kind = after.get("kind", "Custom")
+            body = AdminRule({"kind": kind, "properties": after["properties"]})
+            with translated(f"write {change.target}", RULE_WRITE):
+                network.admin_rules.create_or_update(*args, body)
+        self._commit(network, change.target, group, manager)
+
+    def _commit(self, network: Any, target: str, group: str, manager: str) -> None:
+        """Commit the configuration of rule ``target`` again in each region it is
+        deployed to, with that region's same list of configurations."""
+        configuration = target.split("/ruleCollections/")[0].lower()
         with translated(f"list the deployments of network manager {manager}", DEPLOYMENTS_READ):
             deployed = network.network_manager_deployment_status.list(
                 group,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from clamp.model import Change, ChangeOp
 from clamp.providers.azure.admin_rule_changes import ADMIN_RULE_TYPE
+from clamp.providers.azure.admin_rule_changes import DELETE as ADMIN_RULE_DELETE
 from clamp.providers.azure.admin_rule_changes import WRITE as ADMIN_RULE_WRITE
 from clamp.providers.azure.admin_rule_writes import COMMIT as ADMIN_COMMIT
 from clamp.providers.azure.admin_rule_writes import DEPLOYMENTS_READ as ADMIN_DEPLOYMENTS
+from clamp.providers.azure.admin_rule_writes import RULE_DELETE as ADMIN_RULE_REMOVE
 from clamp.providers.azure.admin_rule_writes import RULE_READ as ADMIN_RULE_READ
 from clamp.providers.azure.admin_rule_writes import RULE_WRITE as ADMIN_RULE_PUT
 from clamp.providers.azure.databases import ENGINES
@@ -60,6 +62,9 @@ _RULE_WRITE = Call(
     "SecurityRulesOperations.begin_create_or_update",
     (f"{NETWORK}/networkSecurityGroups/securityRules/write",),
 )
+_ADMIN_RULE_PUT = Call(
+    ADMIN_RULE_WRITE, (ADMIN_RULE_READ, ADMIN_RULE_PUT, ADMIN_DEPLOYMENTS, ADMIN_COMMIT)
+)
 _LOCK_WRITE = Call(
     "ManagementLocksOperations.create_or_update_by_scope", ("Microsoft.Authorization/locks/write",)
 )
@@ -86,8 +91,10 @@ def _database_calls() -> CallTable:
 CALLS: CallTable = {
     **_database_calls(),
     # the rule's PUT, then a commit of its configuration where it is deployed
-    (ADMIN_RULE_TYPE, ChangeOp.UPDATE): Call(
-        ADMIN_RULE_WRITE, (ADMIN_RULE_READ, ADMIN_RULE_PUT, ADMIN_DEPLOYMENTS, ADMIN_COMMIT)
+    (ADMIN_RULE_TYPE, ChangeOp.UPDATE): _ADMIN_RULE_PUT,
+    (ADMIN_RULE_TYPE, ChangeOp.CREATE): _ADMIN_RULE_PUT,  # the rule a split adds beside
+    (ADMIN_RULE_TYPE, ChangeOp.DELETE): Call(  # its undo
+        ADMIN_RULE_DELETE, (ADMIN_RULE_READ, ADMIN_RULE_REMOVE, ADMIN_DEPLOYMENTS, ADMIN_COMMIT)
     ),
     (RULE_TYPE, ChangeOp.CREATE): _RULE_WRITE,
     (RULE_TYPE, ChangeOp.UPDATE): _RULE_WRITE,

@@ -7,7 +7,9 @@ Facets per type:
 - Subnet (one per entry of a VNet's ``subnets``, or a standalone subnet object): ``nsg``,
   ``vnet``.  VNet: ``subnets``; ``admin_layer`` when its effective Virtual Network Manager
   security admin rules were read (``normalize_admin``), and ``admin_rules_raw`` (those rules
-  as ARM listed them, by name and priority: what a fix narrows).
+  as ARM listed them, by name and priority: what a fix narrows); its ``raw`` then carries
+  the envelope of those rules too (under ``ENVELOPE``), so a later import that merges with
+  the stored VNet keeps them.
 - NIC: ``nsg``, ``subnets``, ``vm``, ``public_ips``, ``asgs`` (lower-cased ids of the
   application security groups its IP configurations are in), ``private_ips`` (the
   addresses flow logs name it by).  Public IP: ``ip_address``.
@@ -47,7 +49,12 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.ports import parse_ranges
-from clamp.providers.azure.normalize_admin import admin_layer, admin_rules_raw, effective_by_vnet
+from clamp.providers.azure.normalize_admin import (
+    ENVELOPE,
+    admin_layer,
+    admin_rules_raw,
+    effective_by_vnet,
+)
 from clamp.providers.azure.normalize_database import PARTS as DATABASE_PARTS
 from clamp.providers.azure.normalize_database import database_servers
 from clamp.providers.azure.normalize_lb import load_balancer_facets
@@ -318,6 +325,7 @@ def _resource(
     obj: Mapping[str, Any],
     subscription: str | None,
     extra: Mapping[str, Any] | None = None,
+    raw: Mapping[str, Any] | None = None,
 ) -> Resource:
     arm_id = str(obj["id"])
     return Resource(
@@ -329,7 +337,7 @@ def _resource(
         facets={**_checked_facets(kind, obj, arm_id), **extra}
         if extra
         else _checked_facets(kind, obj, arm_id),
-        raw=obj,
+        raw=obj if raw is None else raw,
         tags=dict(obj.get("tags") or {}),
     )
 
@@ -372,7 +380,10 @@ def _resources_from_arm(
             if rules is not None
             else {}
         )
-        out.append(_resource(kind, obj, subscription, extra))
+        raw = obj
+        if rules is not None:
+            raw = {**obj, ENVELOPE: {"type": ENVELOPE, "virtualNetwork": obj["id"], "value": rules}}
+        out.append(_resource(kind, obj, subscription, extra, raw))
         if kind == ResourceType.AZURE_VNET:
             for subnet in (obj.get("properties") or {}).get("subnets") or []:
                 if isinstance(subnet, Mapping) and subnet.get("id"):

@@ -12,7 +12,9 @@ Facets per type:
 - Project IAM policy (``cloudresourcemanager#policy`` with ``resource: projects/P``, id
   ``//cloudresourcemanager.googleapis.com/projects/P``): ``bindings`` as (role, member).
 - Network: when its firewall policies were read, ``policies_before``/``policies_after``
-  and ``enforcement_order`` (see ``normalize_layers``); otherwise none.
+  and ``enforcement_order`` (see ``normalize_layers``); otherwise none. Its ``raw`` then
+  carries the effective-firewalls envelope too (under ``EFFECTIVE_KIND``), so a later
+  import that merges with the stored network keeps its layers.
 - Bucket (``storage#bucket`` and its ``storage#policy``): see ``normalize_storage``.
 - Cloud SQL instance (``sql#instance``): see ``normalize_database``.
 ``Resource.tags`` are the object's labels. ``IPProtocol`` may be a name or a number
@@ -36,7 +38,11 @@ from clamp.model import (
     ResourceType,
 )
 from clamp.providers.gcp.normalize_database import cloud_sql_instances
-from clamp.providers.gcp.normalize_layers import effective_by_network, network_layers
+from clamp.providers.gcp.normalize_layers import (
+    EFFECTIVE_KIND,
+    effective_by_network,
+    network_layers,
+)
 from clamp.providers.gcp.normalize_ports import ports_of, protocol_of
 from clamp.providers.gcp.normalize_storage import buckets
 
@@ -191,9 +197,11 @@ def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) 
             continue
         try:
             facets = _facets(kind, obj)
+            raw = obj
             policies = effective.get(gcp_network_key(full_name(project, obj)))
             if kind == ResourceType.GCP_NETWORK and policies is not None:
                 facets = network_layers(obj, policies)
+                raw = {**obj, EFFECTIVE_KIND: policies}
         except InputError as exc:
             raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
         except (AttributeError, TypeError, ValueError) as exc:
@@ -208,7 +216,7 @@ def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) 
                 name=str(obj.get("name", "")),
                 scope=project,
                 facets=facets,
-                raw=obj,
+                raw=raw,
                 tags=dict(obj.get("labels") or {}),
             )
         )

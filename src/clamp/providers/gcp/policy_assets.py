@@ -48,6 +48,11 @@ def is_hierarchical(policy: Mapping[str, Any]) -> bool:
     return str(policy.get("parent", "")).startswith(("organizations/", "folders/"))
 
 
+def has_policies(objects: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether ``objects`` (one project's) hold a firewall policy of any kind."""
+    return any(o.get("kind") == POLICY_KIND for o in objects)
+
+
 def hierarchical_for(ancestors: Sequence[str], policies: Iterable[Mapping[str, Any]]) -> Objects:
     """The hierarchical policies that apply to a project with CAI ``ancestors``, the
     organization's first, then each folder's down to the project."""
@@ -127,3 +132,60 @@ def effective_envelopes(project: str, objects: Sequence[Mapping[str, Any]]) -> O
             }
         )
     return out
+
+
+def policies_of(
+    envelopes: Iterable[Mapping[str, Any]], organization: str
+) -> tuple[Objects, Objects]:
+    """The firewall policies that effective-firewalls envelopes were read from, as far as
+    they tell (a stored estate seeds a sandbox with them): one project's network policies,
+    associated with the networks that listed them, and the hierarchical ones, associated
+    with ``organization``. A policy holds the rules any of those networks saw. What the
+    envelopes do not carry is not rebuilt: a network policy's numeric id (its name stands
+    for it) and folders (every hierarchical policy hangs from the organization)."""
+    policies: dict[tuple[str, str], dict[str, Any]] = {}  # by (region or "", name)
+    for envelope in envelopes:
+        network = str(envelope.get("network", ""))
+        regions = sorted((envelope.get("regions") or {}).items())
+        for region, response in [("", envelope.get("global") or {}), *regions]:
+            for entry in response.get("firewallPolicys") or ():
+                name = str(entry.get("name", ""))
+                hierarchical = entry.get("type") == "HIERARCHY"
+                policy = policies.setdefault(
+                    ("", name) if hierarchical else (region, name),
+                    _rebuilt(entry, region, organization if hierarchical else None),
+                )
+                if not hierarchical and network not in policy["associations"]:
+                    policy["associations"][network] = {
+                        "name": f"{name}-{network.rsplit('/', 1)[-1]}",
+                        "attachmentTarget": network,
+                        **({"priority": entry["priority"]} if "priority" in entry else {}),
+                    }
+                for rule in entry.get("rules") or ():
+                    policy["rules"].setdefault(int(rule.get("priority", 0)), dict(rule))
+    local: Objects = []
+    hierarchy: Objects = []
+    for policy in policies.values():
+        done = {
+            **policy,
+            "associations": list(policy["associations"].values()),
+            "rules": [r for _, r in sorted(policy["rules"].items())],
+        }
+        (hierarchy if is_hierarchical(done) else local).append(done)
+    return local, hierarchy
+
+
+def _rebuilt(entry: Mapping[str, Any], region: str, organization: str | None) -> dict[str, Any]:
+    """A policy's fields from its effective entry; associations and rules keyed while
+    they are gathered."""
+    name = str(entry.get("name", ""))
+    policy: dict[str, Any] = {"kind": POLICY_KIND, "id": name, "name": name}
+    policy |= {k: entry[k] for k in ("shortName", "displayName") if entry.get(k)}
+    policy |= {"associations": {}, "rules": {}}
+    if organization is not None:
+        target = f"organizations/{organization}"
+        policy["parent"] = target
+        policy["associations"][target] = {"name": f"{name}-association", "attachmentTarget": target}
+    elif region:
+        policy["region"] = region
+    return policy

@@ -38,7 +38,7 @@ from clamp.ports import intersect, subtract
 from clamp.providers.gcp.normalize_layers import policy_rules
 from clamp.providers.gcp.normalize_ports import ports_of, protocol_of
 from clamp.providers.ingress import Keep, RuleFix
-from clamp.providers.layer_changes import LayerChanges, OpeningRule
+from clamp.providers.layer_changes import LayerChanges, OpeningRule, free_beside
 
 HOST = "//compute.googleapis.com"
 RULE_TYPE = ChangeType.GCP_FIREWALL_POLICY_RULE
@@ -197,23 +197,22 @@ class GcpPolicyRuleChanges(LayerChanges):
         )
         if kept or other:
             taken = set(resource.facets.get("policy_rules", {}).get(rule.layer, {}))
-            free = [p for p in (rule.priority + 1, rule.priority - 1) if p not in taken]
-            free = [p for p in free if 0 <= p <= LOWEST]
-            if not free:
+            free = free_beside(rule.priority, taken, 0, LOWEST)
+            if free is None:
                 raise PlanRefused(
                     f"{label} also opens {_describe(rest)}, and priorities {rule.priority - 1} "
                     f"and {rule.priority + 1} are taken, so no rule for the sensitive ports "
                     "fits beside it: free one of them in the policy, then run the fix again"
                 )
             added = {k: v for k, v in copy.deepcopy(dict(raw)).items() if k not in OUTPUT_ONLY}
-            added["priority"] = free[0]
+            added["priority"] = free
             added["ruleName"] = f"{raw.get('ruleName') or f'priority-{rule.priority}'}-restricted"
             added["match"]["layer4Configs"] = closed
             added["match"]["srcIpRanges"] = kept
             changes.append(
                 Change(
                     ChangeOp.CREATE,
-                    rule_target(rule.layer, free[0]),
+                    rule_target(rule.layer, free),
                     RULE_TYPE,
                     None,
                     added,
@@ -221,7 +220,7 @@ class GcpPolicyRuleChanges(LayerChanges):
                 )
             )
             how += (
-                f"; new rule {added['ruleName']} (priority {free[0]}) admits "
+                f"; new rule {added['ruleName']} (priority {free}) admits "
                 f"{', '.join(kept + other)} to {_describe(closed)}"
             )
         changes.append(
