@@ -6,13 +6,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 
+import clamp.users
 from clamp.config import Settings
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox
 from clamp.store import Store
 from postgres_schema import POSTGRES_ENV, throwaway_schema
 from rig import Rig, make_rig
+
+# argon2-cffi's profile for tests (``profiles.CHEAPEST``): the same argon2id hashes, checks
+# and refusals, without the deliberately slow cost (~0.18 s CPU a hash or a check, with
+# RFC 9106's low-memory profile) that a real password store needs and every test user paid.
+# Processes the tests start (``clamp users add``, ``clamp serve``) keep the real profile.
+clamp.users._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ GOOGLE_* variables, HOME and the XDG directories in a temporary directory, and e
 CLAMP_SANDBOX_URL or one pointing at a closed port. Credential lookups fail fast there:
 azure-identity's IMDS probe has a 1 s connect timeout and no retries
 (azure/identity/_credentials/imds.py), and google-auth's metadata server is pointed at the
-closed port with GCE_METADATA_HOST / GCE_METADATA_IP (google/auth/environment_vars.py).
+closed port with GCE_METADATA_HOST / GCE_METADATA_IP and probed once, not three times with
+backoff (GCE_METADATA_DETECT_RETRIES; google/auth/environment_vars.py).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def bare_env(home: Path, port: int, sandbox: bool) -> dict[str, str]:
         "PYTHONPATH": f"{SRC}{':'}{WALK.parent}",
         "GCE_METADATA_HOST": f"127.0.0.1:{port}",
         "GCE_METADATA_IP": f"127.0.0.1:{port}",
+        "GCE_METADATA_DETECT_RETRIES": "1",
     }
     if sandbox:
         env["CLAMP_SANDBOX_URL"] = f"http://127.0.0.1:{port}"

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
 
 from clamp.config import Settings
-from clamp.errors import ConflictError
+from clamp.errors import AuthenticationError, ConflictError
 from clamp.events.flows.config import FlowsConfig
 from clamp.events.flows.storage import ingest_storage
 from clamp.providers.azure.clients import AzureClients
@@ -89,3 +95,25 @@ def test_storage_ingest_reads_only_new_blocks_after_growth_and_restart(
     assert first.tuples + grown.tuples == whole.tuples
     assert sum(a.flows for a in kept) == sum(a.flows for a in expected)
     assert sum(a.bytes_received for a in kept) == sum(a.bytes_received for a in expected)
+
+
+class NoCredential:
+    """A credential chain that finds nothing, as on a machine never signed in to Azure."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        """Fail the way ``DefaultAzureCredential`` fails with nothing configured."""
+        self.asked += 1
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+
+def test_no_credentials_fail_at_once_without_retrying_the_blob_request(sandbox: Sandbox) -> None:
+    credential = NoCredential()
+    clients = AzureClients(Settings(sandbox_url=sandbox.url), credential=credential)
+
+    with pytest.raises(AuthenticationError, match="no usable Azure credentials"):
+        list(FlowLogBlobs(clients, ACCOUNT).listed())
+
+    assert credential.asked == 1  # azure-storage-blob's retry asked again, 5 times in all

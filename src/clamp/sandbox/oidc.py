@@ -45,9 +45,19 @@ class SandboxIdentities:
     groups: dict[str, list[str]] = field(default_factory=dict)
     """User name (email) → the object ids of their groups."""
     kid: str = field(default_factory=lambda: secrets.token_hex(8))
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048))
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _key: RSAKey | None = field(default=None, repr=False)
+    _key_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def key(self) -> RSAKey:
+        """The RSA 2048 signing key, made on first use (~60 ms of CPU that a sandbox which
+        never signs a token, most of them, does not spend)."""
+        with self._key_lock:
+            if self._key is None:
+                self._key = RSAKey.generate_key(2048)
+            return self._key
 
     def public_jwks(self) -> dict[str, Any]:
         """The key set, public halves only."""

@@ -3,6 +3,7 @@ discovery client) from the sandbox, and what the demo estate's layers decide."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -198,3 +199,25 @@ def test_organization_policies_round_trip_through_a_scenario(sandbox: Sandbox) -
     assert SandboxState.from_scenario(scenario).gcp_organizations == scenario["gcp_organizations"]
     with pytest.raises(InputError, match="gcp_organizations"):
         SandboxState.from_scenario({"gcp_organizations": {"1": {"not": "a list"}}})
+
+
+def test_one_driver_reads_each_project_right_on_several_threads_at_once(
+    sandbox_settings: Settings,
+) -> None:
+    # a scan collects projects on several threads, and the service runs scans side by side;
+    # httplib2 is not thread-safe: one shared Http crossed the threads' answers
+    driver = GcpDriver(sandbox_settings)
+    projects = [PROJECT, "clamp-demo-dev"] * 6
+
+    def layers(project: str) -> dict[str, Any]:
+        return {
+            r.id: (r.facets["policies_before"], r.facets["policies_after"])
+            for r in driver.collect(project)
+            if r.type == ResourceType.GCP_NETWORK
+        }
+
+    alone = {project: layers(project) for project in set(projects)}
+    with ThreadPoolExecutor(4) as pool:
+        side_by_side = list(pool.map(layers, projects))
+
+    assert all(alone.values()) and side_by_side == [alone[p] for p in projects]

@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobServiceClient
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ResourceNotFoundError
+from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.errors import Api, translated
@@ -47,6 +47,33 @@ class BlockList:
     blocks: tuple[tuple[str, int], ...]
 
 
+class FlowLogRetry(ExponentialRetry):
+    """azure-storage-blob's exponential retry, short, and not retrying a failed sign-in.
+
+    azure-core's ``RetryPolicy`` re-raises ``ClientAuthenticationError`` at once (the
+    credential already retried its own requests; the blob request can never be sent), but
+    azure-storage-blob's ``StorageRetryPolicy`` retries every ``AzureError``, so a machine
+    without Azure credentials waited out every backoff (3 s, 5 s, 9 s, 17 s) before the
+    one-line error. Its default waits (15 s, then 18 s, 24 s…) would hold a command on an
+    unreachable account for minutes: one reconnect, short waits.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(initial_backoff=1, increment_base=2, retry_total=4, retry_connect=1)
+
+    def increment(
+        self,
+        settings: dict[str, Any],
+        request: Any,
+        response: Any = None,
+        error: AzureError | None = None,
+    ) -> bool:
+        """Whether to try again: never after the credential failed."""
+        if isinstance(error, ClientAuthenticationError):
+            return False
+        return bool(super().increment(settings, request, response=response, error=error))
+
+
 class FlowLogBlobs:
     """The flow-log blobs of one storage account."""
 
@@ -57,14 +84,7 @@ class FlowLogBlobs:
     @cached_property
     def service(self) -> BlobServiceClient:
         """The blob service client: the account's endpoint, or the sandbox's (path-style)."""
-        # azure-storage-blob's ExponentialRetry waits 15 s, then 18 s, 24 s… by default: an
-        # unreachable account would hold a command for minutes; one reconnect, short waits
-        options: dict[str, Any] = {
-            "retry_total": 4,
-            "retry_connect": 1,
-            "initial_backoff": 1,
-            "increment_base": 2,
-        }
+        options: dict[str, Any] = {"retry_policy": FlowLogRetry()}
         if self.clients.settings.sandbox_url:
             base = str(self.clients.options["base_url"])
             url = f"{base}/{self.account}"

@@ -9,6 +9,7 @@ when one is given, counted in ``counts`` always.
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ class GcpClients:
         self._credentials = credentials
         self.counts = counts if counts is not None else CallCounts()
         self.pacer = Pacer(budget, self.counts)
+        self._per_thread = threading.local()
 
     def paced(self, client: T) -> T:
         """A google-cloud-* REST client whose session goes through the pacer (the REST
@@ -150,7 +152,6 @@ class GcpClients:
         return self._discovered("pubsub", "v1")
 
     def _discovered(self, api: str, version: str, service_path: str = "") -> Any:
-        from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
         from googleapiclient.discovery import build
 
         # An api_endpoint replaces the root URL and the service path together.
@@ -159,13 +160,34 @@ class GcpClients:
         return build(
             api,
             version,
-            http=AuthorizedHttp(
-                self.options["credentials"], http=PacedHttp(self.pacer, timeout=60)
-            ),
+            http=self._thread_http(),
+            requestBuilder=self._request_on_this_thread,
             client_options=options,
             static_discovery=True,
             cache_discovery=False,
         )
+
+    def _request_on_this_thread(self, _shared: Any, *args: Any, **kwargs: Any) -> Any:
+        """A request of a google-api-python-client service sent through this thread's own
+        ``Http``: httplib2 is not thread-safe (the library's "Thread Safety" guide builds a
+        request with an ``Http`` per thread), and scans collect projects on several threads;
+        one shared ``Http`` crossed their responses and left a read hanging for its 60 s
+        timeout."""
+        from googleapiclient.http import HttpRequest
+
+        return HttpRequest(self._thread_http(), *args, **kwargs)
+
+    def _thread_http(self) -> Any:
+        """This thread's authorized, paced ``Http`` (made on first use)."""
+        from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
+
+        http = getattr(self._per_thread, "http", None)
+        if http is None:
+            http = AuthorizedHttp(
+                self.options["credentials"], http=PacedHttp(self.pacer, timeout=60)
+            )
+            self._per_thread.http = http
+        return http
 
     @cached_property
     def projects(self) -> resourcemanager_v3.ProjectsClient:
