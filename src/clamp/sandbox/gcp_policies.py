@@ -243,34 +243,7 @@ class FirewallPolicies:
         body carries replace the rule's (the priority stays); the operation is global or
         regional like the policy (compute.v1.json: the regional method's path and its
         ``regionOperations``)."""
-        project = request.path_params["project"]
-        region = request.path_params.get("region")
-        with self.state.lock:
-            if replayed := self.api._replayed(request, project):
-                return replayed
-            policy = self._policy(request)
-            if isinstance(policy, Response):
-                return policy
-            rule = self._rule_at(request, policy)
-            if isinstance(rule, Response):
-                return rule
-            body: Json = await request.json()
-            merged = {**rule, **body, "priority": rule["priority"], "kind": rule.get("kind")}
-            if (problem := _rule_problem(merged)) is not None:
-                return google_error(400, problem, "invalid")
-            rule.clear()
-            rule.update({k: v for k, v in merged.items() if v is not None})
-            policy["fingerprint"] = base64.b64encode(uuid.uuid4().bytes[:8]).decode()
-            return self.api._operation(
-                project,
-                "patchRule",
-                str(policy["id"]),
-                str(policy["name"]),
-                "firewallPolicies",
-                None,
-                request.query_params.get("requestId"),
-                f"regions/{region}" if region else "global",
-            )
+        return await self._rule_write(request, "patchRule")
 
     async def add_rule(self, request: Request) -> Response:
         """``addRule`` of a global or regional network policy: the body is a
@@ -293,30 +266,8 @@ class FirewallPolicies:
             policy = self._policy(request)
             if isinstance(policy, Response):
                 return policy
-            rules: list[Json] = policy.setdefault("rules", [])
-            if method == "removeRule":
-                rule = self._rule_at(request, policy)
-                if isinstance(rule, Response):
-                    return rule
-                rules.remove(rule)
-            else:
-                body: Json = await request.json()
-                priority = body.get("priority")
-                if not isinstance(priority, int) or not 0 <= priority <= 2147483647:
-                    return google_error(
-                        400, f"Invalid value for field 'resource.priority': '{priority}'."
-                    )
-                if any(r.get("priority") == priority for r in rules):
-                    return google_error(
-                        400,
-                        f"Invalid value for field 'resource.priority': '{priority}'. "
-                        "A rule with this priority already exists in the firewall policy.",
-                    )
-                rule = {**body, "kind": "compute#firewallPolicyRule"}
-                if (problem := _rule_problem(rule)) is not None:
-                    return google_error(400, problem, "invalid")
-                rules.append(rule)
-                rules.sort(key=lambda r: int(r.get("priority", 0)))
+            if (refused := await self._rule_change(request, method, policy)) is not None:
+                return refused
             policy["fingerprint"] = base64.b64encode(uuid.uuid4().bytes[:8]).decode()
             return self.api._operation(
                 project,
@@ -328,6 +279,41 @@ class FirewallPolicies:
                 request.query_params.get("requestId"),
                 f"regions/{region}" if region else "global",
             )
+
+    async def _rule_change(self, request: Request, method: str, policy: Json) -> Response | None:
+        """Make ``method``'s change to ``policy``'s rules; the error when it is refused."""
+        rules: list[Json] = policy.setdefault("rules", [])
+        body: Json = {} if method == "removeRule" else await request.json()
+        if method == "addRule":
+            priority = body.get("priority")
+            if not isinstance(priority, int) or not 0 <= priority <= 2147483647:
+                return google_error(
+                    400, f"Invalid value for field 'resource.priority': '{priority}'."
+                )
+            if any(r.get("priority") == priority for r in rules):
+                return google_error(
+                    400,
+                    f"Invalid value for field 'resource.priority': '{priority}'. "
+                    "A rule with this priority already exists in the firewall policy.",
+                )
+            added = {**body, "kind": "compute#firewallPolicyRule"}
+            if (problem := _rule_problem(added)) is not None:
+                return google_error(400, problem, "invalid")
+            rules.append(added)
+            rules.sort(key=lambda r: int(r.get("priority", 0)))
+            return None
+        rule = self._rule_at(request, policy)
+        if isinstance(rule, Response):
+            return rule
+        if method == "removeRule":
+            rules.remove(rule)
+            return None
+        merged = {**rule, **body, "priority": rule["priority"], "kind": rule.get("kind")}
+        if (problem := _rule_problem(merged)) is not None:
+            return google_error(400, problem, "invalid")
+        rule.clear()
+        rule.update({k: v for k, v in merged.items() if v is not None})
+        return None
 
 
 def policy_routes(api: ComputeApi) -> list[Route]:
