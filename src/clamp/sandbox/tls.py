@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import trustme
@@ -24,17 +25,27 @@ class SandboxTLS:
 
     @classmethod
     def create(cls) -> SandboxTLS:
-        """A fresh CA and a leaf cert for ``127.0.0.1`` and ``localhost``, written to a
+        """The process's CA and leaf cert for ``127.0.0.1`` and ``localhost``, written to a
         private temporary directory (removed by ``cleanup``)."""
-        ca = trustme.CA(organization_name="Clamp sandbox")
-        leaf = ca.issue_cert("127.0.0.1", "localhost")
+        ca_pem, chain, key = _material()
         directory = tempfile.TemporaryDirectory(prefix="clamp-sandbox-tls-")
         root = Path(directory.name)
         cert_file, key_file = root / "leaf.pem", root / "leaf.key"
-        cert_file.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
-        key_file.write_bytes(leaf.private_key_pem.bytes())
-        return cls(ca.cert_pem.bytes().decode("ascii"), cert_file, key_file, directory)
+        cert_file.write_bytes(chain)
+        key_file.write_bytes(key)
+        return cls(ca_pem, cert_file, key_file, directory)
 
     def cleanup(self) -> None:
         """Remove the key and certificate files."""
         self.directory.cleanup()
+
+
+@cache
+def _material() -> tuple[str, bytes, bytes]:
+    """One throwaway CA per process (its PEM, the leaf's chain and key): every sandbox a
+    process starts serves the same leaf, so clients keep one trusted CA file per process,
+    not one per sandbox."""
+    ca = trustme.CA(organization_name="Clamp sandbox")
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    chain = b"".join(blob.bytes() for blob in leaf.cert_chain_pems)
+    return ca.cert_pem.bytes().decode("ascii"), chain, leaf.private_key_pem.bytes()
