@@ -329,6 +329,19 @@ def test_a_sandbox_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> No
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
+def test_a_plan_line_too_long_for_the_terminal_goes_on_under_its_indentation(
+    env: dict[str, str],
+) -> None:
+    clamp(env, "scan")
+    target = json.loads(clamp(env, "findings", "--format", "json").stdout)[0]["id"]
+    narrow = CliRunner().invoke(app, ["fix", target, "--dry-run"], env={**env, "COLUMNS": "60"})
+    lines = narrow.stdout.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("  ⚠ blast radius:"))
+    end = next(n for n, line in enumerate(lines) if line.startswith("  reversible:"))
+    assert end - start > 1  # the blast radius is longer than 60 columns
+    assert all(line.startswith("  ") and len(line) <= 60 for line in lines[start:end])
+
+
 def test_finding_ids_are_never_wrapped_in_tables(env: dict[str, str]) -> None:
     assert clamp(env, "scan").exit_code in (0, 3)
     ids = [f["id"] for f in json.loads(clamp(env, "findings", "--format", "json").stdout)]

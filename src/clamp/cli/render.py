@@ -39,34 +39,43 @@ def print_json(data: Any) -> None:
 
 
 def print_plan(plan: Plan) -> None:
-    """The plan as a user reads it before saying yes."""
+    """The plan as a user reads it before saying yes (a line too long for the terminal
+    goes on under its own indentation)."""
+    from rich.padding import Padding
     from rich.text import Text
 
     from clamp.plan_text import change_diff
 
-    console.print(f"[bold]Plan[/bold]: {plan.intent} on {plan.resource}")
-    console.print(f"  {plan.summary}")
-    console.print(f"  [bold yellow]⚠ blast radius:[/bold yellow] {escape(plan.blast_radius)}")
-    console.print(
-        "  reversible: "
+    def line(indent: int, text: str | Text) -> None:
+        body = Text.from_markup(text) if isinstance(text, str) else text
+        console.print(Padding(body, (0, 0, 0, indent), expand=False))
+
+    line(0, f"[bold]Plan[/bold]: {plan.intent} on {escape(plan.resource)}")
+    line(2, escape(plan.summary))
+    line(2, f"[bold yellow]⚠ blast radius:[/bold yellow] {escape(plan.blast_radius)}")
+    line(
+        2,
+        "reversible: "
         + (
             "yes (clamp undo)"
             if plan.reversible
             else "[bold red]NO — IRREVERSIBLE, can never be undone[/bold red]"
             if plan.irreversible
             else "no"
-        )
+        ),
     )
     if plan.resolves:
-        console.print(f"  also resolves: {', '.join(plan.resolves)}")
+        line(2, f"also resolves: {', '.join(plan.resolves)}")
     if plan.alternatives:
-        other = ", ".join(f"--intent {name}" for name in plan.alternatives)
-        console.print(f"  other fixes for this finding: {other}")
-    console.print(f"  permissions needed: {', '.join(plan.permissions)}")
+        line(
+            2,
+            f"other fixes for this finding: {', '.join(f'--intent {n}' for n in plan.alternatives)}",
+        )
+    line(2, f"permissions needed: {', '.join(plan.permissions)}")
     for change in plan.changes:
-        for line in change_diff(change).splitlines():
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            console.print(Text("    " + line, style=style))
+        for diff in change_diff(change).splitlines():
+            style = "green" if diff.startswith("+") else "red" if diff.startswith("-") else ""
+            line(4, Text(diff, style=style))
 
 
 def progress_bar(fmt: str, *, bar: bool = False) -> Progress:
