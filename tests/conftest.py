@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher, profiles
 
+# Rich reads COLUMNS once, when a Console is made: the CLI's console is made here, before
+# any test passes COLUMNS for one command, and never from the developer's terminal, so
+# every table and plan follows the width each test asks for.
+os.environ.pop("COLUMNS", None)
+import clamp.cli.render
 import clamp.users
 from clamp.config import Settings
 from clamp.sandbox.scenario import load_state
