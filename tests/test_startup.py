@@ -21,6 +21,7 @@ NOT_FOR_READING_THE_STORE = (
     *SDKS,
     "alembic",
     "httpx",
+    "pydantic",  # Typer 0.29 would build a Pydantic validator for each option it parses
     "yaml",  # no YAML file is read (the output formats' plan diff loads it with a plan)
     "rich.progress",
     "clamp.actions",

@@ -11,8 +11,6 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +61,16 @@ def _command(app: typer.Typer, path: tuple[str, ...]) -> Any:
 def _value(param: Any, scratch: Path) -> str:
     if param.name in BY_NAME:
         return BY_NAME[param.name]
-    kind = param.type_descriptor.annotation
-    if isinstance(kind, type) and issubclass(kind, Enum):
-        return str(next(iter(kind)).value)
-    if kind is Path:
+    kind = param.type.name  # the click type Typer made for the annotation
+    if kind == "choice":
+        return str(param.type.choices[0])
+    if kind == "path":
         path = scratch / f"{param.name}.yaml"
         path.write_text("{}\n")
         return str(path)
-    if kind is int:
+    if kind in ("int", "int range"):
         return "1"
-    if kind is datetime:
+    if kind == "datetime":
         return "2030-01-01"
     return "x"
 
