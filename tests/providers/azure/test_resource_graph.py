@@ -127,6 +127,23 @@ def test_pages_in_id_order_by_skip_token_or_at_once_by_skip(box: Sandbox) -> Non
     assert driver.call_counts().made[GRAPH_KEY] - calls_between == pages
 
 
+@pytest.mark.parametrize("box", [estate(3, resource_graph={"quota": 1000})], indirect=True)
+def test_what_later_pages_name_is_completed_from_arm_once_as_with_one_page(box: Sandbox) -> None:
+    scopes = [sub(i) for i in range(3)]
+    one_page = collected(AzureDriver(settings_for(box)), scopes)
+    paged = AzureDriver(settings_for(box))
+    paged.graph = ResourceGraph(paged.clients, page=4, concurrency=4)  # pages read at once
+
+    found = collected(paged, scopes)
+
+    for scope in scopes:  # storage accounts' blob services, VNets' admin rules: each once
+        assert [(r.id, r.type, r.facets) for r in found[scope]] == [
+            (r.id, r.type, r.facets) for r in one_page[scope]
+        ]
+    assert any(r.type == "Microsoft.Storage/storageAccounts" for r in found[sub(2)])
+    assert paged.call_counts().made[GRAPH_KEY] > 2
+
+
 @pytest.mark.parametrize("box", [estate(2, resource_graph={"denied": True})], indirect=True)
 def test_a_denied_resource_graph_falls_back_to_listing_each_type(box: Sandbox) -> None:
     driver = AzureDriver(settings_for(box))

@@ -10,6 +10,7 @@ each VNet's effective security admin rules (a POST per VNet).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -20,12 +21,20 @@ from clamp.providers.azure.admin_rules import VNET_TYPE, effective_admin_rules
 from clamp.providers.azure.clients import AzureClients
 from clamp.providers.azure.databases import DatabaseService
 from clamp.providers.azure.identity import IdentityService
-from clamp.providers.azure.resource_graph import TABLES, ResourceGraph, by_subscription, query_text
+from clamp.providers.azure.resource_graph import (
+    TABLES,
+    ResourceGraph,
+    arm_object,
+    by_subscription,
+    query_text,
+)
 from clamp.providers.azure.storage import StorageService
 from clamp.providers.interface import ProgressCallback
 
 Objects = list[dict[str, Any]]
 ACCOUNT_TYPE = "microsoft.storage/storageaccounts"
+PART_TYPES = (ACCOUNT_TYPE, VNET_TYPE)
+"""Resource Graph's types whose objects ARM completes (``BulkInventory.parts``)."""
 
 
 class BulkInventory:
@@ -54,26 +63,25 @@ class BulkInventory:
 
         Both tables' queries and the reads that need nothing from them (locks, role
         definitions, databases) start at once; a storage account's or a VNet's reads start
-        when Resource Graph has named it."""
+        as soon as a Resource Graph page names it, while the other pages are read."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="clamp-arm") as pool:
+            parts = _Parts(self, pool, subscriptions)
             tables = [
-                pool.submit(graph.rows, subscriptions, query_text(table, types), progress)
-                for table, types in TABLES.items()
+                pool.submit(graph.rows, subscriptions, query_text(t, types), progress, parts.named)
+                for t, types in TABLES.items()
             ]
             pending = {scope: [pool.submit(r) for r in self._own(scope)] for scope in subscriptions}
             try:
                 found = by_subscription([row for t in tables for row in t.result()], subscriptions)
             except CloudError:
-                for future in [*tables, *(f for fs in pending.values() for f in fs)]:
+                for future in [*tables, *parts.all(), *(f for fs in pending.values() for f in fs)]:
                     future.cancel()
                 raise
             for scope in subscriptions:
-                objects = found[scope.lower()]
-                pending[scope] += [pool.submit(r) for r in self._parts(scope, objects)]
-            for scope in subscriptions:
                 if progress:
                     progress(f"azure {scope}: storage parts, locks, roles, databases")
-                yield scope, _gathered(found[scope.lower()], pending[scope])
+                objects = found[scope.lower()]
+                yield scope, _gathered(objects, pending[scope] + parts.of(scope, objects))
 
     def _own(self, scope: str) -> list[Callable[[], Objects]]:
         return [
@@ -82,18 +90,55 @@ class BulkInventory:
             partial(self.databases.collect, scope, None),
         ]
 
-    def _parts(self, scope: str, objects: Objects) -> list[Callable[[], Objects]]:
-        reads: list[Callable[[], Objects]] = []
-        for obj in objects:
-            kind, arm_id = str(obj.get("type", "")).lower(), str(obj.get("id", ""))
-            if kind == ACCOUNT_TYPE:
-                reads.append(partial(self.storage.parts, arm_id))
-            elif kind == VNET_TYPE:
-                reads.append(partial(self._admin_rules, scope, obj))
-        return reads
+    def parts(self, scope: str, obj: dict[str, Any]) -> Callable[[], Objects] | None:
+        """The ARM read that completes one of Resource Graph's objects, if it needs one."""
+        kind, arm_id = str(obj.get("type", "")).lower(), str(obj.get("id", ""))
+        if kind == ACCOUNT_TYPE:
+            return partial(self.storage.parts, arm_id)
+        if kind == VNET_TYPE:
+            return partial(self._admin_rules, scope, obj)
+        return None
 
     def _admin_rules(self, scope: str, vnet: dict[str, Any]) -> Objects:
         return effective_admin_rules(self.clients.network(scope), [vnet])
+
+
+class _Parts:
+    """The ARM reads of the objects Resource Graph's pages name, started as each page
+    arrives (from the threads reading pages), each object once, by subscription."""
+
+    def __init__(
+        self, inventory: BulkInventory, pool: ThreadPoolExecutor, subscriptions: Sequence[str]
+    ) -> None:
+        self.inventory, self.pool = inventory, pool
+        self.scopes = {s.lower(): s for s in subscriptions}
+        self.started: dict[str, dict[str, Future[Objects]]] = {s: {} for s in subscriptions}
+        self.lock = threading.Lock()
+
+    def named(self, rows: list[dict[str, Any]]) -> None:
+        """Start the reads of one page's objects (a page read again starts none)."""
+        for row in rows:
+            scope = self.scopes.get(str(row.get("subscriptionId") or "").lower())
+            if scope is None or str(row.get("type", "")).lower() not in PART_TYPES:
+                continue
+            arm_id, read = (
+                str(row.get("id", "")).lower(),
+                self.inventory.parts(scope, arm_object(row)),
+            )
+            with self.lock:
+                if read is not None and arm_id not in self.started[scope]:
+                    self.started[scope][arm_id] = self.pool.submit(read)
+
+    def of(self, scope: str, objects: Objects) -> list[Future[Objects]]:
+        """The reads of a subscription's ``objects``, in their order."""
+        with self.lock:
+            started = self.started[scope]
+            return [f for o in objects if (f := started.get(str(o.get("id", "")).lower()))]
+
+    def all(self) -> list[Future[Objects]]:
+        """Every read started."""
+        with self.lock:
+            return [f for reads in self.started.values() for f in reads.values()]
 
 
 def _gathered(objects: Objects, reads: list[Future[Objects]]) -> Objects | CloudError:

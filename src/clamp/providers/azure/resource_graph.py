@@ -13,7 +13,7 @@ pipeline's ``PacedCalls`` (``clients``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +32,8 @@ RESOURCE_GRAPH = Api(
     '[azure] inventory = "arm"',
 )
 PERMISSION = "Microsoft.ResourceGraph/resources/read"
+RowsCallback = Callable[[list[dict[str, Any]]], None]
+"""Told each page's rows as the page arrives (from the thread that read it)."""
 PAGE = 1000
 """Rows per page: the most Resource Graph returns (``$top`` 1,000)."""
 MAX_PAGES = 10_000
@@ -103,32 +105,40 @@ class ResourceGraph:
         self.clients, self.page, self.concurrency = clients, page, max(1, concurrency)
 
     def rows(
-        self, subscriptions: Sequence[str], query: str, progress: ProgressCallback | None = None
+        self,
+        subscriptions: Sequence[str],
+        query: str,
+        progress: ProgressCallback | None = None,
+        on_rows: RowsCallback | None = None,
     ) -> list[dict[str, Any]]:
-        """Every row ``query`` gives over ``subscriptions``, in id order.
+        """Every row ``query`` gives over ``subscriptions``, in id order; ``on_rows`` is
+        told each page's rows as it arrives, so what they name can be read meanwhile (a page
+        read again after the estate changed is told again).
 
         The first page says how many rows there are (``totalRecords``); with
         ``concurrency`` above 1 the other pages are read at once by ``$skip`` (the ordered
         paging of Microsoft's "Guidance for pagination" in Resource Graph), else one after
         the other by ``$skipToken``. Should the total change between pages (the estate
         changed meanwhile), the pages after the first are read again by ``$skipToken``."""
-        first = self._page(subscriptions, query, progress, 1)
+
+        def page(number: int, **at: Any) -> QueryResponse:
+            answer = self._page(subscriptions, query, progress, number, **at)
+            if on_rows:
+                on_rows(_rows(answer))
+            return answer
+
+        first = page(1)
         rows, token, total = _rows(first), first.skip_token, first.total_records or 0
         pages = math.ceil(total / self.page)
         if token and self.concurrency > 1 and 1 < pages <= MAX_PAGES:
             with ThreadPoolExecutor(min(self.concurrency, pages - 1)) as pool:
-                rest = list(
-                    pool.map(
-                        lambda n: self._page(subscriptions, query, progress, n + 1, skip=n),
-                        range(1, pages),
-                    )
-                )
+                rest = list(pool.map(lambda n: page(n + 1, skip=n), range(1, pages)))
             if all(answer.total_records == total for answer in rest):
                 return rows + [row for answer in rest for row in _rows(answer)]
         for number in range(2, MAX_PAGES + 1):
             if not token:
                 return rows
-            answer = self._page(subscriptions, query, progress, number, token=token)
+            answer = page(number, token=token)
             rows += _rows(answer)
             token = answer.skip_token
         raise CloudError(f"Azure Resource Graph kept paging past {MAX_PAGES} pages")
