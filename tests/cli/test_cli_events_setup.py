@@ -165,6 +165,7 @@ def test_azure_setup_twice_makes_each_object_once_and_writes_are_delivered(cloud
             )
             assert [s.name for s in subs] == ["clamp"]
             assert subs[0].destination.endpoint_base_url == f"{url}/events/azure"
+            assert subs[0].destination.max_events_per_batch == 100  # batched delivery
 
             rule = {
                 "properties": {
