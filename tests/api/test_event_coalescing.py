@@ -48,3 +48,37 @@ def test_a_burst_on_one_nsg_is_re_read_once_for_all_its_events(
         assert service.events.stats()["processed"] == 4
     finally:
         service.close()
+
+
+def test_a_first_change_to_a_quiet_nsg_is_re_read_before_a_busy_nsg_waiting_longer(
+    estate: Sandbox, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'clamp.db'}",
+        sandbox_url=estate.url,
+        events=EventsConfig(azure=AzureEvents(SECRET)),
+    )
+    service = Service(settings, workers=1)
+    try:
+        busy = [rule_written("allow-ssh-corp", f"busy-{n}") for n in range(2)]
+        quiet = rule_written("allow-ssh-corp", "quiet")
+        quiet[0]["data"]["resourceUri"] = quiet[0]["subject"] = quiet[0]["subject"].replace(
+            "internal-nsg/securityRules/allow-ssh-corp", "web-nsg/securityRules/allow-rdp"
+        )
+        service.take_events(parse_azure(json.dumps(busy[0]).encode()).events)
+        service.idle()  # internal-nsg was just re-read: its next change is not news
+        release = threading.Event()
+        service.pool.submit(release.wait, 10)
+        for body in (busy[1], quiet):  # the busy NSG's event waits longer
+            service.take_events(parse_azure(json.dumps(body).encode()).events)
+        release.set()
+        service.idle()
+
+        again = service.store.events.get("azure:busy-1")
+        first = service.store.events.get("azure:quiet")
+        assert again is not None and first is not None
+        assert first.processed is not None and again.processed is not None
+        assert first.processed < again.processed  # news first
+        assert "web-nsg" in first.result and "internal-nsg" in again.result
+    finally:
+        service.close()

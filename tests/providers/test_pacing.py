@@ -4,7 +4,7 @@ and no pacing where no rate is documented (a fake clock; nothing sleeps)."""
 from __future__ import annotations
 
 from clamp.providers.azure.clients import call_key, seconds
-from clamp.providers.pacing import LocalBudget, Rate
+from clamp.providers.pacing import LocalBudget, Rate, spare_calls
 
 
 class Clock:
@@ -82,3 +82,22 @@ def test_retry_after_and_quota_resets_are_read_as_seconds() -> None:
     assert seconds("01:02:03") == 3723.0
     assert seconds("Wed, 21 Oct 2015 07:28:00 GMT") is None
     assert seconds(None) is None
+
+
+def test_spare_calls_leave_a_fifth_of_the_bucket_to_the_others() -> None:
+    clock = Clock()
+    paced = LocalBudget(
+        rates={"arm": Rate(per_second=10.0, burst=10.0)}, clock=clock, sleep=clock.sleep
+    )
+
+    with spare_calls():
+        for _ in range(8):  # 8 of 10 go at once; the last 2 stay for the others
+            paced.acquire("azure:s1:arm")
+    assert clock.slept == []
+    for _ in range(2):
+        paced.acquire("azure:s1:arm")  # a fix's calls: no wait behind the burst
+    assert clock.slept == []
+
+    with spare_calls():
+        paced.acquire("azure:s1:arm")  # the bucket is empty: waits until 2 + 1 are back
+    assert sum(clock.slept) == 0.3

@@ -117,6 +117,7 @@ def run(
         url = url_of(sock, listener)
         say(f"CLAMP_URL={url}")
         service.settle()
+        service.warm()
         if demo:
             for name, roles, password, token in seed_demo(service):
                 say(f"demo user {name} ({', '.join(roles)}): password {password}")

@@ -85,6 +85,19 @@ class Service:
         for stored in self.events.pending():  # acknowledged, never processed
             self._submit(self.events.process, stored.event.id)
 
+    def warm(self) -> None:
+        """Load the drivers of the clouds whose events are configured, so the first
+        delivery does not pay for importing their SDKs (a second or more)."""
+        wanted = {
+            Provider.AZURE: self.settings.events.azure,
+            Provider.GCP: self.settings.events.gcp,
+        }
+        for provider in [p for p, configured in wanted.items() if configured is not None]:
+            try:
+                self.drivers(provider)
+            except ClampError as exc:  # the first event that needs it says so
+                log.warning("events: %s driver not ready: %s", provider.value, exc)
+
     def close(self) -> None:
         """Wait for background work, then release the database."""
         self.pool.shutdown(wait=True)
@@ -184,16 +197,16 @@ class Service:
         due = self.events.accept(events)
         by_id = {e.id: e for e in events}
         for event_id in due:
-            key, first = self.waiting.add(by_id[event_id])
-            if first:  # the others of its key wait for the re-read this one starts
-                self._submit(self._process, key, event_id)
+            if self.waiting.add(by_id[event_id]):  # a key began to wait: one turn more
+                self._submit(self._process)
         return len(due)
 
-    def _process(self, key: str, event_id: str) -> str:
-        covers = self.waiting.take(key, event_id)
-        if covers is None:
-            return ""  # an earlier event's re-read covered this one
-        return self.events.process(event_id, covers)
+    def _process(self) -> str:
+        """Take the turn due now (fresh resources first: ``clamp.events.coalesce``)."""
+        turn = self.waiting.next()
+        if turn is None:
+            return ""
+        return self.events.process(turn.event, turn.covers, spare=not turn.fresh)
 
     def run_delayed(self, now: datetime) -> list[str]:
         """Start the event rules whose enforcement delay has run out at ``now``, on the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from clamp.config import Settings
@@ -22,6 +23,7 @@ from clamp.events.triggers import EventRules
 from clamp.events.verify import AzureVerifier, GcpVerifier
 from clamp.model import Provider
 from clamp.providers.interface import CloudDriver
+from clamp.providers.pacing import spare_calls
 from clamp.scanning import evaluate_checks
 from clamp.store import Store
 from clamp.store.events import Intake, StoredEvent
@@ -86,16 +88,19 @@ class EventIntake:
         evaluated = self.drivers(event.provider).evaluated_resource(event.resource)
         return f"{event.provider.value}:{(evaluated or event.resource).lower()}"
 
-    def process(self, event_id: str, covers: Sequence[str] = ()) -> str:
+    def process(self, event_id: str, covers: Sequence[str] = (), *, spare: bool = False) -> str:
         """Re-read the event's resource, re-evaluate it and record its findings; the events
-        of ``covers`` (received before, on the same resource) are done by that re-read."""
+        of ``covers`` (received before, on the same resource) are done by that re-read.
+        With ``spare``, the re-read's calls leave the cloud's budget to others first
+        (``spare_calls``); the calls of the rules it triggers never do."""
         stored = self._accepted.pop(event_id, None) or self.store.events.get(event_id)
         for other in covers:
             self._accepted.pop(other, None)
         if stored is None:
             raise InputError(f"no event {event_id!r}")
         try:
-            result, opened, finished, covered = self._refresh(stored.event, covers)
+            with spare_calls() if spare else nullcontext():
+                result, opened, finished, covered = self._refresh(stored.event, covers)
         except ClampError as exc:
             result, opened, finished, covered = f"not evaluated: {exc}", (), None, []
         acted = due = None

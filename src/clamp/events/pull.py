@@ -109,11 +109,10 @@ def _process(intake: EventIntake, events: Sequence[CloudEvent], due: Sequence[st
     (``clamp.events.coalesce``). How many events were processed."""
     waiting = Coalescer(intake.reread_key)
     by_id = {e.id: e for e in events}
-    started = [(waiting.add(by_id[event_id])[0], event_id) for event_id in due]
-    for key, event_id in started:
-        covers = waiting.take(key, event_id)
-        if covers is not None:
-            intake.process(event_id, covers)
+    for event_id in due:
+        waiting.add(by_id[event_id])
+    while (turn := waiting.next()) is not None:
+        intake.process(turn.event, turn.covers, spare=not turn.fresh)
     return len(set(due))
 
 

@@ -15,7 +15,13 @@ last part of the key, the API:
   (``clamp.providers.azure.clients.PacedCalls``), as that guidance does.
 
 Keys of an API without a documented rate here are counted and honour ``Retry-After`` but
-are not paced. A worker pool shares one budget across processes by passing its own
+are not paced.
+
+Calls made inside ``spare_calls()`` (an event's re-read of a resource Clamp re-read a
+moment ago: most events are harmless writes) take a token only while a fifth of the bucket
+would be left, so that the other calls — a fix, a re-read of a resource that changed for
+the first time in a while — never queue behind them when a burst of events drains the
+bucket. The calls a second stay the cloud's; only their order changes. A worker pool shares one budget across processes by passing its own
 ``CallBudget`` (Redis) where this one is built by default (``AzureClients(budget=...)``).
 """
 
@@ -23,7 +29,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 
@@ -39,6 +47,19 @@ RATES: Mapping[str, Rate] = {
     "arm": Rate(per_second=25.0, burst=250.0),
 }
 """Rates by API (the key's last ``:``-part), from the documents named above."""
+SPARE_SHARE = 0.2
+"""The share of a bucket that calls made inside ``spare_calls`` leave to the others."""
+_SPARE: ContextVar[bool] = ContextVar("clamp_spare_calls", default=False)
+
+
+@contextmanager
+def spare_calls() -> Iterator[None]:
+    """Pace the calls made inside (in this thread) as calls that may wait for the others."""
+    token = _SPARE.set(True)
+    try:
+        yield
+    finally:
+        _SPARE.reset(token)
 
 
 @dataclass
@@ -59,15 +80,31 @@ class TokenBucket:
         start = max(now, self.not_before)
         if self.rate is None:
             return start - now
-        if self.stamp:
-            self.tokens = min(
-                self.rate.burst, self.tokens + (start - self.stamp) * self.rate.per_second
-            )
-        self.stamp = start
+        self._refill(start)
         self.tokens -= 1
         if self.tokens >= 0:
             return start - now
         return start - now + (-self.tokens) / self.rate.per_second
+
+    def take_spare(self, now: float) -> float:
+        """Take a token if ``SPARE_SHARE`` of the bucket is left after it (0: taken), else
+        take none and answer how long to wait before asking again."""
+        if self.not_before > now:
+            return self.not_before - now
+        if self.rate is None:
+            return 0.0
+        self._refill(now)
+        keep = self.rate.burst * SPARE_SHARE
+        if self.tokens - 1 >= keep - 1e-9:  # a refill's float error is no shortfall
+            self.tokens -= 1
+            return 0.0
+        return (keep + 1 - self.tokens) / self.rate.per_second
+
+    def _refill(self, now: float) -> None:
+        if self.rate is not None and self.stamp:
+            gained = (now - self.stamp) * self.rate.per_second
+            self.tokens = min(self.rate.burst, self.tokens + gained)
+        self.stamp = max(self.stamp, now)
 
 
 @dataclass
@@ -81,10 +118,19 @@ class LocalBudget:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def acquire(self, key: str) -> None:
-        """Block until one call under ``key`` may go (its bucket has a token, no hold)."""
-        with self._lock:
-            wait = self._bucket(key).take(self.clock())
-        if wait > 0:
+        """Block until one call under ``key`` may go (its bucket has a token, no hold);
+        inside ``spare_calls``, until one is to spare."""
+        if not _SPARE.get():
+            with self._lock:
+                wait = self._bucket(key).take(self.clock())
+            if wait > 0:
+                self.sleep(wait)
+            return
+        while True:
+            with self._lock:
+                wait = self._bucket(key).take_spare(self.clock())
+            if wait <= 0:
+                return
             self.sleep(wait)
 
     def backoff(self, key: str, seconds: float) -> None:

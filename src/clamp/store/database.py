@@ -14,6 +14,7 @@ not in the plain form — goes through Alembic as before.
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from sqlalchemy.pool import StaticPool
 from clamp.errors import ConfigError
 
 BEGIN_OPTION = "clamp_begin"
+_TURN = "clamp_write_turn"
+"""Marks a connection whose transaction holds this process's turn to write (SQLite)."""
 MIGRATIONS = "clamp.store:migrations"
 _MIGRATION_LOCK = 0x636C616D70  # "clamp": one migrator at a time on PostgreSQL
 _BUSY_TIMEOUT_MS = 30_000
@@ -98,10 +101,46 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
+    # Writers of this process take turns at a lock of their own before ``BEGIN IMMEDIATE``:
+    # SQLite's busy handler sleeps 1, 2, 5 ... 100 ms between tries whatever happens
+    # meanwhile, so under many writers a write waited up to 100 ms past the moment the
+    # database was free. Other processes still meet at SQLite's lock (busy timeout).
+    turns = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE" and wal:
+            if not turns.acquire(timeout=_BUSY_TIMEOUT_MS / 1000):
+                raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+            connection.info[_TURN] = True
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _end_turn(connection)
+            raise
+
+    def _end_turn(connection: Connection) -> None:
+        _release(connection.info)
+
+    def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_TURN, False):
+            turns.release()
+
+    # A connection returned to the pool or dropped with its transaction still open (an
+    # error on the way out) gives the turn back too.
+    @event.listens_for(engine.pool, "reset")
+    def _on_reset(_dbapi: Any, record: Any, _state: Any) -> None:
+        _release(record.info)
+
+    @event.listens_for(engine.pool, "invalidate")
+    def _on_invalidate(_dbapi: Any, record: Any, _exception: Any) -> None:
+        _release(record.info)
+
+    # Released as the transaction ends (just before its COMMIT or ROLLBACK, which take
+    # well under a millisecond with WAL: the next writer's first busy retry comes after 1).
+    event.listen(engine, "commit", _end_turn)
+    event.listen(engine, "rollback", _end_turn)
 
 
 def writer(engine: Engine) -> Engine:
