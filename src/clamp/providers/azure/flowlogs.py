@@ -27,7 +27,7 @@ import ijson
 
 from clamp.errors import InputError
 from clamp.events.flows.rows import PROTOCOLS, CsvLayout, FlowRow, TupleGroup, group_rows
-from clamp.files import loads_json
+from clamp.files import loads_json, small_json_document
 
 VNET_CONTAINER = "insights-logs-flowlogflowevent"
 NSG_CONTAINER = "insights-logs-networksecuritygroupflowevent"
@@ -115,8 +115,16 @@ def is_flow_log_document(head: bytes) -> bool:
 
 
 def file_records(stream: IO[bytes], where: str) -> Iterator[Record]:
-    """The records of a ``PT1H.json`` document, one at a time (the file is never whole in
-    memory); a malformed document raises ``InputError`` naming the record it broke in."""
+    """The records of a ``PT1H.json`` document: parsed whole when small, else one at a time
+    (a large file is never whole in memory); a malformed document raises ``InputError``
+    naming the record it broke in."""
+    start = stream.tell()
+    document = small_json_document(stream)
+    records = document.get("records") if isinstance(document, dict) else None
+    if isinstance(records, list):
+        yield from records
+        return
+    stream.seek(start)
     count = 0
     try:
         for record in ijson.items(stream, "records.item", use_float=True):

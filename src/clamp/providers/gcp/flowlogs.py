@@ -28,7 +28,7 @@ import ijson
 from clamp.errors import InputError
 from clamp.events.flows.model import FlowDecision
 from clamp.events.flows.rows import FlowRow, protocol_name
-from clamp.files import loads_json
+from clamp.files import loads_json, small_json_document
 from clamp.model import Direction
 
 VPC_FLOWS = "compute.googleapis.com%2Fvpc_flows"
@@ -180,6 +180,15 @@ def file_entries(stream: IO[bytes], where: str) -> Iterator[Entry]:
     ``InputError`` naming the entry (array) or line (NDJSON) it broke in."""
     head = stream.peek(64) if hasattr(stream, "peek") else b""
     if is_entry_array(head):
+        start = stream.tell()
+        document = small_json_document(stream)
+        if isinstance(document, list):
+            for count, entry in enumerate(document, 1):
+                if not isinstance(entry, Mapping):
+                    raise _bad(f"{where}: entry {count}", "not a JSON object")
+                yield entry
+            return
+        stream.seek(start)
         count = 0
         try:
             for entry in ijson.items(stream, "item", use_float=True):
