@@ -53,10 +53,14 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
+FRACTIONS = [f".{ms:03d}000" for ms in range(1000)]
+"""A time's milliseconds as SQLite text ends (with the microseconds SQLAlchemy writes)."""
+
+
 class SqliteTime:
     """Epoch milliseconds as SQLAlchemy's SQLite ``DATETIME`` stores a time: naive UTC text
     with microseconds (what SQLite's ``strftime('%Y-%m-%d %H:%M:%f')`` makes, plus
-    ``000``), formatted once per second seen."""
+    ``000``), each second formatted once."""
 
     LIMIT = 200_000
     """Seconds remembered before the memory is emptied."""
@@ -66,13 +70,16 @@ class SqliteTime:
 
     def __call__(self, ms: int) -> str:
         """``ms`` as stored."""
-        second, fraction = divmod(ms, 1000)
-        text = self._seconds.get(second)
+        text = self._seconds.get(ms // 1000)
         if text is None:
-            if len(self._seconds) >= self.LIMIT:
-                self._seconds.clear()
-            text = self._seconds[second] = _dt(second * 1000).strftime("%Y-%m-%d %H:%M:%S")
-        return f"{text}.{fraction:03d}000"
+            text = self._second(ms // 1000)
+        return text + FRACTIONS[ms % 1000]
+
+    def _second(self, second: int) -> str:
+        if len(self._seconds) >= self.LIMIT:
+            self._seconds.clear()
+        text = self._seconds[second] = _dt(second * 1000).strftime("%Y-%m-%d %H:%M:%S")
+        return text
 
 
 def stored_time(dialect: str) -> Callable[[int], Any]:

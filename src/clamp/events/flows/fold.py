@@ -155,11 +155,12 @@ class FlowFold:
                 )
             else:
                 units, take, unit = gcp.file_entries(stream, str(path)), self.entry, "entry"
+            where = f"{path}: {unit} "
             for number, item in enumerate(units, 1):
                 if number <= skip:
                     self.summary.skipped += 1
                     continue
-                take(item, f"{path}: {unit} {number}")
+                take(item, f"{where}{number}")
                 taken = number
         self.summary.files += 1
         return taken
