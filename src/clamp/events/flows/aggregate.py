@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from hashlib import blake2b
+from sys import intern
 from typing import Any
 
 from clamp.errors import InputError
@@ -253,12 +254,20 @@ class Aggregator:
         covered: dict[str, set[tuple[str, int]]] = {}
         low = high = None
         for key, cell in cells.items():
-            resource, bucket = key[1], key[9]
+            provider, resource, dst, port, protocol, src, direction, rule, decision, bucket = key
             count, sent, received, packets, back, first, last = cell
             append(
                 (
                     aggregate_key(key),
-                    *key[:9],
+                    provider,
+                    resource and intern(resource),  # repeated names pickle once per batch
+                    intern(dst),
+                    port,
+                    protocol,
+                    intern(src),
+                    direction,
+                    rule and intern(rule),
+                    decision,
                     time(bucket),
                     count,
                     sent,
@@ -274,7 +283,7 @@ class Aggregator:
             if high is None or last > high:
                 high = last
             if resource:
-                covered.setdefault(key[0], set()).add((resource, bucket))
+                covered.setdefault(provider, set()).add((resource, bucket))
         self.span(low, high)
         for provider, target, ms in self.targets:
             covered.setdefault(provider, set()).add((target, ms))

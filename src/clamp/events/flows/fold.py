@@ -130,11 +130,6 @@ class FlowFold:
     def full(self) -> None:
         """The aggregator holds ``flush_keys`` aggregates (a file folded alone: kept)."""
 
-    def _fold(self, provider: str, rows: Iterable[Any], targets: Iterable[str]) -> None:
-        targets = [t for t in targets if t]
-        self.summary.tuples += self.aggregator.fold(provider, rows, targets)
-        self._covered(targets)
-
     def _covered(self, targets: list[str]) -> None:
         self.summary.coverage.update(targets)
         if self.aggregator.size >= self.config.flush_keys:
@@ -171,7 +166,8 @@ class FlowFold:
         if flow is None:
             return False
         row, targets = flow
-        self._fold(GCP, (row,), targets)
+        self.summary.tuples += self.aggregator.fold(GCP, (row,), targets)
+        self._covered(targets)
         return True
 
     def azure_record(self, record: Mapping[str, Any], where: str) -> None:
