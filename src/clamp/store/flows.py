@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,32 +53,32 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
-FRACTIONS = [f".{ms:03d}000" for ms in range(1000)]
-"""A time's milliseconds as SQLite text ends (with the microseconds SQLAlchemy writes)."""
-
-
 class SqliteTime:
     """Epoch milliseconds as SQLAlchemy's SQLite ``DATETIME`` stores a time: naive UTC text
     with microseconds (what SQLite's ``strftime('%Y-%m-%d %H:%M:%f')`` makes, plus
-    ``000``), each second formatted once."""
+    ``000``): each minute formatted once, then the text of its second and millisecond."""
 
-    LIMIT = 200_000
-    """Seconds remembered before the memory is emptied."""
+    LIMIT = 100_000
+    """Minutes remembered before the memory is emptied (about ten weeks)."""
+    _ENDS: ClassVar[list[str]] = []
+    """``SS.mmm000`` for each millisecond of a minute (made once per process)."""
 
     def __init__(self) -> None:
-        self._seconds: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
+        if not SqliteTime._ENDS:
+            SqliteTime._ENDS = [f"{s:02d}.{ms:03d}000" for s in range(60) for ms in range(1000)]
 
     def __call__(self, ms: int) -> str:
         """``ms`` as stored."""
-        text = self._seconds.get(ms // 1000)
+        text = self._minutes.get(ms // 60_000)
         if text is None:
-            text = self._second(ms // 1000)
-        return text + FRACTIONS[ms % 1000]
+            text = self._minute(ms // 60_000)
+        return text + self._ENDS[ms % 60_000]
 
-    def _second(self, second: int) -> str:
-        if len(self._seconds) >= self.LIMIT:
-            self._seconds.clear()
-        text = self._seconds[second] = _dt(second * 1000).strftime("%Y-%m-%d %H:%M:%S")
+    def _minute(self, minute: int) -> str:
+        if len(self._minutes) >= self.LIMIT:
+            self._minutes.clear()
+        text = self._minutes[minute] = _dt(minute * 60_000).strftime("%Y-%m-%d %H:%M:")
         return text
 
 
