@@ -253,9 +253,13 @@ class Aggregator:
         append = rows.append
         covered: dict[str, set[tuple[str, int]]] = {}
         low = high = None
+        buckets: dict[int, Any] = {}  # a batch's few buckets, each made by ``time`` once
         for key, cell in cells.items():
             provider, resource, dst, port, protocol, src, direction, rule, decision, bucket = key
             count, sent, received, packets, back, first, last = cell
+            start = buckets.get(bucket)
+            if start is None:
+                start = buckets[bucket] = time(bucket)
             append(
                 (
                     aggregate_key(key),
@@ -268,7 +272,7 @@ class Aggregator:
                     direction,
                     rule and intern(rule),
                     decision,
-                    time(bucket),
+                    start,
                     count,
                     sent,
                     received,
