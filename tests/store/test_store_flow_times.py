@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from clamp.store.flows import SqliteTime, stored_time
 
 STRFTIME = "SELECT strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch') || '000'"
-MIDNIGHT = 1_764_547_200_000  # 2026-12-01 00:00:00 UTC
+MIDNIGHT = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp()) * 1000
 
 
 def test_sqlite_times_are_the_text_sqlite_itself_makes() -> None:
