@@ -219,12 +219,13 @@ class Aggregator:
                             cell[5] = ms
                         elif ms > cell[6]:
                             cell[6] = ms
-                first = int(tuples[0].split(",", 1)[0]) * unit
+                many = len(tuples)
+                first = int(tuples[0].split(",", 1)[0]) * unit if many > 1 else ms
             except KeyError as exc:
                 raise InputError(f"{where}: malformed flow tuple (direction {exc})") from None
             except (ValueError, TypeError, AttributeError) as exc:
                 raise InputError(f"{where}: malformed flow tuple ({str(exc)[:80]!r})") from None
-            count += len(tuples)
+            count += many
             if first > ms:  # ms: the last tuple's
                 first, ms = ms, first
             if low < 0 or first < low:
