@@ -81,9 +81,10 @@ class Aggregator:
         self.bucket_ms = int(bucket.total_seconds() * 1000)
         self.addresses: Mapping[str, str] = addresses or {}
         self.cells: dict[tuple[Any, ...], list[int]] = {}
-        self.fields: dict[tuple[str, str, str], tuple[int | None, str, str]] = {}
-        """A CSV tuple's port, protocol and direction as logged, to them as stored (the
-        same few recur; emptied with the cells)."""
+        self.fields: dict[int, dict[tuple[str, str, str], tuple[int | None, str, str]]] = {}
+        """By layout (its ``id``: layouts are the drivers' constants), a CSV tuple's port,
+        protocol and direction as logged, to them as stored (the same few recur; emptied
+        with the cells)."""
         self.targets: set[tuple[str, str, int]] = set()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
@@ -155,7 +156,7 @@ class Aggregator:
     ) -> int:
         """Fold CSV tuple groups in (the hot path: one split per tuple, no row built); a
         malformed tuple raises ``InputError`` naming ``where``."""
-        size, cells, addresses, fields = self.bucket_ms, self.cells, self.addresses, self.fields
+        size, cells, addresses, by_layout = self.bucket_ms, self.cells, self.addresses, self.fields
         ingress = INGRESS.value
         count = 0
         low = high = -1
@@ -165,6 +166,9 @@ class Aggregator:
                 continue
             layout = group.layout
             width, unit, protocols = layout.width, layout.ms_per_unit, layout.protocols
+            fields = by_layout.get(id(layout))
+            if fields is None:
+                fields = by_layout[id(layout)] = {}
             denied, state_at = layout.denied, layout.state
             bs, br, ps, pr = layout.counts
             rule, logged = group.rule, group.resource
