@@ -66,7 +66,16 @@ def aggregate_key(values: tuple[Any, ...]) -> str:
         f"{provider}\x1f{resource or ''}\x1f{dst}\x1f{'' if port is None else port}\x1f{proto}"
         f"\x1f{src}\x1f{direction}\x1f{rule or ''}\x1f{decision}\x1f{bucket}"
     )
-    return f"{bucket // 1000:010x}{blake2b(text.encode(), digest_size=11).hexdigest()}"
+    prefix = _BUCKET_HEX.get(bucket)
+    if prefix is None:
+        if len(_BUCKET_HEX) >= 10_000:
+            _BUCKET_HEX.clear()
+        prefix = _BUCKET_HEX[bucket] = f"{bucket // 1000:010x}"
+    return prefix + blake2b(text.encode(), digest_size=11).hexdigest()
+
+
+_BUCKET_HEX: dict[int, str] = {}
+"""Each bucket's key prefix, made once (a batch has a few buckets, each with many keys)."""
 
 
 class Aggregator:
