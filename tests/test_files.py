@@ -4,6 +4,7 @@ traceback, never a hang."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from clamp.automation.rules import load_rules
 from clamp.cli.main import app
 from clamp.config import Settings
 from clamp.errors import ClampError, InputError
-from clamp.files import Format, loads_json, parse
+from clamp.files import Format, loads_json, parse, small_json_document
 from clamp.inventory.offline import load_offline
 from clamp.response.playbook import load_playbook
 from clamp.sandbox.state import SandboxState
@@ -126,3 +127,12 @@ def test_fast_json_parses_every_document_the_standard_library_does() -> None:
     assert loads_json(b"[123456789012345678901234567890]") == [1.2345678901234568e29]
     with pytest.raises(ValueError, match="Expecting"):
         loads_json(b'{"records": [')
+
+
+def test_a_small_json_stream_is_parsed_whole_and_any_other_is_left_to_stream() -> None:
+    document = b'{"records": [{"a": 1}, {"b": [2, 3]}]}'
+    assert small_json_document(io.BytesIO(document)) == json.loads(document)
+    for data, limit in ((document, len(document) - 1), (document[:-3], 1024)):
+        stream = io.BytesIO(data)
+        assert small_json_document(stream, limit) is None  # too large, or broken
+        assert stream.read() == data  # left where it was, for the streaming parser

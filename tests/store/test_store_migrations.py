@@ -29,7 +29,7 @@ def test_migrate_is_idempotent_and_keeps_data(store: Store) -> None:
     assert store.audit.verify() == 1
     with store.engine.connect() as connection:
         version = MigrationContext.configure(connection).get_current_revision()
-    assert version == "0009_flows"
+    assert version == "0010_flow_resource_index"
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:

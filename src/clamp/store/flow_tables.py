@@ -21,7 +21,8 @@ class FlowAggregateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)
     provider: Mapped[str] = mapped_column(String(16))
-    resource_id: Mapped[str | None] = mapped_column(String(1024), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(1024))
+    """Looked up case-insensitively (``lower``), which no plain index serves: none kept."""
     destination: Mapped[str] = mapped_column(String(64), index=True)
     port: Mapped[int | None] = mapped_column(Integer)
     protocol: Mapped[str] = mapped_column(String(16))

@@ -8,11 +8,11 @@ counts, on SQLite and PostgreSQL alike).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,19 +53,49 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + BATCH]
 
 
-TIMES = frozenset(("bucket", "first_seen", "last_seen"))
-SQLITE_TIME = "strftime('%Y-%m-%d %H:%M:%f', ? / 1000.0, 'unixepoch') || '000'"
-"""Epoch ms as SQLAlchemy's SQLite ``DATETIME`` stores it (naive UTC, microseconds),
-computed by SQLite: converting in Python cost more than the upsert."""
+class SqliteTime:
+    """Epoch milliseconds as SQLAlchemy's SQLite ``DATETIME`` stores a time: naive UTC text
+    with microseconds (what SQLite's ``strftime('%Y-%m-%d %H:%M:%f')`` makes, plus
+    ``000``): each minute formatted once, then the text of its second and millisecond."""
+
+    LIMIT = 100_000
+    """Minutes remembered before the memory is emptied (about ten weeks)."""
+    _ENDS: ClassVar[list[str]] = []
+    """``SS.mmm000`` for each millisecond of a minute (made once per process)."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[int, str] = {}
+        if not SqliteTime._ENDS:
+            SqliteTime._ENDS = [f"{s:02d}.{ms:03d}000" for s in range(60) for ms in range(1000)]
+
+    def __call__(self, ms: int) -> str:
+        """``ms`` as stored."""
+        text = self._minutes.get(ms // 60_000)
+        if text is None:
+            text = self._minute(ms // 60_000)
+        return text + self._ENDS[ms % 60_000]
+
+    def _minute(self, minute: int) -> str:
+        if len(self._minutes) >= self.LIMIT:
+            self._minutes.clear()
+        text = self._minutes[minute] = _dt(minute * 60_000).strftime("%Y-%m-%d %H:%M:")
+        return text
 
 
-def _upsert_sql(placeholder: str, time: str) -> str:
+def stored_time(dialect: str) -> Callable[[int], Any]:
+    """How the flow tables store a time given in epoch ms on ``dialect``: an aware UTC
+    datetime on PostgreSQL, SQLite's text. Rows are made with it where they are folded
+    (worker processes too: picklable), so the writer only binds them."""
+    return _dt if dialect == "postgresql" else SqliteTime()
+
+
+def _upsert_sql(placeholder: str) -> str:
     """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
-    first and latest last time; the same text on SQLite and PostgreSQL but for how a time
-    is written (driver-level, so a batch of aggregates costs one ``executemany``)."""
+    first and latest last time; the same text on SQLite and PostgreSQL but for the
+    placeholder (driver-level, so a batch of aggregates costs one ``executemany``)."""
     table = FlowAggregateRow.__tablename__
     columns = ", ".join(AGGREGATE_COLUMNS)
-    values = ", ".join(time if c in TIMES else placeholder for c in AGGREGATE_COLUMNS)
+    values = ", ".join(placeholder for _ in AGGREGATE_COLUMNS)
     added = ", ".join(
         f"{c} = {table}.{c} + excluded.{c}"
         for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
@@ -84,12 +114,12 @@ SQLITE_CACHE_KIB = 65_536
 """SQLite's page cache while ingesting (its default is 2 MiB)."""
 
 
-def _cover_sql(placeholder: str, time: str) -> str:
+def _cover_sql(placeholder: str) -> str:
     """``INSERT … ON CONFLICT DO NOTHING`` of one coverage row (resource, bucket)."""
     table = FlowCoverageRow.__tablename__
     return (
         f"INSERT INTO {table} (provider, resource, bucket) VALUES ({placeholder}, "
-        f"{placeholder}, {time}) ON CONFLICT (resource, bucket) DO NOTHING"
+        f"{placeholder}, {placeholder}) ON CONFLICT (resource, bucket) DO NOTHING"
     )
 
 
@@ -99,9 +129,11 @@ class FlowWriter:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
-        self._postgres = postgres = self._dialect == "postgresql"
-        self._upsert = _upsert_sql("%s", "%s") if postgres else _upsert_sql("?", SQLITE_TIME)
-        self._cover = _cover_sql("%s", "%s") if postgres else _cover_sql("?", SQLITE_TIME)
+        postgres = self._dialect == "postgresql"
+        self.time = stored_time(self._dialect)
+        """How this store writes a time (``Aggregator.drain`` makes rows with it)."""
+        self._upsert = _upsert_sql("%s" if postgres else "?")
+        self._cover = _cover_sql("%s" if postgres else "?")
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
             session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
 
@@ -126,22 +158,17 @@ class FlowWriter:
         self.session.merge(row)
 
     def add(self, rows: list[tuple[Any, ...]]) -> None:
-        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times in epoch ms): counts add
-        up per key."""
-        if not rows:
-            return
-        if self._postgres:
-            rows = [(*r[:10], _dt(r[10]), *r[11:16], _dt(r[16]), _dt(r[17])) for r in rows]
-        self.session.connection().exec_driver_sql(self._upsert, rows)
+        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times as ``time`` makes them):
+        counts add up per key."""
+        if rows:
+            self.session.connection().exec_driver_sql(self._upsert, rows)
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
         """Record that these resources had flow logging in these buckets (epoch ms)."""
-        values: list[tuple[str, str, Any]] = [(provider, r.lower(), ms) for r, ms in buckets]
-        if not values:
-            return
-        if self._postgres:
-            values = [(p, resource, _dt(ms)) for p, resource, ms in values]
-        self.session.connection().exec_driver_sql(self._cover, values)
+        time = self.time
+        values = [(provider, r.lower(), time(ms)) for r, ms in buckets]
+        if values:
+            self.session.connection().exec_driver_sql(self._cover, values)
 
     def prune(self, before: datetime) -> None:
         """Delete aggregates and coverage of buckets that start before ``before``."""

@@ -41,3 +41,42 @@ def test_a_malformed_tuple_in_the_hot_path_names_where() -> None:
         Aggregator(timedelta(hours=1)).fold_groups(
             "azure", record_groups(record, "x", {}), "PT1H.json: record 7"
         )
+
+
+def test_vnet_and_nsg_tuples_folded_together_keep_their_own_protocol_names() -> None:
+    vnet = {
+        "macAddress": "00224871C205",
+        "targetResourceID": "/vnet",
+        "flowRecords": {
+            "flows": [
+                {
+                    "flowGroups": [
+                        {
+                            "rule": "r",
+                            "flowTuples": ["1764583202000,1.2.3.4,10.0.0.4,5,22,6,I,D,NX,0,0,0,0"],
+                        }
+                    ]
+                }
+            ]
+        },
+    }
+    nsg = {
+        "resourceId": "/nsg",
+        "properties": {
+            "flows": [
+                {
+                    "rule": "r",
+                    "flows": [
+                        {"mac": "M", "flowTuples": ["1764583203,1.2.3.4,10.0.0.4,5,22,6,I,D,B,,,,"]}
+                    ],
+                }
+            ]
+        },
+    }
+    by_rows, by_groups = Aggregator(timedelta(hours=1)), Aggregator(timedelta(hours=1))
+    for record in (vnet, nsg):
+        by_rows.fold("azure", record_rows(record, "r", {}))
+        by_groups.fold_groups("azure", record_groups(record, "r", {}), "r")
+    rows, groups = by_rows.drain()[0], by_groups.drain()[0]
+    assert sorted(rows) == sorted(groups)
+    assert sorted(row[5] for row in groups) == ["6", "tcp"]  # NSG v2 names T/U only

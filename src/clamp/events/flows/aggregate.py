@@ -9,9 +9,10 @@ inventory's addresses: the destination's for inbound flows, the source's for out
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from hashlib import blake2b
+from sys import intern
 from typing import Any
 
 from clamp.errors import InputError
@@ -65,8 +66,16 @@ def aggregate_key(values: tuple[Any, ...]) -> str:
         f"{provider}\x1f{resource or ''}\x1f{dst}\x1f{'' if port is None else port}\x1f{proto}"
         f"\x1f{src}\x1f{direction}\x1f{rule or ''}\x1f{decision}\x1f{bucket}"
     )
-    digest = hashlib.blake2b(text.encode(), digest_size=11).hexdigest()
-    return f"{bucket // 1000:010x}{digest}"
+    prefix = _BUCKET_HEX.get(bucket)
+    if prefix is None:
+        if len(_BUCKET_HEX) >= 10_000:
+            _BUCKET_HEX.clear()
+        prefix = _BUCKET_HEX[bucket] = f"{bucket // 1000:010x}"
+    return prefix + blake2b(text.encode(), digest_size=11).hexdigest()
+
+
+_BUCKET_HEX: dict[int, str] = {}
+"""Each bucket's key prefix, made once (a batch has a few buckets, each with many keys)."""
 
 
 class Aggregator:
@@ -81,6 +90,10 @@ class Aggregator:
         self.bucket_ms = int(bucket.total_seconds() * 1000)
         self.addresses: Mapping[str, str] = addresses or {}
         self.cells: dict[tuple[Any, ...], list[int]] = {}
+        self.fields: dict[int, dict[tuple[str, str, str], tuple[int | None, str, str]]] = {}
+        """By layout (its ``id``: layouts are the drivers' constants), a CSV tuple's port,
+        protocol and direction as logged, to them as stored (the same few recur; emptied
+        with the cells)."""
         self.targets: set[tuple[str, str, int]] = set()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
@@ -91,10 +104,12 @@ class Aggregator:
         return len(self.cells)
 
     def _seen(self, provider: str, low: int, high: int, targets: Iterable[str]) -> None:
-        size = self.bucket_ms
+        size, seen = self.bucket_ms, self.targets
+        low, high = low - low % size, high - high % size
         for target in targets:
-            self.targets.add((provider, target, low - low % size))
-            self.targets.add((provider, target, high - high % size))
+            seen.add((provider, target, low))
+            if high != low:
+                seen.add((provider, target, high))
 
     def fold(self, provider: str, rows: Iterable[FlowRow], targets: Iterable[str] = ()) -> int:
         """Fold ``rows`` in; ``targets`` (what had logging on) are covered in the rows'
@@ -150,7 +165,7 @@ class Aggregator:
     ) -> int:
         """Fold CSV tuple groups in (the hot path: one split per tuple, no row built); a
         malformed tuple raises ``InputError`` naming ``where``."""
-        size, cells, addresses, directions = self.bucket_ms, self.cells, self.addresses, DIRECTIONS
+        size, cells, addresses, by_layout = self.bucket_ms, self.cells, self.addresses, self.fields
         ingress = INGRESS.value
         count = 0
         low = high = -1
@@ -160,6 +175,9 @@ class Aggregator:
                 continue
             layout = group.layout
             width, unit, protocols = layout.width, layout.ms_per_unit, layout.protocols
+            fields = by_layout.get(id(layout))
+            if fields is None:
+                fields = by_layout[id(layout)] = {}
             denied, state_at = layout.denied, layout.state
             bs, br, ps, pr = layout.counts
             rule, logged = group.rule, group.resource
@@ -169,15 +187,24 @@ class Aggregator:
                     if len(f) != width:
                         raise ValueError(text)
                     ms = int(f[0]) * unit
-                    direction = directions[f[6]]
-                    port = f[4]
+                    as_logged = (f[4], f[5], f[6])
+                    stored = fields.get(as_logged)
+                    if stored is None:  # port, protocol, direction: first seen in this batch
+                        port = f[4]
+                        stored = fields[as_logged] = (
+                            int(port) if port else None,
+                            protocols.get(f[5]) or f[5],
+                            DIRECTIONS[f[6]],
+                        )
+                    direction = stored[2]
+                    src, dst = f[1], f[2]
                     key = (
                         provider,
-                        logged or addresses.get(f[2] if direction is ingress else f[1]),
-                        f[2],
-                        int(port) if port else None,
-                        protocols.get(f[5]) or f[5],
-                        f[1],
+                        logged or addresses.get(dst if direction is ingress else src),
+                        dst,
+                        stored[0],
+                        stored[1],
+                        src,
                         direction,
                         rule,
                         DENIED if f[denied] == "D" else ALLOWED,
@@ -205,15 +232,19 @@ class Aggregator:
                             cell[5] = ms
                         elif ms > cell[6]:
                             cell[6] = ms
-                first = int(tuples[0].split(",", 1)[0]) * unit
-                last = int(tuples[-1].split(",", 1)[0]) * unit
+                many = len(tuples)
+                first = int(tuples[0].split(",", 1)[0]) * unit if many > 1 else ms
             except KeyError as exc:
                 raise InputError(f"{where}: malformed flow tuple (direction {exc})") from None
             except (ValueError, TypeError, AttributeError) as exc:
                 raise InputError(f"{where}: malformed flow tuple ({str(exc)[:80]!r})") from None
-            count += len(tuples)
-            low = min(first, last) if low < 0 else min(low, first, last)
-            high = max(high, first, last)
+            count += many
+            if first > ms:  # ms: the last tuple's
+                first, ms = ms, first
+            if low < 0 or first < low:
+                low = first
+            if ms > high:
+                high = ms
         if count:
             self._seen(provider, low, high, targets)
         return count
@@ -225,21 +256,56 @@ class Aggregator:
         if high is not None:
             self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
 
-    def drain(self) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
-        """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times in epoch ms)
-        and the coverage (resource, bucket ms) by provider; memory is freed."""
+    def drain(
+        self, time: Callable[[int], Any] = int
+    ) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
+        """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times as ``time`` makes
+        them of epoch ms: the store's ``FlowWriter.time``, or the ms themselves) and the
+        coverage (resource, bucket ms) by provider; memory is freed."""
         cells = self.cells
-        rows = [(aggregate_key(key), *key, *cell) for key, cell in cells.items()]
+        rows: list[tuple[Any, ...]] = []
+        append = rows.append
         covered: dict[str, set[tuple[str, int]]] = {}
-        if cells:
-            self.span(
-                min(cell[5] for cell in cells.values()), max(cell[6] for cell in cells.values())
+        low = high = None
+        buckets: dict[int, Any] = {}  # a batch's few buckets, each made by ``time`` once
+        for key, cell in cells.items():
+            provider, resource, dst, port, protocol, src, direction, rule, decision, bucket = key
+            count, sent, received, packets, back, first, last = cell
+            start = buckets.get(bucket)
+            if start is None:
+                start = buckets[bucket] = time(bucket)
+            append(
+                (
+                    aggregate_key(key),
+                    provider,
+                    resource and intern(resource),  # repeated names pickle once per batch
+                    intern(dst),
+                    port,
+                    protocol,
+                    intern(src),
+                    direction,
+                    rule and intern(rule),
+                    decision,
+                    start,
+                    count,
+                    sent,
+                    received,
+                    packets,
+                    back,
+                    time(first),
+                    time(last),
+                )
             )
-        for provider, resource, *_, bucket in cells:
+            if low is None or first < low:
+                low = first
+            if high is None or last > high:
+                high = last
             if resource:
                 covered.setdefault(provider, set()).add((resource, bucket))
+        self.span(low, high)
         for provider, target, ms in self.targets:
             covered.setdefault(provider, set()).add((target, ms))
         self.cells = {}
+        self.fields = {}
         self.targets = set()
         return rows, covered

@@ -130,11 +130,6 @@ class FlowFold:
     def full(self) -> None:
         """The aggregator holds ``flush_keys`` aggregates (a file folded alone: kept)."""
 
-    def _fold(self, provider: str, rows: Iterable[Any], targets: Iterable[str]) -> None:
-        targets = [t for t in targets if t]
-        self.summary.tuples += self.aggregator.fold(provider, rows, targets)
-        self._covered(targets)
-
     def _covered(self, targets: list[str]) -> None:
         self.summary.coverage.update(targets)
         if self.aggregator.size >= self.config.flush_keys:
@@ -155,11 +150,12 @@ class FlowFold:
                 )
             else:
                 units, take, unit = gcp.file_entries(stream, str(path)), self.entry, "entry"
+            where = f"{path}: {unit} "
             for number, item in enumerate(units, 1):
                 if number <= skip:
                     self.summary.skipped += 1
                     continue
-                take(item, f"{path}: {unit} {number}")
+                take(item, f"{where}{number}")
                 taken = number
         self.summary.files += 1
         return taken
@@ -170,7 +166,8 @@ class FlowFold:
         if flow is None:
             return False
         row, targets = flow
-        self._fold(GCP, (row,), targets)
+        self.summary.tuples += self.aggregator.fold(GCP, (row,), targets)
+        self._covered(targets)
         return True
 
     def azure_record(self, record: Mapping[str, Any], where: str) -> None:

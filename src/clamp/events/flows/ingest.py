@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from clamp.bulk import paused_gc
 from clamp.events.flows import workers
 from clamp.events.flows.config import FlowsConfig
 from clamp.events.flows.fold import (
@@ -52,7 +53,7 @@ class FlowIngest(FlowFold):
 
     def flush(self) -> None:
         """Write what the aggregator holds into the open transaction."""
-        self._write(*self.aggregator.drain())
+        self._write(*self.aggregator.drain(self.writer.time))
 
     def _write(self, rows: list[tuple[Any, ...]], covered: dict[str, set[tuple[str, int]]]) -> None:
         self.writer.add(rows)
@@ -90,16 +91,19 @@ class FlowIngest(FlowFold):
 
 def ingest_paths(store: Store, config: FlowsConfig, paths: Iterable[Path]) -> IngestSummary:
     """Ingest files and folders in one transaction (a malformed file stores nothing); a
-    folder's files are folded by worker processes (``events.flows.workers``)."""
+    folder's files are folded by worker processes (``events.flows.workers``). The cyclic
+    garbage collector is paused meanwhile: folds build millions of small acyclic objects
+    (parsed records, keys, rows), which it would rescan again and again."""
     store.flows.bucket = config.bucket
     addresses = Addresses.of(store.rules.inventory())
     files = list({path.resolve(): path for path in files_under(paths)}.values())
     spread = workers.spread(files, config.workers)
-    with store.flows.writing() as writer:
+    with paused_gc(), store.flows.writing() as writer:
         ingest = FlowIngest(writer, config, addresses)
         if spread:
             jobs = [(p, writer.cursor(source_of(p)).records) for p in files if p in spread]
-            for path, folded in workers.folded_files(jobs, config, addresses, spread.workers):
+            folds = workers.folded_files(jobs, config, addresses, spread.workers, writer.time)
+            for path, folded in folds:
                 ingest.folded(path, folded)
         for path in files:
             if path not in spread:

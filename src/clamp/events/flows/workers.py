@@ -19,11 +19,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from clamp.bulk import paused_gc
 from clamp.events.flows.config import FlowsConfig
 from clamp.events.flows.fold import Addresses, FlowFold, FoldedFile
 
@@ -34,7 +36,7 @@ MIN_BYTES = 8 * 2**20
 IN_FLIGHT = 2
 """Files out per worker: one being folded, one folded and waiting to be written."""
 
-_worker: tuple[FlowsConfig, Addresses] | None = None
+_worker: tuple[FlowsConfig, Addresses, Callable[[int], Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,33 +75,40 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def _start(config: FlowsConfig, addresses: Addresses) -> None:
+def _start(config: FlowsConfig, addresses: Addresses, time: Callable[[int], Any]) -> None:
     global _worker
-    _worker = (config, addresses)
+    _worker = (config, addresses, time)
 
 
 def _fold(path: Path, skip: int) -> FoldedFile:
     """In a worker: fold one file but its first ``skip`` records or entries."""
     assert _worker is not None, "a worker is started with its config"
-    fold = FlowFold(*_worker)
-    taken = fold.take_file(path, skip)
-    rows, covered = fold.aggregator.drain()
+    config, addresses, time = _worker
+    fold = FlowFold(config, addresses)
+    with paused_gc():
+        taken = fold.take_file(path, skip)
+        rows, covered = fold.aggregator.drain(time)
     aggregator = fold.aggregator
     return FoldedFile(taken, rows, covered, fold.summary, aggregator.first_ms, aggregator.last_ms)
 
 
 def folded_files(
-    jobs: Iterable[tuple[Path, int]], config: FlowsConfig, addresses: Addresses, workers: int
+    jobs: Iterable[tuple[Path, int]],
+    config: FlowsConfig,
+    addresses: Addresses,
+    workers: int,
+    time: Callable[[int], Any] = int,
 ) -> Iterator[tuple[Path, FoldedFile]]:
     """Each (file, records to skip) folded by ``workers`` processes, in the order they
-    finish; a malformed file raises its ``InputError`` here."""
+    finish, its rows' times made by ``time`` (the writer's); a malformed file raises its
+    ``InputError`` here."""
     queue = iter(jobs)
     pending: dict[Future[FoldedFile], Path] = {}
     pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start,
-        initargs=(config, addresses),
+        initargs=(config, addresses, time),
     )
 
     def submit() -> None:

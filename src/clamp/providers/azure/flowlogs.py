@@ -27,7 +27,7 @@ import ijson
 
 from clamp.errors import InputError
 from clamp.events.flows.rows import PROTOCOLS, CsvLayout, FlowRow, TupleGroup, group_rows
-from clamp.files import loads_json
+from clamp.files import loads_json, small_json_document
 
 VNET_CONTAINER = "insights-logs-flowlogflowevent"
 NSG_CONTAINER = "insights-logs-networksecuritygroupflowevent"
@@ -57,29 +57,34 @@ NSG_V2 = CsvLayout(
 counts (empty on B)."""
 
 
-def record_groups(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[TupleGroup]:
+def record_groups(record: Record, where: str, macs: Mapping[str, str]) -> list[TupleGroup]:
     """The tuple groups of one record (VNet v4 or NSG v2), each with its rule and the
     resource ``macs`` (NIC MAC → resource) or the record names."""
-    if not isinstance(record, Mapping):
+    if type(record) is not dict and not isinstance(record, Mapping):
         raise _bad(where, "a record is not a JSON object")
     try:
         if "flowRecords" in record:
-            mac = str(record.get("macAddress") or "")
-            resource = _resource(record_target(record), mac, macs)
-            for flow in record["flowRecords"]["flows"]:
-                for group in flow["flowGroups"]:
-                    tuples = group["flowTuples"]
-                    yield TupleGroup(VNET_V4, group.get("rule") or None, resource, tuples)
-        elif isinstance(record.get("properties"), Mapping) and "flows" in record["properties"]:
-            for by_rule in record["properties"]["flows"]:
-                rule = by_rule.get("rule") or None
-                for by_mac in by_rule["flows"]:
-                    resource = _resource(None, str(by_mac.get("mac") or ""), macs)
-                    yield TupleGroup(NSG_V2, rule, resource, by_mac["flowTuples"])
-        else:
-            raise _bad(where, "neither a VNet flow log (flowRecords) nor an NSG flow log record")
+            mac = record.get("macAddress")
+            resource = _resource(record_target(record), str(mac) if mac else "", macs)
+            return [
+                TupleGroup(VNET_V4, group.get("rule") or None, resource, group["flowTuples"])
+                for flow in record["flowRecords"]["flows"]
+                for group in flow["flowGroups"]
+            ]
+        if isinstance(record.get("properties"), Mapping) and "flows" in record["properties"]:
+            return [
+                TupleGroup(
+                    NSG_V2,
+                    by_rule.get("rule") or None,
+                    _resource(None, str(by_mac.get("mac") or ""), macs),
+                    by_mac["flowTuples"],
+                )
+                for by_rule in record["properties"]["flows"]
+                for by_mac in by_rule["flows"]
+            ]
     except (KeyError, TypeError, AttributeError) as exc:
         raise _bad(where, f"malformed flow-log record ({_what(exc)})") from None
+    raise _bad(where, "neither a VNet flow log (flowRecords) nor an NSG flow log record")
 
 
 def record_rows(record: Record, where: str, macs: Mapping[str, str]) -> Iterator[FlowRow]:
@@ -115,8 +120,16 @@ def is_flow_log_document(head: bytes) -> bool:
 
 
 def file_records(stream: IO[bytes], where: str) -> Iterator[Record]:
-    """The records of a ``PT1H.json`` document, one at a time (the file is never whole in
-    memory); a malformed document raises ``InputError`` naming the record it broke in."""
+    """The records of a ``PT1H.json`` document: parsed whole when small, else one at a time
+    (a large file is never whole in memory); a malformed document raises ``InputError``
+    naming the record it broke in."""
+    start = stream.tell()
+    document = small_json_document(stream)
+    records = document.get("records") if isinstance(document, dict) else None
+    if isinstance(records, list):
+        yield from records
+        return
+    stream.seek(start)
     count = 0
     try:
         for record in ijson.items(stream, "records.item", use_float=True):

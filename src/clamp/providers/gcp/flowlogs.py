@@ -28,7 +28,7 @@ import ijson
 from clamp.errors import InputError
 from clamp.events.flows.model import FlowDecision
 from clamp.events.flows.rows import FlowRow, protocol_name
-from clamp.files import loads_json
+from clamp.files import loads_json, small_json_document
 from clamp.model import Direction
 
 VPC_FLOWS = "compute.googleapis.com%2Fvpc_flows"
@@ -75,7 +75,8 @@ def entry_flow(entry: Entry, where: str) -> tuple[FlowRow, list[str]] | None:
     kind = flow_log_kind(entry)
     if kind is None:
         return None
-    return _row(entry, kind, where), _targets(entry, kind)
+    row = _row(entry, kind, where)
+    return row, _targets(entry, kind, row[9])
 
 
 def entry_rows(entry: Entry, where: str) -> Iterator[FlowRow]:
@@ -145,7 +146,8 @@ def entry_targets(entry: Entry) -> list[str]:
     return _targets(entry, flow_log_kind(entry))
 
 
-def _targets(entry: Entry, kind: str | None) -> list[str]:
+def _targets(entry: Entry, kind: str | None, vm: str | None = "") -> list[str]:
+    """``entry_targets``; ``vm`` the instance id ``_row`` found (the same), "" to find it."""
     payload = entry.get("jsonPayload") or {}
     labels = (entry.get("resource") or {}).get("labels") or {}
     found: list[str] = []
@@ -155,14 +157,16 @@ def _targets(entry: Entry, kind: str | None) -> list[str]:
             found.append(
                 f"{COMPUTE}/{project}/regions/{region}/subnetworks/{labels['subnetwork_name']}"
             )
-        outbound = str(payload.get("reporter", "")).startswith("SRC")
-        vm = instance_id(payload.get("src_instance" if outbound else "dest_instance"))
+        if vm == "":
+            outbound = str(payload.get("reporter", "")).startswith("SRC")
+            vm = instance_id(payload.get("src_instance" if outbound else "dest_instance"))
     elif kind == "firewall":
         reference = str((payload.get("rule_details") or {}).get("reference") or "")
         project = (payload.get("instance") or {}).get("project_id") or labels.get("project_id")
         if "firewall:" in reference and project:
             found.append(f"{COMPUTE}/{project}/global/firewalls/{reference.split('firewall:')[-1]}")
-        vm = instance_id(payload.get("instance"))
+        if vm == "":
+            vm = instance_id(payload.get("instance"))
     else:
         return found
     if vm:
@@ -180,6 +184,15 @@ def file_entries(stream: IO[bytes], where: str) -> Iterator[Entry]:
     ``InputError`` naming the entry (array) or line (NDJSON) it broke in."""
     head = stream.peek(64) if hasattr(stream, "peek") else b""
     if is_entry_array(head):
+        start = stream.tell()
+        document = small_json_document(stream)
+        if isinstance(document, list):
+            for count, entry in enumerate(document, 1):
+                if not isinstance(entry, Mapping):
+                    raise _bad(f"{where}: entry {count}", "not a JSON object")
+                yield entry
+            return
+        stream.seek(start)
         count = 0
         try:
             for entry in ijson.items(stream, "item", use_float=True):
@@ -197,7 +210,7 @@ def file_entries(stream: IO[bytes], where: str) -> Iterator[Entry]:
             entry = loads_json(line)
         except ValueError as exc:
             raise _bad(f"{where}: line {number}", f"not valid JSON ({exc})") from None
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict and not isinstance(entry, Mapping):
             raise _bad(f"{where}: line {number}", "not a JSON object")
         yield entry
 
