@@ -117,15 +117,17 @@ def _nsgs(sandbox: str, acting: int, quiet: int) -> tuple[list[str], list[str]]:
 def _schedule(exposed: list[str], quiet: list[str], total: int) -> list[str]:
     """The NSG of each delivery: the exposed ones spread evenly over the run (each one's
     first event makes the rule act; bad changes are rare among the harmless ones), the
-    rest the quiet NSGs and the exposed ones already closed, in turn."""
+    rest the quiet NSGs and the exposed ones whose first event has been sent, in turn."""
     stride = max(1, total // max(1, len(exposed)))
-    others = quiet + exposed
-    return [
-        exposed[n // stride]
-        if n % stride == 0 and n // stride < len(exposed)
-        else others[n % len(others)]
-        for n in range(total)
-    ]
+    out = []
+    for n in range(total):
+        turned = min(len(exposed), n // stride)  # exposed NSGs whose first event came
+        if n % stride == 0 and n // stride < len(exposed):
+            out.append(exposed[n // stride])
+        else:
+            others = quiet + exposed[:turned]
+            out.append(others[n % len(others)])
+    return out
 
 
 def _event(resource: str) -> dict[str, Any]:

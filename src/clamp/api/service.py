@@ -45,8 +45,8 @@ if TYPE_CHECKING:
     from clamp.events.flows.signals import Signal
 
 log = logging.getLogger("clamp.service")
-"""The actor of scheduled scans and rule runs (its authority is the config file's
-``[schedule]`` table, which only the service's operators can change)."""
+NEWS_WORKERS = 4
+"""Threads that re-read fresh resources (and run the rules their findings trigger)."""
 
 
 def _now() -> datetime:
@@ -63,6 +63,9 @@ class Service:
         self.drivers: Callable[[Provider], CloudDriver] = driver_factory(settings)
         self.accounts = Accounts(self.store)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clamp-work")
+        self.news = ThreadPoolExecutor(max_workers=NEWS_WORKERS, thread_name_prefix="clamp-news")
+        """Re-reads of fresh resources (``clamp.events.coalesce``): never behind the pool's
+        re-reads of busy ones, which may wait for the cloud's budget."""
         self._futures: set[Future[Any]] = set()
         self._waiting: set[str] = set()
         """Events whose delayed rules are running now (never two runs of one at once)."""
@@ -100,6 +103,7 @@ class Service:
 
     def close(self) -> None:
         """Wait for background work, then release the database."""
+        self.news.shutdown(wait=True)
         self.pool.shutdown(wait=True)
         self.store.close()
 
@@ -197,13 +201,15 @@ class Service:
         due = self.events.accept(events)
         by_id = {e.id: e for e in events}
         for event_id in due:
-            if self.waiting.add(by_id[event_id]):  # a key began to wait: one turn more
-                self._submit(self._process)
+            fresh = self.waiting.add(by_id[event_id])
+            if fresh is not None:  # a key began to wait: one turn more, for its workers
+                self._submit(self._process, fresh, pool=self.news if fresh else self.pool)
         return len(due)
 
-    def _process(self) -> str:
-        """Take the turn due now (fresh resources first: ``clamp.events.coalesce``)."""
-        turn = self.waiting.next()
+    def _process(self, fresh: bool) -> str:
+        """Take the turn due now among the fresh resources or the others
+        (``clamp.events.coalesce``)."""
+        turn = self.waiting.next(fresh)
         if turn is None:
             return ""
         return self.events.process(turn.event, turn.covers, spare=not turn.fresh)
@@ -356,8 +362,10 @@ class Service:
         self.store.jobs.save(done)
         return done
 
-    def _submit(self, work: Callable[..., Any], *args: Any) -> None:
-        future = self.pool.submit(work, *args)
+    def _submit(
+        self, work: Callable[..., Any], *args: Any, pool: ThreadPoolExecutor | None = None
+    ) -> None:
+        future = (pool or self.pool).submit(work, *args)
         self._futures.add(future)
         future.add_done_callback(self._done)
 

@@ -56,25 +56,26 @@ class Coalescer:
         self._pruned = clock()
         self._lock = threading.Lock()
 
-    def add(self, event: CloudEvent) -> bool:
-        """Note that ``event`` waits; whether its key began to wait now (a turn is due:
-        the others of its key are served by the re-read of that turn)."""
+    def add(self, event: CloudEvent) -> bool | None:
+        """Note that ``event`` waits. None when its key was waiting already (the re-read
+        of that key's turn serves it too); else a turn is due, and whether it is fresh."""
         key = self.key(event)
         with self._lock:
             for waiting in (self._fresh, self._again):
                 if key in waiting:
                     waiting[key].append(event.id)
-                    return False
+                    return None
             last = self._read.get(key)
             news = last is None or self.clock() - last >= FRESH_SECONDS
             (self._fresh if news else self._again)[key] = [event.id]
-            return True
+            return news
 
-    def next(self) -> Turn | None:
-        """The re-read to make now: the key waiting longest among the fresh ones, else
-        among the others; None when nothing waits."""
+    def next(self, fresh: bool | None = None) -> Turn | None:
+        """The re-read to make now: the key waiting longest among the fresh ones (with
+        ``fresh`` None: else among the others; True or False: of those only); None when
+        none waits."""
         with self._lock:
-            waiting = self._fresh or self._again
+            waiting = {None: self._fresh or self._again, True: self._fresh}.get(fresh, self._again)
             if not waiting:
                 return None
             key = next(iter(waiting))
