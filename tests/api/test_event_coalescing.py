@@ -26,15 +26,20 @@ def hold(*pools: tuple[ThreadPoolExecutor, int]) -> threading.Event:
     return release
 
 
-def test_a_burst_on_one_nsg_is_re_read_once_for_all_its_events(
-    estate: Sandbox, tmp_path: Path
-) -> None:
+def one_worker(estate: Sandbox, tmp_path: Path) -> Service:
+    """A service over the sandbox with one worker for busy resources."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'clamp.db'}",
         sandbox_url=estate.url,
         events=EventsConfig(azure=AzureEvents(SECRET)),
     )
-    service = Service(settings, workers=1)  # its workers held until released
+    return Service(settings, workers=1)
+
+
+def test_a_burst_on_one_nsg_is_re_read_once_for_all_its_events(
+    estate: Sandbox, tmp_path: Path
+) -> None:
+    service = one_worker(estate, tmp_path)  # its workers held until released
     try:
         release = hold((service.pool, 1), (service.news, NEWS_WORKERS))
         burst = [rule_written("allow-ssh-corp", f"burst-{n}") for n in range(3)]
@@ -63,12 +68,7 @@ def test_a_burst_on_one_nsg_is_re_read_once_for_all_its_events(
 def test_a_first_change_to_a_quiet_nsg_is_re_read_while_a_busy_nsgs_re_reads_wait(
     estate: Sandbox, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'clamp.db'}",
-        sandbox_url=estate.url,
-        events=EventsConfig(azure=AzureEvents(SECRET)),
-    )
-    service = Service(settings, workers=1)
+    service = one_worker(estate, tmp_path)
     try:
         busy = [rule_written("allow-ssh-corp", f"busy-{n}") for n in range(2)]
         quiet = rule_written("allow-ssh-corp", "quiet")
