@@ -75,7 +75,10 @@ class Coalescer:
         ``fresh`` None: else among the others; True or False: of those only); None when
         none waits."""
         with self._lock:
-            waiting = {None: self._fresh or self._again, True: self._fresh}.get(fresh, self._again)
+            if fresh is None:
+                waiting = self._fresh or self._again
+            else:
+                waiting = self._fresh if fresh else self._again
             if not waiting:
                 return None
             key = next(iter(waiting))
