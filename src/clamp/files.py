@@ -163,6 +163,11 @@ def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
     return value
 
 
+Span = tuple[int, int] | None
+"""Where a value lies in the bytes it was parsed from (start, end), when it was parsed on its
+own; None when it was parsed with the whole document."""
+
+
 def json_array_items(data: bytes, where: str) -> Iterator[Any] | None:
     """The elements of the JSON array ``data``, parsed one at a time, when each is an
     object that begins on a line of its own (one per line, or pretty-printed as ``az``,
@@ -174,6 +179,12 @@ def json_array_items(data: bytes, where: str) -> Iterator[Any] | None:
     a cut prefix of valid JSON fails only at its end, so a candidate that does not end in
     ``,`` or ends too early (the line was inside the element) grows to the next one, and
     every element is found whole. Each is no deeper than ``MAX_DEPTH`` less the array."""
+    spans = json_array_spans(data, where)
+    return None if spans is None else (value for value, _ in spans)
+
+
+def json_array_spans(data: bytes, where: str) -> Iterator[tuple[Any, Span]] | None:
+    """``json_array_items`` with where each element lies in ``data``."""
     start = _BLANK.match(data).end()  # type: ignore[union-attr]  # always matches
     if data[start : start + 1] != b"[":
         return None
@@ -184,7 +195,7 @@ def json_array_items(data: bytes, where: str) -> Iterator[Any] | None:
     return _array_items(data, first, b"\n" + data[newline + 1 : first] + b"{", where)
 
 
-def _array_items(data: bytes, begin: int, starts: bytes, where: str) -> Iterator[Any]:
+def _array_items(data: bytes, begin: int, starts: bytes, where: str) -> Iterator[tuple[Any, Span]]:
     cut, done, grown = data.find(starts, begin), 0, 0
     while True:
         end = len(data) if cut < 0 else cut
@@ -202,27 +213,28 @@ def _array_items(data: bytes, begin: int, starts: bytes, where: str) -> Iterator
                     cut, grown = data.find(starts, cut + 1), grown + 1
                     continue
         if value is _UNREAD:  # elements share lines, or the file is malformed: parse whole
-            yield from json_value(data, where)[done:]
+            yield from ((v, None) for v in json_value(data, where)[done:])
             return
         if data.count(b"{", begin, end - 1) + data.count(b"[", begin, end - 1) >= MAX_DEPTH:
             check_json_depth(data[begin : end - 1].decode("utf-8"), where, levels=MAX_DEPTH - 1)
-        yield value
+        yield value, (begin, end - 1)
         if cut < 0:
             return
         begin, done, grown = cut + len(starts) - 1, done + 1, 0
         cut = data.find(starts, begin)
 
 
-def json_lines(data: bytes, where: str) -> Iterator[tuple[int, Any]]:
-    """Each line of NDJSON ``data`` parsed as it is reached, with its line number; blank
-    lines and ``#`` comments (as in Forseti's Cloud Asset Inventory dumps) are skipped."""
+def json_lines(data: bytes, where: str) -> Iterator[tuple[int, Any, Span]]:
+    """Each line of NDJSON ``data`` parsed as it is reached, with its line number and where
+    it lies; blank lines and ``#`` comments (as in Forseti's Cloud Asset Inventory dumps)
+    are skipped."""
     start, number = 0, 0
     while start < len(data):
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end
-        line, start, number = data[start:end], end + 1, number + 1
+        line, begin, start, number = data[start:end], start, end + 1, number + 1
         if line.strip() and not line.lstrip().startswith(b"#"):
-            yield number, json_value(line, f"{where}: line {number}")
+            yield number, json_value(line, f"{where}: line {number}"), (begin, end)
 
 
 def _json_problem(exc: orjson.JSONDecodeError) -> str:

@@ -342,6 +342,24 @@ def _resource(
     )
 
 
+def resource_alone(obj: Mapping[str, Any], raw: Mapping[str, Any] | None = None) -> Resource | None:
+    """The object's resource when it depends on that object alone (an NSG, a NIC, a VM, a
+    public IP, a role assignment…), keeping ``raw`` as its raw object (the object itself
+    when None); None for what is normalized with the other objects (a VNet meets its admin
+    rules, a storage account or a database server its parts) and for types Clamp does not
+    evaluate. Offline import normalizes the first kind as it reads them, as
+    ``resources_from_arm`` would."""
+    kind = TYPES.get(str(obj.get("type", "")).lower())
+    if kind is None or kind in NOT_ALONE or not obj.get("id"):
+        return None
+    return _resource(kind, obj, None, None, raw)
+
+
+NOT_ALONE = frozenset({ResourceType.AZURE_VNET, ResourceType.AZURE_ADMIN_RULE})
+"""A VNet meets the security admin rules in effect on it, and an admin rule is one of
+them (``admin_assets``)."""
+
+
 def resources_from_arm(
     objects: Iterable[Mapping[str, Any]],
     subscription: str | None = None,

@@ -187,6 +187,23 @@ def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -
         ]
 
 
+def resource_alone(
+    project: str, obj: Mapping[str, Any], raw: Mapping[str, Any] | None = None
+) -> Resource | None:
+    """The object's resource when it depends on that object alone (a firewall, an
+    instance), keeping ``raw`` as its raw object (the object itself when None); None for
+    what is normalized with the other objects of its project (a network meets its firewall
+    policies, a bucket its IAM policy) and for kinds Clamp does not evaluate. Offline
+    import normalizes the first kind as it reads them, as ``resources_from_compute`` would."""
+    kind = KINDS.get(str(obj.get("kind", "")))
+    if kind not in ALONE:
+        return None
+    return _resource(project, kind, obj, None, raw)
+
+
+ALONE = frozenset({ResourceType.GCP_FIREWALL, ResourceType.GCP_INSTANCE})
+
+
 def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
     objects = list(objects)
     effective = effective_by_network(objects)
@@ -195,29 +212,38 @@ def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) 
         kind = KINDS.get(str(obj.get("kind", "")))
         if kind is None:
             continue
-        try:
-            facets = _facets(kind, obj)
-            raw = obj
+        policies = None
+        if kind == ResourceType.GCP_NETWORK:
             policies = effective.get(gcp_network_key(full_name(project, obj)))
-            if kind == ResourceType.GCP_NETWORK and policies is not None:
-                facets = network_layers(obj, policies)
-                raw = {**obj, EFFECTIVE_KIND: policies}
-        except InputError as exc:
-            raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise InputError(
-                f"{full_name(project, obj)}: malformed {kind.value} object ({exc})"
-            ) from None
-        out.append(
-            Resource(
-                id=full_name(project, obj),
-                provider=Provider.GCP,
-                type=kind,
-                name=str(obj.get("name", "")),
-                scope=project,
-                facets=facets,
-                raw=raw,
-                tags=dict(obj.get("labels") or {}),
-            )
-        )
+        out.append(_resource(project, kind, obj, policies, None))
     return out
+
+
+def _resource(
+    project: str,
+    kind: ResourceType,
+    obj: Mapping[str, Any],
+    policies: Mapping[str, Any] | None,
+    raw: Mapping[str, Any] | None,
+) -> Resource:
+    try:
+        facets = _facets(kind, obj)
+        if policies is not None:  # a network whose firewall policies were read
+            facets = network_layers(obj, policies)
+            raw = {**obj, EFFECTIVE_KIND: policies}
+    except InputError as exc:
+        raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"{full_name(project, obj)}: malformed {kind.value} object ({exc})"
+        ) from None
+    return Resource(
+        id=full_name(project, obj),
+        provider=Provider.GCP,
+        type=kind,
+        name=str(obj.get("name", "")),
+        scope=project,
+        facets=facets,
+        raw=obj if raw is None else raw,
+        tags=dict(obj.get("labels") or {}),
+    )

@@ -206,10 +206,16 @@ def instance_regions(project: str, objects: Sequence[Mapping[str, Any]]) -> dict
     """Regions each network (by key) has instances in."""
     found: dict[str, set[str]] = {}
     for obj in objects:
-        if obj.get("kind") != "compute#instance":
-            continue
-        zone = str(obj.get("zone", "")).rstrip("/").rsplit("/", 1)[-1]
-        for nic in obj.get("networkInterfaces") or ():
-            key = gcp_network_key(str(nic.get("network", "")), project)
-            found.setdefault(key, set()).add(zone.rsplit("-", 1)[0])
+        add_instance_regions(found, project, obj)
     return found
+
+
+def add_instance_regions(found: dict[str, set[str]], project: str, obj: Mapping[str, Any]) -> None:
+    """Add an instance's region to ``found`` for each network it is on (nothing for
+    other objects)."""
+    if obj.get("kind") != "compute#instance":
+        return
+    zone = str(obj.get("zone", "")).rstrip("/").rsplit("/", 1)[-1]
+    for nic in obj.get("networkInterfaces") or ():
+        key = gcp_network_key(str(nic.get("network", "")), project)
+        found.setdefault(key, set()).add(zone.rsplit("-", 1)[0])

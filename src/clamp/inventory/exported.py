@@ -1,0 +1,113 @@
+"""API objects of export files kept by where they lie in the file, read again when asked.
+
+An offline scan normalizes each object as it parses it; the resource keeps its raw object
+(what the inventory table records and what an action reads) as an ``ExportedObject``: the
+file, the object's byte span and how the API object is made from the parsed element (an
+Azure CLI object unflattened, a Cloud Asset Inventory asset's ``resource.data``). A million
+resources then hold a million small references instead of a million parsed objects.
+
+The file is opened again for each read (the last one stays open), and a file changed since
+it was read is refused rather than read wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from clamp.errors import InputError
+
+Shape = Callable[[Any], Mapping[str, Any]]
+"""The API object made from one parsed element of the file."""
+
+
+class ExportFile:
+    """One export file as it was when read: its objects are read again from it by span."""
+
+    __slots__ = ("_stamp", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp = _stamp(os.stat(path))
+
+    def read(self, start: int, end: int) -> bytes:
+        """The file's bytes ``start`` to ``end``, from the file as it was read."""
+        with _OPEN.lock:
+            if _OPEN.file is not self:
+                _OPEN.switch(self)
+            fd = _OPEN.fd
+            if fd is None or _stamp(os.fstat(fd)) != self._stamp:
+                raise InputError(
+                    f"{self.path}: the export file changed while it was scanned; scan it again"
+                )
+            return os.pread(fd, end - start, start)
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+class _OpenFile:
+    """The one export file kept open between reads (reads come file after file)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.file: ExportFile | None = None
+        self.fd: int | None = None
+
+    def switch(self, file: ExportFile) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+        self.file, self.fd = file, None
+        try:
+            self.fd = os.open(file.path, os.O_RDONLY)
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the export file {file.path} again: {exc.strerror or exc}"
+            ) from exc
+
+
+_OPEN = _OpenFile()
+
+
+class ExportedObject(Mapping[str, Any]):
+    """The API object at ``start``..``end`` of an export file, parsed when read (a plain
+    ``dict`` when pickled or copied with ``dict()``)."""
+
+    __slots__ = ("_end", "_file", "_shape", "_start")
+
+    def __init__(self, file: ExportFile, start: int, end: int, shape: Shape) -> None:
+        self._file, self._start, self._end, self._shape = file, start, end, shape
+
+    def value(self) -> Mapping[str, Any]:
+        """The object, parsed anew (the last one read is kept for the reads that follow)."""
+        global _last
+        last = _last
+        if last[0] is self:
+            return last[1]
+        value = self._shape(orjson.loads(self._file.read(self._start, self._end)))
+        _last = (self, value)
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.value())
+
+    def __len__(self) -> int:
+        return len(self.value())
+
+    def __repr__(self) -> str:
+        return repr(self.value())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self.value()),))
+
+
+_last: tuple[ExportedObject | None, Mapping[str, Any]] = (None, {})
