@@ -12,8 +12,8 @@ import pytest
 from clamp.checks import evaluate
 from clamp.config import Settings
 from clamp.errors import InputError
-from clamp.files import json_array_items
 from clamp.inventory.offline import load_offline
+from clamp.json_blocks import json_array_items
 
 SETTINGS = Settings(database_url="sqlite://")
 SUB = "00000000-0000-4000-8000-00000000beef"

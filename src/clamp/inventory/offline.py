@@ -35,8 +35,9 @@ from typing import Any
 
 from clamp.bulk import paused_gc
 from clamp.errors import InputError, NotJson
-from clamp.files import LARGE, Span, json_array_spans, json_lines, json_value, read_utf8
+from clamp.files import LARGE, json_value, read_utf8
 from clamp.inventory.exported import ExportedObject, ExportFile
+from clamp.json_blocks import Span, json_array_spans, json_lines, ndjson_first_line, utf8_blocks
 from clamp.model import Provider, Resource
 from clamp.providers.azure.admin_assets import (
     effective_admin_envelopes,
@@ -308,18 +309,24 @@ def load_offline(paths: Sequence[Path]) -> list[Resource]:
 
 def _read_items(path: Path) -> Iterator[tuple[Any, Span]]:
     """The file's items as they are parsed, with where each lies in the file when it was
-    parsed on its own: a JSON array's elements one by one (whole, when its layout does not
-    allow it), a JSON object's list, or NDJSON's lines."""
-    data = read_utf8(path, "export", limit=LARGE)
-    items = json_array_spans(data, str(path))
+    parsed on its own: a JSON array's elements one by one and NDJSON's lines, both read a
+    block at a time; a JSON array of another layout, or a JSON object's list, whole."""
+    blocks = utf8_blocks(path, "export", limit=LARGE)
+    first = next(blocks, b"")
+    items = json_array_spans(
+        first, blocks, lambda: read_utf8(path, "export", limit=LARGE), str(path)
+    )
     if items is not None:
         return items
+    if ndjson_first_line(first):
+        return ((item, span) for _, item, span in json_lines(first, blocks, str(path)))
+    data = first + b"".join(blocks)
     try:
         whole = json_value(data, str(path))
     except NotJson:
         if _ARRAY.match(data):
             raise  # a JSON array, not NDJSON: its own error is the clear one
-        return ((item, span) for _, item, span in json_lines(data, str(path)))
+        return ((item, span) for _, item, span in json_lines(data, iter(()), str(path)))
     if isinstance(whole, list):
         return ((item, None) for item in whole)
     if isinstance(whole, dict):
