@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from sys import intern
+from typing import Any
 
 
 @contextmanager
@@ -26,3 +28,9 @@ def paused_gc() -> Iterator[None]:
             gc.freeze()
             gc.unfreeze()
             gc.enable()
+
+
+def shared(values: Iterable[Any]) -> tuple[Any, ...]:
+    """``values`` as a tuple, each string in it interned: the names, sources, tags and ids
+    that a million resources repeat are then one string each (other values as they are)."""
+    return tuple(intern(v) if type(v) is str else v for v in values)

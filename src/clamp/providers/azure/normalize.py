@@ -33,9 +33,10 @@ the one in the ARM id; ``Resource.tags`` are the ARM tags.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from sys import intern
 from typing import Any
 
-from clamp.bulk import paused_gc
+from clamp.bulk import paused_gc, shared
 from clamp.errors import InputError
 from clamp.model import (
     ALL_PORTS,
@@ -47,6 +48,7 @@ from clamp.model import (
     Provider,
     Resource,
     ResourceType,
+    tags_of,
 )
 from clamp.ports import parse_ranges
 from clamp.providers.azure.normalize_admin import (
@@ -135,7 +137,8 @@ def vm_principals(identity: Any) -> tuple[dict[str, str], ...]:
 
 
 def _ref(obj: Any) -> str | None:
-    return str(obj["id"]) if isinstance(obj, Mapping) and obj.get("id") else None
+    # interned: the NIC, VM, subnet and NSG ids resources name each other by are one string
+    return intern(str(obj["id"])) if isinstance(obj, Mapping) and obj.get("id") else None
 
 
 def _refs(items: Any) -> tuple[str, ...]:
@@ -145,7 +148,7 @@ def _refs(items: Any) -> tuple[str, ...]:
 def subscription_of(arm_id: str) -> str:
     """The subscription id inside an ARM id (empty if there is none)."""
     parts = arm_id.split("/")
-    return parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
+    return intern(parts[2]) if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
 
 
 def parse_ports(values: Iterable[str]) -> tuple[PortRange, ...]:
@@ -208,7 +211,7 @@ def _security_rule(raw: Mapping[str, Any], props: Mapping[str, Any], default: bo
     except (InputError, TypeError, ValueError) as exc:
         raise InputError(f"security rule {raw.get('name', '?')!r}: {exc}") from None
     return NetworkRule(
-        name=str(raw.get("name", "")),
+        name=intern(str(raw.get("name", ""))),
         priority=priority,
         direction=Direction.INGRESS
         if str(props.get("direction", "Inbound")).lower() == "inbound"
@@ -216,7 +219,7 @@ def _security_rule(raw: Mapping[str, Any], props: Mapping[str, Any], default: bo
         access=Access.ALLOW if str(props.get("access", "")).lower() == "allow" else Access.DENY,
         protocols=PROTOCOLS.get(protocol, frozenset({Protocol.OTHER})),
         sources=(
-            *_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes"),
+            *shared(_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes")),
             *_refs(props.get("sourceApplicationSecurityGroups")),
         ),
         ports=port_ranges,
@@ -327,7 +330,7 @@ def _resource(
     extra: Mapping[str, Any] | None = None,
     raw: Mapping[str, Any] | None = None,
 ) -> Resource:
-    arm_id = str(obj["id"])
+    arm_id = intern(str(obj["id"]))
     return Resource(
         id=arm_id,
         provider=Provider.AZURE,
@@ -338,7 +341,7 @@ def _resource(
         if extra
         else _checked_facets(kind, obj, arm_id),
         raw=obj if raw is None else raw,
-        tags=dict(obj.get("tags") or {}),
+        tags=tags_of(obj.get("tags")),
     )
 
 
@@ -407,7 +410,7 @@ def _resources_from_arm(
                 if isinstance(subnet, Mapping) and subnet.get("id"):
                     out.append(
                         Resource(
-                            id=str(subnet["id"]),
+                            id=intern(str(subnet["id"])),
                             provider=Provider.AZURE,
                             type=ResourceType.AZURE_SUBNET,
                             name=str(subnet.get("name", "")),

@@ -24,18 +24,21 @@ Facets per type:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from sys import intern
 from typing import Any
 
-from clamp.bulk import paused_gc
+from clamp.bulk import paused_gc, shared
 from clamp.errors import InputError
 from clamp.exposure import gcp_network_key
 from clamp.model import (
     Access,
     Direction,
     NetworkRule,
+    Protocol,
     Provider,
     Resource,
     ResourceType,
+    tags_of,
 )
 from clamp.providers.gcp.normalize_database import cloud_sql_instances
 from clamp.providers.gcp.normalize_layers import (
@@ -69,6 +72,7 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
         fw.get("destinationRanges") or [] if direction == Direction.EGRESS else []
     )
     name = str(fw.get("name", ""))
+    network = intern(str(fw.get("network", "")))
     try:
         priority = int(fw.get("priority", 1000))
         parsed = [(e, ports_of(e.get("ports") or [])) for e in entries or []]
@@ -80,16 +84,20 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
             priority=priority,
             direction=direction,
             access=access,
-            protocols=frozenset({protocol_of(e.get("IPProtocol", "all"))}),
-            sources=tuple(sources),
+            protocols=_ONE_PROTOCOL[protocol_of(e.get("IPProtocol", "all"))],
+            sources=shared(sources),
             ports=ports,
             enabled=not fw.get("disabled", False),
-            network=str(fw.get("network", "")),
-            target_tags=tuple(fw.get("targetTags") or ()),
-            target_service_accounts=tuple(fw.get("targetServiceAccounts") or ()),
+            network=network,
+            target_tags=shared(fw.get("targetTags") or ()),
+            target_service_accounts=shared(fw.get("targetServiceAccounts") or ()),
         )
         for e, ports in parsed
     )
+
+
+_ONE_PROTOCOL = {p: frozenset({p}) for p in Protocol}
+"""A firewall entry's protocol as a set (one set per protocol, shared by every rule)."""
 
 
 def _zone(obj: Mapping[str, Any]) -> str:
@@ -128,19 +136,20 @@ def full_name(project: str, obj: Mapping[str, Any]) -> str:
 def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
     nics = obj.get("networkInterfaces") or []
     configs = [c for nic in nics for c in nic.get("accessConfigs") or []]
+    # interned: instances share their networks, tags, service accounts and status
     return {
-        "networks": tuple(str(n.get("network", "")) for n in nics),
+        "networks": tuple(intern(str(n.get("network", ""))) for n in nics),
         "external_ip": any(c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT" for c in configs)
         or any(c.get("externalIpv6") for nic in nics for c in nic.get("ipv6AccessConfigs") or []),
-        "tags": tuple((obj.get("tags") or {}).get("items") or ()),
+        "tags": shared((obj.get("tags") or {}).get("items") or ()),
         "service_accounts": tuple(
-            str(s.get("email", "")) for s in obj.get("serviceAccounts") or []
+            intern(str(s.get("email", ""))) for s in obj.get("serviceAccounts") or []
         ),
         "scopes": {
-            str(s.get("email", "")): tuple(s.get("scopes") or ())
+            intern(str(s.get("email", ""))): tuple(s.get("scopes") or ())
             for s in obj.get("serviceAccounts") or []
         },
-        "status": str(obj.get("status", "")),
+        "status": intern(str(obj.get("status", ""))),
         "addresses": tuple(
             str(a)
             for a in [*(n.get("networkIP") for n in nics), *(c.get("natIP") for c in configs)]
@@ -152,7 +161,7 @@ def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
 def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
     match kind:
         case ResourceType.GCP_FIREWALL:
-            return {"rules": firewall_rules(obj), "network": str(obj.get("network", ""))}
+            return {"rules": firewall_rules(obj), "network": intern(str(obj.get("network", "")))}
         case ResourceType.GCP_INSTANCE:
             return _instance_facets(obj)
         case ResourceType.GCP_PROJECT_POLICY:
@@ -245,5 +254,5 @@ def _resource(
         scope=project,
         facets=facets,
         raw=obj if raw is None else raw,
-        tags=dict(obj.get("labels") or {}),
+        tags=tags_of(obj.get("labels")),
     )
