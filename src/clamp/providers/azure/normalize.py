@@ -167,30 +167,27 @@ def _plural(props: Mapping[str, Any], singular: str, plural: str) -> list[str]:
 _RULES: dict[tuple[Any, ...], NetworkRule] = {}
 """Rules already built, by the fields they are read from: ARM's six default rules are the
 same in every NSG, and NSGs made from one template share theirs (one object each)."""
-_RULE_FIELDS = (
-    "priority",
-    "direction",
-    "access",
-    "protocol",
-    "sourceAddressPrefix",
-    "destinationPortRange",
-)
-_LIST_FIELDS = ("sourceAddressPrefixes", "destinationPortRanges")
-_ASG_FIELDS = ("sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups")
 
 
 def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRule:
     """One NSG security rule (singular and plural fields both count)."""
     props = raw.get("properties", raw)
-    if any(props.get(f) for f in _ASG_FIELDS):
-        return _security_rule(raw, props, default)
     get = props.get
+    if get("sourceApplicationSecurityGroups") or get("destinationApplicationSecurityGroups"):
+        return _security_rule(raw, props, default)
     try:
-        key = (
+        sources, ports = get("sourceAddressPrefixes"), get("destinationPortRanges")
+        key = (  # the fields the rule is read from (spelled out: this runs per rule)
             raw.get("name"),
             default,
-            *(get(f) for f in _RULE_FIELDS),
-            *(tuple(get(f) or ()) for f in _LIST_FIELDS),
+            get("priority"),
+            get("direction"),
+            get("access"),
+            get("protocol"),
+            get("sourceAddressPrefix"),
+            get("destinationPortRange"),
+            tuple(sources) if sources else (),
+            tuple(ports) if ports else (),
         )
         rule = _RULES.get(key)
     except TypeError:  # a field of the wrong type: the full reading names it
