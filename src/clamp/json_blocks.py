@@ -40,9 +40,8 @@ def utf8_blocks(
     *,
     limit: int,
     error: type[ClampError] = InputError,
-    size: int = BLOCK,
 ) -> Iterator[bytes]:
-    """The file's bytes about ``size`` at a time, each block checked to be UTF-8 (a
+    """The file's bytes about ``BLOCK`` at a time, each block checked to be UTF-8 (a
     character cut by a block's end goes with the next); at most ``limit`` bytes."""
     try:
         total = path.stat().st_size
@@ -55,7 +54,7 @@ def utf8_blocks(
         offset, carry = 0, b""
         while True:
             try:
-                read = file.read(size)
+                read = file.read(BLOCK)
             except OSError as exc:
                 raise error(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
             block = carry + read
