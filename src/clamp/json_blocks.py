@@ -19,7 +19,7 @@ import orjson
 from clamp.errors import ClampError, InputError
 from clamp.files import MAX_DEPTH, check_json_depth, json_value
 
-BLOCK = 8 * 1024**2
+BLOCK = 2 * 1024**2
 """Bytes read at a time."""
 Span = tuple[int, int] | None
 """Where a value lies in its file (start, end), when it was parsed on its own; None when it

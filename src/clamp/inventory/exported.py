@@ -79,10 +79,11 @@ class ExportedObject(Mapping[str, Any]):
     """The API object at ``start``..``end`` of an export file, parsed when read (a plain
     ``dict`` when pickled or copied with ``dict()``)."""
 
-    __slots__ = ("_end", "_file", "_shape", "_start")
+    __slots__ = ("_file", "_shape", "_span")
 
     def __init__(self, file: ExportFile, start: int, end: int, shape: Shape) -> None:
-        self._file, self._start, self._end, self._shape = file, start, end, shape
+        self._file, self._shape = file, shape
+        self._span = start << 32 | (end - start)  # one int, not two: a million are kept
 
     def value(self) -> Mapping[str, Any]:
         """The object, parsed anew (the last one read is kept for the reads that follow)."""
@@ -90,7 +91,8 @@ class ExportedObject(Mapping[str, Any]):
         last = _last
         if last[0] is self:
             return last[1]
-        value = self._shape(orjson.loads(self._file.read(self._start, self._end)))
+        start, length = self._span >> 32, self._span & 0xFFFFFFFF
+        value = self._shape(orjson.loads(self._file.read(start, start + length)))
         _last = (self, value)
         return value
 

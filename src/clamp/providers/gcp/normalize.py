@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from sys import intern
+from types import MappingProxyType
 from typing import Any
 
 from clamp.bulk import paused_gc, shared
@@ -133,22 +134,38 @@ def full_name(project: str, obj: Mapping[str, Any]) -> str:
             return f"{COMPUTE}/{project}/global/firewalls/{name}"
 
 
+def _scopes(accounts: Iterable[Any]) -> Mapping[str, tuple[Any, ...]]:
+    """Each service account's OAuth scopes (one read-only mapping for the instances that
+    run as the same accounts with the same scopes)."""
+    scopes = {intern(str(s.get("email", ""))): shared(s.get("scopes") or ()) for s in accounts}
+    try:
+        key = tuple(scopes.items())
+        known = _SCOPES.get(key)
+    except TypeError:  # a scope that is not a string (malformed): not shared
+        return scopes
+    if known is None:
+        if len(_SCOPES) > 4096:  # a bound for long-running processes
+            _SCOPES.clear()
+        known = _SCOPES[key] = MappingProxyType(scopes)
+    return known
+
+
+_SCOPES: dict[tuple[Any, ...], Mapping[str, tuple[Any, ...]]] = {}
+
+
 def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
     nics = obj.get("networkInterfaces") or []
     configs = [c for nic in nics for c in nic.get("accessConfigs") or []]
     # interned: instances share their networks, tags, service accounts and status
     return {
-        "networks": tuple(intern(str(n.get("network", ""))) for n in nics),
+        "networks": shared(str(n.get("network", "")) for n in nics),
         "external_ip": any(c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT" for c in configs)
         or any(c.get("externalIpv6") for nic in nics for c in nic.get("ipv6AccessConfigs") or []),
         "tags": shared((obj.get("tags") or {}).get("items") or ()),
-        "service_accounts": tuple(
-            intern(str(s.get("email", ""))) for s in obj.get("serviceAccounts") or []
+        "service_accounts": shared(
+            str(s.get("email", "")) for s in obj.get("serviceAccounts") or []
         ),
-        "scopes": {
-            intern(str(s.get("email", ""))): tuple(s.get("scopes") or ())
-            for s in obj.get("serviceAccounts") or []
-        },
+        "scopes": _scopes(obj.get("serviceAccounts") or []),
         "status": intern(str(obj.get("status", ""))),
         "addresses": tuple(
             str(a)
