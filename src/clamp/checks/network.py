@@ -242,11 +242,7 @@ class ExposedPorts(Check):
         ports = _port_strings(p for e in exposures for p in e.ports)
         reaches, total = reach
         public = any(r.get("public_ip") or r.get("external_ip") or r.get("path") for r in reaches)
-        kind = {
-            ResourceType.AZURE_NSG: "network security group",
-            ResourceType.GCP_NETWORK: "firewall policies of network",
-            ResourceType.AZURE_VNET: "security admin rules of virtual network",
-        }.get(resource.type, "firewall rule")
+        kind = _KINDS.get(resource.type, "firewall rule")
         return Finding(
             check=self.id,
             provider=resource.provider,
@@ -311,6 +307,12 @@ def _port_strings(ranges: Iterable[PortRange]) -> list[str]:
 
 
 _PORT_TEXT: dict[PortRange, str] = {}
+_KINDS = {
+    ResourceType.AZURE_NSG: "network security group",
+    ResourceType.GCP_NETWORK: "firewall policies of network",
+    ResourceType.AZURE_VNET: "security admin rules of virtual network",
+}
+"""How a finding's title names what opens the ports (a GCP firewall rule otherwise)."""
 PROTOCOL_NAMES = {p: p.name.lower() for p in Protocol}
 """How findings name a protocol (``tcp``, ``udp``…): one string each."""
 

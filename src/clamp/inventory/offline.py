@@ -208,7 +208,7 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
         items = _read_items(path)
         source = ExportFile(path)
         for number, (item, span) in enumerate(items, start=1):
-            if not isinstance(item, Mapping):
+            if type(item) is not dict and not isinstance(item, Mapping):
                 raise InputError(f"{path}: item {number} is not a JSON object")
             if "asset_type" in item or "assetType" in item:
                 if str(item.get("name", "")).startswith(PROJECT_ASSET):
@@ -227,7 +227,7 @@ def _read_offline(paths: Sequence[Path], known: Mapping[str, str] | None) -> Off
                     out.gcp_policies = True
                 if project not in ancestry and _in_project(item):
                     ancestry[project] = [str(a) for a in item["ancestors"]]
-            elif str(item.get("id", "")).lower().startswith("/subscriptions/"):
+            elif str(item.get("id", ""))[:15].lower() == "/subscriptions/":
                 obj = _unflatten_az(item)
                 raw = None if span is None else ExportedObject(source, *span, _unflatten_az)
                 _add(out, Provider.AZURE, "", obj, raw)
