@@ -103,10 +103,14 @@ class OfflineObjects:
     gcp_regions: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
     """Per project, the regions each network has instances in (for regional policies)."""
     keys: dict[tuple[Provider, str], set[str]] | None = None
-    """Per provider and scope (empty for Azure), the ``object_key`` of every object given,
-    when kept (``keep`` needs them)."""
+    """Per provider and scope (empty for Azure), the ``object_key`` of every object
+    normalized as read, when kept (``keep`` needs them: the objects that are not are kept
+    themselves)."""
     count: int = 0
     """How many objects were given."""
+    known: dict[tuple[Provider, str], set[str]] = field(default_factory=dict)
+    """Per provider and scope, the ``object_key`` of every object given (made by ``keep``
+    once the files are read)."""
 
     def add(
         self,
@@ -118,23 +122,23 @@ class OfflineObjects:
         """Take one API object (``scope`` is the project for Google's, empty for Azure's):
         normalized now when it stands alone, keeping ``raw`` (the object when None)."""
         self.count += 1
-        if self.keys is not None:
-            self.keys.setdefault((provider, scope), set()).add(object_key(obj))
         if provider == Provider.AZURE:
             self.azure_types.add(str(obj.get("type", "")).lower())
             resource = azure_resource_alone(obj, raw)
-            if resource is not None:
-                self.azure_alone.append(resource)
-            else:
+            if resource is None:
                 self.azure.append(obj)
-            return
-        held = self.gcp[scope]  # the project is known (in the files' order) even if empty
-        resource = gcp_resource_alone(scope, obj, raw)
-        if resource is not None:
+                return
+            self.azure_alone.append(resource)
+        else:
+            held = self.gcp[scope]  # the project is known (in the files' order) if empty
+            resource = gcp_resource_alone(scope, obj, raw)
+            if resource is None:
+                held.append(obj)
+                return
             self.gcp_alone[scope].append(resource)
             add_instance_regions(self.gcp_regions[scope], scope, obj)
-        else:
-            held.append(obj)
+        if self.keys is not None:
+            self.keys.setdefault((provider, scope), set()).add(object_key(obj))
 
     def keep(
         self,
@@ -148,9 +152,14 @@ class OfflineObjects:
         if self.keys is None:
             raise ValueError("keep() needs the objects read with read_offline(known=...)")
         scope = "" if provider == Provider.AZURE else scope
-        known = self.keys.setdefault((provider, scope), set())
+        known = self.known.get((provider, scope))
+        if known is None:  # the objects held where they were filed (moved since read)
+            held = self.azure if provider == Provider.AZURE else self.gcp.get(scope, [])
+            known = {*self.keys.get((provider, scope), ()), *(object_key(o) for o in held)}
+            self.known[(provider, scope)] = known
         for obj in [o for o in objects if object_key(o) not in known]:
             self.add(provider, scope, obj)
+            known.add(object_key(obj))
         (self.azure_layers if provider == Provider.AZURE else self.gcp_layers[scope]).extend(layers)
 
     def resources(self) -> list[Resource]:
