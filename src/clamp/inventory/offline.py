@@ -56,7 +56,7 @@ from clamp.providers.gcp.assets import (
 )
 from clamp.providers.gcp.normalize import resource_alone as gcp_resource_alone
 from clamp.providers.gcp.normalize import resources_from_compute
-from clamp.providers.gcp.normalize_layers import add_instance_regions
+from clamp.providers.gcp.normalize_layers import resource_regions
 from clamp.providers.gcp.policy_assets import (
     HIERARCHY_SCOPE,
     effective_envelopes,
@@ -100,8 +100,6 @@ class OfflineObjects:
     azure_types: set[str] = field(default_factory=set)
     """The (lower-cased) types of every Azure object given: the parts of storage accounts
     and database servers of a type the files lack are unknown, not missing."""
-    gcp_regions: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
-    """Per project, the regions each network has instances in (for regional policies)."""
     keys: dict[tuple[Provider, str], set[str]] | None = None
     """Per provider and scope (empty for Azure), the ``object_key`` of every object
     normalized as read, when kept (``keep`` needs them: the objects that are not are kept
@@ -136,7 +134,6 @@ class OfflineObjects:
                 held.append(obj)
                 return
             self.gcp_alone[scope].append(resource)
-            add_instance_regions(self.gcp_regions[scope], scope, obj)
         if self.keys is not None:
             self.keys.setdefault((provider, scope), set()).add(object_key(obj))
 
@@ -176,7 +173,8 @@ class OfflineObjects:
             for project, objects in self.gcp.items():
                 kept = self.gcp_layers.get(project, [])
                 if self.gcp_policies and (not kept or has_policies(objects)):
-                    kept = effective_envelopes(project, objects, self.gcp_regions.get(project, {}))
+                    alone = self.gcp_alone.get(project, ())
+                    kept = effective_envelopes(project, objects, resource_regions(project, alone))
                 resources.extend(self.gcp_alone.get(project, ()))
                 resources.extend(resources_from_compute(project, [*objects, *kept]))
         except InputError as exc:

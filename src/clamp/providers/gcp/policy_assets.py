@@ -106,7 +106,7 @@ def effective_envelopes(
     """One ``clamp#effectiveFirewalls`` envelope per network among ``objects`` from the
     firewall policies among them (the hierarchical ones already those of the project's
     ancestry, in order). ``regions``: the regions each network has instances in, when the
-    instances are not among ``objects`` (``add_instance_regions``)."""
+    instances are not among ``objects`` (``resource_regions``)."""
     policies = [o for o in objects if o.get("kind") == POLICY_KIND]
     hierarchy = [p for p in policies if is_hierarchical(p)]
     local = [p for p in policies if not is_hierarchical(p)]
