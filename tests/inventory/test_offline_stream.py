@@ -3,7 +3,10 @@ as one whole parse, and hostile files still get one clear line."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -219,3 +222,26 @@ def test_a_byte_that_is_not_utf8_is_named_where_it_is(
 
     with pytest.raises(InputError, match=r"not UTF-8 text \(byte 300 is 0xff\)"):
         load_offline([path])
+
+
+def _open_in(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open (Linux: ``/proc/self/fd``)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder)):
+                found.append(fd)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd")
+def test_no_export_file_stays_open_once_its_resources_are_gone(tmp_path: Path) -> None:
+    folder = _exports(tmp_path / "export")
+    resources = load_offline([folder])
+    assert dict(resources[0].raw)["name"] == "nsg0"  # read again from its file
+    assert _open_in(folder)
+
+    del resources
+    gc.collect()
+
+    assert not _open_in(folder)

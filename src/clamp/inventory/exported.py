@@ -6,14 +6,15 @@ file, the object's byte span and how the API object is made from the parsed elem
 Azure CLI object unflattened, a Cloud Asset Inventory asset's ``resource.data``). A million
 resources then hold a million small references instead of a million parsed objects.
 
-The file is opened again for each read (the last one stays open), and a file changed since
-it was read is refused rather than read wrong.
+The file is opened again to be read (the last one stays open until nothing read from it is
+left), and a file changed since it was read is refused rather than read wrong.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ Shape = Callable[[Any], Mapping[str, Any]]
 class ExportFile:
     """One export file as it was when read: its objects are read again from it by span."""
 
-    __slots__ = ("_stamp", "path")
+    __slots__ = ("__weakref__", "_stamp", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -38,10 +39,8 @@ class ExportFile:
     def read(self, start: int, end: int) -> bytes:
         """The file's bytes ``start`` to ``end``, from the file as it was read."""
         with _OPEN.lock:
-            if _OPEN.file is not self:
-                _OPEN.switch(self)
-            fd = _OPEN.fd
-            if fd is None or _stamp(os.fstat(fd)) != self._stamp:
+            fd = _OPEN.fd_of(self)
+            if _stamp(os.fstat(fd)) != self._stamp:
                 raise InputError(
                     f"{self.path}: the export file changed while it was scanned; scan it again"
                 )
@@ -53,23 +52,36 @@ def _stamp(stat: os.stat_result) -> tuple[int, int, int, int]:
 
 
 class _OpenFile:
-    """The one export file kept open between reads (reads come file after file)."""
+    """The one export file kept open between reads (reads come file after file), closed
+    once nothing read from it is left (a long-running process holds no file it scanned)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.file: ExportFile | None = None
-        self.fd: int | None = None
+        self.lock = threading.RLock()  # RLock: the closing callback may come mid-read
+        self._owner: weakref.ref[ExportFile] | None = None
+        self._fd: int | None = None
 
-    def switch(self, file: ExportFile) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-        self.file, self.fd = file, None
-        try:
-            self.fd = os.open(file.path, os.O_RDONLY)
-        except OSError as exc:
-            raise InputError(
-                f"cannot read the export file {file.path} again: {exc.strerror or exc}"
-            ) from exc
+    def fd_of(self, file: ExportFile) -> int:
+        """An open descriptor of ``file``: the one kept open, or opened now."""
+        if self._fd is None or self._owner is None or self._owner() is not file:
+            self._close()
+            try:
+                fd = os.open(file.path, os.O_RDONLY)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read the export file {file.path} again: {exc.strerror or exc}"
+                ) from exc
+            self._owner, self._fd = weakref.ref(file, self._gone), fd
+        return self._fd
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._owner, self._fd = None, None
+
+    def _gone(self, ref: weakref.ref[ExportFile]) -> None:
+        with self.lock:
+            if self._owner is ref:
+                self._close()
 
 
 _OPEN = _OpenFile()
@@ -88,12 +100,12 @@ class ExportedObject(Mapping[str, Any]):
     def value(self) -> Mapping[str, Any]:
         """The object, parsed anew (the last one read is kept for the reads that follow)."""
         global _last
-        last = _last
-        if last[0] is self:
-            return last[1]
+        file, span, shape, value = _last
+        if file() is self._file and span == self._span and shape is self._shape:
+            return value
         start, length = self._span >> 32, self._span & 0xFFFFFFFF
         value = self._shape(orjson.loads(self._file.read(start, start + length)))
-        _last = (self, value)
+        _last = (weakref.ref(self._file), self._span, self._shape, value)
         return value
 
     def __getitem__(self, key: str) -> Any:
@@ -112,4 +124,11 @@ class ExportedObject(Mapping[str, Any]):
         return (dict, (dict(self.value()),))
 
 
-_last: tuple[ExportedObject | None, Mapping[str, Any]] = (None, {})
+_last: tuple[Callable[[], ExportFile | None], int, Shape | None, Mapping[str, Any]] = (
+    lambda: None,
+    -1,
+    None,
+    {},
+)
+"""The last object read (by file, span and shape: the same bytes give the same object),
+holding no file open."""
