@@ -140,7 +140,7 @@ def check_json_depth(
 
 
 # -- large JSON exports (read a block at a time: ``json_blocks``) -------------------------
-TOO_DEEP = "depth limit exceeded"
+_TOO_DEEP = "depth limit exceeded"
 
 
 def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
@@ -149,15 +149,15 @@ def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        error = InputError if exc.msg == TOO_DEEP else NotJson
-        raise error(f"{where}: {json_problem(exc)}") from None
+        error = InputError if exc.msg == _TOO_DEEP else NotJson
+        raise error(f"{where}: {_json_problem(exc)}") from None
     if data.count(b"{") + data.count(b"[") > levels:  # else it cannot nest deeper
         check_json_depth(data.decode("utf-8"), where, levels=levels)
     return value
 
 
-def json_problem(exc: orjson.JSONDecodeError) -> str:
-    if exc.msg == TOO_DEEP:
+def _json_problem(exc: orjson.JSONDecodeError) -> str:
+    if exc.msg == _TOO_DEEP:
         return f"nested deeper than {MAX_DEPTH} levels"
     return f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 

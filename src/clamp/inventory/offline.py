@@ -14,6 +14,13 @@ Accepted files:
   firewall-rule list``, the ``postgres``/``mysql flexible-server`` equivalents); when the
   export holds no firewall rules at all, its servers are not judged (rules unknown).
 
+Each file is read a block at a time (``clamp.json_blocks``: a JSON array of one element per
+line or pretty-printed, NDJSON) and each object that stands alone (an NSG, a NIC, a VM, a
+firewall, an instance…) is normalized as it is parsed, keeping its raw object as a
+reference to where it lies in the file (``clamp.inventory.exported``); the objects joined
+with others (a VNet and its admin rules, a storage account and its parts, a bucket and its
+IAM policy…) are normalized together once every file is read.
+
 The layers that decide before the NSGs and VPC firewall rules are resolved from the
 export as a live scan has Azure and Compute resolve them: Virtual Network Manager's parts
 (and its deployment status, ``az network manager list-deploy-status``) give each VNet its
