@@ -9,18 +9,22 @@ of a fresh process. Not a test.
 With ``--export`` the estate is first written as export files (the Azure half as a JSON
 array of ARM objects, the GCP half as Cloud Asset Inventory NDJSON: the formats ``clamp
 scan --input`` reads), and a fresh process times the work of ``scan_files`` end to end
-per stage — parse (``read_offline``), normalize, evaluate, and with ``--record`` recording
-into a temporary SQLite store — printing wall time, resources/s, CPU time and peak RSS
-after each (CPU time is the figure to compare on a loaded machine).
+per stage — parse (``read_offline``, which normalizes each object that stands alone as it
+parses it), normalize (the objects normalized together: VNets with their admin rules,
+storage accounts with their parts…), evaluate, and with ``--record`` recording into a
+temporary SQLite store — printing wall time, resources/s, CPU time and peak RSS after each
+(CPU time is the figure to compare on a loaded machine); ``--digest`` prints a digest of
+the findings, to compare before and after a change.
 
     python benchmarks/bench_exposure.py                      # 10k and 100k
     python benchmarks/bench_exposure.py --sizes 10000 100000 1000000
-    python benchmarks/bench_exposure.py --export --sizes 1000000 [--record]
+    python benchmarks/bench_exposure.py --export --sizes 1000000 [--record] [--digest]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -35,8 +39,10 @@ from typing import Any
 
 from clamp.checks import evaluate
 from clamp.config import Settings
+from clamp.model import Finding
 from clamp.providers.azure.normalize import resources_from_arm
 from clamp.providers.gcp.normalize import resources_from_compute
+from clamp.store.codec import to_jsonable
 
 PORTS = ["22", "80", "443", "3389", "1433", "5432", "8080-8090", "*", "20-25", "6379"]
 SOURCES = ["*", "Internet", "10.0.0.0/8", "0.0.0.0/0", "VirtualNetwork", "192.168.1.0/24"]
@@ -270,7 +276,17 @@ def write_export(size: int, folder: Path) -> None:
             out.write(json.dumps(asset) + "\n")
 
 
-def run_export(folder: Path, record: bool) -> None:
+def findings_digest(findings: list[Finding]) -> str:
+    """A digest of each finding's check, resource, scope, severity, title and details, in
+    the order found: the same estate must give the same digest before and after a change."""
+    digest = hashlib.sha256()
+    for f in findings:
+        row = [f.check, f.resource, f.scope, str(f.severity), f.title, to_jsonable(f.details)]
+        digest.update(json.dumps(row, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def run_export(folder: Path, record: bool, digest: bool = False) -> None:
     """Time ``scan_files``' stages over the export files in ``folder``, in this process."""
     from clamp.inventory.offline import read_offline
 
@@ -292,15 +308,17 @@ def run_export(folder: Path, record: bool) -> None:
         last, cpu_last = now, cpu
 
     objects = read_offline([folder])
-    count = len(objects.azure) + sum(len(o) for o in objects.gcp.values())
-    stage("parse")
+    count = objects.count
+    stage("parse")  # and each object that stands alone normalized as it is parsed
     resources = objects.resources()
     del objects
     count = len(resources)
-    stage("normalize")
+    stage("normalize")  # the objects normalized together (VNets and their admin rules, ...)
     settings = Settings(database_url="sqlite://")
     findings = evaluate(resources, settings)
     stage("evaluate")
+    if digest:
+        print(f"  findings digest {findings_digest(findings)}", flush=True)
     if record:
         from clamp.store.store import Store
 
@@ -324,11 +342,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--export", action="store_true", help="time from export files")
     parser.add_argument("--record", action="store_true", help="also record into SQLite")
+    parser.add_argument(
+        "--digest", action="store_true", help="print a digest of the findings (with --export)"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.folder:
-        run_export(args.folder, args.record)
+        run_export(args.folder, args.record, args.digest)
         return
     if args.one:
         run(args.one)
@@ -345,7 +366,7 @@ def main(argv: list[str]) -> None:
             continue
         with tempfile.TemporaryDirectory(prefix="clamp-bench-") as tmp:
             write_export(size, Path(tmp))
-            extra = ["--record"] if args.record else []
+            extra = ["--record"] * args.record + ["--digest"] * args.digest
             subprocess.run([sys.executable, __file__, "--folder", tmp, *extra], check=True)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from sys import intern
+from typing import Any
 
 
 @contextmanager
@@ -26,3 +28,26 @@ def paused_gc() -> Iterator[None]:
             gc.freeze()
             gc.unfreeze()
             gc.enable()
+
+
+def shared(values: Iterable[Any]) -> tuple[Any, ...]:
+    """``values`` as a tuple, each string in it interned: the names, sources, tags and ids
+    that a million resources repeat are then one string each (other values as they are);
+    a tuple of strings many resources hold alike (a network, a tag) is one tuple."""
+    out = tuple(values)
+    if len(out) <= 4:
+        try:
+            known = _TUPLES.get(out)
+        except TypeError:  # a value that is no string (malformed input): as it is
+            return out
+        if known is not None:
+            return known
+    out = tuple([intern(v) if type(v) is str else v for v in out])
+    if len(out) <= 4 and all(type(v) is str for v in out):
+        if len(_TUPLES) >= 65_536:  # a bound for long-running processes
+            _TUPLES.clear()
+        _TUPLES[out] = out
+    return out
+
+
+_TUPLES: dict[tuple[Any, ...], tuple[Any, ...]] = {}

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
+from operator import attrgetter
 
 from clamp.model import (
     Access,
@@ -126,25 +127,37 @@ def is_broad_service_tag(source: str) -> bool:
     return lowered == "azurecloud" or lowered.startswith("azurecloud.")
 
 
-def _azure_origin(source: str, broad: bool) -> bool:
-    # Traffic from Azure's datacenters matches ``Internet`` rules too: the tag's address
-    # range "includes the Azure owned public IP address space" (same docs page).
-    return is_internet(source) or (broad and is_broad_service_tag(source))
-
-
 def _azure_inbound(rules: Iterable[NetworkRule], broad: bool = False) -> list[NetworkRule]:
     """Enabled inbound rules matching internet traffic (with ``broad``, traffic from a
     broad service tag), lowest priority number first."""
-    return sorted(
-        (
-            r
-            for r in rules
-            if r.direction == Direction.INGRESS
-            and r.enabled
-            and any(_azure_origin(s, broad) for s in r.sources)
-        ),
-        key=lambda r: r.priority,
-    )
+    return sorted((r for r in rules if _from_internet(r, broad)), key=_PRIORITY)
+
+
+def _from_internet(rule: NetworkRule, broad: bool) -> bool:
+    """Whether an enabled inbound NSG rule matches internet (or with ``broad``, Azure's)
+    traffic; judged once per default rule (ARM's six are one object in every NSG)."""
+    if not rule.default:
+        return _judged_origin(rule)[broad]
+    known = _DEFAULTS.get(id(rule))
+    if known is None or known[0] is not rule:  # held here, so its id is not reused
+        if len(_DEFAULTS) > 256:
+            _DEFAULTS.clear()
+        known = _DEFAULTS[id(rule)] = (rule, _judged_origin(rule))
+    return known[1][broad]
+
+
+def _judged_origin(rule: NetworkRule) -> tuple[bool, bool]:
+    """(internet traffic matches, internet or Azure's traffic matches) for an NSG rule."""
+    if rule.direction != Direction.INGRESS or not rule.enabled:
+        return False, False
+    internet = any(is_internet(s) for s in rule.sources)
+    # Traffic from Azure's datacenters matches ``Internet`` rules too: the tag's address
+    # range "includes the Azure owned public IP address space" (is_broad_service_tag's page).
+    return internet, internet or any(is_broad_service_tag(s) for s in rule.sources)
+
+
+_DEFAULTS: dict[int, tuple[NetworkRule, tuple[bool, bool]]] = {}
+_PRIORITY = attrgetter("priority")
 
 
 def has_broad_sources(rules: Iterable[NetworkRule]) -> bool:

@@ -164,15 +164,8 @@ def check_json_depth(
         raise error(f"{where}: nested deeper than {MAX_DEPTH} levels")
 
 
-# -- large JSON exports, one value at a time ----------------------------------------------
-_BLANK = re.compile(rb"[ \t\r\n]*")
-_BLANKS = b" \t\r\n"
-_TRUNCATED = "unexpected end of data"
+# -- large JSON exports (read a block at a time: ``json_blocks``) -------------------------
 _TOO_DEEP = "depth limit exceeded"
-_GROWTHS = 16
-"""Candidates one element may grow over before the file is parsed whole (no quadratic
-re-parsing of an element that holds many lines like its own first one)."""
-_UNREAD = object()
 
 
 def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
@@ -186,68 +179,6 @@ def json_value(data: bytes, where: str, *, levels: int = MAX_DEPTH) -> Any:
     if data.count(b"{") + data.count(b"[") > levels:  # else it cannot nest deeper
         check_json_depth(data.decode("utf-8"), where, levels=levels)
     return value
-
-
-def json_array_items(data: bytes, where: str) -> Iterator[Any] | None:
-    """The elements of the JSON array ``data``, parsed one at a time, when each is an
-    object that begins on a line of its own (one per line, or pretty-printed as ``az``,
-    ``gcloud --format=json`` and ``json.dumps(indent=...)`` write); None for any other
-    layout, which the caller parses whole.
-
-    A candidate element runs from a line that starts ``{`` at the first element's
-    indentation to the next such line. A line break never falls inside a JSON string and
-    a cut prefix of valid JSON fails only at its end, so a candidate that does not end in
-    ``,`` or ends too early (the line was inside the element) grows to the next one, and
-    every element is found whole. Each is no deeper than ``MAX_DEPTH`` less the array."""
-    start = _BLANK.match(data).end()  # type: ignore[union-attr]  # always matches
-    if data[start : start + 1] != b"[":
-        return None
-    first = _BLANK.match(data, start + 1).end()  # type: ignore[union-attr]
-    newline = data.rfind(b"\n", start, first)
-    if data[first : first + 1] != b"{" or newline < 0:
-        return None
-    return _array_items(data, first, b"\n" + data[newline + 1 : first] + b"{", where)
-
-
-def _array_items(data: bytes, begin: int, starts: bytes, where: str) -> Iterator[Any]:
-    cut, done, grown = data.find(starts, begin), 0, 0
-    while True:
-        end = len(data) if cut < 0 else cut
-        while end > begin and data[end - 1] in _BLANKS:
-            end -= 1
-        if cut >= 0 and data[end - 1 : end] != b",":
-            cut, grown = data.find(starts, cut + 1), grown + 1  # that line was inside it
-            continue
-        value: Any = _UNREAD
-        if grown <= _GROWTHS and (cut >= 0 or data[end - 1 : end] == b"]"):
-            try:
-                value = orjson.loads(data[begin : end - 1])
-            except orjson.JSONDecodeError as exc:
-                if cut >= 0 and exc.msg == _TRUNCATED:
-                    cut, grown = data.find(starts, cut + 1), grown + 1
-                    continue
-        if value is _UNREAD:  # elements share lines, or the file is malformed: parse whole
-            yield from json_value(data, where)[done:]
-            return
-        if data.count(b"{", begin, end - 1) + data.count(b"[", begin, end - 1) >= MAX_DEPTH:
-            check_json_depth(data[begin : end - 1].decode("utf-8"), where, levels=MAX_DEPTH - 1)
-        yield value
-        if cut < 0:
-            return
-        begin, done, grown = cut + len(starts) - 1, done + 1, 0
-        cut = data.find(starts, begin)
-
-
-def json_lines(data: bytes, where: str) -> Iterator[tuple[int, Any]]:
-    """Each line of NDJSON ``data`` parsed as it is reached, with its line number; blank
-    lines and ``#`` comments (as in Forseti's Cloud Asset Inventory dumps) are skipped."""
-    start, number = 0, 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        line, start, number = data[start:end], end + 1, number + 1
-        if line.strip() and not line.lstrip().startswith(b"#"):
-            yield number, json_value(line, f"{where}: line {number}")
 
 
 def _json_problem(exc: orjson.JSONDecodeError) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -177,6 +178,16 @@ class Resource:
     facets: Mapping[str, Any]
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+NO_TAGS: Mapping[str, str] = MappingProxyType({})
+"""The tags of a resource that has none: one shared, read-only mapping (a million
+resources need not hold a million empty dicts)."""
+
+
+def tags_of(tags: Any) -> Mapping[str, str]:
+    """A resource's tags (labels) from the cloud's mapping of them (``NO_TAGS`` for none)."""
+    return dict(tags) if tags else NO_TAGS
 
 
 def finding_id(check: str, resource_id: str) -> str:

@@ -110,3 +110,25 @@ def test_an_import_of_policies_alone_resolves_nothing_it_did_not_cover(
 
     assert {k: v for k, v in after.items() if k in before} == before  # nothing resolved
     assert after[f"storage-public-access {BUCKET}"] == "open"
+
+
+PROJECT = {  # a project asset: CAI names it by number, its data gives the id too
+    "name": "//cloudresourcemanager.googleapis.com/projects/4711",
+    "asset_type": "cloudresourcemanager.googleapis.com/Project",
+    "resource": {"data": {"projectNumber": "4711", "projectId": "media-prod"}},
+    "iam_policy": {"bindings": [{"role": "roles/owner", "members": ["user:ana@example.com"]}]},
+}
+
+
+def test_importing_the_same_export_again_keeps_one_of_each_resource(tmp_path: Path) -> None:
+    export = _write(tmp_path / "all.json", [*RESOURCES, PROJECT])
+    env = {"CLAMP_DATABASE_URL": f"sqlite:///{tmp_path / 'clamp.db'}", "CLAMP_CONFIG": ""}
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["scan", "--input", str(export)], env=env)
+    again = runner.invoke(app, ["scan", "--input", str(export)], env=env)
+
+    assert first.exit_code == again.exit_code == 0, again.output
+    # the project's policy, filed under the project's id, and the firewall are not doubled
+    assert "3 resource(s)" in first.output
+    assert "3 resource(s)" in again.output

@@ -3,7 +3,11 @@ as one whole parse, and hostile files still get one clear line."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +16,8 @@ import pytest
 from clamp.checks import evaluate
 from clamp.config import Settings
 from clamp.errors import InputError
-from clamp.files import json_array_items
 from clamp.inventory.offline import load_offline
+from clamp.json_blocks import json_array_items
 
 SETTINGS = Settings(database_url="sqlite://")
 SUB = "00000000-0000-4000-8000-00000000beef"
@@ -142,3 +146,102 @@ def test_a_document_nested_too_deep_is_refused_as_such_not_read_as_ndjson(
 
     with pytest.raises(InputError, match="nested deeper than 64 levels"):
         load_offline([path])
+
+
+CAI_FIREWALL = {
+    "name": "//compute.googleapis.com/projects/p1/global/firewalls/ssh-é",
+    "asset_type": "compute.googleapis.com/Firewall",
+    "resource": {
+        "version": "v1",
+        "data": {
+            "name": "ssh-é",
+            "network": "https://www.googleapis.com/compute/v1/projects/p1/global/networks/default",
+            "direction": "INGRESS",
+            "sourceRanges": ["0.0.0.0/0"],
+            "allowed": [{"IPProtocol": "tcp", "ports": ["22"]}],
+            "description": "日本語 — a name past ASCII",
+        },
+    },
+}
+
+
+def _exports(folder: Path, *, indent: int | None = 2) -> Path:
+    """An Azure array (pretty-printed, or on one line: read whole) and a CAI NDJSON
+    export, with non-ASCII text."""
+    folder.mkdir()
+    estate = [{**nsg, "tags": {"owner": "zoë"}} for nsg in ESTATE]
+    (folder / "azure.json").write_text(json.dumps(estate, indent=indent, ensure_ascii=False))
+    second = json.loads(json.dumps(CAI_FIREWALL).replace("ssh-\\u00e9", "ssh-2"))
+    lines = [CAI_FIREWALL, second]
+    (folder / "gcp.ndjson").write_text(
+        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in lines)
+    )
+    return folder
+
+
+def test_blocks_cut_anywhere_give_what_one_read_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _exports(tmp_path / "export")
+    one_line = _exports(tmp_path / "one-line", indent=None)
+    whole = {r.id: (r.facets, dict(r.raw), dict(r.tags)) for r in load_offline([one_line])}
+    for size in (7, 64, 1000):  # elements, lines and UTF-8 characters cut by block ends
+        monkeypatch.setattr("clamp.json_blocks.BLOCK", size)
+        assert {
+            r.id: (r.facets, dict(r.raw), dict(r.tags)) for r in load_offline([folder])
+        } == whole
+    assert len(whole) == 8
+
+
+def test_a_resource_keeps_its_raw_object_as_the_export_has_it(tmp_path: Path) -> None:
+    folder = _exports(tmp_path / "export")
+    resources = {r.name: r for r in load_offline([folder])}
+
+    assert dict(resources["nsg1"].raw) == {**ESTATE[1], "tags": {"owner": "zoë"}}
+    data = CAI_FIREWALL["resource"]["data"]  # type: ignore[index]
+    assert dict(resources["ssh-é"].raw) == {"kind": "compute#firewall", **data}
+    assert pickle.loads(pickle.dumps(resources["ssh-é"].raw)) == dict(resources["ssh-é"].raw)
+
+
+def test_an_export_changed_after_it_was_read_is_refused_not_read_wrong(tmp_path: Path) -> None:
+    folder = _exports(tmp_path / "export")
+    resources = load_offline([folder])
+    (folder / "azure.json").write_text(json.dumps(ESTATE[:1], indent=2))
+
+    with pytest.raises(InputError, match=r"azure\.json: the export file changed while it was"):
+        dict(next(r for r in resources if r.name == "nsg1").raw)
+
+
+def test_a_byte_that_is_not_utf8_is_named_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("clamp.json_blocks.BLOCK", 16)
+    path = tmp_path / "bad.json"
+    text = json.dumps(ESTATE, indent=2).encode()
+    path.write_bytes(text[:300] + b"\xff" + text[300:])
+
+    with pytest.raises(InputError, match=r"not UTF-8 text \(byte 300 is 0xff\)"):
+        load_offline([path])
+
+
+def _open_in(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open (Linux: ``/proc/self/fd``)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder)):
+                found.append(fd)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd")
+def test_no_export_file_stays_open_once_its_resources_are_gone(tmp_path: Path) -> None:
+    folder = _exports(tmp_path / "export")
+    resources = load_offline([folder])
+    assert dict(resources[0].raw)["name"] == "nsg0"  # read again from its file
+    assert _open_in(folder)
+
+    del resources
+    gc.collect()
+
+    assert not _open_in(folder)

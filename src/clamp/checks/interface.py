@@ -11,12 +11,20 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
+from sys import intern
 from typing import ClassVar
 
 from clamp.config import Settings
 from clamp.exposure import gcp_network_key
 from clamp.model import Finding, Resource, ResourceType, Severity
 from clamp.registry import Registry
+
+
+def id_key(resource_id: str) -> str:
+    """A resource id lower-cased, as the inventory's indexes key it: the id itself when it
+    is lower-case already (Google's), else one interned copy (ARM's), so the indexes of a
+    million resources share their keys."""
+    return resource_id if resource_id.islower() else intern(resource_id.lower())
 
 
 class Inventory:
@@ -30,7 +38,7 @@ class Inventory:
         self.by_id: dict[str, Resource] = {}
         for resource in resources:
             self.by_type[resource.type].append(resource)
-            self.by_id[resource.id.lower()] = resource
+            self.by_id[id_key(resource.id)] = resource
 
     def of_type(self, kind: ResourceType) -> list[Resource]:
         """Every resource of one type."""
@@ -49,15 +57,16 @@ class Inventory:
         without the VNets."""
         index: dict[str, str] = {}
         for nsg in self.of_type(ResourceType.AZURE_NSG):
+            key = id_key(nsg.id)
             for linked in (
                 *nsg.facets.get("subnets", ()),
                 *nsg.facets.get("network_interfaces", ()),
             ):
-                index[linked.lower()] = nsg.id.lower()
+                index[id_key(linked)] = key
         for kind in (ResourceType.AZURE_SUBNET, ResourceType.AZURE_NIC):
             for resource in self.of_type(kind):
                 if resource.facets.get("nsg"):
-                    index[resource.id.lower()] = str(resource.facets["nsg"]).lower()
+                    index[id_key(resource.id)] = id_key(str(resource.facets["nsg"]))
         return index
 
     def nsgs_guarding(self, nic: Resource) -> list[str]:

@@ -236,17 +236,13 @@ class ExposedPorts(Check):
                     "sources": list(rule.sources),
                     "internet_sources": [s for s in rule.sources if is_internet(s)],
                     "ports": _port_strings(p for e in found for p in e.ports),
-                    "protocols": sorted({e.protocol.name.lower() for e in found}),
+                    "protocols": sorted({PROTOCOL_NAMES[e.protocol] for e in found}),
                 }
             )
         ports = _port_strings(p for e in exposures for p in e.ports)
         reaches, total = reach
         public = any(r.get("public_ip") or r.get("external_ip") or r.get("path") for r in reaches)
-        kind = {
-            ResourceType.AZURE_NSG: "network security group",
-            ResourceType.GCP_NETWORK: "firewall policies of network",
-            ResourceType.AZURE_VNET: "security admin rules of virtual network",
-        }.get(resource.type, "firewall rule")
+        kind = _KINDS.get(resource.type, "firewall rule")
         return Finding(
             check=self.id,
             provider=resource.provider,
@@ -257,7 +253,7 @@ class ExposedPorts(Check):
             f"by {kind} {resource.name}",
             details={
                 "ports": ports,
-                "protocols": sorted({e.protocol.name.lower() for e in exposures}),
+                "protocols": sorted({PROTOCOL_NAMES[e.protocol] for e in exposures}),
                 "rules": rules,
                 "reaches": reaches,
                 "reaches_total": total,
@@ -297,7 +293,28 @@ def _ports_of(exposures: list[Exposure]) -> dict[Protocol, tuple[PortRange, ...]
 
 
 def _port_strings(ranges: Iterable[PortRange]) -> list[str]:
-    return [str(r) for r in merge(ranges)]
+    """The ranges merged, as ``22`` and ``20-25`` (one string per range, shared by the
+    findings that name it)."""
+    out = []
+    for r in merge(ranges):
+        text = _PORT_TEXT.get(r)
+        if text is None:
+            if len(_PORT_TEXT) >= 4096:  # a bound for long-running processes
+                _PORT_TEXT.clear()
+            text = _PORT_TEXT[r] = str(r)
+        out.append(text)
+    return out
+
+
+_PORT_TEXT: dict[PortRange, str] = {}
+_KINDS = {
+    ResourceType.AZURE_NSG: "network security group",
+    ResourceType.GCP_NETWORK: "firewall policies of network",
+    ResourceType.AZURE_VNET: "security admin rules of virtual network",
+}
+"""How a finding's title names what opens the ports (a GCP firewall rule otherwise)."""
+PROTOCOL_NAMES = {p: p.name.lower() for p in Protocol}
+"""How findings name a protocol (``tcp``, ``udp``…): one string each."""
 
 
 @CHECKS.register("exposed-admin-port")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,8 @@ from clamp.store.codec import record_from_json, record_to_json, to_jsonable
 from clamp.store.notices import rule_matched_in
 from clamp.store.records import AuditNote, InventoryItem, RuleAction, RuleState
 from clamp.store.rule_tables import InventoryRow, RuleActionRow, RuleStateRow
+
+T = TypeVar("T")
 
 
 class RuleBook:
@@ -31,22 +34,13 @@ class RuleBook:
     def record_inventory(
         self, scopes: Sequence[tuple[Provider, str]], resources: Iterable[Resource]
     ) -> None:
-        """Replace the inventory of ``scopes`` with what a scan just saw."""
+        """Replace the inventory of ``scopes`` with what a scan just saw.
+
+        Rows are made and written a batch at a time: a scan's raw objects (read again from
+        an export file, ``inventory.exported``) are never all in memory at once."""
         now = datetime.now(UTC)
         scanned = set(scopes)
-        rows = {
-            r.id: InventoryRow(
-                id=r.id,
-                provider=r.provider.value,
-                scope=r.scope,
-                type=str(r.type),
-                tags=dict(r.tags),
-                raw=to_jsonable(r.raw),
-                seen=now,
-            )
-            for r in resources
-            if (r.provider, r.scope) in scanned
-        }
+        latest = {r.id: r for r in resources if (r.provider, r.scope) in scanned}
         where = or_(
             *(
                 and_(InventoryRow.provider == Provider(p).value, InventoryRow.scope == s)
@@ -58,9 +52,11 @@ class RuleBook:
                 session.execute(delete(InventoryRow).where(where))
             # a resource filed under another scope before (a bucket by project number,
             # then by project id) is replaced, not duplicated
-            for ids in _batches(list(rows)):
+            for ids in _batches(list(latest)):
                 session.execute(delete(InventoryRow).where(InventoryRow.id.in_(ids)))
-            session.add_all(rows.values())
+            for batch in _batches(list(latest.values()), 2000):
+                session.add_all(_row(r, now) for r in batch)
+                session.flush()  # written: the session keeps no strong hold on them
 
     def record_resource(self, resource: Resource) -> None:
         """Insert or replace one resource of the inventory, as an event's re-read just
@@ -139,14 +135,19 @@ class RuleBook:
             return [record_from_json(RuleAction, row.data) for row in rows]
 
 
-def _batches(ids: list[str], size: int = 500) -> Iterator[list[str]]:
-    """``ids`` in slices small enough for one ``IN (…)`` on every database."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def _batches(items: list[T], size: int = 500) -> Iterator[list[T]]:
+    """``items`` in slices (by default small enough for one ``IN (…)`` on every database)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _inventory_row(resource: Resource) -> InventoryRow:
     """The inventory row of a resource an event's re-read saw."""
+    return _row(resource, datetime.now(UTC))
+
+
+def _row(resource: Resource, seen: datetime) -> InventoryRow:
+    """The inventory row of a resource seen at ``seen``."""
     return InventoryRow(
         id=resource.id,
         provider=resource.provider.value,
@@ -154,5 +155,5 @@ def _inventory_row(resource: Resource) -> InventoryRow:
         type=str(resource.type),
         tags=dict(resource.tags),
         raw=to_jsonable(resource.raw),
-        seen=datetime.now(UTC),
+        seen=seen,
     )

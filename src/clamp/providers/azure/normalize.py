@@ -33,9 +33,10 @@ the one in the ARM id; ``Resource.tags`` are the ARM tags.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from sys import intern
 from typing import Any
 
-from clamp.bulk import paused_gc
+from clamp.bulk import paused_gc, shared
 from clamp.errors import InputError
 from clamp.model import (
     ALL_PORTS,
@@ -47,6 +48,7 @@ from clamp.model import (
     Provider,
     Resource,
     ResourceType,
+    tags_of,
 )
 from clamp.ports import parse_ranges
 from clamp.providers.azure.normalize_admin import (
@@ -135,7 +137,8 @@ def vm_principals(identity: Any) -> tuple[dict[str, str], ...]:
 
 
 def _ref(obj: Any) -> str | None:
-    return str(obj["id"]) if isinstance(obj, Mapping) and obj.get("id") else None
+    # interned: the NIC, VM, subnet and NSG ids resources name each other by are one string
+    return intern(str(obj["id"])) if isinstance(obj, Mapping) and obj.get("id") else None
 
 
 def _refs(items: Any) -> tuple[str, ...]:
@@ -145,7 +148,7 @@ def _refs(items: Any) -> tuple[str, ...]:
 def subscription_of(arm_id: str) -> str:
     """The subscription id inside an ARM id (empty if there is none)."""
     parts = arm_id.split("/")
-    return parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
+    return intern(parts[2]) if len(parts) > 2 and parts[1].lower() == "subscriptions" else ""
 
 
 def parse_ports(values: Iterable[str]) -> tuple[PortRange, ...]:
@@ -164,30 +167,27 @@ def _plural(props: Mapping[str, Any], singular: str, plural: str) -> list[str]:
 _RULES: dict[tuple[Any, ...], NetworkRule] = {}
 """Rules already built, by the fields they are read from: ARM's six default rules are the
 same in every NSG, and NSGs made from one template share theirs (one object each)."""
-_RULE_FIELDS = (
-    "priority",
-    "direction",
-    "access",
-    "protocol",
-    "sourceAddressPrefix",
-    "destinationPortRange",
-)
-_LIST_FIELDS = ("sourceAddressPrefixes", "destinationPortRanges")
-_ASG_FIELDS = ("sourceApplicationSecurityGroups", "destinationApplicationSecurityGroups")
 
 
 def security_rule(raw: Mapping[str, Any], *, default: bool = False) -> NetworkRule:
     """One NSG security rule (singular and plural fields both count)."""
     props = raw.get("properties", raw)
-    if any(props.get(f) for f in _ASG_FIELDS):
-        return _security_rule(raw, props, default)
     get = props.get
+    if get("sourceApplicationSecurityGroups") or get("destinationApplicationSecurityGroups"):
+        return _security_rule(raw, props, default)
     try:
-        key = (
+        sources, ports = get("sourceAddressPrefixes"), get("destinationPortRanges")
+        key = (  # the fields the rule is read from (spelled out: this runs per rule)
             raw.get("name"),
             default,
-            *(get(f) for f in _RULE_FIELDS),
-            *(tuple(get(f) or ()) for f in _LIST_FIELDS),
+            get("priority"),
+            get("direction"),
+            get("access"),
+            get("protocol"),
+            get("sourceAddressPrefix"),
+            get("destinationPortRange"),
+            tuple(sources) if sources else (),
+            tuple(ports) if ports else (),
         )
         rule = _RULES.get(key)
     except TypeError:  # a field of the wrong type: the full reading names it
@@ -208,7 +208,7 @@ def _security_rule(raw: Mapping[str, Any], props: Mapping[str, Any], default: bo
     except (InputError, TypeError, ValueError) as exc:
         raise InputError(f"security rule {raw.get('name', '?')!r}: {exc}") from None
     return NetworkRule(
-        name=str(raw.get("name", "")),
+        name=intern(str(raw.get("name", ""))),
         priority=priority,
         direction=Direction.INGRESS
         if str(props.get("direction", "Inbound")).lower() == "inbound"
@@ -216,7 +216,7 @@ def _security_rule(raw: Mapping[str, Any], props: Mapping[str, Any], default: bo
         access=Access.ALLOW if str(props.get("access", "")).lower() == "allow" else Access.DENY,
         protocols=PROTOCOLS.get(protocol, frozenset({Protocol.OTHER})),
         sources=(
-            *_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes"),
+            *shared(_plural(props, "sourceAddressPrefix", "sourceAddressPrefixes")),
             *_refs(props.get("sourceApplicationSecurityGroups")),
         ),
         ports=port_ranges,
@@ -327,7 +327,7 @@ def _resource(
     extra: Mapping[str, Any] | None = None,
     raw: Mapping[str, Any] | None = None,
 ) -> Resource:
-    arm_id = str(obj["id"])
+    arm_id = intern(str(obj["id"]))
     return Resource(
         id=arm_id,
         provider=Provider.AZURE,
@@ -338,8 +338,26 @@ def _resource(
         if extra
         else _checked_facets(kind, obj, arm_id),
         raw=obj if raw is None else raw,
-        tags=dict(obj.get("tags") or {}),
+        tags=tags_of(obj.get("tags")),
     )
+
+
+def resource_alone(obj: Mapping[str, Any], raw: Mapping[str, Any] | None = None) -> Resource | None:
+    """The object's resource when it depends on that object alone (an NSG, a NIC, a VM, a
+    public IP, a role assignment…), keeping ``raw`` as its raw object (the object itself
+    when None); None for what is normalized with the other objects (a VNet meets its admin
+    rules, a storage account or a database server its parts) and for types Clamp does not
+    evaluate. Offline import normalizes the first kind as it reads them, as
+    ``resources_from_arm`` would."""
+    kind = TYPES.get(str(obj.get("type", "")).lower())
+    if kind is None or kind in NOT_ALONE or not obj.get("id"):
+        return None
+    return _resource(kind, obj, None, None, raw)
+
+
+NOT_ALONE = frozenset({ResourceType.AZURE_VNET, ResourceType.AZURE_ADMIN_RULE})
+"""A VNet meets the security admin rules in effect on it, and an admin rule is one of
+them (``admin_assets``)."""
 
 
 def resources_from_arm(
@@ -389,7 +407,7 @@ def _resources_from_arm(
                 if isinstance(subnet, Mapping) and subnet.get("id"):
                     out.append(
                         Resource(
-                            id=str(subnet["id"]),
+                            id=intern(str(subnet["id"])),
                             provider=Provider.AZURE,
                             type=ResourceType.AZURE_SUBNET,
                             name=str(subnet.get("name", "")),

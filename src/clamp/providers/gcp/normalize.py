@@ -24,18 +24,22 @@ Facets per type:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from sys import intern
+from types import MappingProxyType
 from typing import Any
 
-from clamp.bulk import paused_gc
+from clamp.bulk import paused_gc, shared
 from clamp.errors import InputError
 from clamp.exposure import gcp_network_key
 from clamp.model import (
     Access,
     Direction,
     NetworkRule,
+    Protocol,
     Provider,
     Resource,
     ResourceType,
+    tags_of,
 )
 from clamp.providers.gcp.normalize_database import cloud_sql_instances
 from clamp.providers.gcp.normalize_layers import (
@@ -69,6 +73,7 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
         fw.get("destinationRanges") or [] if direction == Direction.EGRESS else []
     )
     name = str(fw.get("name", ""))
+    network = intern(str(fw.get("network", "")))
     try:
         priority = int(fw.get("priority", 1000))
         parsed = [(e, ports_of(e.get("ports") or [])) for e in entries or []]
@@ -80,16 +85,20 @@ def firewall_rules(fw: Mapping[str, Any]) -> tuple[NetworkRule, ...]:
             priority=priority,
             direction=direction,
             access=access,
-            protocols=frozenset({protocol_of(e.get("IPProtocol", "all"))}),
-            sources=tuple(sources),
+            protocols=_ONE_PROTOCOL[protocol_of(e.get("IPProtocol", "all"))],
+            sources=shared(sources),
             ports=ports,
             enabled=not fw.get("disabled", False),
-            network=str(fw.get("network", "")),
-            target_tags=tuple(fw.get("targetTags") or ()),
-            target_service_accounts=tuple(fw.get("targetServiceAccounts") or ()),
+            network=network,
+            target_tags=shared(fw.get("targetTags") or ()),
+            target_service_accounts=shared(fw.get("targetServiceAccounts") or ()),
         )
         for e, ports in parsed
     )
+
+
+_ONE_PROTOCOL = {p: frozenset({p}) for p in Protocol}
+"""A firewall entry's protocol as a set (one set per protocol, shared by every rule)."""
 
 
 def _zone(obj: Mapping[str, Any]) -> str:
@@ -125,22 +134,39 @@ def full_name(project: str, obj: Mapping[str, Any]) -> str:
             return f"{COMPUTE}/{project}/global/firewalls/{name}"
 
 
+def _scopes(accounts: Iterable[Any]) -> Mapping[str, tuple[Any, ...]]:
+    """Each service account's OAuth scopes (one read-only mapping for the instances that
+    run as the same accounts with the same scopes)."""
+    scopes = {intern(str(s.get("email", ""))): shared(s.get("scopes") or ()) for s in accounts}
+    try:
+        key = tuple(scopes.items())
+        known = _SCOPES.get(key)
+    except TypeError:  # a scope that is not a string (malformed): not shared
+        return scopes
+    if known is None:
+        if len(_SCOPES) > 4096:  # a bound for long-running processes
+            _SCOPES.clear()
+        known = _SCOPES[key] = MappingProxyType(scopes)
+    return known
+
+
+_SCOPES: dict[tuple[Any, ...], Mapping[str, tuple[Any, ...]]] = {}
+
+
 def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
     nics = obj.get("networkInterfaces") or []
     configs = [c for nic in nics for c in nic.get("accessConfigs") or []]
+    # interned: instances share their networks, tags, service accounts and status
     return {
-        "networks": tuple(str(n.get("network", "")) for n in nics),
+        "networks": shared(str(n.get("network", "")) for n in nics),
         "external_ip": any(c.get("natIP") or c.get("type") == "ONE_TO_ONE_NAT" for c in configs)
         or any(c.get("externalIpv6") for nic in nics for c in nic.get("ipv6AccessConfigs") or []),
-        "tags": tuple((obj.get("tags") or {}).get("items") or ()),
-        "service_accounts": tuple(
+        "tags": shared((obj.get("tags") or {}).get("items") or ()),
+        "service_accounts": shared(
             str(s.get("email", "")) for s in obj.get("serviceAccounts") or []
         ),
-        "scopes": {
-            str(s.get("email", "")): tuple(s.get("scopes") or ())
-            for s in obj.get("serviceAccounts") or []
-        },
-        "status": str(obj.get("status", "")),
+        "scopes": _scopes(obj.get("serviceAccounts") or []),
+        "status": intern(str(obj.get("status", ""))),
         "addresses": tuple(
             str(a)
             for a in [*(n.get("networkIP") for n in nics), *(c.get("natIP") for c in configs)]
@@ -152,7 +178,7 @@ def _instance_facets(obj: Mapping[str, Any]) -> dict[str, Any]:
 def _facets(kind: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
     match kind:
         case ResourceType.GCP_FIREWALL:
-            return {"rules": firewall_rules(obj), "network": str(obj.get("network", ""))}
+            return {"rules": firewall_rules(obj), "network": intern(str(obj.get("network", "")))}
         case ResourceType.GCP_INSTANCE:
             return _instance_facets(obj)
         case ResourceType.GCP_PROJECT_POLICY:
@@ -187,6 +213,23 @@ def resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -
         ]
 
 
+def resource_alone(
+    project: str, obj: Mapping[str, Any], raw: Mapping[str, Any] | None = None
+) -> Resource | None:
+    """The object's resource when it depends on that object alone (a firewall, an
+    instance), keeping ``raw`` as its raw object (the object itself when None); None for
+    what is normalized with the other objects of its project (a network meets its firewall
+    policies, a bucket its IAM policy) and for kinds Clamp does not evaluate. Offline
+    import normalizes the first kind as it reads them, as ``resources_from_compute`` would."""
+    kind = KINDS.get(str(obj.get("kind", "")))
+    if kind not in ALONE:
+        return None
+    return _resource(project, kind, obj, None, raw)
+
+
+ALONE = frozenset({ResourceType.GCP_FIREWALL, ResourceType.GCP_INSTANCE})
+
+
 def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) -> list[Resource]:
     objects = list(objects)
     effective = effective_by_network(objects)
@@ -195,29 +238,38 @@ def _resources_from_compute(project: str, objects: Iterable[Mapping[str, Any]]) 
         kind = KINDS.get(str(obj.get("kind", "")))
         if kind is None:
             continue
-        try:
-            facets = _facets(kind, obj)
-            raw = obj
+        policies = None
+        if kind == ResourceType.GCP_NETWORK:
             policies = effective.get(gcp_network_key(full_name(project, obj)))
-            if kind == ResourceType.GCP_NETWORK and policies is not None:
-                facets = network_layers(obj, policies)
-                raw = {**obj, EFFECTIVE_KIND: policies}
-        except InputError as exc:
-            raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise InputError(
-                f"{full_name(project, obj)}: malformed {kind.value} object ({exc})"
-            ) from None
-        out.append(
-            Resource(
-                id=full_name(project, obj),
-                provider=Provider.GCP,
-                type=kind,
-                name=str(obj.get("name", "")),
-                scope=project,
-                facets=facets,
-                raw=raw,
-                tags=dict(obj.get("labels") or {}),
-            )
-        )
+        out.append(_resource(project, kind, obj, policies, None))
     return out
+
+
+def _resource(
+    project: str,
+    kind: ResourceType,
+    obj: Mapping[str, Any],
+    policies: Mapping[str, Any] | None,
+    raw: Mapping[str, Any] | None,
+) -> Resource:
+    try:
+        facets = _facets(kind, obj)
+        if policies is not None:  # a network whose firewall policies were read
+            facets = network_layers(obj, policies)
+            raw = {**obj, EFFECTIVE_KIND: policies}
+    except InputError as exc:
+        raise InputError(f"{full_name(project, obj)}: {exc.message}") from None
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"{full_name(project, obj)}: malformed {kind.value} object ({exc})"
+        ) from None
+    return Resource(
+        id=full_name(project, obj),
+        provider=Provider.GCP,
+        type=kind,
+        name=str(obj.get("name", "")),
+        scope=project,
+        facets=facets,
+        raw=obj if raw is None else raw,
+        tags=tags_of(obj.get("labels")),
+    )

@@ -34,7 +34,7 @@ from typing import Any
 from clamp.errors import InputError
 from clamp.exposure import gcp_network_key
 from clamp.layers import Action, Layer, LayerRule, Match, Targets
-from clamp.model import Direction
+from clamp.model import Direction, Resource, ResourceType
 from clamp.providers.gcp.normalize_ports import ports_of, protocol_of
 
 EFFECTIVE_KIND = "clamp#effectiveFirewalls"
@@ -212,4 +212,17 @@ def instance_regions(project: str, objects: Sequence[Mapping[str, Any]]) -> dict
         for nic in obj.get("networkInterfaces") or ():
             key = gcp_network_key(str(nic.get("network", "")), project)
             found.setdefault(key, set()).add(zone.rsplit("-", 1)[0])
+    return found
+
+
+def resource_regions(project: str, resources: Iterable[Resource]) -> dict[str, set[str]]:
+    """``instance_regions`` of normalized instances (an instance's id names its zone, its
+    ``networks`` facet its NICs' networks); other resources are skipped."""
+    found: dict[str, set[str]] = {}
+    for instance in resources:
+        if instance.type != ResourceType.GCP_INSTANCE:
+            continue
+        zone = instance.id.rsplit("/zones/", 1)[-1].split("/", 1)[0]
+        for network in instance.facets["networks"]:
+            found.setdefault(gcp_network_key(network, project), set()).add(zone.rsplit("-", 1)[0])
     return found

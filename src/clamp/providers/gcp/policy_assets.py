@@ -98,14 +98,20 @@ def _region(policy: Mapping[str, Any]) -> str:
     return str(policy.get("region", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
-def effective_envelopes(project: str, objects: Sequence[Mapping[str, Any]]) -> Objects:
+def effective_envelopes(
+    project: str,
+    objects: Sequence[Mapping[str, Any]],
+    regions: Mapping[str, set[str]] | None = None,
+) -> Objects:
     """One ``clamp#effectiveFirewalls`` envelope per network among ``objects`` from the
     firewall policies among them (the hierarchical ones already those of the project's
-    ancestry, in order)."""
+    ancestry, in order). ``regions``: the regions each network has instances in, when the
+    instances are not among ``objects`` (``resource_regions``)."""
     policies = [o for o in objects if o.get("kind") == POLICY_KIND]
     hierarchy = [p for p in policies if is_hierarchical(p)]
     local = [p for p in policies if not is_hierarchical(p)]
-    regions = instance_regions(project, objects)
+    if regions is None:
+        regions = instance_regions(project, objects)
     out: Objects = []
     for network in (o for o in objects if o.get("kind") == "compute#network"):
         link = str(network.get("selfLink", ""))
