@@ -191,14 +191,12 @@ async def _drive(
         async def sender() -> None:
             nonlocal taken
             while taken < total:
-                delay = start + taken / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
                 now = time.perf_counter()
-                first = taken
-                last = min(total, first + batch, max(first + 1, int((now - start) * rate) + 1))
-                if first >= total:
-                    return
+                due = min(total, int((now - start) * rate) + 1)  # events due by now
+                if due <= taken:  # the next one is not due yet (another sender took the rest)
+                    await asyncio.sleep(start + taken / rate - now)
+                    continue
+                first, last = taken, min(due, taken + batch)
                 taken = last
                 lag.extend(max(0.0, now - start - n / rate) * 1000 for n in range(first, last))
                 chosen = events[first:last]
