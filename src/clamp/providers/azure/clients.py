@@ -149,7 +149,7 @@ def _environment_matters() -> bool:
     """Whether requests' session must read the environment for each call: a proxy variable
     is set, or a netrc file could hold credentials. When neither is, reading is off
     (``trust_env``): it walks every variable and looks for the netrc file on each call,
-    about 1 ms of the client's CPU per call, for the same answer every time. (The CA
+    half of requests' own work per call (0.27 -> 0.13 ms), for the same answer every time. (The CA
     bundle it would read there, ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``, is read once:
     ``_verify``.)"""
     netrc = os.environ.get("NETRC") or os.path.expanduser("~/.netrc")
