@@ -21,7 +21,10 @@ Calls made inside ``spare_calls()`` (an event's re-read of a resource Clamp re-r
 moment ago: most events are harmless writes) take a token only while a fifth of the bucket
 would be left, so that the other calls — a fix, a re-read of a resource that changed for
 the first time in a while — never queue behind them when a burst of events drains the
-bucket. The calls a second stay the cloud's; only their order changes. A worker pool shares one budget across processes by passing its own
+bucket. The calls a second stay the cloud's; only their order changes (within one
+process: the workers' shared Redis budget takes every call alike).
+
+A worker pool shares one budget across processes by passing its own
 ``CallBudget`` (Redis) where this one is built by default (``AzureClients(budget=...)``).
 """
 
