@@ -93,16 +93,20 @@ class RulePass:
     ) -> None:
         self.runner, self.rule, self.state, self.report = runner, rule, state, report
         self.actor, self.now, self.tags = actor, now, tags
-        book = runner.book
         self.this_run = 0
-        self.this_hour = sum(
-            1 for a in book.actions(rule.name, since=now - HOUR) if a.outcome in ACTED
+        counts = runner.book.tally(
+            rule.name,
+            {
+                "hour": (now - HOUR, ACTED),
+                "tried": (state.stage_since, TRIED),
+                "failed": (state.stage_since, (Outcome.FAILED,)),
+            },
         )
-        lifetime = [
-            a for a in book.actions(rule.name, since=state.stage_since) if a.outcome in TRIED
-        ]
-        self.attempted = len(lifetime)
-        self.failed = sum(1 for a in lifetime if a.outcome == Outcome.FAILED)
+        self.this_hour, self.attempted, self.failed = (
+            counts["hour"],
+            counts["tried"],
+            counts["failed"],
+        )
         self.stage = stage_name(rule, state)
 
     def work(self, findings: Sequence[FindingRecord]) -> None:

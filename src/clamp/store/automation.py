@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.model import Outcome, Provider, Resource
@@ -124,6 +124,25 @@ class RuleBook:
             session.add(row)
             if action.outcome == Outcome.PLANNED:  # a notify rule's match: tell the sinks
                 rule_matched_in(session, action)
+
+    def tally(
+        self,
+        rule: str,
+        counted: Mapping[str, tuple[datetime | None, Sequence[Outcome]]],
+    ) -> dict[str, int]:
+        """How many of a rule's actions, for each name of ``counted``, came out as one of
+        its outcomes since its moment (None: ever): counted by the database, in one query,
+        without reading the actions (a rule that acted thousands of times counts as fast)."""
+        outcome = RuleActionRow.data["outcome"].as_string()
+        columns = []
+        for since, outcomes in counted.values():
+            wanted = [outcome.in_([o.value for o in outcomes])]
+            if since is not None:
+                wanted.append(RuleActionRow.created >= since)
+            columns.append(func.coalesce(func.sum(case((and_(*wanted), 1), else_=0)), 0))
+        with self._reads() as session:
+            row = session.execute(select(*columns).where(RuleActionRow.rule == rule)).one()
+        return {name: int(n) for name, n in zip(counted, row, strict=True)}
 
     def actions(self, rule: str, *, since: datetime | None = None) -> list[RuleAction]:
         """What a rule did (since a moment), oldest first."""
