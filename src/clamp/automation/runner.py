@@ -90,7 +90,7 @@ class RuleRunner:
         now = now or datetime.now(UTC)
         report = Report(run=f"rr-{uuid.uuid4().hex[:10]}", dry_run=dry_run)
         findings = sorted(findings, key=lambda r: (-r.severity.rank, r.first_seen, r.id))
-        tags = self.book.tags_of()
+        tags = self.book.tags_of(f.resource for f in findings)
         for rule in rules:
             state = self._state(rule, now, actor, dry_run)
             matched = [f for f in findings if self._matches(rule, f, tags)]
@@ -185,7 +185,7 @@ class RuleRunner:
     # -- matching -------------------------------------------------------------------------
     def takes(self, rule: Rule, findings: Sequence[FindingRecord]) -> bool:
         """Whether ``rule`` matches any of ``findings`` (guardrails aside)."""
-        tags = self.book.tags_of()
+        tags = self.book.tags_of(f.resource for f in findings)
         return any(self._matches(rule, f, tags) for f in findings)
 
     @staticmethod

@@ -87,10 +87,21 @@ class RuleBook:
                 for row in session.scalars(select(InventoryRow).order_by(InventoryRow.id))
             ]
 
-    def tags_of(self) -> dict[str, Mapping[str, str]]:
-        """Each inventoried resource's tags (labels), by lower-cased id."""
+    def tags_of(self, resources: Iterable[str] | None = None) -> dict[str, Mapping[str, str]]:
+        """Each inventoried resource's tags (labels), by lower-cased id: of every resource,
+        or of ``resources`` only (matched case-insensitively, as ARM ids compare: an
+        event's few findings need not read a whole estate's tags)."""
+        query = select(InventoryRow.id, InventoryRow.tags)
         with self._reads() as session:
-            rows = session.execute(select(InventoryRow.id, InventoryRow.tags))
+            if resources is None:
+                rows = list(session.execute(query))
+            else:
+                wanted = list(dict.fromkeys(r.lower() for r in resources))
+                rows = [
+                    row
+                    for batch in _batches(wanted)
+                    for row in session.execute(query.where(func.lower(InventoryRow.id).in_(batch)))
+                ]
             return {str(i).lower(): dict(t or {}) for i, t in rows}
 
     # -- rule state -----------------------------------------------------------------------
