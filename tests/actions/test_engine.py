@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from clamp.errors import ConflictError, UndoRefused
+from clamp.errors import ConflictError, PlanRefused, UndoRefused
 from clamp.model import ActionStatus, FindingStatus, Provider
 
 ADMIN = "exposed-admin-port"
@@ -259,3 +259,26 @@ def test_the_journal_and_the_audit_log_never_disagree_after_a_crash(
     assert settled.status == ActionStatus.VERIFIED
     assert rig.store.audit.entries()[-1].event == "action.verified"
     assert rig.store.audit.verify() == len(rig.store.audit.entries())
+
+
+def test_a_plan_starts_from_a_resource_noted_as_just_read_and_verification_reads_anew(
+    rig: Any,
+) -> None:
+    finding = rig.finding(Provider.AZURE, ADMIN, "web-nsg")
+    driver = rig.engine.drivers(Provider.AZURE)
+
+    def calls() -> int:
+        return sum(driver.call_counts().made.values())
+
+    rig.engine.seen(driver.read_related(finding.resource))  # as an event's re-read
+    before = calls()
+    plan = rig.engine.plan(finding.id, params={"allow": ["10.0.0.0/8"]})
+    assert calls() == before  # planned from what was just read: no read of its own
+    record = rig.engine.apply(plan, actor="tester", reason="test")
+
+    assert record.status == ActionStatus.VERIFIED  # its check re-read the NSG as fixed
+    assert "Internet" not in _sources(azure_rules(rig)["allow-rdp"])
+    again = calls()
+    with pytest.raises(PlanRefused, match="no longer present"):  # read anew: fixed
+        rig.engine.plan(finding.id, params={"allow": ["10.0.0.0/8"]})
+    assert calls() > again

@@ -8,6 +8,7 @@ rolls back, so nothing is left half-done or unexplained.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -108,6 +109,10 @@ def _only_accepted(finding: Finding, plan: Plan) -> bool:
     return bool(plan.accepts) and isinstance(left, list) and set(left) <= set(plan.accepts)
 
 
+FRESH_READ = 2.0
+"""Seconds a resource noted as just read (``ActionEngine.seen``) stands for reading it."""
+
+
 class ActionEngine:
     """Runs intents against the clouds with a plan first, a check after, and an undo."""
 
@@ -122,6 +127,24 @@ class ActionEngine:
         self.drivers = drivers
         self.settings = settings
         self.observers: list[Observer] = list(observers)
+        self._seen: dict[str, tuple[float, list[Resource]]] = {}
+        """Resources read a moment ago (``seen``), by lower-cased id, with when."""
+
+    def seen(self, related: Sequence[Resource]) -> None:
+        """Note a resource just read from its cloud (first: the resource, then what was
+        read with it): planning and the baseline within ``FRESH_READ`` seconds, until a
+        change is started, use it instead of reading it again. An event's rules plan from
+        the event's re-read; the write itself still compares with the cloud as it is then
+        (If-Match, re-read), and verification always reads anew."""
+        if related:
+            self._seen[related[0].id.lower()] = (time.monotonic(), list(related))
+
+    def _read_related(self, driver: CloudDriver, resource_id: str) -> list[Resource]:
+        """``driver.read_related``, or what ``seen`` noted of it a moment ago."""
+        noted = self._seen.get(resource_id.lower())
+        if noted is not None and time.monotonic() - noted[0] <= FRESH_READ:
+            return noted[1]
+        return driver.read_related(resource_id)
 
     # -- planning -------------------------------------------------------------------------
     def choose_intent(self, check: str, intent: str | None) -> Intent:
@@ -156,7 +179,7 @@ class ActionEngine:
         if chosen is not None:
             chosen.check_values(dict(params or {}))  # before the cloud is even read
         driver = self.drivers(finding.provider)
-        related = driver.read_related(finding.resource)
+        related = self._read_related(driver, finding.resource)
         finding = confirm_imported(finding, related, self.settings)  # another tool's: verify
         if bundle is not None:
             return described(plan_bundle(bundle, finding, related[0], self.settings), driver)
@@ -239,7 +262,9 @@ class ActionEngine:
                 hint="re-run with --i-understand-this-is-irreversible if you are sure",
             )
         driver = self.drivers(plan.provider)
-        baseline = {f.id: str(f.severity) for f in self._findings_on_touched(plan, driver)}
+        touched = self._findings_on_touched(plan, driver, noted=True)
+        baseline = {f.id: str(f.severity) for f in touched}
+        self._seen.clear()  # a change starts: later plans read the cloud as it will be
         return self._journal(
             plan,
             actor=actor,
@@ -314,15 +339,22 @@ class ActionEngine:
             driver.apply(change.inverse())
         return f"the {len(applied)} change(s) already made were rolled back"
 
-    def _findings_on_touched(self, plan: Plan, driver: CloudDriver) -> list[Finding]:
+    def _findings_on_touched(
+        self, plan: Plan, driver: CloudDriver, *, noted: bool = False
+    ) -> list[Finding]:
         """The findings on the plan's resource and on every resource holding an object the
         plan creates or changes (a split's new rule, a quarantine NSG, a new firewall), as
-        the cloud has them now; objects not there (yet, or any more) are left out."""
+        the cloud has them now (with ``noted``, before any change: as ``seen`` noted them a
+        moment ago); objects not there (yet, or any more) are left out."""
         ids = [plan.resource, *(driver.resource_of(c) for c in plan.changes)]
         resources: dict[str, Resource] = {}
         for resource_id in dict.fromkeys(i for i in ids if i):
             try:
-                related = driver.read_related(resource_id)
+                related = (
+                    self._read_related(driver, resource_id)
+                    if noted
+                    else driver.read_related(resource_id)
+                )
             except ResourceNotFound:
                 continue
             for resource in related:

@@ -21,7 +21,7 @@ from clamp.events.record import CloudEvent
 from clamp.events.stats import event_stats
 from clamp.events.triggers import EventRules
 from clamp.events.verify import AzureVerifier, GcpVerifier
-from clamp.model import Provider
+from clamp.model import Provider, Resource
 from clamp.providers.interface import CloudDriver
 from clamp.providers.pacing import spare_calls
 from clamp.scanning import evaluate_checks
@@ -100,16 +100,16 @@ class EventIntake:
             raise InputError(f"no event {event_id!r}")
         try:
             with spare_calls() if spare else nullcontext():
-                result, opened, finished, covered = self._refresh(stored.event, covers)
+                result, opened, finished, covered, read = self._refresh(stored.event, covers)
         except ClampError as exc:
-            result, opened, finished, covered = f"not evaluated: {exc}", (), None, []
+            result, opened, finished, covered, read = f"not evaluated: {exc}", (), None, [], []
         acted = due = None
         if finished is not None:  # done with the findings (and covers), in the same write
             processed = finished
         else:
             processed = _now()
             if self.triggers is not None and opened:
-                triggered = self.triggers.act(opened, stored.received)
+                triggered = self.triggers.act(opened, stored.received, read=read)
                 result = "; ".join(filter(None, (result, triggered.note)))
                 acted, due = triggered.acted, triggered.due
             covered = self.store.events.done(
@@ -138,19 +138,20 @@ class EventIntake:
 
     def _refresh(
         self, event: CloudEvent, covers: Sequence[str]
-    ) -> tuple[str, tuple[str, ...], datetime | None, list[datetime]]:
+    ) -> tuple[str, tuple[str, ...], datetime | None, list[datetime], list[Resource]]:
         """What re-reading the event's resource did, the findings it opened, when the
         event (and those of ``covers``) was recorded as done with them (None: not yet,
-        rules may run first), and when those covered were received."""
+        rules may run first), when those covered were received, and what was read (the
+        rules it triggers plan from it)."""
         driver = self.drivers(event.provider)
         resource = driver.evaluated_resource(event.resource)
         if resource is None:
-            return f"nothing Clamp evaluates: {event.resource}", (), None, []
+            return f"nothing Clamp evaluates: {event.resource}", (), None, [], []
         try:
             related = driver.read_related(resource)
         except ResourceNotFound:
             gone = self.store.record_findings([resource], [])
-            return f"{resource} is gone: {gone.resolved} finding(s) resolved", (), None, []
+            return f"{resource} is gone: {gone.resolved} finding(s) resolved", (), None, [], []
         changed = related[0].id  # what it was read with is context, judged by scans
         findings = [f for f in evaluate_checks(related, self.settings) if f.resource == changed]
 
@@ -163,7 +164,7 @@ class EventIntake:
         update, done, covered = self.store.record_reread(
             related[0], findings, event.id, words, covers
         )
-        return words(update), update.opened, done, covered
+        return words(update), update.opened, done, covered, related
 
     def pending(self) -> list[StoredEvent]:
         """Events stored but never processed (the service stopped in between)."""

@@ -32,7 +32,7 @@ from clamp.automation.rules import Rule, load_rules
 from clamp.automation.runner import RuleRunner
 from clamp.config import Settings
 from clamp.errors import ClampError, NotFoundError
-from clamp.model import FindingStatus, Outcome
+from clamp.model import FindingStatus, Outcome, Resource
 from clamp.roles import EVENTS
 from clamp.store import FindingRecord, Store
 
@@ -75,11 +75,13 @@ class EventRules:
         *,
         since: datetime | None = None,
         now: datetime | None = None,
+        read: Sequence[Resource] = (),
     ) -> Triggered:
         """Run the event rules that are due over the findings ``opened`` (ids) by an event
         received at ``received``: when the event is processed (``since`` None) those
         without a delay; later, those whose delay ran out since ``since`` (the time they
-        were due from)."""
+        were due from). ``read``: the event's re-read a moment ago, which their plans
+        start from (``ActionEngine.seen``)."""
         if not opened:
             return Triggered("")
         try:
@@ -93,6 +95,7 @@ class EventRules:
 
         findings = self._open(opened)
         runner = self.runner()
+        runner.engine.seen(read)
         waiting = [r for r in rules if r.enforcement_delay and runner.takes(r, findings)]
         if since is None:
             ready = [r for r in rules if not r.enforcement_delay]
