@@ -102,11 +102,8 @@ class RulePass:
                 "failed": (state.stage_since, (Outcome.FAILED,)),
             },
         )
-        self.this_hour, self.attempted, self.failed = (
-            counts["hour"],
-            counts["tried"],
-            counts["failed"],
-        )
+        self.this_hour = counts["hour"]
+        self.attempted, self.failed = counts["tried"], counts["failed"]
         self.stage = stage_name(rule, state)
 
     def work(self, findings: Sequence[FindingRecord]) -> None:
