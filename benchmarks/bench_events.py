@@ -85,6 +85,20 @@ def _start(command: list[str], env: dict[str, str], prefix: str, log: Path) -> t
     return process, first.removeprefix(prefix)
 
 
+def _ready(url: str, timeout: float = 60.0) -> None:
+    """Wait until the service answers ``/healthz`` (it prints its URL before it has loaded
+    what it serves with): traffic starts once it is up, as behind a load balancer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"clamp serve at {url} did not answer /healthz in {timeout:g} s")
+
+
 def _nsgs(sandbox: str, acting: int, quiet: int) -> tuple[list[str], list[str]]:
     """NSGs exposing SSH to the internet, and NSGs that expose nothing, through the SDK."""
     network = AzureClients(Settings(database_url="sqlite://", sandbox_url=sandbox)).network(SUB)
@@ -287,6 +301,7 @@ def main(argv: list[str]) -> None:
                 "CLAMP_RULES": str(root / "rules.yaml"),
             }
             service, url = _start(["serve", "--port", "0"], env, "CLAMP_URL=", root / "serve.err")
+            _ready(url)
             targets = _schedule(exposed, quiet, int(args.rate * args.seconds))
             print(
                 f"driving {args.rate:g}/s for {args.seconds:g} s: {len(exposed)} exposed NSGs, "
