@@ -186,7 +186,8 @@ async def _drive(
     acked: set[str] = set()
     duplicated: list[str] = []
     sizes: list[int] = []
-    taken = 0  # events handed to a sender so far (one event loop: no lock needed)
+    taken = due = 0  # events handed to a sender so far, and events due so far
+    ready = asyncio.Condition()
     limits = httpx.Limits(max_connections=SENDERS, max_keepalive_connections=SENDERS)
     start = time.perf_counter()
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
@@ -204,16 +205,30 @@ async def _drive(
                 statuses[0] += 1  # no answer in 30 s: Event Grid would deliver it again
             acks.append((time.perf_counter() - began) * 1000)
 
+        async def clock() -> None:
+            """Make events due at ``rate``; wake one idle sender when some are."""
+            nonlocal due
+            while due < total:
+                await asyncio.sleep(max(0.0, start + due / rate - time.perf_counter()))
+                async with ready:
+                    due = min(total, int((time.perf_counter() - start) * rate) + 1)
+                    ready.notify(1)
+            async with ready:
+                ready.notify_all()
+
         async def sender() -> None:
             nonlocal taken
-            while taken < total:
+            while True:
+                async with ready:
+                    while taken >= due and taken < total:
+                        await ready.wait()
+                    if taken >= total:
+                        return
+                    first, last = taken, min(due, taken + batch)
+                    taken = last
+                    if taken < due:  # more are due than one delivery holds
+                        ready.notify(1)
                 now = time.perf_counter()
-                due = min(total, int((now - start) * rate) + 1)  # events due by now
-                if due <= taken:  # the next one is not due yet (another sender took the rest)
-                    await asyncio.sleep(start + taken / rate - now)
-                    continue
-                first, last = taken, min(due, taken + batch)
-                taken = last
                 lag.extend(max(0.0, now - start - n / rate) * 1000 for n in range(first, last))
                 chosen = events[first:last]
                 ids = [e["id"] for e in chosen]
@@ -224,7 +239,7 @@ async def _drive(
                     duplicated.extend(ids)
                     await post(ids, body)
 
-        await asyncio.gather(*(sender() for _ in range(SENDERS)))
+        await asyncio.gather(clock(), *(sender() for _ in range(SENDERS)))
     elapsed = time.perf_counter() - start
     return {
         "sent": [e["id"] for e in events],
