@@ -173,7 +173,8 @@ def scan_clouds(
             continue
         bar.scopes(provider, targets)
         concurrency = settings.scan_concurrency if driver.thread_safe else 1
-        outcomes = _collected(driver, targets, concurrency, provider, bar)
+        with paused_gc():  # the pages' parsed objects: millions, acyclic, kept to the end
+            outcomes = _collected(driver, targets, concurrency, provider, bar)
         for scope in targets:
             outcome = outcomes.get(scope)
             if outcome is None:
