@@ -302,3 +302,25 @@ def test_an_nsg_attached_to_a_subnet_cannot_be_deleted(network: NetworkManagemen
 
     assert in_use.value.error.code == "InUseNetworkSecurityGroupCannotBeDeleted"
     assert str(subnet.id) in str(in_use.value.error.message)
+
+
+def test_an_nsg_deleted_and_made_again_reads_as_made_again(
+    network: NetworkManagementClient,
+) -> None:
+    """The sandbox remembers where it last found each resource: reads after deletes and
+    creates (which move the others) still give what ARM holds now."""
+    nsgs = network.network_security_groups
+    for name in ("temp-a", "temp-b"):
+        nsgs.begin_create_or_update(GROUP, name, {"location": "westeurope"}).result()
+        nsgs.get(GROUP, name)
+    nsgs.begin_delete(GROUP, "temp-a").result()
+    with pytest.raises(HttpResponseError) as gone:
+        nsgs.get(GROUP, "temp-a")
+    assert gone.value.status_code == 404
+    assert nsgs.get(GROUP, "temp-b").name == "temp-b"
+    again = {
+        "location": "westeurope",
+        "properties": {"securityRules": [{"name": "ssh", **_rule()}]},
+    }
+    nsgs.begin_create_or_update(GROUP, "temp-a", again).result()
+    assert [r.name for r in nsgs.get(GROUP, "temp-a").security_rules] == ["ssh"]

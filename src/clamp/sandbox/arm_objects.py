@@ -92,6 +92,7 @@ class ResourceObjects:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.user_identities: dict[str, Json] = {}  # user-assigned identity id → its ids
+        self._positions: dict[int, tuple[list[Json], dict[str, int]]] = {}
 
     # -- lookups --------------------------------------------------------------------------
     def objects(self, subscription: str) -> list[Json]:
@@ -109,9 +110,23 @@ class ResourceObjects:
         self.state.azure[subscription] = [obj]
 
     def find(self, subscription: str, arm_id: str) -> Json | None:
-        """The object with this id (case-insensitive), if any."""
-        wanted = arm_id.lower()
-        return next((o for o in self.objects(subscription) if id_of(o) == wanted), None)
+        """The object with this id (case-insensitive), if any.
+
+        Where each id was last seen in its list is kept, and trusted only if the object
+        there still has that id; otherwise (a write or a delete moved it, or it is new) the
+        list is searched as a whole, so writes made anywhere are always seen."""
+        wanted, objects = arm_id.lower(), self.objects(subscription)
+        kept = self._positions.get(id(objects))
+        at = kept[1].get(wanted) if kept is not None and kept[0] is objects else None
+        if at is not None and at < len(objects) and id_of(objects[at]) == wanted:
+            return objects[at]
+        found = next((o for o in objects if id_of(o) == wanted), None)
+        if found is not None:
+            positions: dict[str, int] = {}
+            for at, obj in enumerate(objects):
+                positions.setdefault(id_of(obj), at)
+            self._positions[id(objects)] = (objects, positions)
+        return found
 
     def get(self, arm: ArmPath) -> Json | None:
         """The resource an item path names, as ``GET`` returns it."""
