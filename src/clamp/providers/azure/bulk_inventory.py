@@ -62,12 +62,19 @@ class BulkInventory:
         (a 403: not allowed) is raised before anything is yielded.
 
         Both tables' queries and the reads that need nothing from them (locks, role
-        definitions, databases) start at once; a storage account's or a VNet's reads start
+        definitions, databases; ``concurrency`` at once) start at once; a storage account's or a VNet's reads start
         as soon as a Resource Graph page names it, while the other pages are read."""
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="clamp-arm") as pool:
+        # The tables' queries wait for their pages on threads of their own: in the reads'
+        # pool they would hold two of its places while the pages are read by the graph's.
+        with (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="clamp-arm") as pool,
+            ThreadPoolExecutor(len(TABLES), thread_name_prefix="clamp-graph") as queries,
+        ):
             parts = _Parts(self, pool, subscriptions)
             tables = [
-                pool.submit(graph.rows, subscriptions, query_text(t, types), progress, parts.named)
+                queries.submit(
+                    graph.rows, subscriptions, query_text(t, types), progress, parts.named
+                )
                 for t, types in TABLES.items()
             ]
             pending = {scope: [pool.submit(r) for r in self._own(scope)] for scope in subscriptions}
