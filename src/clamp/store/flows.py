@@ -3,7 +3,9 @@
 Ingestion writes through a ``FlowWriter`` inside one transaction: the aggregates a source
 added, its cursor and its coverage commit together, so a crash or a re-run never counts a
 record twice. Aggregates are upserted (``INSERT … ON CONFLICT (key) DO UPDATE`` adding the
-counts, on SQLite and PostgreSQL alike).
+counts, on SQLite and PostgreSQL alike); on SQLite, the rows a worker process folded
+arrive staged as a database of their own and are merged in one statement
+(``store.flow_staging``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clamp.events.flows.aggregate import AGGREGATE_COLUMNS
 from clamp.events.flows.model import Coverage, FlowAggregate, FlowDecision
 from clamp.model import Direction, Provider
+from clamp.store.flow_staging import SqliteMerge, Staged, stager
 from clamp.store.flow_tables import FlowAggregateRow, FlowCoverageRow, FlowCursorRow
 
 BATCH = 500
@@ -132,6 +135,9 @@ class FlowWriter:
         postgres = self._dialect == "postgresql"
         self.time = stored_time(self._dialect)
         """How this store writes a time (``Aggregator.drain`` makes rows with it)."""
+        self.stage = stager(self._dialect)
+        """How a worker process hands this writer its rows (``add`` takes them)."""
+        self._merge: SqliteMerge | None = None
         self._upsert = _upsert_sql("%s" if postgres else "?")
         self._cover = _cover_sql("%s" if postgres else "?")
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
@@ -157,10 +163,14 @@ class FlowWriter:
         )
         self.session.merge(row)
 
-    def add(self, rows: list[tuple[Any, ...]]) -> None:
-        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times as ``time`` makes them):
-        counts add up per key."""
-        if rows:
+    def add(self, rows: Staged) -> None:
+        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times as ``time`` makes them),
+        as a list or staged by ``stage``: counts add up per key."""
+        if isinstance(rows, bytes):
+            if self._merge is None:
+                self._merge = SqliteMerge(self.session.connection(), self._upsert)
+            self._merge.merge(rows)
+        elif rows:
             self.session.connection().exec_driver_sql(self._upsert, rows)
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:
