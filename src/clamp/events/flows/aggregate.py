@@ -263,11 +263,12 @@ class Aggregator:
             self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
 
     def drain(
-        self, time: Callable[[int], Any] = int
+        self, time: Callable[[int], Any] = int, missing: Any = None
     ) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
         """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times as ``time`` makes
-        them of epoch ms: the store's ``FlowWriter.time``, or the ms themselves) and the
-        coverage (resource, bucket ms) by provider; memory is freed."""
+        them of epoch ms: the store's ``FlowWriter.form``, or the ms themselves; a missing
+        resource, port or rule as ``missing``) and the coverage (resource, bucket ms) by
+        provider; memory is freed."""
         cells = self.cells
         rows: list[tuple[Any, ...]] = []
         append = rows.append
@@ -284,13 +285,13 @@ class Aggregator:
                 (
                     aggregate_key(key),
                     provider,
-                    resource and intern(resource),  # repeated names pickle once per batch
+                    missing if resource is None else intern(resource),  # pickled once a batch
                     intern(dst),
-                    port,
+                    missing if port is None else port,
                     protocol,
                     intern(src),
                     direction,
-                    rule and intern(rule),
+                    missing if rule is None else intern(rule),
                     decision,
                     start,
                     count,
