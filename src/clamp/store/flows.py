@@ -3,7 +3,9 @@
 Ingestion writes through a ``FlowWriter`` inside one transaction: the aggregates a source
 added, its cursor and its coverage commit together, so a crash or a re-run never counts a
 record twice. Aggregates are upserted (``INSERT … ON CONFLICT (key) DO UPDATE`` adding the
-counts, on SQLite and PostgreSQL alike).
+counts, on SQLite and PostgreSQL alike); on SQLite, the rows a worker process folded
+arrive staged as a database of their own and are merged in one statement
+(``store.flow_staging``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from clamp.events.flows.aggregate import AGGREGATE_COLUMNS
 from clamp.events.flows.model import Coverage, FlowAggregate, FlowDecision
 from clamp.model import Direction, Provider
+from clamp.store.flow_staging import (
+    SQLITE_SELECT,
+    SQLITE_VALUES,
+    RowForm,
+    SqliteMerge,
+    Staged,
+    as_list,
+    sqlite_form,
+)
 from clamp.store.flow_tables import FlowAggregateRow, FlowCoverageRow, FlowCursorRow
 
 BATCH = 500
@@ -89,19 +100,19 @@ def stored_time(dialect: str) -> Callable[[int], Any]:
     return _dt if dialect == "postgresql" else SqliteTime()
 
 
-def _upsert_sql(placeholder: str) -> str:
-    """``INSERT … ON CONFLICT (key) DO UPDATE`` adding the counts, keeping the earliest
-    first and latest last time; the same text on SQLite and PostgreSQL but for the
-    placeholder (driver-level, so a batch of aggregates costs one ``executemany``)."""
+def upsert_sql(source: str) -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` of the rows ``source`` gives (``VALUES``
+    of placeholders, driver-level, so a batch of aggregates costs one ``executemany``; or
+    a ``SELECT``), adding the counts, keeping the earliest first and latest last time;
+    the same text on SQLite and PostgreSQL."""
     table = FlowAggregateRow.__tablename__
     columns = ", ".join(AGGREGATE_COLUMNS)
-    values = ", ".join(placeholder for _ in AGGREGATE_COLUMNS)
     added = ", ".join(
         f"{c} = {table}.{c} + excluded.{c}"
         for c in ("flows", "bytes_sent", "bytes_received", "packets_sent", "packets_received")
     )
     return (
-        f"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (key) DO UPDATE SET "
+        f"INSERT INTO {table} ({columns}) {source} ON CONFLICT (key) DO UPDATE SET "
         f"{added}, "
         f"first_seen = CASE WHEN excluded.first_seen < {table}.first_seen "
         f"THEN excluded.first_seen ELSE {table}.first_seen END, "
@@ -130,9 +141,16 @@ class FlowWriter:
         self.session = session
         self._dialect = session.get_bind().dialect.name
         postgres = self._dialect == "postgresql"
-        self.time = stored_time(self._dialect)
-        """How this store writes a time (``Aggregator.drain`` makes rows with it)."""
-        self._upsert = _upsert_sql("%s" if postgres else "?")
+        self.form = RowForm(stored_time(self._dialect), None, as_list)
+        """How this store takes aggregate rows (``Aggregator.drain`` makes them so)."""
+        self.time = self.form.time
+        self._merge: SqliteMerge | None = None
+        if postgres:
+            values = ", ".join("%s" for _ in AGGREGATE_COLUMNS)
+            self._upsert = upsert_sql(f"VALUES ({values})")
+        else:
+            self.form = sqlite_form(self.time)
+            self._upsert = upsert_sql(SQLITE_VALUES)
         self._cover = _cover_sql("%s" if postgres else "?")
         if not postgres:  # the upserts walk a unique index: keep more of it in memory
             session.connection().exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -157,10 +175,14 @@ class FlowWriter:
         )
         self.session.merge(row)
 
-    def add(self, rows: list[tuple[Any, ...]]) -> None:
-        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, times as ``time`` makes them):
-        counts add up per key."""
-        if rows:
+    def add(self, rows: Staged) -> None:
+        """Add aggregate rows (``AGGREGATE_COLUMNS`` order, as ``form`` says), as a list
+        or staged by ``form.stage``: counts add up per key."""
+        if isinstance(rows, bytes):
+            if self._merge is None:
+                self._merge = SqliteMerge(self.session.connection(), upsert_sql(SQLITE_SELECT))
+            self._merge.merge(rows)
+        elif rows:
             self.session.connection().exec_driver_sql(self._upsert, rows)
 
     def cover(self, provider: str, buckets: Iterable[tuple[str, int]]) -> None:

@@ -71,9 +71,15 @@ def aggregate_key(values: tuple[Any, ...]) -> str:
         if len(_BUCKET_HEX) >= 10_000:
             _BUCKET_HEX.clear()
         prefix = _BUCKET_HEX[bucket] = f"{bucket // 1000:010x}"
-    return prefix + blake2b(text.encode(), digest_size=11).hexdigest()
+    digest = _KEY_HASH.copy()
+    digest.update(text.encode())
+    return prefix + digest.hexdigest()
 
 
+_KEY_HASH = blake2b(digest_size=11)
+"""The key's hash before any data, copied for each key: ``blake2b(data, digest_size=11)``
+costs more than twice as much (its keyword parameters are parsed and its state set up
+anew each time)."""
 _BUCKET_HEX: dict[int, str] = {}
 """Each bucket's key prefix, made once (a batch has a few buckets, each with many keys)."""
 
@@ -257,11 +263,12 @@ class Aggregator:
             self.last_ms = high if self.last_ms is None else max(self.last_ms, high)
 
     def drain(
-        self, time: Callable[[int], Any] = int
+        self, time: Callable[[int], Any] = int, missing: Any = None
     ) -> tuple[list[tuple[Any, ...]], dict[str, set[tuple[str, int]]]]:
         """The aggregate rows to write (``AGGREGATE_COLUMNS`` order, times as ``time`` makes
-        them of epoch ms: the store's ``FlowWriter.time``, or the ms themselves) and the
-        coverage (resource, bucket ms) by provider; memory is freed."""
+        them of epoch ms: the store's ``FlowWriter.form``, or the ms themselves; a missing
+        resource, port or rule as ``missing``) and the coverage (resource, bucket ms) by
+        provider; memory is freed."""
         cells = self.cells
         rows: list[tuple[Any, ...]] = []
         append = rows.append
@@ -278,13 +285,13 @@ class Aggregator:
                 (
                     aggregate_key(key),
                     provider,
-                    resource and intern(resource),  # repeated names pickle once per batch
+                    missing if resource is None else intern(resource),  # pickled once a batch
                     intern(dst),
-                    port,
+                    missing if port is None else port,
                     protocol,
                     intern(src),
                     direction,
-                    rule and intern(rule),
+                    missing if rule is None else intern(rule),
                     decision,
                     start,
                     count,

@@ -105,7 +105,8 @@ class FoldedFile:
 
     records: int
     """The file's cursor after it: records (Azure) or entries (GCP) taken so far."""
-    rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]] | bytes
+    """Its aggregate rows, staged as the writer asked (``FlowWriter.form``)."""
     covered: dict[str, set[tuple[str, int]]]
     summary: IngestSummary
     first_ms: int | None

@@ -53,9 +53,12 @@ class FlowIngest(FlowFold):
 
     def flush(self) -> None:
         """Write what the aggregator holds into the open transaction."""
-        self._write(*self.aggregator.drain(self.writer.time))
+        form = self.writer.form
+        self._write(*self.aggregator.drain(form.time, form.missing))
 
-    def _write(self, rows: list[tuple[Any, ...]], covered: dict[str, set[tuple[str, int]]]) -> None:
+    def _write(
+        self, rows: list[tuple[Any, ...]] | bytes, covered: dict[str, set[tuple[str, int]]]
+    ) -> None:
         self.writer.add(rows)
         for provider, buckets in covered.items():
             self.writer.cover(provider, buckets)
@@ -102,7 +105,7 @@ def ingest_paths(store: Store, config: FlowsConfig, paths: Iterable[Path]) -> In
         ingest = FlowIngest(writer, config, addresses)
         if spread:
             jobs = [(p, writer.cursor(source_of(p)).records) for p in files if p in spread]
-            folds = workers.folded_files(jobs, config, addresses, spread.workers, writer.time)
+            folds = workers.folded_files(jobs, config, addresses, spread.workers, writer.form)
             for path, folded in folds:
                 ingest.folded(path, folded)
         for path in files:

@@ -2,7 +2,8 @@
 
 Parsing and folding are pure Python and bound by the CPU, so ``ingest_paths`` hands each
 file, with its cursor, to one of ``[flows] workers`` processes, which folds it alone and
-returns its aggregate rows, coverage and counts (a ``FoldedFile``), while the caller
+returns its aggregate rows (staged for the writer's database: ``store.flow_staging``),
+coverage and counts (a ``FoldedFile``), while the caller
 writes the files already folded in its one transaction: a malformed file still stores
 nothing. At most ``IN_FLIGHT`` files per worker are out at a time, and a file over
 ``WHOLE_BYTES`` (a worker holds a file's aggregates at once) is folded by the caller,
@@ -19,15 +20,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from clamp.bulk import paused_gc
 from clamp.events.flows.config import FlowsConfig
 from clamp.events.flows.fold import Addresses, FlowFold, FoldedFile
+from clamp.store.flow_staging import RowForm
 
 WHOLE_BYTES = 32 * 2**20
 """A larger file is folded by the caller, streaming (its aggregates flushed as they grow)."""
@@ -36,7 +37,7 @@ MIN_BYTES = 8 * 2**20
 IN_FLIGHT = 2
 """Files out per worker: one being folded, one folded and waiting to be written."""
 
-_worker: tuple[FlowsConfig, Addresses, Callable[[int], Any]] | None = None
+_worker: tuple[FlowsConfig, Addresses, RowForm] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,21 +76,22 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def _start(config: FlowsConfig, addresses: Addresses, time: Callable[[int], Any]) -> None:
+def _start(config: FlowsConfig, addresses: Addresses, form: RowForm) -> None:
     global _worker
-    _worker = (config, addresses, time)
+    _worker = (config, addresses, form)
 
 
 def _fold(path: Path, skip: int) -> FoldedFile:
     """In a worker: fold one file but its first ``skip`` records or entries."""
     assert _worker is not None, "a worker is started with its config"
-    config, addresses, time = _worker
+    config, addresses, form = _worker
     fold = FlowFold(config, addresses)
     with paused_gc():
         taken = fold.take_file(path, skip)
-        rows, covered = fold.aggregator.drain(time)
+        rows, covered = fold.aggregator.drain(form.time, form.missing)
+        staged = form.stage(rows)
     aggregator = fold.aggregator
-    return FoldedFile(taken, rows, covered, fold.summary, aggregator.first_ms, aggregator.last_ms)
+    return FoldedFile(taken, staged, covered, fold.summary, aggregator.first_ms, aggregator.last_ms)
 
 
 def folded_files(
@@ -97,18 +99,18 @@ def folded_files(
     config: FlowsConfig,
     addresses: Addresses,
     workers: int,
-    time: Callable[[int], Any] = int,
+    form: RowForm = RowForm(),
 ) -> Iterator[tuple[Path, FoldedFile]]:
     """Each (file, records to skip) folded by ``workers`` processes, in the order they
-    finish, its rows' times made by ``time`` (the writer's); a malformed file raises its
-    ``InputError`` here."""
+    finish, its rows made and handed over in ``form`` (the writer's); a malformed file
+    raises its ``InputError`` here."""
     queue = iter(jobs)
     pending: dict[Future[FoldedFile], Path] = {}
     pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start,
-        initargs=(config, addresses, time),
+        initargs=(config, addresses, form),
     )
 
     def submit() -> None:
