@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,6 +12,7 @@ from rich.markup import escape
 
 from clamp.cli import render
 from clamp.cli.catalog import checks, permissions
+from clamp.cli.command_tree import for_command
 from clamp.cli.common import (
     ActorOpt,
     FormatOpt,
@@ -306,5 +308,5 @@ def demo() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``clamp`` script."""
-    app()
+    """Entry point of the ``clamp`` script (building only the command it runs)."""
+    for_command(app, sys.argv[1:])()
