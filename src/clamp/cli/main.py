@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from clamp.cli import render
 from clamp.cli.catalog import checks, permissions
@@ -198,6 +197,8 @@ def _go_ahead(
     """Show the plan (with its observed blast radius); False on a dry run; otherwise ask
     (unless --yes) and return True."""
     if fmt == "table":
+        from rich.markup import escape
+
         render.print_plan(plan)
         for line in evidence.lines() if evidence else []:
             render.console.print(f"  [bold yellow]observed:[/bold yellow] {escape(line)}")
