@@ -3,18 +3,28 @@ a command first talks to a cloud (the drivers are built lazily), SQLAlchemy when
 opens the store, and Alembic only when the store's schema is not at the newest revision —
 and the action engine (every intent, the plugins' entry points) when a command uses it — so
 ``--help``, ``validate``, ``findings`` and ``actions`` start fast. The commands that read the
-store load no checks, scanner or engine, and of the store only the books they read."""
+store load no checks, scanner or engine, and of the store only the books they read, on
+SQLAlchemy Core: no ``sqlalchemy.orm``, no ORM rows, no writers' lifecycle or outbox; the
+JSON listings no Rich either."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from clamp.store import Store
+from clamp.model import ActionRecord, ActionStatus, Plan, Provider
+from clamp.store import AuditNote, Store
+
+PLAN = Plan("restrict_ingress", "f-1", "//x/fw", Provider.GCP, "close 22", (), True, "none", ())
+ACTION = ActionRecord(
+    "act-1", "f-1", "restrict_ingress", ActionStatus.VERIFIED, "alice", datetime.now(UTC), PLAN
+)
+"""A journaled action, so that ``actions`` and ``audit verify`` read rows, not an empty store."""
 
 SDKS = ("azure", "google", "googleapiclient", "msgraph", "kiota_abstractions", "grpc")
 NOT_FOR_READING_THE_STORE = (
@@ -36,9 +46,14 @@ NOT_FOR_READING_THE_STORE = (
     "clamp.store.rule_tables",
     "clamp.store.service_tables",
     "clamp.store.users",
+    "sqlalchemy.orm",  # the reads run on SQLAlchemy Core; the ORM loads with a write
+    "clamp.store.rows",
+    "clamp.store.lifecycle",
+    "clamp.store.notices",
+    "clamp.store.notice_records",
 )
 """What ``findings``, ``actions`` and ``audit verify`` do not need: no cloud, no scan, no
-action engine, and of the store only the books (and tables) they read."""
+action engine, no ORM, and of the store only the books (and tables) they read."""
 
 
 def _loaded(code: str, among: tuple[str, ...], env: dict[str, str] | None = None) -> str:
@@ -79,19 +94,33 @@ def test_the_permissions_a_scan_needs_are_known_without_importing_a_cloud_sdk() 
     assert _loaded(code, SDKS) == "[]"
 
 
-@pytest.mark.parametrize(
-    "command",
-    [["findings", "--format", "json"], ["actions", "--format", "json"], ["audit", "verify"]],
-)
-def test_the_store_commands_load_no_cloud_sdk_scanner_or_engine_and_only_their_books(
-    tmp_path: Path, command: list[str]
-) -> None:
+def _run(tmp_path: Path, command: list[str], among: tuple[str, ...]) -> str:
+    """What of ``among`` the ``clamp`` command loaded, run to its end on a store that is
+    at the newest revision and holds an action and its audit entries."""
     url = f"sqlite:///{tmp_path / 'clamp.db'}"
-    Store.open(url).close()  # at the newest revision, as after the first command
+    with Store.open(url) as store:  # the first open migrates, as the first command does
+        store.save_action(ACTION, AuditNote("action.verified", "alice", {"action": ACTION.id}))
     (tmp_path / "clamp.toml").write_text("")
     env = {**os.environ, "CLAMP_DATABASE_URL": url, "CLAMP_CONFIG": str(tmp_path / "clamp.toml")}
     code = f"import runpy\nsys.argv = ['clamp', *{command!r}]\ntry:\n"
     code += "    runpy.run_module('clamp', run_name='__main__')\nexcept SystemExit as done:\n"
     code += "    assert not done.code, done.code"  # the command ran to its end, and succeeded
+    return _loaded(code, among, env)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["findings", "--format", "json"], ["actions", "--format", "json"], ["audit", "verify"]],
+)
+def test_the_store_commands_load_no_cloud_sdk_scanner_engine_or_orm_and_only_their_books(
+    tmp_path: Path, command: list[str]
+) -> None:
     among = ("clamp.store.store", *NOT_FOR_READING_THE_STORE)
-    assert _loaded(code, among, env) == "['clamp.store.store']"
+    assert _run(tmp_path, command, among) == "['clamp.store.store']"
+
+
+@pytest.mark.parametrize(
+    "command", [["findings", "--format", "json"], ["actions", "--format", "json"]]
+)
+def test_the_json_listings_load_no_rich(tmp_path: Path, command: list[str]) -> None:
+    assert _run(tmp_path, command, ("rich", "clamp.outputs")) == "['clamp.outputs']"

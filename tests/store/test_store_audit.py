@@ -13,7 +13,8 @@ from sqlalchemy import delete, update
 from clamp.errors import AuditTampered
 from clamp.store import Store
 from clamp.store.audit import entry_hash
-from clamp.store.tables import GENESIS_HASH, AuditEntryRow
+from clamp.store.rows import AuditEntryRow
+from clamp.store.tables import GENESIS_HASH
 
 
 def _fill(store: Store, count: int = 4) -> None:

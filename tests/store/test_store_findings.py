@@ -12,7 +12,7 @@ from clamp.errors import InputError, NotFoundError
 from clamp.model import Finding, FindingStatus, Provider, Severity
 from clamp.store import Store
 from clamp.store.codec import finding_to_json
-from clamp.store.tables import FindingRow
+from clamp.store.rows import FindingRow
 
 MakeFinding = Callable[..., Finding]
 AZ = (Provider.AZURE, "sub-1")

@@ -10,7 +10,7 @@ import typer
 
 from clamp.cli import render
 from clamp.cli.common import UsageError, check_format, context, one_line_errors
-from clamp.compliance import FRAMEWORK_IDS, Evidence, evaluate, framework
+from clamp.compliance import FRAMEWORK_IDS
 from clamp.errors import InputError
 
 compliance_app = typer.Typer(
@@ -31,6 +31,7 @@ def report(
 ) -> None:
     """Every control of a framework: pass, fail or not assessed, its evidence (findings
     and their resources) and the actions and incidents that acted on them."""
+    from clamp.compliance import Evidence, evaluate, framework
     from clamp.outputs import Report, Subject, formats_for
 
     check_format(fmt, formats_for(Subject.COMPLIANCE))

@@ -10,7 +10,7 @@ from clamp.cli.context import Context
 from clamp.cli.response import print_run
 from clamp.config import Settings
 from clamp.model import FindingStatus, Provider
-from clamp.outputs.table import actions_table, findings_table
+from clamp.outputs.table_records import actions_table, findings_table
 from clamp.response import load_playbook
 from clamp.sandbox.scenario import load_state
 from clamp.sandbox.server import Sandbox

@@ -8,7 +8,6 @@ import time
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
@@ -32,6 +31,8 @@ LATENCIES = {
 @one_line_errors
 def stats(fmt: FormatOpt = "table") -> None:
     """Deliveries received, rejected, duplicated and processed, and p50/p95/p99 latencies."""
+    from rich.table import Table
+
     check_format(fmt)
     from clamp.events.stats import event_stats
 
@@ -72,6 +73,8 @@ def pull(
 ) -> None:
     """Pull Google Cloud change events from a Pub/Sub subscription: each is stored (once)
     before it is acknowledged, then processed like a push delivery."""
+    from rich.table import Table
+
     check_format(fmt)
     if not 1 <= max_messages <= 1000:
         raise UsageError("--max-messages is between 1 and 1000 (Pub/Sub's limit for a pull)")

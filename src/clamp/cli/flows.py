@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, UsageError, check_format, context, one_line_errors
@@ -81,6 +80,8 @@ def ingest(
 
 
 def _print(summary: IngestSummary, fmt: str, account: str | None = None) -> None:
+    from rich.table import Table
+
     data: dict[str, Any] = summary.as_json()
     if account:
         data = {"account": account, **data}

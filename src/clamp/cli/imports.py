@@ -11,11 +11,12 @@ import typer
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
-from clamp.imports.interface import ExternalFinding, ImportResult, Source
 
-# The mapping, the store and the table load when an import runs (a fast start for the rest).
+# The importers, the mapping, the store and the table load when an import runs (a fast
+# start for the rest).
 if TYPE_CHECKING:
     from clamp.cli.context import Context
+    from clamp.imports.interface import ExternalFinding, ImportResult
     from clamp.imports.mapping import Resolver
 
 import_app = typer.Typer(
@@ -31,6 +32,7 @@ def import_prowler(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the failing findings of a Prowler OCSF JSON file."""
+    from clamp.imports.interface import Source
     from clamp.imports.mapping import map_findings
     from clamp.imports.prowler import read_prowler
 
@@ -52,6 +54,7 @@ def import_scc(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the active findings of Security Command Center (every source)."""
+    from clamp.imports.interface import Source
     from clamp.imports.mapping import map_findings
     from clamp.providers.gcp.scc import active_findings
 
@@ -69,6 +72,7 @@ def import_defender(
     fmt: FormatOpt = "table",
 ) -> None:
     """Import the unhealthy assessments of Microsoft Defender for Cloud."""
+    from clamp.imports.interface import Source
     from clamp.imports.mapping import map_findings
     from clamp.providers.azure.defender import unhealthy_assessments
 

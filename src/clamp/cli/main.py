@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from clamp.cli import render
 from clamp.cli.catalog import checks, permissions
+from clamp.cli.command_tree import for_command
 from clamp.cli.common import (
     ActorOpt,
     FormatOpt,
@@ -196,6 +197,8 @@ def _go_ahead(
     """Show the plan (with its observed blast radius); False on a dry run; otherwise ask
     (unless --yes) and return True."""
     if fmt == "table":
+        from rich.markup import escape
+
         render.print_plan(plan)
         for line in evidence.lines() if evidence else []:
             render.console.print(f"  [bold yellow]observed:[/bold yellow] {escape(line)}")
@@ -312,5 +315,5 @@ def demo() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``clamp`` script."""
-    app()
+    """Entry point of the ``clamp`` script (building only the command it runs)."""
+    for_command(app, sys.argv[1:])()

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
@@ -46,6 +45,8 @@ def send() -> None:
 @one_line_errors
 def failed(fmt: FormatOpt = "table") -> None:
     """The dead letters: deliveries that ran out of attempts or were refused."""
+    from rich.table import Table
+
     from clamp.store.notice_records import DeliveryStatus
 
     check_format(fmt)

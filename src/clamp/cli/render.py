@@ -7,10 +7,8 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
     from clamp.actions.audit_trail import Observer
@@ -18,9 +16,25 @@ if TYPE_CHECKING:
     from clamp.outputs import Report, Subject
 
 # The output formats, the plan diff, the progress bar and YAML load when a command prints,
-# not when the CLI starts (``--help`` needs none of them).
+# not when the CLI starts (``--help`` needs none of them); Rich's console when a command
+# first prints through it (``--format json`` never does).
 
-console = Console()
+
+def _console() -> Console:
+    """``console``: made on first use, or as set (tests give one that records)."""
+    made: Console | None = globals().get("console")
+    if made is None:
+        from rich.console import Console
+
+        made = globals()["console"] = Console()
+    return made
+
+
+def __getattr__(name: str) -> Console:
+    """``console``: the terminal's Rich console, made on first use (PEP 562)."""
+    if name == "console":
+        return _console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_report(fmt: str, report: Report, subject: Subject) -> None:
@@ -28,8 +42,9 @@ def print_report(fmt: str, report: Report, subject: Subject) -> None:
     colored only on one)."""
     from clamp import outputs
 
-    sized = replace(report, width=console.width, color=console.is_terminal)
-    sys.stdout.write(outputs.render(fmt, sized, subject))
+    if fmt == "table":  # the one format that reads the terminal's width and colors
+        report = replace(report, width=_console().width, color=_console().is_terminal)
+    sys.stdout.write(outputs.render(fmt, report, subject))
     sys.stdout.flush()
 
 
@@ -41,6 +56,7 @@ def print_json(data: Any) -> None:
 def print_plan(plan: Plan) -> None:
     """The plan as a user reads it before saying yes (a line too long for the terminal
     goes on under its own indentation)."""
+    from rich.markup import escape
     from rich.padding import Padding
     from rich.text import Text
 
@@ -48,7 +64,7 @@ def print_plan(plan: Plan) -> None:
 
     def line(indent: int, text: str | Text) -> None:
         body = Text.from_markup(text) if isinstance(text, str) else text
-        console.print(Padding(body, (0, 0, 0, indent), expand=False))
+        _console().print(Padding(body, (0, 0, 0, indent), expand=False))
 
     line(0, f"[bold]Plan[/bold]: {plan.intent} on {escape(plan.resource)}")
     line(2, escape(plan.summary))
@@ -96,9 +112,9 @@ def progress_bar(fmt: str, *, bar: bool = False) -> Progress:
     return Progress(
         *columns,
         TimeElapsedColumn(),
-        console=console,
+        console=_console(),
         transient=True,
-        disable=fmt == "json" or not console.is_terminal,
+        disable=fmt == "json" or not _console().is_terminal,
     )
 
 

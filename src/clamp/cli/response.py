@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import (
@@ -34,6 +33,8 @@ approvals_app = typer.Typer(help="The queue of runs waiting for approval.", no_a
 
 def print_run(run: Run, fmt: str) -> None:
     """A run, as JSON or as a table of its steps."""
+    from rich.table import Table
+
     if fmt == "json":
         render.print_json(run_to_json(run))
         return
@@ -161,6 +162,8 @@ def incident_list(
     fmt: FormatOpt = "table",
 ) -> None:
     """List incidents (open ones unless --all)."""
+    from rich.table import Table
+
     check_format(fmt)
     incidents = context().store.incidents.incidents(open_only=not all_)
     if fmt == "json":
@@ -177,6 +180,8 @@ def incident_list(
 @one_line_errors
 def incident_show(incident_id: str, fmt: FormatOpt = "table") -> None:
     """An incident with the timeline of every run and step, with its plan and result."""
+    from rich.table import Table
+
     check_format(fmt)
     ctx = context()
     incident = ctx.store.incidents.incident(incident_id)
@@ -224,6 +229,8 @@ def approvals_list(
     fmt: FormatOpt = "table",
 ) -> None:
     """Requests waiting for a second person (or all of them with --all)."""
+    from rich.table import Table
+
     check_format(fmt)
     approvals = context().store.incidents.approvals(pending_only=not all_)
     if fmt == "json":

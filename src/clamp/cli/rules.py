@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import platformdirs
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import ActorOpt, FormatOpt, check_format, context, one_line_errors
@@ -55,6 +54,8 @@ def _rule(rules: list[Rule], name: str) -> Rule:
 
 
 def _print_report(report: Report, fmt: str) -> None:
+    from rich.table import Table
+
     if fmt == "json":
         from clamp.automation.status import report_to_json
 
@@ -104,6 +105,8 @@ def rules_validate(path: Path) -> None:
 @one_line_errors
 def rules_list(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
     """The rules: what they match, what they do, how, and their limits."""
+    from rich.table import Table
+
     check_format(fmt)
     ctx = context()
     rules = _load(ctx, file)
@@ -177,6 +180,8 @@ def rules_rehearse(path: Path, actor: ActorOpt = None, fmt: FormatOpt = "table")
 @one_line_errors
 def rules_status(file: FileOpt = None, fmt: FormatOpt = "table") -> None:
     """Each rule's stage, clean runs, failure budget used, halt and last run."""
+    from rich.table import Table
+
     check_format(fmt)
     ctx = context()
     rules = _load(ctx, file)

@@ -280,6 +280,6 @@ def finding(finding_id: str, fmt: FormatOpt = "table") -> None:
     render.console.print("  evidence:")
     render.console.print(render.indented_yaml(data["details"]), markup=False)
     if actions:
-        from clamp.outputs.table import actions_table
+        from clamp.outputs.table_records import actions_table
 
         render.console.print(actions_table(actions))

@@ -10,7 +10,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from clamp.cli import render
 from clamp.cli.common import FormatOpt, check_format, context, one_line_errors
@@ -115,6 +114,8 @@ def _set_disabled(name: str, disabled: bool) -> None:
 @one_line_errors
 def list_users(fmt: FormatOpt = "table") -> None:
     """Every user, their roles and whether they can sign in."""
+    from rich.table import Table
+
     check_format(fmt)
     accounts, _actor = _accounts()
     users = accounts.users()

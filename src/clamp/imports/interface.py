@@ -78,19 +78,3 @@ class ImportResult:
     passed: int = 0
     already_found: list[str] = field(default_factory=list)
     """Ids of mapped findings Clamp had already found itself (their evidence is kept)."""
-
-
-def source_of(details: Mapping[str, Any]) -> str:
-    """Who reported a finding, as ``clamp findings`` shows it: ``clamp`` for Clamp's own
-    (with the other tools that reported it too), else the tool, and whether Clamp has
-    confirmed it yet."""
-    imported = details.get("source")
-    if imported:
-        return str(imported) if details.get("confirmed") else f"{imported} (unconfirmed)"
-    also = sorted({str(e.get("source")) for e in details.get("reported_by") or [] if e})
-    return ", ".join(["clamp", *also])
-
-
-def is_imported(details: Mapping[str, Any]) -> bool:
-    """Whether a finding came from another tool and Clamp's own read has not confirmed it."""
-    return bool(details.get("source")) and not details.get("confirmed")

@@ -9,7 +9,7 @@ from dataclasses import replace
 from clamp.checks import CHECKS, Inventory
 from clamp.config import Settings
 from clamp.errors import PlanRefused
-from clamp.imports.interface import is_imported
+from clamp.imports.reported import is_imported
 from clamp.model import Finding, Resource
 
 

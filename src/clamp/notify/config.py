@@ -26,13 +26,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clamp.errors import ConfigError, InputError
 from clamp.fields import check_fields
 from clamp.model import Severity
-from clamp.notify.signing import signing_key
-from clamp.store.notice_records import NOTICE_KINDS, Notice
+
+# The outbox's records and the signing load when a sink is configured: a command started
+# with no sinks needs neither.
+if TYPE_CHECKING:
+    from clamp.store.notice_records import Notice
 
 FIELDS = (
     "name",
@@ -153,6 +156,9 @@ def _sink(data: Any, where: str, env: Mapping[str, str]) -> SinkConfig:
         raise ConfigError(
             f"{where}: a {kind} sink needs {NEEDS_SECRET[kind]} (secret or secret_env)"
         )
+    from clamp.notify.signing import signing_key
+    from clamp.store.notice_records import NOTICE_KINDS
+
     if kind == SinkKind.WEBHOOK:
         try:
             signing_key(str(secret))

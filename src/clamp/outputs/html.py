@@ -7,15 +7,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from clamp.compliance import ComplianceReport, ControlStatus
 from clamp.model import ActionRecord, ActionStatus, Severity
 from clamp.outputs.charts import bar_chart
 from clamp.outputs.interface import FORMATS, OutputFormat, Report, Subject, clamp_version
 from clamp.outputs.table import short_resource
 from clamp.store.codec import iso
 from clamp.store.records import FindingRecord
+
+if TYPE_CHECKING:
+    from clamp.compliance import ComplianceReport
 
 SEVERITY_COLOR = {
     Severity.CRITICAL: "#8b0000",
@@ -204,6 +206,8 @@ class HtmlFormat(OutputFormat):
         return page(title, body, generated)
 
     def _compliance(self, report: ComplianceReport, generated: str) -> str:
+        from clamp.compliance import ControlStatus
+
         counts = [(s.value, report.count(s)) for s in ControlStatus]
         chart = bar_chart(
             "Controls by status", [(label, n, STATUS_COLOR[label]) for label, n in counts]

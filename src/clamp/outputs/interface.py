@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from clamp.compliance import ComplianceReport
 from clamp.errors import InputError
 from clamp.model import ActionRecord, Incident
 from clamp.registry import Registry
 from clamp.store.records import FindingRecord
+
+if TYPE_CHECKING:
+    from clamp.compliance import ComplianceReport
 
 
 class Subject(StrEnum):

@@ -3,12 +3,14 @@ forms of findings, actions and incidents that evidence lists."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clamp.compliance import ComplianceReport, ControlResult, ControlStatus
 from clamp.model import ActionRecord, Incident
 from clamp.store.codec import iso
 from clamp.store.records import FindingRecord
+
+if TYPE_CHECKING:
+    from clamp.compliance import ComplianceReport, ControlResult
 
 
 def finding_brief(record: FindingRecord) -> dict[str, Any]:
@@ -65,6 +67,8 @@ def control_to_json(result: ControlResult) -> dict[str, Any]:
 
 def compliance_to_json(report: ComplianceReport) -> dict[str, Any]:
     """A compliance evaluation: the framework, a summary by status and every control."""
+    from clamp.compliance import ControlStatus
+
     fw = report.framework
     return {
         "framework": {

@@ -13,16 +13,21 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import AuditTampered
+from clamp.store import tables
 from clamp.store.codec import iso, to_jsonable
-from clamp.store.notices import enqueue_in
 from clamp.store.records import AuditEntry
-from clamp.store.tables import GENESIS_HASH, AuditEntryRow, AuditHeadRow
+from clamp.store.tables import GENESIS_HASH
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+    from sqlalchemy.orm import Session
+
+    from clamp.store.sessions import Sessions
 
 HEAD_ID = 1
 _RESTORE_HINT = "restore the database from a backup and investigate who had write access to it"
@@ -49,7 +54,7 @@ def entry_hash(
     return hashlib.sha256((prev_hash + canonical_json(document)).encode()).hexdigest()
 
 
-def _entry(row: AuditEntryRow) -> AuditEntry:
+def _entry(row: Row[Any]) -> AuditEntry:
     return AuditEntry(
         seq=row.seq,
         timestamp=row.timestamp,
@@ -64,13 +69,12 @@ def _entry(row: AuditEntryRow) -> AuditEntry:
 class AuditLog:
     """Append to, read and verify the hash-chained audit log of one store."""
 
-    def __init__(self, reads: sessionmaker[Session], writes: sessionmaker[Session]) -> None:
-        self._reads = reads
-        self._writes = writes
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
 
     def append(self, event: str, actor: str, payload: Mapping[str, Any]) -> AuditEntry:
         """Append one entry in its own transaction and return it."""
-        with self._writes.begin() as session:
+        with self._sessions.writes.begin() as session:
             return self.append_in(session, event, actor, payload)
 
     def append_in(
@@ -78,6 +82,10 @@ class AuditLog:
     ) -> AuditEntry:
         """Append one entry inside the caller's (write) transaction, with the notice the
         sinks get of it (``clamp.store.notices``) in the same transaction."""
+        # The ORM's side loads with the first write: reading and verifying run on Core.
+        from clamp.store.notices import enqueue_in
+        from clamp.store.rows import AuditEntryRow, AuditHeadRow
+
         text = canonical_json(to_jsonable(payload))
         stored_payload = json.loads(text)
         head = session.scalars(
@@ -108,11 +116,12 @@ class AuditLog:
 
     def entries(self, *, since: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Entries with ``seq > since`` in chain order (at most ``limit``)."""
-        query = select(AuditEntryRow).where(AuditEntryRow.seq > since).order_by(AuditEntryRow.seq)
+        log = tables.audit_log
+        query = select(log).where(log.c.seq > since).order_by(log.c.seq)
         if limit is not None:
             query = query.limit(limit)
-        with self._reads() as session:
-            return [_entry(row) for row in session.scalars(query)]
+        with self._sessions.engine.connect() as connection:
+            return [_entry(row) for row in connection.execute(query)]
 
     def verify(self) -> int:
         """Check the whole chain; return how many entries verified.
@@ -121,16 +130,17 @@ class AuditLog:
         entry, a deleted or reordered one, or a missing tail.
         """
         expected_seq, prev_hash = 1, GENESIS_HASH
-        with self._reads() as session:
-            query = select(AuditEntryRow).order_by(AuditEntryRow.seq)
-            rows = session.scalars(query.execution_options(yield_per=1000))
+        log, heads = tables.audit_log, tables.audit_head
+        with self._sessions.engine.connect() as connection:
+            query = select(log).order_by(log.c.seq).execution_options(yield_per=1000)
+            rows = connection.execute(query)
             try:
                 for row in rows:
                     _check_entry(row, expected_seq, prev_hash)
                     expected_seq, prev_hash = row.seq + 1, row.hash
             finally:
                 rows.close()  # a server-side cursor on PostgreSQL
-            head = session.get(AuditHeadRow, HEAD_ID)
+            head = connection.execute(select(heads).where(heads.c.id == HEAD_ID)).one_or_none()
         last = expected_seq - 1
         if head is None:
             raise AuditTampered("the audit log's chain head is missing", hint=_RESTORE_HINT)
@@ -149,7 +159,7 @@ class AuditLog:
         return last
 
 
-def _check_entry(row: AuditEntryRow, expected_seq: int, prev_hash: str) -> None:
+def _check_entry(row: Row[Any], expected_seq: int, prev_hash: str) -> None:
     if row.seq != expected_seq:
         raise AuditTampered(
             f"audit entry {expected_seq} is missing (the next entry is {row.seq}): "

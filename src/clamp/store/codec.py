@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-from clamp.imports.interface import source_of
+from clamp.imports.reported import source_of
 from clamp.model import (
     ActionRecord,
     ActionStatus,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clamp.store.tables import Base
+from clamp.store.rows import Base
 
 
 class EventRow(Base):

@@ -8,17 +8,16 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from clamp.model import Finding, FindingStatus, Provider, Severity
+from clamp.model import Finding, Provider
 from clamp.store import codec
-from clamp.store.records import FindingRecord
-from clamp.store.tables import FindingRow
+from clamp.store.row_records import OPEN, RESOLVED, SUPPRESSED, is_expired
+from clamp.store.rows import FindingRow
 
 _CHUNK = 500
 _T = TypeVar("_T")
-OPEN, RESOLVED, SUPPRESSED = FindingStatus.OPEN, FindingStatus.RESOLVED, FindingStatus.SUPPRESSED
 
 
 def chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
@@ -27,48 +26,10 @@ def chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
         yield items[start : start + _CHUNK]
 
 
-def expired_clause(now: datetime) -> ColumnElement[bool]:
-    """SQL: a suppression whose expiry has passed (the finding behaves as open)."""
-    return and_(
-        FindingRow.status == SUPPRESSED.value,
-        FindingRow.suppressed_until.is_not(None),
-        FindingRow.suppressed_until <= now,
-    )
-
-
-def is_expired(row: FindingRow, now: datetime) -> bool:
-    until = row.suppressed_until
-    return row.status == SUPPRESSED.value and until is not None and until <= now
-
-
 def lock_findings(session: Session) -> None:
     """On PostgreSQL, writers of findings would race on inserting the same new finding."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE"))
-
-
-def finding_record(row: FindingRow, now: datetime) -> FindingRecord:
-    status = OPEN if is_expired(row, now) else FindingStatus(row.status)
-    finding = Finding(
-        check=row.check,
-        provider=Provider(row.provider),
-        resource=row.resource,
-        scope=row.scope,
-        severity=Severity(row.severity),
-        title=row.title,
-        details=row.details,
-        status=status,
-    )
-    return FindingRecord(
-        finding=finding,
-        status=status,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        resolved_at=row.resolved_at,
-        suppressed_reason=row.suppressed_reason,
-        suppressed_until=row.suppressed_until,
-        suppressed_by=row.suppressed_by,
-    )
 
 
 def refresh_row(row: FindingRow, finding: Finding) -> None:

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clamp.errors import InputError, NotFoundError
 from clamp.model import Finding
-from clamp.store.codec import iso
-from clamp.store.lifecycle import chunks, finding_record, rows_by_id
+from clamp.store import tables
+from clamp.store.lifecycle import chunks, rows_by_id
 from clamp.store.notice_records import (
     NOTIFIED_EVENTS,
     Delivery,
@@ -32,7 +32,8 @@ from clamp.store.notice_records import (
     Outcome,
 )
 from clamp.store.records import FindingRecord, RuleAction
-from clamp.store.tables import ActionRow, Base, FindingRow, NoticeDeliveryRow, NoticeRow
+from clamp.store.row_records import action_row_json, finding_record
+from clamp.store.rows import ActionRow, FindingRow, NoticeDeliveryRow, NoticeRow
 
 
 def _notice(row: NoticeRow) -> Notice:
@@ -47,9 +48,6 @@ def _notice(row: NoticeRow) -> Notice:
         row.scope,
         row.data,
     )
-
-
-NOTICES = Base.metadata.tables[NoticeRow.__tablename__]
 
 
 # -- writing, inside the caller's transaction ---------------------------------------------
@@ -144,14 +142,7 @@ def findings_moved_in(
         for kind, item in moved
     ]
     if rows:
-        session.execute(NOTICES.insert(), rows)  # Core executemany: no ORM objects
-
-
-def action_row_json(row: ActionRow) -> dict[str, Any]:
-    """A journal row as ``codec.action_to_json`` writes the action (its columns are those keys)."""
-    data = {column.key: getattr(row, column.key) for column in ActionRow.__table__.columns}
-    data.update(created=iso(row.created), updated=iso(row.updated))
-    return data
+        session.execute(tables.notices.insert(), rows)  # Core executemany: no ORM objects
 
 
 # -- the dispatcher's side -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from clamp.store.tables import Base
+from clamp.store.rows import Base
 
 
 class InventoryRow(Base):

@@ -10,46 +10,48 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Row, Select, or_, select
 
 from clamp.config import Settings
 from clamp.errors import InputError, NotFoundError
 from clamp.model import ActionRecord, Finding, FindingStatus, Provider, Resource, Severity
-from clamp.store import codec
+from clamp.store import codec, tables
 from clamp.store.audit import AuditLog
 from clamp.store.database import open_engine, parse_url, upgrade, writer
-from clamp.store.lifecycle import (
+from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
+from clamp.store.row_records import (
     OPEN,
     RESOLVED,
     SUPPRESSED,
-    clear_suppression,
+    action_record,
     expired_clause,
     finding_record,
-    live_in_scopes,
-    live_on_resources,
-    lock_findings,
-    open_seen,
-    resolve_unseen,
 )
-from clamp.store.notices import NoticeBook, action_row_json, findings_moved_in
-from clamp.store.records import AuditNote, FindingRecord, FindingsUpdate, ScanSummary
-from clamp.store.tables import ActionRow, FindingRow, ScanRow
+from clamp.store.sessions import Sessions
 
-# Each book's module (and the flow tables) loads with the book's first use: ``clamp
-# findings`` needs none of the users, jobs, events or flow logs.
+# The reads run on SQLAlchemy Core over ``clamp.store.tables``; the writers' ORM (its rows,
+# the findings' lifecycle, the outbox) loads with the first write. Each book's module (and
+# its tables) loads with the book's first use: ``clamp findings`` needs none of the users,
+# jobs, events or flow logs.
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from clamp.store.automation import RuleBook
     from clamp.store.events import EventBook
     from clamp.store.flows import FlowBook
     from clamp.store.incidents import IncidentBook
     from clamp.store.jobs import JobBook
+    from clamp.store.notices import NoticeBook
+    from clamp.store.rows import ActionRow, FindingRow, ScanRow
     from clamp.store.users import UserBook
 
+_FINDINGS, _ACTIONS, _SCANS = tables.findings.c, tables.actions.c, tables.scans.c
+_NEWEST_FIRST = (_ACTIONS.created.desc(), _ACTIONS.id.desc())
 
-def _summary(row: ScanRow) -> ScanSummary:
+
+def _summary(row: ScanRow | Row[Any]) -> ScanSummary:
     return ScanSummary(
         new=row.new,
         open=row.open,
@@ -64,13 +66,11 @@ def _summary(row: ScanRow) -> ScanSummary:
 
 
 def _action_row(record: ActionRecord) -> ActionRow:
+    from clamp.store.rows import ActionRow
+
     # the journal's columns are the keys of the action's JSON, datetimes kept native
     data = codec.action_to_json(record)
     return ActionRow(**{**data, "created": record.created, "updated": record.updated})
-
-
-def _action(row: ActionRow) -> ActionRecord:
-    return codec.action_from_json(action_row_json(row))
 
 
 def _now() -> datetime:
@@ -85,6 +85,8 @@ def _notify_moved(
     actor: str,
 ) -> None:
     """Queue the notices of the findings just opened (``True``: reopened) and resolved."""
+    from clamp.store.notices import findings_moved_in
+
     moved: list[tuple[str, Finding | FindingRow]] = [
         ("finding.reopened" if back else "finding.opened", finding) for back, finding in opened
     ]
@@ -97,6 +99,8 @@ def _found_on(
 ) -> FindingsUpdate:
     """In ``session``: ``findings`` on ``resources`` open or refresh, open findings on those
     resources that are no longer found resolve; nothing else is touched."""
+    from clamp.store.lifecycle import live_on_resources, lock_findings, open_seen, resolve_unseen
+
     wanted = {r.lower() for r in resources}
     seen = {f.id: f for f in findings if f.resource.lower() in wanted}
     opened: list[str] = []
@@ -115,10 +119,8 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = parse_url(url)
         self.engine = open_engine(self.url)
-        self._reads = sessionmaker(self.engine, expire_on_commit=False)
-        self._writes = sessionmaker(writer(self.engine), expire_on_commit=False)
-        self._audit = AuditLog(self._reads, self._writes)
-        self._notices = NoticeBook(self._reads, self._writes)
+        self._sessions = Sessions(self.engine)
+        self._audit = AuditLog(self._sessions)
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
@@ -142,6 +144,14 @@ class Store:
         self.close()
 
     @property
+    def _reads(self) -> sessionmaker[Session]:
+        return self._sessions.reads
+
+    @property
+    def _writes(self) -> sessionmaker[Session]:
+        return self._sessions.writes
+
+    @property
     def audit(self) -> AuditLog:
         """The hash-chained audit log."""
         return self._audit
@@ -160,7 +170,7 @@ class Store:
         """Incidents, playbook runs and the approval queue."""
         from clamp.store.incidents import IncidentBook
 
-        return IncidentBook(self._reads, self._writes, self._audit)
+        return IncidentBook(self._sessions, self._audit)
 
     @cached_property
     def users(self) -> UserBook:
@@ -183,10 +193,12 @@ class Store:
 
         return EventBook(self._reads, self._writes, writer(self.engine))
 
-    @property
+    @cached_property
     def notices(self) -> NoticeBook:
         """The outbox of outbound notifications and their deliveries."""
-        return self._notices
+        from clamp.store.notices import NoticeBook
+
+        return NoticeBook(self._reads, self._writes)
 
     @cached_property
     def flows(self) -> FlowBook:
@@ -211,6 +223,9 @@ class Store:
         scopes that the scan no longer sees resolve — only those of ``checks`` when the scan
         evaluated just those (``None``: every check ran). A live suppression stays as it is.
         """
+        from clamp.store.lifecycle import live_in_scopes, lock_findings, open_seen, resolve_unseen
+        from clamp.store.rows import ScanRow
+
         now = _now()
         seen = {f.id: f for f in findings}
         resolved = 0
@@ -245,6 +260,8 @@ class Store:
         """Record findings another tool reported (``clamp import``): they open or refresh
         (resolved ones reopen); nothing resolves and no scan is recorded, since Clamp read
         nothing. The ids of the findings opened."""
+        from clamp.store.lifecycle import lock_findings, open_seen
+
         opened: list[str] = []
         with self._writes.begin() as session:
             lock_findings(session)
@@ -264,6 +281,10 @@ class Store:
         """What a verified action proved about ``finding_ids``: gone (``fixed``: open ones
         resolve) or back (an undo restored the before-image: resolved ones reopen); the
         number of findings that moved. Suppressed findings stay as they are."""
+        from clamp.store.lifecycle import lock_findings
+        from clamp.store.notices import findings_moved_in
+        from clamp.store.rows import FindingRow
+
         now = _now()
         frm, to = (OPEN, RESOLVED) if fixed else (RESOLVED, OPEN)
         with self._writes.begin() as session:
@@ -313,36 +334,37 @@ class Store:
     ) -> list[FindingRecord]:
         """Findings by effective status and severity, most severe first."""
         now = _now()
-        query = select(FindingRow)
+        query = select(tables.findings)
         match status:
             case None:
                 pass
             case FindingStatus.OPEN:
-                query = query.where(or_(FindingRow.status == OPEN.value, expired_clause(now)))
+                query = query.where(or_(_FINDINGS.status == OPEN.value, expired_clause(now)))
             case FindingStatus.SUPPRESSED:
                 query = query.where(
-                    FindingRow.status == SUPPRESSED.value,
-                    or_(FindingRow.suppressed_until.is_(None), FindingRow.suppressed_until > now),
+                    _FINDINGS.status == SUPPRESSED.value,
+                    or_(_FINDINGS.suppressed_until.is_(None), _FINDINGS.suppressed_until > now),
                 )
             case FindingStatus.RESOLVED:
-                query = query.where(FindingRow.status == RESOLVED.value)
+                query = query.where(_FINDINGS.status == RESOLVED.value)
         wanted = set(Severity) if severities is None else {Severity(s) for s in severities}
         if min_severity is not None:
             wanted = {s for s in wanted if s.rank >= Severity(min_severity).rank}
         if wanted != set(Severity):
-            query = query.where(FindingRow.severity.in_(sorted(s.value for s in wanted)))
-        with self._reads() as session:
-            records = [finding_record(row, now) for row in session.scalars(query)]
+            query = query.where(_FINDINGS.severity.in_(sorted(s.value for s in wanted)))
+        with self.engine.connect() as connection:
+            records = [finding_record(row, now) for row in connection.execute(query)]
         records.sort(key=lambda r: (-r.severity.rank, r.check, r.provider, r.resource))
         return records
 
     def finding(self, finding_id: str) -> FindingRecord:
         """One finding by id; ``NotFoundError`` if Clamp has never seen it."""
-        with self._reads() as session:
-            row = session.get(FindingRow, finding_id)
-            if row is None:
-                raise self._no_finding(finding_id)
-            return finding_record(row, _now())
+        query = select(tables.findings).where(_FINDINGS.id == finding_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).one_or_none()
+        if row is None:
+            raise self._no_finding(finding_id)
+        return finding_record(row, _now())
 
     @staticmethod
     def _no_finding(finding_id: str) -> NotFoundError:
@@ -356,6 +378,8 @@ class Store:
     ) -> FindingRecord:
         """Accept a finding for a reason, optionally until a time; audited. Suppressing a
         suppressed finding again without ``until`` keeps the expiry it has."""
+        from clamp.store.rows import FindingRow
+
         now = _now()
         if not reason.strip():
             raise InputError("a suppression needs a reason")
@@ -387,6 +411,9 @@ class Store:
 
     def unsuppress(self, finding_id: str, *, actor: str, reason: str = "") -> FindingRecord:
         """Lift a suppression: the finding is open again until a scan says otherwise; audited."""
+        from clamp.store.lifecycle import clear_suppression
+        from clamp.store.rows import FindingRow
+
         with self._writes.begin() as session:
             row = session.get(FindingRow, finding_id)
             if row is None:
@@ -402,9 +429,9 @@ class Store:
 
     def scans(self, *, limit: int = 20) -> list[ScanSummary]:
         """The most recent recorded scans, newest first."""
-        query = select(ScanRow).order_by(ScanRow.recorded.desc(), ScanRow.id.desc()).limit(limit)
-        with self._reads() as session:
-            return [_summary(row) for row in session.scalars(query)]
+        query = select(tables.scans).order_by(_SCANS.recorded.desc(), _SCANS.id.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [_summary(row) for row in connection.execute(query)]
 
     # -- actions (the journal) ------------------------------------------------------------
     def save_action(self, record: ActionRecord, audit: AuditNote | None = None) -> None:
@@ -417,46 +444,40 @@ class Store:
 
     def action(self, action_id: str) -> ActionRecord:
         """One action by id; ``NotFoundError`` if there is none."""
-        with self._reads() as session:
-            row = session.get(ActionRow, action_id)
-            if row is None:
-                raise NotFoundError(
-                    f"no action {action_id!r} in the journal",
-                    hint="run `clamp actions` to list action ids",
-                )
-            return _action(row)
+        query = select(tables.actions).where(_ACTIONS.id == action_id)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).one_or_none()
+        if row is None:
+            raise NotFoundError(
+                f"no action {action_id!r} in the journal",
+                hint="run `clamp actions` to list action ids",
+            )
+        return action_record(row)
 
     def actions(self) -> list[ActionRecord]:
         """Every journaled action, newest first."""
-        query = select(ActionRow).order_by(ActionRow.created.desc(), ActionRow.id.desc())
-        with self._reads() as session:
-            return [_action(row) for row in session.scalars(query)]
+        return self._actions(select(tables.actions).order_by(*_NEWEST_FIRST))
 
     def in_flight_actions(self) -> list[ActionRecord]:
         """Actions journaled but not settled (a crash interrupted them), oldest first."""
-        query = (
-            select(ActionRow)
-            .where(ActionRow.in_flight.is_(True))
-            .order_by(ActionRow.created, ActionRow.id)
-        )
-        with self._reads() as session:
-            return [_action(row) for row in session.scalars(query)]
+        query = select(tables.actions).where(_ACTIONS.in_flight.is_(True))
+        return self._actions(query.order_by(_ACTIONS.created, _ACTIONS.id))
 
     def actions_for(self, finding_id: str) -> list[ActionRecord]:
         """The actions taken on one finding, newest first."""
-        query = (
-            select(ActionRow)
-            .where(ActionRow.finding == finding_id)
-            .order_by(ActionRow.created.desc(), ActionRow.id.desc())
-        )
-        with self._reads() as session:
-            return [_action(row) for row in session.scalars(query)]
+        query = select(tables.actions).where(_ACTIONS.finding == finding_id)
+        return self._actions(query.order_by(*_NEWEST_FIRST))
 
-    def copy_tables(self, other: Store, tables: Sequence[str]) -> None:
-        """Copy every row of ``tables`` into ``other`` (a scratch store for a rehearsal)."""
+    def _actions(self, query: Select[Any]) -> list[ActionRecord]:
+        with self.engine.connect() as connection:
+            return [action_record(row) for row in connection.execute(query)]
+
+    def copy_tables(self, other: Store, names: Sequence[str]) -> None:
+        """Copy every row of the tables ``names`` into ``other`` (a scratch store for a
+        rehearsal)."""
         from clamp.store.schema import METADATA  # every table, whichever books were used
 
-        for name in tables:
+        for name in names:
             table = METADATA.tables[name]
             with self.engine.connect() as source:
                 rows = [dict(row) for row in source.execute(table.select()).mappings()]

@@ -1,7 +1,11 @@
-"""The store's tables as SQLAlchemy 2 typed declarative models: here those that the
-findings, the journal, the audit log, incidents and the outbox need; the rules', the
-service's, the events' and the flow logs' tables in their own modules, loaded with their
-books (``clamp.store.schema`` holds them all).
+"""The store's tables as SQLAlchemy Core ``Table`` objects, the one place their columns are
+declared: here those that the findings, the journal, the audit log, incidents and the
+outbox need; the rules', the service's, the events' and the flow logs' tables in their own
+modules, loaded with their books (``clamp.store.schema`` holds them all).
+
+The commands that only read (``clamp findings``, ``actions``, ``audit verify``) query these
+with SQLAlchemy Core and never load ``sqlalchemy.orm``; the writers' ORM classes are mapped
+onto the same tables in ``clamp.store.rows``.
 
 Enums are stored as their string values (no native enum types, so migrations stay
 portable between SQLite and PostgreSQL). Every datetime column is ``UTCDateTime``:
@@ -11,20 +15,21 @@ timezone-aware UTC in Python on both backends.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     DateTime,
     Dialect,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first audit entry, and the chain head of an empty log."""
@@ -56,171 +61,158 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the store's tables."""
-
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
-    }
+METADATA = MetaData()
+"""Every table of the store (the other tables' modules add theirs when loaded)."""
 
 
-class FindingRow(Base):
-    """One finding with its lifecycle (open, resolved, suppressed)."""
-
-    __tablename__ = "findings"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    check: Mapped[str] = mapped_column(String(128))
-    provider: Mapped[str] = mapped_column(String(16))
-    resource: Mapped[str] = mapped_column(Text)
-    scope: Mapped[str] = mapped_column(String(256))
-    severity: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str] = mapped_column(Text)
-    details: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    first_seen: Mapped[datetime]
-    last_seen: Mapped[datetime]
-    resolved_at: Mapped[datetime | None]
-    suppressed_reason: Mapped[str | None] = mapped_column(Text)
-    suppressed_until: Mapped[datetime | None]
-    suppressed_by: Mapped[str | None] = mapped_column(String(256))
-
-    __table_args__ = (Index("ix_findings_provider_scope", "provider", "scope"),)
+def _when(name: str, *, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(name, UTCDateTime(), nullable=nullable, index=index)
 
 
-class ScanRow(Base):
-    """One recorded scan: what it covered and how the findings moved."""
+findings = Table(
+    "findings",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("check", String(128), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("scope", String(256), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    _when("first_seen"),
+    _when("last_seen"),
+    _when("resolved_at", nullable=True),
+    Column("suppressed_reason", Text),
+    _when("suppressed_until", nullable=True),
+    Column("suppressed_by", String(256)),
+    Index("ix_findings_provider_scope", "provider", "scope"),
+)
+"""One finding with its lifecycle (open, resolved, suppressed)."""
 
-    __tablename__ = "scans"
+scans = Table(
+    "scans",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _when("recorded"),
+    Column("source", String(256), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("resources", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("open", Integer, nullable=False),
+    Column("resolved", Integer, nullable=False),
+    Column("reopened", Integer, nullable=False),
+    Column("suppressed", Integer, nullable=False),
+)
+"""One recorded scan: what it covered and how the findings moved."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    recorded: Mapped[datetime]
-    source: Mapped[str] = mapped_column(String(256))
-    scopes: Mapped[list[list[str]]] = mapped_column(JSON)
-    resources: Mapped[int] = mapped_column(Integer)
-    new: Mapped[int] = mapped_column(Integer)
-    open: Mapped[int] = mapped_column(Integer)
-    resolved: Mapped[int] = mapped_column(Integer)
-    reopened: Mapped[int] = mapped_column(Integer)
-    suppressed: Mapped[int] = mapped_column(Integer)
+actions = Table(
+    "actions",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("finding", String(64), nullable=False, index=True),
+    Column("intent", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(256), nullable=False),
+    _when("created", index=True),
+    _when("updated", nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("in_flight", Boolean, nullable=False, index=True),
+    Column("undoes", String(64)),
+    Column("plan", JSON, nullable=False),
+    Column("applied", JSON, nullable=False),
+    Column("baseline", JSON, nullable=False, server_default="{}"),
+)
+"""One journaled action: its plan, status and the changes as the cloud realized them."""
 
+audit_log = Table(
+    "audit_log",
+    METADATA,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    _when("timestamp"),
+    Column("event", String(128), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+"""One audit entry; ``hash`` chains it to the entry before (``prev_hash``)."""
 
-class ActionRow(Base):
-    """One journaled action: its plan, status and the changes as the cloud realized them."""
+audit_head = Table(
+    "audit_head",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""The single chain-head row: last seq and hash; appenders lock it to serialize."""
 
-    __tablename__ = "actions"
+incidents = Table(
+    "incidents",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("open", Boolean, nullable=False, index=True),
+    _when("created"),
+    Column("data", JSON, nullable=False),
+)
+"""One incident (the whole record in ``data``)."""
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    finding: Mapped[str] = mapped_column(String(64), index=True)
-    intent: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(256))
-    created: Mapped[datetime] = mapped_column(index=True)
-    updated: Mapped[datetime | None]
-    reason: Mapped[str] = mapped_column(Text)
-    result: Mapped[str] = mapped_column(Text)
-    in_flight: Mapped[bool] = mapped_column(Boolean, index=True)
-    undoes: Mapped[str | None] = mapped_column(String(64))
-    plan: Mapped[dict[str, Any]]
-    applied: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    baseline: Mapped[dict[str, str]] = mapped_column(JSON, server_default="{}")
+runs = Table(
+    "runs",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("incident", String(64), nullable=False, index=True),
+    Column("status", String(32), nullable=False, index=True),
+    _when("created"),
+    Column("data", JSON, nullable=False),
+)
+"""One playbook run with its steps (the whole record in ``data``)."""
 
+approvals = Table(
+    "approvals",
+    METADATA,
+    Column("id", String(64), primary_key=True),
+    Column("decision", String(16), nullable=False, index=True),
+    _when("created"),
+    Column("data", JSON, nullable=False),
+)
+"""One approval request (the whole record in ``data``)."""
 
-class AuditEntryRow(Base):
-    """One audit entry; ``hash`` chains it to the entry before (``prev_hash``)."""
+notices = Table(
+    "notices",
+    METADATA,
+    # the order the notices were written in (their ids are random)
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    _when("created", index=True),
+    Column("actor", String(256), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("severity", String(16)),
+    Column("provider", String(16)),
+    Column("scope", String(256)),
+    Column("data", JSON, nullable=False),
+    # whether the dispatcher has made its deliveries (one per matching sink)
+    Column("routed", Boolean, nullable=False, index=True),
+    Index("ix_notices_kind_subject", "kind", "subject"),
+)
+"""One notification in the outbox, written in the same transaction as the change it tells
+of (an audited event, a finding a scan opened or resolved)."""
 
-    __tablename__ = "audit_log"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    timestamp: Mapped[datetime]
-    event: Mapped[str] = mapped_column(String(128))
-    actor: Mapped[str] = mapped_column(String(256))
-    payload: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class AuditHeadRow(Base):
-    """The single chain-head row: last seq and hash; appenders lock it to serialize."""
-
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer)
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class IncidentRow(Base):
-    """One incident (the whole record in ``data``)."""
-
-    __tablename__ = "incidents"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    open: Mapped[bool] = mapped_column(Boolean, index=True)
-    created: Mapped[datetime]
-    data: Mapped[dict[str, Any]]
-
-
-class RunRow(Base):
-    """One playbook run with its steps (the whole record in ``data``)."""
-
-    __tablename__ = "runs"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    incident: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(32), index=True)
-    created: Mapped[datetime]
-    data: Mapped[dict[str, Any]]
-
-
-class ApprovalRow(Base):
-    """One approval request (the whole record in ``data``)."""
-
-    __tablename__ = "approvals"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    decision: Mapped[str] = mapped_column(String(16), index=True)
-    created: Mapped[datetime]
-    data: Mapped[dict[str, Any]]
-
-
-class NoticeRow(Base):
-    """One notification in the outbox, written in the same transaction as the change it
-    tells of (an audited event, a finding a scan opened or resolved)."""
-
-    __tablename__ = "notices"
-
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    """The order the notices were written in (their ids are random)."""
-    id: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(64))
-    created: Mapped[datetime] = mapped_column(index=True)
-    actor: Mapped[str] = mapped_column(String(256))
-    subject: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str | None] = mapped_column(String(16))
-    provider: Mapped[str | None] = mapped_column(String(16))
-    scope: Mapped[str | None] = mapped_column(String(256))
-    data: Mapped[dict[str, Any]]
-    routed: Mapped[bool] = mapped_column(Boolean, index=True)
-    """Whether the dispatcher has made its deliveries (one per matching sink)."""
-
-    __table_args__ = (Index("ix_notices_kind_subject", "kind", "subject"),)
-
-
-class NoticeDeliveryRow(Base):
-    """One notice on its way to one sink: attempts, when it is next due, the last error;
-    ``dead`` once it ran out of attempts (the dead letters)."""
-
-    __tablename__ = "notice_deliveries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    notice: Mapped[str] = mapped_column(String(32), index=True)
-    sink: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    attempts: Mapped[int] = mapped_column(Integer)
-    due: Mapped[datetime] = mapped_column(index=True)
-    updated: Mapped[datetime]
-    error: Mapped[str] = mapped_column(Text)
-
-    __table_args__ = (Index("ux_notice_deliveries_notice_sink", "notice", "sink", unique=True),)
+notice_deliveries = Table(
+    "notice_deliveries",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notice", String(32), nullable=False, index=True),
+    Column("sink", String(128), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    _when("due", index=True),
+    _when("updated"),
+    Column("error", Text, nullable=False),
+    Index("ux_notice_deliveries_notice_sink", "notice", "sink", unique=True),
+)
+"""One notice on its way to one sink: attempts, when it is next due, the last error;
+``dead`` once it ran out of attempts (the dead letters)."""

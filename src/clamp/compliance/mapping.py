@@ -10,11 +10,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from clamp.compliance import FRAMEWORK_IDS
 from clamp.errors import ConfigError, InputError
 from clamp.model import Provider
-
-FRAMEWORK_IDS = ("cis-azure", "cis-gcp", "nist-csf-2.0", "iso27001-2022")
-"""The frameworks, in the order reports list them (each is ``<id>.yaml`` here)."""
 
 
 @dataclass(frozen=True, slots=True)

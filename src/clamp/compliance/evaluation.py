@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from clamp.compliance.frameworks import CheckRef, Control, Framework
+from clamp.compliance.mapping import CheckRef, Control, Framework
 from clamp.model import ActionRecord, FindingStatus, Incident, Run
 from clamp.store.records import FindingRecord, ScanSummary
 
