@@ -37,6 +37,7 @@ from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.sql import SqlManagementClient
 from azure.mgmt.storage import StorageManagementClient
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.util.retry import Retry
 
 from clamp.config import Settings
@@ -165,6 +166,35 @@ def _verify(explicit: object) -> dict[str, object]:
     return {"connection_verify": bundle} if bundle else {}
 
 
+class _TrustOnce(HTTPAdapter):
+    """requests looks for the CA bundle on disk on every call (``cert_verify``: whether it
+    exists, then whether it is a folder): two system calls, each of which lets the other
+    threads of a scan take the interpreter mid-call. Here a bundle found once is not looked
+    for again; a missing one is refused by requests, on each call, as before."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._folders: dict[str, bool] = {}
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        """As requests does it, from what was found of ``verify``'s bundle before."""
+        bundle = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+        checked = isinstance(bundle, str) and bundle and url.lower().startswith("https")
+        if cert or not checked:
+            super().cert_verify(conn, url, verify, cert)
+            return
+        folder = self._folders.get(bundle)
+        if folder is None:
+            super().cert_verify(conn, url, verify, cert)  # refuses a bundle that is missing
+            self._folders[bundle] = os.path.isdir(bundle)
+            return
+        conn.cert_reqs = "CERT_REQUIRED"
+        if folder:
+            conn.ca_cert_dir = bundle
+        else:
+            conn.ca_certs = bundle
+
+
 class AzureClients:
     """Builds and caches the management clients, one set per subscription.
 
@@ -225,7 +255,7 @@ class AzureClients:
         session.trust_env = _environment_matters()
         # As azure-core mounts its own session's adapter: its retry policy retries, not urllib3.
         concurrency = self.settings.scan_concurrency
-        adapter = HTTPAdapter(
+        adapter = _TrustOnce(
             pool_maxsize=max(10, concurrency * (concurrency + 1)),
             max_retries=Retry(total=False, redirect=False, raise_on_status=False),
         )
