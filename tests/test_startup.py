@@ -124,3 +124,9 @@ def test_the_store_commands_load_no_cloud_sdk_scanner_engine_or_orm_and_only_the
 )
 def test_the_json_listings_load_no_rich(tmp_path: Path, command: list[str]) -> None:
     assert _run(tmp_path, command, ("rich", "clamp.outputs")) == "['clamp.outputs']"
+
+
+def test_audit_verify_prints_its_line_without_rich(tmp_path: Path) -> None:
+    assert _run(tmp_path, ["audit", "verify"], ("rich", "clamp.store.audit")) == (
+        "['clamp.store.audit']"
+    )

@@ -266,7 +266,7 @@ def actions(fmt: ReportFormatOpt = "table") -> None:
 def audit_verify() -> None:
     """Check the audit log's hash chain."""
     count = context().store.audit.verify()
-    render.console.print(f"audit log intact: {count} entries verified")
+    print(f"audit log intact: {count} entries verified")  # one line: no Rich to load
 
 
 @sandbox_app.command("serve")
