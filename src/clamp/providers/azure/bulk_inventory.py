@@ -62,8 +62,9 @@ class BulkInventory:
         (a 403: not allowed) is raised before anything is yielded.
 
         Both tables' queries and the reads that need nothing from them (locks, role
-        definitions, databases; ``concurrency`` at once) start at once; a storage account's or a VNet's reads start
-        as soon as a Resource Graph page names it, while the other pages are read."""
+        definitions, databases; ``concurrency`` reads at once) start at once; a storage
+        account's or a VNet's reads start as soon as a Resource Graph page names it, while
+        the other pages are read."""
         # The tables' queries wait for their pages on threads of their own: in the reads'
         # pool they would hold two of its places while the pages are read by the graph's.
         with (
